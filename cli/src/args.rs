@@ -1,0 +1,325 @@
+//! The command line, as clap parses it.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Keyloom: an encrypted vault of service certificates, keys and credentials.
+#[derive(Parser, Debug)]
+#[command(name = "keyloom", version, about)]
+pub struct Cli {
+    /// The vault directory [default: the platform data dir, e.g. ~/.local/share/keyloom/vault]
+    #[arg(long, global = true, env = "KEYLOOM_VAULT", value_name = "PATH")]
+    pub vault: Option<PathBuf>,
+    /// Read the passphrase from this file (first line) instead of KEYLOOM_PASSPHRASE or a prompt
+    #[arg(long, global = true, value_name = "FILE")]
+    pub passphrase_file: Option<PathBuf>,
+    /// Print machine-readable JSON
+    #[arg(long, global = true)]
+    pub json: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Create a new vault and print its recovery key once
+    Init(InitArgs),
+    /// Show the vault's id, format, unlock slots and (when it can be unlocked) record counts
+    Status,
+    /// Start a session: prints `export KEYLOOM_SESSION=…` for later commands to skip the key derivation
+    Unlock(UnlockArgs),
+    /// End every session of this vault
+    Lock,
+    /// Services: add, list, show, edit, remove
+    #[command(subcommand)]
+    Service(ServiceCmd),
+    /// Secrets (credentials) of services
+    #[command(subcommand)]
+    Secret(SecretCmd),
+    /// Declared calls between services ("A calls B")
+    #[command(subcommand)]
+    Intent(IntentCmd),
+    /// Change the passphrase (new one from KEYLOOM_NEW_PASSPHRASE, --new-passphrase-file or a prompt)
+    Passwd(PasswdArgs),
+    /// Set a new passphrase with the recovery key (for a forgotten passphrase)
+    Recover(RecoverArgs),
+    /// Remember on this device: unlock through the OS keyring
+    #[command(subcommand)]
+    Device(DeviceCmd),
+    /// Replace the vault key and reseal every record
+    Rekey(RekeyArgs),
+    /// The audit log
+    #[command(subcommand)]
+    Audit(AuditCmd),
+    /// Check the vault; with --restore, rebuild a damaged vault from its newest good snapshot
+    Doctor(DoctorArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct KdfArgs {
+    /// scrypt work factor log2(N) for the passphrase slot [default: age's calibrated ~1 s]
+    #[arg(long, value_name = "N")]
+    pub scrypt_log_n: Option<u8>,
+}
+
+#[derive(Args, Debug)]
+pub struct InitArgs {
+    #[command(flatten)]
+    pub kdf: KdfArgs,
+    /// Write the recovery key to this new file (mode 0600) instead of printing it
+    #[arg(long, value_name = "FILE")]
+    pub recovery_key_out: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct UnlockArgs {
+    /// How long the session lasts (e.g. 30m, 8h; at most 7 days)
+    #[arg(long, default_value = "30m")]
+    pub ttl: humantime::Duration,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ServiceCmd {
+    /// Add a service
+    Add {
+        /// Unique name
+        name: String,
+        /// Environment (prod, staging, ...)
+        #[arg(long = "env")]
+        environment: String,
+        /// Owning team or person
+        #[arg(long)]
+        owner: Option<String>,
+        /// key=value tag (repeatable)
+        #[arg(long = "tag", value_name = "KEY=VALUE")]
+        tags: Vec<String>,
+        /// SPIFFE ID, e.g. spiffe://corp.example/payments
+        #[arg(long)]
+        spiffe_id: Option<String>,
+    },
+    /// List services
+    List,
+    /// Show a service with its secrets and intents
+    Show {
+        /// Service name
+        name: String,
+    },
+    /// Change a service's environment, owner, tags or SPIFFE ID
+    Edit {
+        /// Service name
+        name: String,
+        /// New environment
+        #[arg(long = "env")]
+        environment: Option<String>,
+        /// New owner
+        #[arg(long)]
+        owner: Option<String>,
+        /// Set a key=value tag (repeatable)
+        #[arg(long = "tag", value_name = "KEY=VALUE")]
+        tags: Vec<String>,
+        /// Remove a tag (repeatable)
+        #[arg(long = "untag", value_name = "KEY")]
+        untag: Vec<String>,
+        /// New SPIFFE ID
+        #[arg(long)]
+        spiffe_id: Option<String>,
+    },
+    /// Remove a service (refused while secrets or intents refer to it, unless --force)
+    Remove {
+        /// Service name
+        name: String,
+        /// Also remove its secrets and intents
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct SecretPolicy {
+    /// The service this secret grants access to
+    #[arg(long)]
+    pub target: Option<String>,
+    /// Rotation policy in days
+    #[arg(long)]
+    pub rotate_days: Option<u32>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum SecretCmd {
+    /// Store a value (from stdin, or a hidden prompt on a terminal) as the next version
+    Set {
+        /// SERVICE/NAME
+        reference: String,
+        #[command(flatten)]
+        policy: SecretPolicy,
+        /// Read the value from this file instead of stdin
+        #[arg(long, value_name = "FILE")]
+        from_file: Option<PathBuf>,
+        /// Keep a trailing newline (by default one trailing newline is dropped)
+        #[arg(long)]
+        keep_newline: bool,
+    },
+    /// Generate a random value and store it as the next version (the value is not printed)
+    Generate {
+        /// SERVICE/NAME
+        reference: String,
+        /// Length in characters
+        #[arg(long, default_value_t = 32)]
+        length: usize,
+        /// alphanumeric, symbols, hex or digits
+        #[arg(long, default_value = "alphanumeric")]
+        charset: String,
+        #[command(flatten)]
+        policy: SecretPolicy,
+    },
+    /// Print a value (audited as a reveal)
+    Get {
+        /// SERVICE/NAME
+        reference: String,
+        /// An older version
+        #[arg(long)]
+        version: Option<u32>,
+        /// Do not print a newline after the value
+        #[arg(short = 'n', long)]
+        no_newline: bool,
+    },
+    /// Versions of a secret, with timestamps (no values)
+    History {
+        /// SERVICE/NAME
+        reference: String,
+    },
+    /// List secrets (names, targets, versions, rotation due; no values)
+    List {
+        /// Only this service's secrets
+        service: Option<String>,
+    },
+    /// Remove a secret and all its versions
+    Remove {
+        /// SERVICE/NAME
+        reference: String,
+    },
+    /// Import KEY=value lines (dotenv format) into a service in one durable operation
+    Import {
+        /// The service receiving the secrets
+        #[arg(long)]
+        service: String,
+        /// The env file
+        file: PathBuf,
+        #[command(flatten)]
+        policy: SecretPolicy,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum IntentCmd {
+    /// Declare that one service calls another
+    Add {
+        /// Calling service
+        #[arg(long)]
+        from: String,
+        /// Called service
+        #[arg(long)]
+        to: String,
+        /// Why
+        #[arg(long)]
+        note: Option<String>,
+    },
+    /// List intents
+    List {
+        /// Only intents touching this service
+        #[arg(long)]
+        service: Option<String>,
+    },
+    /// Remove an intent
+    Remove {
+        /// Calling service
+        #[arg(long)]
+        from: String,
+        /// Called service
+        #[arg(long)]
+        to: String,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct PasswdArgs {
+    /// Read the new passphrase from this file
+    #[arg(long, value_name = "FILE")]
+    pub new_passphrase_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub kdf: KdfArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct RecoverArgs {
+    /// File holding the recovery key (AGE-SECRET-KEY-1…)
+    #[arg(long, value_name = "FILE")]
+    pub recovery_key_file: PathBuf,
+    /// Read the new passphrase from this file
+    #[arg(long, value_name = "FILE")]
+    pub new_passphrase_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub kdf: KdfArgs,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum DeviceCmd {
+    /// Keep an unlock key in the OS keyring so this device opens the vault without a passphrase
+    Enable,
+    /// Remove the device key from the vault and the OS keyring
+    Disable,
+    /// Whether this vault has a device slot, and whether this device's keyring opens it
+    Status,
+}
+
+#[derive(Args, Debug)]
+pub struct RekeyArgs {
+    /// Also replace the recovery key (the new one is printed once)
+    #[arg(long)]
+    pub new_recovery_key: bool,
+    #[command(flatten)]
+    pub kdf: KdfArgs,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AuditCmd {
+    /// Audit entries, newest first
+    List {
+        /// At most this many entries
+        #[arg(long)]
+        limit: Option<usize>,
+        /// Only entries whose action starts with this (e.g. secret.reveal, service)
+        #[arg(long)]
+        action: Option<String>,
+    },
+    /// Verify the hash chain from the first entry to the head
+    Verify,
+    /// Export every entry for a SIEM
+    Export {
+        /// Output format
+        #[arg(long, default_value = "jsonl", value_parser = ["jsonl"])]
+        format: String,
+        /// Write to this file instead of stdout
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct DoctorArgs {
+    /// Rebuild the database from the newest snapshot that authenticates
+    #[arg(long)]
+    pub restore: bool,
+    /// Unlock with the recovery key in this file instead of the passphrase
+    #[arg(long, value_name = "FILE")]
+    pub recovery_key_file: Option<PathBuf>,
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn command_line_definition_is_consistent() {
+        <super::Cli as clap::CommandFactory>::command().debug_assert();
+    }
+}

@@ -1,0 +1,88 @@
+//! `doctor [--restore]`.
+
+use vault_data::{Error, Unlock, Vault};
+
+use crate::args::DoctorArgs;
+use crate::context::{when, Context};
+use crate::error::{CliError, CliResult};
+use crate::secret_input;
+
+fn unlock_method(ctx: &Context, args: &DoctorArgs) -> CliResult<Unlock> {
+    if let Some(f) = &args.recovery_key_file {
+        return Ok(Unlock::RecoveryKey(secret_input::read_secret_file(f)?));
+    }
+    if let Some(t) = std::env::var("KEYLOOM_SESSION").ok().filter(|t| !t.is_empty()) {
+        return Ok(Unlock::Session(vault_data::SecretString::from(t)));
+    }
+    match secret_input::passphrase(ctx.passphrase_file())? {
+        Some(p) => Ok(Unlock::Passphrase(p)),
+        None => Err(Error::NoUnlockMethod(
+            "doctor needs the passphrase (KEYLOOM_PASSPHRASE, --passphrase-file) or --recovery-key-file".into(),
+        )
+        .into()),
+    }
+}
+
+pub fn run(ctx: &Context, args: DoctorArgs) -> CliResult<()> {
+    let method = unlock_method(ctx, &args)?;
+    if args.restore {
+        let r = vault_data::restore(&ctx.vault_dir, method)?;
+        if ctx.json {
+            return ctx.print_json(&r);
+        }
+        println!(
+            "Restored {} records from the {} snapshot ({}, written {}), up to audit entry #{}.",
+            r.records,
+            r.generation,
+            r.snapshot.display(),
+            when(r.snapshot_created),
+            r.audit_seq
+        );
+        if let Some(d) = &r.damaged_copy {
+            println!("The damaged database was moved to {}.", d.display());
+        }
+        if r.lost.is_empty() && r.lost_is_known {
+            println!("Nothing newer than the snapshot was lost.");
+        } else if r.lost.is_empty() {
+            println!(
+                "The damaged database could not be read, so operations after audit entry #{} (if any) are lost.",
+                r.audit_seq
+            );
+        } else {
+            println!("Lost (newer than the snapshot):");
+            for l in &r.lost {
+                println!("  {l}");
+            }
+        }
+        return Ok(());
+    }
+    let mut vault = match Vault::open(&ctx.vault_dir) {
+        Ok(v) => v,
+        Err(e @ Error::Integrity(_)) => {
+            return Err(CliError::CheckFailed(format!("{e}\nthe database cannot be opened; run `keyloom doctor --restore`")))
+        }
+        Err(e) => return Err(e.into()),
+    };
+    vault.unlock_keys_only(method)?;
+    let report = vault.doctor()?;
+    vault.close()?;
+    if ctx.json {
+        ctx.print_json(&report)?;
+    } else {
+        println!("records checked  {}", report.records_checked);
+        for d in &report.damaged {
+            println!("DAMAGED          {d}");
+        }
+        match &report.audit.first_problem {
+            None => println!("audit chain      OK ({} entries)", report.audit.entries),
+            Some(p) => println!("audit chain      BROKEN at #{}: {}", p.seq, p.problem),
+        }
+        println!("snapshot         {}", report.snapshot.verdict);
+        println!("verdict          {}", if report.ok { "healthy" } else { "PROBLEMS FOUND" });
+    }
+    if report.ok {
+        Ok(())
+    } else {
+        Err(CliError::CheckFailed("the vault has problems (see above); `keyloom doctor --restore` rebuilds it from the newest good snapshot".into()))
+    }
+}

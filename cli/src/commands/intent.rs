@@ -1,0 +1,41 @@
+//! `intent add | list | remove`.
+
+use crate::args::IntentCmd;
+use crate::context::{table, when, Context};
+use crate::error::CliResult;
+
+pub fn run(ctx: &Context, cmd: IntentCmd) -> CliResult<()> {
+    let mut vault = ctx.open_unlocked()?;
+    match cmd {
+        IntentCmd::Add { from, to, note } => {
+            let i = vault.add_intent(&from, &to, note)?;
+            if ctx.json {
+                ctx.print_json(&i)?;
+            } else {
+                println!("Intent added: {} -> {}", i.from, i.to);
+            }
+        }
+        IntentCmd::List { service } => {
+            let list = vault.list_intents(service.as_deref())?;
+            if ctx.json {
+                ctx.print_json(&list)?;
+            } else {
+                let rows = list
+                    .iter()
+                    .map(|i| vec![i.from.clone(), i.to.clone(), i.note.clone().unwrap_or_default(), when(i.created)])
+                    .collect();
+                println!("{}", table(&["from", "to", "note", "declared"], rows));
+                println!("{} intent(s)", list.len());
+            }
+        }
+        IntentCmd::Remove { from, to } => {
+            vault.remove_intent(&from, &to)?;
+            if ctx.json {
+                ctx.print_json(&serde_json::json!({ "removed": { "from": from, "to": to } }))?;
+            } else {
+                println!("Intent removed: {from} -> {to}");
+            }
+        }
+    }
+    Ok(vault.close()?)
+}

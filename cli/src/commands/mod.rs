@@ -1,0 +1,31 @@
+//! One module per noun; each function parses nothing, calls vault_data, prints.
+
+pub mod audit;
+pub mod doctor;
+pub mod intent;
+pub mod keys;
+pub mod secret;
+pub mod service;
+pub mod vault;
+
+use crate::args::Command;
+use crate::context::Context;
+use crate::error::CliResult;
+
+pub fn run(ctx: &Context, command: Command) -> CliResult<()> {
+    match command {
+        Command::Init(a) => vault::init(ctx, a),
+        Command::Status => vault::status(ctx),
+        Command::Unlock(a) => keys::unlock(ctx, a),
+        Command::Lock => keys::lock(ctx),
+        Command::Service(c) => service::run(ctx, c),
+        Command::Secret(c) => secret::run(ctx, c),
+        Command::Intent(c) => intent::run(ctx, c),
+        Command::Passwd(a) => keys::passwd(ctx, a),
+        Command::Recover(a) => keys::recover(ctx, a),
+        Command::Device(c) => keys::device(ctx, c),
+        Command::Rekey(a) => keys::rekey(ctx, a),
+        Command::Audit(c) => audit::run(ctx, c),
+        Command::Doctor(a) => doctor::run(ctx, a),
+    }
+}

@@ -1,0 +1,144 @@
+//! `secret set | generate | get | history | list | remove | import`.
+
+use std::io::Write;
+
+use vault_data::{Charset, ExposeSecret, NewSecret, SecretOptions, SecretRef, SecretSlice, SecretSummary};
+
+use crate::args::{SecretCmd, SecretPolicy};
+use crate::context::{table, when, Context};
+use crate::error::{CliError, CliResult};
+use crate::secret_input;
+
+fn options(p: SecretPolicy) -> SecretOptions {
+    SecretOptions { target: p.target, rotate_days: p.rotate_days }
+}
+
+fn print_stored(ctx: &Context, s: &SecretSummary, verb: &str) -> CliResult<()> {
+    if ctx.json {
+        ctx.print_json(s)
+    } else {
+        println!("{verb} {}/{} version {}", s.service, s.name, s.current_version);
+        Ok(())
+    }
+}
+
+pub fn run(ctx: &Context, cmd: SecretCmd) -> CliResult<()> {
+    let mut vault = ctx.open_unlocked()?;
+    match cmd {
+        SecretCmd::Set { reference, policy, from_file, keep_newline } => {
+            let r: SecretRef = reference.parse()?;
+            // Resolve the service before reading a value, so a typo fails before the user types.
+            vault.service(&r.service)?;
+            let value = secret_input::secret_value(from_file.as_deref(), keep_newline)?;
+            let s = vault.set_secret(&r, &SecretSlice::from(value.to_vec()), options(policy))?;
+            print_stored(ctx, &s, "Stored")?;
+        }
+        SecretCmd::Generate { reference, length, charset, policy } => {
+            let r: SecretRef = reference.parse()?;
+            let s = vault.generate_secret(&r, length, Charset::parse(&charset)?, options(policy))?;
+            print_stored(ctx, &s, "Generated")?;
+        }
+        SecretCmd::Get { reference, version, no_newline } => {
+            let r: SecretRef = reference.parse()?;
+            let value = vault.reveal_secret(&r, version)?;
+            let bytes = value.expose_secret();
+            if ctx.json {
+                let v = match std::str::from_utf8(bytes) {
+                    Ok(s) => serde_json::json!({ "reference": r.to_string(), "value": s }),
+                    Err(_) => serde_json::json!({ "reference": r.to_string(), "value_hex": hex_encode(bytes) }),
+                };
+                ctx.print_json(&v)?;
+            } else {
+                let mut out = std::io::stdout().lock();
+                out.write_all(bytes)
+                    .and_then(|_| if no_newline { Ok(()) } else { out.write_all(b"\n") })
+                    .and_then(|_| out.flush())
+                    .map_err(|e| CliError::Usage(format!("cannot write to stdout: {e}")))?;
+            }
+        }
+        SecretCmd::History { reference } => {
+            let r: SecretRef = reference.parse()?;
+            let c = vault.secret_history(&r)?;
+            if ctx.json {
+                ctx.print_json(&serde_json::json!({
+                    "reference": r.to_string(),
+                    "target": c.target,
+                    "rotate_days": c.rotate_days,
+                    "versions": c.versions.iter().map(|v| serde_json::json!({
+                        "version": v.version,
+                        "created": when(v.created),
+                        "length": v.length,
+                        "generated": v.generated,
+                    })).collect::<Vec<_>>(),
+                }))?;
+            } else {
+                let rows = c
+                    .versions
+                    .iter()
+                    .rev()
+                    .map(|v| {
+                        vec![v.version.to_string(), when(v.created), v.length.to_string(), if v.generated { "generated" } else { "set" }.into()]
+                    })
+                    .collect();
+                println!("{}", table(&["version", "created", "length", "how"], rows));
+            }
+        }
+        SecretCmd::List { service } => {
+            let list = vault.list_secrets(service.as_deref())?;
+            if ctx.json {
+                ctx.print_json(&list)?;
+            } else {
+                let rows = list
+                    .iter()
+                    .map(|s| {
+                        let due = match s.rotation_due {
+                            Some(d) if s.rotation_overdue => format!("OVERDUE since {}", when(d)),
+                            Some(d) => when(d),
+                            None => "-".into(),
+                        };
+                        vec![format!("{}/{}", s.service, s.name), s.target.clone().unwrap_or_default(), s.current_version.to_string(), when(s.updated), due]
+                    })
+                    .collect();
+                println!("{}", table(&["secret", "target", "version", "updated", "rotation due"], rows));
+                println!("{} secret(s)", list.len());
+            }
+        }
+        SecretCmd::Remove { reference } => {
+            let r: SecretRef = reference.parse()?;
+            vault.remove_secret(&r)?;
+            if ctx.json {
+                ctx.print_json(&serde_json::json!({ "removed": r.to_string() }))?;
+            } else {
+                println!("Removed {r} and all its versions");
+            }
+        }
+        SecretCmd::Import { service, file, policy } => {
+            vault.service(&service)?;
+            let opts = options(policy);
+            let iter = dotenvy::from_path_iter(&file).map_err(|e| CliError::Usage(format!("cannot read {}: {e}", file.display())))?;
+            let mut secrets = Vec::new();
+            for item in iter {
+                let (name, value) = item.map_err(|e| CliError::Usage(format!("{}: {e}", file.display())))?;
+                secrets.push(NewSecret {
+                    reference: SecretRef { service: service.clone(), name },
+                    value: SecretSlice::from(value.into_bytes()),
+                    options: opts.clone(),
+                });
+            }
+            if secrets.is_empty() {
+                return Err(CliError::Usage(format!("{} holds no KEY=value lines", file.display())));
+            }
+            let stored = vault.import_secrets(&secrets)?;
+            if ctx.json {
+                ctx.print_json(&stored)?;
+            } else {
+                println!("Imported {} secret(s) into {service}", stored.len());
+            }
+        }
+    }
+    Ok(vault.close()?)
+}
+
+fn hex_encode(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

@@ -1,0 +1,100 @@
+//! `service add | list | show | edit | remove`.
+
+use std::collections::BTreeMap;
+
+use vault_data::{parse_tag, ServiceSpec, ServiceUpdate};
+
+use crate::args::ServiceCmd;
+use crate::context::{table, when, Context};
+use crate::error::CliResult;
+
+fn tags(raw: &[String]) -> CliResult<BTreeMap<String, String>> {
+    Ok(raw.iter().map(|t| parse_tag(t)).collect::<Result<_, _>>()?)
+}
+
+pub fn run(ctx: &Context, cmd: ServiceCmd) -> CliResult<()> {
+    let mut vault = ctx.open_unlocked()?;
+    match cmd {
+        ServiceCmd::Add { name, environment, owner, tags: t, spiffe_id } => {
+            let svc = vault.add_service(ServiceSpec { name, environment, owner, tags: tags(&t)?, spiffe_id })?;
+            if ctx.json {
+                ctx.print_json(&svc)?;
+            } else {
+                println!("Added service {} ({}) [{}]", svc.name, svc.environment, svc.id.short());
+            }
+        }
+        ServiceCmd::List => {
+            let list = vault.list_services()?;
+            if ctx.json {
+                ctx.print_json(&list)?;
+            } else if list.is_empty() {
+                println!("No services yet: add one with `keyloom service add NAME --env ENV`.");
+            } else {
+                let rows = list
+                    .iter()
+                    .map(|s| {
+                        let tags: Vec<_> = s.tags.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                        vec![
+                            s.name.clone(),
+                            s.environment.clone(),
+                            s.owner.clone().unwrap_or_default(),
+                            tags.join(","),
+                            s.spiffe_id.clone().unwrap_or_default(),
+                        ]
+                    })
+                    .collect();
+                println!("{}", table(&["name", "env", "owner", "tags", "spiffe id"], rows));
+                println!("{} service(s)", list.len());
+            }
+        }
+        ServiceCmd::Show { name } => {
+            let svc = vault.service(&name)?;
+            let secrets = vault.list_secrets(Some(&name))?;
+            let intents = vault.list_intents(Some(&name))?;
+            if ctx.json {
+                ctx.print_json(&serde_json::json!({ "service": svc, "secrets": secrets, "intents": intents }))?;
+            } else {
+                println!("name       {}", svc.name);
+                println!("id         {}", svc.id);
+                println!("env        {}", svc.environment);
+                println!("owner      {}", svc.owner.as_deref().unwrap_or("-"));
+                for (k, v) in &svc.tags {
+                    println!("tag        {k}={v}");
+                }
+                println!("spiffe id  {}", svc.spiffe_id.as_deref().unwrap_or("-"));
+                println!("created    {}", when(svc.created));
+                println!("updated    {}", when(svc.updated));
+                for s in &secrets {
+                    println!("secret     {} (v{}{})", s.name, s.current_version, s.target.as_ref().map(|t| format!(", grants {t}")).unwrap_or_default());
+                }
+                for i in &intents {
+                    println!("intent     {} -> {}", i.from, i.to);
+                }
+            }
+        }
+        ServiceCmd::Edit { name, environment, owner, tags: t, untag, spiffe_id } => {
+            let update = ServiceUpdate {
+                environment,
+                owner: owner.map(|o| if o.is_empty() { None } else { Some(o) }),
+                set_tags: tags(&t)?,
+                remove_tags: untag,
+                spiffe_id: spiffe_id.map(|s| if s.is_empty() { None } else { Some(s) }),
+            };
+            let svc = vault.update_service(&name, update)?;
+            if ctx.json {
+                ctx.print_json(&svc)?;
+            } else {
+                println!("Updated service {}", svc.name);
+            }
+        }
+        ServiceCmd::Remove { name, force } => {
+            vault.remove_service(&name, force)?;
+            if ctx.json {
+                ctx.print_json(&serde_json::json!({ "removed": name }))?;
+            } else {
+                println!("Removed service {name}");
+            }
+        }
+    }
+    Ok(vault.close()?)
+}

@@ -1,0 +1,99 @@
+//! `init` and `status`.
+
+use std::io::Write;
+
+use vault_data::{CreateOptions, ExposeSecret, KdfCost, Vault};
+
+use crate::args::{InitArgs, KdfArgs};
+use crate::context::{when, Context};
+use crate::error::{CliError, CliResult};
+use crate::secret_input;
+
+/// The scrypt cost a command asked for, refused below the safe floor.
+pub fn kdf_cost(args: &KdfArgs) -> CliResult<KdfCost> {
+    match args.scrypt_log_n {
+        None => Ok(KdfCost::Calibrated),
+        Some(n) => Ok(KdfCost::checked(n)?),
+    }
+}
+
+pub fn init(ctx: &Context, args: InitArgs) -> CliResult<()> {
+    let kdf = kdf_cost(&args.kdf)?;
+    if let Some(out) = &args.recovery_key_out {
+        if out.exists() {
+            return Err(CliError::Usage(format!("{} exists; refusing to overwrite it", out.display())));
+        }
+    }
+    let passphrase = match secret_input::passphrase_non_interactive(ctx.passphrase_file())? {
+        Some(p) => p,
+        None => secret_input::new_passphrase(None, "KEYLOOM_PASSPHRASE")?,
+    };
+    secret_input::warn_if_weak(&passphrase);
+    if !ctx.json {
+        eprintln!("Creating the vault (deriving the passphrase key takes a moment)…");
+    }
+    let (vault, recovery) = Vault::create(&ctx.vault_dir, &passphrase, CreateOptions { kdf })?;
+    let vault_id = vault.vault_id();
+    vault.close()?;
+    let key = recovery.0.expose_secret();
+    if let Some(out) = &args.recovery_key_out {
+        let mut f = std::fs::OpenOptions::new();
+        std::os::unix::fs::OpenOptionsExt::mode(f.write(true).create_new(true), 0o600);
+        let mut file = f.open(out).map_err(CliError::file("cannot create", out))?;
+        writeln!(file, "{key}")
+            .and_then(|_| file.sync_all())
+            .map_err(CliError::file("cannot write", out))?;
+    }
+    if ctx.json {
+        let recovery_key = if args.recovery_key_out.is_some() { None } else { Some(key) };
+        ctx.print_json(&serde_json::json!({
+            "vault_id": vault_id,
+            "path": ctx.vault_dir,
+            "recovery_key": recovery_key,
+            "recovery_key_file": args.recovery_key_out,
+        }))?;
+    } else {
+        println!("Created vault {vault_id} at {}", ctx.vault_dir.display());
+        match &args.recovery_key_out {
+            Some(out) => println!("Recovery key written to {} (mode 0600). Move it somewhere offline.", out.display()),
+            None => {
+                println!();
+                println!("Recovery key (shown once; store it offline, it opens the vault without the passphrase):");
+                println!();
+                println!("    {key}");
+                println!();
+            }
+        }
+    }
+    Ok(())
+}
+
+pub fn status(ctx: &Context) -> CliResult<()> {
+    let mut vault = ctx.open()?;
+    // Counts need the key; never prompt for a status line.
+    if let Err(e) = ctx.unlock(&mut vault, false) {
+        tracing::debug!(error = %e, "status without unlocking");
+    }
+    let st = vault.status()?;
+    if ctx.json {
+        return ctx.print_json(&st);
+    }
+    println!("vault      {}", st.vault_id);
+    println!("path       {}", st.path.display());
+    println!("format     {}", st.format_version);
+    println!("state      {}", if st.locked { "locked (counts need a passphrase, session or device key)" } else { "unlocked" });
+    for s in &st.slots {
+        let exp = s.expires.map(|e| format!(", expires {}", when(e))).unwrap_or_default();
+        println!("slot       {:?} {} (created {}{exp})", s.kind, s.id.short(), when(s.created));
+    }
+    if let Some(c) = st.counts {
+        println!(
+            "records    {} services, {} secrets ({} versions), {} intents",
+            c.services, c.credentials, c.credential_versions, c.intents
+        );
+    }
+    if let Some(n) = st.audit_entries {
+        println!("audit      {n} entries");
+    }
+    Ok(())
+}

@@ -1,0 +1,44 @@
+//! The CLI's error type and its exit codes: 0 ok, 1 user error, 2 locked/auth failure,
+//! 3 integrity failure.
+
+use std::path::PathBuf;
+
+use vault_data::ErrorCategory;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error(transparent)]
+    Vault(#[from] vault_data::Error),
+    #[error("{action} {}: {source}", .path.display())]
+    File {
+        action: &'static str,
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Usage(String),
+    /// A check that ran and found problems (already printed); exit 3.
+    #[error("{0}")]
+    CheckFailed(String),
+}
+
+impl CliError {
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            CliError::Vault(e) => match e.category() {
+                ErrorCategory::User => 1,
+                ErrorCategory::Auth => 2,
+                ErrorCategory::Integrity => 3,
+            },
+            CliError::File { .. } | CliError::Usage(_) => 1,
+            CliError::CheckFailed(_) => 3,
+        }
+    }
+
+    pub fn file(action: &'static str, path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> CliError {
+        let path = path.into();
+        move |source| CliError::File { action, path, source }
+    }
+}
+
+pub type CliResult<T = ()> = Result<T, CliError>;

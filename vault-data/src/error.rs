@@ -1,0 +1,161 @@
+//! The one error type of `vault_data`, with messages a person can act on.
+//!
+//! Messages never contain secret material: no passphrase, key, credential value or plaintext
+//! record content is ever formatted into an error.
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong in the vault library.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The passphrase, recovery key, session or device key did not open any slot.
+    #[error("wrong passphrase or key")]
+    WrongKey,
+    /// An operation needs the vault unlocked.
+    #[error("the vault is locked: unlock it with a passphrase, a session (`keyloom unlock`) or the device key")]
+    Locked,
+    /// No unlock method was available (no passphrase given, no session, no device key).
+    #[error("no way to unlock the vault: {0}")]
+    NoUnlockMethod(String),
+    /// A session token was valid once but its time is up.
+    #[error("the session expired at {0}; run `keyloom unlock` again")]
+    SessionExpired(String),
+    /// The session's slot is gone (`keyloom lock` or `rekey` ended it).
+    #[error("the session has ended; run `keyloom unlock` again")]
+    SessionEnded,
+    /// The directory holds no vault.
+    #[error("no vault at {}; create one with `keyloom init`", .0.display())]
+    NotFound(PathBuf),
+    /// `create` was pointed at an existing vault.
+    #[error("a vault already exists at {}", .0.display())]
+    AlreadyExists(PathBuf),
+    /// Another process holds the vault open.
+    #[error("vault is in use by process {pid}")]
+    InUse {
+        /// The process id written by the holder, or "unknown".
+        pid: String,
+    },
+    /// A service name that is not in the vault.
+    #[error("unknown service {0:?}")]
+    UnknownService(String),
+    /// A secret reference (`service/NAME`) that is not in the vault.
+    #[error("unknown secret {0:?}")]
+    UnknownSecret(String),
+    /// An intent that is not in the vault.
+    #[error("no intent from {from:?} to {to:?}")]
+    UnknownIntent {
+        /// Calling service.
+        from: String,
+        /// Called service.
+        to: String,
+    },
+    /// A name that must be unique is taken.
+    #[error("{kind} {name:?} already exists")]
+    Exists {
+        /// What kind of object ("service", "intent", ...).
+        kind: &'static str,
+        /// The name that is taken.
+        name: String,
+    },
+    /// Removing something that other records still point at.
+    #[error("service {name:?} is still referenced by {references}; remove those first or pass --force")]
+    StillReferenced {
+        /// The service being removed.
+        name: String,
+        /// A readable list of what refers to it.
+        references: String,
+    },
+    /// Input the user gave is not acceptable; the message says why.
+    #[error("{0}")]
+    Invalid(String),
+    /// A record, the audit chain or a snapshot failed authentication or is missing.
+    #[error("integrity failure: {0}")]
+    Integrity(String),
+    /// The vault was written by a newer (or unknown) format.
+    #[error("vault format version {found} is not supported (this build reads version {supported})")]
+    UnsupportedFormat {
+        /// Version found on disk.
+        found: u32,
+        /// Version this build understands.
+        supported: u32,
+    },
+    /// The storage engine failed for a reason other than damage (disk full, permissions, ...).
+    #[error("storage error: {0}")]
+    Storage(String),
+    /// A file system operation failed.
+    #[error("{action} {}: {source}", .path.display())]
+    Io {
+        /// What was being done ("cannot write", "cannot read", ...).
+        action: &'static str,
+        /// The file or directory concerned.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// The OS keyring (Secret Service, Keychain, Credential Manager) failed.
+    #[error("OS keyring: {0}")]
+    Keyring(String),
+}
+
+/// How a front end should treat an error: which exit code, which UI state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCategory {
+    /// Bad input or a request that cannot be met; nothing changed (exit code 1).
+    User,
+    /// The vault stays locked: wrong or missing key, expired session (exit code 2).
+    Auth,
+    /// Data failed authentication or is missing (exit code 3).
+    Integrity,
+}
+
+impl Error {
+    /// The category front ends map to exit codes or UI states.
+    pub fn category(&self) -> ErrorCategory {
+        match self {
+            Error::WrongKey
+            | Error::Locked
+            | Error::NoUnlockMethod(_)
+            | Error::SessionExpired(_)
+            | Error::SessionEnded => {
+                ErrorCategory::Auth
+            }
+            Error::Integrity(_) => ErrorCategory::Integrity,
+            _ => ErrorCategory::User,
+        }
+    }
+
+    /// A stable machine-readable code (the desktop app branches on it).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::WrongKey => "wrong_key",
+            Error::Locked => "locked",
+            Error::NoUnlockMethod(_) => "no_unlock_method",
+            Error::SessionExpired(_) => "session_expired",
+            Error::SessionEnded => "session_ended",
+            Error::NotFound(_) => "not_found",
+            Error::AlreadyExists(_) => "already_exists",
+            Error::InUse { .. } => "in_use",
+            Error::UnknownService(_) => "unknown_service",
+            Error::UnknownSecret(_) => "unknown_secret",
+            Error::UnknownIntent { .. } => "unknown_intent",
+            Error::Exists { .. } => "exists",
+            Error::StillReferenced { .. } => "still_referenced",
+            Error::Invalid(_) => "invalid",
+            Error::Integrity(_) => "integrity",
+            Error::UnsupportedFormat { .. } => "unsupported_format",
+            Error::Storage(_) => "storage",
+            Error::Io { .. } => "io",
+            Error::Keyring(_) => "keyring",
+        }
+    }
+
+    pub(crate) fn io(action: &'static str, path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Error {
+        let path = path.into();
+        move |source| Error::Io { action, path, source }
+    }
+}
+
+/// Shorthand for results of this crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,42 @@
+//! `vault_data`: Keyloom's core library.
+//!
+//! An encrypted local vault of services, credentials and intents (and, later, certificates),
+//! kept in sled. The vault key is wrapped by age in unlock slots; every record is sealed with
+//! XChaCha20-Poly1305 under a subkey of it; every mutation commits atomically with a hash-chained
+//! audit entry and is durable before it is reported. See docs/ARCHITECTURE.md.
+//!
+//! Front ends (the `keyloom` CLI, the desktop app) hold no business logic: they parse input,
+//! call [`Vault`], and map [`Error`] to exit codes or UI messages.
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod audit;
+pub mod crypto;
+pub mod error;
+pub mod ids;
+pub mod model;
+pub mod paths;
+pub mod process;
+pub mod store;
+pub mod vault;
+
+pub use crypto::generate::Charset;
+pub use crypto::passphrase::{estimate_strength, KdfCost, Strength, MIN_SCRYPT_LOG_N};
+pub use crypto::slots::{SlotInfo, SlotKind};
+pub use error::{Error, ErrorCategory, Result};
+pub use ids::RecordId;
+pub use model::service::{parse_tag, ServiceUpdate};
+pub use model::{Credential, CredentialVersion, Intent, SecretRef, Service, ServiceSpec};
+pub use vault::doctor_restore as restore;
+pub use vault::{
+    CreateOptions, DoctorReport, IntentView, NewSecret, RecoveryKey, RestoreReport, SecretOptions, SecretSummary,
+    SessionToken, Unlock, Vault, VaultStatus,
+};
+
+/// Re-exported so front ends build secrets with the same types.
+pub use age::secrecy::SecretString;
+pub use secrecy::{ExposeSecret, SecretSlice};
+
+/// The on-disk format version this build reads and writes.
+pub const FORMAT_VERSION: u32 = 1;

@@ -1,0 +1,239 @@
+//! The sled database under a vault directory: its trees, atomic multi-tree commits with a
+//! durable flush, the process lock, file modes, and the sealed snapshot.
+//!
+//! sled 0.34.7 is used with care (see docs/ARCHITECTURE.md): its `flush()` relies on
+//! `sync_file_range`, which does not make metadata durable, so every commit is followed by an
+//! `fsync` of the database files and their directories; it creates files 0644, so the vault
+//! directory is 0700 and every file is forced to 0600; and it may panic on damaged files, so
+//! every call into it is guarded and a panic becomes an integrity error.
+
+pub mod durable;
+pub mod lockfile;
+pub mod snapshot;
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::{Path, PathBuf};
+
+use sled::transaction::{ConflictableTransactionError, TransactionError, Transactional};
+
+use crate::error::{Error, Result};
+
+/// The trees of a vault database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+pub enum TreeName {
+    /// Format version, vault id, unlock slots, audit head, sealed settings.
+    Meta,
+    /// Sealed metadata records.
+    Objects,
+    /// Sealed secret material.
+    Payloads,
+    /// Sealed, hash-chained audit entries keyed by big-endian sequence number.
+    Audit,
+}
+
+impl TreeName {
+    /// Every tree, in a fixed order.
+    pub const ALL: [TreeName; 4] = [TreeName::Meta, TreeName::Objects, TreeName::Payloads, TreeName::Audit];
+
+    /// The tree's name on disk and in seal AAD.
+    pub fn name(self) -> &'static str {
+        match self {
+            TreeName::Meta => "meta",
+            TreeName::Objects => "objects",
+            TreeName::Payloads => "payloads",
+            TreeName::Audit => "audit",
+        }
+    }
+}
+
+/// One change inside an atomic commit.
+#[derive(Debug, Clone)]
+pub(crate) enum Op {
+    Put(TreeName, Vec<u8>, Vec<u8>),
+    Delete(TreeName, Vec<u8>),
+}
+
+/// The subdirectory holding sled's own files.
+pub(crate) const DB_DIR: &str = "db";
+
+/// An open vault database, holding the vault's process lock.
+pub(crate) struct Store {
+    dir: PathBuf,
+    db: sled::Db,
+    trees: [sled::Tree; 4],
+    _lock: lockfile::LockFile,
+}
+
+/// Runs a sled call, turning a panic in the storage engine into an integrity error.
+pub(crate) fn guard<T>(what: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(r) => r,
+        Err(_) => Err(Error::Integrity(format!(
+            "the storage engine failed while {what}: the database files are damaged; run `keyloom doctor --restore`"
+        ))),
+    }
+}
+
+pub(crate) fn sled_err(e: sled::Error) -> Error {
+    match e {
+        sled::Error::Corruption { .. } => Error::Integrity(
+            "the database files are damaged; run `keyloom doctor --restore`".into(),
+        ),
+        sled::Error::Io(io) => Error::Storage(io.to_string()),
+        other => Error::Storage(other.to_string()),
+    }
+}
+
+impl Store {
+    /// Whether `dir` looks like a vault (has a database directory).
+    pub(crate) fn exists(dir: &Path) -> bool {
+        dir.join(DB_DIR).is_dir()
+    }
+
+    /// Opens (or, with `create`, creates) the database. Takes the process lock first, so a
+    /// second process gets "in use by process N" at once instead of blocking.
+    pub(crate) fn open(dir: &Path, create: bool) -> Result<Store> {
+        if create {
+            if Store::exists(dir) {
+                return Err(Error::AlreadyExists(dir.to_path_buf()));
+            }
+            durable::create_private_dir(dir)?;
+        } else if !Store::exists(dir) {
+            return Err(Error::NotFound(dir.to_path_buf()));
+        }
+        let lock = lockfile::LockFile::acquire(dir)?;
+        Store::open_locked(dir, lock)
+    }
+
+    /// Opens (creating if missing) the database of a vault whose lock is already held.
+    pub(crate) fn open_locked(dir: &Path, lock: lockfile::LockFile) -> Result<Store> {
+        let db_path = dir.join(DB_DIR);
+        let db = guard("opening the database", || {
+            sled::Config::new()
+                .path(&db_path)
+                .mode(sled::Mode::HighThroughput)
+                .open()
+                .map_err(|e| match e {
+                    sled::Error::Io(ref io) if io.kind() == std::io::ErrorKind::WouldBlock => {
+                        Error::InUse { pid: "unknown".into() }
+                    }
+                    other => sled_err(other),
+                })
+        })?;
+        let open_tree = |t: TreeName| guard("opening a tree", || db.open_tree(t.name()).map_err(sled_err));
+        let trees = [
+            open_tree(TreeName::Meta)?,
+            open_tree(TreeName::Objects)?,
+            open_tree(TreeName::Payloads)?,
+            open_tree(TreeName::Audit)?,
+        ];
+        let store = Store { dir: dir.to_path_buf(), db, trees, _lock: lock };
+        durable::restrict_modes(dir)?;
+        Ok(store)
+    }
+
+    /// The vault directory.
+    pub(crate) fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    fn tree(&self, t: TreeName) -> &sled::Tree {
+        &self.trees[t as usize]
+    }
+
+    pub(crate) fn get(&self, t: TreeName, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        guard("reading a record", || {
+            self.tree(t).get(key).map(|v| v.map(|v| v.to_vec())).map_err(sled_err)
+        })
+    }
+
+    /// Every (key, value) of a tree, in key order.
+    pub(crate) fn scan(&self, t: TreeName) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        guard("reading a tree", || {
+            self.tree(t)
+                .iter()
+                .map(|kv| kv.map(|(k, v)| (k.to_vec(), v.to_vec())).map_err(sled_err))
+                .collect()
+        })
+    }
+
+    /// Every (key, value) of a tree whose key starts with `prefix`.
+    pub(crate) fn scan_prefix(&self, t: TreeName, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        guard("reading a tree", || {
+            self.tree(t)
+                .scan_prefix(prefix)
+                .map(|kv| kv.map(|(k, v)| (k.to_vec(), v.to_vec())).map_err(sled_err))
+                .collect()
+        })
+    }
+
+    /// Applies every op in one sled transaction across all trees, then flushes durably.
+    /// Nothing is visible on disk as acknowledged unless this returns `Ok`.
+    pub(crate) fn commit(&self, ops: &[Op]) -> Result<()> {
+        guard("committing", || {
+            let [meta, objects, payloads, audit] = &self.trees;
+            let result: std::result::Result<(), TransactionError<()>> =
+                (meta, objects, payloads, audit).transaction(|(m, o, p, a)| {
+                    for op in ops {
+                        let (tree, key) = match op {
+                            Op::Put(t, k, _) | Op::Delete(t, k) => (*t, k),
+                        };
+                        let tx = match tree {
+                            TreeName::Meta => m,
+                            TreeName::Objects => o,
+                            TreeName::Payloads => p,
+                            TreeName::Audit => a,
+                        };
+                        match op {
+                            Op::Put(_, _, v) => {
+                                tx.insert(key.as_slice(), v.as_slice())?;
+                            }
+                            Op::Delete(..) => {
+                                tx.remove(key.as_slice())?;
+                            }
+                        }
+                    }
+                    Ok::<(), ConflictableTransactionError<()>>(())
+                });
+            result.map_err(|e| match e {
+                TransactionError::Storage(e) => sled_err(e),
+                TransactionError::Abort(()) => Error::Storage("transaction aborted".into()),
+            })
+        })?;
+        self.flush_durable()
+    }
+
+    /// sled flush, then fsync of the database files and directories.
+    pub(crate) fn flush_durable(&self) -> Result<()> {
+        guard("flushing", || self.db.flush().map(|_| ()).map_err(sled_err))?;
+        durable::sync_tree(&self.dir.join(DB_DIR))?;
+        durable::sync_dir(&self.dir)
+    }
+
+    /// Every record of every tree, raw (still sealed), for snapshots and comparisons.
+    pub(crate) fn dump(&self) -> Result<Vec<snapshot::Entry>> {
+        let mut out = Vec::new();
+        for t in TreeName::ALL {
+            for (key, value) in self.scan(t)? {
+                out.push(snapshot::Entry { tree: t, key, value });
+            }
+        }
+        Ok(out)
+    }
+
+    /// Loads raw entries into an empty database (restore from snapshot), then flushes durably.
+    pub(crate) fn load(&self, entries: &[snapshot::Entry]) -> Result<()> {
+        guard("restoring", || {
+            for t in TreeName::ALL {
+                let mut batch = sled::Batch::default();
+                for e in entries.iter().filter(|e| e.tree == t) {
+                    batch.insert(e.key.as_slice(), e.value.as_slice());
+                }
+                self.tree(t).apply_batch(batch).map_err(sled_err)?;
+            }
+            Ok(())
+        })?;
+        self.flush_durable()?;
+        durable::restrict_modes(&self.dir)
+    }
+}

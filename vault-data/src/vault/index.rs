@@ -1,0 +1,127 @@
+//! The in-memory index of decrypted metadata, built at unlock and dropped at lock.
+//! Payloads (secret values) are never part of it.
+
+use std::collections::HashMap;
+
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::crypto::keys::{VaultId, VaultKeys};
+use crate::crypto::seal::{self, Location};
+use crate::error::{Error, Result};
+use crate::ids::RecordId;
+use crate::model::{Credential, Intent, ObjectRecord, Service};
+
+/// How many records of each kind a vault holds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Counts {
+    /// Services.
+    pub services: usize,
+    /// Credentials.
+    pub credentials: usize,
+    /// Credential versions (each a sealed payload).
+    pub credential_versions: usize,
+    /// Intents.
+    pub intents: usize,
+}
+
+#[derive(Default)]
+pub(crate) struct Index {
+    pub services: HashMap<RecordId, Service>,
+    pub service_by_name: HashMap<String, RecordId>,
+    pub credentials: HashMap<RecordId, Credential>,
+    pub credential_by_name: HashMap<(RecordId, String), RecordId>,
+    pub intents: HashMap<RecordId, Intent>,
+}
+
+impl Index {
+    /// Decrypts every object record (in parallel) and indexes it.
+    pub(crate) fn load(keys: &VaultKeys, vault_id: &VaultId, records: Vec<(Vec<u8>, Vec<u8>)>) -> Result<Index> {
+        let decoded: Vec<(RecordId, ObjectRecord)> = records
+            .par_iter()
+            .map(|(key, sealed)| {
+                let loc = Location { tree: "objects", key };
+                let pt = seal::open(&keys.objects, vault_id, loc, sealed)?;
+                let id = RecordId::from_slice(key)?;
+                let rec: ObjectRecord = serde_json::from_slice(&pt)
+                    .map_err(|_| Error::Integrity(format!("record {id} in tree 'objects' cannot be decoded")))?;
+                Ok((id, rec))
+            })
+            .collect::<Result<_>>()?;
+        let mut index = Index::default();
+        for (id, rec) in decoded {
+            index.insert(id, rec)?;
+        }
+        Ok(index)
+    }
+
+    fn insert(&mut self, id: RecordId, rec: ObjectRecord) -> Result<()> {
+        let mismatch = || Error::Integrity(format!("record {id} in tree 'objects' is stored under the wrong id"));
+        match rec {
+            ObjectRecord::Service(s) => {
+                if s.id != id {
+                    return Err(mismatch());
+                }
+                self.put_service(s);
+            }
+            ObjectRecord::Credential(c) => {
+                if c.id != id {
+                    return Err(mismatch());
+                }
+                self.put_credential(c);
+            }
+            ObjectRecord::Intent(i) => {
+                if i.id != id {
+                    return Err(mismatch());
+                }
+                self.intents.insert(id, i);
+            }
+        }
+        Ok(())
+    }
+
+    pub(crate) fn put_service(&mut self, s: Service) {
+        if let Some(old) = self.services.get(&s.id) {
+            self.service_by_name.remove(&old.name);
+        }
+        self.service_by_name.insert(s.name.clone(), s.id);
+        self.services.insert(s.id, s);
+    }
+
+    pub(crate) fn put_credential(&mut self, c: Credential) {
+        self.credential_by_name.insert((c.service_id, c.name.clone()), c.id);
+        self.credentials.insert(c.id, c);
+    }
+
+    pub(crate) fn remove_credential(&mut self, id: RecordId) {
+        if let Some(c) = self.credentials.remove(&id) {
+            self.credential_by_name.remove(&(c.service_id, c.name));
+        }
+    }
+
+    pub(crate) fn remove_service(&mut self, id: RecordId) {
+        if let Some(s) = self.services.remove(&id) {
+            self.service_by_name.remove(&s.name);
+        }
+    }
+
+    pub(crate) fn service_named(&self, name: &str) -> Result<&Service> {
+        self.service_by_name
+            .get(name)
+            .and_then(|id| self.services.get(id))
+            .ok_or_else(|| Error::UnknownService(name.to_string()))
+    }
+
+    pub(crate) fn service_name(&self, id: RecordId) -> String {
+        self.services.get(&id).map_or_else(|| format!("<missing service {}>", id.short()), |s| s.name.clone())
+    }
+
+    pub(crate) fn counts(&self) -> Counts {
+        Counts {
+            services: self.services.len(),
+            credentials: self.credentials.len(),
+            credential_versions: self.credentials.values().map(|c| c.versions.len()).sum(),
+            intents: self.intents.len(),
+        }
+    }
+}

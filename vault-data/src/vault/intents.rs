@@ -1,0 +1,85 @@
+//! Intents: declared calls between services.
+
+use serde::Serialize;
+use time::OffsetDateTime;
+
+use crate::audit::{AuditEvent, AuditObject};
+use crate::error::{Error, Result};
+use crate::ids::RecordId;
+use crate::model::{Intent, ObjectRecord};
+use crate::store::{Op, TreeName};
+use crate::vault::Vault;
+
+/// An intent with its service names resolved.
+#[derive(Debug, Clone, Serialize)]
+pub struct IntentView {
+    /// Intent id.
+    pub id: RecordId,
+    /// Calling service.
+    pub from: String,
+    /// Called service.
+    pub to: String,
+    /// Why.
+    pub note: Option<String>,
+    /// Declared at.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created: OffsetDateTime,
+}
+
+impl Vault {
+    /// Declares that `from` calls `to`. Both services must exist.
+    pub fn add_intent(&mut self, from: &str, to: &str, note: Option<String>) -> Result<IntentView> {
+        let index = &self.unlocked()?.index;
+        let from_id = index.service_named(from)?.id;
+        let to_id = index.service_named(to)?.id;
+        if from_id == to_id {
+            return Err(Error::Invalid(format!("an intent needs two different services (got {from:?} twice)")));
+        }
+        if index.intents.values().any(|i| i.from == from_id && i.to == to_id) {
+            return Err(Error::Exists { kind: "intent", name: format!("{from} -> {to}") });
+        }
+        let intent = Intent { id: RecordId::random(), from: from_id, to: to_id, note, created: OffsetDateTime::now_utc() };
+        let op = self.seal_object(intent.id, &ObjectRecord::Intent(intent.clone()))?;
+        let obj = AuditObject::new("intent", Some(intent.id), format!("{from} -> {to}"));
+        self.commit(vec![op], vec![AuditEvent::success("intent.add", vec![obj])])?;
+        self.unlocked_mut()?.index.intents.insert(intent.id, intent.clone());
+        Ok(IntentView { id: intent.id, from: from.into(), to: to.into(), note: intent.note, created: intent.created })
+    }
+
+    /// Every intent, or those touching `service`, sorted by (from, to).
+    pub fn list_intents(&self, service: Option<&str>) -> Result<Vec<IntentView>> {
+        let index = &self.unlocked()?.index;
+        let filter = service.map(|s| index.service_named(s).map(|s| s.id)).transpose()?;
+        let mut v: Vec<IntentView> = index
+            .intents
+            .values()
+            .filter(|i| filter.is_none_or(|id| i.from == id || i.to == id))
+            .map(|i| IntentView {
+                id: i.id,
+                from: index.service_name(i.from),
+                to: index.service_name(i.to),
+                note: i.note.clone(),
+                created: i.created,
+            })
+            .collect();
+        v.sort_by(|a, b| (&a.from, &a.to).cmp(&(&b.from, &b.to)));
+        Ok(v)
+    }
+
+    /// Removes the intent from `from` to `to`.
+    pub fn remove_intent(&mut self, from: &str, to: &str) -> Result<()> {
+        let index = &self.unlocked()?.index;
+        let from_id = index.service_named(from)?.id;
+        let to_id = index.service_named(to)?.id;
+        let id = index
+            .intents
+            .values()
+            .find(|i| i.from == from_id && i.to == to_id)
+            .map(|i| i.id)
+            .ok_or_else(|| Error::UnknownIntent { from: from.into(), to: to.into() })?;
+        let obj = AuditObject::new("intent", Some(id), format!("{from} -> {to}"));
+        self.commit(vec![Op::Delete(TreeName::Objects, id.as_bytes().to_vec())], vec![AuditEvent::success("intent.remove", vec![obj])])?;
+        self.unlocked_mut()?.index.intents.remove(&id);
+        Ok(())
+    }
+}

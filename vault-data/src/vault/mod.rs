@@ -1,0 +1,339 @@
+//! The vault: opening, unlocking, locking, and the commit path every mutation goes through.
+
+mod audit_log;
+mod doctor;
+mod index;
+mod intents;
+mod key_admin;
+mod pending;
+mod secrets;
+mod services;
+mod unlock;
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use time::OffsetDateTime;
+
+use crate::audit::chain::{self, HEAD_KEY};
+use crate::audit::{AuditEvent, AuditHead, AuditObject};
+use crate::crypto::keys::{VaultId, VaultKey, VaultKeys, VAULT_ID_LEN};
+use crate::crypto::passphrase::KdfCost;
+use crate::crypto::seal::{self, Location};
+use crate::crypto::slots::{self, SlotInfo, SlotKind, SlotRecord};
+use crate::error::{Error, Result};
+use crate::ids::RecordId;
+use crate::model::ObjectRecord;
+use crate::store::snapshot;
+use crate::store::{Op, Store, TreeName};
+use crate::FORMAT_VERSION;
+
+pub use doctor::{restore as doctor_restore, DoctorReport, RestoreReport, SnapshotCheck};
+pub use index::Counts;
+pub use intents::IntentView;
+pub use key_admin::{RekeyReport, SessionToken, MAX_SESSION};
+pub use secrets::{NewSecret, SecretOptions, SecretSummary};
+pub use unlock::Unlock;
+
+pub(crate) const META_FORMAT: &[u8] = b"format_version";
+pub(crate) const META_VAULT_ID: &[u8] = b"vault_id";
+pub(crate) const META_CREATED: &[u8] = b"created";
+pub(crate) const META_SIGNING_KEY: &[u8] = b"signing_key";
+pub(crate) const SLOT_PREFIX: &[u8] = b"slot/";
+
+/// The recovery key printed once at creation. `Debug` hides it.
+pub struct RecoveryKey(pub age::secrecy::SecretString);
+
+impl std::fmt::Debug for RecoveryKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RecoveryKey(..)")
+    }
+}
+
+/// Public facts about a vault, for `status`.
+#[derive(Debug, Clone, Serialize)]
+pub struct VaultStatus {
+    /// The vault's random id (hex).
+    pub vault_id: String,
+    /// On-disk format version.
+    pub format_version: u32,
+    /// The vault directory.
+    pub path: PathBuf,
+    /// Whether this handle is unlocked.
+    pub locked: bool,
+    /// Unlock slots.
+    pub slots: Vec<SlotInfo>,
+    /// Record counts (known only when unlocked).
+    pub counts: Option<Counts>,
+    /// Audit entries recorded so far (known only when unlocked).
+    pub audit_entries: Option<u64>,
+}
+
+struct Unlocked {
+    keys: VaultKeys,
+    index: index::Index,
+    head: AuditHead,
+    unlocked_by: SlotKind,
+}
+
+/// An open vault. Dropping it writes a snapshot if anything changed, then zeroizes its keys.
+pub struct Vault {
+    store: Store,
+    vault_id: VaultId,
+    actor: String,
+    unlocked: Option<Unlocked>,
+    /// Changes committed since the last snapshot.
+    dirty: bool,
+}
+
+impl std::fmt::Debug for Vault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Vault")
+            .field("path", &self.store.dir())
+            .field("vault_id", &hex::encode(self.vault_id))
+            .field("locked", &self.unlocked.is_none())
+            .finish()
+    }
+}
+
+/// Options for a new vault.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CreateOptions {
+    /// Cost of the passphrase slot's key derivation.
+    pub kdf: KdfCost,
+}
+
+impl Vault {
+    /// Creates a vault at `dir`, unlocked, and returns the recovery key to show the user once.
+    pub fn create(dir: &Path, passphrase: &age::secrecy::SecretString, options: CreateOptions) -> Result<(Vault, RecoveryKey)> {
+        let store = Store::open(dir, true)?;
+        let result = Vault::initialise(store, passphrase, options);
+        if result.is_err() {
+            // Nothing was acknowledged: leave no half-made vault behind.
+            let _ = std::fs::remove_dir_all(dir);
+        }
+        result
+    }
+
+    fn initialise(store: Store, passphrase: &age::secrecy::SecretString, options: CreateOptions) -> Result<(Vault, RecoveryKey)> {
+        let mut vault_id = [0u8; VAULT_ID_LEN];
+        rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut vault_id);
+        let vk = VaultKey::generate();
+        let keys = VaultKeys::derive(vk.clone(), &vault_id);
+        let now = OffsetDateTime::now_utc();
+
+        let pass_slot = slots::wrap_passphrase(&vk, passphrase, options.kdf)?;
+        let (recovery_identity, recovery_recipient) = slots::new_identity();
+        let recovery_slot = slots::wrap_recipient(&vk, SlotKind::Recovery, &recovery_recipient, None)?;
+
+        let signing = ed25519_dalek::SigningKey::generate(&mut rand::rngs::OsRng);
+        let mut ops = vec![
+            Op::Put(TreeName::Meta, META_FORMAT.to_vec(), FORMAT_VERSION.to_be_bytes().to_vec()),
+            Op::Put(TreeName::Meta, META_VAULT_ID.to_vec(), vault_id.to_vec()),
+            Op::Put(TreeName::Meta, META_CREATED.to_vec(), now.unix_timestamp().to_be_bytes().to_vec()),
+            seal_meta(&keys, &vault_id, META_SIGNING_KEY, signing.as_bytes()),
+            slot_op(&pass_slot)?,
+            slot_op(&recovery_slot)?,
+        ];
+        ops.extend(pending::init_ops(&keys, &vault_id)?);
+        let mut vault = Vault {
+            store,
+            vault_id,
+            actor: current_user(),
+            unlocked: Some(Unlocked {
+                keys,
+                index: index::Index::default(),
+                head: AuditHead::genesis(),
+                unlocked_by: SlotKind::Passphrase,
+            }),
+            dirty: false,
+        };
+        vault.commit(ops, vec![AuditEvent::success("vault.create", vec![vault.vault_object()])])?;
+        vault.write_snapshot()?;
+        Ok((vault, RecoveryKey(recovery_identity)))
+    }
+
+    /// Opens the vault at `dir`, locked. Fails at once if another process holds it.
+    pub fn open(dir: &Path) -> Result<Vault> {
+        let store = Store::open(dir, false)?;
+        let format = store
+            .get(TreeName::Meta, META_FORMAT)?
+            .ok_or_else(|| Error::Integrity("the vault has no format version record".into()))?;
+        let format = <[u8; 4]>::try_from(format.as_slice())
+            .map(u32::from_be_bytes)
+            .map_err(|_| Error::Integrity("the format version record is damaged".into()))?;
+        if format != FORMAT_VERSION {
+            return Err(Error::UnsupportedFormat { found: format, supported: FORMAT_VERSION });
+        }
+        let id = store
+            .get(TreeName::Meta, META_VAULT_ID)?
+            .ok_or_else(|| Error::Integrity("the vault has no id record".into()))?;
+        let vault_id = <[u8; VAULT_ID_LEN]>::try_from(id.as_slice())
+            .map_err(|_| Error::Integrity("the vault id record is damaged".into()))?;
+        Ok(Vault { store, vault_id, actor: current_user(), unlocked: None, dirty: false })
+    }
+
+    /// The vault directory.
+    pub fn path(&self) -> &Path {
+        self.store.dir()
+    }
+
+    /// The vault id as hex.
+    pub fn vault_id(&self) -> String {
+        hex::encode(self.vault_id)
+    }
+
+    /// Whether this handle holds the vault key.
+    pub fn is_unlocked(&self) -> bool {
+        self.unlocked.is_some()
+    }
+
+    /// Which kind of slot unlocked this handle.
+    pub fn unlocked_by(&self) -> Option<SlotKind> {
+        self.unlocked.as_ref().map(|u| u.unlocked_by)
+    }
+
+    /// Public facts, plus counts when unlocked.
+    pub fn status(&self) -> Result<VaultStatus> {
+        let slots = self.slots()?.iter().map(SlotInfo::from).collect();
+        Ok(VaultStatus {
+            vault_id: self.vault_id(),
+            format_version: FORMAT_VERSION,
+            path: self.path().to_path_buf(),
+            locked: self.unlocked.is_none(),
+            slots,
+            counts: self.unlocked.as_ref().map(|u| u.index.counts()),
+            audit_entries: self.unlocked.as_ref().map(|u| u.head.seq),
+        })
+    }
+
+    /// Drops the vault key, every derived key and the decrypted index (all zeroized), after
+    /// writing a snapshot if anything changed.
+    pub fn lock(&mut self) -> Result<()> {
+        let snap = if self.dirty && self.unlocked.is_some() { self.write_snapshot() } else { Ok(()) };
+        self.unlocked = None;
+        snap
+    }
+
+    /// Locks and closes, reporting any error from the final snapshot.
+    pub fn close(mut self) -> Result<()> {
+        self.lock()
+    }
+
+    // ----- internals shared by the operation modules -----
+
+    fn unlocked(&self) -> Result<&Unlocked> {
+        self.unlocked.as_ref().ok_or(Error::Locked)
+    }
+
+    fn unlocked_mut(&mut self) -> Result<&mut Unlocked> {
+        self.unlocked.as_mut().ok_or(Error::Locked)
+    }
+
+    fn slots(&self) -> Result<Vec<SlotRecord>> {
+        self.store
+            .scan_prefix(TreeName::Meta, SLOT_PREFIX)?
+            .into_iter()
+            .map(|(k, v)| {
+                serde_json::from_slice(&v).map_err(|_| {
+                    Error::Integrity(format!("unlock slot record {} is damaged", String::from_utf8_lossy(&k)))
+                })
+            })
+            .collect()
+    }
+
+    fn vault_object(&self) -> AuditObject {
+        AuditObject::new("vault", None, self.vault_id())
+    }
+
+    /// Commits `ops` with audit entries for `events` in one transaction, then a durable flush.
+    /// If the audit entries cannot be built or written, nothing is written (fail closed).
+    fn commit(&mut self, mut ops: Vec<Op>, events: Vec<AuditEvent>) -> Result<()> {
+        let u = self.unlocked.as_mut().ok_or(Error::Locked)?;
+        let (audit_ops, head) = chain::append(&u.keys, &self.vault_id, &u.head, &self.actor, events)?;
+        ops.extend(audit_ops);
+        self.store.commit(&ops)?;
+        u.head = head;
+        self.dirty = true;
+        Ok(())
+    }
+
+    /// Writes the sealed snapshot of every tree now.
+    pub fn write_snapshot(&mut self) -> Result<()> {
+        let u = self.unlocked()?;
+        let entries = self.store.dump()?;
+        let header = snapshot::Header {
+            vault_id: self.vault_id(),
+            format_version: FORMAT_VERSION,
+            created: OffsetDateTime::now_utc(),
+            audit_seq: u.head.seq,
+            audit_hash: u.head.hash.clone(),
+            records: 0,
+            body_len: 0,
+            body_sha256: String::new(),
+        };
+        snapshot::write(self.store.dir(), &u.keys.snapshot, header, &entries)?;
+        self.dirty = false;
+        Ok(())
+    }
+
+    fn seal_object(&self, id: RecordId, record: &ObjectRecord) -> Result<Op> {
+        let u = self.unlocked()?;
+        let pt = zeroize::Zeroizing::new(
+            serde_json::to_vec(record).map_err(|e| Error::Storage(format!("cannot encode record: {e}")))?,
+        );
+        let sealed = seal::seal(&u.keys.objects, &self.vault_id, Location { tree: "objects", key: id.as_bytes() }, &pt);
+        Ok(Op::Put(TreeName::Objects, id.as_bytes().to_vec(), sealed))
+    }
+
+    fn seal_payload(&self, id: RecordId, value: &[u8]) -> Result<Op> {
+        let u = self.unlocked()?;
+        let sealed = seal::seal(&u.keys.payloads, &self.vault_id, Location { tree: "payloads", key: id.as_bytes() }, value);
+        Ok(Op::Put(TreeName::Payloads, id.as_bytes().to_vec(), sealed))
+    }
+
+    fn open_payload(&self, id: RecordId) -> Result<zeroize::Zeroizing<Vec<u8>>> {
+        let u = self.unlocked()?;
+        let sealed = self
+            .store
+            .get(TreeName::Payloads, id.as_bytes())?
+            .ok_or_else(|| Error::Integrity(format!("payload record {id} is missing")))?;
+        seal::open(&u.keys.payloads, &self.vault_id, Location { tree: "payloads", key: id.as_bytes() }, &sealed)
+    }
+
+    fn load_head(&self, keys: &VaultKeys) -> Result<AuditHead> {
+        let sealed = self
+            .store
+            .get(TreeName::Meta, HEAD_KEY)?
+            .ok_or_else(|| Error::Integrity("the audit head record is missing".into()))?;
+        chain::open_head(keys, &self.vault_id, &sealed)
+    }
+}
+
+impl Drop for Vault {
+    fn drop(&mut self) {
+        if let Err(e) = self.lock() {
+            tracing::warn!(error = %e, "could not write the vault snapshot on close");
+        }
+    }
+}
+
+pub(crate) fn seal_meta(keys: &VaultKeys, vault_id: &VaultId, key: &[u8], value: &[u8]) -> Op {
+    let sealed = seal::seal(&keys.meta, vault_id, Location { tree: "meta", key }, value);
+    Op::Put(TreeName::Meta, key.to_vec(), sealed)
+}
+
+pub(crate) fn slot_key(id: RecordId) -> Vec<u8> {
+    let mut k = SLOT_PREFIX.to_vec();
+    k.extend_from_slice(id.to_string().as_bytes());
+    k
+}
+
+pub(crate) fn slot_op(slot: &SlotRecord) -> Result<Op> {
+    let v = serde_json::to_vec(slot).map_err(|e| Error::Storage(format!("cannot encode slot: {e}")))?;
+    Ok(Op::Put(TreeName::Meta, slot_key(slot.id), v))
+}
+
+fn current_user() -> String {
+    whoami::fallible::username().unwrap_or_else(|_| format!("uid:{}", rustix::process::getuid().as_raw()))
+}

@@ -1,0 +1,249 @@
+//! Credentials: set, generate, reveal, history, list, remove, bulk import.
+
+use std::collections::HashMap;
+
+use secrecy::{ExposeSecret, SecretSlice};
+use serde::Serialize;
+use time::OffsetDateTime;
+
+use crate::audit::{AuditEvent, AuditObject};
+use crate::crypto::generate::{generate_secret, Charset};
+use crate::error::{Error, Result};
+use crate::ids::RecordId;
+use crate::model::{validate_name, Credential, CredentialVersion, ObjectRecord, SecretRef};
+use crate::store::{Op, TreeName};
+use crate::vault::Vault;
+
+/// Largest secret value kept in one record (sled stores larger values in separate blob files).
+pub const MAX_SECRET_LEN: usize = 64 * 1024;
+
+/// Policy fields set along with a value; `None` keeps what the credential had.
+#[derive(Debug, Clone, Default)]
+pub struct SecretOptions {
+    /// Service this credential grants access to.
+    pub target: Option<String>,
+    /// Rotation policy in days.
+    pub rotate_days: Option<u32>,
+}
+
+/// One secret of a bulk import.
+pub struct NewSecret {
+    /// Where it goes.
+    pub reference: SecretRef,
+    /// Its value.
+    pub value: SecretSlice<u8>,
+    /// Policy.
+    pub options: SecretOptions,
+}
+
+/// What lists show about a credential: never its value.
+#[derive(Debug, Clone, Serialize)]
+pub struct SecretSummary {
+    /// Credential id.
+    pub id: RecordId,
+    /// Service name.
+    pub service: String,
+    /// Secret name.
+    pub name: String,
+    /// Target service, if any.
+    pub target: Option<String>,
+    /// Rotation policy in days.
+    pub rotate_days: Option<u32>,
+    /// Number of versions kept.
+    pub versions: usize,
+    /// Current version number.
+    pub current_version: u32,
+    /// When the current version was set.
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated: OffsetDateTime,
+    /// When rotation is due, if there is a policy.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub rotation_due: Option<OffsetDateTime>,
+    /// Whether that date has passed.
+    pub rotation_overdue: bool,
+}
+
+fn summary(service: &str, c: &Credential, now: OffsetDateTime) -> SecretSummary {
+    let due = c.rotation_due();
+    SecretSummary {
+        id: c.id,
+        service: service.to_string(),
+        name: c.name.clone(),
+        target: c.target.clone(),
+        rotate_days: c.rotate_days,
+        versions: c.versions.len(),
+        current_version: c.current().map_or(0, |v| v.version),
+        updated: c.current().map_or(c.created, |v| v.created),
+        rotation_due: due,
+        rotation_overdue: due.is_some_and(|d| d <= now),
+    }
+}
+
+fn validate_value(reference: &SecretRef, value: &[u8]) -> Result<()> {
+    if value.is_empty() {
+        return Err(Error::Invalid(format!("the value for {reference} is empty")));
+    }
+    if value.len() > MAX_SECRET_LEN {
+        return Err(Error::Invalid(format!(
+            "the value for {reference} is {} bytes; the limit is {MAX_SECRET_LEN}",
+            value.len()
+        )));
+    }
+    Ok(())
+}
+
+impl Vault {
+    fn credential(&self, reference: &SecretRef) -> Result<&Credential> {
+        let index = &self.unlocked()?.index;
+        let svc = index.service_named(&reference.service)?;
+        index
+            .credential_by_name
+            .get(&(svc.id, reference.name.clone()))
+            .and_then(|id| index.credentials.get(id))
+            .ok_or_else(|| Error::UnknownSecret(reference.to_string()))
+    }
+
+    /// Builds the ops for one new version; `staged` holds credentials changed earlier in the
+    /// same batch.
+    fn stage_secret(
+        &self,
+        staged: &mut HashMap<(RecordId, String), Credential>,
+        reference: &SecretRef,
+        value: &[u8],
+        options: &SecretOptions,
+        generated: bool,
+        ops: &mut Vec<Op>,
+    ) -> Result<(RecordId, u32)> {
+        validate_name("secret", &reference.name)?;
+        validate_value(reference, value)?;
+        let index = &self.unlocked()?.index;
+        let svc = index.service_named(&reference.service)?;
+        let key = (svc.id, reference.name.clone());
+        let now = OffsetDateTime::now_utc();
+        let mut cred = match staged.remove(&key) {
+            Some(c) => c,
+            None => match index.credential_by_name.get(&key).and_then(|id| index.credentials.get(id)) {
+                Some(c) => c.clone(),
+                None => Credential {
+                    id: RecordId::random(),
+                    service_id: svc.id,
+                    name: reference.name.clone(),
+                    target: None,
+                    rotate_days: None,
+                    versions: Vec::new(),
+                    created: now,
+                },
+            },
+        };
+        if options.target.is_some() {
+            cred.target = options.target.clone();
+        }
+        if options.rotate_days.is_some() {
+            cred.rotate_days = options.rotate_days;
+        }
+        let payload_id = RecordId::random();
+        let version = cred.current().map_or(1, |v| v.version + 1);
+        cred.versions.push(CredentialVersion { version, created: now, length: value.len(), generated, payload_id });
+        ops.push(self.seal_payload(payload_id, value)?);
+        ops.push(self.seal_object(cred.id, &ObjectRecord::Credential(cred.clone()))?);
+        let id = cred.id;
+        staged.insert(key, cred);
+        Ok((id, version))
+    }
+
+    fn store_secrets(&mut self, items: &[(&SecretRef, &[u8], &SecretOptions, bool)], action: &str) -> Result<Vec<SecretSummary>> {
+        let mut staged = HashMap::new();
+        let mut ops = Vec::with_capacity(items.len() * 2);
+        let mut events = Vec::with_capacity(items.len());
+        for (reference, value, options, generated) in items {
+            let (id, version) = self.stage_secret(&mut staged, reference, value, options, *generated, &mut ops)?;
+            let obj = AuditObject::new("secret", Some(id), reference.to_string());
+            events.push(AuditEvent::success(action, vec![obj]).with_detail(format!("version {version}")));
+        }
+        self.commit(ops, events)?;
+        let now = OffsetDateTime::now_utc();
+        let u = self.unlocked_mut()?;
+        let mut out = Vec::with_capacity(staged.len());
+        for (_, cred) in staged {
+            out.push(summary(&u.index.service_name(cred.service_id), &cred, now));
+            u.index.put_credential(cred);
+        }
+        out.sort_by(|a, b| (&a.service, &a.name).cmp(&(&b.service, &b.name)));
+        Ok(out)
+    }
+
+    /// Stores `value` as the next version of `reference` (creating the credential if new).
+    pub fn set_secret(&mut self, reference: &SecretRef, value: &SecretSlice<u8>, options: SecretOptions) -> Result<SecretSummary> {
+        let mut out = self.store_secrets(&[(reference, value.expose_secret(), &options, false)], "secret.set")?;
+        out.pop().ok_or_else(|| Error::Storage("secret was not stored".into()))
+    }
+
+    /// Generates a value of `length` characters from `charset` and stores it as the next version.
+    pub fn generate_secret(
+        &mut self,
+        reference: &SecretRef,
+        length: usize,
+        charset: Charset,
+        options: SecretOptions,
+    ) -> Result<SecretSummary> {
+        let value = generate_secret(length, charset)?;
+        let mut out = self.store_secrets(&[(reference, value.expose_secret(), &options, true)], "secret.generate")?;
+        out.pop().ok_or_else(|| Error::Storage("secret was not stored".into()))
+    }
+
+    /// Stores many secrets in one commit (one durable flush), then writes a snapshot.
+    pub fn import_secrets(&mut self, secrets: &[NewSecret]) -> Result<Vec<SecretSummary>> {
+        let items: Vec<_> = secrets.iter().map(|s| (&s.reference, s.value.expose_secret(), &s.options, false)).collect();
+        let out = self.store_secrets(&items, "secret.import")?;
+        self.write_snapshot()?;
+        Ok(out)
+    }
+
+    /// Returns a secret's value (the current version, or `version`). The reveal is audited
+    /// durably before the value is returned; if the audit entry cannot be written, nothing is
+    /// revealed.
+    pub fn reveal_secret(&mut self, reference: &SecretRef, version: Option<u32>) -> Result<SecretSlice<u8>> {
+        let cred = self.credential(reference)?;
+        let v = match version {
+            None => cred.current(),
+            Some(n) => cred.versions.iter().find(|v| v.version == n),
+        }
+        .ok_or_else(|| Error::Invalid(format!("{reference} has no version {}", version.unwrap_or(0))))?
+        .clone();
+        let obj = AuditObject::new("secret", Some(cred.id), reference.to_string());
+        let value = self.open_payload(v.payload_id)?;
+        self.commit(vec![], vec![AuditEvent::success("secret.reveal", vec![obj]).with_detail(format!("version {}", v.version))])?;
+        Ok(SecretSlice::from(value.to_vec()))
+    }
+
+    /// A credential with its versions (timestamps and lengths; no values).
+    pub fn secret_history(&self, reference: &SecretRef) -> Result<Credential> {
+        self.credential(reference).cloned()
+    }
+
+    /// Every credential, or those of `service`, sorted by service then name.
+    pub fn list_secrets(&self, service: Option<&str>) -> Result<Vec<SecretSummary>> {
+        let index = &self.unlocked()?.index;
+        let filter = service.map(|s| index.service_named(s).map(|s| s.id)).transpose()?;
+        let now = OffsetDateTime::now_utc();
+        let mut v: Vec<SecretSummary> = index
+            .credentials
+            .values()
+            .filter(|c| filter.is_none_or(|id| c.service_id == id))
+            .map(|c| summary(&index.service_name(c.service_id), c, now))
+            .collect();
+        v.sort_by(|a, b| (&a.service, &a.name).cmp(&(&b.service, &b.name)));
+        Ok(v)
+    }
+
+    /// Removes a credential and every version of its value.
+    pub fn remove_secret(&mut self, reference: &SecretRef) -> Result<()> {
+        let cred = self.credential(reference)?.clone();
+        let mut ops = vec![Op::Delete(TreeName::Objects, cred.id.as_bytes().to_vec())];
+        ops.extend(cred.versions.iter().map(|v| Op::Delete(TreeName::Payloads, v.payload_id.as_bytes().to_vec())));
+        let obj = AuditObject::new("secret", Some(cred.id), reference.to_string());
+        self.commit(ops, vec![AuditEvent::success("secret.remove", vec![obj])])?;
+        self.unlocked_mut()?.index.remove_credential(cred.id);
+        Ok(())
+    }
+}

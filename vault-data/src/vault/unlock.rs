@@ -1,0 +1,141 @@
+//! Unlocking: find the slot the given secret opens, check the key, load the index.
+
+use age::secrecy::SecretString;
+use secrecy::ExposeSecret;
+use time::OffsetDateTime;
+
+use crate::audit::Outcome;
+use crate::crypto::device_keyring;
+use crate::crypto::keys::{VaultKey, VaultKeys};
+use crate::crypto::seal::{self, Location};
+use crate::crypto::slots::{self, SlotKind, SlotRecord, SlotSecret};
+use crate::error::{Error, Result};
+use crate::ids::RecordId;
+use crate::store::{snapshot, TreeName};
+use crate::vault::index::Index;
+use crate::vault::{Unlocked, Vault, META_SIGNING_KEY};
+
+/// A secret that may open one of the vault's slots.
+pub enum Unlock {
+    /// The vault passphrase.
+    Passphrase(SecretString),
+    /// The recovery key (`AGE-SECRET-KEY-1…`).
+    RecoveryKey(SecretString),
+    /// A session token from [`Vault::create_session`].
+    Session(SecretString),
+    /// The identity kept in this device's OS keyring.
+    Device,
+}
+
+impl std::fmt::Debug for Unlock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Unlock::Passphrase(_) => "Unlock::Passphrase(..)",
+            Unlock::RecoveryKey(_) => "Unlock::RecoveryKey(..)",
+            Unlock::Session(_) => "Unlock::Session(..)",
+            Unlock::Device => "Unlock::Device",
+        })
+    }
+}
+
+pub(crate) const SESSION_PREFIX: &str = "keyloom-session:v1:";
+
+/// Splits a session token into its slot id and identity.
+pub(crate) fn parse_session_token(token: &SecretString) -> Result<(RecordId, SecretString)> {
+    let bad = || Error::Invalid("KEYLOOM_SESSION is not a Keyloom session token".into());
+    let rest = token.expose_secret().trim().strip_prefix(SESSION_PREFIX).ok_or_else(bad)?;
+    let (slot, identity) = rest.split_once(':').ok_or_else(bad)?;
+    let slot: RecordId = slot.parse().map_err(|_| bad())?;
+    Ok((slot, SecretString::from(identity.to_string())))
+}
+
+impl Vault {
+    /// Unlocks with `method`. A secret that opens no slot is recorded (once the vault next opens)
+    /// and reported as "wrong passphrase or key"; nothing else changes.
+    pub fn unlock(&mut self, method: Unlock) -> Result<()> {
+        if self.unlocked.is_some() {
+            return Ok(());
+        }
+        let slots = self.slots()?;
+        let now = OffsetDateTime::now_utc();
+        let (kind, found) = match &method {
+            Unlock::Passphrase(p) => (SlotKind::Passphrase, try_slots(&slots, SlotKind::Passphrase, &SlotSecret::Passphrase(p), now)),
+            Unlock::RecoveryKey(k) => {
+                let id = slots::parse_identity(k)?;
+                (SlotKind::Recovery, try_slots(&slots, SlotKind::Recovery, &SlotSecret::Identity(&id), now))
+            }
+            Unlock::Session(token) => {
+                let (slot_id, identity) = parse_session_token(token)?;
+                let slot = slots
+                    .iter()
+                    .find(|s| s.id == slot_id && s.kind == SlotKind::Session)
+                    .ok_or(Error::SessionEnded)?;
+                let id = slots::parse_identity(&identity)?;
+                (SlotKind::Session, slots::unwrap(slot, &SlotSecret::Identity(&id), now))
+            }
+            Unlock::Device => {
+                if !slots.iter().any(|s| s.kind == SlotKind::Device) {
+                    return Err(Error::NoUnlockMethod("remember-on-this-device is not enabled for this vault".into()));
+                }
+                let identity = device_keyring::load(&self.vault_id())?;
+                let id = slots::parse_identity(&identity)?;
+                (SlotKind::Device, try_slots(&slots, SlotKind::Device, &SlotSecret::Identity(&id), now))
+            }
+        };
+        let vk = match found {
+            Ok(Some(vk)) => vk,
+            Ok(None) => return Err(self.failed_unlock(kind, "no slot opened")),
+            Err(e) => return Err(e),
+        };
+        let keys = VaultKeys::derive(vk, &self.vault_id);
+        // The slot opened; make sure the key it held is this vault's current key (a slot copied
+        // from before a rekey holds a dead key).
+        let sealed = self
+            .store
+            .get(TreeName::Meta, META_SIGNING_KEY)?
+            .ok_or_else(|| Error::Integrity("the vault's signing key record is missing".into()))?;
+        if seal::open(&keys.meta, &self.vault_id, Location { tree: "meta", key: META_SIGNING_KEY }, &sealed).is_err() {
+            return Err(self.failed_unlock(kind, "the slot holds a stale key"));
+        }
+        let head = self.load_head(&keys)?;
+        self.check_snapshot_freshness(&keys, head.seq, &head.hash)?;
+        let index = Index::load(&keys, &self.vault_id, self.store.scan(TreeName::Objects)?)?;
+        self.unlocked = Some(Unlocked { keys, index, head, unlocked_by: kind });
+        self.drain_pending()?;
+        tracing::debug!(slot = ?kind, "vault unlocked");
+        Ok(())
+    }
+
+    fn failed_unlock(&self, kind: SlotKind, why: &str) -> Error {
+        self.record_locked_event("vault.unlock", Outcome::Failure, format!("{kind:?} unlock refused: {why}").to_lowercase());
+        Error::WrongKey
+    }
+
+    /// A database older than its own authentic snapshot has lost acknowledged writes.
+    fn check_snapshot_freshness(&self, keys: &VaultKeys, seq: u64, hash: &str) -> Result<()> {
+        let Some((header, header_bytes, mac)) = snapshot::read_header(self.store.dir()).ok().flatten() else {
+            return Ok(());
+        };
+        if !snapshot::header_is_authentic(&keys.snapshot, &header_bytes, &mac) {
+            tracing::warn!("the vault snapshot failed authentication; `keyloom doctor` will say more");
+            return Ok(());
+        }
+        if header.audit_seq > seq || (header.audit_seq == seq && header.audit_hash != hash) {
+            return Err(Error::Integrity(format!(
+                "the database is behind its snapshot (audit entry #{seq} in the database, #{} in the snapshot): \
+                 acknowledged writes are missing; run `keyloom doctor --restore`",
+                header.audit_seq
+            )));
+        }
+        Ok(())
+    }
+}
+
+fn try_slots(slots: &[SlotRecord], kind: SlotKind, secret: &SlotSecret<'_>, now: OffsetDateTime) -> Result<Option<VaultKey>> {
+    for slot in slots.iter().filter(|s| s.kind == kind) {
+        if let Some(vk) = slots::unwrap(slot, secret, now)? {
+            return Ok(Some(vk));
+        }
+    }
+    Ok(None)
+}
