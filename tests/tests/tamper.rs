@@ -1,0 +1,112 @@
+//! Wrong keys and tampered records: clear errors, the right exit codes, nothing changed.
+
+use keyloom_tests::{data_trees, flip_value, raw_keys, remove_raw, TestVault};
+
+fn vault_with_data() -> TestVault {
+    let v = TestVault::init();
+    v.ok(&["service", "add", "payments", "--env", "prod"]);
+    let out = v.run_with_stdin(&["secret", "set", "payments/STRIPE_KEY"], b"sk_live_tamper");
+    keyloom_tests::assert_success(&out, &["secret set"]);
+    v.ok(&["service", "add", "checkout", "--env", "prod"]);
+    v.ok(&["intent", "add", "--from", "checkout", "--to", "payments"]);
+    v
+}
+
+#[test]
+fn wrong_passphrase_exits_2_and_changes_nothing() {
+    let v = TestVault::init();
+    v.ok(&["service", "add", "payments", "--env", "prod"]);
+    let before = data_trees(&v.path);
+    let mut c = v.cmd(&["service", "add", "evil", "--env", "prod"]);
+    c.env("KEYLOOM_PASSPHRASE", "not the passphrase");
+    let out = c.output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("wrong passphrase or key"));
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("not the passphrase"));
+    assert_eq!(data_trees(&v.path), before, "a refused unlock must not change any record");
+    // The failed attempt is recorded once the vault opens.
+    let entries = v.json(&["audit", "list", "--action", "vault.unlock"]);
+    let e = &entries.as_array().unwrap()[0];
+    assert_eq!(e["outcome"], "failure");
+    assert!(e["detail"].as_str().unwrap().contains("passphrase"));
+    assert_eq!(v.json(&["service", "list"]).as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn flipped_object_record_is_an_integrity_error_naming_it() {
+    let v = TestVault::init();
+    v.ok(&["service", "add", "payments", "--env", "prod"]);
+    let keys = raw_keys(&v.path, "objects");
+    assert_eq!(keys.len(), 1);
+    flip_value(&v.path, "objects", &keys[0], 30);
+    let err = v.fails(&["service", "list"], 3);
+    let id: String = keys[0].iter().map(|b| format!("{b:02x}")).collect();
+    assert!(err.contains(&id) && err.contains("objects"), "names the record: {err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+#[test]
+fn flipped_payload_fails_the_reveal_not_the_vault() {
+    let v = vault_with_data();
+    let keys = raw_keys(&v.path, "payloads");
+    assert_eq!(keys.len(), 1);
+    flip_value(&v.path, "payloads", &keys[0], 40);
+    // Listing never decrypts payloads, so it still works...
+    assert_eq!(v.json(&["secret", "list"]).as_array().unwrap().len(), 1);
+    // ...but the reveal fails with exit 3, naming the record, and prints no value.
+    let out = v.run(&["secret", "get", "payments/STRIPE_KEY"]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(out.stdout.is_empty());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("payloads"));
+}
+
+#[test]
+fn tampered_audit_entry_is_named_by_verify() {
+    let v = vault_with_data();
+    let keys = raw_keys(&v.path, "audit");
+    assert!(keys.len() >= 3);
+    flip_value(&v.path, "audit", &keys[1], 50);
+    let out = v.run(&["audit", "verify", "--json"]);
+    assert_eq!(out.status.code(), Some(3));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["ok"], false);
+    assert_eq!(report["first_problem"]["seq"], 2);
+    assert!(report["first_problem"]["problem"].as_str().unwrap().contains("#2"));
+}
+
+#[test]
+fn deleted_audit_entries_are_found_in_the_middle_and_at_the_end() {
+    let v = vault_with_data();
+    let keys = raw_keys(&v.path, "audit");
+    let n = keys.len();
+    remove_raw(&v.path, "audit", &keys[1]);
+    let report = serde_json::from_slice::<serde_json::Value>(&v.run(&["audit", "verify", "--json"]).stdout).unwrap();
+    assert_eq!(report["first_problem"]["seq"], 2);
+    assert!(report["first_problem"]["problem"].as_str().unwrap().contains("missing"));
+
+    let v = vault_with_data();
+    let keys = raw_keys(&v.path, "audit");
+    let last = keys.last().unwrap().clone();
+    remove_raw(&v.path, "audit", &last);
+    let out = v.run(&["audit", "verify", "--json"]);
+    assert_eq!(out.status.code(), Some(3));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(report["first_problem"]["problem"].as_str().unwrap().contains("missing"), "{report}");
+    assert!(n >= 3);
+}
+
+#[test]
+fn a_record_moved_to_another_id_fails_authentication() {
+    let v = TestVault::init();
+    v.ok(&["service", "add", "a", "--env", "prod"]);
+    v.ok(&["service", "add", "b", "--env", "prod"]);
+    let keys = raw_keys(&v.path, "objects");
+    let db = keyloom_tests::open_raw(&v.path);
+    let t = db.open_tree("objects").unwrap();
+    let a = t.get(&keys[0]).unwrap().unwrap();
+    t.insert(&keys[1], a).unwrap();
+    db.flush().unwrap();
+    drop(t);
+    drop(db);
+    v.fails(&["service", "list"], 3);
+}
