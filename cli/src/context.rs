@@ -16,12 +16,20 @@ pub struct Context {
 }
 
 impl Context {
-    pub fn new(vault: Option<PathBuf>, passphrase_file: Option<PathBuf>, json: bool) -> CliResult<Context> {
+    pub fn new(
+        vault: Option<PathBuf>,
+        passphrase_file: Option<PathBuf>,
+        json: bool,
+    ) -> CliResult<Context> {
         let vault_dir = match vault {
             Some(v) => v,
             None => vault_data::paths::default_vault_dir()?,
         };
-        Ok(Context { vault_dir, passphrase_file, json })
+        Ok(Context {
+            vault_dir,
+            passphrase_file,
+            json,
+        })
     }
 
     pub fn passphrase_file(&self) -> Option<&Path> {
@@ -53,19 +61,32 @@ impl Context {
     /// Unlocks with the first method that works. `prompt` allows asking on a terminal.
     pub fn unlock(&self, vault: &mut Vault, prompt: bool) -> CliResult<()> {
         let mut tried = Vec::new();
-        if let Some(token) = std::env::var("KEYLOOM_SESSION").ok().filter(|t| !t.is_empty()) {
+        if let Some(token) = std::env::var("KEYLOOM_SESSION")
+            .ok()
+            .filter(|t| !t.is_empty())
+        {
             match vault.unlock(Unlock::Session(SecretString::from(token))) {
                 Ok(()) => return Ok(()),
-                Err(e @ (Error::SessionExpired(_) | Error::SessionEnded | Error::WrongKey | Error::Invalid(_))) => {
-                    tried.push(format!("session: {e}"))
-                }
+                Err(
+                    e @ (Error::SessionExpired(_)
+                    | Error::SessionEnded
+                    | Error::WrongKey
+                    | Error::Invalid(_)),
+                ) => tried.push(format!("session: {e}")),
                 Err(e) => return Err(e.into()),
             }
         }
-        if vault.status()?.slots.iter().any(|s| s.kind == SlotKind::Device) {
+        if vault
+            .status()?
+            .slots
+            .iter()
+            .any(|s| s.kind == SlotKind::Device)
+        {
             match vault.unlock(Unlock::Device) {
                 Ok(()) => return Ok(()),
-                Err(e @ (Error::Keyring(_) | Error::WrongKey | Error::Invalid(_))) => tried.push(format!("device: {e}")),
+                Err(e @ (Error::Keyring(_) | Error::WrongKey | Error::Invalid(_))) => {
+                    tried.push(format!("device: {e}"))
+                }
                 Err(e) => return Err(e.into()),
             }
         }
@@ -90,7 +111,8 @@ impl Context {
 
     /// Prints `value` as pretty JSON.
     pub fn print_json<T: serde::Serialize>(&self, value: &T) -> CliResult<()> {
-        let s = serde_json::to_string_pretty(value).map_err(|e| CliError::Usage(format!("cannot encode JSON: {e}")))?;
+        let s = serde_json::to_string_pretty(value)
+            .map_err(|e| CliError::Usage(format!("cannot encode JSON: {e}")))?;
         println!("{s}");
         Ok(())
     }
@@ -99,7 +121,8 @@ impl Context {
 /// Formats a timestamp for people: RFC 3339 to the second, UTC.
 pub fn when(t: time::OffsetDateTime) -> String {
     let t = t.replace_nanosecond(0).unwrap_or(t);
-    t.format(&time::format_description::well_known::Rfc3339).unwrap_or_else(|_| t.to_string())
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| t.to_string())
 }
 
 /// A plain table for terminal output.
@@ -110,5 +133,9 @@ pub fn table(header: &[&str], rows: Vec<Vec<String>>) -> String {
     for r in rows {
         t.add_row(r);
     }
-    t.to_string().lines().map(|l| l.trim_end()).collect::<Vec<_>>().join("\n")
+    t.to_string()
+        .lines()
+        .map(|l| l.trim_end())
+        .collect::<Vec<_>>()
+        .join("\n")
 }

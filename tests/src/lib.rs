@@ -14,9 +14,16 @@ pub const PASSPHRASE: &str = "correct horse battery staple";
 pub fn keyloom_bin() -> PathBuf {
     let exe = std::env::current_exe().expect("test executable path");
     // target/<profile>/deps/<test> -> target/<profile>/keyloom
-    let profile_dir = exe.parent().and_then(Path::parent).expect("target/<profile> directory");
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target/<profile> directory");
     let bin = profile_dir.join("keyloom");
-    assert!(bin.exists(), "{} is missing: run `cargo build --workspace` before `cargo test`", bin.display());
+    assert!(
+        bin.exists(),
+        "{} is missing: run `cargo build --workspace` before `cargo test`",
+        bin.display()
+    );
     bin
 }
 
@@ -32,9 +39,16 @@ impl TestVault {
     pub fn init() -> TestVault {
         let root = tempfile::tempdir().expect("tempdir");
         let path = root.path().join("vault");
-        let mut tv = TestVault { root, path, recovery_key: String::new() };
+        let mut tv = TestVault {
+            root,
+            path,
+            recovery_key: String::new(),
+        };
         let out = tv.json(&["init", "--scrypt-log-n", "14"]);
-        tv.recovery_key = out["recovery_key"].as_str().expect("recovery key in init output").to_string();
+        tv.recovery_key = out["recovery_key"]
+            .as_str()
+            .expect("recovery key in init output")
+            .to_string();
         assert!(tv.recovery_key.starts_with("AGE-SECRET-KEY-1"));
         tv
     }
@@ -58,9 +72,16 @@ impl TestVault {
     /// Runs with `stdin` fed to the process.
     pub fn run_with_stdin(&self, args: &[&str], stdin: &[u8]) -> Output {
         let mut c = self.cmd(args);
-        c.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        c.stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
         let mut child = c.spawn().expect("spawn keyloom");
-        child.stdin.take().expect("stdin").write_all(stdin).expect("write stdin");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(stdin)
+            .expect("write stdin");
         child.wait_with_output().expect("wait keyloom")
     }
 
@@ -81,14 +102,19 @@ impl TestVault {
         let mut a = args.to_vec();
         a.push("--json");
         let out = self.ok(&a);
-        serde_json::from_str(&out).unwrap_or_else(|e| panic!("{args:?} printed invalid JSON ({e}): {out}"))
+        serde_json::from_str(&out)
+            .unwrap_or_else(|e| panic!("{args:?} printed invalid JSON ({e}): {out}"))
     }
 
     /// Runs, asserts the exit code, returns stderr.
     pub fn fails(&self, args: &[&str], code: i32) -> String {
         let out = self.run(args);
         let stderr = String::from_utf8_lossy(&out.stderr).to_string();
-        assert_eq!(out.status.code(), Some(code), "{args:?} exit code; stderr: {stderr}");
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "{args:?} exit code; stderr: {stderr}"
+        );
         stderr
     }
 
@@ -148,7 +174,10 @@ pub fn raw_keys(vault: &Path, tree: &str) -> Vec<Vec<u8>> {
 /// Removes one key from a tree, directly.
 pub fn remove_raw(vault: &Path, tree: &str, key: &[u8]) {
     let db = open_raw(vault);
-    db.open_tree(tree).expect("tree").remove(key).expect("remove");
+    db.open_tree(tree)
+        .expect("tree")
+        .remove(key)
+        .expect("remove");
     db.flush().expect("flush");
 }
 

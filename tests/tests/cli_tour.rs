@@ -10,7 +10,12 @@ fn tour_of_every_command() {
     let st = v.json(&["status"]);
     assert_eq!(st["format_version"], 1);
     assert_eq!(st["vault_id"].as_str().unwrap().len(), 32);
-    let kinds: Vec<_> = st["slots"].as_array().unwrap().iter().map(|s| s["kind"].as_str().unwrap().to_string()).collect();
+    let kinds: Vec<_> = st["slots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["kind"].as_str().unwrap().to_string())
+        .collect();
     assert_eq!(kinds.len(), 2);
     assert!(kinds.contains(&"passphrase".to_string()) && kinds.contains(&"recovery".to_string()));
     assert_eq!(st["counts"]["services"], 0);
@@ -18,7 +23,16 @@ fn tour_of_every_command() {
 
     // services
     let svc = v.json(&[
-        "service", "add", "payments", "--env", "prod", "--owner", "team-pay", "--tag", "tier=1", "--spiffe-id",
+        "service",
+        "add",
+        "payments",
+        "--env",
+        "prod",
+        "--owner",
+        "team-pay",
+        "--tag",
+        "tier=1",
+        "--spiffe-id",
         "spiffe://corp.example/payments",
     ]);
     assert_eq!(svc["name"], "payments");
@@ -30,15 +44,37 @@ fn tour_of_every_command() {
     let err = v.fails(&["service", "add", "checkout", "--env", "prod"], 1);
     assert!(err.contains("service \"checkout\" already exists"), "{err}");
     let list = v.json(&["service", "list"]);
-    let names: Vec<_> = list.as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
+    let names: Vec<_> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
     assert_eq!(names, ["checkout", "payments"]);
-    let edited = v.json(&["service", "edit", "checkout", "--owner", "team-shop", "--tag", "tier=2"]);
+    let edited = v.json(&[
+        "service",
+        "edit",
+        "checkout",
+        "--owner",
+        "team-shop",
+        "--tag",
+        "tier=2",
+    ]);
     assert_eq!(edited["owner"], "team-shop");
     assert_eq!(edited["tags"]["tier"], "2");
 
     // secrets: value from stdin, one trailing newline dropped.
     let out = v.run_with_stdin(
-        &["secret", "set", "payments/STRIPE_KEY", "--target", "stripe-api", "--rotate-days", "90", "--json"],
+        &[
+            "secret",
+            "set",
+            "payments/STRIPE_KEY",
+            "--target",
+            "stripe-api",
+            "--rotate-days",
+            "90",
+            "--json",
+        ],
         b"sk_live_tour_value\n",
     );
     keyloom_tests::assert_success(&out, &["secret", "set"]);
@@ -46,20 +82,45 @@ fn tour_of_every_command() {
     assert_eq!(set["current_version"], 1);
     assert_eq!(set["target"], "stripe-api");
     assert!(set["rotation_due"].is_string());
-    assert_eq!(v.ok(&["secret", "get", "payments/STRIPE_KEY"]), "sk_live_tour_value\n");
+    assert_eq!(
+        v.ok(&["secret", "get", "payments/STRIPE_KEY"]),
+        "sk_live_tour_value\n"
+    );
     // A second version; history lists both without values.
-    let out = v.run_with_stdin(&["secret", "set", "payments/STRIPE_KEY"], b"sk_live_rotated");
+    let out = v.run_with_stdin(
+        &["secret", "set", "payments/STRIPE_KEY"],
+        b"sk_live_rotated",
+    );
     keyloom_tests::assert_success(&out, &["secret", "set"]);
     let hist = v.json(&["secret", "history", "payments/STRIPE_KEY"]);
     let versions = hist["versions"].as_array().unwrap();
     assert_eq!(versions.len(), 2);
     assert_eq!(versions[1]["version"], 2);
     assert!(versions[0]["created"].is_string());
-    assert!(!hist.to_string().contains("sk_live"), "history must not carry values");
-    assert_eq!(v.ok(&["secret", "get", "payments/STRIPE_KEY", "--version", "1", "-n"]), "sk_live_tour_value");
+    assert!(
+        !hist.to_string().contains("sk_live"),
+        "history must not carry values"
+    );
+    assert_eq!(
+        v.ok(&[
+            "secret",
+            "get",
+            "payments/STRIPE_KEY",
+            "--version",
+            "1",
+            "-n"
+        ]),
+        "sk_live_tour_value"
+    );
     assert_eq!(hist["target"], "stripe-api", "policy kept across versions");
 
-    let gen = v.json(&["secret", "generate", "payments/DB_PASSWORD", "--length", "32"]);
+    let gen = v.json(&[
+        "secret",
+        "generate",
+        "payments/DB_PASSWORD",
+        "--length",
+        "32",
+    ]);
     assert_eq!(gen["current_version"], 1);
     let got = v.json(&["secret", "get", "payments/DB_PASSWORD"]);
     let pw = got["value"].as_str().unwrap();
@@ -72,14 +133,26 @@ fn tour_of_every_command() {
     assert_eq!(list[1]["name"], "STRIPE_KEY");
     assert_eq!(list[1]["versions"], 2);
     assert_eq!(list[1]["rotation_overdue"], false);
-    assert!(!serde_json::to_string(list).unwrap().contains(pw), "list must not carry values");
+    assert!(
+        !serde_json::to_string(list).unwrap().contains(pw),
+        "list must not carry values"
+    );
 
     // bulk import from an env file
     let env_file = v.root.path().join("import.env");
     std::fs::write(&env_file, "API_TOKEN=tok_123\nQUOTED=\"with spaces\"\n").unwrap();
-    let imported = v.json(&["secret", "import", "--service", "checkout", env_file.to_str().unwrap()]);
+    let imported = v.json(&[
+        "secret",
+        "import",
+        "--service",
+        "checkout",
+        env_file.to_str().unwrap(),
+    ]);
     assert_eq!(imported.as_array().unwrap().len(), 2);
-    assert_eq!(v.ok(&["secret", "get", "checkout/QUOTED", "-n"]), "with spaces");
+    assert_eq!(
+        v.ok(&["secret", "get", "checkout/QUOTED", "-n"]),
+        "with spaces"
+    );
 
     // unknown names: exit 1, naming them
     let err = v.fails(&["secret", "get", "nosuch/KEY"], 1);
@@ -89,7 +162,10 @@ fn tour_of_every_command() {
 
     // intents
     let i = v.json(&["intent", "add", "--from", "checkout", "--to", "payments"]);
-    assert_eq!((i["from"].as_str(), i["to"].as_str()), (Some("checkout"), Some("payments")));
+    assert_eq!(
+        (i["from"].as_str(), i["to"].as_str()),
+        (Some("checkout"), Some("payments"))
+    );
     let err = v.fails(&["intent", "add", "--from", "checkout", "--to", "ghost"], 1);
     assert!(err.contains("unknown service \"ghost\""), "{err}");
     assert_eq!(v.json(&["intent", "list"]).as_array().unwrap().len(), 1);
@@ -99,7 +175,11 @@ fn tour_of_every_command() {
     assert!(err.contains("secret payments/DB_PASSWORD"), "{err}");
     assert!(err.contains("secret payments/STRIPE_KEY"), "{err}");
     assert!(err.contains("intent checkout -> payments"), "{err}");
-    assert_eq!(v.json(&["service", "list"]).as_array().unwrap().len(), 2, "refused removal changed nothing");
+    assert_eq!(
+        v.json(&["service", "list"]).as_array().unwrap().len(),
+        2,
+        "refused removal changed nothing"
+    );
     v.ok(&["intent", "remove", "--from", "checkout", "--to", "payments"]);
     v.ok(&["secret", "remove", "checkout/API_TOKEN"]);
     v.ok(&["service", "remove", "payments", "--force"]);
@@ -107,19 +187,50 @@ fn tour_of_every_command() {
 
     // audit: every mutation and reveal, newest first, chain verifies, jsonl export.
     let entries = v.json(&["audit", "list"]);
-    let actions: Vec<_> = entries.as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap().to_string()).collect();
-    for a in ["vault.create", "service.add", "service.update", "secret.set", "secret.generate", "secret.reveal", "secret.import", "intent.add", "intent.remove", "secret.remove", "service.remove"] {
-        assert!(actions.contains(&a.to_string()), "audit has no {a}: {actions:?}");
+    let actions: Vec<_> = entries
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap().to_string())
+        .collect();
+    for a in [
+        "vault.create",
+        "service.add",
+        "service.update",
+        "secret.set",
+        "secret.generate",
+        "secret.reveal",
+        "secret.import",
+        "intent.add",
+        "intent.remove",
+        "secret.remove",
+        "service.remove",
+    ] {
+        assert!(
+            actions.contains(&a.to_string()),
+            "audit has no {a}: {actions:?}"
+        );
     }
     assert_eq!(actions[0], "service.remove");
-    let reveal = entries.as_array().unwrap().iter().find(|e| e["action"] == "secret.reveal").unwrap();
+    let reveal = entries
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["action"] == "secret.reveal")
+        .unwrap();
     assert!(reveal["user"].is_string() && reveal["time"].is_string());
     assert_eq!(reveal["objects"][0]["kind"], "secret");
-    assert!(!entries.to_string().contains("sk_live"), "audit entries never carry values");
+    assert!(
+        !entries.to_string().contains("sk_live"),
+        "audit entries never carry values"
+    );
     let verify = v.json(&["audit", "verify"]);
     assert_eq!(verify["ok"], true);
     let jsonl = v.ok(&["audit", "export", "--format", "jsonl"]);
-    assert_eq!(jsonl.lines().count() as u64, verify["entries"].as_u64().unwrap());
+    assert_eq!(
+        jsonl.lines().count() as u64,
+        verify["entries"].as_u64().unwrap()
+    );
     for line in jsonl.lines() {
         let e: serde_json::Value = serde_json::from_str(line).unwrap();
         assert!(e["seq"].is_u64());
@@ -134,12 +245,16 @@ fn sessions_skip_the_passphrase_and_end_on_lock() {
     assert!(token.starts_with("keyloom-session:v1:"));
     // Plain output is an eval-able export line.
     let line = v.ok(&["unlock", "--ttl", "5m"]);
-    assert!(line.starts_with("export KEYLOOM_SESSION='keyloom-session:v1:"), "{line}");
+    assert!(
+        line.starts_with("export KEYLOOM_SESSION='keyloom-session:v1:"),
+        "{line}"
+    );
 
     // With only the session (no passphrase anywhere), commands work.
     let with_session = |args: &[&str]| {
         let mut c = v.cmd(args);
-        c.env_remove("KEYLOOM_PASSPHRASE").env("KEYLOOM_SESSION", &token);
+        c.env_remove("KEYLOOM_PASSPHRASE")
+            .env("KEYLOOM_SESSION", &token);
         c.output().unwrap()
     };
     let out = with_session(&["service", "add", "api", "--env", "dev"]);
@@ -147,7 +262,15 @@ fn sessions_skip_the_passphrase_and_end_on_lock() {
     let st = with_session(&["status", "--json"]);
     let st: serde_json::Value = serde_json::from_slice(&st.stdout).unwrap();
     assert_eq!(st["counts"]["services"], 1);
-    assert_eq!(st["slots"].as_array().unwrap().iter().filter(|s| s["kind"] == "session").count(), 2);
+    assert_eq!(
+        st["slots"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|s| s["kind"] == "session")
+            .count(),
+        2
+    );
 
     // Without any method: exit 2 with guidance.
     let mut c = v.cmd(&["service", "list"]);
@@ -165,7 +288,8 @@ fn sessions_skip_the_passphrase_and_end_on_lock() {
     // A token is useless against another vault.
     let other = TestVault::init();
     let mut c = other.cmd(&["service", "list"]);
-    c.env_remove("KEYLOOM_PASSPHRASE").env("KEYLOOM_SESSION", &token);
+    c.env_remove("KEYLOOM_PASSPHRASE")
+        .env("KEYLOOM_SESSION", &token);
     assert_eq!(c.output().unwrap().status.code(), Some(2));
 }
 
@@ -196,17 +320,47 @@ fn passwd_recover_and_rekey() {
     std::fs::write(&rk, format!("{}\n", v.recovery_key)).unwrap();
     std::fs::write(&np, format!("{PASSPHRASE}\n")).unwrap();
     let mut c = v.cmd(&[
-        "recover", "--recovery-key-file", rk.to_str().unwrap(), "--new-passphrase-file", np.to_str().unwrap(), "--scrypt-log-n", "14",
+        "recover",
+        "--recovery-key-file",
+        rk.to_str().unwrap(),
+        "--new-passphrase-file",
+        np.to_str().unwrap(),
+        "--scrypt-log-n",
+        "14",
     ]);
     c.env_remove("KEYLOOM_PASSPHRASE");
     keyloom_tests::assert_success(&c.output().unwrap(), &["recover"]);
-    assert_eq!(v.ok(&["secret", "get", "db/URL", "-n"]), "postgres://u:p@h/db");
+    assert_eq!(
+        v.ok(&["secret", "get", "db/URL", "-n"]),
+        "postgres://u:p@h/db"
+    );
     // Another vault's recovery key: exit 2; garbage: exit 1 without echoing it.
     std::fs::write(&rk, format!("{}\n", TestVault::init().recovery_key)).unwrap();
-    v.fails(&["recover", "--recovery-key-file", rk.to_str().unwrap(), "--new-passphrase-file", np.to_str().unwrap()], 2);
+    v.fails(
+        &[
+            "recover",
+            "--recovery-key-file",
+            rk.to_str().unwrap(),
+            "--new-passphrase-file",
+            np.to_str().unwrap(),
+        ],
+        2,
+    );
     std::fs::write(&rk, "AGE-SECRET-KEY-1NOTAKEY\n").unwrap();
-    let err = v.fails(&["recover", "--recovery-key-file", rk.to_str().unwrap(), "--new-passphrase-file", np.to_str().unwrap()], 1);
-    assert!(err.contains("not an age identity") && !err.contains("NOTAKEY"), "{err}");
+    let err = v.fails(
+        &[
+            "recover",
+            "--recovery-key-file",
+            rk.to_str().unwrap(),
+            "--new-passphrase-file",
+            np.to_str().unwrap(),
+        ],
+        1,
+    );
+    assert!(
+        err.contains("not an age identity") && !err.contains("NOTAKEY"),
+        "{err}"
+    );
 
     // rekey: data still readable, sessions from before are dead, both snapshots under the new key.
     let session = v.json(&["unlock"])["session"].as_str().unwrap().to_string();
@@ -216,17 +370,81 @@ fn passwd_recover_and_rekey() {
     assert_eq!(r["sessions_ended"], 1);
     let after = keyloom_tests::data_trees_after_close(&v);
     for (tree, key, value) in &before {
-        let now = after.iter().find(|(t, k, _)| t == tree && k == key).expect("record kept");
+        let now = after
+            .iter()
+            .find(|(t, k, _)| t == tree && k == key)
+            .expect("record kept");
         assert_ne!(&now.2, value, "{tree} record was not resealed");
     }
-    assert_eq!(v.ok(&["secret", "get", "db/URL", "-n"]), "postgres://u:p@h/db");
+    assert_eq!(
+        v.ok(&["secret", "get", "db/URL", "-n"]),
+        "postgres://u:p@h/db"
+    );
     let mut c = v.cmd(&["service", "list"]);
-    c.env_remove("KEYLOOM_PASSPHRASE").env("KEYLOOM_SESSION", &session);
+    c.env_remove("KEYLOOM_PASSPHRASE")
+        .env("KEYLOOM_SESSION", &session);
     assert_eq!(c.output().unwrap().status.code(), Some(2));
     // The recovery key still works (rewrapped to the same recipient).
     std::fs::write(&rk, format!("{}\n", v.recovery_key)).unwrap();
-    let mut c = v.cmd(&["recover", "--recovery-key-file", rk.to_str().unwrap(), "--new-passphrase-file", np.to_str().unwrap(), "--scrypt-log-n", "14"]);
+    let mut c = v.cmd(&[
+        "recover",
+        "--recovery-key-file",
+        rk.to_str().unwrap(),
+        "--new-passphrase-file",
+        np.to_str().unwrap(),
+        "--scrypt-log-n",
+        "14",
+    ]);
     c.env_remove("KEYLOOM_PASSPHRASE");
     keyloom_tests::assert_success(&c.output().unwrap(), &["recover after rekey"]);
     assert_eq!(v.json(&["audit", "verify"])["ok"], true);
+}
+
+#[test]
+fn trace_logging_never_shows_secrets() {
+    let v = TestVault::init();
+    let run = |args: &[&str], stdin: Option<&[u8]>| {
+        let mut c = v.cmd(args);
+        c.env("RUST_LOG", "trace");
+        match stdin {
+            Some(input) => {
+                use std::io::Write;
+                c.stdin(std::process::Stdio::piped())
+                    .stdout(std::process::Stdio::piped())
+                    .stderr(std::process::Stdio::piped());
+                let mut child = c.spawn().unwrap();
+                child.stdin.take().unwrap().write_all(input).unwrap();
+                child.wait_with_output().unwrap()
+            }
+            None => c.output().unwrap(),
+        }
+    };
+    let mut stderr = Vec::new();
+    for (args, input) in [
+        (vec!["service", "add", "svc", "--env", "prod"], None),
+        (
+            vec!["secret", "set", "svc/CANARY"],
+            Some(&b"canary-value-7c1e"[..]),
+        ),
+        (vec!["secret", "generate", "svc/GEN"], None),
+        (vec!["unlock"], None),
+        (vec!["secret", "list"], None),
+        (vec!["audit", "list"], None),
+        (vec!["doctor"], None),
+        (vec!["lock"], None),
+    ] {
+        let out = run(&args, input);
+        keyloom_tests::assert_success(&out, &args);
+        stderr.extend_from_slice(&out.stderr);
+    }
+    let get = run(&["secret", "get", "svc/CANARY"], None);
+    stderr.extend_from_slice(&get.stderr);
+    let stderr = String::from_utf8_lossy(&stderr);
+    assert!(
+        !stderr.contains("canary-value-7c1e"),
+        "secret value in logs"
+    );
+    assert!(!stderr.contains(PASSPHRASE), "passphrase in logs");
+    assert!(!stderr.contains("AGE-SECRET-KEY"), "key material in logs");
+    assert!(!stderr.contains(&v.recovery_key));
 }

@@ -23,7 +23,11 @@ fn wrong_passphrase_exits_2_and_changes_nothing() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("wrong passphrase or key"));
     assert!(!String::from_utf8_lossy(&out.stderr).contains("not the passphrase"));
-    assert_eq!(data_trees(&v.path), before, "a refused unlock must not change any record");
+    assert_eq!(
+        data_trees(&v.path),
+        before,
+        "a refused unlock must not change any record"
+    );
     // The failed attempt is recorded once the vault opens.
     let entries = v.json(&["audit", "list", "--action", "vault.unlock"]);
     let e = &entries.as_array().unwrap()[0];
@@ -41,7 +45,10 @@ fn flipped_object_record_is_an_integrity_error_naming_it() {
     flip_value(&v.path, "objects", &keys[0], 30);
     let err = v.fails(&["service", "list"], 3);
     let id: String = keys[0].iter().map(|b| format!("{b:02x}")).collect();
-    assert!(err.contains(&id) && err.contains("objects"), "names the record: {err}");
+    assert!(
+        err.contains(&id) && err.contains("objects"),
+        "names the record: {err}"
+    );
     assert!(!err.contains("panicked"), "{err}");
 }
 
@@ -71,7 +78,10 @@ fn tampered_audit_entry_is_named_by_verify() {
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["ok"], false);
     assert_eq!(report["first_problem"]["seq"], 2);
-    assert!(report["first_problem"]["problem"].as_str().unwrap().contains("#2"));
+    assert!(report["first_problem"]["problem"]
+        .as_str()
+        .unwrap()
+        .contains("#2"));
 }
 
 #[test]
@@ -80,9 +90,14 @@ fn deleted_audit_entries_are_found_in_the_middle_and_at_the_end() {
     let keys = raw_keys(&v.path, "audit");
     let n = keys.len();
     remove_raw(&v.path, "audit", &keys[1]);
-    let report = serde_json::from_slice::<serde_json::Value>(&v.run(&["audit", "verify", "--json"]).stdout).unwrap();
+    let report =
+        serde_json::from_slice::<serde_json::Value>(&v.run(&["audit", "verify", "--json"]).stdout)
+            .unwrap();
     assert_eq!(report["first_problem"]["seq"], 2);
-    assert!(report["first_problem"]["problem"].as_str().unwrap().contains("missing"));
+    assert!(report["first_problem"]["problem"]
+        .as_str()
+        .unwrap()
+        .contains("missing"));
 
     let v = vault_with_data();
     let keys = raw_keys(&v.path, "audit");
@@ -91,7 +106,13 @@ fn deleted_audit_entries_are_found_in_the_middle_and_at_the_end() {
     let out = v.run(&["audit", "verify", "--json"]);
     assert_eq!(out.status.code(), Some(3));
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert!(report["first_problem"]["problem"].as_str().unwrap().contains("missing"), "{report}");
+    assert!(
+        report["first_problem"]["problem"]
+            .as_str()
+            .unwrap()
+            .contains("missing"),
+        "{report}"
+    );
     assert!(n >= 3);
 }
 

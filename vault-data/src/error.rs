@@ -59,7 +59,9 @@ pub enum Error {
         name: String,
     },
     /// Removing something that other records still point at.
-    #[error("service {name:?} is still referenced by {references}; remove those first or pass --force")]
+    #[error(
+        "service {name:?} is still referenced by {references}; remove those first or pass --force"
+    )]
     StillReferenced {
         /// The service being removed.
         name: String,
@@ -73,7 +75,9 @@ pub enum Error {
     #[error("integrity failure: {0}")]
     Integrity(String),
     /// The vault was written by a newer (or unknown) format.
-    #[error("vault format version {found} is not supported (this build reads version {supported})")]
+    #[error(
+        "vault format version {found} is not supported (this build reads version {supported})"
+    )]
     UnsupportedFormat {
         /// Version found on disk.
         found: u32,
@@ -118,9 +122,7 @@ impl Error {
             | Error::Locked
             | Error::NoUnlockMethod(_)
             | Error::SessionExpired(_)
-            | Error::SessionEnded => {
-                ErrorCategory::Auth
-            }
+            | Error::SessionEnded => ErrorCategory::Auth,
             Error::Integrity(_) => ErrorCategory::Integrity,
             _ => ErrorCategory::User,
         }
@@ -151,9 +153,16 @@ impl Error {
         }
     }
 
-    pub(crate) fn io(action: &'static str, path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Error {
+    pub(crate) fn io(
+        action: &'static str,
+        path: impl Into<PathBuf>,
+    ) -> impl FnOnce(std::io::Error) -> Error {
         let path = path.into();
-        move |source| Error::Io { action, path, source }
+        move |source| Error::Io {
+            action,
+            path,
+            source,
+        }
     }
 }
 

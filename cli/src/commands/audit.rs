@@ -36,7 +36,13 @@ pub fn run(ctx: &Context, cmd: AuditCmd) -> CliResult<()> {
                         ]
                     })
                     .collect();
-                println!("{}", table(&["#", "time", "user", "action", "outcome", "objects", "detail"], rows));
+                println!(
+                    "{}",
+                    table(
+                        &["#", "time", "user", "action", "outcome", "objects", "detail"],
+                        rows
+                    )
+                );
             }
         }
         AuditCmd::Verify => {
@@ -44,13 +50,21 @@ pub fn run(ctx: &Context, cmd: AuditCmd) -> CliResult<()> {
             if ctx.json {
                 ctx.print_json(&report)?;
             } else if report.ok {
-                println!("Audit chain OK: {} entries, head #{}", report.entries, report.head_seq);
+                println!(
+                    "Audit chain OK: {} entries, head #{}",
+                    report.entries, report.head_seq
+                );
             } else if let Some(p) = &report.first_problem {
                 println!("Audit chain BROKEN at entry #{}: {}", p.seq, p.problem);
             }
             if !report.ok {
-                let p = report.first_problem.map(|p| format!("entry #{}: {}", p.seq, p.problem)).unwrap_or_default();
-                return Err(CliError::CheckFailed(format!("the audit chain is broken at {p}")));
+                let p = report
+                    .first_problem
+                    .map(|p| format!("entry #{}: {}", p.seq, p.problem))
+                    .unwrap_or_default();
+                return Err(CliError::CheckFailed(format!(
+                    "the audit chain is broken at {p}"
+                )));
             }
         }
         AuditCmd::Export { format: _, out } => {
@@ -64,11 +78,17 @@ pub fn run(ctx: &Context, cmd: AuditCmd) -> CliResult<()> {
                 Some(path) => {
                     let mut f = std::fs::OpenOptions::new();
                     std::os::unix::fs::OpenOptionsExt::mode(f.write(true).create_new(true), 0o600);
-                    let mut file = f.open(&path).map_err(CliError::file("cannot create", &path))?;
-                    file.write_all(&buf).and_then(|_| file.sync_all()).map_err(CliError::file("cannot write", &path))?;
+                    let mut file = f
+                        .open(&path)
+                        .map_err(CliError::file("cannot create", &path))?;
+                    file.write_all(&buf)
+                        .and_then(|_| file.sync_all())
+                        .map_err(CliError::file("cannot write", &path))?;
                     eprintln!("Exported {} entries to {}", entries.len(), path.display());
                 }
-                None => std::io::stdout().write_all(&buf).map_err(|e| CliError::Usage(e.to_string()))?,
+                None => std::io::stdout()
+                    .write_all(&buf)
+                    .map_err(|e| CliError::Usage(e.to_string()))?,
             }
         }
     }

@@ -11,7 +11,10 @@ fn unlock_method(ctx: &Context, args: &DoctorArgs) -> CliResult<Unlock> {
     if let Some(f) = &args.recovery_key_file {
         return Ok(Unlock::RecoveryKey(secret_input::read_secret_file(f)?));
     }
-    if let Some(t) = std::env::var("KEYLOOM_SESSION").ok().filter(|t| !t.is_empty()) {
+    if let Some(t) = std::env::var("KEYLOOM_SESSION")
+        .ok()
+        .filter(|t| !t.is_empty())
+    {
         return Ok(Unlock::Session(vault_data::SecretString::from(t)));
     }
     match secret_input::passphrase(ctx.passphrase_file())? {
@@ -59,7 +62,9 @@ pub fn run(ctx: &Context, args: DoctorArgs) -> CliResult<()> {
     let mut vault = match Vault::open(&ctx.vault_dir) {
         Ok(v) => v,
         Err(e @ Error::Integrity(_)) => {
-            return Err(CliError::CheckFailed(format!("{e}\nthe database cannot be opened; run `keyloom doctor --restore`")))
+            return Err(CliError::CheckFailed(format!(
+                "{e}\nthe database cannot be opened; run `keyloom doctor --restore`"
+            )))
         }
         Err(e) => return Err(e.into()),
     };
@@ -78,7 +83,14 @@ pub fn run(ctx: &Context, args: DoctorArgs) -> CliResult<()> {
             Some(p) => println!("audit chain      BROKEN at #{}: {}", p.seq, p.problem),
         }
         println!("snapshot         {}", report.snapshot.verdict);
-        println!("verdict          {}", if report.ok { "healthy" } else { "PROBLEMS FOUND" });
+        println!(
+            "verdict          {}",
+            if report.ok {
+                "healthy"
+            } else {
+                "PROBLEMS FOUND"
+            }
+        );
     }
     if report.ok {
         Ok(())

@@ -2,7 +2,9 @@
 
 use std::io::Write;
 
-use vault_data::{Charset, ExposeSecret, NewSecret, SecretOptions, SecretRef, SecretSlice, SecretSummary};
+use vault_data::{
+    Charset, ExposeSecret, NewSecret, SecretOptions, SecretRef, SecretSlice, SecretSummary,
+};
 
 use crate::args::{SecretCmd, SecretPolicy};
 use crate::context::{table, when, Context};
@@ -10,14 +12,20 @@ use crate::error::{CliError, CliResult};
 use crate::secret_input;
 
 fn options(p: SecretPolicy) -> SecretOptions {
-    SecretOptions { target: p.target, rotate_days: p.rotate_days }
+    SecretOptions {
+        target: p.target,
+        rotate_days: p.rotate_days,
+    }
 }
 
 fn print_stored(ctx: &Context, s: &SecretSummary, verb: &str) -> CliResult<()> {
     if ctx.json {
         ctx.print_json(s)
     } else {
-        println!("{verb} {}/{} version {}", s.service, s.name, s.current_version);
+        println!(
+            "{verb} {}/{} version {}",
+            s.service, s.name, s.current_version
+        );
         Ok(())
     }
 }
@@ -25,7 +33,12 @@ fn print_stored(ctx: &Context, s: &SecretSummary, verb: &str) -> CliResult<()> {
 pub fn run(ctx: &Context, cmd: SecretCmd) -> CliResult<()> {
     let mut vault = ctx.open_unlocked()?;
     match cmd {
-        SecretCmd::Set { reference, policy, from_file, keep_newline } => {
+        SecretCmd::Set {
+            reference,
+            policy,
+            from_file,
+            keep_newline,
+        } => {
             let r: SecretRef = reference.parse()?;
             // Resolve the service before reading a value, so a typo fails before the user types.
             vault.service(&r.service)?;
@@ -33,25 +46,43 @@ pub fn run(ctx: &Context, cmd: SecretCmd) -> CliResult<()> {
             let s = vault.set_secret(&r, &SecretSlice::from(value.to_vec()), options(policy))?;
             print_stored(ctx, &s, "Stored")?;
         }
-        SecretCmd::Generate { reference, length, charset, policy } => {
+        SecretCmd::Generate {
+            reference,
+            length,
+            charset,
+            policy,
+        } => {
             let r: SecretRef = reference.parse()?;
-            let s = vault.generate_secret(&r, length, Charset::parse(&charset)?, options(policy))?;
+            let s =
+                vault.generate_secret(&r, length, Charset::parse(&charset)?, options(policy))?;
             print_stored(ctx, &s, "Generated")?;
         }
-        SecretCmd::Get { reference, version, no_newline } => {
+        SecretCmd::Get {
+            reference,
+            version,
+            no_newline,
+        } => {
             let r: SecretRef = reference.parse()?;
             let value = vault.reveal_secret(&r, version)?;
             let bytes = value.expose_secret();
             if ctx.json {
                 let v = match std::str::from_utf8(bytes) {
                     Ok(s) => serde_json::json!({ "reference": r.to_string(), "value": s }),
-                    Err(_) => serde_json::json!({ "reference": r.to_string(), "value_hex": hex_encode(bytes) }),
+                    Err(_) => {
+                        serde_json::json!({ "reference": r.to_string(), "value_hex": hex_encode(bytes) })
+                    }
                 };
                 ctx.print_json(&v)?;
             } else {
                 let mut out = std::io::stdout().lock();
                 out.write_all(bytes)
-                    .and_then(|_| if no_newline { Ok(()) } else { out.write_all(b"\n") })
+                    .and_then(|_| {
+                        if no_newline {
+                            Ok(())
+                        } else {
+                            out.write_all(b"\n")
+                        }
+                    })
                     .and_then(|_| out.flush())
                     .map_err(|e| CliError::Usage(format!("cannot write to stdout: {e}")))?;
             }
@@ -77,7 +108,12 @@ pub fn run(ctx: &Context, cmd: SecretCmd) -> CliResult<()> {
                     .iter()
                     .rev()
                     .map(|v| {
-                        vec![v.version.to_string(), when(v.created), v.length.to_string(), if v.generated { "generated" } else { "set" }.into()]
+                        vec![
+                            v.version.to_string(),
+                            when(v.created),
+                            v.length.to_string(),
+                            if v.generated { "generated" } else { "set" }.into(),
+                        ]
                     })
                     .collect();
                 println!("{}", table(&["version", "created", "length", "how"], rows));
@@ -96,10 +132,22 @@ pub fn run(ctx: &Context, cmd: SecretCmd) -> CliResult<()> {
                             Some(d) => when(d),
                             None => "-".into(),
                         };
-                        vec![format!("{}/{}", s.service, s.name), s.target.clone().unwrap_or_default(), s.current_version.to_string(), when(s.updated), due]
+                        vec![
+                            format!("{}/{}", s.service, s.name),
+                            s.target.clone().unwrap_or_default(),
+                            s.current_version.to_string(),
+                            when(s.updated),
+                            due,
+                        ]
                     })
                     .collect();
-                println!("{}", table(&["secret", "target", "version", "updated", "rotation due"], rows));
+                println!(
+                    "{}",
+                    table(
+                        &["secret", "target", "version", "updated", "rotation due"],
+                        rows
+                    )
+                );
                 println!("{} secret(s)", list.len());
             }
         }
@@ -112,21 +160,33 @@ pub fn run(ctx: &Context, cmd: SecretCmd) -> CliResult<()> {
                 println!("Removed {r} and all its versions");
             }
         }
-        SecretCmd::Import { service, file, policy } => {
+        SecretCmd::Import {
+            service,
+            file,
+            policy,
+        } => {
             vault.service(&service)?;
             let opts = options(policy);
-            let iter = dotenvy::from_path_iter(&file).map_err(|e| CliError::Usage(format!("cannot read {}: {e}", file.display())))?;
+            let iter = dotenvy::from_path_iter(&file)
+                .map_err(|e| CliError::Usage(format!("cannot read {}: {e}", file.display())))?;
             let mut secrets = Vec::new();
             for item in iter {
-                let (name, value) = item.map_err(|e| CliError::Usage(format!("{}: {e}", file.display())))?;
+                let (name, value) =
+                    item.map_err(|e| CliError::Usage(format!("{}: {e}", file.display())))?;
                 secrets.push(NewSecret {
-                    reference: SecretRef { service: service.clone(), name },
+                    reference: SecretRef {
+                        service: service.clone(),
+                        name,
+                    },
                     value: SecretSlice::from(value.into_bytes()),
                     options: opts.clone(),
                 });
             }
             if secrets.is_empty() {
-                return Err(CliError::Usage(format!("{} holds no KEY=value lines", file.display())));
+                return Err(CliError::Usage(format!(
+                    "{} holds no KEY=value lines",
+                    file.display()
+                )));
             }
             let stored = vault.import_secrets(&secrets)?;
             if ctx.json {

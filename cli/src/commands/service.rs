@@ -15,12 +15,29 @@ fn tags(raw: &[String]) -> CliResult<BTreeMap<String, String>> {
 pub fn run(ctx: &Context, cmd: ServiceCmd) -> CliResult<()> {
     let mut vault = ctx.open_unlocked()?;
     match cmd {
-        ServiceCmd::Add { name, environment, owner, tags: t, spiffe_id } => {
-            let svc = vault.add_service(ServiceSpec { name, environment, owner, tags: tags(&t)?, spiffe_id })?;
+        ServiceCmd::Add {
+            name,
+            environment,
+            owner,
+            tags: t,
+            spiffe_id,
+        } => {
+            let svc = vault.add_service(ServiceSpec {
+                name,
+                environment,
+                owner,
+                tags: tags(&t)?,
+                spiffe_id,
+            })?;
             if ctx.json {
                 ctx.print_json(&svc)?;
             } else {
-                println!("Added service {} ({}) [{}]", svc.name, svc.environment, svc.id.short());
+                println!(
+                    "Added service {} ({}) [{}]",
+                    svc.name,
+                    svc.environment,
+                    svc.id.short()
+                );
             }
         }
         ServiceCmd::List => {
@@ -43,7 +60,10 @@ pub fn run(ctx: &Context, cmd: ServiceCmd) -> CliResult<()> {
                         ]
                     })
                     .collect();
-                println!("{}", table(&["name", "env", "owner", "tags", "spiffe id"], rows));
+                println!(
+                    "{}",
+                    table(&["name", "env", "owner", "tags", "spiffe id"], rows)
+                );
                 println!("{} service(s)", list.len());
             }
         }
@@ -52,7 +72,9 @@ pub fn run(ctx: &Context, cmd: ServiceCmd) -> CliResult<()> {
             let secrets = vault.list_secrets(Some(&name))?;
             let intents = vault.list_intents(Some(&name))?;
             if ctx.json {
-                ctx.print_json(&serde_json::json!({ "service": svc, "secrets": secrets, "intents": intents }))?;
+                ctx.print_json(
+                    &serde_json::json!({ "service": svc, "secrets": secrets, "intents": intents }),
+                )?;
             } else {
                 println!("name       {}", svc.name);
                 println!("id         {}", svc.id);
@@ -65,14 +87,29 @@ pub fn run(ctx: &Context, cmd: ServiceCmd) -> CliResult<()> {
                 println!("created    {}", when(svc.created));
                 println!("updated    {}", when(svc.updated));
                 for s in &secrets {
-                    println!("secret     {} (v{}{})", s.name, s.current_version, s.target.as_ref().map(|t| format!(", grants {t}")).unwrap_or_default());
+                    println!(
+                        "secret     {} (v{}{})",
+                        s.name,
+                        s.current_version,
+                        s.target
+                            .as_ref()
+                            .map(|t| format!(", grants {t}"))
+                            .unwrap_or_default()
+                    );
                 }
                 for i in &intents {
                     println!("intent     {} -> {}", i.from, i.to);
                 }
             }
         }
-        ServiceCmd::Edit { name, environment, owner, tags: t, untag, spiffe_id } => {
+        ServiceCmd::Edit {
+            name,
+            environment,
+            owner,
+            tags: t,
+            untag,
+            spiffe_id,
+        } => {
             let update = ServiceUpdate {
                 environment,
                 owner: owner.map(|o| if o.is_empty() { None } else { Some(o) }),

@@ -21,7 +21,10 @@ pub fn init(ctx: &Context, args: InitArgs) -> CliResult<()> {
     let kdf = kdf_cost(&args.kdf)?;
     if let Some(out) = &args.recovery_key_out {
         if out.exists() {
-            return Err(CliError::Usage(format!("{} exists; refusing to overwrite it", out.display())));
+            return Err(CliError::Usage(format!(
+                "{} exists; refusing to overwrite it",
+                out.display()
+            )));
         }
     }
     let passphrase = match secret_input::passphrase_non_interactive(ctx.passphrase_file())? {
@@ -45,7 +48,11 @@ pub fn init(ctx: &Context, args: InitArgs) -> CliResult<()> {
             .map_err(CliError::file("cannot write", out))?;
     }
     if ctx.json {
-        let recovery_key = if args.recovery_key_out.is_some() { None } else { Some(key) };
+        let recovery_key = if args.recovery_key_out.is_some() {
+            None
+        } else {
+            Some(key)
+        };
         ctx.print_json(&serde_json::json!({
             "vault_id": vault_id,
             "path": ctx.vault_dir,
@@ -55,7 +62,10 @@ pub fn init(ctx: &Context, args: InitArgs) -> CliResult<()> {
     } else {
         println!("Created vault {vault_id} at {}", ctx.vault_dir.display());
         match &args.recovery_key_out {
-            Some(out) => println!("Recovery key written to {} (mode 0600). Move it somewhere offline.", out.display()),
+            Some(out) => println!(
+                "Recovery key written to {} (mode 0600). Move it somewhere offline.",
+                out.display()
+            ),
             None => {
                 println!();
                 println!("Recovery key (shown once; store it offline, it opens the vault without the passphrase):");
@@ -81,10 +91,25 @@ pub fn status(ctx: &Context) -> CliResult<()> {
     println!("vault      {}", st.vault_id);
     println!("path       {}", st.path.display());
     println!("format     {}", st.format_version);
-    println!("state      {}", if st.locked { "locked (counts need a passphrase, session or device key)" } else { "unlocked" });
+    println!(
+        "state      {}",
+        if st.locked {
+            "locked (counts need a passphrase, session or device key)"
+        } else {
+            "unlocked"
+        }
+    );
     for s in &st.slots {
-        let exp = s.expires.map(|e| format!(", expires {}", when(e))).unwrap_or_default();
-        println!("slot       {:?} {} (created {}{exp})", s.kind, s.id.short(), when(s.created));
+        let exp = s
+            .expires
+            .map(|e| format!(", expires {}", when(e)))
+            .unwrap_or_default();
+        println!(
+            "slot       {:?} {} (created {}{exp})",
+            s.kind,
+            s.id.short(),
+            when(s.created)
+        );
     }
     if let Some(c) = st.counts {
         println!(

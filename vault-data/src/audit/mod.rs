@@ -36,7 +36,11 @@ pub struct AuditObject {
 
 impl AuditObject {
     pub(crate) fn new(kind: &str, id: Option<RecordId>, name: impl Into<String>) -> Self {
-        AuditObject { kind: kind.to_string(), id, name: name.into() }
+        AuditObject {
+            kind: kind.to_string(),
+            id,
+            name: name.into(),
+        }
     }
 }
 
@@ -77,7 +81,14 @@ pub(crate) struct AuditEvent {
 
 impl AuditEvent {
     pub(crate) fn success(action: &str, objects: Vec<AuditObject>) -> Self {
-        AuditEvent { action: action.to_string(), objects, outcome: Outcome::Success, detail: None, time: None, user: None }
+        AuditEvent {
+            action: action.to_string(),
+            objects,
+            outcome: Outcome::Success,
+            detail: None,
+            time: None,
+            user: None,
+        }
     }
 
     pub(crate) fn with_detail(mut self, detail: impl Into<String>) -> Self {
@@ -95,6 +106,9 @@ pub(crate) struct AuditHead {
 
 impl AuditHead {
     pub(crate) fn genesis() -> Self {
-        AuditHead { seq: 0, hash: "0".repeat(64) }
+        AuditHead {
+            seq: 0,
+            hash: "0".repeat(64),
+        }
     }
 }

@@ -66,7 +66,9 @@ pub(crate) fn validate_spiffe_id(id: &str) -> crate::Result<()> {
     })?;
     let domain = rest.split('/').next().unwrap_or("");
     let domain_ok = !domain.is_empty()
-        && domain.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "-._".contains(c));
+        && domain
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "-._".contains(c));
     if !domain_ok || rest.ends_with('/') || rest.contains("//") {
         return Err(crate::Error::Invalid(format!(
             "SPIFFE ID {id:?} is not valid: expected spiffe://trust-domain/path with a lowercase trust domain"
@@ -79,6 +81,8 @@ pub(crate) fn validate_spiffe_id(id: &str) -> crate::Result<()> {
 pub fn parse_tag(s: &str) -> crate::Result<(String, String)> {
     match s.split_once('=') {
         Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.trim().to_string())),
-        _ => Err(crate::Error::Invalid(format!("tag {s:?} must look like key=value"))),
+        _ => Err(crate::Error::Invalid(format!(
+            "tag {s:?} must look like key=value"
+        ))),
     }
 }

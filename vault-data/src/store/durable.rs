@@ -14,7 +14,8 @@ pub(crate) fn create_private_dir(dir: &Path) -> Result<()> {
         .mode(0o700)
         .create(dir)
         .map_err(Error::io("cannot create directory", dir))?;
-    fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).map_err(Error::io("cannot set mode of", dir))
+    fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
+        .map_err(Error::io("cannot set mode of", dir))
 }
 
 /// fsync of a directory, so renames and new files in it survive a crash.
@@ -38,7 +39,13 @@ pub(crate) fn sync_tree(dir: &Path) -> Result<()> {
                 Ok(f) => f.sync_all().map_err(Error::io("cannot sync", &path))?,
                 // sled removes old snapshot files concurrently; a vanished file needs no sync.
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => return Err(Error::Io { action: "cannot open", path, source: e }),
+                Err(e) => {
+                    return Err(Error::Io {
+                        action: "cannot open",
+                        path,
+                        source: e,
+                    })
+                }
             }
         }
     }
@@ -47,7 +54,8 @@ pub(crate) fn sync_tree(dir: &Path) -> Result<()> {
 
 /// Forces directories to 0700 and files to 0600 under the vault directory (sled creates 0644).
 pub(crate) fn restrict_modes(dir: &Path) -> Result<()> {
-    fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).map_err(Error::io("cannot set mode of", dir))?;
+    fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
+        .map_err(Error::io("cannot set mode of", dir))?;
     let entries = fs::read_dir(dir).map_err(Error::io("cannot read directory", dir))?;
     for entry in entries {
         let entry = entry.map_err(Error::io("cannot read directory", dir))?;
@@ -59,7 +67,13 @@ pub(crate) fn restrict_modes(dir: &Path) -> Result<()> {
             match fs::set_permissions(&path, fs::Permissions::from_mode(0o600)) {
                 Ok(()) => {}
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => return Err(Error::Io { action: "cannot set mode of", path, source: e }),
+                Err(e) => {
+                    return Err(Error::Io {
+                        action: "cannot set mode of",
+                        path,
+                        source: e,
+                    })
+                }
             }
         }
     }

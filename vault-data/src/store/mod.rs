@@ -19,7 +19,9 @@ use sled::transaction::{ConflictableTransactionError, TransactionError, Transact
 use crate::error::{Error, Result};
 
 /// The trees of a vault database.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum TreeName {
     /// Format version, vault id, unlock slots, audit head, sealed settings.
     Meta,
@@ -33,7 +35,12 @@ pub enum TreeName {
 
 impl TreeName {
     /// Every tree, in a fixed order.
-    pub const ALL: [TreeName; 4] = [TreeName::Meta, TreeName::Objects, TreeName::Payloads, TreeName::Audit];
+    pub const ALL: [TreeName; 4] = [
+        TreeName::Meta,
+        TreeName::Objects,
+        TreeName::Payloads,
+        TreeName::Audit,
+    ];
 
     /// The tree's name on disk and in seal AAD.
     pub fn name(self) -> &'static str {
@@ -115,19 +122,30 @@ impl Store {
                 .open()
                 .map_err(|e| match e {
                     sled::Error::Io(ref io) if io.kind() == std::io::ErrorKind::WouldBlock => {
-                        Error::InUse { pid: "unknown".into() }
+                        Error::InUse {
+                            pid: "unknown".into(),
+                        }
                     }
                     other => sled_err(other),
                 })
         })?;
-        let open_tree = |t: TreeName| guard("opening a tree", || db.open_tree(t.name()).map_err(sled_err));
+        let open_tree = |t: TreeName| {
+            guard("opening a tree", || {
+                db.open_tree(t.name()).map_err(sled_err)
+            })
+        };
         let trees = [
             open_tree(TreeName::Meta)?,
             open_tree(TreeName::Objects)?,
             open_tree(TreeName::Payloads)?,
             open_tree(TreeName::Audit)?,
         ];
-        let store = Store { dir: dir.to_path_buf(), db, trees, _lock: lock };
+        let store = Store {
+            dir: dir.to_path_buf(),
+            db,
+            trees,
+            _lock: lock,
+        };
         durable::restrict_modes(dir)?;
         Ok(store)
     }
@@ -143,7 +161,10 @@ impl Store {
 
     pub(crate) fn get(&self, t: TreeName, key: &[u8]) -> Result<Option<Vec<u8>>> {
         guard("reading a record", || {
-            self.tree(t).get(key).map(|v| v.map(|v| v.to_vec())).map_err(sled_err)
+            self.tree(t)
+                .get(key)
+                .map(|v| v.map(|v| v.to_vec()))
+                .map_err(sled_err)
         })
     }
 
@@ -158,7 +179,11 @@ impl Store {
     }
 
     /// Every (key, value) of a tree whose key starts with `prefix`.
-    pub(crate) fn scan_prefix(&self, t: TreeName, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+    pub(crate) fn scan_prefix(
+        &self,
+        t: TreeName,
+        prefix: &[u8],
+    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
         guard("reading a tree", || {
             self.tree(t)
                 .scan_prefix(prefix)
@@ -215,7 +240,11 @@ impl Store {
         let mut out = Vec::new();
         for t in TreeName::ALL {
             for (key, value) in self.scan(t)? {
-                out.push(snapshot::Entry { tree: t, key, value });
+                out.push(snapshot::Entry {
+                    tree: t,
+                    key,
+                    value,
+                });
             }
         }
         Ok(out)

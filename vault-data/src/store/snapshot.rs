@@ -72,12 +72,13 @@ fn mac_of(key: &SubKey, header_bytes: &[u8]) -> [u8; 32] {
 
 /// Writes `entries` as the current snapshot; the former current one becomes the previous.
 pub(crate) fn write(dir: &Path, key: &SubKey, mut header: Header, entries: &[Entry]) -> Result<()> {
-    let body = postcard::to_stdvec(entries).map_err(|e| Error::Storage(format!("cannot encode snapshot: {e}")))?;
+    let body = postcard::to_stdvec(entries)
+        .map_err(|e| Error::Storage(format!("cannot encode snapshot: {e}")))?;
     header.records = entries.len() as u64;
     header.body_len = body.len() as u64;
     header.body_sha256 = hex::encode(Sha256::digest(&body));
-    let header_bytes =
-        serde_json::to_vec(&header).map_err(|e| Error::Storage(format!("cannot encode snapshot: {e}")))?;
+    let header_bytes = serde_json::to_vec(&header)
+        .map_err(|e| Error::Storage(format!("cannot encode snapshot: {e}")))?;
     let mut out = Vec::with_capacity(8 + 4 + header_bytes.len() + 32 + body.len());
     out.extend_from_slice(MAGIC);
     out.extend_from_slice(&(header_bytes.len() as u32).to_be_bytes());
@@ -91,14 +92,17 @@ pub(crate) fn write(dir: &Path, key: &SubKey, mut header: Header, entries: &[Ent
         // complete current snapshot exists.
         let prev_tmp = dir.join(format!("{PREVIOUS}.tmp"));
         let _ = fs::remove_file(&prev_tmp);
-        fs::hard_link(&current, &prev_tmp).map_err(Error::io("cannot keep previous snapshot", &prev_tmp))?;
-        fs::rename(&prev_tmp, dir.join(PREVIOUS)).map_err(Error::io("cannot keep previous snapshot", &prev_tmp))?;
+        fs::hard_link(&current, &prev_tmp)
+            .map_err(Error::io("cannot keep previous snapshot", &prev_tmp))?;
+        fs::rename(&prev_tmp, dir.join(PREVIOUS))
+            .map_err(Error::io("cannot keep previous snapshot", &prev_tmp))?;
     }
     durable::write_atomic(&current, &out)
 }
 
 fn parse_prefix(bytes: &[u8], path: &Path) -> Result<(Header, Vec<u8>, [u8; 32], usize)> {
-    let bad = |why: &str| Error::Integrity(format!("snapshot {} is damaged: {why}", path.display()));
+    let bad =
+        |why: &str| Error::Integrity(format!("snapshot {} is damaged: {why}", path.display()));
     if bytes.len() < 12 || &bytes[..8] != MAGIC {
         return Err(bad("not a Keyloom snapshot"));
     }
@@ -109,7 +113,8 @@ fn parse_prefix(bytes: &[u8], path: &Path) -> Result<(Header, Vec<u8>, [u8; 32],
         return Err(bad("truncated header"));
     }
     let header_bytes = bytes[12..12 + len].to_vec();
-    let header: Header = serde_json::from_slice(&header_bytes).map_err(|_| bad("unreadable header"))?;
+    let header: Header =
+        serde_json::from_slice(&header_bytes).map_err(|_| bad("unreadable header"))?;
     let mut mac = [0u8; 32];
     mac.copy_from_slice(&bytes[12 + len..12 + len + 32]);
     Ok((header, header_bytes, mac, 12 + len + 32))
@@ -120,10 +125,22 @@ pub(crate) fn read(path: &Path) -> Result<Option<Snapshot>> {
     let bytes = match fs::read(path) {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(Error::Io { action: "cannot read", path: path.to_path_buf(), source: e }),
+        Err(e) => {
+            return Err(Error::Io {
+                action: "cannot read",
+                path: path.to_path_buf(),
+                source: e,
+            })
+        }
     };
     let (header, header_bytes, mac, body_at) = parse_prefix(&bytes, path)?;
-    Ok(Some(Snapshot { path: path.to_path_buf(), header, header_bytes, mac, body: bytes[body_at..].to_vec() }))
+    Ok(Some(Snapshot {
+        path: path.to_path_buf(),
+        header,
+        header_bytes,
+        mac,
+        body: bytes[body_at..].to_vec(),
+    }))
 }
 
 impl Snapshot {
@@ -143,30 +160,56 @@ impl Snapshot {
 
     /// Decodes the records. Call `verify` first when the result is to be trusted.
     pub(crate) fn entries(&self) -> Result<Vec<Entry>> {
-        postcard::from_bytes(&self.body)
-            .map_err(|_| Error::Integrity(format!("snapshot {} body cannot be decoded", self.path.display())))
+        postcard::from_bytes(&self.body).map_err(|_| {
+            Error::Integrity(format!(
+                "snapshot {} body cannot be decoded",
+                self.path.display()
+            ))
+        })
+    }
+}
+
+/// A snapshot header with the bytes and MAC needed to authenticate it.
+pub(crate) struct SignedHeader {
+    pub header: Header,
+    bytes: Vec<u8>,
+    mac: [u8; 32],
+}
+
+impl SignedHeader {
+    /// Checks the header MAC in constant time.
+    pub(crate) fn is_authentic(&self, key: &SubKey) -> bool {
+        header_is_authentic(key, &self.bytes, &self.mac)
     }
 }
 
 /// Reads only the header of the current snapshot (for the open-time freshness check).
-pub(crate) fn read_header(dir: &Path) -> Result<Option<(Header, Vec<u8>, [u8; 32])>> {
+pub(crate) fn read_header(dir: &Path) -> Result<Option<SignedHeader>> {
     use std::io::Read;
     let path = dir.join(CURRENT);
     let mut f = match fs::File::open(&path) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(Error::Io { action: "cannot read", path, source: e }),
+        Err(e) => {
+            return Err(Error::Io {
+                action: "cannot read",
+                path,
+                source: e,
+            })
+        }
     };
     let mut buf = Vec::new();
     f.by_ref()
         .take((12 + MAX_HEADER + 32) as u64)
         .read_to_end(&mut buf)
         .map_err(Error::io("cannot read", &path))?;
-    let (header, header_bytes, mac, _) = parse_prefix(&buf, &path)?;
-    Ok(Some((header, header_bytes, mac)))
+    let (header, bytes, mac, _) = parse_prefix(&buf, &path)?;
+    Ok(Some(SignedHeader { header, bytes, mac }))
 }
 
-/// Checks a header MAC read by [`read_header`].
-pub(crate) fn header_is_authentic(key: &SubKey, header_bytes: &[u8], mac: &[u8; 32]) -> bool {
-    bool::from(subtle::ConstantTimeEq::ct_eq(&mac_of(key, header_bytes)[..], &mac[..]))
+fn header_is_authentic(key: &SubKey, header_bytes: &[u8], mac: &[u8; 32]) -> bool {
+    bool::from(subtle::ConstantTimeEq::ct_eq(
+        &mac_of(key, header_bytes)[..],
+        &mac[..],
+    ))
 }

@@ -91,14 +91,32 @@ impl Vault {
         ] {
             for (k, v) in self.store.scan(tree)? {
                 checked += 1;
-                match seal::open(key, &self.vault_id, Location { tree: name, key: &k }, &v) {
-                    Ok(pt) if tree == TreeName::Objects => match serde_json::from_slice::<ObjectRecord>(&pt) {
-                        Ok(ObjectRecord::Credential(c)) => {
-                            payload_refs.extend(c.versions.iter().map(|v| (v.payload_id, format!("secret {} version {}", c.name, v.version))))
-                        }
-                        Ok(_) => {}
-                        Err(_) => damaged.push(format!("record {} in tree 'objects' cannot be decoded", hex::encode(&k))),
+                match seal::open(
+                    key,
+                    &self.vault_id,
+                    Location {
+                        tree: name,
+                        key: &k,
                     },
+                    &v,
+                ) {
+                    Ok(pt) if tree == TreeName::Objects => {
+                        match serde_json::from_slice::<ObjectRecord>(&pt) {
+                            Ok(ObjectRecord::Credential(c)) => {
+                                payload_refs.extend(c.versions.iter().map(|v| {
+                                    (
+                                        v.payload_id,
+                                        format!("secret {} version {}", c.name, v.version),
+                                    )
+                                }))
+                            }
+                            Ok(_) => {}
+                            Err(_) => damaged.push(format!(
+                                "record {} in tree 'objects' cannot be decoded",
+                                hex::encode(&k)
+                            )),
+                        }
+                    }
                     Ok(_) => {}
                     Err(e) => damaged.push(e.to_string()),
                 }
@@ -115,7 +133,13 @@ impl Vault {
         let audit = chain::verify(keys, &self.vault_id, &head, &audit_records);
         let snapshot = self.check_snapshot(keys, head.seq)?;
         let ok = damaged.is_empty() && audit.ok && snapshot.authentic && snapshot.differences == 0;
-        Ok(DoctorReport { ok, records_checked: checked, damaged, audit, snapshot })
+        Ok(DoctorReport {
+            ok,
+            records_checked: checked,
+            damaged,
+            audit,
+            snapshot,
+        })
     }
 
     fn check_snapshot(&self, keys: &VaultKeys, db_seq: u64) -> Result<SnapshotCheck> {
@@ -163,9 +187,15 @@ impl Vault {
         } else if snap.header.audit_seq < db_seq {
             // Expected while the vault is open with unsaved changes: the snapshot is refreshed on close.
             check.differences = 0;
-            format!("snapshot reflects audit entry #{}; the database has moved on to #{db_seq}", snap.header.audit_seq)
+            format!(
+                "snapshot reflects audit entry #{}; the database has moved on to #{db_seq}",
+                snap.header.audit_seq
+            )
         } else {
-            format!("database and snapshot differ in {} records at the same audit entry", check.differences)
+            format!(
+                "database and snapshot differ in {} records at the same audit entry",
+                check.differences
+            )
         };
         Ok(check)
     }
@@ -241,7 +271,10 @@ pub fn restore(dir: &Path, method: Unlock) -> Result<RestoreReport> {
     let lock = LockFile::acquire(dir)?;
     let mut last_err = Error::Integrity("no usable snapshot was found".into());
     let mut chosen: Option<(Snapshot, Vec<Entry>, VaultKeys, VaultId, &str)> = None;
-    for (file, generation) in [(snapshot::CURRENT, "current"), (snapshot::PREVIOUS, "previous")] {
+    for (file, generation) in [
+        (snapshot::CURRENT, "current"),
+        (snapshot::PREVIOUS, "previous"),
+    ] {
         let snap = match snapshot::read(&dir.join(file)) {
             Ok(Some(s)) => s,
             Ok(None) => continue,
@@ -256,7 +289,9 @@ pub fn restore(dir: &Path, method: Unlock) -> Result<RestoreReport> {
                 .iter()
                 .find(|e| e.tree == TreeName::Meta && e.key == META_VAULT_ID)
                 .and_then(|e| <[u8; VAULT_ID_LEN]>::try_from(e.value.as_slice()).ok())
-                .ok_or_else(|| Error::Integrity(format!("snapshot {} has no vault id", snap.path.display())))?;
+                .ok_or_else(|| {
+                    Error::Integrity(format!("snapshot {} has no vault id", snap.path.display()))
+                })?;
             let keys = unlock_slots(&slots_in(&entries), &method, &vault_id)?;
             snap.verify(&keys.snapshot)?;
             Ok::<_, Error>((entries, keys, vault_id))
@@ -306,14 +341,26 @@ pub fn restore(dir: &Path, method: Unlock) -> Result<RestoreReport> {
 
 /// Reads audit entries newer than `after` from a (possibly damaged) database, on a copy so the
 /// original stays as it was found.
-fn read_newer_entries(db_dir: &Path, keys: &VaultKeys, vault_id: &VaultId, after: u64) -> Result<Vec<String>> {
+fn read_newer_entries(
+    db_dir: &Path,
+    keys: &VaultKeys,
+    vault_id: &VaultId,
+    after: u64,
+) -> Result<Vec<String>> {
     let tmp = tempdir_beside(db_dir)?;
     let copy = tmp.join("db");
     copy_dir(db_dir, &copy)?;
     let result = guard("reading the damaged database", || {
-        let db = sled::Config::new().path(&copy).open().map_err(crate::store::sled_err)?;
-        let audit = db.open_tree(TreeName::Audit.name()).map_err(crate::store::sled_err)?;
-        let meta = db.open_tree(TreeName::Meta.name()).map_err(crate::store::sled_err)?;
+        let db = sled::Config::new()
+            .path(&copy)
+            .open()
+            .map_err(crate::store::sled_err)?;
+        let audit = db
+            .open_tree(TreeName::Audit.name())
+            .map_err(crate::store::sled_err)?;
+        let meta = db
+            .open_tree(TreeName::Meta.name())
+            .map_err(crate::store::sled_err)?;
         if let Some(h) = meta.get(HEAD_KEY).map_err(crate::store::sled_err)? {
             chain::open_head(keys, vault_id, &h)?;
         }
@@ -323,7 +370,13 @@ fn read_newer_entries(db_dir: &Path, keys: &VaultKeys, vault_id: &VaultId, after
             match chain::open_entry(keys, vault_id, &k, &v) {
                 Ok((e, _)) => {
                     let names: Vec<_> = e.objects.iter().map(|o| o.name.as_str()).collect();
-                    lost.push(format!("#{} {} {} {}", e.seq, e.time, e.action, names.join(", ")));
+                    lost.push(format!(
+                        "#{} {} {} {}",
+                        e.seq,
+                        e.time,
+                        e.action,
+                        names.join(", ")
+                    ));
                 }
                 Err(err) => lost.push(err.to_string()),
             }
@@ -336,7 +389,10 @@ fn read_newer_entries(db_dir: &Path, keys: &VaultKeys, vault_id: &VaultId, after
 
 fn tempdir_beside(dir: &Path) -> Result<PathBuf> {
     let parent = dir.parent().unwrap_or(Path::new("."));
-    let tmp = parent.join(format!(".doctor-{}", crate::ids::RecordId::random().short()));
+    let tmp = parent.join(format!(
+        ".doctor-{}",
+        crate::ids::RecordId::random().short()
+    ));
     crate::store::durable::create_private_dir(&tmp)?;
     Ok(tmp)
 }

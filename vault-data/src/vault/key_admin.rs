@@ -30,7 +30,9 @@ pub struct SessionToken {
 
 impl std::fmt::Debug for SessionToken {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SessionToken").field("expires", &self.expires).finish_non_exhaustive()
+        f.debug_struct("SessionToken")
+            .field("expires", &self.expires)
+            .finish_non_exhaustive()
     }
 }
 
@@ -56,7 +58,9 @@ impl Vault {
     /// Adds a session slot valid for `ttl` and returns its token. Expired sessions are removed.
     pub fn create_session(&mut self, ttl: Duration) -> Result<SessionToken> {
         if ttl < Duration::minutes(1) || ttl > MAX_SESSION {
-            return Err(Error::Invalid("a session lasts between 1 minute and 7 days".into()));
+            return Err(Error::Invalid(
+                "a session lasts between 1 minute and 7 days".into(),
+            ));
         }
         let vk = self.vault_key()?;
         let now = OffsetDateTime::now_utc();
@@ -71,9 +75,21 @@ impl Vault {
             .collect();
         ops.push(slot_op(&slot)?);
         let obj = AuditObject::new("slot", Some(slot.id), "session");
-        let ttl_text = format!("expires {}", expires.format(&time::format_description::well_known::Rfc3339).unwrap_or_default());
-        self.commit(ops, vec![AuditEvent::success("session.create", vec![obj]).with_detail(ttl_text)])?;
-        let token = SecretString::from(format!("{SESSION_PREFIX}{}:{}", slot.id, identity.expose_secret()));
+        let ttl_text = format!(
+            "expires {}",
+            expires
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_default()
+        );
+        self.commit(
+            ops,
+            vec![AuditEvent::success("session.create", vec![obj]).with_detail(ttl_text)],
+        )?;
+        let token = SecretString::from(format!(
+            "{SESSION_PREFIX}{}:{}",
+            slot.id,
+            identity.expose_secret()
+        ));
         Ok(SessionToken { token, expires })
     }
 
@@ -90,7 +106,10 @@ impl Vault {
         let detail = format!("{n} session(s) ended");
         if self.is_unlocked() {
             let obj = self.vault_object();
-            self.commit(ops, vec![AuditEvent::success("session.end_all", vec![obj]).with_detail(detail)])?;
+            self.commit(
+                ops,
+                vec![AuditEvent::success("session.end_all", vec![obj]).with_detail(detail)],
+            )?;
         } else if n > 0 {
             self.store.commit(&ops)?;
             self.record_locked_event("session.end_all", Outcome::Success, detail);
@@ -123,9 +142,17 @@ impl Vault {
             .map(|s| Op::Delete(TreeName::Meta, slot_key(s.id)))
             .collect();
         ops.push(slot_op(&slot)?);
-        let via = if self.unlocked_by() == Some(SlotKind::Recovery) { "recovery key" } else { "passphrase" };
+        let via = if self.unlocked_by() == Some(SlotKind::Recovery) {
+            "recovery key"
+        } else {
+            "passphrase"
+        };
         let obj = AuditObject::new("slot", Some(slot.id), "passphrase");
-        self.commit(ops, vec![AuditEvent::success("passphrase.change", vec![obj]).with_detail(format!("authorised by the {via}"))])
+        self.commit(
+            ops,
+            vec![AuditEvent::success("passphrase.change", vec![obj])
+                .with_detail(format!("authorised by the {via}"))],
+        )
     }
 
     /// "Remember on this device": stores a new identity in the OS keyring and adds a slot for it.
@@ -172,7 +199,12 @@ impl Vault {
     /// Replaces the vault key: every record is resealed, every slot rewrapped under the new key
     /// (the passphrase one with `passphrase`, which must be the current one), sessions end, and
     /// both snapshot generations are rewritten. One commit.
-    pub fn rekey(&mut self, passphrase: &SecretString, cost: KdfCost, new_recovery_key: bool) -> Result<RekeyReport> {
+    pub fn rekey(
+        &mut self,
+        passphrase: &SecretString,
+        cost: KdfCost,
+        new_recovery_key: bool,
+    ) -> Result<RekeyReport> {
         let old_vk = self.vault_key()?;
         let slots_now = self.slots()?;
         let now = OffsetDateTime::now_utc();
@@ -182,7 +214,10 @@ impl Vault {
             .map(|s| slots::unwrap(s, &SlotSecret::Passphrase(passphrase), now))
             .collect::<Result<Vec<_>>>()?;
         let matches = opened.into_iter().flatten().any(|k| {
-            bool::from(subtle::ConstantTimeEq::ct_eq(&k.expose()[..], &old_vk.expose()[..]))
+            bool::from(subtle::ConstantTimeEq::ct_eq(
+                &k.expose()[..],
+                &old_vk.expose()[..],
+            ))
         });
         if !matches {
             return Err(Error::WrongKey);
@@ -193,16 +228,27 @@ impl Vault {
         let old_keys = self.unlocked()?.keys.clone();
         let mut ops = Vec::new();
         let mut resealed = 0usize;
-        for (tree, name) in [(TreeName::Objects, "objects"), (TreeName::Payloads, "payloads"), (TreeName::Audit, "audit")] {
+        for (tree, name) in [
+            (TreeName::Objects, "objects"),
+            (TreeName::Payloads, "payloads"),
+            (TreeName::Audit, "audit"),
+        ] {
             let (old_k, new_k) = match tree {
                 TreeName::Objects => (&old_keys.objects, &new_keys.objects),
                 TreeName::Payloads => (&old_keys.payloads, &new_keys.payloads),
                 _ => (&old_keys.audit, &new_keys.audit),
             };
             for (key, sealed) in self.store.scan(tree)? {
-                let loc = Location { tree: name, key: &key };
+                let loc = Location {
+                    tree: name,
+                    key: &key,
+                };
                 let pt = seal::open(old_k, &self.vault_id, loc, &sealed)?;
-                ops.push(Op::Put(tree, key.clone(), seal::seal(new_k, &self.vault_id, loc, &pt)));
+                ops.push(Op::Put(
+                    tree,
+                    key.clone(),
+                    seal::seal(new_k, &self.vault_id, loc, &pt),
+                ));
                 resealed += 1;
             }
         }
@@ -210,10 +256,28 @@ impl Vault {
             .store
             .get(TreeName::Meta, META_SIGNING_KEY)?
             .ok_or_else(|| Error::Integrity("the vault's signing key record is missing".into()))?;
-        let signing = seal::open(&old_keys.meta, &self.vault_id, Location { tree: "meta", key: META_SIGNING_KEY }, &signing)?;
-        ops.push(seal_meta(&new_keys, &self.vault_id, META_SIGNING_KEY, &signing));
+        let signing = seal::open(
+            &old_keys.meta,
+            &self.vault_id,
+            Location {
+                tree: "meta",
+                key: META_SIGNING_KEY,
+            },
+            &signing,
+        )?;
+        ops.push(seal_meta(
+            &new_keys,
+            &self.vault_id,
+            META_SIGNING_KEY,
+            &signing,
+        ));
         if let Some(inbox) = self.store.get(TreeName::Meta, pending::identity_key())? {
-            ops.push(pending::reseal_ops(&old_keys, &new_keys, &self.vault_id, &inbox)?);
+            ops.push(pending::reseal_ops(
+                &old_keys,
+                &new_keys,
+                &self.vault_id,
+                &inbox,
+            )?);
         }
 
         let mut recovery = None;
@@ -228,33 +292,47 @@ impl Vault {
                     recovery = Some(RecoveryKey(identity));
                     slots::wrap_recipient(&new_vk, SlotKind::Recovery, &recipient, None)?
                 }
-                (SlotKind::Recovery | SlotKind::Device, Some(r)) => slots::wrap_recipient(&new_vk, s.kind, r, None)?,
+                (SlotKind::Recovery | SlotKind::Device, Some(r)) => {
+                    slots::wrap_recipient(&new_vk, s.kind, r, None)?
+                }
                 (SlotKind::Session, _) => {
                     sessions += 1;
                     continue;
                 }
                 (kind, None) => {
-                    return Err(Error::Integrity(format!("the {kind:?} slot {} has no recipient to rewrap to", s.id)))
+                    return Err(Error::Integrity(format!(
+                        "the {kind:?} slot {} has no recipient to rewrap to",
+                        s.id
+                    )))
                 }
             };
             rewrapped += 1;
             ops.push(slot_op(&slot)?);
         }
 
-        let detail = format!(
+        let detail =
+            format!(
             "{resealed} records resealed, {rewrapped} slots rewrapped, {sessions} sessions ended{}",
             if recovery.is_some() { ", new recovery key" } else { "" }
         );
         let obj = self.vault_object();
         let u = self.unlocked_mut()?;
         u.keys = new_keys;
-        if let Err(e) = self.commit(ops, vec![AuditEvent::success("vault.rekey", vec![obj]).with_detail(detail)]) {
+        if let Err(e) = self.commit(
+            ops,
+            vec![AuditEvent::success("vault.rekey", vec![obj]).with_detail(detail)],
+        ) {
             self.unlocked_mut()?.keys = old_keys;
             return Err(e);
         }
         // Both generations under the new key: the old key must open nothing kept on disk.
         self.write_snapshot()?;
         self.write_snapshot()?;
-        Ok(RekeyReport { records_resealed: resealed, slots_rewrapped: rewrapped, sessions_ended: sessions, new_recovery_key: recovery })
+        Ok(RekeyReport {
+            records_resealed: resealed,
+            slots_rewrapped: rewrapped,
+            sessions_ended: sessions,
+            new_recovery_key: recovery,
+        })
     }
 }

@@ -105,7 +105,11 @@ pub struct CreateOptions {
 
 impl Vault {
     /// Creates a vault at `dir`, unlocked, and returns the recovery key to show the user once.
-    pub fn create(dir: &Path, passphrase: &age::secrecy::SecretString, options: CreateOptions) -> Result<(Vault, RecoveryKey)> {
+    pub fn create(
+        dir: &Path,
+        passphrase: &age::secrecy::SecretString,
+        options: CreateOptions,
+    ) -> Result<(Vault, RecoveryKey)> {
         let store = Store::open(dir, true)?;
         let result = Vault::initialise(store, passphrase, options);
         if result.is_err() {
@@ -115,7 +119,11 @@ impl Vault {
         result
     }
 
-    fn initialise(store: Store, passphrase: &age::secrecy::SecretString, options: CreateOptions) -> Result<(Vault, RecoveryKey)> {
+    fn initialise(
+        store: Store,
+        passphrase: &age::secrecy::SecretString,
+        options: CreateOptions,
+    ) -> Result<(Vault, RecoveryKey)> {
         let mut vault_id = [0u8; VAULT_ID_LEN];
         rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut vault_id);
         let vk = VaultKey::generate();
@@ -124,13 +132,22 @@ impl Vault {
 
         let pass_slot = slots::wrap_passphrase(&vk, passphrase, options.kdf)?;
         let (recovery_identity, recovery_recipient) = slots::new_identity();
-        let recovery_slot = slots::wrap_recipient(&vk, SlotKind::Recovery, &recovery_recipient, None)?;
+        let recovery_slot =
+            slots::wrap_recipient(&vk, SlotKind::Recovery, &recovery_recipient, None)?;
 
         let signing = ed25519_dalek::SigningKey::generate(&mut rand::rngs::OsRng);
         let mut ops = vec![
-            Op::Put(TreeName::Meta, META_FORMAT.to_vec(), FORMAT_VERSION.to_be_bytes().to_vec()),
+            Op::Put(
+                TreeName::Meta,
+                META_FORMAT.to_vec(),
+                FORMAT_VERSION.to_be_bytes().to_vec(),
+            ),
             Op::Put(TreeName::Meta, META_VAULT_ID.to_vec(), vault_id.to_vec()),
-            Op::Put(TreeName::Meta, META_CREATED.to_vec(), now.unix_timestamp().to_be_bytes().to_vec()),
+            Op::Put(
+                TreeName::Meta,
+                META_CREATED.to_vec(),
+                now.unix_timestamp().to_be_bytes().to_vec(),
+            ),
             seal_meta(&keys, &vault_id, META_SIGNING_KEY, signing.as_bytes()),
             slot_op(&pass_slot)?,
             slot_op(&recovery_slot)?,
@@ -148,7 +165,13 @@ impl Vault {
             }),
             dirty: false,
         };
-        vault.commit(ops, vec![AuditEvent::success("vault.create", vec![vault.vault_object()])])?;
+        vault.commit(
+            ops,
+            vec![AuditEvent::success(
+                "vault.create",
+                vec![vault.vault_object()],
+            )],
+        )?;
         vault.write_snapshot()?;
         Ok((vault, RecoveryKey(recovery_identity)))
     }
@@ -163,14 +186,23 @@ impl Vault {
             .map(u32::from_be_bytes)
             .map_err(|_| Error::Integrity("the format version record is damaged".into()))?;
         if format != FORMAT_VERSION {
-            return Err(Error::UnsupportedFormat { found: format, supported: FORMAT_VERSION });
+            return Err(Error::UnsupportedFormat {
+                found: format,
+                supported: FORMAT_VERSION,
+            });
         }
         let id = store
             .get(TreeName::Meta, META_VAULT_ID)?
             .ok_or_else(|| Error::Integrity("the vault has no id record".into()))?;
         let vault_id = <[u8; VAULT_ID_LEN]>::try_from(id.as_slice())
             .map_err(|_| Error::Integrity("the vault id record is damaged".into()))?;
-        Ok(Vault { store, vault_id, actor: current_user(), unlocked: None, dirty: false })
+        Ok(Vault {
+            store,
+            vault_id,
+            actor: current_user(),
+            unlocked: None,
+            dirty: false,
+        })
     }
 
     /// The vault directory.
@@ -210,7 +242,11 @@ impl Vault {
     /// Drops the vault key, every derived key and the decrypted index (all zeroized), after
     /// writing a snapshot if anything changed.
     pub fn lock(&mut self) -> Result<()> {
-        let snap = if self.dirty && self.unlocked.is_some() { self.write_snapshot() } else { Ok(()) };
+        let snap = if self.dirty && self.unlocked.is_some() {
+            self.write_snapshot()
+        } else {
+            Ok(())
+        };
         self.unlocked = None;
         snap
     }
@@ -236,7 +272,10 @@ impl Vault {
             .into_iter()
             .map(|(k, v)| {
                 serde_json::from_slice(&v).map_err(|_| {
-                    Error::Integrity(format!("unlock slot record {} is damaged", String::from_utf8_lossy(&k)))
+                    Error::Integrity(format!(
+                        "unlock slot record {} is damaged",
+                        String::from_utf8_lossy(&k)
+                    ))
                 })
             })
             .collect()
@@ -250,7 +289,8 @@ impl Vault {
     /// If the audit entries cannot be built or written, nothing is written (fail closed).
     fn commit(&mut self, mut ops: Vec<Op>, events: Vec<AuditEvent>) -> Result<()> {
         let u = self.unlocked.as_mut().ok_or(Error::Locked)?;
-        let (audit_ops, head) = chain::append(&u.keys, &self.vault_id, &u.head, &self.actor, events)?;
+        let (audit_ops, head) =
+            chain::append(&u.keys, &self.vault_id, &u.head, &self.actor, events)?;
         ops.extend(audit_ops);
         self.store.commit(&ops)?;
         u.head = head;
@@ -280,15 +320,32 @@ impl Vault {
     fn seal_object(&self, id: RecordId, record: &ObjectRecord) -> Result<Op> {
         let u = self.unlocked()?;
         let pt = zeroize::Zeroizing::new(
-            serde_json::to_vec(record).map_err(|e| Error::Storage(format!("cannot encode record: {e}")))?,
+            serde_json::to_vec(record)
+                .map_err(|e| Error::Storage(format!("cannot encode record: {e}")))?,
         );
-        let sealed = seal::seal(&u.keys.objects, &self.vault_id, Location { tree: "objects", key: id.as_bytes() }, &pt);
+        let sealed = seal::seal(
+            &u.keys.objects,
+            &self.vault_id,
+            Location {
+                tree: "objects",
+                key: id.as_bytes(),
+            },
+            &pt,
+        );
         Ok(Op::Put(TreeName::Objects, id.as_bytes().to_vec(), sealed))
     }
 
     fn seal_payload(&self, id: RecordId, value: &[u8]) -> Result<Op> {
         let u = self.unlocked()?;
-        let sealed = seal::seal(&u.keys.payloads, &self.vault_id, Location { tree: "payloads", key: id.as_bytes() }, value);
+        let sealed = seal::seal(
+            &u.keys.payloads,
+            &self.vault_id,
+            Location {
+                tree: "payloads",
+                key: id.as_bytes(),
+            },
+            value,
+        );
         Ok(Op::Put(TreeName::Payloads, id.as_bytes().to_vec(), sealed))
     }
 
@@ -298,7 +355,15 @@ impl Vault {
             .store
             .get(TreeName::Payloads, id.as_bytes())?
             .ok_or_else(|| Error::Integrity(format!("payload record {id} is missing")))?;
-        seal::open(&u.keys.payloads, &self.vault_id, Location { tree: "payloads", key: id.as_bytes() }, &sealed)
+        seal::open(
+            &u.keys.payloads,
+            &self.vault_id,
+            Location {
+                tree: "payloads",
+                key: id.as_bytes(),
+            },
+            &sealed,
+        )
     }
 
     fn load_head(&self, keys: &VaultKeys) -> Result<AuditHead> {
@@ -330,10 +395,12 @@ pub(crate) fn slot_key(id: RecordId) -> Vec<u8> {
 }
 
 pub(crate) fn slot_op(slot: &SlotRecord) -> Result<Op> {
-    let v = serde_json::to_vec(slot).map_err(|e| Error::Storage(format!("cannot encode slot: {e}")))?;
+    let v =
+        serde_json::to_vec(slot).map_err(|e| Error::Storage(format!("cannot encode slot: {e}")))?;
     Ok(Op::Put(TreeName::Meta, slot_key(slot.id), v))
 }
 
 fn current_user() -> String {
-    whoami::fallible::username().unwrap_or_else(|_| format!("uid:{}", rustix::process::getuid().as_raw()))
+    whoami::fallible::username()
+        .unwrap_or_else(|_| format!("uid:{}", rustix::process::getuid().as_raw()))
 }

@@ -38,14 +38,36 @@ struct PendingEvent {
 pub(crate) fn init_ops(keys: &VaultKeys, vault_id: &VaultId) -> Result<Vec<Op>> {
     let (identity, recipient) = slots::new_identity();
     Ok(vec![
-        Op::Put(TreeName::Meta, RECIPIENT_KEY.to_vec(), recipient.into_bytes()),
-        seal_meta(keys, vault_id, IDENTITY_KEY, identity.expose_secret().as_bytes()),
+        Op::Put(
+            TreeName::Meta,
+            RECIPIENT_KEY.to_vec(),
+            recipient.into_bytes(),
+        ),
+        seal_meta(
+            keys,
+            vault_id,
+            IDENTITY_KEY,
+            identity.expose_secret().as_bytes(),
+        ),
     ])
 }
 
 /// Re-seals the inbox identity under new keys (for `rekey`).
-pub(crate) fn reseal_ops(old: &VaultKeys, new: &VaultKeys, vault_id: &VaultId, sealed: &[u8]) -> Result<Op> {
-    let pt = seal::open(&old.meta, vault_id, Location { tree: "meta", key: IDENTITY_KEY }, sealed)?;
+pub(crate) fn reseal_ops(
+    old: &VaultKeys,
+    new: &VaultKeys,
+    vault_id: &VaultId,
+    sealed: &[u8],
+) -> Result<Op> {
+    let pt = seal::open(
+        &old.meta,
+        vault_id,
+        Location {
+            tree: "meta",
+            key: IDENTITY_KEY,
+        },
+        sealed,
+    )?;
     Ok(seal_meta(new, vault_id, IDENTITY_KEY, &pt))
 }
 
@@ -62,8 +84,18 @@ impl Vault {
         }
     }
 
-    fn try_record_locked_event(&self, action: &str, outcome: Outcome, detail: String) -> Result<()> {
-        if self.store.scan_prefix(TreeName::Meta, PENDING_PREFIX)?.len() >= MAX_PENDING {
+    fn try_record_locked_event(
+        &self,
+        action: &str,
+        outcome: Outcome,
+        detail: String,
+    ) -> Result<()> {
+        if self
+            .store
+            .scan_prefix(TreeName::Meta, PENDING_PREFIX)?
+            .len()
+            >= MAX_PENDING
+        {
             return Ok(());
         }
         let recipient = self
@@ -74,7 +106,13 @@ impl Vault {
             .ok()
             .and_then(|r| age::x25519::Recipient::from_str(r).ok())
             .ok_or_else(|| Error::Integrity("the vault's inbox recipient is damaged".into()))?;
-        let ev = PendingEvent { time: OffsetDateTime::now_utc(), user: self.actor.clone(), action: action.into(), outcome, detail };
+        let ev = PendingEvent {
+            time: OffsetDateTime::now_utc(),
+            user: self.actor.clone(),
+            action: action.into(),
+            outcome,
+            detail,
+        };
         let pt = serde_json::to_vec(&ev).map_err(|e| Error::Storage(e.to_string()))?;
         let ct = age::encrypt(&recipient, &pt).map_err(|e| Error::Storage(e.to_string()))?;
         let mut key = PENDING_PREFIX.to_vec();
@@ -93,7 +131,15 @@ impl Vault {
             .store
             .get(TreeName::Meta, IDENTITY_KEY)?
             .ok_or_else(|| Error::Integrity("the vault's inbox identity is missing".into()))?;
-        let pt = seal::open(&u.keys.meta, &self.vault_id, Location { tree: "meta", key: IDENTITY_KEY }, &sealed)?;
+        let pt = seal::open(
+            &u.keys.meta,
+            &self.vault_id,
+            Location {
+                tree: "meta",
+                key: IDENTITY_KEY,
+            },
+            &sealed,
+        )?;
         let identity = std::str::from_utf8(&pt)
             .ok()
             .and_then(|s| age::x25519::Identity::from_str(s).ok())

@@ -81,7 +81,9 @@ fn summary(service: &str, c: &Credential, now: OffsetDateTime) -> SecretSummary 
 
 fn validate_value(reference: &SecretRef, value: &[u8]) -> Result<()> {
     if value.is_empty() {
-        return Err(Error::Invalid(format!("the value for {reference} is empty")));
+        return Err(Error::Invalid(format!(
+            "the value for {reference} is empty"
+        )));
     }
     if value.len() > MAX_SECRET_LEN {
         return Err(Error::Invalid(format!(
@@ -122,7 +124,11 @@ impl Vault {
         let now = OffsetDateTime::now_utc();
         let mut cred = match staged.remove(&key) {
             Some(c) => c,
-            None => match index.credential_by_name.get(&key).and_then(|id| index.credentials.get(id)) {
+            None => match index
+                .credential_by_name
+                .get(&key)
+                .and_then(|id| index.credentials.get(id))
+            {
                 Some(c) => c.clone(),
                 None => Credential {
                     id: RecordId::random(),
@@ -143,7 +149,13 @@ impl Vault {
         }
         let payload_id = RecordId::random();
         let version = cred.current().map_or(1, |v| v.version + 1);
-        cred.versions.push(CredentialVersion { version, created: now, length: value.len(), generated, payload_id });
+        cred.versions.push(CredentialVersion {
+            version,
+            created: now,
+            length: value.len(),
+            generated,
+            payload_id,
+        });
         ops.push(self.seal_payload(payload_id, value)?);
         ops.push(self.seal_object(cred.id, &ObjectRecord::Credential(cred.clone()))?);
         let id = cred.id;
@@ -151,14 +163,21 @@ impl Vault {
         Ok((id, version))
     }
 
-    fn store_secrets(&mut self, items: &[(&SecretRef, &[u8], &SecretOptions, bool)], action: &str) -> Result<Vec<SecretSummary>> {
+    fn store_secrets(
+        &mut self,
+        items: &[(&SecretRef, &[u8], &SecretOptions, bool)],
+        action: &str,
+    ) -> Result<Vec<SecretSummary>> {
         let mut staged = HashMap::new();
         let mut ops = Vec::with_capacity(items.len() * 2);
         let mut events = Vec::with_capacity(items.len());
         for (reference, value, options, generated) in items {
-            let (id, version) = self.stage_secret(&mut staged, reference, value, options, *generated, &mut ops)?;
+            let (id, version) =
+                self.stage_secret(&mut staged, reference, value, options, *generated, &mut ops)?;
             let obj = AuditObject::new("secret", Some(id), reference.to_string());
-            events.push(AuditEvent::success(action, vec![obj]).with_detail(format!("version {version}")));
+            events.push(
+                AuditEvent::success(action, vec![obj]).with_detail(format!("version {version}")),
+            );
         }
         self.commit(ops, events)?;
         let now = OffsetDateTime::now_utc();
@@ -173,9 +192,18 @@ impl Vault {
     }
 
     /// Stores `value` as the next version of `reference` (creating the credential if new).
-    pub fn set_secret(&mut self, reference: &SecretRef, value: &SecretSlice<u8>, options: SecretOptions) -> Result<SecretSummary> {
-        let mut out = self.store_secrets(&[(reference, value.expose_secret(), &options, false)], "secret.set")?;
-        out.pop().ok_or_else(|| Error::Storage("secret was not stored".into()))
+    pub fn set_secret(
+        &mut self,
+        reference: &SecretRef,
+        value: &SecretSlice<u8>,
+        options: SecretOptions,
+    ) -> Result<SecretSummary> {
+        let mut out = self.store_secrets(
+            &[(reference, value.expose_secret(), &options, false)],
+            "secret.set",
+        )?;
+        out.pop()
+            .ok_or_else(|| Error::Storage("secret was not stored".into()))
     }
 
     /// Generates a value of `length` characters from `charset` and stores it as the next version.
@@ -187,13 +215,20 @@ impl Vault {
         options: SecretOptions,
     ) -> Result<SecretSummary> {
         let value = generate_secret(length, charset)?;
-        let mut out = self.store_secrets(&[(reference, value.expose_secret(), &options, true)], "secret.generate")?;
-        out.pop().ok_or_else(|| Error::Storage("secret was not stored".into()))
+        let mut out = self.store_secrets(
+            &[(reference, value.expose_secret(), &options, true)],
+            "secret.generate",
+        )?;
+        out.pop()
+            .ok_or_else(|| Error::Storage("secret was not stored".into()))
     }
 
     /// Stores many secrets in one commit (one durable flush), then writes a snapshot.
     pub fn import_secrets(&mut self, secrets: &[NewSecret]) -> Result<Vec<SecretSummary>> {
-        let items: Vec<_> = secrets.iter().map(|s| (&s.reference, s.value.expose_secret(), &s.options, false)).collect();
+        let items: Vec<_> = secrets
+            .iter()
+            .map(|s| (&s.reference, s.value.expose_secret(), &s.options, false))
+            .collect();
         let out = self.store_secrets(&items, "secret.import")?;
         self.write_snapshot()?;
         Ok(out)
@@ -202,17 +237,30 @@ impl Vault {
     /// Returns a secret's value (the current version, or `version`). The reveal is audited
     /// durably before the value is returned; if the audit entry cannot be written, nothing is
     /// revealed.
-    pub fn reveal_secret(&mut self, reference: &SecretRef, version: Option<u32>) -> Result<SecretSlice<u8>> {
+    pub fn reveal_secret(
+        &mut self,
+        reference: &SecretRef,
+        version: Option<u32>,
+    ) -> Result<SecretSlice<u8>> {
         let cred = self.credential(reference)?;
         let v = match version {
             None => cred.current(),
             Some(n) => cred.versions.iter().find(|v| v.version == n),
         }
-        .ok_or_else(|| Error::Invalid(format!("{reference} has no version {}", version.unwrap_or(0))))?
+        .ok_or_else(|| {
+            Error::Invalid(format!(
+                "{reference} has no version {}",
+                version.unwrap_or(0)
+            ))
+        })?
         .clone();
         let obj = AuditObject::new("secret", Some(cred.id), reference.to_string());
         let value = self.open_payload(v.payload_id)?;
-        self.commit(vec![], vec![AuditEvent::success("secret.reveal", vec![obj]).with_detail(format!("version {}", v.version))])?;
+        self.commit(
+            vec![],
+            vec![AuditEvent::success("secret.reveal", vec![obj])
+                .with_detail(format!("version {}", v.version))],
+        )?;
         Ok(SecretSlice::from(value.to_vec()))
     }
 
@@ -224,7 +272,9 @@ impl Vault {
     /// Every credential, or those of `service`, sorted by service then name.
     pub fn list_secrets(&self, service: Option<&str>) -> Result<Vec<SecretSummary>> {
         let index = &self.unlocked()?.index;
-        let filter = service.map(|s| index.service_named(s).map(|s| s.id)).transpose()?;
+        let filter = service
+            .map(|s| index.service_named(s).map(|s| s.id))
+            .transpose()?;
         let now = OffsetDateTime::now_utc();
         let mut v: Vec<SecretSummary> = index
             .credentials
@@ -240,7 +290,11 @@ impl Vault {
     pub fn remove_secret(&mut self, reference: &SecretRef) -> Result<()> {
         let cred = self.credential(reference)?.clone();
         let mut ops = vec![Op::Delete(TreeName::Objects, cred.id.as_bytes().to_vec())];
-        ops.extend(cred.versions.iter().map(|v| Op::Delete(TreeName::Payloads, v.payload_id.as_bytes().to_vec())));
+        ops.extend(
+            cred.versions
+                .iter()
+                .map(|v| Op::Delete(TreeName::Payloads, v.payload_id.as_bytes().to_vec())),
+        );
         let obj = AuditObject::new("secret", Some(cred.id), reference.to_string());
         self.commit(ops, vec![AuditEvent::success("secret.remove", vec![obj])])?;
         self.unlocked_mut()?.index.remove_credential(cred.id);

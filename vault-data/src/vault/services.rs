@@ -25,7 +25,10 @@ impl Vault {
         validate_spec(&spec)?;
         let index = &self.unlocked()?.index;
         if index.service_by_name.contains_key(&spec.name) {
-            return Err(Error::Exists { kind: "service", name: spec.name });
+            return Err(Error::Exists {
+                kind: "service",
+                name: spec.name,
+            });
         }
         let now = OffsetDateTime::now_utc();
         let svc = Service {
@@ -40,7 +43,10 @@ impl Vault {
         };
         let op = self.seal_object(svc.id, &ObjectRecord::Service(svc.clone()))?;
         let obj = AuditObject::new("service", Some(svc.id), svc.name.clone());
-        self.commit(vec![op], vec![AuditEvent::success("service.add", vec![obj])])?;
+        self.commit(
+            vec![op],
+            vec![AuditEvent::success("service.add", vec![obj])],
+        )?;
         self.unlocked_mut()?.index.put_service(svc.clone());
         Ok(svc)
     }
@@ -83,7 +89,10 @@ impl Vault {
         svc.updated = OffsetDateTime::now_utc();
         let op = self.seal_object(svc.id, &ObjectRecord::Service(svc.clone()))?;
         let obj = AuditObject::new("service", Some(svc.id), svc.name.clone());
-        self.commit(vec![op], vec![AuditEvent::success("service.update", vec![obj])])?;
+        self.commit(
+            vec![op],
+            vec![AuditEvent::success("service.update", vec![obj])],
+        )?;
         self.unlocked_mut()?.index.put_service(svc.clone());
         Ok(svc)
     }
@@ -93,31 +102,62 @@ impl Vault {
     pub fn remove_service(&mut self, name: &str, force: bool) -> Result<()> {
         let index = &self.unlocked()?.index;
         let svc = index.service_named(name)?.clone();
-        let mut creds: Vec<_> = index.credentials.values().filter(|c| c.service_id == svc.id).cloned().collect();
+        let mut creds: Vec<_> = index
+            .credentials
+            .values()
+            .filter(|c| c.service_id == svc.id)
+            .cloned()
+            .collect();
         creds.sort_by(|a, b| a.name.cmp(&b.name));
-        let mut intents: Vec<_> =
-            index.intents.values().filter(|i| i.from == svc.id || i.to == svc.id).cloned().collect();
+        let mut intents: Vec<_> = index
+            .intents
+            .values()
+            .filter(|i| i.from == svc.id || i.to == svc.id)
+            .cloned()
+            .collect();
         intents.sort_by_key(|i| (index.service_name(i.from), index.service_name(i.to)));
         if !force && (!creds.is_empty() || !intents.is_empty()) {
-            let mut refs: Vec<String> = creds.iter().map(|c| format!("secret {}/{}", svc.name, c.name)).collect();
-            refs.extend(
-                intents.iter().map(|i| format!("intent {} -> {}", index.service_name(i.from), index.service_name(i.to))),
-            );
-            return Err(Error::StillReferenced { name: svc.name, references: refs.join(", ") });
+            let mut refs: Vec<String> = creds
+                .iter()
+                .map(|c| format!("secret {}/{}", svc.name, c.name))
+                .collect();
+            refs.extend(intents.iter().map(|i| {
+                format!(
+                    "intent {} -> {}",
+                    index.service_name(i.from),
+                    index.service_name(i.to)
+                )
+            }));
+            return Err(Error::StillReferenced {
+                name: svc.name,
+                references: refs.join(", "),
+            });
         }
         let mut ops = vec![Op::Delete(TreeName::Objects, svc.id.as_bytes().to_vec())];
         let mut objects = vec![AuditObject::new("service", Some(svc.id), svc.name.clone())];
         for c in &creds {
             ops.push(Op::Delete(TreeName::Objects, c.id.as_bytes().to_vec()));
-            ops.extend(c.versions.iter().map(|v| Op::Delete(TreeName::Payloads, v.payload_id.as_bytes().to_vec())));
-            objects.push(AuditObject::new("secret", Some(c.id), format!("{}/{}", svc.name, c.name)));
+            ops.extend(
+                c.versions
+                    .iter()
+                    .map(|v| Op::Delete(TreeName::Payloads, v.payload_id.as_bytes().to_vec())),
+            );
+            objects.push(AuditObject::new(
+                "secret",
+                Some(c.id),
+                format!("{}/{}", svc.name, c.name),
+            ));
         }
         for i in &intents {
             ops.push(Op::Delete(TreeName::Objects, i.id.as_bytes().to_vec()));
             objects.push(AuditObject::new(
                 "intent",
                 Some(i.id),
-                format!("{} -> {}", index.service_name(i.from), index.service_name(i.to)),
+                format!(
+                    "{} -> {}",
+                    index.service_name(i.from),
+                    index.service_name(i.to)
+                ),
             ));
         }
         let mut event = AuditEvent::success("service.remove", objects);

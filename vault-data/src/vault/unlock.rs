@@ -43,7 +43,11 @@ pub(crate) const SESSION_PREFIX: &str = "keyloom-session:v1:";
 /// Splits a session token into its slot id and identity.
 pub(crate) fn parse_session_token(token: &SecretString) -> Result<(RecordId, SecretString)> {
     let bad = || Error::Invalid("KEYLOOM_SESSION is not a Keyloom session token".into());
-    let rest = token.expose_secret().trim().strip_prefix(SESSION_PREFIX).ok_or_else(bad)?;
+    let rest = token
+        .expose_secret()
+        .trim()
+        .strip_prefix(SESSION_PREFIX)
+        .ok_or_else(bad)?;
     let (slot, identity) = rest.split_once(':').ok_or_else(bad)?;
     let slot: RecordId = slot.parse().map_err(|_| bad())?;
     Ok((slot, SecretString::from(identity.to_string())))
@@ -59,10 +63,21 @@ impl Vault {
         let slots = self.slots()?;
         let now = OffsetDateTime::now_utc();
         let (kind, found) = match &method {
-            Unlock::Passphrase(p) => (SlotKind::Passphrase, try_slots(&slots, SlotKind::Passphrase, &SlotSecret::Passphrase(p), now)),
+            Unlock::Passphrase(p) => (
+                SlotKind::Passphrase,
+                try_slots(
+                    &slots,
+                    SlotKind::Passphrase,
+                    &SlotSecret::Passphrase(p),
+                    now,
+                ),
+            ),
             Unlock::RecoveryKey(k) => {
                 let id = slots::parse_identity(k)?;
-                (SlotKind::Recovery, try_slots(&slots, SlotKind::Recovery, &SlotSecret::Identity(&id), now))
+                (
+                    SlotKind::Recovery,
+                    try_slots(&slots, SlotKind::Recovery, &SlotSecret::Identity(&id), now),
+                )
             }
             Unlock::Session(token) => {
                 let (slot_id, identity) = parse_session_token(token)?;
@@ -71,15 +86,23 @@ impl Vault {
                     .find(|s| s.id == slot_id && s.kind == SlotKind::Session)
                     .ok_or(Error::SessionEnded)?;
                 let id = slots::parse_identity(&identity)?;
-                (SlotKind::Session, slots::unwrap(slot, &SlotSecret::Identity(&id), now))
+                (
+                    SlotKind::Session,
+                    slots::unwrap(slot, &SlotSecret::Identity(&id), now),
+                )
             }
             Unlock::Device => {
                 if !slots.iter().any(|s| s.kind == SlotKind::Device) {
-                    return Err(Error::NoUnlockMethod("remember-on-this-device is not enabled for this vault".into()));
+                    return Err(Error::NoUnlockMethod(
+                        "remember-on-this-device is not enabled for this vault".into(),
+                    ));
                 }
                 let identity = device_keyring::load(&self.vault_id())?;
                 let id = slots::parse_identity(&identity)?;
-                (SlotKind::Device, try_slots(&slots, SlotKind::Device, &SlotSecret::Identity(&id), now))
+                (
+                    SlotKind::Device,
+                    try_slots(&slots, SlotKind::Device, &SlotSecret::Identity(&id), now),
+                )
             }
         };
         let vk = match found {
@@ -94,32 +117,54 @@ impl Vault {
             .store
             .get(TreeName::Meta, META_SIGNING_KEY)?
             .ok_or_else(|| Error::Integrity("the vault's signing key record is missing".into()))?;
-        if seal::open(&keys.meta, &self.vault_id, Location { tree: "meta", key: META_SIGNING_KEY }, &sealed).is_err() {
+        if seal::open(
+            &keys.meta,
+            &self.vault_id,
+            Location {
+                tree: "meta",
+                key: META_SIGNING_KEY,
+            },
+            &sealed,
+        )
+        .is_err()
+        {
             return Err(self.failed_unlock(kind, "the slot holds a stale key"));
         }
         let head = self.load_head(&keys)?;
         self.check_snapshot_freshness(&keys, head.seq, &head.hash)?;
         let index = Index::load(&keys, &self.vault_id, self.store.scan(TreeName::Objects)?)?;
-        self.unlocked = Some(Unlocked { keys, index, head, unlocked_by: kind });
+        self.unlocked = Some(Unlocked {
+            keys,
+            index,
+            head,
+            unlocked_by: kind,
+        });
         self.drain_pending()?;
         tracing::debug!(slot = ?kind, "vault unlocked");
         Ok(())
     }
 
     fn failed_unlock(&self, kind: SlotKind, why: &str) -> Error {
-        self.record_locked_event("vault.unlock", Outcome::Failure, format!("{kind:?} unlock refused: {why}").to_lowercase());
+        self.record_locked_event(
+            "vault.unlock",
+            Outcome::Failure,
+            format!("{kind:?} unlock refused: {why}").to_lowercase(),
+        );
         Error::WrongKey
     }
 
     /// A database older than its own authentic snapshot has lost acknowledged writes.
     fn check_snapshot_freshness(&self, keys: &VaultKeys, seq: u64, hash: &str) -> Result<()> {
-        let Some((header, header_bytes, mac)) = snapshot::read_header(self.store.dir()).ok().flatten() else {
+        let Some(signed) = snapshot::read_header(self.store.dir()).ok().flatten() else {
             return Ok(());
         };
-        if !snapshot::header_is_authentic(&keys.snapshot, &header_bytes, &mac) {
-            tracing::warn!("the vault snapshot failed authentication; `keyloom doctor` will say more");
+        if !signed.is_authentic(&keys.snapshot) {
+            tracing::warn!(
+                "the vault snapshot failed authentication; `keyloom doctor` will say more"
+            );
             return Ok(());
         }
+        let header = &signed.header;
         if header.audit_seq > seq || (header.audit_seq == seq && header.audit_hash != hash) {
             return Err(Error::Integrity(format!(
                 "the database is behind its snapshot (audit entry #{seq} in the database, #{} in the snapshot): \
@@ -131,7 +176,12 @@ impl Vault {
     }
 }
 
-fn try_slots(slots: &[SlotRecord], kind: SlotKind, secret: &SlotSecret<'_>, now: OffsetDateTime) -> Result<Option<VaultKey>> {
+fn try_slots(
+    slots: &[SlotRecord],
+    kind: SlotKind,
+    secret: &SlotSecret<'_>,
+    now: OffsetDateTime,
+) -> Result<Option<VaultKey>> {
     for slot in slots.iter().filter(|s| s.kind == kind) {
         if let Some(vk) = slots::unwrap(slot, secret, now)? {
             return Ok(Some(vk));

@@ -1,0 +1,88 @@
+//! "Remember on this device" against the real Secret Service: the test starts its own D-Bus
+//! session with an unlocked gnome-keyring, enables the device slot, and opens the vault with no
+//! passphrase. Without a reachable Secret Service, `device enable` fails clearly and changes nothing.
+
+use std::process::Command;
+
+use keyloom_tests::{keyloom_bin, TestVault};
+
+fn tool_present(name: &str) -> bool {
+    Command::new("sh")
+        .arg("-c")
+        .arg(format!("command -v {name}"))
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+#[test]
+fn device_slot_opens_the_vault_without_a_passphrase() {
+    assert!(
+        tool_present("dbus-run-session") && tool_present("gnome-keyring-daemon"),
+        "this test needs dbus-run-session and gnome-keyring-daemon (Debian: dbus, gnome-keyring); .ci/run installs them"
+    );
+    let v = TestVault::init();
+    v.ok(&["service", "add", "payments", "--env", "prod"]);
+    let out = v.run_with_stdin(
+        &["secret", "set", "payments/TOKEN"],
+        b"device-unlocked-value",
+    );
+    keyloom_tests::assert_success(&out, &["secret set"]);
+
+    let bin = keyloom_bin();
+    let script = format!(
+        r#"set -e
+echo -n test-keyring-pw | gnome-keyring-daemon --unlock --components=secrets >/dev/null
+"{bin}" device enable
+# From here on no passphrase exists anywhere in the environment.
+unset KEYLOOM_PASSPHRASE
+"{bin}" device status --json
+"{bin}" secret get payments/TOKEN
+"{bin}" device disable
+if "{bin}" secret get payments/TOKEN 2>/dev/null; then echo "UNEXPECTED: opened after disable"; exit 1; fi
+echo done
+"#,
+        bin = bin.display()
+    );
+    // The same isolated environment as every other keyloom call, inside a fresh D-Bus session.
+    let env = v.cmd(&[]);
+    let out = Command::new("dbus-run-session")
+        .args(["--", "sh", "-c", &script])
+        .env_clear()
+        .envs(
+            env.get_envs()
+                .filter_map(|(k, val)| val.map(|val| (k.to_owned(), val.to_owned()))),
+        )
+        .output()
+        .expect("run dbus-run-session");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "stdout: {stdout}\nstderr: {stderr}");
+    assert!(stdout.contains("\"this_device_unlocks\": true"), "{stdout}");
+    assert!(stdout.contains("device-unlocked-value"), "{stdout}");
+    assert!(stdout.trim_end().ends_with("done"), "{stdout}");
+    let actions = v.json(&["audit", "list"]).to_string();
+    assert!(actions.contains("device.enable") && actions.contains("device.disable"));
+}
+
+#[test]
+fn device_enable_without_a_secret_service_fails_clearly_and_changes_nothing() {
+    let v = TestVault::init();
+    let before = v.json(&["status"])["slots"].as_array().unwrap().len();
+    let mut c = v.cmd(&["device", "enable"]);
+    // A bus address that leads nowhere: no Secret Service is reachable.
+    c.env(
+        "DBUS_SESSION_BUS_ADDRESS",
+        format!("unix:path={}/no-bus", v.root.path().display()),
+    );
+    let out = c.output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("OS keyring") && err.contains("Secret Service"),
+        "{err}"
+    );
+    assert_eq!(
+        v.json(&["status"])["slots"].as_array().unwrap().len(),
+        before
+    );
+}

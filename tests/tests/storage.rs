@@ -1,0 +1,213 @@
+//! What is on disk: no plaintext names or values, private file modes, one process at a time,
+//! and `doctor` with `--restore` after the database is deleted or overwritten.
+
+use std::os::unix::fs::PermissionsExt;
+use std::time::{Duration, Instant};
+
+use keyloom_tests::TestVault;
+
+const PLANTED: &[&str] = &[
+    "zebra-payments-svc",
+    "QUOKKA_API_TOKEN",
+    "tok_planted_value_8f3a9c",
+    "team-narwhal",
+    "spiffe://planted.example/zebra",
+    "prod-ocelot",
+    "stripe-api-wombat",
+];
+
+#[test]
+fn vault_files_hold_no_plaintext_names_or_values() {
+    let v = TestVault::init();
+    v.ok(&[
+        "service",
+        "add",
+        "zebra-payments-svc",
+        "--env",
+        "prod-ocelot",
+        "--owner",
+        "team-narwhal",
+        "--spiffe-id",
+        "spiffe://planted.example/zebra",
+    ]);
+    v.ok(&["service", "add", "other", "--env", "dev"]);
+    let out = v.run_with_stdin(
+        &[
+            "secret",
+            "set",
+            "zebra-payments-svc/QUOKKA_API_TOKEN",
+            "--target",
+            "stripe-api-wombat",
+        ],
+        b"tok_planted_value_8f3a9c",
+    );
+    keyloom_tests::assert_success(&out, &["secret set"]);
+    v.ok(&[
+        "intent",
+        "add",
+        "--from",
+        "other",
+        "--to",
+        "zebra-payments-svc",
+    ]);
+    v.ok(&["secret", "get", "zebra-payments-svc/QUOKKA_API_TOKEN"]);
+    let files = v.all_bytes();
+    assert!(
+        files.iter().any(|(p, _)| p.ends_with("vault.snapshot")),
+        "snapshot is part of the scan"
+    );
+    for (path, bytes) in &files {
+        for needle in PLANTED {
+            assert!(
+                !bytes.windows(needle.len()).any(|w| w == needle.as_bytes()),
+                "{needle:?} found in plaintext in {}",
+                path.display()
+            );
+        }
+        assert!(
+            !bytes.windows(8).any(|w| w == b"tok_plan"),
+            "value prefix in {}",
+            path.display()
+        );
+    }
+}
+
+#[test]
+fn vault_directory_is_0700_and_files_0600() {
+    let v = TestVault::init();
+    v.ok(&["service", "add", "a", "--env", "prod"]);
+    fn check(dir: &std::path::Path) {
+        let mode = std::fs::metadata(dir).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o700, "{}", dir.display());
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                check(&p);
+            } else {
+                let mode = std::fs::metadata(&p).unwrap().permissions().mode() & 0o777;
+                assert_eq!(mode, 0o600, "{}", p.display());
+            }
+        }
+    }
+    check(&v.path);
+}
+
+#[test]
+fn a_second_process_is_told_who_holds_the_vault() {
+    let v = TestVault::init();
+    // This test process holds the vault open through the library...
+    let held = vault_data::Vault::open(&v.path).unwrap();
+    // ...so the binary is refused at once, naming our pid, exit 1.
+    let start = Instant::now();
+    let err = v.fails(&["status"], 1);
+    assert!(
+        start.elapsed() < Duration::from_secs(10),
+        "refusal must not wait for the lock"
+    );
+    assert!(
+        err.contains(&format!(
+            "vault is in use by process {}",
+            std::process::id()
+        )),
+        "{err}"
+    );
+    drop(held);
+    v.ok(&["status"]);
+}
+
+fn populated() -> TestVault {
+    let v = TestVault::init();
+    for (svc, env) in [
+        ("payments", "prod"),
+        ("checkout", "prod"),
+        ("search", "staging"),
+    ] {
+        v.ok(&["service", "add", svc, "--env", env]);
+        let out = v.run_with_stdin(
+            &["secret", "set", &format!("{svc}/TOKEN")],
+            format!("value-of-{svc}").as_bytes(),
+        );
+        keyloom_tests::assert_success(&out, &["secret set"]);
+    }
+    v.ok(&["intent", "add", "--from", "checkout", "--to", "payments"]);
+    v
+}
+
+fn assert_all_present(v: &TestVault) {
+    assert_eq!(v.json(&["service", "list"]).as_array().unwrap().len(), 3);
+    for svc in ["payments", "checkout", "search"] {
+        assert_eq!(
+            v.ok(&["secret", "get", &format!("{svc}/TOKEN"), "-n"]),
+            format!("value-of-{svc}")
+        );
+    }
+    assert_eq!(v.json(&["intent", "list"]).as_array().unwrap().len(), 1);
+    assert_eq!(v.json(&["audit", "verify"])["ok"], true);
+}
+
+#[test]
+fn doctor_passes_a_healthy_vault() {
+    let v = populated();
+    let r = v.json(&["doctor"]);
+    assert_eq!(r["ok"], true, "{r}");
+    assert_eq!(r["snapshot"]["authentic"], true);
+    assert_eq!(r["snapshot"]["differences"], 0);
+    assert!(r["records_checked"].as_u64().unwrap() >= 3 + 3 + 1 + 8);
+}
+
+#[test]
+fn doctor_restore_after_the_database_is_deleted() {
+    let v = populated();
+    std::fs::remove_dir_all(v.path.join("db")).unwrap();
+    let err = v.fails(&["service", "list"], 1);
+    assert!(err.contains("no vault"), "{err}");
+    let r = v.json(&["doctor", "--restore"]);
+    assert_eq!(r["generation"], "current");
+    assert_eq!(r["damaged_copy"], serde_json::Value::Null);
+    assert_all_present(&v);
+    assert_eq!(v.json(&["doctor"])["ok"], true);
+}
+
+#[test]
+fn doctor_restore_after_database_bytes_are_overwritten() {
+    let v = populated();
+    let db_file = v.path.join("db").join("db");
+    let mut bytes = std::fs::read(&db_file).unwrap();
+    // Overwrite the start of the log, where every record of this small vault lives.
+    let end = bytes.len().min(64 * 1024);
+    for b in &mut bytes[..end] {
+        *b = 0xA5;
+    }
+    std::fs::write(&db_file, &bytes).unwrap();
+    // Whatever sled makes of it, the vault does not silently work with lost data.
+    let out = v.run(&["secret", "get", "payments/TOKEN"]);
+    assert_ne!(
+        out.status.code(),
+        Some(0),
+        "damaged vault must not answer as if healthy"
+    );
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("panicked"));
+    let r = v.json(&["doctor", "--restore"]);
+    assert!(r["damaged_copy"].as_str().unwrap().contains("db.damaged-"));
+    assert_all_present(&v);
+}
+
+#[test]
+fn doctor_restore_with_the_recovery_key() {
+    let v = populated();
+    std::fs::remove_dir_all(v.path.join("db")).unwrap();
+    let rk = v.root.path().join("rk.txt");
+    std::fs::write(&rk, &v.recovery_key).unwrap();
+    let mut c = v.cmd(&[
+        "doctor",
+        "--restore",
+        "--recovery-key-file",
+        rk.to_str().unwrap(),
+    ]);
+    c.env_remove("KEYLOOM_PASSPHRASE");
+    keyloom_tests::assert_success(
+        &c.output().unwrap(),
+        &["doctor --restore with recovery key"],
+    );
+    assert_all_present(&v);
+}
