@@ -16,11 +16,7 @@ pub struct Context {
 }
 
 impl Context {
-    pub fn new(
-        vault: Option<PathBuf>,
-        passphrase_file: Option<PathBuf>,
-        json: bool,
-    ) -> CliResult<Context> {
+    pub fn new(vault: Option<PathBuf>, passphrase_file: Option<PathBuf>, json: bool) -> CliResult<Context> {
         let vault_dir = match vault {
             Some(v) => v,
             None => vault_data::paths::default_vault_dir()?,
@@ -61,27 +57,16 @@ impl Context {
     /// Unlocks with the first method that works. `prompt` allows asking on a terminal.
     pub fn unlock(&self, vault: &mut Vault, prompt: bool) -> CliResult<()> {
         let mut tried = Vec::new();
-        if let Some(token) = std::env::var("KEYLOOM_SESSION")
-            .ok()
-            .filter(|t| !t.is_empty())
-        {
+        if let Some(token) = std::env::var("KEYLOOM_SESSION").ok().filter(|t| !t.is_empty()) {
             match vault.unlock(Unlock::Session(SecretString::from(token))) {
                 Ok(()) => return Ok(()),
-                Err(
-                    e @ (Error::SessionExpired(_)
-                    | Error::SessionEnded
-                    | Error::WrongKey
-                    | Error::Invalid(_)),
-                ) => tried.push(format!("session: {e}")),
+                Err(e @ (Error::SessionExpired(_) | Error::SessionEnded | Error::WrongKey | Error::Invalid(_))) => {
+                    tried.push(format!("session: {e}"))
+                }
                 Err(e) => return Err(e.into()),
             }
         }
-        if vault
-            .status()?
-            .slots
-            .iter()
-            .any(|s| s.kind == SlotKind::Device)
-        {
+        if vault.status()?.slots.iter().any(|s| s.kind == SlotKind::Device) {
             match vault.unlock(Unlock::Device) {
                 Ok(()) => return Ok(()),
                 Err(e @ (Error::Keyring(_) | Error::WrongKey | Error::Invalid(_))) => {
@@ -111,8 +96,7 @@ impl Context {
 
     /// Prints `value` as pretty JSON.
     pub fn print_json<T: serde::Serialize>(&self, value: &T) -> CliResult<()> {
-        let s = serde_json::to_string_pretty(value)
-            .map_err(|e| CliError::Usage(format!("cannot encode JSON: {e}")))?;
+        let s = serde_json::to_string_pretty(value).map_err(|e| CliError::Usage(format!("cannot encode JSON: {e}")))?;
         println!("{s}");
         Ok(())
     }

@@ -35,16 +35,9 @@ impl CliError {
         }
     }
 
-    pub fn file(
-        action: &'static str,
-        path: impl Into<PathBuf>,
-    ) -> impl FnOnce(std::io::Error) -> CliError {
+    pub fn file(action: &'static str, path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> CliError {
         let path = path.into();
-        move |source| CliError::File {
-            action,
-            path,
-            source,
-        }
+        move |source| CliError::File { action, path, source }
     }
 }
 

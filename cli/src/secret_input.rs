@@ -12,8 +12,8 @@ use crate::error::{CliError, CliResult};
 /// Reads a file holding one secret line (a passphrase or key); drops the line ending.
 pub fn read_secret_file(path: &Path) -> CliResult<SecretString> {
     let raw = Zeroizing::new(std::fs::read(path).map_err(CliError::file("cannot read", path))?);
-    let text = std::str::from_utf8(&raw)
-        .map_err(|_| CliError::Usage(format!("{} is not UTF-8 text", path.display())))?;
+    let text =
+        std::str::from_utf8(&raw).map_err(|_| CliError::Usage(format!("{} is not UTF-8 text", path.display())))?;
     let line = text.strip_suffix('\n').unwrap_or(text);
     let line = line.strip_suffix('\r').unwrap_or(line);
     if line.is_empty() {

@@ -14,10 +14,7 @@ pub const PASSPHRASE: &str = "correct horse battery staple";
 pub fn keyloom_bin() -> PathBuf {
     let exe = std::env::current_exe().expect("test executable path");
     // target/<profile>/deps/<test> -> target/<profile>/keyloom
-    let profile_dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("target/<profile> directory");
+    let profile_dir = exe.parent().and_then(Path::parent).expect("target/<profile> directory");
     let bin = profile_dir.join("keyloom");
     assert!(
         bin.exists(),
@@ -72,9 +69,7 @@ impl TestVault {
     /// Runs with `stdin` fed to the process.
     pub fn run_with_stdin(&self, args: &[&str], stdin: &[u8]) -> Output {
         let mut c = self.cmd(args);
-        c.stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
+        c.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
         let mut child = c.spawn().expect("spawn keyloom");
         child
             .stdin
@@ -102,19 +97,14 @@ impl TestVault {
         let mut a = args.to_vec();
         a.push("--json");
         let out = self.ok(&a);
-        serde_json::from_str(&out)
-            .unwrap_or_else(|e| panic!("{args:?} printed invalid JSON ({e}): {out}"))
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("{args:?} printed invalid JSON ({e}): {out}"))
     }
 
     /// Runs, asserts the exit code, returns stderr.
     pub fn fails(&self, args: &[&str], code: i32) -> String {
         let out = self.run(args);
         let stderr = String::from_utf8_lossy(&out.stderr).to_string();
-        assert_eq!(
-            out.status.code(),
-            Some(code),
-            "{args:?} exit code; stderr: {stderr}"
-        );
+        assert_eq!(out.status.code(), Some(code), "{args:?} exit code; stderr: {stderr}");
         stderr
     }
 
@@ -174,10 +164,7 @@ pub fn raw_keys(vault: &Path, tree: &str) -> Vec<Vec<u8>> {
 /// Removes one key from a tree, directly.
 pub fn remove_raw(vault: &Path, tree: &str, key: &[u8]) {
     let db = open_raw(vault);
-    db.open_tree(tree)
-        .expect("tree")
-        .remove(key)
-        .expect("remove");
+    db.open_tree(tree).expect("tree").remove(key).expect("remove");
     db.flush().expect("flush");
 }
 
@@ -198,4 +185,32 @@ pub fn data_trees(vault: &Path) -> Vec<(String, Vec<u8>, Vec<u8>)> {
 /// The data trees of a closed test vault (alias kept for readability in tests).
 pub fn data_trees_after_close(v: &TestVault) -> Vec<(String, Vec<u8>, Vec<u8>)> {
     data_trees(&v.path)
+}
+
+/// (key, value) of a tree whose key starts with `prefix`, read directly.
+pub fn raw_entries(vault: &Path, tree: &str, prefix: &[u8]) -> Vec<(Vec<u8>, Vec<u8>)> {
+    let db = open_raw(vault);
+    let t = db.open_tree(tree).expect("tree");
+    t.scan_prefix(prefix)
+        .map(|kv| kv.map(|(k, v)| (k.to_vec(), v.to_vec())).expect("kv"))
+        .collect()
+}
+
+/// Replaces the entries of `remove` that match `pick` with those of `insert` that match it.
+pub fn swap_entries(
+    vault: &Path,
+    tree: &str,
+    remove: &[(Vec<u8>, Vec<u8>)],
+    insert: &[(Vec<u8>, Vec<u8>)],
+    pick: impl Fn(&[u8]) -> bool,
+) {
+    let db = open_raw(vault);
+    let t = db.open_tree(tree).expect("tree");
+    for (k, _) in remove.iter().filter(|(_, v)| pick(v)) {
+        t.remove(k.as_slice()).expect("remove");
+    }
+    for (k, v) in insert.iter().filter(|(_, v)| pick(v)) {
+        t.insert(k.as_slice(), v.as_slice()).expect("insert");
+    }
+    db.flush().expect("flush");
 }

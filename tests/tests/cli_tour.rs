@@ -51,15 +51,7 @@ fn tour_of_every_command() {
         .map(|s| s["name"].as_str().unwrap())
         .collect();
     assert_eq!(names, ["checkout", "payments"]);
-    let edited = v.json(&[
-        "service",
-        "edit",
-        "checkout",
-        "--owner",
-        "team-shop",
-        "--tag",
-        "tier=2",
-    ]);
+    let edited = v.json(&["service", "edit", "checkout", "--owner", "team-shop", "--tag", "tier=2"]);
     assert_eq!(edited["owner"], "team-shop");
     assert_eq!(edited["tags"]["tier"], "2");
 
@@ -82,45 +74,23 @@ fn tour_of_every_command() {
     assert_eq!(set["current_version"], 1);
     assert_eq!(set["target"], "stripe-api");
     assert!(set["rotation_due"].is_string());
-    assert_eq!(
-        v.ok(&["secret", "get", "payments/STRIPE_KEY"]),
-        "sk_live_tour_value\n"
-    );
+    assert_eq!(v.ok(&["secret", "get", "payments/STRIPE_KEY"]), "sk_live_tour_value\n");
     // A second version; history lists both without values.
-    let out = v.run_with_stdin(
-        &["secret", "set", "payments/STRIPE_KEY"],
-        b"sk_live_rotated",
-    );
+    let out = v.run_with_stdin(&["secret", "set", "payments/STRIPE_KEY"], b"sk_live_rotated");
     keyloom_tests::assert_success(&out, &["secret", "set"]);
     let hist = v.json(&["secret", "history", "payments/STRIPE_KEY"]);
     let versions = hist["versions"].as_array().unwrap();
     assert_eq!(versions.len(), 2);
     assert_eq!(versions[1]["version"], 2);
     assert!(versions[0]["created"].is_string());
-    assert!(
-        !hist.to_string().contains("sk_live"),
-        "history must not carry values"
-    );
+    assert!(!hist.to_string().contains("sk_live"), "history must not carry values");
     assert_eq!(
-        v.ok(&[
-            "secret",
-            "get",
-            "payments/STRIPE_KEY",
-            "--version",
-            "1",
-            "-n"
-        ]),
+        v.ok(&["secret", "get", "payments/STRIPE_KEY", "--version", "1", "-n"]),
         "sk_live_tour_value"
     );
     assert_eq!(hist["target"], "stripe-api", "policy kept across versions");
 
-    let gen = v.json(&[
-        "secret",
-        "generate",
-        "payments/DB_PASSWORD",
-        "--length",
-        "32",
-    ]);
+    let gen = v.json(&["secret", "generate", "payments/DB_PASSWORD", "--length", "32"]);
     assert_eq!(gen["current_version"], 1);
     let got = v.json(&["secret", "get", "payments/DB_PASSWORD"]);
     let pw = got["value"].as_str().unwrap();
@@ -141,18 +111,9 @@ fn tour_of_every_command() {
     // bulk import from an env file
     let env_file = v.root.path().join("import.env");
     std::fs::write(&env_file, "API_TOKEN=tok_123\nQUOTED=\"with spaces\"\n").unwrap();
-    let imported = v.json(&[
-        "secret",
-        "import",
-        "--service",
-        "checkout",
-        env_file.to_str().unwrap(),
-    ]);
+    let imported = v.json(&["secret", "import", "--service", "checkout", env_file.to_str().unwrap()]);
     assert_eq!(imported.as_array().unwrap().len(), 2);
-    assert_eq!(
-        v.ok(&["secret", "get", "checkout/QUOTED", "-n"]),
-        "with spaces"
-    );
+    assert_eq!(v.ok(&["secret", "get", "checkout/QUOTED", "-n"]), "with spaces");
 
     // unknown names: exit 1, naming them
     let err = v.fails(&["secret", "get", "nosuch/KEY"], 1);
@@ -206,10 +167,7 @@ fn tour_of_every_command() {
         "secret.remove",
         "service.remove",
     ] {
-        assert!(
-            actions.contains(&a.to_string()),
-            "audit has no {a}: {actions:?}"
-        );
+        assert!(actions.contains(&a.to_string()), "audit has no {a}: {actions:?}");
     }
     assert_eq!(actions[0], "service.remove");
     let reveal = entries
@@ -227,10 +185,7 @@ fn tour_of_every_command() {
     let verify = v.json(&["audit", "verify"]);
     assert_eq!(verify["ok"], true);
     let jsonl = v.ok(&["audit", "export", "--format", "jsonl"]);
-    assert_eq!(
-        jsonl.lines().count() as u64,
-        verify["entries"].as_u64().unwrap()
-    );
+    assert_eq!(jsonl.lines().count() as u64, verify["entries"].as_u64().unwrap());
     for line in jsonl.lines() {
         let e: serde_json::Value = serde_json::from_str(line).unwrap();
         assert!(e["seq"].is_u64());
@@ -253,8 +208,7 @@ fn sessions_skip_the_passphrase_and_end_on_lock() {
     // With only the session (no passphrase anywhere), commands work.
     let with_session = |args: &[&str]| {
         let mut c = v.cmd(args);
-        c.env_remove("KEYLOOM_PASSPHRASE")
-            .env("KEYLOOM_SESSION", &token);
+        c.env_remove("KEYLOOM_PASSPHRASE").env("KEYLOOM_SESSION", &token);
         c.output().unwrap()
     };
     let out = with_session(&["service", "add", "api", "--env", "dev"]);
@@ -288,8 +242,7 @@ fn sessions_skip_the_passphrase_and_end_on_lock() {
     // A token is useless against another vault.
     let other = TestVault::init();
     let mut c = other.cmd(&["service", "list"]);
-    c.env_remove("KEYLOOM_PASSPHRASE")
-        .env("KEYLOOM_SESSION", &token);
+    c.env_remove("KEYLOOM_PASSPHRASE").env("KEYLOOM_SESSION", &token);
     assert_eq!(c.output().unwrap().status.code(), Some(2));
 }
 
@@ -330,10 +283,7 @@ fn passwd_recover_and_rekey() {
     ]);
     c.env_remove("KEYLOOM_PASSPHRASE");
     keyloom_tests::assert_success(&c.output().unwrap(), &["recover"]);
-    assert_eq!(
-        v.ok(&["secret", "get", "db/URL", "-n"]),
-        "postgres://u:p@h/db"
-    );
+    assert_eq!(v.ok(&["secret", "get", "db/URL", "-n"]), "postgres://u:p@h/db");
     // Another vault's recovery key: exit 2; garbage: exit 1 without echoing it.
     std::fs::write(&rk, format!("{}\n", TestVault::init().recovery_key)).unwrap();
     v.fails(
@@ -357,13 +307,11 @@ fn passwd_recover_and_rekey() {
         ],
         1,
     );
-    assert!(
-        err.contains("not an age identity") && !err.contains("NOTAKEY"),
-        "{err}"
-    );
+    assert!(err.contains("not an age identity") && !err.contains("NOTAKEY"), "{err}");
 
-    // rekey: data still readable, sessions from before are dead, both snapshots under the new key.
+    // rekey: data still readable, slots and sessions from before are dead.
     let session = v.json(&["unlock"])["session"].as_str().unwrap().to_string();
+    let old_slots = keyloom_tests::raw_entries(&v.path, "meta", b"slot/");
     let before = keyloom_tests::data_trees_after_close(&v);
     let r = v.json(&["rekey", "--scrypt-log-n", "14"]);
     assert!(r["records_resealed"].as_u64().unwrap() >= 3);
@@ -376,14 +324,17 @@ fn passwd_recover_and_rekey() {
             .expect("record kept");
         assert_ne!(&now.2, value, "{tree} record was not resealed");
     }
-    assert_eq!(
-        v.ok(&["secret", "get", "db/URL", "-n"]),
-        "postgres://u:p@h/db"
-    );
+    assert_eq!(v.ok(&["secret", "get", "db/URL", "-n"]), "postgres://u:p@h/db");
     let mut c = v.cmd(&["service", "list"]);
-    c.env_remove("KEYLOOM_PASSPHRASE")
-        .env("KEYLOOM_SESSION", &session);
+    c.env_remove("KEYLOOM_PASSPHRASE").env("KEYLOOM_SESSION", &session);
     assert_eq!(c.output().unwrap().status.code(), Some(2));
+    // The old passphrase slot, put back in place of the new one, opens nothing any more.
+    let new_slots = keyloom_tests::raw_entries(&v.path, "meta", b"slot/");
+    let is_passphrase = |val: &[u8]| String::from_utf8_lossy(val).contains("\"passphrase\"");
+    keyloom_tests::swap_entries(&v.path, "meta", &new_slots, &old_slots, is_passphrase);
+    let err = v.fails(&["service", "list"], 2);
+    assert!(err.contains("wrong passphrase or key"), "{err}");
+    keyloom_tests::swap_entries(&v.path, "meta", &old_slots, &new_slots, is_passphrase);
     // The recovery key still works (rewrapped to the same recipient).
     std::fs::write(&rk, format!("{}\n", v.recovery_key)).unwrap();
     let mut c = v.cmd(&[
@@ -422,10 +373,7 @@ fn trace_logging_never_shows_secrets() {
     let mut stderr = Vec::new();
     for (args, input) in [
         (vec!["service", "add", "svc", "--env", "prod"], None),
-        (
-            vec!["secret", "set", "svc/CANARY"],
-            Some(&b"canary-value-7c1e"[..]),
-        ),
+        (vec!["secret", "set", "svc/CANARY"], Some(&b"canary-value-7c1e"[..])),
         (vec!["secret", "generate", "svc/GEN"], None),
         (vec!["unlock"], None),
         (vec!["secret", "list"], None),
@@ -440,10 +388,7 @@ fn trace_logging_never_shows_secrets() {
     let get = run(&["secret", "get", "svc/CANARY"], None);
     stderr.extend_from_slice(&get.stderr);
     let stderr = String::from_utf8_lossy(&stderr);
-    assert!(
-        !stderr.contains("canary-value-7c1e"),
-        "secret value in logs"
-    );
+    assert!(!stderr.contains("canary-value-7c1e"), "secret value in logs");
     assert!(!stderr.contains(PASSPHRASE), "passphrase in logs");
     assert!(!stderr.contains("AGE-SECRET-KEY"), "key material in logs");
     assert!(!stderr.contains(&v.recovery_key));

@@ -22,10 +22,7 @@ fn device_slot_opens_the_vault_without_a_passphrase() {
     );
     let v = TestVault::init();
     v.ok(&["service", "add", "payments", "--env", "prod"]);
-    let out = v.run_with_stdin(
-        &["secret", "set", "payments/TOKEN"],
-        b"device-unlocked-value",
-    );
+    let out = v.run_with_stdin(&["secret", "set", "payments/TOKEN"], b"device-unlocked-value");
     keyloom_tests::assert_success(&out, &["secret set"]);
 
     let bin = keyloom_bin();
@@ -77,12 +74,6 @@ fn device_enable_without_a_secret_service_fails_clearly_and_changes_nothing() {
     let out = c.output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        err.contains("OS keyring") && err.contains("Secret Service"),
-        "{err}"
-    );
-    assert_eq!(
-        v.json(&["status"])["slots"].as_array().unwrap().len(),
-        before
-    );
+    assert!(err.contains("OS keyring") && err.contains("Secret Service"), "{err}");
+    assert_eq!(v.json(&["status"])["slots"].as_array().unwrap().len(), before);
 }

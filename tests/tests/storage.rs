@@ -42,14 +42,7 @@ fn vault_files_hold_no_plaintext_names_or_values() {
         b"tok_planted_value_8f3a9c",
     );
     keyloom_tests::assert_success(&out, &["secret set"]);
-    v.ok(&[
-        "intent",
-        "add",
-        "--from",
-        "other",
-        "--to",
-        "zebra-payments-svc",
-    ]);
+    v.ok(&["intent", "add", "--from", "other", "--to", "zebra-payments-svc"]);
     v.ok(&["secret", "get", "zebra-payments-svc/QUOKKA_API_TOKEN"]);
     let files = v.all_bytes();
     assert!(
@@ -105,10 +98,7 @@ fn a_second_process_is_told_who_holds_the_vault() {
         "refusal must not wait for the lock"
     );
     assert!(
-        err.contains(&format!(
-            "vault is in use by process {}",
-            std::process::id()
-        )),
+        err.contains(&format!("vault is in use by process {}", std::process::id())),
         "{err}"
     );
     drop(held);
@@ -117,11 +107,7 @@ fn a_second_process_is_told_who_holds_the_vault() {
 
 fn populated() -> TestVault {
     let v = TestVault::init();
-    for (svc, env) in [
-        ("payments", "prod"),
-        ("checkout", "prod"),
-        ("search", "staging"),
-    ] {
+    for (svc, env) in [("payments", "prod"), ("checkout", "prod"), ("search", "staging")] {
         v.ok(&["service", "add", svc, "--env", env]);
         let out = v.run_with_stdin(
             &["secret", "set", &format!("{svc}/TOKEN")],
@@ -198,16 +184,58 @@ fn doctor_restore_with_the_recovery_key() {
     std::fs::remove_dir_all(v.path.join("db")).unwrap();
     let rk = v.root.path().join("rk.txt");
     std::fs::write(&rk, &v.recovery_key).unwrap();
-    let mut c = v.cmd(&[
-        "doctor",
-        "--restore",
-        "--recovery-key-file",
-        rk.to_str().unwrap(),
-    ]);
+    let mut c = v.cmd(&["doctor", "--restore", "--recovery-key-file", rk.to_str().unwrap()]);
     c.env_remove("KEYLOOM_PASSPHRASE");
-    keyloom_tests::assert_success(
-        &c.output().unwrap(),
-        &["doctor --restore with recovery key"],
-    );
+    keyloom_tests::assert_success(&c.output().unwrap(), &["doctor --restore with recovery key"]);
     assert_all_present(&v);
+}
+
+#[test]
+fn doctor_restore_names_what_was_newer_than_the_snapshot() {
+    let v = populated();
+    // Keep the snapshot as it was before one more write, as if writing the next one had failed.
+    let snap = v.path.join("vault.snapshot");
+    let old = std::fs::read(&snap).unwrap();
+    v.ok(&["service", "add", "late-arrival", "--env", "prod"]);
+    std::fs::write(&snap, &old).unwrap();
+    let r = v.json(&["doctor", "--restore"]);
+    assert_eq!(r["lost_is_known"], true);
+    let lost = r["lost"].as_array().unwrap();
+    assert_eq!(lost.len(), 1, "{r}");
+    assert!(lost[0].as_str().unwrap().contains("service.add late-arrival"), "{r}");
+    let names = v.json(&["service", "list"]).to_string();
+    assert!(!names.contains("late-arrival"));
+    assert_all_present(&v);
+}
+
+#[test]
+fn a_database_behind_its_snapshot_is_refused() {
+    let v = populated();
+    // Roll the database back to an older copy while the snapshot stays current.
+    let db = v.path.join("db");
+    let backup = v.root.path().join("db-old");
+    copy_dir(&db, &backup);
+    v.ok(&["service", "add", "newer", "--env", "prod"]);
+    std::fs::remove_dir_all(&db).unwrap();
+    copy_dir(&backup, &db);
+    let err = v.fails(&["service", "list"], 3);
+    assert!(
+        err.contains("behind its snapshot") && err.contains("doctor --restore"),
+        "{err}"
+    );
+    v.json(&["doctor", "--restore"]);
+    assert!(v.json(&["service", "list"]).to_string().contains("newer"));
+}
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let p = e.unwrap().path();
+        let t = to.join(p.file_name().unwrap());
+        if p.is_dir() {
+            copy_dir(&p, &t);
+        } else {
+            std::fs::copy(&p, &t).unwrap();
+        }
+    }
 }

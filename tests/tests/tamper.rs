@@ -45,10 +45,7 @@ fn flipped_object_record_is_an_integrity_error_naming_it() {
     flip_value(&v.path, "objects", &keys[0], 30);
     let err = v.fails(&["service", "list"], 3);
     let id: String = keys[0].iter().map(|b| format!("{b:02x}")).collect();
-    assert!(
-        err.contains(&id) && err.contains("objects"),
-        "names the record: {err}"
-    );
+    assert!(err.contains(&id) && err.contains("objects"), "names the record: {err}");
     assert!(!err.contains("panicked"), "{err}");
 }
 
@@ -78,10 +75,7 @@ fn tampered_audit_entry_is_named_by_verify() {
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["ok"], false);
     assert_eq!(report["first_problem"]["seq"], 2);
-    assert!(report["first_problem"]["problem"]
-        .as_str()
-        .unwrap()
-        .contains("#2"));
+    assert!(report["first_problem"]["problem"].as_str().unwrap().contains("#2"));
 }
 
 #[test]
@@ -90,14 +84,9 @@ fn deleted_audit_entries_are_found_in_the_middle_and_at_the_end() {
     let keys = raw_keys(&v.path, "audit");
     let n = keys.len();
     remove_raw(&v.path, "audit", &keys[1]);
-    let report =
-        serde_json::from_slice::<serde_json::Value>(&v.run(&["audit", "verify", "--json"]).stdout)
-            .unwrap();
+    let report = serde_json::from_slice::<serde_json::Value>(&v.run(&["audit", "verify", "--json"]).stdout).unwrap();
     assert_eq!(report["first_problem"]["seq"], 2);
-    assert!(report["first_problem"]["problem"]
-        .as_str()
-        .unwrap()
-        .contains("missing"));
+    assert!(report["first_problem"]["problem"].as_str().unwrap().contains("missing"));
 
     let v = vault_with_data();
     let keys = raw_keys(&v.path, "audit");
@@ -107,10 +96,7 @@ fn deleted_audit_entries_are_found_in_the_middle_and_at_the_end() {
     assert_eq!(out.status.code(), Some(3));
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(
-        report["first_problem"]["problem"]
-            .as_str()
-            .unwrap()
-            .contains("missing"),
+        report["first_problem"]["problem"].as_str().unwrap().contains("missing"),
         "{report}"
     );
     assert!(n >= 3);

@@ -1,1 +1,156 @@
-fn main() {}
+//! Criterion benchmarks for the figures issue #3 asks for:
+//! - unlock and index a vault of 10k services + 60k credentials with 2 versions each
+//!   (after the key derivation, which is measured on its own);
+//! - `secret get` (reveal, including its durable audit entry) in that vault;
+//! - one durable write (commit + flush + fsync);
+//! - bulk import of 10,000 secrets in one operation.
+
+use std::path::Path;
+use std::time::Duration;
+
+use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
+use vault_data::{
+    CreateOptions, KdfCost, NewSecret, SecretOptions, SecretRef, SecretSlice, SecretString, ServiceSpec, Unlock, Vault,
+};
+
+const SERVICES: usize = 10_000;
+const CREDENTIALS: usize = 60_000;
+
+fn passphrase() -> SecretString {
+    SecretString::from("bench passphrase".to_string())
+}
+
+fn fast_create(dir: &Path) -> (Vault, SecretString) {
+    let (v, rk) = Vault::create(dir, &passphrase(), CreateOptions { kdf: KdfCost::LogN(10) }).expect("create");
+    (v, rk.0)
+}
+
+fn services(n: usize) -> Vec<ServiceSpec> {
+    (0..n)
+        .map(|i| ServiceSpec {
+            name: format!("svc-{i:05}"),
+            environment: ["prod", "staging", "dev"][i % 3].to_string(),
+            owner: Some(format!("team-{}", i % 50)),
+            ..Default::default()
+        })
+        .collect()
+}
+
+fn secrets(services: usize, per_service: usize, round: usize) -> Vec<NewSecret> {
+    (0..services * per_service)
+        .map(|i| NewSecret {
+            reference: SecretRef {
+                service: format!("svc-{:05}", i % services),
+                name: format!("KEY_{}", i / services),
+            },
+            value: SecretSlice::from(format!("value-{i}-round-{round}-padding-to-forty-bytes").into_bytes()),
+            options: SecretOptions::default(),
+        })
+        .collect()
+}
+
+/// Builds the 100k-record vault once: 10k services, 60k credentials, 2 versions each.
+fn large_vault(dir: &Path) -> SecretString {
+    let (mut v, recovery) = fast_create(dir);
+    v.add_services(services(SERVICES)).expect("services");
+    for round in 0..2 {
+        v.import_secrets(&secrets(SERVICES, CREDENTIALS / SERVICES, round))
+            .expect("import");
+    }
+    v.close().expect("close");
+    recovery
+}
+
+fn bench_large(c: &mut Criterion) {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("vault");
+    let recovery = large_vault(&dir);
+
+    let mut g = c.benchmark_group("vault_100k");
+    g.sample_size(10).measurement_time(Duration::from_secs(20));
+    g.bench_function("open_unlock_index", |b| {
+        b.iter(|| {
+            let mut v = Vault::open(&dir).expect("open");
+            // The recovery slot is an X25519 unwrap (~65 µs): no passphrase KDF in this figure.
+            v.unlock(Unlock::RecoveryKey(recovery.clone())).expect("unlock");
+            assert_eq!(
+                v.status().expect("status").counts.expect("counts").credential_versions,
+                2 * CREDENTIALS
+            );
+            v
+        })
+    });
+
+    let mut v = Vault::open(&dir).expect("open");
+    v.unlock(Unlock::RecoveryKey(recovery.clone())).expect("unlock");
+    let r = SecretRef {
+        service: "svc-04242".into(),
+        name: "KEY_3".into(),
+    };
+    g.sample_size(100).measurement_time(Duration::from_secs(10));
+    g.bench_function("secret_get_with_audit", |b| {
+        b.iter(|| v.reveal_secret(&r, None).expect("reveal"))
+    });
+    g.finish();
+}
+
+fn bench_writes(c: &mut Criterion) {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (mut v, _) = fast_create(&tmp.path().join("vault"));
+    v.add_service(services(1).remove(0)).expect("service");
+    let r = SecretRef {
+        service: "svc-00000".into(),
+        name: "TOKEN".into(),
+    };
+    let value = SecretSlice::from(b"a-forty-byte-secret-value-for-benchmarks".to_vec());
+    let mut g = c.benchmark_group("writes");
+    g.bench_function("durable_single_write", |b| {
+        b.iter(|| v.set_secret(&r, &value, SecretOptions::default()).expect("set"))
+    });
+
+    g.sample_size(10).measurement_time(Duration::from_secs(30));
+    g.bench_function("bulk_import_10k", |b| {
+        b.iter_batched(
+            || {
+                let t = tempfile::tempdir().expect("tempdir");
+                let (mut v, _) = fast_create(&t.path().join("vault"));
+                v.add_services(services(100)).expect("services");
+                (t, v, secrets(100, 100, 0))
+            },
+            |(t, mut v, batch)| {
+                v.import_secrets(&batch).expect("import");
+                (t, v)
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    g.finish();
+}
+
+fn bench_kdf(c: &mut Criterion) {
+    // The passphrase slot's key derivation at age's calibrated default (the ~1 s by design).
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("vault");
+    let (v, _) = Vault::create(
+        &dir,
+        &passphrase(),
+        CreateOptions {
+            kdf: KdfCost::Calibrated,
+        },
+    )
+    .expect("create");
+    v.close().expect("close");
+    let mut g = c.benchmark_group("kdf");
+    g.sample_size(10).measurement_time(Duration::from_secs(20));
+    g.bench_function("passphrase_unlock_calibrated", |b| {
+        b.iter(|| {
+            let mut v = Vault::open(&dir).expect("open");
+            v.unlock(Unlock::Passphrase(passphrase())).expect("unlock");
+            v
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench_large, bench_writes, bench_kdf);
+criterion_main!(benches);

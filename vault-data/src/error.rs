@@ -59,9 +59,7 @@ pub enum Error {
         name: String,
     },
     /// Removing something that other records still point at.
-    #[error(
-        "service {name:?} is still referenced by {references}; remove those first or pass --force"
-    )]
+    #[error("service {name:?} is still referenced by {references}; remove those first or pass --force")]
     StillReferenced {
         /// The service being removed.
         name: String,
@@ -75,9 +73,7 @@ pub enum Error {
     #[error("integrity failure: {0}")]
     Integrity(String),
     /// The vault was written by a newer (or unknown) format.
-    #[error(
-        "vault format version {found} is not supported (this build reads version {supported})"
-    )]
+    #[error("vault format version {found} is not supported (this build reads version {supported})")]
     UnsupportedFormat {
         /// Version found on disk.
         found: u32,
@@ -153,16 +149,9 @@ impl Error {
         }
     }
 
-    pub(crate) fn io(
-        action: &'static str,
-        path: impl Into<PathBuf>,
-    ) -> impl FnOnce(std::io::Error) -> Error {
+    pub(crate) fn io(action: &'static str, path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Error {
         let path = path.into();
-        move |source| Error::Io {
-            action,
-            path,
-            source,
-        }
+        move |source| Error::Io { action, path, source }
     }
 }
 

@@ -27,9 +27,9 @@ impl RecordId {
 
     /// Parses the raw bytes of a sled key.
     pub fn from_slice(bytes: &[u8]) -> Result<Self> {
-        let arr: [u8; 16] = bytes.try_into().map_err(|_| {
-            Error::Integrity(format!("record key of {} bytes (expected 16)", bytes.len()))
-        })?;
+        let arr: [u8; 16] = bytes
+            .try_into()
+            .map_err(|_| Error::Integrity(format!("record key of {} bytes (expected 16)", bytes.len())))?;
         Ok(RecordId(arr))
     }
 
@@ -54,10 +54,8 @@ impl fmt::Debug for RecordId {
 impl FromStr for RecordId {
     type Err = Error;
     fn from_str(s: &str) -> Result<Self> {
-        let bytes = hex::decode(s)
-            .map_err(|_| Error::Invalid(format!("{s:?} is not a record id (32 hex digits)")))?;
-        RecordId::from_slice(&bytes)
-            .map_err(|_| Error::Invalid(format!("{s:?} is not a record id (32 hex digits)")))
+        let bytes = hex::decode(s).map_err(|_| Error::Invalid(format!("{s:?} is not a record id (32 hex digits)")))?;
+        RecordId::from_slice(&bytes).map_err(|_| Error::Invalid(format!("{s:?} is not a record id (32 hex digits)")))
     }
 }
 

@@ -30,8 +30,8 @@ pub use model::service::{parse_tag, ServiceUpdate};
 pub use model::{Credential, CredentialVersion, Intent, SecretRef, Service, ServiceSpec};
 pub use vault::doctor_restore as restore;
 pub use vault::{
-    CreateOptions, DoctorReport, IntentView, NewSecret, RecoveryKey, RestoreReport, SecretOptions,
-    SecretSummary, SessionToken, Unlock, Vault, VaultStatus,
+    CreateOptions, DoctorReport, IntentView, NewSecret, RecoveryKey, RestoreReport, SecretOptions, SecretSummary,
+    SessionToken, Unlock, Vault, VaultStatus,
 };
 
 /// Re-exported so front ends build secrets with the same types.

@@ -8,7 +8,5 @@ use crate::error::{Error, Result};
 pub fn default_vault_dir() -> Result<PathBuf> {
     directories::ProjectDirs::from("", "", "keyloom")
         .map(|d| d.data_dir().join("vault"))
-        .ok_or_else(|| {
-            Error::Invalid("no home directory found: pass --vault PATH or set KEYLOOM_VAULT".into())
-        })
+        .ok_or_else(|| Error::Invalid("no home directory found: pass --vault PATH or set KEYLOOM_VAULT".into()))
 }

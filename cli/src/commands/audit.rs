@@ -38,10 +38,7 @@ pub fn run(ctx: &Context, cmd: AuditCmd) -> CliResult<()> {
                     .collect();
                 println!(
                     "{}",
-                    table(
-                        &["#", "time", "user", "action", "outcome", "objects", "detail"],
-                        rows
-                    )
+                    table(&["#", "time", "user", "action", "outcome", "objects", "detail"], rows)
                 );
             }
         }
@@ -50,10 +47,7 @@ pub fn run(ctx: &Context, cmd: AuditCmd) -> CliResult<()> {
             if ctx.json {
                 ctx.print_json(&report)?;
             } else if report.ok {
-                println!(
-                    "Audit chain OK: {} entries, head #{}",
-                    report.entries, report.head_seq
-                );
+                println!("Audit chain OK: {} entries, head #{}", report.entries, report.head_seq);
             } else if let Some(p) = &report.first_problem {
                 println!("Audit chain BROKEN at entry #{}: {}", p.seq, p.problem);
             }
@@ -62,9 +56,7 @@ pub fn run(ctx: &Context, cmd: AuditCmd) -> CliResult<()> {
                     .first_problem
                     .map(|p| format!("entry #{}: {}", p.seq, p.problem))
                     .unwrap_or_default();
-                return Err(CliError::CheckFailed(format!(
-                    "the audit chain is broken at {p}"
-                )));
+                return Err(CliError::CheckFailed(format!("the audit chain is broken at {p}")));
             }
         }
         AuditCmd::Export { format: _, out } => {
@@ -78,9 +70,7 @@ pub fn run(ctx: &Context, cmd: AuditCmd) -> CliResult<()> {
                 Some(path) => {
                     let mut f = std::fs::OpenOptions::new();
                     std::os::unix::fs::OpenOptionsExt::mode(f.write(true).create_new(true), 0o600);
-                    let mut file = f
-                        .open(&path)
-                        .map_err(CliError::file("cannot create", &path))?;
+                    let mut file = f.open(&path).map_err(CliError::file("cannot create", &path))?;
                     file.write_all(&buf)
                         .and_then(|_| file.sync_all())
                         .map_err(CliError::file("cannot write", &path))?;

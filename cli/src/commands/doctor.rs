@@ -11,10 +11,7 @@ fn unlock_method(ctx: &Context, args: &DoctorArgs) -> CliResult<Unlock> {
     if let Some(f) = &args.recovery_key_file {
         return Ok(Unlock::RecoveryKey(secret_input::read_secret_file(f)?));
     }
-    if let Some(t) = std::env::var("KEYLOOM_SESSION")
-        .ok()
-        .filter(|t| !t.is_empty())
-    {
+    if let Some(t) = std::env::var("KEYLOOM_SESSION").ok().filter(|t| !t.is_empty()) {
         return Ok(Unlock::Session(vault_data::SecretString::from(t)));
     }
     match secret_input::passphrase(ctx.passphrase_file())? {
@@ -85,16 +82,15 @@ pub fn run(ctx: &Context, args: DoctorArgs) -> CliResult<()> {
         println!("snapshot         {}", report.snapshot.verdict);
         println!(
             "verdict          {}",
-            if report.ok {
-                "healthy"
-            } else {
-                "PROBLEMS FOUND"
-            }
+            if report.ok { "healthy" } else { "PROBLEMS FOUND" }
         );
     }
     if report.ok {
         Ok(())
     } else {
-        Err(CliError::CheckFailed("the vault has problems (see above); `keyloom doctor --restore` rebuilds it from the newest good snapshot".into()))
+        Err(CliError::CheckFailed(
+            "the vault has problems (see above); `keyloom doctor --restore` rebuilds it from the newest good snapshot"
+                .into(),
+        ))
     }
 }

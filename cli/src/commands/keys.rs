@@ -9,8 +9,7 @@ use crate::error::{CliError, CliResult};
 use crate::secret_input;
 
 pub fn unlock(ctx: &Context, args: UnlockArgs) -> CliResult<()> {
-    let ttl = time::Duration::try_from(*args.ttl)
-        .map_err(|_| CliError::Usage("the --ttl is too long".into()))?;
+    let ttl = time::Duration::try_from(*args.ttl).map_err(|_| CliError::Usage("the --ttl is too long".into()))?;
     let mut vault = ctx.open_unlocked()?;
     let session = vault.create_session(ttl)?;
     vault.close()?;
@@ -20,10 +19,7 @@ pub fn unlock(ctx: &Context, args: UnlockArgs) -> CliResult<()> {
     } else {
         // Stdout is meant for `eval`; the token only unlocks together with the vault directory.
         println!("export KEYLOOM_SESSION='{token}'");
-        eprintln!(
-            "# session expires at {}; `keyloom lock` ends it",
-            when(session.expires)
-        );
+        eprintln!("# session expires at {}; `keyloom lock` ends it", when(session.expires));
         Ok(())
     }
 }
@@ -45,10 +41,7 @@ pub fn lock(ctx: &Context) -> CliResult<()> {
 pub fn passwd(ctx: &Context, args: PasswdArgs) -> CliResult<()> {
     let kdf = kdf_cost(&args.kdf)?;
     let (mut vault, _) = ctx.open_with_passphrase()?;
-    let new = secret_input::new_passphrase(
-        args.new_passphrase_file.as_deref(),
-        "KEYLOOM_NEW_PASSPHRASE",
-    )?;
+    let new = secret_input::new_passphrase(args.new_passphrase_file.as_deref(), "KEYLOOM_NEW_PASSPHRASE")?;
     secret_input::warn_if_weak(&new);
     vault.change_passphrase(&new, kdf)?;
     vault.close()?;
@@ -60,10 +53,7 @@ pub fn recover(ctx: &Context, args: RecoverArgs) -> CliResult<()> {
     let key = secret_input::read_secret_file(&args.recovery_key_file)?;
     let mut vault = ctx.open()?;
     vault.unlock(Unlock::RecoveryKey(key))?;
-    let new = secret_input::new_passphrase(
-        args.new_passphrase_file.as_deref(),
-        "KEYLOOM_NEW_PASSPHRASE",
-    )?;
+    let new = secret_input::new_passphrase(args.new_passphrase_file.as_deref(), "KEYLOOM_NEW_PASSPHRASE")?;
     secret_input::warn_if_weak(&new);
     vault.change_passphrase(&new, kdf)?;
     vault.close()?;
@@ -76,10 +66,7 @@ pub fn device(ctx: &Context, cmd: DeviceCmd) -> CliResult<()> {
             let mut vault = ctx.open_unlocked()?;
             vault.enable_device()?;
             vault.close()?;
-            done(
-                ctx,
-                "This device now unlocks the vault through the OS keyring.",
-            )
+            done(ctx, "This device now unlocks the vault through the OS keyring.")
         }
         DeviceCmd::Disable => {
             let mut vault = ctx.open_unlocked()?;
@@ -96,25 +83,18 @@ pub fn device(ctx: &Context, cmd: DeviceCmd) -> CliResult<()> {
         }
         DeviceCmd::Status => {
             let mut vault = ctx.open()?;
-            let enabled = vault
-                .status()?
-                .slots
-                .iter()
-                .any(|s| s.kind == SlotKind::Device);
+            let enabled = vault.status()?.slots.iter().any(|s| s.kind == SlotKind::Device);
             let works = enabled && vault.unlock(Unlock::Device).is_ok();
             vault.close()?;
             if ctx.json {
-                ctx.print_json(
-                    &serde_json::json!({ "enabled": enabled, "this_device_unlocks": works }),
-                )
+                ctx.print_json(&serde_json::json!({ "enabled": enabled, "this_device_unlocks": works }))
             } else {
                 println!(
                     "device unlock: {}",
                     match (enabled, works) {
                         (false, _) => "not enabled",
                         (true, true) => "enabled, and this device's keyring opens the vault",
-                        (true, false) =>
-                            "enabled, but this device's keyring does not open the vault",
+                        (true, false) => "enabled, but this device's keyring does not open the vault",
                     }
                 );
                 Ok(())

@@ -2,9 +2,7 @@
 
 use std::io::Write;
 
-use vault_data::{
-    Charset, ExposeSecret, NewSecret, SecretOptions, SecretRef, SecretSlice, SecretSummary,
-};
+use vault_data::{Charset, ExposeSecret, NewSecret, SecretOptions, SecretRef, SecretSlice, SecretSummary};
 
 use crate::args::{SecretCmd, SecretPolicy};
 use crate::context::{table, when, Context};
@@ -22,10 +20,7 @@ fn print_stored(ctx: &Context, s: &SecretSummary, verb: &str) -> CliResult<()> {
     if ctx.json {
         ctx.print_json(s)
     } else {
-        println!(
-            "{verb} {}/{} version {}",
-            s.service, s.name, s.current_version
-        );
+        println!("{verb} {}/{} version {}", s.service, s.name, s.current_version);
         Ok(())
     }
 }
@@ -53,8 +48,7 @@ pub fn run(ctx: &Context, cmd: SecretCmd) -> CliResult<()> {
             policy,
         } => {
             let r: SecretRef = reference.parse()?;
-            let s =
-                vault.generate_secret(&r, length, Charset::parse(&charset)?, options(policy))?;
+            let s = vault.generate_secret(&r, length, Charset::parse(&charset)?, options(policy))?;
             print_stored(ctx, &s, "Generated")?;
         }
         SecretCmd::Get {
@@ -76,13 +70,7 @@ pub fn run(ctx: &Context, cmd: SecretCmd) -> CliResult<()> {
             } else {
                 let mut out = std::io::stdout().lock();
                 out.write_all(bytes)
-                    .and_then(|_| {
-                        if no_newline {
-                            Ok(())
-                        } else {
-                            out.write_all(b"\n")
-                        }
-                    })
+                    .and_then(|_| if no_newline { Ok(()) } else { out.write_all(b"\n") })
                     .and_then(|_| out.flush())
                     .map_err(|e| CliError::Usage(format!("cannot write to stdout: {e}")))?;
             }
@@ -143,10 +131,7 @@ pub fn run(ctx: &Context, cmd: SecretCmd) -> CliResult<()> {
                     .collect();
                 println!(
                     "{}",
-                    table(
-                        &["secret", "target", "version", "updated", "rotation due"],
-                        rows
-                    )
+                    table(&["secret", "target", "version", "updated", "rotation due"], rows)
                 );
                 println!("{} secret(s)", list.len());
             }
@@ -160,19 +145,14 @@ pub fn run(ctx: &Context, cmd: SecretCmd) -> CliResult<()> {
                 println!("Removed {r} and all its versions");
             }
         }
-        SecretCmd::Import {
-            service,
-            file,
-            policy,
-        } => {
+        SecretCmd::Import { service, file, policy } => {
             vault.service(&service)?;
             let opts = options(policy);
             let iter = dotenvy::from_path_iter(&file)
                 .map_err(|e| CliError::Usage(format!("cannot read {}: {e}", file.display())))?;
             let mut secrets = Vec::new();
             for item in iter {
-                let (name, value) =
-                    item.map_err(|e| CliError::Usage(format!("{}: {e}", file.display())))?;
+                let (name, value) = item.map_err(|e| CliError::Usage(format!("{}: {e}", file.display())))?;
                 secrets.push(NewSecret {
                     reference: SecretRef {
                         service: service.clone(),
@@ -183,10 +163,7 @@ pub fn run(ctx: &Context, cmd: SecretCmd) -> CliResult<()> {
                 });
             }
             if secrets.is_empty() {
-                return Err(CliError::Usage(format!(
-                    "{} holds no KEY=value lines",
-                    file.display()
-                )));
+                return Err(CliError::Usage(format!("{} holds no KEY=value lines", file.display())));
             }
             let stored = vault.import_secrets(&secrets)?;
             if ctx.json {

@@ -32,12 +32,7 @@ pub fn run(ctx: &Context, cmd: ServiceCmd) -> CliResult<()> {
             if ctx.json {
                 ctx.print_json(&svc)?;
             } else {
-                println!(
-                    "Added service {} ({}) [{}]",
-                    svc.name,
-                    svc.environment,
-                    svc.id.short()
-                );
+                println!("Added service {} ({}) [{}]", svc.name, svc.environment, svc.id.short());
             }
         }
         ServiceCmd::List => {
@@ -60,10 +55,7 @@ pub fn run(ctx: &Context, cmd: ServiceCmd) -> CliResult<()> {
                         ]
                     })
                     .collect();
-                println!(
-                    "{}",
-                    table(&["name", "env", "owner", "tags", "spiffe id"], rows)
-                );
+                println!("{}", table(&["name", "env", "owner", "tags", "spiffe id"], rows));
                 println!("{} service(s)", list.len());
             }
         }
@@ -72,9 +64,7 @@ pub fn run(ctx: &Context, cmd: ServiceCmd) -> CliResult<()> {
             let secrets = vault.list_secrets(Some(&name))?;
             let intents = vault.list_intents(Some(&name))?;
             if ctx.json {
-                ctx.print_json(
-                    &serde_json::json!({ "service": svc, "secrets": secrets, "intents": intents }),
-                )?;
+                ctx.print_json(&serde_json::json!({ "service": svc, "secrets": secrets, "intents": intents }))?;
             } else {
                 println!("name       {}", svc.name);
                 println!("id         {}", svc.id);
@@ -91,10 +81,7 @@ pub fn run(ctx: &Context, cmd: ServiceCmd) -> CliResult<()> {
                         "secret     {} (v{}{})",
                         s.name,
                         s.current_version,
-                        s.target
-                            .as_ref()
-                            .map(|t| format!(", grants {t}"))
-                            .unwrap_or_default()
+                        s.target.as_ref().map(|t| format!(", grants {t}")).unwrap_or_default()
                     );
                 }
                 for i in &intents {

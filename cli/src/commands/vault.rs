@@ -100,10 +100,7 @@ pub fn status(ctx: &Context) -> CliResult<()> {
         }
     );
     for s in &st.slots {
-        let exp = s
-            .expires
-            .map(|e| format!(", expires {}", when(e)))
-            .unwrap_or_default();
+        let exp = s.expires.map(|e| format!(", expires {}", when(e))).unwrap_or_default();
         println!(
             "slot       {:?} {} (created {}{exp})",
             s.kind,

@@ -18,8 +18,7 @@ pub(crate) fn seq_key(seq: u64) -> [u8; 8] {
 }
 
 pub(crate) fn seal_head(keys: &VaultKeys, vault_id: &VaultId, head: &AuditHead) -> Result<Op> {
-    let pt = serde_json::to_vec(head)
-        .map_err(|e| Error::Storage(format!("cannot encode audit head: {e}")))?;
+    let pt = serde_json::to_vec(head).map_err(|e| Error::Storage(format!("cannot encode audit head: {e}")))?;
     let sealed = seal::seal(
         &keys.meta,
         vault_id,
@@ -42,8 +41,7 @@ pub(crate) fn open_head(keys: &VaultKeys, vault_id: &VaultId, sealed: &[u8]) -> 
         },
         sealed,
     )?;
-    serde_json::from_slice(&pt)
-        .map_err(|_| Error::Integrity("the audit head cannot be decoded".into()))
+    serde_json::from_slice(&pt).map_err(|_| Error::Integrity("the audit head cannot be decoded".into()))
 }
 
 /// Builds the ops that append `events` after `head`; returns them with the new head.
@@ -67,8 +65,7 @@ pub(crate) fn append(
             detail: ev.detail,
             prev_hash: head.hash.clone(),
         };
-        let pt = serde_json::to_vec(&entry)
-            .map_err(|e| Error::Storage(format!("cannot encode audit entry: {e}")))?;
+        let pt = serde_json::to_vec(&entry).map_err(|e| Error::Storage(format!("cannot encode audit entry: {e}")))?;
         let key = seq_key(entry.seq);
         ops.push(Op::Put(
             TreeName::Audit,
@@ -100,26 +97,15 @@ pub(crate) fn open_entry(
     sealed: &[u8],
 ) -> Result<(AuditEntry, String)> {
     let seq = key_seq(key);
-    let pt = seal::open(
-        &keys.audit,
-        vault_id,
-        Location { tree: "audit", key },
-        sealed,
-    )
-    .map_err(|_| {
-        Error::Integrity(format!(
-            "audit entry #{seq} is damaged or was tampered with"
-        ))
-    })?;
-    let entry: AuditEntry = serde_json::from_slice(&pt)
-        .map_err(|_| Error::Integrity(format!("audit entry #{seq} cannot be decoded")))?;
+    let pt = seal::open(&keys.audit, vault_id, Location { tree: "audit", key }, sealed)
+        .map_err(|_| Error::Integrity(format!("audit entry #{seq} is damaged or was tampered with")))?;
+    let entry: AuditEntry =
+        serde_json::from_slice(&pt).map_err(|_| Error::Integrity(format!("audit entry #{seq} cannot be decoded")))?;
     Ok((entry, hex::encode(Sha256::digest(&pt))))
 }
 
 fn key_seq(key: &[u8]) -> u64 {
-    <[u8; 8]>::try_from(key)
-        .map(u64::from_be_bytes)
-        .unwrap_or(0)
+    <[u8; 8]>::try_from(key).map(u64::from_be_bytes).unwrap_or(0)
 }
 
 /// The first problem found in the chain.
@@ -169,30 +155,19 @@ pub(crate) fn verify(
             );
         }
         if seq > expected {
-            return fail(
-                expected,
-                format!("entry #{expected} is missing"),
-                expected - 1,
-            );
+            return fail(expected, format!("entry #{expected} is missing"), expected - 1);
         }
         let (entry, hash) = match open_entry(keys, vault_id, key, sealed) {
             Ok(x) => x,
             Err(e) => return fail(seq, e.to_string(), expected - 1),
         };
         if entry.seq != seq {
-            return fail(
-                seq,
-                format!("entry #{seq} claims to be #{}", entry.seq),
-                expected - 1,
-            );
+            return fail(seq, format!("entry #{seq} claims to be #{}", entry.seq), expected - 1);
         }
         if entry.prev_hash != prev_hash {
             return fail(
                 seq,
-                format!(
-                    "entry #{seq} does not follow entry #{} (chain broken)",
-                    seq - 1
-                ),
+                format!("entry #{seq} does not follow entry #{} (chain broken)", seq - 1),
                 expected - 1,
             );
         }
@@ -213,11 +188,7 @@ pub(crate) fn verify(
         );
     }
     if head.seq < last || head.hash != prev_hash {
-        return fail(
-            last,
-            format!("the audit head does not match entry #{last}"),
-            last,
-        );
+        return fail(last, format!("the audit head does not match entry #{last}"), last);
     }
     AuditReport {
         ok: true,

@@ -23,12 +23,8 @@ pub enum Charset {
 impl Charset {
     fn alphabet(self) -> &'static [u8] {
         match self {
-            Charset::Alphanumeric => {
-                b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
-            }
-            Charset::Symbols => {
-                b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.,:;+=@%^~"
-            }
+            Charset::Alphanumeric => b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789",
+            Charset::Symbols => b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.,:;+=@%^~",
             Charset::Hex => b"0123456789abcdef",
             Charset::Digits => b"0123456789",
         }

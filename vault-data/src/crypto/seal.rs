@@ -36,12 +36,7 @@ fn aad(vault_id: &VaultId, loc: Location<'_>) -> Vec<u8> {
 }
 
 /// Seals `plaintext` for `loc` under `key`.
-pub(crate) fn seal(
-    key: &SubKey,
-    vault_id: &VaultId,
-    loc: Location<'_>,
-    plaintext: &[u8],
-) -> Vec<u8> {
+pub(crate) fn seal(key: &SubKey, vault_id: &VaultId, loc: Location<'_>, plaintext: &[u8]) -> Vec<u8> {
     let cipher = XChaCha20Poly1305::new((&key.0).into());
     let mut nonce = [0u8; NONCE_LEN];
     rand::rngs::OsRng.fill_bytes(&mut nonce);
@@ -66,12 +61,7 @@ pub(crate) fn seal(
 }
 
 /// Opens a sealed value; any change to it, or to where it is stored, is an integrity error.
-pub(crate) fn open(
-    key: &SubKey,
-    vault_id: &VaultId,
-    loc: Location<'_>,
-    sealed: &[u8],
-) -> Result<Zeroizing<Vec<u8>>> {
+pub(crate) fn open(key: &SubKey, vault_id: &VaultId, loc: Location<'_>, sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
     let damaged = || Error::Integrity(describe(loc));
     if sealed.len() < 1 + NONCE_LEN + TAG_LEN || sealed[0] != SEAL_LAYOUT {
         return Err(damaged());
@@ -118,10 +108,7 @@ mod tests {
             key: b"abc",
         };
         let sealed = seal(&key(1), &[7; 16], loc, b"hello");
-        assert_eq!(
-            open(&key(1), &[7; 16], loc, &sealed).unwrap().as_slice(),
-            b"hello"
-        );
+        assert_eq!(open(&key(1), &[7; 16], loc, &sealed).unwrap().as_slice(), b"hello");
         // Wrong key, vault, tree or record id all fail.
         assert!(open(&key(2), &[7; 16], loc, &sealed).is_err());
         assert!(open(&key(1), &[8; 16], loc, &sealed).is_err());
@@ -160,9 +147,6 @@ mod tests {
             tree: "objects",
             key: b"k",
         };
-        assert_ne!(
-            seal(&key(1), &[0; 16], loc, b"x"),
-            seal(&key(1), &[0; 16], loc, b"x")
-        );
+        assert_ne!(seal(&key(1), &[0; 16], loc, b"x"), seal(&key(1), &[0; 16], loc, b"x"));
     }
 }

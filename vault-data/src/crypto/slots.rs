@@ -101,17 +101,11 @@ fn wrapped_plaintext(vk: &VaultKey, expires: Option<OffsetDateTime>) -> Zeroizin
 }
 
 /// Wraps VK to an age passphrase.
-pub(crate) fn wrap_passphrase(
-    vk: &VaultKey,
-    passphrase: &SecretString,
-    cost: KdfCost,
-) -> Result<SlotRecord> {
+pub(crate) fn wrap_passphrase(vk: &VaultKey, passphrase: &SecretString, cost: KdfCost) -> Result<SlotRecord> {
     let mut recipient = age::scrypt::Recipient::new(passphrase.clone());
     if let KdfCost::LogN(n) = cost {
         if n == 0 || n >= 64 {
-            return Err(Error::Invalid(format!(
-                "scrypt work factor {n} is out of range"
-            )));
+            return Err(Error::Invalid(format!("scrypt work factor {n} is out of range")));
         }
         recipient.set_work_factor(n);
     }
@@ -168,11 +162,7 @@ pub(crate) enum SlotSecret<'a> {
 }
 
 /// Tries to unwrap VK from one slot. `Ok(None)` means "not this slot's secret".
-pub(crate) fn unwrap(
-    slot: &SlotRecord,
-    secret: &SlotSecret<'_>,
-    now: OffsetDateTime,
-) -> Result<Option<VaultKey>> {
+pub(crate) fn unwrap(slot: &SlotRecord, secret: &SlotSecret<'_>, now: OffsetDateTime) -> Result<Option<VaultKey>> {
     let plaintext = match secret {
         SlotSecret::Passphrase(p) => {
             let mut id = age::scrypt::Identity::new((*p).clone());
@@ -209,10 +199,7 @@ pub(crate) fn unwrap(
     if expires != 0 && now.unix_timestamp() >= expires {
         let when = OffsetDateTime::from_unix_timestamp(expires)
             .ok()
-            .and_then(|t| {
-                t.format(&time::format_description::well_known::Rfc3339)
-                    .ok()
-            })
+            .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
             .unwrap_or_else(|| expires.to_string());
         return Err(Error::SessionExpired(when));
     }
@@ -228,22 +215,16 @@ mod tests {
         let vk = VaultKey::generate();
         let pw = SecretString::from("right horse");
         let slot = wrap_passphrase(&vk, &pw, KdfCost::LogN(4)).unwrap();
-        let got = unwrap(
-            &slot,
-            &SlotSecret::Passphrase(&pw),
-            OffsetDateTime::now_utc(),
-        )
-        .unwrap()
-        .unwrap();
+        let got = unwrap(&slot, &SlotSecret::Passphrase(&pw), OffsetDateTime::now_utc())
+            .unwrap()
+            .unwrap();
         assert_eq!(got.expose(), vk.expose());
         let wrong = SecretString::from("wrong horse");
-        assert!(unwrap(
-            &slot,
-            &SlotSecret::Passphrase(&wrong),
-            OffsetDateTime::now_utc()
-        )
-        .unwrap()
-        .is_none());
+        assert!(
+            unwrap(&slot, &SlotSecret::Passphrase(&wrong), OffsetDateTime::now_utc())
+                .unwrap()
+                .is_none()
+        );
     }
 
     #[test]
@@ -259,9 +240,7 @@ mod tests {
         )
         .unwrap();
         let id = parse_identity(&identity).unwrap();
-        assert!(unwrap(&slot, &SlotSecret::Identity(&id), now)
-            .unwrap()
-            .is_some());
+        assert!(unwrap(&slot, &SlotSecret::Identity(&id), now).unwrap().is_some());
         let later = now + time::Duration::minutes(6);
         assert!(matches!(
             unwrap(&slot, &SlotSecret::Identity(&id), later),

@@ -61,9 +61,9 @@ pub struct ServiceUpdate {
 }
 
 pub(crate) fn validate_spiffe_id(id: &str) -> crate::Result<()> {
-    let rest = id.strip_prefix("spiffe://").ok_or_else(|| {
-        crate::Error::Invalid(format!("SPIFFE ID {id:?} must start with spiffe://"))
-    })?;
+    let rest = id
+        .strip_prefix("spiffe://")
+        .ok_or_else(|| crate::Error::Invalid(format!("SPIFFE ID {id:?} must start with spiffe://")))?;
     let domain = rest.split('/').next().unwrap_or("");
     let domain_ok = !domain.is_empty()
         && domain
@@ -81,8 +81,6 @@ pub(crate) fn validate_spiffe_id(id: &str) -> crate::Result<()> {
 pub fn parse_tag(s: &str) -> crate::Result<(String, String)> {
     match s.split_once('=') {
         Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.trim().to_string())),
-        _ => Err(crate::Error::Invalid(format!(
-            "tag {s:?} must look like key=value"
-        ))),
+        _ => Err(crate::Error::Invalid(format!("tag {s:?} must look like key=value"))),
     }
 }

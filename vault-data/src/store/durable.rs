@@ -14,8 +14,7 @@ pub(crate) fn create_private_dir(dir: &Path) -> Result<()> {
         .mode(0o700)
         .create(dir)
         .map_err(Error::io("cannot create directory", dir))?;
-    fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
-        .map_err(Error::io("cannot set mode of", dir))
+    fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).map_err(Error::io("cannot set mode of", dir))
 }
 
 /// fsync of a directory, so renames and new files in it survive a crash.
@@ -54,8 +53,7 @@ pub(crate) fn sync_tree(dir: &Path) -> Result<()> {
 
 /// Forces directories to 0700 and files to 0600 under the vault directory (sled creates 0644).
 pub(crate) fn restrict_modes(dir: &Path) -> Result<()> {
-    fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
-        .map_err(Error::io("cannot set mode of", dir))?;
+    fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).map_err(Error::io("cannot set mode of", dir))?;
     let entries = fs::read_dir(dir).map_err(Error::io("cannot read directory", dir))?;
     for entry in entries {
         let entry = entry.map_err(Error::io("cannot read directory", dir))?;

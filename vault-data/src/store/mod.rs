@@ -19,9 +19,7 @@ use sled::transaction::{ConflictableTransactionError, TransactionError, Transact
 use crate::error::{Error, Result};
 
 /// The trees of a vault database.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub enum TreeName {
     /// Format version, vault id, unlock slots, audit head, sealed settings.
     Meta,
@@ -35,12 +33,7 @@ pub enum TreeName {
 
 impl TreeName {
     /// Every tree, in a fixed order.
-    pub const ALL: [TreeName; 4] = [
-        TreeName::Meta,
-        TreeName::Objects,
-        TreeName::Payloads,
-        TreeName::Audit,
-    ];
+    pub const ALL: [TreeName; 4] = [TreeName::Meta, TreeName::Objects, TreeName::Payloads, TreeName::Audit];
 
     /// The tree's name on disk and in seal AAD.
     pub fn name(self) -> &'static str {
@@ -83,9 +76,9 @@ pub(crate) fn guard<T>(what: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
 
 pub(crate) fn sled_err(e: sled::Error) -> Error {
     match e {
-        sled::Error::Corruption { .. } => Error::Integrity(
-            "the database files are damaged; run `keyloom doctor --restore`".into(),
-        ),
+        sled::Error::Corruption { .. } => {
+            Error::Integrity("the database files are damaged; run `keyloom doctor --restore`".into())
+        }
         sled::Error::Io(io) => Error::Storage(io.to_string()),
         other => Error::Storage(other.to_string()),
     }
@@ -122,18 +115,12 @@ impl Store {
                 .open()
                 .map_err(|e| match e {
                     sled::Error::Io(ref io) if io.kind() == std::io::ErrorKind::WouldBlock => {
-                        Error::InUse {
-                            pid: "unknown".into(),
-                        }
+                        Error::InUse { pid: "unknown".into() }
                     }
                     other => sled_err(other),
                 })
         })?;
-        let open_tree = |t: TreeName| {
-            guard("opening a tree", || {
-                db.open_tree(t.name()).map_err(sled_err)
-            })
-        };
+        let open_tree = |t: TreeName| guard("opening a tree", || db.open_tree(t.name()).map_err(sled_err));
         let trees = [
             open_tree(TreeName::Meta)?,
             open_tree(TreeName::Objects)?,
@@ -161,10 +148,7 @@ impl Store {
 
     pub(crate) fn get(&self, t: TreeName, key: &[u8]) -> Result<Option<Vec<u8>>> {
         guard("reading a record", || {
-            self.tree(t)
-                .get(key)
-                .map(|v| v.map(|v| v.to_vec()))
-                .map_err(sled_err)
+            self.tree(t).get(key).map(|v| v.map(|v| v.to_vec())).map_err(sled_err)
         })
     }
 
@@ -179,11 +163,7 @@ impl Store {
     }
 
     /// Every (key, value) of a tree whose key starts with `prefix`.
-    pub(crate) fn scan_prefix(
-        &self,
-        t: TreeName,
-        prefix: &[u8],
-    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+    pub(crate) fn scan_prefix(&self, t: TreeName, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
         guard("reading a tree", || {
             self.tree(t)
                 .scan_prefix(prefix)
@@ -240,11 +220,7 @@ impl Store {
         let mut out = Vec::new();
         for t in TreeName::ALL {
             for (key, value) in self.scan(t)? {
-                out.push(snapshot::Entry {
-                    tree: t,
-                    key,
-                    value,
-                });
+                out.push(snapshot::Entry { tree: t, key, value });
             }
         }
         Ok(out)

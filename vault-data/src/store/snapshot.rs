@@ -72,13 +72,12 @@ fn mac_of(key: &SubKey, header_bytes: &[u8]) -> [u8; 32] {
 
 /// Writes `entries` as the current snapshot; the former current one becomes the previous.
 pub(crate) fn write(dir: &Path, key: &SubKey, mut header: Header, entries: &[Entry]) -> Result<()> {
-    let body = postcard::to_stdvec(entries)
-        .map_err(|e| Error::Storage(format!("cannot encode snapshot: {e}")))?;
+    let body = postcard::to_stdvec(entries).map_err(|e| Error::Storage(format!("cannot encode snapshot: {e}")))?;
     header.records = entries.len() as u64;
     header.body_len = body.len() as u64;
     header.body_sha256 = hex::encode(Sha256::digest(&body));
-    let header_bytes = serde_json::to_vec(&header)
-        .map_err(|e| Error::Storage(format!("cannot encode snapshot: {e}")))?;
+    let header_bytes =
+        serde_json::to_vec(&header).map_err(|e| Error::Storage(format!("cannot encode snapshot: {e}")))?;
     let mut out = Vec::with_capacity(8 + 4 + header_bytes.len() + 32 + body.len());
     out.extend_from_slice(MAGIC);
     out.extend_from_slice(&(header_bytes.len() as u32).to_be_bytes());
@@ -92,17 +91,14 @@ pub(crate) fn write(dir: &Path, key: &SubKey, mut header: Header, entries: &[Ent
         // complete current snapshot exists.
         let prev_tmp = dir.join(format!("{PREVIOUS}.tmp"));
         let _ = fs::remove_file(&prev_tmp);
-        fs::hard_link(&current, &prev_tmp)
-            .map_err(Error::io("cannot keep previous snapshot", &prev_tmp))?;
-        fs::rename(&prev_tmp, dir.join(PREVIOUS))
-            .map_err(Error::io("cannot keep previous snapshot", &prev_tmp))?;
+        fs::hard_link(&current, &prev_tmp).map_err(Error::io("cannot keep previous snapshot", &prev_tmp))?;
+        fs::rename(&prev_tmp, dir.join(PREVIOUS)).map_err(Error::io("cannot keep previous snapshot", &prev_tmp))?;
     }
     durable::write_atomic(&current, &out)
 }
 
 fn parse_prefix(bytes: &[u8], path: &Path) -> Result<(Header, Vec<u8>, [u8; 32], usize)> {
-    let bad =
-        |why: &str| Error::Integrity(format!("snapshot {} is damaged: {why}", path.display()));
+    let bad = |why: &str| Error::Integrity(format!("snapshot {} is damaged: {why}", path.display()));
     if bytes.len() < 12 || &bytes[..8] != MAGIC {
         return Err(bad("not a Keyloom snapshot"));
     }
@@ -113,8 +109,7 @@ fn parse_prefix(bytes: &[u8], path: &Path) -> Result<(Header, Vec<u8>, [u8; 32],
         return Err(bad("truncated header"));
     }
     let header_bytes = bytes[12..12 + len].to_vec();
-    let header: Header =
-        serde_json::from_slice(&header_bytes).map_err(|_| bad("unreadable header"))?;
+    let header: Header = serde_json::from_slice(&header_bytes).map_err(|_| bad("unreadable header"))?;
     let mut mac = [0u8; 32];
     mac.copy_from_slice(&bytes[12 + len..12 + len + 32]);
     Ok((header, header_bytes, mac, 12 + len + 32))
@@ -160,12 +155,8 @@ impl Snapshot {
 
     /// Decodes the records. Call `verify` first when the result is to be trusted.
     pub(crate) fn entries(&self) -> Result<Vec<Entry>> {
-        postcard::from_bytes(&self.body).map_err(|_| {
-            Error::Integrity(format!(
-                "snapshot {} body cannot be decoded",
-                self.path.display()
-            ))
-        })
+        postcard::from_bytes(&self.body)
+            .map_err(|_| Error::Integrity(format!("snapshot {} body cannot be decoded", self.path.display())))
     }
 }
 
@@ -208,8 +199,5 @@ pub(crate) fn read_header(dir: &Path) -> Result<Option<SignedHeader>> {
 }
 
 fn header_is_authentic(key: &SubKey, header_bytes: &[u8], mac: &[u8; 32]) -> bool {
-    bool::from(subtle::ConstantTimeEq::ct_eq(
-        &mac_of(key, header_bytes)[..],
-        &mac[..],
-    ))
+    bool::from(subtle::ConstantTimeEq::ct_eq(&mac_of(key, header_bytes)[..], &mac[..]))
 }

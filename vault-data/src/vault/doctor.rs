@@ -91,32 +91,19 @@ impl Vault {
         ] {
             for (k, v) in self.store.scan(tree)? {
                 checked += 1;
-                match seal::open(
-                    key,
-                    &self.vault_id,
-                    Location {
-                        tree: name,
-                        key: &k,
+                match seal::open(key, &self.vault_id, Location { tree: name, key: &k }, &v) {
+                    Ok(pt) if tree == TreeName::Objects => match serde_json::from_slice::<ObjectRecord>(&pt) {
+                        Ok(ObjectRecord::Credential(c)) => payload_refs.extend(
+                            c.versions
+                                .iter()
+                                .map(|v| (v.payload_id, format!("secret {} version {}", c.name, v.version))),
+                        ),
+                        Ok(_) => {}
+                        Err(_) => damaged.push(format!(
+                            "record {} in tree 'objects' cannot be decoded",
+                            hex::encode(&k)
+                        )),
                     },
-                    &v,
-                ) {
-                    Ok(pt) if tree == TreeName::Objects => {
-                        match serde_json::from_slice::<ObjectRecord>(&pt) {
-                            Ok(ObjectRecord::Credential(c)) => {
-                                payload_refs.extend(c.versions.iter().map(|v| {
-                                    (
-                                        v.payload_id,
-                                        format!("secret {} version {}", c.name, v.version),
-                                    )
-                                }))
-                            }
-                            Ok(_) => {}
-                            Err(_) => damaged.push(format!(
-                                "record {} in tree 'objects' cannot be decoded",
-                                hex::encode(&k)
-                            )),
-                        }
-                    }
                     Ok(_) => {}
                     Err(e) => damaged.push(e.to_string()),
                 }
@@ -271,10 +258,7 @@ pub fn restore(dir: &Path, method: Unlock) -> Result<RestoreReport> {
     let lock = LockFile::acquire(dir)?;
     let mut last_err = Error::Integrity("no usable snapshot was found".into());
     let mut chosen: Option<(Snapshot, Vec<Entry>, VaultKeys, VaultId, &str)> = None;
-    for (file, generation) in [
-        (snapshot::CURRENT, "current"),
-        (snapshot::PREVIOUS, "previous"),
-    ] {
+    for (file, generation) in [(snapshot::CURRENT, "current"), (snapshot::PREVIOUS, "previous")] {
         let snap = match snapshot::read(&dir.join(file)) {
             Ok(Some(s)) => s,
             Ok(None) => continue,
@@ -289,9 +273,7 @@ pub fn restore(dir: &Path, method: Unlock) -> Result<RestoreReport> {
                 .iter()
                 .find(|e| e.tree == TreeName::Meta && e.key == META_VAULT_ID)
                 .and_then(|e| <[u8; VAULT_ID_LEN]>::try_from(e.value.as_slice()).ok())
-                .ok_or_else(|| {
-                    Error::Integrity(format!("snapshot {} has no vault id", snap.path.display()))
-                })?;
+                .ok_or_else(|| Error::Integrity(format!("snapshot {} has no vault id", snap.path.display())))?;
             let keys = unlock_slots(&slots_in(&entries), &method, &vault_id)?;
             snap.verify(&keys.snapshot)?;
             Ok::<_, Error>((entries, keys, vault_id))
@@ -341,26 +323,14 @@ pub fn restore(dir: &Path, method: Unlock) -> Result<RestoreReport> {
 
 /// Reads audit entries newer than `after` from a (possibly damaged) database, on a copy so the
 /// original stays as it was found.
-fn read_newer_entries(
-    db_dir: &Path,
-    keys: &VaultKeys,
-    vault_id: &VaultId,
-    after: u64,
-) -> Result<Vec<String>> {
+fn read_newer_entries(db_dir: &Path, keys: &VaultKeys, vault_id: &VaultId, after: u64) -> Result<Vec<String>> {
     let tmp = tempdir_beside(db_dir)?;
     let copy = tmp.join("db");
     copy_dir(db_dir, &copy)?;
     let result = guard("reading the damaged database", || {
-        let db = sled::Config::new()
-            .path(&copy)
-            .open()
-            .map_err(crate::store::sled_err)?;
-        let audit = db
-            .open_tree(TreeName::Audit.name())
-            .map_err(crate::store::sled_err)?;
-        let meta = db
-            .open_tree(TreeName::Meta.name())
-            .map_err(crate::store::sled_err)?;
+        let db = sled::Config::new().path(&copy).open().map_err(crate::store::sled_err)?;
+        let audit = db.open_tree(TreeName::Audit.name()).map_err(crate::store::sled_err)?;
+        let meta = db.open_tree(TreeName::Meta.name()).map_err(crate::store::sled_err)?;
         if let Some(h) = meta.get(HEAD_KEY).map_err(crate::store::sled_err)? {
             chain::open_head(keys, vault_id, &h)?;
         }
@@ -370,13 +340,7 @@ fn read_newer_entries(
             match chain::open_entry(keys, vault_id, &k, &v) {
                 Ok((e, _)) => {
                     let names: Vec<_> = e.objects.iter().map(|o| o.name.as_str()).collect();
-                    lost.push(format!(
-                        "#{} {} {} {}",
-                        e.seq,
-                        e.time,
-                        e.action,
-                        names.join(", ")
-                    ));
+                    lost.push(format!("#{} {} {} {}", e.seq, e.time, e.action, names.join(", ")));
                 }
                 Err(err) => lost.push(err.to_string()),
             }
@@ -389,10 +353,7 @@ fn read_newer_entries(
 
 fn tempdir_beside(dir: &Path) -> Result<PathBuf> {
     let parent = dir.parent().unwrap_or(Path::new("."));
-    let tmp = parent.join(format!(
-        ".doctor-{}",
-        crate::ids::RecordId::random().short()
-    ));
+    let tmp = parent.join(format!(".doctor-{}", crate::ids::RecordId::random().short()));
     crate::store::durable::create_private_dir(&tmp)?;
     Ok(tmp)
 }

@@ -36,23 +36,15 @@ pub(crate) struct Index {
 
 impl Index {
     /// Decrypts every object record (in parallel) and indexes it.
-    pub(crate) fn load(
-        keys: &VaultKeys,
-        vault_id: &VaultId,
-        records: Vec<(Vec<u8>, Vec<u8>)>,
-    ) -> Result<Index> {
+    pub(crate) fn load(keys: &VaultKeys, vault_id: &VaultId, records: Vec<(Vec<u8>, Vec<u8>)>) -> Result<Index> {
         let decoded: Vec<(RecordId, ObjectRecord)> = records
             .par_iter()
             .map(|(key, sealed)| {
-                let loc = Location {
-                    tree: "objects",
-                    key,
-                };
+                let loc = Location { tree: "objects", key };
                 let pt = seal::open(&keys.objects, vault_id, loc, sealed)?;
                 let id = RecordId::from_slice(key)?;
-                let rec: ObjectRecord = serde_json::from_slice(&pt).map_err(|_| {
-                    Error::Integrity(format!("record {id} in tree 'objects' cannot be decoded"))
-                })?;
+                let rec: ObjectRecord = serde_json::from_slice(&pt)
+                    .map_err(|_| Error::Integrity(format!("record {id} in tree 'objects' cannot be decoded")))?;
                 Ok((id, rec))
             })
             .collect::<Result<_>>()?;
@@ -64,11 +56,7 @@ impl Index {
     }
 
     fn insert(&mut self, id: RecordId, rec: ObjectRecord) -> Result<()> {
-        let mismatch = || {
-            Error::Integrity(format!(
-                "record {id} in tree 'objects' is stored under the wrong id"
-            ))
-        };
+        let mismatch = || Error::Integrity(format!("record {id} in tree 'objects' is stored under the wrong id"));
         match rec {
             ObjectRecord::Service(s) => {
                 if s.id != id {
@@ -101,8 +89,7 @@ impl Index {
     }
 
     pub(crate) fn put_credential(&mut self, c: Credential) {
-        self.credential_by_name
-            .insert((c.service_id, c.name.clone()), c.id);
+        self.credential_by_name.insert((c.service_id, c.name.clone()), c.id);
         self.credentials.insert(c.id, c);
     }
 
@@ -126,10 +113,9 @@ impl Index {
     }
 
     pub(crate) fn service_name(&self, id: RecordId) -> String {
-        self.services.get(&id).map_or_else(
-            || format!("<missing service {}>", id.short()),
-            |s| s.name.clone(),
-        )
+        self.services
+            .get(&id)
+            .map_or_else(|| format!("<missing service {}>", id.short()), |s| s.name.clone())
     }
 
     pub(crate) fn counts(&self) -> Counts {

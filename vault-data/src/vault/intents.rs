@@ -37,11 +37,7 @@ impl Vault {
                 "an intent needs two different services (got {from:?} twice)"
             )));
         }
-        if index
-            .intents
-            .values()
-            .any(|i| i.from == from_id && i.to == to_id)
-        {
+        if index.intents.values().any(|i| i.from == from_id && i.to == to_id) {
             return Err(Error::Exists {
                 kind: "intent",
                 name: format!("{from} -> {to}"),
@@ -57,10 +53,7 @@ impl Vault {
         let op = self.seal_object(intent.id, &ObjectRecord::Intent(intent.clone()))?;
         let obj = AuditObject::new("intent", Some(intent.id), format!("{from} -> {to}"));
         self.commit(vec![op], vec![AuditEvent::success("intent.add", vec![obj])])?;
-        self.unlocked_mut()?
-            .index
-            .intents
-            .insert(intent.id, intent.clone());
+        self.unlocked_mut()?.index.intents.insert(intent.id, intent.clone());
         Ok(IntentView {
             id: intent.id,
             from: from.into(),
@@ -73,9 +66,7 @@ impl Vault {
     /// Every intent, or those touching `service`, sorted by (from, to).
     pub fn list_intents(&self, service: Option<&str>) -> Result<Vec<IntentView>> {
         let index = &self.unlocked()?.index;
-        let filter = service
-            .map(|s| index.service_named(s).map(|s| s.id))
-            .transpose()?;
+        let filter = service.map(|s| index.service_named(s).map(|s| s.id)).transpose()?;
         let mut v: Vec<IntentView> = index
             .intents
             .values()

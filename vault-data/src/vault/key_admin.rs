@@ -58,9 +58,7 @@ impl Vault {
     /// Adds a session slot valid for `ttl` and returns its token. Expired sessions are removed.
     pub fn create_session(&mut self, ttl: Duration) -> Result<SessionToken> {
         if ttl < Duration::minutes(1) || ttl > MAX_SESSION {
-            return Err(Error::Invalid(
-                "a session lasts between 1 minute and 7 days".into(),
-            ));
+            return Err(Error::Invalid("a session lasts between 1 minute and 7 days".into()));
         }
         let vk = self.vault_key()?;
         let now = OffsetDateTime::now_utc();
@@ -85,11 +83,7 @@ impl Vault {
             ops,
             vec![AuditEvent::success("session.create", vec![obj]).with_detail(ttl_text)],
         )?;
-        let token = SecretString::from(format!(
-            "{SESSION_PREFIX}{}:{}",
-            slot.id,
-            identity.expose_secret()
-        ));
+        let token = SecretString::from(format!("{SESSION_PREFIX}{}:{}", slot.id, identity.expose_secret()));
         Ok(SessionToken { token, expires })
     }
 
@@ -150,8 +144,7 @@ impl Vault {
         let obj = AuditObject::new("slot", Some(slot.id), "passphrase");
         self.commit(
             ops,
-            vec![AuditEvent::success("passphrase.change", vec![obj])
-                .with_detail(format!("authorised by the {via}"))],
+            vec![AuditEvent::success("passphrase.change", vec![obj]).with_detail(format!("authorised by the {via}"))],
         )
     }
 
@@ -199,12 +192,7 @@ impl Vault {
     /// Replaces the vault key: every record is resealed, every slot rewrapped under the new key
     /// (the passphrase one with `passphrase`, which must be the current one), sessions end, and
     /// both snapshot generations are rewritten. One commit.
-    pub fn rekey(
-        &mut self,
-        passphrase: &SecretString,
-        cost: KdfCost,
-        new_recovery_key: bool,
-    ) -> Result<RekeyReport> {
+    pub fn rekey(&mut self, passphrase: &SecretString, cost: KdfCost, new_recovery_key: bool) -> Result<RekeyReport> {
         let old_vk = self.vault_key()?;
         let slots_now = self.slots()?;
         let now = OffsetDateTime::now_utc();
@@ -213,12 +201,10 @@ impl Vault {
             .filter(|s| s.kind == SlotKind::Passphrase)
             .map(|s| slots::unwrap(s, &SlotSecret::Passphrase(passphrase), now))
             .collect::<Result<Vec<_>>>()?;
-        let matches = opened.into_iter().flatten().any(|k| {
-            bool::from(subtle::ConstantTimeEq::ct_eq(
-                &k.expose()[..],
-                &old_vk.expose()[..],
-            ))
-        });
+        let matches = opened
+            .into_iter()
+            .flatten()
+            .any(|k| bool::from(subtle::ConstantTimeEq::ct_eq(&k.expose()[..], &old_vk.expose()[..])));
         if !matches {
             return Err(Error::WrongKey);
         }
@@ -239,16 +225,9 @@ impl Vault {
                 _ => (&old_keys.audit, &new_keys.audit),
             };
             for (key, sealed) in self.store.scan(tree)? {
-                let loc = Location {
-                    tree: name,
-                    key: &key,
-                };
+                let loc = Location { tree: name, key: &key };
                 let pt = seal::open(old_k, &self.vault_id, loc, &sealed)?;
-                ops.push(Op::Put(
-                    tree,
-                    key.clone(),
-                    seal::seal(new_k, &self.vault_id, loc, &pt),
-                ));
+                ops.push(Op::Put(tree, key.clone(), seal::seal(new_k, &self.vault_id, loc, &pt)));
                 resealed += 1;
             }
         }
@@ -265,19 +244,9 @@ impl Vault {
             },
             &signing,
         )?;
-        ops.push(seal_meta(
-            &new_keys,
-            &self.vault_id,
-            META_SIGNING_KEY,
-            &signing,
-        ));
+        ops.push(seal_meta(&new_keys, &self.vault_id, META_SIGNING_KEY, &signing));
         if let Some(inbox) = self.store.get(TreeName::Meta, pending::identity_key())? {
-            ops.push(pending::reseal_ops(
-                &old_keys,
-                &new_keys,
-                &self.vault_id,
-                &inbox,
-            )?);
+            ops.push(pending::reseal_ops(&old_keys, &new_keys, &self.vault_id, &inbox)?);
         }
 
         let mut recovery = None;
@@ -292,9 +261,7 @@ impl Vault {
                     recovery = Some(RecoveryKey(identity));
                     slots::wrap_recipient(&new_vk, SlotKind::Recovery, &recipient, None)?
                 }
-                (SlotKind::Recovery | SlotKind::Device, Some(r)) => {
-                    slots::wrap_recipient(&new_vk, s.kind, r, None)?
-                }
+                (SlotKind::Recovery | SlotKind::Device, Some(r)) => slots::wrap_recipient(&new_vk, s.kind, r, None)?,
                 (SlotKind::Session, _) => {
                     sessions += 1;
                     continue;
@@ -310,8 +277,7 @@ impl Vault {
             ops.push(slot_op(&slot)?);
         }
 
-        let detail =
-            format!(
+        let detail = format!(
             "{resealed} records resealed, {rewrapped} slots rewrapped, {sessions} sessions ended{}",
             if recovery.is_some() { ", new recovery key" } else { "" }
         );

@@ -132,8 +132,7 @@ impl Vault {
 
         let pass_slot = slots::wrap_passphrase(&vk, passphrase, options.kdf)?;
         let (recovery_identity, recovery_recipient) = slots::new_identity();
-        let recovery_slot =
-            slots::wrap_recipient(&vk, SlotKind::Recovery, &recovery_recipient, None)?;
+        let recovery_slot = slots::wrap_recipient(&vk, SlotKind::Recovery, &recovery_recipient, None)?;
 
         let signing = ed25519_dalek::SigningKey::generate(&mut rand::rngs::OsRng);
         let mut ops = vec![
@@ -167,10 +166,7 @@ impl Vault {
         };
         vault.commit(
             ops,
-            vec![AuditEvent::success(
-                "vault.create",
-                vec![vault.vault_object()],
-            )],
+            vec![AuditEvent::success("vault.create", vec![vault.vault_object()])],
         )?;
         vault.write_snapshot()?;
         Ok((vault, RecoveryKey(recovery_identity)))
@@ -272,10 +268,7 @@ impl Vault {
             .into_iter()
             .map(|(k, v)| {
                 serde_json::from_slice(&v).map_err(|_| {
-                    Error::Integrity(format!(
-                        "unlock slot record {} is damaged",
-                        String::from_utf8_lossy(&k)
-                    ))
+                    Error::Integrity(format!("unlock slot record {} is damaged", String::from_utf8_lossy(&k)))
                 })
             })
             .collect()
@@ -289,8 +282,7 @@ impl Vault {
     /// If the audit entries cannot be built or written, nothing is written (fail closed).
     fn commit(&mut self, mut ops: Vec<Op>, events: Vec<AuditEvent>) -> Result<()> {
         let u = self.unlocked.as_mut().ok_or(Error::Locked)?;
-        let (audit_ops, head) =
-            chain::append(&u.keys, &self.vault_id, &u.head, &self.actor, events)?;
+        let (audit_ops, head) = chain::append(&u.keys, &self.vault_id, &u.head, &self.actor, events)?;
         ops.extend(audit_ops);
         self.store.commit(&ops)?;
         u.head = head;
@@ -320,8 +312,7 @@ impl Vault {
     fn seal_object(&self, id: RecordId, record: &ObjectRecord) -> Result<Op> {
         let u = self.unlocked()?;
         let pt = zeroize::Zeroizing::new(
-            serde_json::to_vec(record)
-                .map_err(|e| Error::Storage(format!("cannot encode record: {e}")))?,
+            serde_json::to_vec(record).map_err(|e| Error::Storage(format!("cannot encode record: {e}")))?,
         );
         let sealed = seal::seal(
             &u.keys.objects,
@@ -395,12 +386,10 @@ pub(crate) fn slot_key(id: RecordId) -> Vec<u8> {
 }
 
 pub(crate) fn slot_op(slot: &SlotRecord) -> Result<Op> {
-    let v =
-        serde_json::to_vec(slot).map_err(|e| Error::Storage(format!("cannot encode slot: {e}")))?;
+    let v = serde_json::to_vec(slot).map_err(|e| Error::Storage(format!("cannot encode slot: {e}")))?;
     Ok(Op::Put(TreeName::Meta, slot_key(slot.id), v))
 }
 
 fn current_user() -> String {
-    whoami::fallible::username()
-        .unwrap_or_else(|_| format!("uid:{}", rustix::process::getuid().as_raw()))
+    whoami::fallible::username().unwrap_or_else(|_| format!("uid:{}", rustix::process::getuid().as_raw()))
 }

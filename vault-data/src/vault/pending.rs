@@ -38,27 +38,13 @@ struct PendingEvent {
 pub(crate) fn init_ops(keys: &VaultKeys, vault_id: &VaultId) -> Result<Vec<Op>> {
     let (identity, recipient) = slots::new_identity();
     Ok(vec![
-        Op::Put(
-            TreeName::Meta,
-            RECIPIENT_KEY.to_vec(),
-            recipient.into_bytes(),
-        ),
-        seal_meta(
-            keys,
-            vault_id,
-            IDENTITY_KEY,
-            identity.expose_secret().as_bytes(),
-        ),
+        Op::Put(TreeName::Meta, RECIPIENT_KEY.to_vec(), recipient.into_bytes()),
+        seal_meta(keys, vault_id, IDENTITY_KEY, identity.expose_secret().as_bytes()),
     ])
 }
 
 /// Re-seals the inbox identity under new keys (for `rekey`).
-pub(crate) fn reseal_ops(
-    old: &VaultKeys,
-    new: &VaultKeys,
-    vault_id: &VaultId,
-    sealed: &[u8],
-) -> Result<Op> {
+pub(crate) fn reseal_ops(old: &VaultKeys, new: &VaultKeys, vault_id: &VaultId, sealed: &[u8]) -> Result<Op> {
     let pt = seal::open(
         &old.meta,
         vault_id,
@@ -84,18 +70,8 @@ impl Vault {
         }
     }
 
-    fn try_record_locked_event(
-        &self,
-        action: &str,
-        outcome: Outcome,
-        detail: String,
-    ) -> Result<()> {
-        if self
-            .store
-            .scan_prefix(TreeName::Meta, PENDING_PREFIX)?
-            .len()
-            >= MAX_PENDING
-        {
+    fn try_record_locked_event(&self, action: &str, outcome: Outcome, detail: String) -> Result<()> {
+        if self.store.scan_prefix(TreeName::Meta, PENDING_PREFIX)?.len() >= MAX_PENDING {
             return Ok(());
         }
         let recipient = self

@@ -81,9 +81,7 @@ fn summary(service: &str, c: &Credential, now: OffsetDateTime) -> SecretSummary 
 
 fn validate_value(reference: &SecretRef, value: &[u8]) -> Result<()> {
     if value.is_empty() {
-        return Err(Error::Invalid(format!(
-            "the value for {reference} is empty"
-        )));
+        return Err(Error::Invalid(format!("the value for {reference} is empty")));
     }
     if value.len() > MAX_SECRET_LEN {
         return Err(Error::Invalid(format!(
@@ -172,12 +170,9 @@ impl Vault {
         let mut ops = Vec::with_capacity(items.len() * 2);
         let mut events = Vec::with_capacity(items.len());
         for (reference, value, options, generated) in items {
-            let (id, version) =
-                self.stage_secret(&mut staged, reference, value, options, *generated, &mut ops)?;
+            let (id, version) = self.stage_secret(&mut staged, reference, value, options, *generated, &mut ops)?;
             let obj = AuditObject::new("secret", Some(id), reference.to_string());
-            events.push(
-                AuditEvent::success(action, vec![obj]).with_detail(format!("version {version}")),
-            );
+            events.push(AuditEvent::success(action, vec![obj]).with_detail(format!("version {version}")));
         }
         self.commit(ops, events)?;
         let now = OffsetDateTime::now_utc();
@@ -198,12 +193,8 @@ impl Vault {
         value: &SecretSlice<u8>,
         options: SecretOptions,
     ) -> Result<SecretSummary> {
-        let mut out = self.store_secrets(
-            &[(reference, value.expose_secret(), &options, false)],
-            "secret.set",
-        )?;
-        out.pop()
-            .ok_or_else(|| Error::Storage("secret was not stored".into()))
+        let mut out = self.store_secrets(&[(reference, value.expose_secret(), &options, false)], "secret.set")?;
+        out.pop().ok_or_else(|| Error::Storage("secret was not stored".into()))
     }
 
     /// Generates a value of `length` characters from `charset` and stores it as the next version.
@@ -215,12 +206,8 @@ impl Vault {
         options: SecretOptions,
     ) -> Result<SecretSummary> {
         let value = generate_secret(length, charset)?;
-        let mut out = self.store_secrets(
-            &[(reference, value.expose_secret(), &options, true)],
-            "secret.generate",
-        )?;
-        out.pop()
-            .ok_or_else(|| Error::Storage("secret was not stored".into()))
+        let mut out = self.store_secrets(&[(reference, value.expose_secret(), &options, true)], "secret.generate")?;
+        out.pop().ok_or_else(|| Error::Storage("secret was not stored".into()))
     }
 
     /// Stores many secrets in one commit (one durable flush), then writes a snapshot.
@@ -237,29 +224,19 @@ impl Vault {
     /// Returns a secret's value (the current version, or `version`). The reveal is audited
     /// durably before the value is returned; if the audit entry cannot be written, nothing is
     /// revealed.
-    pub fn reveal_secret(
-        &mut self,
-        reference: &SecretRef,
-        version: Option<u32>,
-    ) -> Result<SecretSlice<u8>> {
+    pub fn reveal_secret(&mut self, reference: &SecretRef, version: Option<u32>) -> Result<SecretSlice<u8>> {
         let cred = self.credential(reference)?;
         let v = match version {
             None => cred.current(),
             Some(n) => cred.versions.iter().find(|v| v.version == n),
         }
-        .ok_or_else(|| {
-            Error::Invalid(format!(
-                "{reference} has no version {}",
-                version.unwrap_or(0)
-            ))
-        })?
+        .ok_or_else(|| Error::Invalid(format!("{reference} has no version {}", version.unwrap_or(0))))?
         .clone();
         let obj = AuditObject::new("secret", Some(cred.id), reference.to_string());
         let value = self.open_payload(v.payload_id)?;
         self.commit(
             vec![],
-            vec![AuditEvent::success("secret.reveal", vec![obj])
-                .with_detail(format!("version {}", v.version))],
+            vec![AuditEvent::success("secret.reveal", vec![obj]).with_detail(format!("version {}", v.version))],
         )?;
         Ok(SecretSlice::from(value.to_vec()))
     }
@@ -272,9 +249,7 @@ impl Vault {
     /// Every credential, or those of `service`, sorted by service then name.
     pub fn list_secrets(&self, service: Option<&str>) -> Result<Vec<SecretSummary>> {
         let index = &self.unlocked()?.index;
-        let filter = service
-            .map(|s| index.service_named(s).map(|s| s.id))
-            .transpose()?;
+        let filter = service.map(|s| index.service_named(s).map(|s| s.id)).transpose()?;
         let now = OffsetDateTime::now_utc();
         let mut v: Vec<SecretSummary> = index
             .credentials

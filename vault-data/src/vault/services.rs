@@ -22,33 +22,53 @@ fn validate_spec(spec: &ServiceSpec) -> Result<()> {
 impl Vault {
     /// Adds a service; its name must be new.
     pub fn add_service(&mut self, spec: ServiceSpec) -> Result<Service> {
-        validate_spec(&spec)?;
+        let mut added = self.add_services(vec![spec])?;
+        added
+            .pop()
+            .ok_or_else(|| Error::Storage("service was not stored".into()))
+    }
+
+    /// Adds many services in one commit (one durable flush). All names must be new and distinct;
+    /// if any is not, nothing is added.
+    pub fn add_services(&mut self, specs: Vec<ServiceSpec>) -> Result<Vec<Service>> {
         let index = &self.unlocked()?.index;
-        if index.service_by_name.contains_key(&spec.name) {
-            return Err(Error::Exists {
-                kind: "service",
-                name: spec.name,
-            });
+        let mut seen = std::collections::HashSet::new();
+        for spec in &specs {
+            validate_spec(spec)?;
+            if index.service_by_name.contains_key(&spec.name) || !seen.insert(spec.name.as_str()) {
+                return Err(Error::Exists {
+                    kind: "service",
+                    name: spec.name.clone(),
+                });
+            }
         }
         let now = OffsetDateTime::now_utc();
-        let svc = Service {
-            id: RecordId::random(),
-            name: spec.name,
-            environment: spec.environment,
-            owner: spec.owner,
-            tags: spec.tags,
-            spiffe_id: spec.spiffe_id,
-            created: now,
-            updated: now,
-        };
-        let op = self.seal_object(svc.id, &ObjectRecord::Service(svc.clone()))?;
-        let obj = AuditObject::new("service", Some(svc.id), svc.name.clone());
-        self.commit(
-            vec![op],
-            vec![AuditEvent::success("service.add", vec![obj])],
-        )?;
-        self.unlocked_mut()?.index.put_service(svc.clone());
-        Ok(svc)
+        let services: Vec<Service> = specs
+            .into_iter()
+            .map(|spec| Service {
+                id: RecordId::random(),
+                name: spec.name,
+                environment: spec.environment,
+                owner: spec.owner,
+                tags: spec.tags,
+                spiffe_id: spec.spiffe_id,
+                created: now,
+                updated: now,
+            })
+            .collect();
+        let mut ops = Vec::with_capacity(services.len());
+        let mut events = Vec::with_capacity(services.len());
+        for svc in &services {
+            ops.push(self.seal_object(svc.id, &ObjectRecord::Service(svc.clone()))?);
+            let obj = AuditObject::new("service", Some(svc.id), svc.name.clone());
+            events.push(AuditEvent::success("service.add", vec![obj]));
+        }
+        self.commit(ops, events)?;
+        let index = &mut self.unlocked_mut()?.index;
+        for svc in &services {
+            index.put_service(svc.clone());
+        }
+        Ok(services)
     }
 
     /// Every service, sorted by name.
@@ -89,10 +109,7 @@ impl Vault {
         svc.updated = OffsetDateTime::now_utc();
         let op = self.seal_object(svc.id, &ObjectRecord::Service(svc.clone()))?;
         let obj = AuditObject::new("service", Some(svc.id), svc.name.clone());
-        self.commit(
-            vec![op],
-            vec![AuditEvent::success("service.update", vec![obj])],
-        )?;
+        self.commit(vec![op], vec![AuditEvent::success("service.update", vec![obj])])?;
         self.unlocked_mut()?.index.put_service(svc.clone());
         Ok(svc)
     }
@@ -121,13 +138,11 @@ impl Vault {
                 .iter()
                 .map(|c| format!("secret {}/{}", svc.name, c.name))
                 .collect();
-            refs.extend(intents.iter().map(|i| {
-                format!(
-                    "intent {} -> {}",
-                    index.service_name(i.from),
-                    index.service_name(i.to)
-                )
-            }));
+            refs.extend(
+                intents
+                    .iter()
+                    .map(|i| format!("intent {} -> {}", index.service_name(i.from), index.service_name(i.to))),
+            );
             return Err(Error::StillReferenced {
                 name: svc.name,
                 references: refs.join(", "),
@@ -153,11 +168,7 @@ impl Vault {
             objects.push(AuditObject::new(
                 "intent",
                 Some(i.id),
-                format!(
-                    "{} -> {}",
-                    index.service_name(i.from),
-                    index.service_name(i.to)
-                ),
+                format!("{} -> {}", index.service_name(i.from), index.service_name(i.to)),
             ));
         }
         let mut event = AuditEvent::success("service.remove", objects);

@@ -65,12 +65,7 @@ impl Vault {
         let (kind, found) = match &method {
             Unlock::Passphrase(p) => (
                 SlotKind::Passphrase,
-                try_slots(
-                    &slots,
-                    SlotKind::Passphrase,
-                    &SlotSecret::Passphrase(p),
-                    now,
-                ),
+                try_slots(&slots, SlotKind::Passphrase, &SlotSecret::Passphrase(p), now),
             ),
             Unlock::RecoveryKey(k) => {
                 let id = slots::parse_identity(k)?;
@@ -86,10 +81,7 @@ impl Vault {
                     .find(|s| s.id == slot_id && s.kind == SlotKind::Session)
                     .ok_or(Error::SessionEnded)?;
                 let id = slots::parse_identity(&identity)?;
-                (
-                    SlotKind::Session,
-                    slots::unwrap(slot, &SlotSecret::Identity(&id), now),
-                )
+                (SlotKind::Session, slots::unwrap(slot, &SlotSecret::Identity(&id), now))
             }
             Unlock::Device => {
                 if !slots.iter().any(|s| s.kind == SlotKind::Device) {
@@ -159,9 +151,7 @@ impl Vault {
             return Ok(());
         };
         if !signed.is_authentic(&keys.snapshot) {
-            tracing::warn!(
-                "the vault snapshot failed authentication; `keyloom doctor` will say more"
-            );
+            tracing::warn!("the vault snapshot failed authentication; `keyloom doctor` will say more");
             return Ok(());
         }
         let header = &signed.header;
