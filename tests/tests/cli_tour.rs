@@ -272,17 +272,20 @@ fn passwd_recover_and_rekey() {
     let np = v.root.path().join("p.txt");
     std::fs::write(&rk, format!("{}\n", v.recovery_key)).unwrap();
     std::fs::write(&np, format!("{PASSPHRASE}\n")).unwrap();
-    let mut c = v.cmd(&[
-        "recover",
-        "--recovery-key-file",
-        rk.to_str().unwrap(),
-        "--new-passphrase-file",
-        np.to_str().unwrap(),
-        "--scrypt-log-n",
-        "14",
-    ]);
-    c.env_remove("KEYLOOM_PASSPHRASE");
-    keyloom_tests::assert_success(&c.output().unwrap(), &["recover"]);
+    let recover = || {
+        let mut c = v.cmd(&[
+            "recover",
+            "--recovery-key-file",
+            rk.to_str().unwrap(),
+            "--new-passphrase-file",
+            np.to_str().unwrap(),
+            "--scrypt-log-n",
+            "14",
+        ]);
+        c.env_remove("KEYLOOM_PASSPHRASE");
+        c.output().unwrap()
+    };
+    keyloom_tests::assert_success(&recover(), &["recover"]);
     assert_eq!(v.ok(&["secret", "get", "db/URL", "-n"]), "postgres://u:p@h/db");
     // Another vault's recovery key: exit 2; garbage: exit 1 without echoing it.
     std::fs::write(&rk, format!("{}\n", TestVault::init().recovery_key)).unwrap();
@@ -337,17 +340,7 @@ fn passwd_recover_and_rekey() {
     keyloom_tests::swap_entries(&v.path, "meta", &old_slots, &new_slots, is_passphrase);
     // The recovery key still works (rewrapped to the same recipient).
     std::fs::write(&rk, format!("{}\n", v.recovery_key)).unwrap();
-    let mut c = v.cmd(&[
-        "recover",
-        "--recovery-key-file",
-        rk.to_str().unwrap(),
-        "--new-passphrase-file",
-        np.to_str().unwrap(),
-        "--scrypt-log-n",
-        "14",
-    ]);
-    c.env_remove("KEYLOOM_PASSPHRASE");
-    keyloom_tests::assert_success(&c.output().unwrap(), &["recover after rekey"]);
+    keyloom_tests::assert_success(&recover(), &["recover after rekey"]);
     assert_eq!(v.json(&["audit", "verify"])["ok"], true);
 }
 

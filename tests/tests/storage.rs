@@ -239,3 +239,19 @@ fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
         }
     }
 }
+
+#[test]
+fn init_refuses_an_existing_vault_and_a_non_empty_directory() {
+    let v = TestVault::init();
+    let err = v.fails(&["init", "--scrypt-log-n", "14"], 1);
+    assert!(err.contains("a vault already exists"), "{err}");
+    let other = v.root.path().join("not-a-vault");
+    std::fs::create_dir(&other).unwrap();
+    std::fs::write(other.join("notes.txt"), "keep me").unwrap();
+    let mut c = v.cmd(&["init", "--scrypt-log-n", "14"]);
+    c.env("KEYLOOM_VAULT", &other);
+    let out = c.output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not empty"));
+    assert_eq!(std::fs::read_to_string(other.join("notes.txt")).unwrap(), "keep me");
+}

@@ -24,58 +24,45 @@ pub(crate) fn sync_dir(dir: &Path) -> Result<()> {
         .map_err(Error::io("cannot sync directory", dir))
 }
 
-/// fsync of every file under `dir`, then of each directory, bottom up.
-pub(crate) fn sync_tree(dir: &Path) -> Result<()> {
+/// Visits every file under `dir` (depth first), then `dir` itself. A file that vanishes while
+/// we look (sled removes its old `snap.*` files concurrently) is skipped.
+fn walk(
+    dir: &Path,
+    on_file: &dyn Fn(&Path) -> std::io::Result<()>,
+    on_dir: &dyn Fn(&Path) -> Result<()>,
+    action: &'static str,
+) -> Result<()> {
     let entries = fs::read_dir(dir).map_err(Error::io("cannot read directory", dir))?;
     for entry in entries {
         let entry = entry.map_err(Error::io("cannot read directory", dir))?;
         let path = entry.path();
         let ft = entry.file_type().map_err(Error::io("cannot stat", &path))?;
         if ft.is_dir() {
-            sync_tree(&path)?;
+            walk(&path, on_file, on_dir, action)?;
         } else if ft.is_file() {
-            match File::open(&path) {
-                Ok(f) => f.sync_all().map_err(Error::io("cannot sync", &path))?,
-                // sled removes old snapshot files concurrently; a vanished file needs no sync.
+            match on_file(&path) {
+                Ok(()) => {}
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => {
-                    return Err(Error::Io {
-                        action: "cannot open",
-                        path,
-                        source: e,
-                    })
-                }
+                Err(source) => return Err(Error::Io { action, path, source }),
             }
         }
     }
-    sync_dir(dir)
+    on_dir(dir)
+}
+
+/// fsync of every file under `dir`, then of each directory, bottom up.
+pub(crate) fn sync_tree(dir: &Path) -> Result<()> {
+    walk(dir, &|p| File::open(p)?.sync_all(), &sync_dir, "cannot sync")
 }
 
 /// Forces directories to 0700 and files to 0600 under the vault directory (sled creates 0644).
 pub(crate) fn restrict_modes(dir: &Path) -> Result<()> {
-    fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).map_err(Error::io("cannot set mode of", dir))?;
-    let entries = fs::read_dir(dir).map_err(Error::io("cannot read directory", dir))?;
-    for entry in entries {
-        let entry = entry.map_err(Error::io("cannot read directory", dir))?;
-        let path = entry.path();
-        let ft = entry.file_type().map_err(Error::io("cannot stat", &path))?;
-        if ft.is_dir() {
-            restrict_modes(&path)?;
-        } else if ft.is_file() {
-            match fs::set_permissions(&path, fs::Permissions::from_mode(0o600)) {
-                Ok(()) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => {
-                    return Err(Error::Io {
-                        action: "cannot set mode of",
-                        path,
-                        source: e,
-                    })
-                }
-            }
-        }
-    }
-    Ok(())
+    walk(
+        dir,
+        &|p| fs::set_permissions(p, fs::Permissions::from_mode(0o600)),
+        &|d| fs::set_permissions(d, fs::Permissions::from_mode(0o700)).map_err(Error::io("cannot set mode of", d)),
+        "cannot set mode of",
+    )
 }
 
 /// Creates a new file with mode 0600 from the start (never wider, then narrowed).

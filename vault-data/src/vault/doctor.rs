@@ -9,16 +9,15 @@ use time::OffsetDateTime;
 
 use crate::audit::chain::{self, HEAD_KEY};
 use crate::audit::AuditReport;
-use crate::crypto::device_keyring;
 use crate::crypto::keys::{VaultId, VaultKeys, VAULT_ID_LEN};
 use crate::crypto::seal::{self, Location};
-use crate::crypto::slots::{self, SlotKind, SlotRecord, SlotSecret};
+use crate::crypto::slots::SlotRecord;
 use crate::error::{Error, Result};
 use crate::model::ObjectRecord;
 use crate::store::lockfile::LockFile;
 use crate::store::snapshot::{self, Entry, Snapshot};
 use crate::store::{guard, Store, TreeName, DB_DIR};
-use crate::vault::unlock::{parse_session_token, Unlock};
+use crate::vault::unlock::{kind_of, open_slots, Unlock};
 use crate::vault::{Vault, META_VAULT_ID, SLOT_PREFIX};
 
 /// What `doctor` found.
@@ -202,43 +201,10 @@ impl Vault {
     }
 }
 
-fn kind_of(method: &Unlock) -> SlotKind {
-    match method {
-        Unlock::Passphrase(_) => SlotKind::Passphrase,
-        Unlock::RecoveryKey(_) => SlotKind::Recovery,
-        Unlock::Session(_) => SlotKind::Session,
-        Unlock::Device => SlotKind::Device,
-    }
-}
-
 /// Opens one of `slots` with `method` and derives the vault keys.
 fn unlock_slots(slots: &[SlotRecord], method: &Unlock, vault_id: &VaultId) -> Result<VaultKeys> {
-    let now = OffsetDateTime::now_utc();
-    let kind = kind_of(method);
-    let identity;
-    let secret = match method {
-        Unlock::Passphrase(p) => SlotSecret::Passphrase(p),
-        Unlock::RecoveryKey(k) => {
-            identity = slots::parse_identity(k)?;
-            SlotSecret::Identity(&identity)
-        }
-        Unlock::Session(t) => {
-            let (_, id) = parse_session_token(t)?;
-            identity = slots::parse_identity(&id)?;
-            SlotSecret::Identity(&identity)
-        }
-        Unlock::Device => {
-            let id = device_keyring::load(&hex::encode(vault_id))?;
-            identity = slots::parse_identity(&id)?;
-            SlotSecret::Identity(&identity)
-        }
-    };
-    for slot in slots.iter().filter(|s| s.kind == kind) {
-        if let Some(vk) = slots::unwrap(slot, &secret, now)? {
-            return Ok(VaultKeys::derive(vk, vault_id));
-        }
-    }
-    Err(Error::WrongKey)
+    let vk = open_slots(slots, method, &hex::encode(vault_id))?.ok_or(Error::WrongKey)?;
+    Ok(VaultKeys::derive(vk, vault_id))
 }
 
 fn slots_in(entries: &[Entry]) -> Vec<SlotRecord> {

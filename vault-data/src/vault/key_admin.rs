@@ -51,6 +51,16 @@ pub struct RekeyReport {
 }
 
 impl Vault {
+    /// Ops deleting every slot of `kind`.
+    fn delete_slots(&self, kind: SlotKind) -> Result<Vec<Op>> {
+        Ok(self
+            .slots()?
+            .iter()
+            .filter(|s| s.kind == kind)
+            .map(|s| Op::Delete(TreeName::Meta, slot_key(s.id)))
+            .collect())
+    }
+
     fn vault_key(&self) -> Result<VaultKey> {
         Ok(self.unlocked()?.keys.vault_key.clone())
     }
@@ -90,12 +100,7 @@ impl Vault {
     /// Removes every session slot. Works locked too (it only takes access away); then the
     /// audit entry is queued until the next unlock.
     pub fn end_sessions(&mut self) -> Result<usize> {
-        let ops: Vec<Op> = self
-            .slots()?
-            .iter()
-            .filter(|s| s.kind == SlotKind::Session)
-            .map(|s| Op::Delete(TreeName::Meta, slot_key(s.id)))
-            .collect();
+        let ops: Vec<Op> = self.delete_slots(SlotKind::Session)?;
         let n = ops.len();
         let detail = format!("{n} session(s) ended");
         if self.is_unlocked() {
@@ -129,12 +134,7 @@ impl Vault {
         }
         let vk = self.vault_key()?;
         let slot = slots::wrap_passphrase(&vk, new, cost)?;
-        let mut ops: Vec<Op> = self
-            .slots()?
-            .iter()
-            .filter(|s| s.kind == SlotKind::Passphrase)
-            .map(|s| Op::Delete(TreeName::Meta, slot_key(s.id)))
-            .collect();
+        let mut ops: Vec<Op> = self.delete_slots(SlotKind::Passphrase)?;
         ops.push(slot_op(&slot)?);
         let via = if self.unlocked_by() == Some(SlotKind::Recovery) {
             "recovery key"
@@ -155,12 +155,7 @@ impl Vault {
         let (identity, recipient) = slots::new_identity();
         let slot = slots::wrap_recipient(&vk, SlotKind::Device, &recipient, None)?;
         device_keyring::store(&self.vault_id(), &identity)?;
-        let mut ops: Vec<Op> = self
-            .slots()?
-            .iter()
-            .filter(|s| s.kind == SlotKind::Device)
-            .map(|s| Op::Delete(TreeName::Meta, slot_key(s.id)))
-            .collect();
+        let mut ops: Vec<Op> = self.delete_slots(SlotKind::Device)?;
         ops.push(slot_op(&slot)?);
         let obj = AuditObject::new("slot", Some(slot.id), "device");
         if let Err(e) = self.commit(ops, vec![AuditEvent::success("device.enable", vec![obj])]) {
@@ -172,12 +167,7 @@ impl Vault {
 
     /// Removes the device slot and the keyring entry. Returns false if it was not enabled.
     pub fn disable_device(&mut self) -> Result<bool> {
-        let ops: Vec<Op> = self
-            .slots()?
-            .iter()
-            .filter(|s| s.kind == SlotKind::Device)
-            .map(|s| Op::Delete(TreeName::Meta, slot_key(s.id)))
-            .collect();
+        let ops: Vec<Op> = self.delete_slots(SlotKind::Device)?;
         if ops.is_empty() {
             return Ok(false);
         }

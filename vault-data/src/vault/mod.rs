@@ -110,11 +110,29 @@ impl Vault {
         passphrase: &age::secrecy::SecretString,
         options: CreateOptions,
     ) -> Result<(Vault, RecoveryKey)> {
+        let existed = dir.exists();
+        if existed && !Store::exists(dir) {
+            let mut entries = std::fs::read_dir(dir).map_err(Error::io("cannot read", dir))?;
+            if entries.next().is_some() {
+                return Err(Error::Invalid(format!(
+                    "{} is not empty and holds no vault; choose an empty or new directory",
+                    dir.display()
+                )));
+            }
+        }
         let store = Store::open(dir, true)?;
         let result = Vault::initialise(store, passphrase, options);
         if result.is_err() {
-            // Nothing was acknowledged: leave no half-made vault behind.
-            let _ = std::fs::remove_dir_all(dir);
+            // Nothing was acknowledged: leave no half-made vault behind, and never touch more
+            // than this call created.
+            if existed {
+                let _ = std::fs::remove_dir_all(dir.join(crate::store::DB_DIR));
+                for name in [snapshot::CURRENT, snapshot::PREVIOUS, crate::store::lockfile::LOCK_FILE] {
+                    let _ = std::fs::remove_file(dir.join(name));
+                }
+            } else {
+                let _ = std::fs::remove_dir_all(dir);
+            }
         }
         result
     }

@@ -60,47 +60,10 @@ impl Vault {
         if self.unlocked.is_some() {
             return Ok(());
         }
-        let slots = self.slots()?;
-        let now = OffsetDateTime::now_utc();
-        let (kind, found) = match &method {
-            Unlock::Passphrase(p) => (
-                SlotKind::Passphrase,
-                try_slots(&slots, SlotKind::Passphrase, &SlotSecret::Passphrase(p), now),
-            ),
-            Unlock::RecoveryKey(k) => {
-                let id = slots::parse_identity(k)?;
-                (
-                    SlotKind::Recovery,
-                    try_slots(&slots, SlotKind::Recovery, &SlotSecret::Identity(&id), now),
-                )
-            }
-            Unlock::Session(token) => {
-                let (slot_id, identity) = parse_session_token(token)?;
-                let slot = slots
-                    .iter()
-                    .find(|s| s.id == slot_id && s.kind == SlotKind::Session)
-                    .ok_or(Error::SessionEnded)?;
-                let id = slots::parse_identity(&identity)?;
-                (SlotKind::Session, slots::unwrap(slot, &SlotSecret::Identity(&id), now))
-            }
-            Unlock::Device => {
-                if !slots.iter().any(|s| s.kind == SlotKind::Device) {
-                    return Err(Error::NoUnlockMethod(
-                        "remember-on-this-device is not enabled for this vault".into(),
-                    ));
-                }
-                let identity = device_keyring::load(&self.vault_id())?;
-                let id = slots::parse_identity(&identity)?;
-                (
-                    SlotKind::Device,
-                    try_slots(&slots, SlotKind::Device, &SlotSecret::Identity(&id), now),
-                )
-            }
-        };
-        let vk = match found {
-            Ok(Some(vk)) => vk,
-            Ok(None) => return Err(self.failed_unlock(kind, "no slot opened")),
-            Err(e) => return Err(e),
+        let kind = kind_of(&method);
+        let vk = match open_slots(&self.slots()?, &method, &self.vault_id())? {
+            Some(vk) => vk,
+            None => return Err(self.failed_unlock(kind, "no slot opened")),
         };
         let keys = VaultKeys::derive(vk, &self.vault_id);
         // The slot opened; make sure the key it held is this vault's current key (a slot copied
@@ -166,13 +129,46 @@ impl Vault {
     }
 }
 
-fn try_slots(
-    slots: &[SlotRecord],
-    kind: SlotKind,
-    secret: &SlotSecret<'_>,
-    now: OffsetDateTime,
-) -> Result<Option<VaultKey>> {
-    for slot in slots.iter().filter(|s| s.kind == kind) {
+/// The slot kind a method can open.
+pub(crate) fn kind_of(method: &Unlock) -> SlotKind {
+    match method {
+        Unlock::Passphrase(_) => SlotKind::Passphrase,
+        Unlock::RecoveryKey(_) => SlotKind::Recovery,
+        Unlock::Session(_) => SlotKind::Session,
+        Unlock::Device => SlotKind::Device,
+    }
+}
+
+/// Unwraps VK from the first of `slots` that `method` opens; `Ok(None)` when none does.
+pub(crate) fn open_slots(slots: &[SlotRecord], method: &Unlock, vault_id_hex: &str) -> Result<Option<VaultKey>> {
+    let now = OffsetDateTime::now_utc();
+    let kind = kind_of(method);
+    let mut candidates: Vec<&SlotRecord> = slots.iter().filter(|s| s.kind == kind).collect();
+    let identity = match method {
+        Unlock::Passphrase(p) => return try_slots(&candidates, &SlotSecret::Passphrase(p), now),
+        Unlock::RecoveryKey(k) => slots::parse_identity(k)?,
+        Unlock::Session(token) => {
+            let (slot_id, identity) = parse_session_token(token)?;
+            candidates.retain(|s| s.id == slot_id);
+            if candidates.is_empty() {
+                return Err(Error::SessionEnded);
+            }
+            slots::parse_identity(&identity)?
+        }
+        Unlock::Device => {
+            if candidates.is_empty() {
+                return Err(Error::NoUnlockMethod(
+                    "remember-on-this-device is not enabled for this vault".into(),
+                ));
+            }
+            slots::parse_identity(&device_keyring::load(vault_id_hex)?)?
+        }
+    };
+    try_slots(&candidates, &SlotSecret::Identity(&identity), now)
+}
+
+fn try_slots(slots: &[&SlotRecord], secret: &SlotSecret<'_>, now: OffsetDateTime) -> Result<Option<VaultKey>> {
+    for slot in slots {
         if let Some(vk) = slots::unwrap(slot, secret, now)? {
             return Ok(Some(vk));
         }
