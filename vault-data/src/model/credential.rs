@@ -25,7 +25,7 @@ pub struct Credential {
     /// Every version, oldest first; the last is current.
     pub versions: Vec<CredentialVersion>,
     /// Creation time.
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(with = "crate::model::timestamp")]
     pub created: OffsetDateTime,
 }
 
@@ -35,7 +35,7 @@ pub struct CredentialVersion {
     /// 1, 2, 3, ...
     pub version: u32,
     /// When this version was set.
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(with = "crate::model::timestamp")]
     pub created: OffsetDateTime,
     /// Length of the value in bytes.
     pub length: usize,

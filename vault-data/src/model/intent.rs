@@ -17,6 +17,6 @@ pub struct Intent {
     /// Why this call exists.
     pub note: Option<String>,
     /// Declared at.
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(with = "crate::model::timestamp")]
     pub created: OffsetDateTime,
 }

@@ -3,6 +3,7 @@
 pub mod credential;
 pub mod intent;
 pub mod service;
+pub mod timestamp;
 
 use serde::{Deserialize, Serialize};
 
@@ -10,13 +11,25 @@ pub use credential::{Credential, CredentialVersion, SecretRef};
 pub use intent::Intent;
 pub use service::{Service, ServiceSpec};
 
-/// Everything the `objects` tree holds, tagged by kind.
+/// Everything the `objects` tree holds. Sealed as postcard (compact, fast to decode: unlocking
+/// decodes every record); new variants go at the end so old records keep their tags.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
 pub(crate) enum ObjectRecord {
     Service(Service),
     Credential(Credential),
     Intent(Intent),
+}
+
+impl ObjectRecord {
+    pub(crate) fn encode(&self) -> crate::Result<zeroize::Zeroizing<Vec<u8>>> {
+        postcard::to_stdvec(self)
+            .map(zeroize::Zeroizing::new)
+            .map_err(|e| crate::Error::Storage(format!("cannot encode record: {e}")))
+    }
+
+    pub(crate) fn decode(bytes: &[u8]) -> Option<ObjectRecord> {
+        postcard::from_bytes(bytes).ok()
+    }
 }
 
 /// Names of services, secrets and environments: printable, no slash, no surrounding space.
@@ -32,5 +45,38 @@ pub(crate) fn validate_name(kind: &str, name: &str) -> crate::Result<()> {
         Err(crate::Error::Invalid(format!(
             "{kind} name {name:?} is not valid: use 1–128 printable characters without '/' or surrounding spaces"
         )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::RecordId;
+
+    #[test]
+    fn records_round_trip_in_both_encodings() {
+        let now = time::OffsetDateTime::now_utc();
+        let svc = Service {
+            id: RecordId::random(),
+            name: "payments".into(),
+            environment: "prod".into(),
+            owner: Some("team-pay".into()),
+            tags: [("tier".to_string(), "1".to_string())].into(),
+            spiffe_id: None,
+            created: now,
+            updated: now,
+        };
+        // Binary, as sealed on disk: timestamps keep nanoseconds.
+        let rec = ObjectRecord::Service(svc.clone());
+        match ObjectRecord::decode(&rec.encode().unwrap()) {
+            Some(ObjectRecord::Service(back)) => assert_eq!(back, svc),
+            other => panic!("decoded {other:?}"),
+        }
+        // JSON, as front ends see it: RFC 3339 text and hex ids.
+        let json = serde_json::to_value(&svc).unwrap();
+        assert!(json["created"].as_str().unwrap().contains('T'));
+        assert_eq!(json["id"].as_str().unwrap(), svc.id.to_string());
+        assert_eq!(serde_json::from_value::<Service>(json).unwrap(), svc);
+        assert!(ObjectRecord::decode(b"\xff\xff garbage").is_none());
     }
 }

@@ -23,10 +23,10 @@ pub struct Service {
     /// SPIFFE ID, e.g. `spiffe://corp.example/payments`.
     pub spiffe_id: Option<String>,
     /// Creation time.
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(with = "crate::model::timestamp")]
     pub created: OffsetDateTime,
     /// Last change.
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(with = "crate::model::timestamp")]
     pub updated: OffsetDateTime,
 }
 

@@ -162,6 +162,24 @@ impl Store {
         })
     }
 
+    /// Applies `f` to every (key, value) of a tree on all cores. sled's values are read without
+    /// copying them, then decoded in parallel.
+    pub(crate) fn par_map<T: Send>(
+        &self,
+        t: TreeName,
+        f: impl Fn(&[u8], &[u8]) -> Result<T> + Sync + Send,
+    ) -> Result<Vec<T>> {
+        use rayon::prelude::*;
+        guard("reading a tree", || {
+            let raw: Vec<(sled::IVec, sled::IVec)> = self
+                .tree(t)
+                .iter()
+                .collect::<std::result::Result<_, _>>()
+                .map_err(sled_err)?;
+            raw.par_iter().map(|(k, v)| f(k, v)).collect()
+        })
+    }
+
     /// Every (key, value) of a tree whose key starts with `prefix`.
     pub(crate) fn scan_prefix(&self, t: TreeName, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
         guard("reading a tree", || {

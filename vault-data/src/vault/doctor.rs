@@ -91,7 +91,7 @@ impl Vault {
             for (k, v) in self.store.scan(tree)? {
                 checked += 1;
                 match seal::open(key, &self.vault_id, Location { tree: name, key: &k }, &v) {
-                    Ok(pt) if tree == TreeName::Objects => match serde_json::from_slice::<ObjectRecord>(&pt) {
+                    Ok(pt) if tree == TreeName::Objects => match ObjectRecord::decode(&pt).ok_or(()) {
                         Ok(ObjectRecord::Credential(c)) => payload_refs.extend(
                             c.versions
                                 .iter()

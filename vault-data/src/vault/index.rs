@@ -3,7 +3,6 @@
 
 use std::collections::HashMap;
 
-use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::crypto::keys::{VaultId, VaultKeys};
@@ -11,6 +10,7 @@ use crate::crypto::seal::{self, Location};
 use crate::error::{Error, Result};
 use crate::ids::RecordId;
 use crate::model::{Credential, Intent, ObjectRecord, Service};
+use crate::store::{Store, TreeName};
 
 /// How many records of each kind a vault holds.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -35,20 +35,29 @@ pub(crate) struct Index {
 }
 
 impl Index {
-    /// Decrypts every object record (in parallel) and indexes it.
-    pub(crate) fn load(keys: &VaultKeys, vault_id: &VaultId, records: Vec<(Vec<u8>, Vec<u8>)>) -> Result<Index> {
-        let decoded: Vec<(RecordId, ObjectRecord)> = records
-            .par_iter()
-            .map(|(key, sealed)| {
-                let loc = Location { tree: "objects", key };
-                let pt = seal::open(&keys.objects, vault_id, loc, sealed)?;
-                let id = RecordId::from_slice(key)?;
-                let rec: ObjectRecord = serde_json::from_slice(&pt)
-                    .map_err(|_| Error::Integrity(format!("record {id} in tree 'objects' cannot be decoded")))?;
-                Ok((id, rec))
-            })
-            .collect::<Result<_>>()?;
+    /// Decrypts every object record (in parallel, while sled is still iterating) and indexes it.
+    pub(crate) fn load(keys: &VaultKeys, vault_id: &VaultId, store: &Store) -> Result<Index> {
+        let decoded = store.par_map(TreeName::Objects, |key, sealed| {
+            let loc = Location { tree: "objects", key };
+            let pt = seal::open(&keys.objects, vault_id, loc, sealed)?;
+            let id = RecordId::from_slice(key)?;
+            let rec = ObjectRecord::decode(&pt)
+                .ok_or_else(|| Error::Integrity(format!("record {id} in tree 'objects' cannot be decoded")))?;
+            Ok((id, rec))
+        })?;
         let mut index = Index::default();
+        let services = decoded
+            .iter()
+            .filter(|(_, r)| matches!(r, ObjectRecord::Service(_)))
+            .count();
+        let credentials = decoded
+            .iter()
+            .filter(|(_, r)| matches!(r, ObjectRecord::Credential(_)))
+            .count();
+        index.services.reserve(services);
+        index.service_by_name.reserve(services);
+        index.credentials.reserve(credentials);
+        index.credential_by_name.reserve(credentials);
         for (id, rec) in decoded {
             index.insert(id, rec)?;
         }

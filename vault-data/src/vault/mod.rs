@@ -329,9 +329,7 @@ impl Vault {
 
     fn seal_object(&self, id: RecordId, record: &ObjectRecord) -> Result<Op> {
         let u = self.unlocked()?;
-        let pt = zeroize::Zeroizing::new(
-            serde_json::to_vec(record).map_err(|e| Error::Storage(format!("cannot encode record: {e}")))?,
-        );
+        let pt = record.encode()?;
         let sealed = seal::seal(
             &u.keys.objects,
             &self.vault_id,

@@ -87,7 +87,7 @@ impl Vault {
         }
         let head = self.load_head(&keys)?;
         self.check_snapshot_freshness(&keys, head.seq, &head.hash)?;
-        let index = Index::load(&keys, &self.vault_id, self.store.scan(TreeName::Objects)?)?;
+        let index = Index::load(&keys, &self.vault_id, &self.store)?;
         self.unlocked = Some(Unlocked {
             keys,
             index,
