@@ -40,6 +40,15 @@ pub enum Command {
     /// Declared calls between services ("A calls B")
     #[command(subcommand)]
     Intent(IntentCmd),
+    /// Certificate authorities: create, import, show, CRLs, CSR signing
+    #[command(subcommand)]
+    Ca(CaCmd),
+    /// Service certificates: issue, list, show, renew, revoke, import, verify
+    #[command(subcommand)]
+    Cert(CertCmd),
+    /// Service trust stores (which CAs a service accepts and verifies with)
+    #[command(subcommand)]
+    Trust(TrustCmd),
     /// Change the passphrase (new one from KEYLOOM_NEW_PASSPHRASE, --new-passphrase-file or a prompt)
     Passwd(PasswdArgs),
     /// Set a new passphrase with the recovery key (for a forgotten passphrase)
@@ -240,6 +249,199 @@ pub enum IntentCmd {
         #[arg(long)]
         to: String,
     },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum CaCmd {
+    /// Create a root CA, or an intermediate with --parent
+    Create {
+        /// Unique name (also the certificate's CN)
+        name: String,
+        /// ecdsa-p256, ecdsa-p384, ed25519, rsa-2048, rsa-3072 or rsa-4096
+        #[arg(long, default_value = "ecdsa-p256")]
+        key_type: String,
+        /// Validity in days
+        #[arg(long, default_value_t = 3650)]
+        validity_days: u32,
+        /// Sign with this CA (makes an intermediate)
+        #[arg(long)]
+        parent: Option<String>,
+        /// Permitted DNS suffix, e.g. .prod.corp.example (repeatable)
+        #[arg(long = "permit-dns", value_name = "SUFFIX")]
+        permit_dns: Vec<String>,
+        /// Permitted URI prefix, e.g. spiffe://corp.example/prod (repeatable)
+        #[arg(long = "permit-uri", value_name = "PREFIX")]
+        permit_uri: Vec<String>,
+        /// Maximum number of intermediates below it
+        #[arg(long)]
+        path_len: Option<u8>,
+    },
+    /// List CAs
+    List,
+    /// Show a CA's fields (or its certificate with --pem)
+    Show {
+        /// CA name
+        name: String,
+        /// Print the certificate as PEM
+        #[arg(long)]
+        pem: bool,
+    },
+    /// Import CA certificates (PEM bundle or DER) for trust only
+    Import {
+        /// The file
+        file: PathBuf,
+    },
+    /// Write the CA's current CRL (PEM, or DER with --der)
+    Crl {
+        /// CA name
+        name: String,
+        /// Output file
+        #[arg(long)]
+        out: PathBuf,
+        /// Write DER instead of PEM
+        #[arg(long)]
+        der: bool,
+    },
+    /// Sign a certificate signing request (PEM or DER)
+    SignCsr {
+        /// CA name
+        name: String,
+        /// The CSR file
+        csr: PathBuf,
+        /// Output file (PEM)
+        #[arg(long)]
+        out: PathBuf,
+        /// Validity in days
+        #[arg(long, default_value_t = 90)]
+        validity_days: u32,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum CertCmd {
+    /// Issue a service certificate, or (with --env and --missing) one for every service lacking one
+    Issue {
+        /// The service (omit with --missing)
+        #[arg(long, required_unless_present = "missing")]
+        service: Option<String>,
+        /// The issuing CA
+        #[arg(long)]
+        ca: String,
+        /// DNS SAN (repeatable)
+        #[arg(long)]
+        dns: Vec<String>,
+        /// IP SAN (repeatable)
+        #[arg(long)]
+        ip: Vec<std::net::IpAddr>,
+        /// URI SAN, e.g. a SPIFFE ID (repeatable)
+        #[arg(long)]
+        uri: Vec<String>,
+        /// serverAuth (default: both server and client when neither is given)
+        #[arg(long)]
+        server: bool,
+        /// clientAuth
+        #[arg(long)]
+        client: bool,
+        /// Validity in days
+        #[arg(long, default_value_t = 90)]
+        validity_days: u32,
+        /// Key type of the new key
+        #[arg(long, default_value = "ecdsa-p256")]
+        key_type: String,
+        /// With --missing: the environment whose services get certificates
+        #[arg(long = "env", requires = "missing")]
+        environment: Option<String>,
+        /// Issue to every service of --env without an active certificate
+        #[arg(long, requires = "environment", conflicts_with = "service")]
+        missing: bool,
+    },
+    /// List certificates
+    List {
+        /// Only active certificates expiring within this many days
+        #[arg(long, value_name = "DAYS")]
+        expiring_within: Option<u32>,
+    },
+    /// Show a certificate (by id, id prefix or service)
+    Show {
+        /// Certificate id or service name
+        target: String,
+        /// Print the certificate as PEM
+        #[arg(long)]
+        pem: bool,
+        /// With --pem: append the CA chain
+        #[arg(long, requires = "pem")]
+        chain: bool,
+    },
+    /// Renew a certificate, or every one expiring within N days
+    Renew {
+        /// Certificate id or service name
+        #[arg(required_unless_present = "expiring_within")]
+        target: Option<String>,
+        /// Generate a new key instead of keeping the current one
+        #[arg(long)]
+        rotate_key: bool,
+        /// Renew every active certificate expiring within this many days
+        #[arg(long, value_name = "DAYS", conflicts_with = "target")]
+        expiring_within: Option<u32>,
+    },
+    /// Revoke a certificate
+    Revoke {
+        /// Certificate id (or service)
+        target: String,
+        /// unspecified, key-compromise, ca-compromise, affiliation-changed, superseded, cessation-of-operation
+        #[arg(long, default_value = "unspecified")]
+        reason: String,
+    },
+    /// Import a certificate and its private key for a service
+    Import {
+        /// Certificate file (PEM or DER)
+        file: PathBuf,
+        /// Private key file (PKCS#8, SEC1 or PKCS#1; PEM or DER)
+        #[arg(long)]
+        key: PathBuf,
+        /// The service it belongs to
+        #[arg(long)]
+        service: String,
+    },
+    /// Check a certificate's chain against the vault's CAs; says why it fails
+    Verify {
+        /// Certificate id, service name, or a certificate file
+        target: String,
+        /// Check at this time (RFC 3339) instead of now
+        #[arg(long)]
+        at: Option<String>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TrustCmd {
+    /// Add a CA to a service's trust store(s)
+    Add(TrustArgs),
+    /// Remove a CA from a service's trust store(s)
+    Remove(TrustArgs),
+    /// Show a service's trust stores
+    List {
+        /// Service name
+        service: String,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct TrustArgs {
+    /// Service name
+    pub service: String,
+    /// CA name
+    #[arg(long)]
+    pub ca: String,
+    /// Accept client certificates from this CA
+    #[arg(long, group = "direction")]
+    pub inbound: bool,
+    /// Verify servers with this CA
+    #[arg(long, group = "direction")]
+    pub outbound: bool,
+    /// Both
+    #[arg(long, group = "direction")]
+    pub both: bool,
 }
 
 #[derive(Args, Debug)]

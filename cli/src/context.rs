@@ -21,11 +21,7 @@ impl Context {
             Some(v) => v,
             None => vault_data::paths::default_vault_dir()?,
         };
-        Ok(Context {
-            vault_dir,
-            passphrase_file,
-            json,
-        })
+        Ok(Context { vault_dir, passphrase_file, json })
     }
 
     pub fn passphrase_file(&self) -> Option<&Path> {
@@ -105,8 +101,7 @@ impl Context {
 /// Formats a timestamp for people: RFC 3339 to the second, UTC.
 pub fn when(t: time::OffsetDateTime) -> String {
     let t = t.replace_nanosecond(0).unwrap_or(t);
-    t.format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_else(|_| t.to_string())
+    t.format(&time::format_description::well_known::Rfc3339).unwrap_or_else(|_| t.to_string())
 }
 
 /// A plain table for terminal output.
@@ -117,9 +112,29 @@ pub fn table(header: &[&str], rows: Vec<Vec<String>>) -> String {
     for r in rows {
         t.add_row(r);
     }
-    t.to_string()
-        .lines()
-        .map(|l| l.trim_end())
-        .collect::<Vec<_>>()
-        .join("\n")
+    t.to_string().lines().map(|l| l.trim_end()).collect::<Vec<_>>().join("\n")
+}
+
+/// Writes a new file (refusing to replace an existing one) with `mode`, synced before returning.
+pub fn write_new_file(path: &Path, bytes: &[u8], mode: u32) -> CliResult<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f =
+        std::fs::OpenOptions::new().write(true).create_new(true).mode(mode).open(path).map_err(|e| match e.kind() {
+            std::io::ErrorKind::AlreadyExists => {
+                CliError::Usage(format!("{} exists; refusing to overwrite it", path.display()))
+            }
+            _ => CliError::File { action: "cannot create", path: path.to_path_buf(), source: e },
+        })?;
+    f.write_all(bytes).and_then(|_| f.sync_all()).map_err(CliError::file("cannot write", path))
+}
+
+/// A progress bar on stderr for `total` steps (hidden when stderr is not a terminal).
+pub fn progress(total: usize, what: &str) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::with_draw_target(Some(total as u64), indicatif::ProgressDrawTarget::stderr());
+    if let Ok(style) = indicatif::ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} ({per_sec})") {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.set_message(what.to_string());
+    bar
 }

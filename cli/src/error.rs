@@ -10,11 +10,7 @@ pub enum CliError {
     #[error(transparent)]
     Vault(#[from] vault_data::Error),
     #[error("{action} {}: {source}", .path.display())]
-    File {
-        action: &'static str,
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    File { action: &'static str, path: PathBuf, source: std::io::Error },
     #[error("{0}")]
     Usage(String),
     /// A check that ran and found problems (already printed); exit 3.

@@ -23,10 +23,7 @@ pub fn read_secret_file(path: &Path) -> CliResult<SecretString> {
 }
 
 fn from_env(var: &str) -> Option<SecretString> {
-    std::env::var(var)
-        .ok()
-        .filter(|v| !v.is_empty())
-        .map(SecretString::from)
+    std::env::var(var).ok().filter(|v| !v.is_empty()).map(SecretString::from)
 }
 
 fn prompt(label: &str) -> CliResult<SecretString> {
@@ -75,9 +72,7 @@ pub fn new_passphrase(file: Option<&Path>, env_var: &str) -> CliResult<SecretStr
     let b = prompt("Repeat it: ")?;
     use vault_data::ExposeSecret;
     if a.expose_secret() != b.expose_secret() {
-        return Err(CliError::Usage(
-            "the two passphrases differ; nothing was changed".into(),
-        ));
+        return Err(CliError::Usage("the two passphrases differ; nothing was changed".into()));
     }
     Ok(a)
 }

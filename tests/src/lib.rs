@@ -16,11 +16,7 @@ pub fn keyloom_bin() -> PathBuf {
     // target/<profile>/deps/<test> -> target/<profile>/keyloom
     let profile_dir = exe.parent().and_then(Path::parent).expect("target/<profile> directory");
     let bin = profile_dir.join("keyloom");
-    assert!(
-        bin.exists(),
-        "{} is missing: run `cargo build --workspace` before `cargo test`",
-        bin.display()
-    );
+    assert!(bin.exists(), "{} is missing: run `cargo build --workspace` before `cargo test`", bin.display());
     bin
 }
 
@@ -36,16 +32,9 @@ impl TestVault {
     pub fn init() -> TestVault {
         let root = tempfile::tempdir().expect("tempdir");
         let path = root.path().join("vault");
-        let mut tv = TestVault {
-            root,
-            path,
-            recovery_key: String::new(),
-        };
+        let mut tv = TestVault { root, path, recovery_key: String::new() };
         let out = tv.json(&["init", "--scrypt-log-n", "14"]);
-        tv.recovery_key = out["recovery_key"]
-            .as_str()
-            .expect("recovery key in init output")
-            .to_string();
+        tv.recovery_key = out["recovery_key"].as_str().expect("recovery key in init output").to_string();
         assert!(tv.recovery_key.starts_with("AGE-SECRET-KEY-1"));
         tv
     }
@@ -71,12 +60,7 @@ impl TestVault {
         let mut c = self.cmd(args);
         c.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
         let mut child = c.spawn().expect("spawn keyloom");
-        child
-            .stdin
-            .take()
-            .expect("stdin")
-            .write_all(stdin)
-            .expect("write stdin");
+        child.stdin.take().expect("stdin").write_all(stdin).expect("write stdin");
         child.wait_with_output().expect("wait keyloom")
     }
 
@@ -191,9 +175,7 @@ pub fn data_trees_after_close(v: &TestVault) -> Vec<(String, Vec<u8>, Vec<u8>)> 
 pub fn raw_entries(vault: &Path, tree: &str, prefix: &[u8]) -> Vec<(Vec<u8>, Vec<u8>)> {
     let db = open_raw(vault);
     let t = db.open_tree(tree).expect("tree");
-    t.scan_prefix(prefix)
-        .map(|kv| kv.map(|(k, v)| (k.to_vec(), v.to_vec())).expect("kv"))
-        .collect()
+    t.scan_prefix(prefix).map(|kv| kv.map(|(k, v)| (k.to_vec(), v.to_vec())).expect("kv")).collect()
 }
 
 /// Replaces the entries of `remove` that match `pick` with those of `insert` that match it.

@@ -10,12 +10,8 @@ fn tour_of_every_command() {
     let st = v.json(&["status"]);
     assert_eq!(st["format_version"], 1);
     assert_eq!(st["vault_id"].as_str().unwrap().len(), 32);
-    let kinds: Vec<_> = st["slots"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["kind"].as_str().unwrap().to_string())
-        .collect();
+    let kinds: Vec<_> =
+        st["slots"].as_array().unwrap().iter().map(|s| s["kind"].as_str().unwrap().to_string()).collect();
     assert_eq!(kinds.len(), 2);
     assert!(kinds.contains(&"passphrase".to_string()) && kinds.contains(&"recovery".to_string()));
     assert_eq!(st["counts"]["services"], 0);
@@ -44,12 +40,7 @@ fn tour_of_every_command() {
     let err = v.fails(&["service", "add", "checkout", "--env", "prod"], 1);
     assert!(err.contains("service \"checkout\" already exists"), "{err}");
     let list = v.json(&["service", "list"]);
-    let names: Vec<_> = list
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["name"].as_str().unwrap())
-        .collect();
+    let names: Vec<_> = list.as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
     assert_eq!(names, ["checkout", "payments"]);
     let edited = v.json(&["service", "edit", "checkout", "--owner", "team-shop", "--tag", "tier=2"]);
     assert_eq!(edited["owner"], "team-shop");
@@ -57,16 +48,7 @@ fn tour_of_every_command() {
 
     // secrets: value from stdin, one trailing newline dropped.
     let out = v.run_with_stdin(
-        &[
-            "secret",
-            "set",
-            "payments/STRIPE_KEY",
-            "--target",
-            "stripe-api",
-            "--rotate-days",
-            "90",
-            "--json",
-        ],
+        &["secret", "set", "payments/STRIPE_KEY", "--target", "stripe-api", "--rotate-days", "90", "--json"],
         b"sk_live_tour_value\n",
     );
     keyloom_tests::assert_success(&out, &["secret", "set"]);
@@ -84,10 +66,7 @@ fn tour_of_every_command() {
     assert_eq!(versions[1]["version"], 2);
     assert!(versions[0]["created"].is_string());
     assert!(!hist.to_string().contains("sk_live"), "history must not carry values");
-    assert_eq!(
-        v.ok(&["secret", "get", "payments/STRIPE_KEY", "--version", "1", "-n"]),
-        "sk_live_tour_value"
-    );
+    assert_eq!(v.ok(&["secret", "get", "payments/STRIPE_KEY", "--version", "1", "-n"]), "sk_live_tour_value");
     assert_eq!(hist["target"], "stripe-api", "policy kept across versions");
 
     let gen = v.json(&["secret", "generate", "payments/DB_PASSWORD", "--length", "32"]);
@@ -103,10 +82,7 @@ fn tour_of_every_command() {
     assert_eq!(list[1]["name"], "STRIPE_KEY");
     assert_eq!(list[1]["versions"], 2);
     assert_eq!(list[1]["rotation_overdue"], false);
-    assert!(
-        !serde_json::to_string(list).unwrap().contains(pw),
-        "list must not carry values"
-    );
+    assert!(!serde_json::to_string(list).unwrap().contains(pw), "list must not carry values");
 
     // bulk import from an env file
     let env_file = v.root.path().join("import.env");
@@ -123,10 +99,7 @@ fn tour_of_every_command() {
 
     // intents
     let i = v.json(&["intent", "add", "--from", "checkout", "--to", "payments"]);
-    assert_eq!(
-        (i["from"].as_str(), i["to"].as_str()),
-        (Some("checkout"), Some("payments"))
-    );
+    assert_eq!((i["from"].as_str(), i["to"].as_str()), (Some("checkout"), Some("payments")));
     let err = v.fails(&["intent", "add", "--from", "checkout", "--to", "ghost"], 1);
     assert!(err.contains("unknown service \"ghost\""), "{err}");
     assert_eq!(v.json(&["intent", "list"]).as_array().unwrap().len(), 1);
@@ -136,11 +109,7 @@ fn tour_of_every_command() {
     assert!(err.contains("secret payments/DB_PASSWORD"), "{err}");
     assert!(err.contains("secret payments/STRIPE_KEY"), "{err}");
     assert!(err.contains("intent checkout -> payments"), "{err}");
-    assert_eq!(
-        v.json(&["service", "list"]).as_array().unwrap().len(),
-        2,
-        "refused removal changed nothing"
-    );
+    assert_eq!(v.json(&["service", "list"]).as_array().unwrap().len(), 2, "refused removal changed nothing");
     v.ok(&["intent", "remove", "--from", "checkout", "--to", "payments"]);
     v.ok(&["secret", "remove", "checkout/API_TOKEN"]);
     v.ok(&["service", "remove", "payments", "--force"]);
@@ -148,12 +117,8 @@ fn tour_of_every_command() {
 
     // audit: every mutation and reveal, newest first, chain verifies, jsonl export.
     let entries = v.json(&["audit", "list"]);
-    let actions: Vec<_> = entries
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["action"].as_str().unwrap().to_string())
-        .collect();
+    let actions: Vec<_> =
+        entries.as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap().to_string()).collect();
     for a in [
         "vault.create",
         "service.add",
@@ -170,18 +135,10 @@ fn tour_of_every_command() {
         assert!(actions.contains(&a.to_string()), "audit has no {a}: {actions:?}");
     }
     assert_eq!(actions[0], "service.remove");
-    let reveal = entries
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|e| e["action"] == "secret.reveal")
-        .unwrap();
+    let reveal = entries.as_array().unwrap().iter().find(|e| e["action"] == "secret.reveal").unwrap();
     assert!(reveal["user"].is_string() && reveal["time"].is_string());
     assert_eq!(reveal["objects"][0]["kind"], "secret");
-    assert!(
-        !entries.to_string().contains("sk_live"),
-        "audit entries never carry values"
-    );
+    assert!(!entries.to_string().contains("sk_live"), "audit entries never carry values");
     let verify = v.json(&["audit", "verify"]);
     assert_eq!(verify["ok"], true);
     let jsonl = v.ok(&["audit", "export", "--format", "jsonl"]);
@@ -200,10 +157,7 @@ fn sessions_skip_the_passphrase_and_end_on_lock() {
     assert!(token.starts_with("keyloom-session:v1:"));
     // Plain output is an eval-able export line.
     let line = v.ok(&["unlock", "--ttl", "5m"]);
-    assert!(
-        line.starts_with("export KEYLOOM_SESSION='keyloom-session:v1:"),
-        "{line}"
-    );
+    assert!(line.starts_with("export KEYLOOM_SESSION='keyloom-session:v1:"), "{line}");
 
     // With only the session (no passphrase anywhere), commands work.
     let with_session = |args: &[&str]| {
@@ -216,15 +170,7 @@ fn sessions_skip_the_passphrase_and_end_on_lock() {
     let st = with_session(&["status", "--json"]);
     let st: serde_json::Value = serde_json::from_slice(&st.stdout).unwrap();
     assert_eq!(st["counts"]["services"], 1);
-    assert_eq!(
-        st["slots"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|s| s["kind"] == "session")
-            .count(),
-        2
-    );
+    assert_eq!(st["slots"].as_array().unwrap().iter().filter(|s| s["kind"] == "session").count(), 2);
 
     // Without any method: exit 2 with guidance.
     let mut c = v.cmd(&["service", "list"]);
@@ -290,24 +236,12 @@ fn passwd_recover_and_rekey() {
     // Another vault's recovery key: exit 2; garbage: exit 1 without echoing it.
     std::fs::write(&rk, format!("{}\n", TestVault::init().recovery_key)).unwrap();
     v.fails(
-        &[
-            "recover",
-            "--recovery-key-file",
-            rk.to_str().unwrap(),
-            "--new-passphrase-file",
-            np.to_str().unwrap(),
-        ],
+        &["recover", "--recovery-key-file", rk.to_str().unwrap(), "--new-passphrase-file", np.to_str().unwrap()],
         2,
     );
     std::fs::write(&rk, "AGE-SECRET-KEY-1NOTAKEY\n").unwrap();
     let err = v.fails(
-        &[
-            "recover",
-            "--recovery-key-file",
-            rk.to_str().unwrap(),
-            "--new-passphrase-file",
-            np.to_str().unwrap(),
-        ],
+        &["recover", "--recovery-key-file", rk.to_str().unwrap(), "--new-passphrase-file", np.to_str().unwrap()],
         1,
     );
     assert!(err.contains("not an age identity") && !err.contains("NOTAKEY"), "{err}");
@@ -321,10 +255,7 @@ fn passwd_recover_and_rekey() {
     assert_eq!(r["sessions_ended"], 1);
     let after = keyloom_tests::data_trees_after_close(&v);
     for (tree, key, value) in &before {
-        let now = after
-            .iter()
-            .find(|(t, k, _)| t == tree && k == key)
-            .expect("record kept");
+        let now = after.iter().find(|(t, k, _)| t == tree && k == key).expect("record kept");
         assert_ne!(&now.2, value, "{tree} record was not resealed");
     }
     assert_eq!(v.ok(&["secret", "get", "db/URL", "-n"]), "postgres://u:p@h/db");

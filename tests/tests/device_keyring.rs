@@ -7,11 +7,7 @@ use std::process::Command;
 use keyloom_tests::{keyloom_bin, TestVault};
 
 fn tool_present(name: &str) -> bool {
-    Command::new("sh")
-        .arg("-c")
-        .arg(format!("command -v {name}"))
-        .output()
-        .is_ok_and(|o| o.status.success())
+    Command::new("sh").arg("-c").arg(format!("command -v {name}")).output().is_ok_and(|o| o.status.success())
 }
 
 #[test]
@@ -45,10 +41,7 @@ echo done
     let out = Command::new("dbus-run-session")
         .args(["--", "sh", "-c", &script])
         .env_clear()
-        .envs(
-            env.get_envs()
-                .filter_map(|(k, val)| val.map(|val| (k.to_owned(), val.to_owned()))),
-        )
+        .envs(env.get_envs().filter_map(|(k, val)| val.map(|val| (k.to_owned(), val.to_owned()))))
         .output()
         .expect("run dbus-run-session");
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -67,10 +60,7 @@ fn device_enable_without_a_secret_service_fails_clearly_and_changes_nothing() {
     let before = v.json(&["status"])["slots"].as_array().unwrap().len();
     let mut c = v.cmd(&["device", "enable"]);
     // A bus address that leads nowhere: no Secret Service is reachable.
-    c.env(
-        "DBUS_SESSION_BUS_ADDRESS",
-        format!("unix:path={}/no-bus", v.root.path().display()),
-    );
+    c.env("DBUS_SESSION_BUS_ADDRESS", format!("unix:path={}/no-bus", v.root.path().display()));
     let out = c.output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);

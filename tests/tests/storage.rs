@@ -32,23 +32,14 @@ fn vault_files_hold_no_plaintext_names_or_values() {
     ]);
     v.ok(&["service", "add", "other", "--env", "dev"]);
     let out = v.run_with_stdin(
-        &[
-            "secret",
-            "set",
-            "zebra-payments-svc/QUOKKA_API_TOKEN",
-            "--target",
-            "stripe-api-wombat",
-        ],
+        &["secret", "set", "zebra-payments-svc/QUOKKA_API_TOKEN", "--target", "stripe-api-wombat"],
         b"tok_planted_value_8f3a9c",
     );
     keyloom_tests::assert_success(&out, &["secret set"]);
     v.ok(&["intent", "add", "--from", "other", "--to", "zebra-payments-svc"]);
     v.ok(&["secret", "get", "zebra-payments-svc/QUOKKA_API_TOKEN"]);
     let files = v.all_bytes();
-    assert!(
-        files.iter().any(|(p, _)| p.ends_with("vault.snapshot")),
-        "snapshot is part of the scan"
-    );
+    assert!(files.iter().any(|(p, _)| p.ends_with("vault.snapshot")), "snapshot is part of the scan");
     for (path, bytes) in &files {
         for needle in PLANTED {
             assert!(
@@ -57,11 +48,7 @@ fn vault_files_hold_no_plaintext_names_or_values() {
                 path.display()
             );
         }
-        assert!(
-            !bytes.windows(8).any(|w| w == b"tok_plan"),
-            "value prefix in {}",
-            path.display()
-        );
+        assert!(!bytes.windows(8).any(|w| w == b"tok_plan"), "value prefix in {}", path.display());
     }
 }
 
@@ -93,14 +80,8 @@ fn a_second_process_is_told_who_holds_the_vault() {
     // ...so the binary is refused at once, naming our pid, exit 1.
     let start = Instant::now();
     let err = v.fails(&["status"], 1);
-    assert!(
-        start.elapsed() < Duration::from_secs(10),
-        "refusal must not wait for the lock"
-    );
-    assert!(
-        err.contains(&format!("vault is in use by process {}", std::process::id())),
-        "{err}"
-    );
+    assert!(start.elapsed() < Duration::from_secs(10), "refusal must not wait for the lock");
+    assert!(err.contains(&format!("vault is in use by process {}", std::process::id())), "{err}");
     drop(held);
     v.ok(&["status"]);
 }
@@ -109,10 +90,7 @@ fn populated() -> TestVault {
     let v = TestVault::init();
     for (svc, env) in [("payments", "prod"), ("checkout", "prod"), ("search", "staging")] {
         v.ok(&["service", "add", svc, "--env", env]);
-        let out = v.run_with_stdin(
-            &["secret", "set", &format!("{svc}/TOKEN")],
-            format!("value-of-{svc}").as_bytes(),
-        );
+        let out = v.run_with_stdin(&["secret", "set", &format!("{svc}/TOKEN")], format!("value-of-{svc}").as_bytes());
         keyloom_tests::assert_success(&out, &["secret set"]);
     }
     v.ok(&["intent", "add", "--from", "checkout", "--to", "payments"]);
@@ -122,10 +100,7 @@ fn populated() -> TestVault {
 fn assert_all_present(v: &TestVault) {
     assert_eq!(v.json(&["service", "list"]).as_array().unwrap().len(), 3);
     for svc in ["payments", "checkout", "search"] {
-        assert_eq!(
-            v.ok(&["secret", "get", &format!("{svc}/TOKEN"), "-n"]),
-            format!("value-of-{svc}")
-        );
+        assert_eq!(v.ok(&["secret", "get", &format!("{svc}/TOKEN"), "-n"]), format!("value-of-{svc}"));
     }
     assert_eq!(v.json(&["intent", "list"]).as_array().unwrap().len(), 1);
     assert_eq!(v.json(&["audit", "verify"])["ok"], true);
@@ -167,11 +142,7 @@ fn doctor_restore_after_database_bytes_are_overwritten() {
     std::fs::write(&db_file, &bytes).unwrap();
     // Whatever sled makes of it, the vault does not silently work with lost data.
     let out = v.run(&["secret", "get", "payments/TOKEN"]);
-    assert_ne!(
-        out.status.code(),
-        Some(0),
-        "damaged vault must not answer as if healthy"
-    );
+    assert_ne!(out.status.code(), Some(0), "damaged vault must not answer as if healthy");
     assert!(!String::from_utf8_lossy(&out.stderr).contains("panicked"));
     let r = v.json(&["doctor", "--restore"]);
     assert!(r["damaged_copy"].as_str().unwrap().contains("db.damaged-"));
@@ -219,10 +190,7 @@ fn a_database_behind_its_snapshot_is_refused() {
     std::fs::remove_dir_all(&db).unwrap();
     copy_dir(&backup, &db);
     let err = v.fails(&["service", "list"], 3);
-    assert!(
-        err.contains("behind its snapshot") && err.contains("doctor --restore"),
-        "{err}"
-    );
+    assert!(err.contains("behind its snapshot") && err.contains("doctor --restore"), "{err}");
     v.json(&["doctor", "--restore"]);
     assert!(v.json(&["service", "list"]).to_string().contains("newer"));
 }

@@ -23,11 +23,7 @@ fn wrong_passphrase_exits_2_and_changes_nothing() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("wrong passphrase or key"));
     assert!(!String::from_utf8_lossy(&out.stderr).contains("not the passphrase"));
-    assert_eq!(
-        data_trees(&v.path),
-        before,
-        "a refused unlock must not change any record"
-    );
+    assert_eq!(data_trees(&v.path), before, "a refused unlock must not change any record");
     // The failed attempt is recorded once the vault opens.
     let entries = v.json(&["audit", "list", "--action", "vault.unlock"]);
     let e = &entries.as_array().unwrap()[0];
@@ -95,10 +91,7 @@ fn deleted_audit_entries_are_found_in_the_middle_and_at_the_end() {
     let out = v.run(&["audit", "verify", "--json"]);
     assert_eq!(out.status.code(), Some(3));
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert!(
-        report["first_problem"]["problem"].as_str().unwrap().contains("missing"),
-        "{report}"
-    );
+    assert!(report["first_problem"]["problem"].as_str().unwrap().contains("missing"), "{report}");
     assert!(n >= 3);
 }
 

@@ -39,10 +39,7 @@ fn services(n: usize) -> Vec<ServiceSpec> {
 fn secrets(services: usize, per_service: usize, round: usize) -> Vec<NewSecret> {
     (0..services * per_service)
         .map(|i| NewSecret {
-            reference: SecretRef {
-                service: format!("svc-{:05}", i % services),
-                name: format!("KEY_{}", i / services),
-            },
+            reference: SecretRef { service: format!("svc-{:05}", i % services), name: format!("KEY_{}", i / services) },
             value: SecretSlice::from(format!("value-{i}-round-{round}-padding-to-forty-bytes").into_bytes()),
             options: SecretOptions::default(),
         })
@@ -54,8 +51,7 @@ fn large_vault(dir: &Path) -> SecretString {
     let (mut v, recovery) = fast_create(dir);
     v.add_services(services(SERVICES)).expect("services");
     for round in 0..2 {
-        v.import_secrets(&secrets(SERVICES, CREDENTIALS / SERVICES, round))
-            .expect("import");
+        v.import_secrets(&secrets(SERVICES, CREDENTIALS / SERVICES, round)).expect("import");
     }
     v.close().expect("close");
     recovery
@@ -73,24 +69,16 @@ fn bench_large(c: &mut Criterion) {
             let mut v = Vault::open(&dir).expect("open");
             // The recovery slot is an X25519 unwrap (~65 µs): no passphrase KDF in this figure.
             v.unlock(Unlock::RecoveryKey(recovery.clone())).expect("unlock");
-            assert_eq!(
-                v.status().expect("status").counts.expect("counts").credential_versions,
-                2 * CREDENTIALS
-            );
+            assert_eq!(v.status().expect("status").counts.expect("counts").credential_versions, 2 * CREDENTIALS);
             v
         })
     });
 
     let mut v = Vault::open(&dir).expect("open");
     v.unlock(Unlock::RecoveryKey(recovery.clone())).expect("unlock");
-    let r = SecretRef {
-        service: "svc-04242".into(),
-        name: "KEY_3".into(),
-    };
+    let r = SecretRef { service: "svc-04242".into(), name: "KEY_3".into() };
     g.sample_size(100).measurement_time(Duration::from_secs(10));
-    g.bench_function("secret_get_with_audit", |b| {
-        b.iter(|| v.reveal_secret(&r, None).expect("reveal"))
-    });
+    g.bench_function("secret_get_with_audit", |b| b.iter(|| v.reveal_secret(&r, None).expect("reveal")));
     g.finish();
 }
 
@@ -98,10 +86,7 @@ fn bench_writes(c: &mut Criterion) {
     let tmp = tempfile::tempdir().expect("tempdir");
     let (mut v, _) = fast_create(&tmp.path().join("vault"));
     v.add_service(services(1).remove(0)).expect("service");
-    let r = SecretRef {
-        service: "svc-00000".into(),
-        name: "TOKEN".into(),
-    };
+    let r = SecretRef { service: "svc-00000".into(), name: "TOKEN".into() };
     let value = SecretSlice::from(b"a-forty-byte-secret-value-for-benchmarks".to_vec());
     let mut g = c.benchmark_group("writes");
     g.bench_function("durable_single_write", |b| {
@@ -131,14 +116,7 @@ fn bench_kdf(c: &mut Criterion) {
     // The passphrase slot's key derivation at age's calibrated default (the ~1 s by design).
     let tmp = tempfile::tempdir().expect("tempdir");
     let dir = tmp.path().join("vault");
-    let (v, _) = Vault::create(
-        &dir,
-        &passphrase(),
-        CreateOptions {
-            kdf: KdfCost::Calibrated,
-        },
-    )
-    .expect("create");
+    let (v, _) = Vault::create(&dir, &passphrase(), CreateOptions { kdf: KdfCost::Calibrated }).expect("create");
     v.close().expect("close");
     let mut g = c.benchmark_group("kdf");
     g.sample_size(10).measurement_time(Duration::from_secs(20));

@@ -42,6 +42,12 @@ pub enum Error {
     /// A secret reference (`service/NAME`) that is not in the vault.
     #[error("unknown secret {0:?}")]
     UnknownSecret(String),
+    /// A CA name that is not in the vault.
+    #[error("unknown CA {0:?}")]
+    UnknownCa(String),
+    /// A certificate id or service with no certificate.
+    #[error("no certificate {0}")]
+    UnknownCertificate(String),
     /// An intent that is not in the vault.
     #[error("no intent from {from:?} to {to:?}")]
     UnknownIntent {
@@ -138,6 +144,8 @@ impl Error {
             Error::UnknownService(_) => "unknown_service",
             Error::UnknownSecret(_) => "unknown_secret",
             Error::UnknownIntent { .. } => "unknown_intent",
+            Error::UnknownCa(_) => "unknown_ca",
+            Error::UnknownCertificate(_) => "unknown_certificate",
             Error::Exists { .. } => "exists",
             Error::StillReferenced { .. } => "still_referenced",
             Error::Invalid(_) => "invalid",

@@ -17,6 +17,7 @@ pub mod error;
 pub mod ids;
 pub mod model;
 pub mod paths;
+pub mod pki;
 pub mod process;
 pub mod store;
 pub mod vault;
@@ -29,6 +30,9 @@ pub use ids::RecordId;
 pub use model::service::{parse_tag, ServiceUpdate};
 pub use model::{Credential, CredentialVersion, Intent, SecretRef, Service, ServiceSpec};
 pub use vault::doctor_restore as restore;
+pub use vault::{
+    to_pem, CaView, CertView, Direction, IssueRequest, ServiceIdentity, TrustView, VerifyReport, DEFAULT_LEAF_DAYS,
+};
 pub use vault::{
     CreateOptions, DoctorReport, IntentView, NewSecret, RecoveryKey, RestoreReport, SecretOptions, SecretSummary,
     SessionToken, Unlock, Vault, VaultStatus,

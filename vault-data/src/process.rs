@@ -8,14 +8,8 @@ use crate::error::{Error, Result};
 pub fn harden() -> Result<()> {
     use rustix::process::{setrlimit, umask, Resource, Rlimit};
     umask(rustix::fs::Mode::from_raw_mode(0o077));
-    setrlimit(
-        Resource::Core,
-        Rlimit {
-            current: Some(0),
-            maximum: Some(0),
-        },
-    )
-    .map_err(|e| Error::Storage(format!("cannot disable core dumps: {e}")))?;
+    setrlimit(Resource::Core, Rlimit { current: Some(0), maximum: Some(0) })
+        .map_err(|e| Error::Storage(format!("cannot disable core dumps: {e}")))?;
     #[cfg(target_os = "linux")]
     rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::NotDumpable)
         .map_err(|e| Error::Storage(format!("cannot disable ptrace attach: {e}")))?;

@@ -36,10 +36,7 @@ pub fn run(ctx: &Context, cmd: AuditCmd) -> CliResult<()> {
                         ]
                     })
                     .collect();
-                println!(
-                    "{}",
-                    table(&["#", "time", "user", "action", "outcome", "objects", "detail"], rows)
-                );
+                println!("{}", table(&["#", "time", "user", "action", "outcome", "objects", "detail"], rows));
             }
         }
         AuditCmd::Verify => {
@@ -52,10 +49,7 @@ pub fn run(ctx: &Context, cmd: AuditCmd) -> CliResult<()> {
                 println!("Audit chain BROKEN at entry #{}: {}", p.seq, p.problem);
             }
             if !report.ok {
-                let p = report
-                    .first_problem
-                    .map(|p| format!("entry #{}: {}", p.seq, p.problem))
-                    .unwrap_or_default();
+                let p = report.first_problem.map(|p| format!("entry #{}: {}", p.seq, p.problem)).unwrap_or_default();
                 return Err(CliError::CheckFailed(format!("the audit chain is broken at {p}")));
             }
         }
@@ -76,9 +70,7 @@ pub fn run(ctx: &Context, cmd: AuditCmd) -> CliResult<()> {
                         .map_err(CliError::file("cannot write", &path))?;
                     eprintln!("Exported {} entries to {}", entries.len(), path.display());
                 }
-                None => std::io::stdout()
-                    .write_all(&buf)
-                    .map_err(|e| CliError::Usage(e.to_string()))?,
+                None => std::io::stdout().write_all(&buf).map_err(|e| CliError::Usage(e.to_string()))?,
             }
         }
     }

@@ -80,10 +80,7 @@ pub fn run(ctx: &Context, args: DoctorArgs) -> CliResult<()> {
             Some(p) => println!("audit chain      BROKEN at #{}: {}", p.seq, p.problem),
         }
         println!("snapshot         {}", report.snapshot.verdict);
-        println!(
-            "verdict          {}",
-            if report.ok { "healthy" } else { "PROBLEMS FOUND" }
-        );
+        println!("verdict          {}", if report.ok { "healthy" } else { "PROBLEMS FOUND" });
     }
     if report.ok {
         Ok(())

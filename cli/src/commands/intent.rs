@@ -22,14 +22,7 @@ pub fn run(ctx: &Context, cmd: IntentCmd) -> CliResult<()> {
             } else {
                 let rows = list
                     .iter()
-                    .map(|i| {
-                        vec![
-                            i.from.clone(),
-                            i.to.clone(),
-                            i.note.clone().unwrap_or_default(),
-                            when(i.created),
-                        ]
-                    })
+                    .map(|i| vec![i.from.clone(), i.to.clone(), i.note.clone().unwrap_or_default(), when(i.created)])
                     .collect();
                 println!("{}", table(&["from", "to", "note", "declared"], rows));
                 println!("{} intent(s)", list.len());

@@ -72,14 +72,7 @@ pub fn device(ctx: &Context, cmd: DeviceCmd) -> CliResult<()> {
             let mut vault = ctx.open_unlocked()?;
             let was = vault.disable_device()?;
             vault.close()?;
-            done(
-                ctx,
-                if was {
-                    "Device unlock disabled."
-                } else {
-                    "Device unlock was not enabled."
-                },
-            )
+            done(ctx, if was { "Device unlock disabled." } else { "Device unlock was not enabled." })
         }
         DeviceCmd::Status => {
             let mut vault = ctx.open()?;
@@ -111,10 +104,7 @@ pub fn rekey(ctx: &Context, args: RekeyArgs) -> CliResult<()> {
     }
     let report = vault.rekey(&passphrase, kdf, args.new_recovery_key)?;
     vault.close()?;
-    let recovery = report
-        .new_recovery_key
-        .as_ref()
-        .map(|k| k.0.expose_secret().to_string());
+    let recovery = report.new_recovery_key.as_ref().map(|k| k.0.expose_secret().to_string());
     if ctx.json {
         let mut v = serde_json::to_value(&report).map_err(|e| CliError::Usage(e.to_string()))?;
         v["recovery_key"] = serde_json::json!(recovery);

@@ -1,11 +1,14 @@
 //! One module per noun; each function parses nothing, calls vault_data, prints.
 
 pub mod audit;
+pub mod ca;
+pub mod cert;
 pub mod doctor;
 pub mod intent;
 pub mod keys;
 pub mod secret;
 pub mod service;
+pub mod trust;
 pub mod vault;
 
 use crate::args::Command;
@@ -21,6 +24,9 @@ pub fn run(ctx: &Context, command: Command) -> CliResult<()> {
         Command::Service(c) => service::run(ctx, c),
         Command::Secret(c) => secret::run(ctx, c),
         Command::Intent(c) => intent::run(ctx, c),
+        Command::Ca(c) => ca::run(ctx, c),
+        Command::Cert(c) => cert::run(ctx, c),
+        Command::Trust(c) => trust::run(ctx, c),
         Command::Passwd(a) => keys::passwd(ctx, a),
         Command::Recover(a) => keys::recover(ctx, a),
         Command::Device(c) => keys::device(ctx, c),

@@ -10,10 +10,7 @@ use crate::error::{CliError, CliResult};
 use crate::secret_input;
 
 fn options(p: SecretPolicy) -> SecretOptions {
-    SecretOptions {
-        target: p.target,
-        rotate_days: p.rotate_days,
-    }
+    SecretOptions { target: p.target, rotate_days: p.rotate_days }
 }
 
 fn print_stored(ctx: &Context, s: &SecretSummary, verb: &str) -> CliResult<()> {
@@ -28,12 +25,7 @@ fn print_stored(ctx: &Context, s: &SecretSummary, verb: &str) -> CliResult<()> {
 pub fn run(ctx: &Context, cmd: SecretCmd) -> CliResult<()> {
     let mut vault = ctx.open_unlocked()?;
     match cmd {
-        SecretCmd::Set {
-            reference,
-            policy,
-            from_file,
-            keep_newline,
-        } => {
+        SecretCmd::Set { reference, policy, from_file, keep_newline } => {
             let r: SecretRef = reference.parse()?;
             // Resolve the service before reading a value, so a typo fails before the user types.
             vault.service(&r.service)?;
@@ -41,21 +33,12 @@ pub fn run(ctx: &Context, cmd: SecretCmd) -> CliResult<()> {
             let s = vault.set_secret(&r, &SecretSlice::from(value.to_vec()), options(policy))?;
             print_stored(ctx, &s, "Stored")?;
         }
-        SecretCmd::Generate {
-            reference,
-            length,
-            charset,
-            policy,
-        } => {
+        SecretCmd::Generate { reference, length, charset, policy } => {
             let r: SecretRef = reference.parse()?;
             let s = vault.generate_secret(&r, length, Charset::parse(&charset)?, options(policy))?;
             print_stored(ctx, &s, "Generated")?;
         }
-        SecretCmd::Get {
-            reference,
-            version,
-            no_newline,
-        } => {
+        SecretCmd::Get { reference, version, no_newline } => {
             let r: SecretRef = reference.parse()?;
             let value = vault.reveal_secret(&r, version)?;
             let bytes = value.expose_secret();
@@ -129,10 +112,7 @@ pub fn run(ctx: &Context, cmd: SecretCmd) -> CliResult<()> {
                         ]
                     })
                     .collect();
-                println!(
-                    "{}",
-                    table(&["secret", "target", "version", "updated", "rotation due"], rows)
-                );
+                println!("{}", table(&["secret", "target", "version", "updated", "rotation due"], rows));
                 println!("{} secret(s)", list.len());
             }
         }
@@ -154,10 +134,7 @@ pub fn run(ctx: &Context, cmd: SecretCmd) -> CliResult<()> {
             for item in iter {
                 let (name, value) = item.map_err(|e| CliError::Usage(format!("{}: {e}", file.display())))?;
                 secrets.push(NewSecret {
-                    reference: SecretRef {
-                        service: service.clone(),
-                        name,
-                    },
+                    reference: SecretRef { service: service.clone(), name },
                     value: SecretSlice::from(value.into_bytes()),
                     options: opts.clone(),
                 });

@@ -15,20 +15,8 @@ fn tags(raw: &[String]) -> CliResult<BTreeMap<String, String>> {
 pub fn run(ctx: &Context, cmd: ServiceCmd) -> CliResult<()> {
     let mut vault = ctx.open_unlocked()?;
     match cmd {
-        ServiceCmd::Add {
-            name,
-            environment,
-            owner,
-            tags: t,
-            spiffe_id,
-        } => {
-            let svc = vault.add_service(ServiceSpec {
-                name,
-                environment,
-                owner,
-                tags: tags(&t)?,
-                spiffe_id,
-            })?;
+        ServiceCmd::Add { name, environment, owner, tags: t, spiffe_id } => {
+            let svc = vault.add_service(ServiceSpec { name, environment, owner, tags: tags(&t)?, spiffe_id })?;
             if ctx.json {
                 ctx.print_json(&svc)?;
             } else {
@@ -89,14 +77,7 @@ pub fn run(ctx: &Context, cmd: ServiceCmd) -> CliResult<()> {
                 }
             }
         }
-        ServiceCmd::Edit {
-            name,
-            environment,
-            owner,
-            tags: t,
-            untag,
-            spiffe_id,
-        } => {
+        ServiceCmd::Edit { name, environment, owner, tags: t, untag, spiffe_id } => {
             let update = ServiceUpdate {
                 environment,
                 owner: owner.map(|o| if o.is_empty() { None } else { Some(o) }),

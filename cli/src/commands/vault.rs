@@ -21,10 +21,7 @@ pub fn init(ctx: &Context, args: InitArgs) -> CliResult<()> {
     let kdf = kdf_cost(&args.kdf)?;
     if let Some(out) = &args.recovery_key_out {
         if out.exists() {
-            return Err(CliError::Usage(format!(
-                "{} exists; refusing to overwrite it",
-                out.display()
-            )));
+            return Err(CliError::Usage(format!("{} exists; refusing to overwrite it", out.display())));
         }
     }
     let passphrase = match secret_input::passphrase_non_interactive(ctx.passphrase_file())? {
@@ -43,16 +40,10 @@ pub fn init(ctx: &Context, args: InitArgs) -> CliResult<()> {
         let mut f = std::fs::OpenOptions::new();
         std::os::unix::fs::OpenOptionsExt::mode(f.write(true).create_new(true), 0o600);
         let mut file = f.open(out).map_err(CliError::file("cannot create", out))?;
-        writeln!(file, "{key}")
-            .and_then(|_| file.sync_all())
-            .map_err(CliError::file("cannot write", out))?;
+        writeln!(file, "{key}").and_then(|_| file.sync_all()).map_err(CliError::file("cannot write", out))?;
     }
     if ctx.json {
-        let recovery_key = if args.recovery_key_out.is_some() {
-            None
-        } else {
-            Some(key)
-        };
+        let recovery_key = if args.recovery_key_out.is_some() { None } else { Some(key) };
         ctx.print_json(&serde_json::json!({
             "vault_id": vault_id,
             "path": ctx.vault_dir,
@@ -62,10 +53,7 @@ pub fn init(ctx: &Context, args: InitArgs) -> CliResult<()> {
     } else {
         println!("Created vault {vault_id} at {}", ctx.vault_dir.display());
         match &args.recovery_key_out {
-            Some(out) => println!(
-                "Recovery key written to {} (mode 0600). Move it somewhere offline.",
-                out.display()
-            ),
+            Some(out) => println!("Recovery key written to {} (mode 0600). Move it somewhere offline.", out.display()),
             None => {
                 println!();
                 println!("Recovery key (shown once; store it offline, it opens the vault without the passphrase):");
@@ -93,20 +81,11 @@ pub fn status(ctx: &Context) -> CliResult<()> {
     println!("format     {}", st.format_version);
     println!(
         "state      {}",
-        if st.locked {
-            "locked (counts need a passphrase, session or device key)"
-        } else {
-            "unlocked"
-        }
+        if st.locked { "locked (counts need a passphrase, session or device key)" } else { "unlocked" }
     );
     for s in &st.slots {
         let exp = s.expires.map(|e| format!(", expires {}", when(e))).unwrap_or_default();
-        println!(
-            "slot       {:?} {} (created {}{exp})",
-            s.kind,
-            s.id.short(),
-            when(s.created)
-        );
+        println!("slot       {:?} {} (created {}{exp})", s.kind, s.id.short(), when(s.created));
     }
     if let Some(c) = st.counts {
         println!(

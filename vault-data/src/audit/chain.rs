@@ -19,28 +19,12 @@ pub(crate) fn seq_key(seq: u64) -> [u8; 8] {
 
 pub(crate) fn seal_head(keys: &VaultKeys, vault_id: &VaultId, head: &AuditHead) -> Result<Op> {
     let pt = serde_json::to_vec(head).map_err(|e| Error::Storage(format!("cannot encode audit head: {e}")))?;
-    let sealed = seal::seal(
-        &keys.meta,
-        vault_id,
-        Location {
-            tree: "meta",
-            key: HEAD_KEY,
-        },
-        &pt,
-    );
+    let sealed = seal::seal(&keys.meta, vault_id, Location { tree: "meta", key: HEAD_KEY }, &pt);
     Ok(Op::Put(TreeName::Meta, HEAD_KEY.to_vec(), sealed))
 }
 
 pub(crate) fn open_head(keys: &VaultKeys, vault_id: &VaultId, sealed: &[u8]) -> Result<AuditHead> {
-    let pt = seal::open(
-        &keys.meta,
-        vault_id,
-        Location {
-            tree: "meta",
-            key: HEAD_KEY,
-        },
-        sealed,
-    )?;
+    let pt = seal::open(&keys.meta, vault_id, Location { tree: "meta", key: HEAD_KEY }, sealed)?;
     serde_json::from_slice(&pt).map_err(|_| Error::Integrity("the audit head cannot be decoded".into()))
 }
 
@@ -70,20 +54,9 @@ pub(crate) fn append(
         ops.push(Op::Put(
             TreeName::Audit,
             key.to_vec(),
-            seal::seal(
-                &keys.audit,
-                vault_id,
-                Location {
-                    tree: "audit",
-                    key: &key,
-                },
-                &pt,
-            ),
+            seal::seal(&keys.audit, vault_id, Location { tree: "audit", key: &key }, &pt),
         ));
-        head = AuditHead {
-            seq: entry.seq,
-            hash: hex::encode(Sha256::digest(&pt)),
-        };
+        head = AuditHead { seq: entry.seq, hash: hex::encode(Sha256::digest(&pt)) };
     }
     ops.push(seal_head(keys, vault_id, &head)?);
     Ok((ops, head))
@@ -148,11 +121,7 @@ pub(crate) fn verify(
     for (key, sealed) in records {
         let seq = key_seq(key);
         if key.len() != 8 || seq < expected {
-            return fail(
-                expected,
-                format!("unexpected audit record key {}", hex::encode(key)),
-                expected - 1,
-            );
+            return fail(expected, format!("unexpected audit record key {}", hex::encode(key)), expected - 1);
         }
         if seq > expected {
             return fail(expected, format!("entry #{expected} is missing"), expected - 1);
@@ -165,11 +134,7 @@ pub(crate) fn verify(
             return fail(seq, format!("entry #{seq} claims to be #{}", entry.seq), expected - 1);
         }
         if entry.prev_hash != prev_hash {
-            return fail(
-                seq,
-                format!("entry #{seq} does not follow entry #{} (chain broken)", seq - 1),
-                expected - 1,
-            );
+            return fail(seq, format!("entry #{seq} does not follow entry #{} (chain broken)", seq - 1), expected - 1);
         }
         prev_hash = hash;
         expected += 1;
@@ -178,22 +143,12 @@ pub(crate) fn verify(
     if head.seq > last {
         return fail(
             last + 1,
-            format!(
-                "entries #{}..#{} are missing (the head names #{})",
-                last + 1,
-                head.seq,
-                head.seq
-            ),
+            format!("entries #{}..#{} are missing (the head names #{})", last + 1, head.seq, head.seq),
             last,
         );
     }
     if head.seq < last || head.hash != prev_hash {
         return fail(last, format!("the audit head does not match entry #{last}"), last);
     }
-    AuditReport {
-        ok: true,
-        entries: last,
-        head_seq: head.seq,
-        first_problem: None,
-    }
+    AuditReport { ok: true, entries: last, head_seq: head.seq, first_problem: None }
 }

@@ -36,11 +36,7 @@ pub struct AuditObject {
 
 impl AuditObject {
     pub(crate) fn new(kind: &str, id: Option<RecordId>, name: impl Into<String>) -> Self {
-        AuditObject {
-            kind: kind.to_string(),
-            id,
-            name: name.into(),
-        }
+        AuditObject { kind: kind.to_string(), id, name: name.into() }
     }
 }
 
@@ -106,9 +102,6 @@ pub(crate) struct AuditHead {
 
 impl AuditHead {
     pub(crate) fn genesis() -> Self {
-        AuditHead {
-            seq: 0,
-            hash: "0".repeat(64),
-        }
+        AuditHead { seq: 0, hash: "0".repeat(64) }
     }
 }

@@ -23,16 +23,11 @@ fn map_err(e: keyring::Error) -> Error {
 }
 
 pub(crate) fn store(vault_id_hex: &str, identity: &SecretString) -> Result<()> {
-    entry(vault_id_hex)?
-        .set_password(identity.expose_secret())
-        .map_err(map_err)
+    entry(vault_id_hex)?.set_password(identity.expose_secret()).map_err(map_err)
 }
 
 pub(crate) fn load(vault_id_hex: &str) -> Result<SecretString> {
-    entry(vault_id_hex)?
-        .get_password()
-        .map(SecretString::from)
-        .map_err(map_err)
+    entry(vault_id_hex)?.get_password().map(SecretString::from).map_err(map_err)
 }
 
 pub(crate) fn delete(vault_id_hex: &str) -> Result<()> {

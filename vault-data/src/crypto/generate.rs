@@ -37,9 +37,9 @@ impl Charset {
             "symbols" => Ok(Charset::Symbols),
             "hex" => Ok(Charset::Hex),
             "digits" => Ok(Charset::Digits),
-            other => Err(Error::Invalid(format!(
-                "unknown charset {other:?}: use alphanumeric, symbols, hex or digits"
-            ))),
+            other => {
+                Err(Error::Invalid(format!("unknown charset {other:?}: use alphanumeric, symbols, hex or digits")))
+            }
         }
     }
 }

@@ -56,16 +56,10 @@ impl Strength {
 /// Estimates a passphrase's strength. The passphrase itself never leaves this function.
 pub fn estimate_strength(passphrase: &str) -> Strength {
     let entropy = zxcvbn::zxcvbn(passphrase, &[]);
-    let suggestion = entropy.feedback().and_then(|f| {
-        f.warning()
-            .map(|w| w.to_string())
-            .or_else(|| f.suggestions().first().map(|s| s.to_string()))
-    });
-    Strength {
-        score: u8::from(entropy.score()),
-        guesses_log10: entropy.guesses_log10(),
-        suggestion,
-    }
+    let suggestion = entropy
+        .feedback()
+        .and_then(|f| f.warning().map(|w| w.to_string()).or_else(|| f.suggestions().first().map(|s| s.to_string())));
+    Strength { score: u8::from(entropy.score()), guesses_log10: entropy.guesses_log10(), suggestion }
 }
 
 #[cfg(test)]

@@ -43,13 +43,7 @@ pub(crate) fn seal(key: &SubKey, vault_id: &VaultId, loc: Location<'_>, plaintex
     let aad = aad(vault_id, loc);
     // Encryption with XChaCha20-Poly1305 fails only for plaintexts over 256 GiB; values here are
     // bounded far below that by the callers.
-    let ct = match cipher.encrypt(
-        XNonce::from_slice(&nonce),
-        Payload {
-            msg: plaintext,
-            aad: &aad,
-        },
-    ) {
+    let ct = match cipher.encrypt(XNonce::from_slice(&nonce), Payload { msg: plaintext, aad: &aad }) {
         Ok(ct) => ct,
         Err(_) => unreachable!("XChaCha20-Poly1305 encryption of a bounded value"),
     };
@@ -70,13 +64,7 @@ pub(crate) fn open(key: &SubKey, vault_id: &VaultId, loc: Location<'_>, sealed: 
     let nonce = XNonce::from_slice(&sealed[1..1 + NONCE_LEN]);
     let aad = aad(vault_id, loc);
     cipher
-        .decrypt(
-            nonce,
-            Payload {
-                msg: &sealed[1 + NONCE_LEN..],
-                aad: &aad,
-            },
-        )
+        .decrypt(nonce, Payload { msg: &sealed[1 + NONCE_LEN..], aad: &aad })
         .map(Zeroizing::new)
         .map_err(|_| damaged())
 }
@@ -87,10 +75,7 @@ pub(crate) fn describe(loc: Location<'_>) -> String {
         Ok(s) if s.chars().all(|c| c.is_ascii_graphic()) => s.to_string(),
         _ => hex::encode(loc.key),
     };
-    format!(
-        "record {key} in tree '{}' is damaged or was tampered with (authentication failed)",
-        loc.tree
-    )
+    format!("record {key} in tree '{}' is damaged or was tampered with (authentication failed)", loc.tree)
 }
 
 #[cfg(test)]
@@ -103,35 +88,14 @@ mod tests {
 
     #[test]
     fn round_trip_and_binding() {
-        let loc = Location {
-            tree: "objects",
-            key: b"abc",
-        };
+        let loc = Location { tree: "objects", key: b"abc" };
         let sealed = seal(&key(1), &[7; 16], loc, b"hello");
         assert_eq!(open(&key(1), &[7; 16], loc, &sealed).unwrap().as_slice(), b"hello");
         // Wrong key, vault, tree or record id all fail.
         assert!(open(&key(2), &[7; 16], loc, &sealed).is_err());
         assert!(open(&key(1), &[8; 16], loc, &sealed).is_err());
-        assert!(open(
-            &key(1),
-            &[7; 16],
-            Location {
-                tree: "payloads",
-                key: b"abc"
-            },
-            &sealed
-        )
-        .is_err());
-        assert!(open(
-            &key(1),
-            &[7; 16],
-            Location {
-                tree: "objects",
-                key: b"abd"
-            },
-            &sealed
-        )
-        .is_err());
+        assert!(open(&key(1), &[7; 16], Location { tree: "payloads", key: b"abc" }, &sealed).is_err());
+        assert!(open(&key(1), &[7; 16], Location { tree: "objects", key: b"abd" }, &sealed).is_err());
         // Every flipped bit fails, and truncation fails.
         for i in 0..sealed.len() {
             let mut t = sealed.clone();
@@ -143,10 +107,7 @@ mod tests {
 
     #[test]
     fn fresh_nonce_per_seal() {
-        let loc = Location {
-            tree: "objects",
-            key: b"k",
-        };
+        let loc = Location { tree: "objects", key: b"k" };
         assert_ne!(seal(&key(1), &[0; 16], loc, b"x"), seal(&key(1), &[0; 16], loc, b"x"));
     }
 }

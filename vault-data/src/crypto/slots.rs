@@ -84,12 +84,7 @@ pub struct SlotInfo {
 
 impl From<&SlotRecord> for SlotInfo {
     fn from(r: &SlotRecord) -> Self {
-        SlotInfo {
-            id: r.id,
-            kind: r.kind,
-            created: r.created,
-            expires: r.expires,
-        }
+        SlotInfo { id: r.id, kind: r.kind, created: r.created, expires: r.expires }
     }
 }
 
@@ -184,10 +179,7 @@ pub(crate) fn unwrap(slot: &SlotRecord, secret: &SlotSecret<'_>, now: OffsetDate
         Err(_) => return Ok(None),
     };
     if plaintext.len() != 40 {
-        return Err(Error::Integrity(format!(
-            "unlock slot {} holds a key of the wrong size",
-            slot.id
-        )));
+        return Err(Error::Integrity(format!("unlock slot {} holds a key of the wrong size", slot.id)));
     }
     let mut vk = [0u8; 32];
     vk.copy_from_slice(&plaintext[..32]);
@@ -215,16 +207,10 @@ mod tests {
         let vk = VaultKey::generate();
         let pw = SecretString::from("right horse");
         let slot = wrap_passphrase(&vk, &pw, KdfCost::LogN(4)).unwrap();
-        let got = unwrap(&slot, &SlotSecret::Passphrase(&pw), OffsetDateTime::now_utc())
-            .unwrap()
-            .unwrap();
+        let got = unwrap(&slot, &SlotSecret::Passphrase(&pw), OffsetDateTime::now_utc()).unwrap().unwrap();
         assert_eq!(got.expose(), vk.expose());
         let wrong = SecretString::from("wrong horse");
-        assert!(
-            unwrap(&slot, &SlotSecret::Passphrase(&wrong), OffsetDateTime::now_utc())
-                .unwrap()
-                .is_none()
-        );
+        assert!(unwrap(&slot, &SlotSecret::Passphrase(&wrong), OffsetDateTime::now_utc()).unwrap().is_none());
     }
 
     #[test]
@@ -232,19 +218,10 @@ mod tests {
         let vk = VaultKey::generate();
         let (identity, recipient) = new_identity();
         let now = OffsetDateTime::now_utc();
-        let slot = wrap_recipient(
-            &vk,
-            SlotKind::Session,
-            &recipient,
-            Some(now + time::Duration::minutes(5)),
-        )
-        .unwrap();
+        let slot = wrap_recipient(&vk, SlotKind::Session, &recipient, Some(now + time::Duration::minutes(5))).unwrap();
         let id = parse_identity(&identity).unwrap();
         assert!(unwrap(&slot, &SlotSecret::Identity(&id), now).unwrap().is_some());
         let later = now + time::Duration::minutes(6);
-        assert!(matches!(
-            unwrap(&slot, &SlotSecret::Identity(&id), later),
-            Err(Error::SessionExpired(_))
-        ));
+        assert!(matches!(unwrap(&slot, &SlotSecret::Identity(&id), later), Err(Error::SessionExpired(_))));
     }
 }

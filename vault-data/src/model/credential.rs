@@ -71,13 +71,10 @@ impl FromStr for SecretRef {
     type Err = crate::Error;
     fn from_str(s: &str) -> crate::Result<Self> {
         match s.split_once('/') {
-            Some((svc, name)) if !svc.is_empty() && !name.is_empty() && !name.contains('/') => Ok(SecretRef {
-                service: svc.to_string(),
-                name: name.to_string(),
-            }),
-            _ => Err(crate::Error::Invalid(format!(
-                "{s:?} is not a secret reference: write SERVICE/NAME"
-            ))),
+            Some((svc, name)) if !svc.is_empty() && !name.is_empty() && !name.contains('/') => {
+                Ok(SecretRef { service: svc.to_string(), name: name.to_string() })
+            }
+            _ => Err(crate::Error::Invalid(format!("{s:?} is not a secret reference: write SERVICE/NAME"))),
         }
     }
 }

@@ -1,5 +1,7 @@
 //! The domain records kept (sealed) in the `objects` tree.
 
+pub mod ca;
+pub mod certificate;
 pub mod credential;
 pub mod intent;
 pub mod service;
@@ -7,6 +9,8 @@ pub mod timestamp;
 
 use serde::{Deserialize, Serialize};
 
+pub use ca::Ca;
+pub use certificate::{CertStatus, Certificate, Revocation};
 pub use credential::{Credential, CredentialVersion, SecretRef};
 pub use intent::Intent;
 pub use service::{Service, ServiceSpec};
@@ -18,6 +22,8 @@ pub(crate) enum ObjectRecord {
     Service(Service),
     Credential(Credential),
     Intent(Intent),
+    Ca(Ca),
+    Certificate(Certificate),
 }
 
 impl ObjectRecord {
@@ -63,6 +69,8 @@ mod tests {
             owner: Some("team-pay".into()),
             tags: [("tier".to_string(), "1".to_string())].into(),
             spiffe_id: None,
+            trust_inbound: vec![RecordId::random()],
+            trust_outbound: vec![],
             created: now,
             updated: now,
         };

@@ -22,6 +22,10 @@ pub struct Service {
     pub tags: BTreeMap<String, String>,
     /// SPIFFE ID, e.g. `spiffe://corp.example/payments`.
     pub spiffe_id: Option<String>,
+    /// CAs it accepts client certificates from (inbound trust store).
+    pub trust_inbound: Vec<RecordId>,
+    /// CAs it verifies servers with (outbound trust store).
+    pub trust_outbound: Vec<RecordId>,
     /// Creation time.
     #[serde(with = "crate::model::timestamp")]
     pub created: OffsetDateTime,
@@ -65,10 +69,8 @@ pub(crate) fn validate_spiffe_id(id: &str) -> crate::Result<()> {
         .strip_prefix("spiffe://")
         .ok_or_else(|| crate::Error::Invalid(format!("SPIFFE ID {id:?} must start with spiffe://")))?;
     let domain = rest.split('/').next().unwrap_or("");
-    let domain_ok = !domain.is_empty()
-        && domain
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "-._".contains(c));
+    let domain_ok =
+        !domain.is_empty() && domain.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "-._".contains(c));
     if !domain_ok || rest.ends_with('/') || rest.contains("//") {
         return Err(crate::Error::Invalid(format!(
             "SPIFFE ID {id:?} is not valid: expected spiffe://trust-domain/path with a lowercase trust domain"

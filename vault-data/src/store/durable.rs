@@ -9,19 +9,13 @@ use crate::error::{Error, Result};
 
 /// Creates a directory (and parents) readable by the owner only.
 pub(crate) fn create_private_dir(dir: &Path) -> Result<()> {
-    fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-        .map_err(Error::io("cannot create directory", dir))?;
+    fs::DirBuilder::new().recursive(true).mode(0o700).create(dir).map_err(Error::io("cannot create directory", dir))?;
     fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).map_err(Error::io("cannot set mode of", dir))
 }
 
 /// fsync of a directory, so renames and new files in it survive a crash.
 pub(crate) fn sync_dir(dir: &Path) -> Result<()> {
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(Error::io("cannot sync directory", dir))
+    File::open(dir).and_then(|d| d.sync_all()).map_err(Error::io("cannot sync directory", dir))
 }
 
 /// Visits every file under `dir` (depth first), then `dir` itself. A file that vanishes while
@@ -67,12 +61,7 @@ pub(crate) fn restrict_modes(dir: &Path) -> Result<()> {
 
 /// Creates a new file with mode 0600 from the start (never wider, then narrowed).
 pub(crate) fn create_private_file(path: &Path) -> Result<File> {
-    OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-        .map_err(Error::io("cannot create", path))
+    OpenOptions::new().write(true).create_new(true).mode(0o600).open(path).map_err(Error::io("cannot create", path))
 }
 
 /// Writes `bytes` to `path` atomically: a 0600 temp file beside it, fsync, rename, fsync dir.

@@ -109,16 +109,12 @@ impl Store {
     pub(crate) fn open_locked(dir: &Path, lock: lockfile::LockFile) -> Result<Store> {
         let db_path = dir.join(DB_DIR);
         let db = guard("opening the database", || {
-            sled::Config::new()
-                .path(&db_path)
-                .mode(sled::Mode::HighThroughput)
-                .open()
-                .map_err(|e| match e {
-                    sled::Error::Io(ref io) if io.kind() == std::io::ErrorKind::WouldBlock => {
-                        Error::InUse { pid: "unknown".into() }
-                    }
-                    other => sled_err(other),
-                })
+            sled::Config::new().path(&db_path).mode(sled::Mode::HighThroughput).open().map_err(|e| match e {
+                sled::Error::Io(ref io) if io.kind() == std::io::ErrorKind::WouldBlock => {
+                    Error::InUse { pid: "unknown".into() }
+                }
+                other => sled_err(other),
+            })
         })?;
         let open_tree = |t: TreeName| guard("opening a tree", || db.open_tree(t.name()).map_err(sled_err));
         let trees = [
@@ -127,12 +123,7 @@ impl Store {
             open_tree(TreeName::Payloads)?,
             open_tree(TreeName::Audit)?,
         ];
-        let store = Store {
-            dir: dir.to_path_buf(),
-            db,
-            trees,
-            _lock: lock,
-        };
+        let store = Store { dir: dir.to_path_buf(), db, trees, _lock: lock };
         durable::restrict_modes(dir)?;
         Ok(store)
     }
@@ -147,18 +138,13 @@ impl Store {
     }
 
     pub(crate) fn get(&self, t: TreeName, key: &[u8]) -> Result<Option<Vec<u8>>> {
-        guard("reading a record", || {
-            self.tree(t).get(key).map(|v| v.map(|v| v.to_vec())).map_err(sled_err)
-        })
+        guard("reading a record", || self.tree(t).get(key).map(|v| v.map(|v| v.to_vec())).map_err(sled_err))
     }
 
     /// Every (key, value) of a tree, in key order.
     pub(crate) fn scan(&self, t: TreeName) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
         guard("reading a tree", || {
-            self.tree(t)
-                .iter()
-                .map(|kv| kv.map(|(k, v)| (k.to_vec(), v.to_vec())).map_err(sled_err))
-                .collect()
+            self.tree(t).iter().map(|kv| kv.map(|(k, v)| (k.to_vec(), v.to_vec())).map_err(sled_err)).collect()
         })
     }
 
@@ -171,11 +157,8 @@ impl Store {
     ) -> Result<Vec<T>> {
         use rayon::prelude::*;
         guard("reading a tree", || {
-            let raw: Vec<(sled::IVec, sled::IVec)> = self
-                .tree(t)
-                .iter()
-                .collect::<std::result::Result<_, _>>()
-                .map_err(sled_err)?;
+            let raw: Vec<(sled::IVec, sled::IVec)> =
+                self.tree(t).iter().collect::<std::result::Result<_, _>>().map_err(sled_err)?;
             raw.par_iter().map(|(k, v)| f(k, v)).collect()
         })
     }

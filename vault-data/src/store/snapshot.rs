@@ -120,22 +120,10 @@ pub(crate) fn read(path: &Path) -> Result<Option<Snapshot>> {
     let bytes = match fs::read(path) {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => {
-            return Err(Error::Io {
-                action: "cannot read",
-                path: path.to_path_buf(),
-                source: e,
-            })
-        }
+        Err(e) => return Err(Error::Io { action: "cannot read", path: path.to_path_buf(), source: e }),
     };
     let (header, header_bytes, mac, body_at) = parse_prefix(&bytes, path)?;
-    Ok(Some(Snapshot {
-        path: path.to_path_buf(),
-        header,
-        header_bytes,
-        mac,
-        body: bytes[body_at..].to_vec(),
-    }))
+    Ok(Some(Snapshot { path: path.to_path_buf(), header, header_bytes, mac, body: bytes[body_at..].to_vec() }))
 }
 
 impl Snapshot {
@@ -181,19 +169,10 @@ pub(crate) fn read_header(dir: &Path) -> Result<Option<SignedHeader>> {
     let mut f = match fs::File::open(&path) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => {
-            return Err(Error::Io {
-                action: "cannot read",
-                path,
-                source: e,
-            })
-        }
+        Err(e) => return Err(Error::Io { action: "cannot read", path, source: e }),
     };
     let mut buf = Vec::new();
-    f.by_ref()
-        .take((12 + MAX_HEADER + 32) as u64)
-        .read_to_end(&mut buf)
-        .map_err(Error::io("cannot read", &path))?;
+    f.by_ref().take((12 + MAX_HEADER + 32) as u64).read_to_end(&mut buf).map_err(Error::io("cannot read", &path))?;
     let (header, bytes, mac, _) = parse_prefix(&buf, &path)?;
     Ok(Some(SignedHeader { header, bytes, mac }))
 }

@@ -21,11 +21,6 @@ impl Vault {
     pub fn verify_audit(&self) -> Result<AuditReport> {
         let u = self.unlocked()?;
         let head = self.load_head(&u.keys)?;
-        Ok(chain::verify(
-            &u.keys,
-            &self.vault_id,
-            &head,
-            &self.store.scan(TreeName::Audit)?,
-        ))
+        Ok(chain::verify(&u.keys, &self.vault_id, &head, &self.store.scan(TreeName::Audit)?))
     }
 }

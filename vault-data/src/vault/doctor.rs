@@ -84,10 +84,9 @@ impl Vault {
         let mut damaged = Vec::new();
         let mut checked = 0usize;
         let mut payload_refs = Vec::new();
-        for (tree, name, key) in [
-            (TreeName::Objects, "objects", &keys.objects),
-            (TreeName::Payloads, "payloads", &keys.payloads),
-        ] {
+        for (tree, name, key) in
+            [(TreeName::Objects, "objects", &keys.objects), (TreeName::Payloads, "payloads", &keys.payloads)]
+        {
             for (k, v) in self.store.scan(tree)? {
                 checked += 1;
                 match seal::open(key, &self.vault_id, Location { tree: name, key: &k }, &v) {
@@ -98,10 +97,9 @@ impl Vault {
                                 .map(|v| (v.payload_id, format!("secret {} version {}", c.name, v.version))),
                         ),
                         Ok(_) => {}
-                        Err(_) => damaged.push(format!(
-                            "record {} in tree 'objects' cannot be decoded",
-                            hex::encode(&k)
-                        )),
+                        Err(_) => {
+                            damaged.push(format!("record {} in tree 'objects' cannot be decoded", hex::encode(&k)))
+                        }
                     },
                     Ok(_) => {}
                     Err(e) => damaged.push(e.to_string()),
@@ -119,13 +117,7 @@ impl Vault {
         let audit = chain::verify(keys, &self.vault_id, &head, &audit_records);
         let snapshot = self.check_snapshot(keys, head.seq)?;
         let ok = damaged.is_empty() && audit.ok && snapshot.authentic && snapshot.differences == 0;
-        Ok(DoctorReport {
-            ok,
-            records_checked: checked,
-            damaged,
-            audit,
-            snapshot,
-        })
+        Ok(DoctorReport { ok, records_checked: checked, damaged, audit, snapshot })
     }
 
     fn check_snapshot(&self, keys: &VaultKeys, db_seq: u64) -> Result<SnapshotCheck> {
@@ -173,15 +165,9 @@ impl Vault {
         } else if snap.header.audit_seq < db_seq {
             // Expected while the vault is open with unsaved changes: the snapshot is refreshed on close.
             check.differences = 0;
-            format!(
-                "snapshot reflects audit entry #{}; the database has moved on to #{db_seq}",
-                snap.header.audit_seq
-            )
+            format!("snapshot reflects audit entry #{}; the database has moved on to #{db_seq}", snap.header.audit_seq)
         } else {
-            format!(
-                "database and snapshot differ in {} records at the same audit entry",
-                check.differences
-            )
+            format!("database and snapshot differ in {} records at the same audit entry", check.differences)
         };
         Ok(check)
     }
@@ -191,12 +177,8 @@ impl Vault {
         let slots = self.slots()?;
         let keys = unlock_slots(&slots, &method, &self.vault_id)?;
         let head = self.load_head(&keys)?;
-        self.unlocked = Some(super::Unlocked {
-            keys,
-            index: super::index::Index::default(),
-            head,
-            unlocked_by: kind_of(&method),
-        });
+        self.unlocked =
+            Some(super::Unlocked { keys, index: super::index::Index::default(), head, unlocked_by: kind_of(&method) });
         Ok(())
     }
 }

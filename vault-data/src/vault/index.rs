@@ -9,7 +9,7 @@ use crate::crypto::keys::{VaultId, VaultKeys};
 use crate::crypto::seal::{self, Location};
 use crate::error::{Error, Result};
 use crate::ids::RecordId;
-use crate::model::{Credential, Intent, ObjectRecord, Service};
+use crate::model::{Ca, Certificate, Credential, Intent, ObjectRecord, Service};
 use crate::store::{Store, TreeName};
 
 /// How many records of each kind a vault holds.
@@ -23,6 +23,10 @@ pub struct Counts {
     pub credential_versions: usize,
     /// Intents.
     pub intents: usize,
+    /// Certificate authorities.
+    pub cas: usize,
+    /// Certificates (all statuses).
+    pub certificates: usize,
 }
 
 #[derive(Default)]
@@ -32,6 +36,9 @@ pub(crate) struct Index {
     pub credentials: HashMap<RecordId, Credential>,
     pub credential_by_name: HashMap<(RecordId, String), RecordId>,
     pub intents: HashMap<RecordId, Intent>,
+    pub cas: HashMap<RecordId, Ca>,
+    pub ca_by_name: HashMap<String, RecordId>,
+    pub certs: HashMap<RecordId, Certificate>,
 }
 
 impl Index {
@@ -46,14 +53,8 @@ impl Index {
             Ok((id, rec))
         })?;
         let mut index = Index::default();
-        let services = decoded
-            .iter()
-            .filter(|(_, r)| matches!(r, ObjectRecord::Service(_)))
-            .count();
-        let credentials = decoded
-            .iter()
-            .filter(|(_, r)| matches!(r, ObjectRecord::Credential(_)))
-            .count();
+        let services = decoded.iter().filter(|(_, r)| matches!(r, ObjectRecord::Service(_))).count();
+        let credentials = decoded.iter().filter(|(_, r)| matches!(r, ObjectRecord::Credential(_))).count();
         index.services.reserve(services);
         index.service_by_name.reserve(services);
         index.credentials.reserve(credentials);
@@ -85,8 +86,36 @@ impl Index {
                 }
                 self.intents.insert(id, i);
             }
+            ObjectRecord::Ca(c) => {
+                if c.id != id {
+                    return Err(mismatch());
+                }
+                self.put_ca(c);
+            }
+            ObjectRecord::Certificate(c) => {
+                if c.id != id {
+                    return Err(mismatch());
+                }
+                self.certs.insert(id, c);
+            }
         }
         Ok(())
+    }
+
+    pub(crate) fn put_ca(&mut self, c: Ca) {
+        if let Some(old) = self.cas.get(&c.id) {
+            self.ca_by_name.remove(&old.name);
+        }
+        self.ca_by_name.insert(c.name.clone(), c.id);
+        self.cas.insert(c.id, c);
+    }
+
+    pub(crate) fn ca_named(&self, name: &str) -> Result<&Ca> {
+        self.ca_by_name.get(name).and_then(|id| self.cas.get(id)).ok_or_else(|| Error::UnknownCa(name.to_string()))
+    }
+
+    pub(crate) fn ca_name(&self, id: RecordId) -> String {
+        self.cas.get(&id).map_or_else(|| format!("<missing CA {}>", id.short()), |c| c.name.clone())
     }
 
     pub(crate) fn put_service(&mut self, s: Service) {
@@ -122,9 +151,7 @@ impl Index {
     }
 
     pub(crate) fn service_name(&self, id: RecordId) -> String {
-        self.services
-            .get(&id)
-            .map_or_else(|| format!("<missing service {}>", id.short()), |s| s.name.clone())
+        self.services.get(&id).map_or_else(|| format!("<missing service {}>", id.short()), |s| s.name.clone())
     }
 
     pub(crate) fn counts(&self) -> Counts {
@@ -133,6 +160,8 @@ impl Index {
             credentials: self.credentials.len(),
             credential_versions: self.credentials.values().map(|c| c.versions.len()).sum(),
             intents: self.intents.len(),
+            cas: self.cas.len(),
+            certificates: self.certs.len(),
         }
     }
 }

@@ -33,34 +33,18 @@ impl Vault {
         let from_id = index.service_named(from)?.id;
         let to_id = index.service_named(to)?.id;
         if from_id == to_id {
-            return Err(Error::Invalid(format!(
-                "an intent needs two different services (got {from:?} twice)"
-            )));
+            return Err(Error::Invalid(format!("an intent needs two different services (got {from:?} twice)")));
         }
         if index.intents.values().any(|i| i.from == from_id && i.to == to_id) {
-            return Err(Error::Exists {
-                kind: "intent",
-                name: format!("{from} -> {to}"),
-            });
+            return Err(Error::Exists { kind: "intent", name: format!("{from} -> {to}") });
         }
-        let intent = Intent {
-            id: RecordId::random(),
-            from: from_id,
-            to: to_id,
-            note,
-            created: OffsetDateTime::now_utc(),
-        };
+        let intent =
+            Intent { id: RecordId::random(), from: from_id, to: to_id, note, created: OffsetDateTime::now_utc() };
         let op = self.seal_object(intent.id, &ObjectRecord::Intent(intent.clone()))?;
         let obj = AuditObject::new("intent", Some(intent.id), format!("{from} -> {to}"));
         self.commit(vec![op], vec![AuditEvent::success("intent.add", vec![obj])])?;
         self.unlocked_mut()?.index.intents.insert(intent.id, intent.clone());
-        Ok(IntentView {
-            id: intent.id,
-            from: from.into(),
-            to: to.into(),
-            note: intent.note,
-            created: intent.created,
-        })
+        Ok(IntentView { id: intent.id, from: from.into(), to: to.into(), note: intent.note, created: intent.created })
     }
 
     /// Every intent, or those touching `service`, sorted by (from, to).
@@ -93,10 +77,7 @@ impl Vault {
             .values()
             .find(|i| i.from == from_id && i.to == to_id)
             .map(|i| i.id)
-            .ok_or_else(|| Error::UnknownIntent {
-                from: from.into(),
-                to: to.into(),
-            })?;
+            .ok_or_else(|| Error::UnknownIntent { from: from.into(), to: to.into() })?;
         let obj = AuditObject::new("intent", Some(id), format!("{from} -> {to}"));
         self.commit(
             vec![Op::Delete(TreeName::Objects, id.as_bytes().to_vec())],

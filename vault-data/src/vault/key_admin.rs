@@ -30,9 +30,7 @@ pub struct SessionToken {
 
 impl std::fmt::Debug for SessionToken {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SessionToken")
-            .field("expires", &self.expires)
-            .finish_non_exhaustive()
+        f.debug_struct("SessionToken").field("expires", &self.expires).finish_non_exhaustive()
     }
 }
 
@@ -83,16 +81,9 @@ impl Vault {
             .collect();
         ops.push(slot_op(&slot)?);
         let obj = AuditObject::new("slot", Some(slot.id), "session");
-        let ttl_text = format!(
-            "expires {}",
-            expires
-                .format(&time::format_description::well_known::Rfc3339)
-                .unwrap_or_default()
-        );
-        self.commit(
-            ops,
-            vec![AuditEvent::success("session.create", vec![obj]).with_detail(ttl_text)],
-        )?;
+        let ttl_text =
+            format!("expires {}", expires.format(&time::format_description::well_known::Rfc3339).unwrap_or_default());
+        self.commit(ops, vec![AuditEvent::success("session.create", vec![obj]).with_detail(ttl_text)])?;
         let token = SecretString::from(format!("{SESSION_PREFIX}{}:{}", slot.id, identity.expose_secret()));
         Ok(SessionToken { token, expires })
     }
@@ -105,10 +96,7 @@ impl Vault {
         let detail = format!("{n} session(s) ended");
         if self.is_unlocked() {
             let obj = self.vault_object();
-            self.commit(
-                ops,
-                vec![AuditEvent::success("session.end_all", vec![obj]).with_detail(detail)],
-            )?;
+            self.commit(ops, vec![AuditEvent::success("session.end_all", vec![obj]).with_detail(detail)])?;
         } else if n > 0 {
             self.store.commit(&ops)?;
             self.record_locked_event("session.end_all", Outcome::Success, detail);
@@ -136,11 +124,7 @@ impl Vault {
         let slot = slots::wrap_passphrase(&vk, new, cost)?;
         let mut ops: Vec<Op> = self.delete_slots(SlotKind::Passphrase)?;
         ops.push(slot_op(&slot)?);
-        let via = if self.unlocked_by() == Some(SlotKind::Recovery) {
-            "recovery key"
-        } else {
-            "passphrase"
-        };
+        let via = if self.unlocked_by() == Some(SlotKind::Recovery) { "recovery key" } else { "passphrase" };
         let obj = AuditObject::new("slot", Some(slot.id), "passphrase");
         self.commit(
             ops,
@@ -204,11 +188,9 @@ impl Vault {
         let old_keys = self.unlocked()?.keys.clone();
         let mut ops = Vec::new();
         let mut resealed = 0usize;
-        for (tree, name) in [
-            (TreeName::Objects, "objects"),
-            (TreeName::Payloads, "payloads"),
-            (TreeName::Audit, "audit"),
-        ] {
+        for (tree, name) in
+            [(TreeName::Objects, "objects"), (TreeName::Payloads, "payloads"), (TreeName::Audit, "audit")]
+        {
             let (old_k, new_k) = match tree {
                 TreeName::Objects => (&old_keys.objects, &new_keys.objects),
                 TreeName::Payloads => (&old_keys.payloads, &new_keys.payloads),
@@ -225,15 +207,8 @@ impl Vault {
             .store
             .get(TreeName::Meta, META_SIGNING_KEY)?
             .ok_or_else(|| Error::Integrity("the vault's signing key record is missing".into()))?;
-        let signing = seal::open(
-            &old_keys.meta,
-            &self.vault_id,
-            Location {
-                tree: "meta",
-                key: META_SIGNING_KEY,
-            },
-            &signing,
-        )?;
+        let signing =
+            seal::open(&old_keys.meta, &self.vault_id, Location { tree: "meta", key: META_SIGNING_KEY }, &signing)?;
         ops.push(seal_meta(&new_keys, &self.vault_id, META_SIGNING_KEY, &signing));
         if let Some(inbox) = self.store.get(TreeName::Meta, pending::identity_key())? {
             ops.push(pending::reseal_ops(&old_keys, &new_keys, &self.vault_id, &inbox)?);
@@ -257,10 +232,7 @@ impl Vault {
                     continue;
                 }
                 (kind, None) => {
-                    return Err(Error::Integrity(format!(
-                        "the {kind:?} slot {} has no recipient to rewrap to",
-                        s.id
-                    )))
+                    return Err(Error::Integrity(format!("the {kind:?} slot {} has no recipient to rewrap to", s.id)))
                 }
             };
             rewrapped += 1;
@@ -274,10 +246,7 @@ impl Vault {
         let obj = self.vault_object();
         let u = self.unlocked_mut()?;
         u.keys = new_keys;
-        if let Err(e) = self.commit(
-            ops,
-            vec![AuditEvent::success("vault.rekey", vec![obj]).with_detail(detail)],
-        ) {
+        if let Err(e) = self.commit(ops, vec![AuditEvent::success("vault.rekey", vec![obj]).with_detail(detail)]) {
             self.unlocked_mut()?.keys = old_keys;
             return Err(e);
         }

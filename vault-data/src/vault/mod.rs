@@ -1,6 +1,8 @@
 //! The vault: opening, unlocking, locking, and the commit path every mutation goes through.
 
 mod audit_log;
+mod cas;
+mod certs;
 mod doctor;
 mod index;
 mod intents;
@@ -8,6 +10,7 @@ mod key_admin;
 mod pending;
 mod secrets;
 mod services;
+mod trust;
 mod unlock;
 
 use std::path::{Path, PathBuf};
@@ -28,11 +31,14 @@ use crate::store::snapshot;
 use crate::store::{Op, Store, TreeName};
 use crate::FORMAT_VERSION;
 
+pub use cas::{to_pem, CaView};
+pub use certs::{CertView, IssueRequest, ServiceIdentity, VerifyReport, DEFAULT_LEAF_DAYS};
 pub use doctor::{restore as doctor_restore, DoctorReport, RestoreReport, SnapshotCheck};
 pub use index::Counts;
 pub use intents::IntentView;
 pub use key_admin::{RekeyReport, SessionToken, MAX_SESSION};
 pub use secrets::{NewSecret, SecretOptions, SecretSummary};
+pub use trust::{Direction, TrustView};
 pub use unlock::Unlock;
 
 pub(crate) const META_FORMAT: &[u8] = b"format_version";
@@ -154,17 +160,9 @@ impl Vault {
 
         let signing = ed25519_dalek::SigningKey::generate(&mut rand::rngs::OsRng);
         let mut ops = vec![
-            Op::Put(
-                TreeName::Meta,
-                META_FORMAT.to_vec(),
-                FORMAT_VERSION.to_be_bytes().to_vec(),
-            ),
+            Op::Put(TreeName::Meta, META_FORMAT.to_vec(), FORMAT_VERSION.to_be_bytes().to_vec()),
             Op::Put(TreeName::Meta, META_VAULT_ID.to_vec(), vault_id.to_vec()),
-            Op::Put(
-                TreeName::Meta,
-                META_CREATED.to_vec(),
-                now.unix_timestamp().to_be_bytes().to_vec(),
-            ),
+            Op::Put(TreeName::Meta, META_CREATED.to_vec(), now.unix_timestamp().to_be_bytes().to_vec()),
             seal_meta(&keys, &vault_id, META_SIGNING_KEY, signing.as_bytes()),
             slot_op(&pass_slot)?,
             slot_op(&recovery_slot)?,
@@ -182,10 +180,7 @@ impl Vault {
             }),
             dirty: false,
         };
-        vault.commit(
-            ops,
-            vec![AuditEvent::success("vault.create", vec![vault.vault_object()])],
-        )?;
+        vault.commit(ops, vec![AuditEvent::success("vault.create", vec![vault.vault_object()])])?;
         vault.write_snapshot()?;
         Ok((vault, RecoveryKey(recovery_identity)))
     }
@@ -200,23 +195,14 @@ impl Vault {
             .map(u32::from_be_bytes)
             .map_err(|_| Error::Integrity("the format version record is damaged".into()))?;
         if format != FORMAT_VERSION {
-            return Err(Error::UnsupportedFormat {
-                found: format,
-                supported: FORMAT_VERSION,
-            });
+            return Err(Error::UnsupportedFormat { found: format, supported: FORMAT_VERSION });
         }
         let id = store
             .get(TreeName::Meta, META_VAULT_ID)?
             .ok_or_else(|| Error::Integrity("the vault has no id record".into()))?;
         let vault_id = <[u8; VAULT_ID_LEN]>::try_from(id.as_slice())
             .map_err(|_| Error::Integrity("the vault id record is damaged".into()))?;
-        Ok(Vault {
-            store,
-            vault_id,
-            actor: current_user(),
-            unlocked: None,
-            dirty: false,
-        })
+        Ok(Vault { store, vault_id, actor: current_user(), unlocked: None, dirty: false })
     }
 
     /// The vault directory.
@@ -256,11 +242,7 @@ impl Vault {
     /// Drops the vault key, every derived key and the decrypted index (all zeroized), after
     /// writing a snapshot if anything changed.
     pub fn lock(&mut self) -> Result<()> {
-        let snap = if self.dirty && self.unlocked.is_some() {
-            self.write_snapshot()
-        } else {
-            Ok(())
-        };
+        let snap = if self.dirty && self.unlocked.is_some() { self.write_snapshot() } else { Ok(()) };
         self.unlocked = None;
         snap
     }
@@ -330,29 +312,14 @@ impl Vault {
     fn seal_object(&self, id: RecordId, record: &ObjectRecord) -> Result<Op> {
         let u = self.unlocked()?;
         let pt = record.encode()?;
-        let sealed = seal::seal(
-            &u.keys.objects,
-            &self.vault_id,
-            Location {
-                tree: "objects",
-                key: id.as_bytes(),
-            },
-            &pt,
-        );
+        let sealed = seal::seal(&u.keys.objects, &self.vault_id, Location { tree: "objects", key: id.as_bytes() }, &pt);
         Ok(Op::Put(TreeName::Objects, id.as_bytes().to_vec(), sealed))
     }
 
     fn seal_payload(&self, id: RecordId, value: &[u8]) -> Result<Op> {
         let u = self.unlocked()?;
-        let sealed = seal::seal(
-            &u.keys.payloads,
-            &self.vault_id,
-            Location {
-                tree: "payloads",
-                key: id.as_bytes(),
-            },
-            value,
-        );
+        let sealed =
+            seal::seal(&u.keys.payloads, &self.vault_id, Location { tree: "payloads", key: id.as_bytes() }, value);
         Ok(Op::Put(TreeName::Payloads, id.as_bytes().to_vec(), sealed))
     }
 
@@ -362,15 +329,7 @@ impl Vault {
             .store
             .get(TreeName::Payloads, id.as_bytes())?
             .ok_or_else(|| Error::Integrity(format!("payload record {id} is missing")))?;
-        seal::open(
-            &u.keys.payloads,
-            &self.vault_id,
-            Location {
-                tree: "payloads",
-                key: id.as_bytes(),
-            },
-            &sealed,
-        )
+        seal::open(&u.keys.payloads, &self.vault_id, Location { tree: "payloads", key: id.as_bytes() }, &sealed)
     }
 
     fn load_head(&self, keys: &VaultKeys) -> Result<AuditHead> {

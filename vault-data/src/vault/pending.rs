@@ -45,15 +45,7 @@ pub(crate) fn init_ops(keys: &VaultKeys, vault_id: &VaultId) -> Result<Vec<Op>> 
 
 /// Re-seals the inbox identity under new keys (for `rekey`).
 pub(crate) fn reseal_ops(old: &VaultKeys, new: &VaultKeys, vault_id: &VaultId, sealed: &[u8]) -> Result<Op> {
-    let pt = seal::open(
-        &old.meta,
-        vault_id,
-        Location {
-            tree: "meta",
-            key: IDENTITY_KEY,
-        },
-        sealed,
-    )?;
+    let pt = seal::open(&old.meta, vault_id, Location { tree: "meta", key: IDENTITY_KEY }, sealed)?;
     Ok(seal_meta(new, vault_id, IDENTITY_KEY, &pt))
 }
 
@@ -107,15 +99,7 @@ impl Vault {
             .store
             .get(TreeName::Meta, IDENTITY_KEY)?
             .ok_or_else(|| Error::Integrity("the vault's inbox identity is missing".into()))?;
-        let pt = seal::open(
-            &u.keys.meta,
-            &self.vault_id,
-            Location {
-                tree: "meta",
-                key: IDENTITY_KEY,
-            },
-            &sealed,
-        )?;
+        let pt = seal::open(&u.keys.meta, &self.vault_id, Location { tree: "meta", key: IDENTITY_KEY }, &sealed)?;
         let identity = std::str::from_utf8(&pt)
             .ok()
             .and_then(|s| age::x25519::Identity::from_str(s).ok())
@@ -123,9 +107,7 @@ impl Vault {
         let mut events = Vec::new();
         let mut ops = Vec::new();
         for (key, ct) in pending {
-            let ev = age::decrypt(&identity, &ct)
-                .ok()
-                .and_then(|pt| serde_json::from_slice::<PendingEvent>(&pt).ok());
+            let ev = age::decrypt(&identity, &ct).ok().and_then(|pt| serde_json::from_slice::<PendingEvent>(&pt).ok());
             let event = match ev {
                 Some(ev) => AuditEvent {
                     action: ev.action,

@@ -122,11 +122,7 @@ impl Vault {
         let now = OffsetDateTime::now_utc();
         let mut cred = match staged.remove(&key) {
             Some(c) => c,
-            None => match index
-                .credential_by_name
-                .get(&key)
-                .and_then(|id| index.credentials.get(id))
-            {
+            None => match index.credential_by_name.get(&key).and_then(|id| index.credentials.get(id)) {
                 Some(c) => c.clone(),
                 None => Credential {
                     id: RecordId::random(),
@@ -147,13 +143,7 @@ impl Vault {
         }
         let payload_id = RecordId::random();
         let version = cred.current().map_or(1, |v| v.version + 1);
-        cred.versions.push(CredentialVersion {
-            version,
-            created: now,
-            length: value.len(),
-            generated,
-            payload_id,
-        });
+        cred.versions.push(CredentialVersion { version, created: now, length: value.len(), generated, payload_id });
         ops.push(self.seal_payload(payload_id, value)?);
         ops.push(self.seal_object(cred.id, &ObjectRecord::Credential(cred.clone()))?);
         let id = cred.id;
@@ -212,10 +202,8 @@ impl Vault {
 
     /// Stores many secrets in one commit (one durable flush), then writes a snapshot.
     pub fn import_secrets(&mut self, secrets: &[NewSecret]) -> Result<Vec<SecretSummary>> {
-        let items: Vec<_> = secrets
-            .iter()
-            .map(|s| (&s.reference, s.value.expose_secret(), &s.options, false))
-            .collect();
+        let items: Vec<_> =
+            secrets.iter().map(|s| (&s.reference, s.value.expose_secret(), &s.options, false)).collect();
         let out = self.store_secrets(&items, "secret.import")?;
         self.write_snapshot()?;
         Ok(out)
@@ -265,11 +253,7 @@ impl Vault {
     pub fn remove_secret(&mut self, reference: &SecretRef) -> Result<()> {
         let cred = self.credential(reference)?.clone();
         let mut ops = vec![Op::Delete(TreeName::Objects, cred.id.as_bytes().to_vec())];
-        ops.extend(
-            cred.versions
-                .iter()
-                .map(|v| Op::Delete(TreeName::Payloads, v.payload_id.as_bytes().to_vec())),
-        );
+        ops.extend(cred.versions.iter().map(|v| Op::Delete(TreeName::Payloads, v.payload_id.as_bytes().to_vec())));
         let obj = AuditObject::new("secret", Some(cred.id), reference.to_string());
         self.commit(ops, vec![AuditEvent::success("secret.remove", vec![obj])])?;
         self.unlocked_mut()?.index.remove_credential(cred.id);

@@ -23,9 +23,7 @@ impl Vault {
     /// Adds a service; its name must be new.
     pub fn add_service(&mut self, spec: ServiceSpec) -> Result<Service> {
         let mut added = self.add_services(vec![spec])?;
-        added
-            .pop()
-            .ok_or_else(|| Error::Storage("service was not stored".into()))
+        added.pop().ok_or_else(|| Error::Storage("service was not stored".into()))
     }
 
     /// Adds many services in one commit (one durable flush). All names must be new and distinct;
@@ -36,10 +34,7 @@ impl Vault {
         for spec in &specs {
             validate_spec(spec)?;
             if index.service_by_name.contains_key(&spec.name) || !seen.insert(spec.name.as_str()) {
-                return Err(Error::Exists {
-                    kind: "service",
-                    name: spec.name.clone(),
-                });
+                return Err(Error::Exists { kind: "service", name: spec.name.clone() });
             }
         }
         let now = OffsetDateTime::now_utc();
@@ -52,6 +47,8 @@ impl Vault {
                 owner: spec.owner,
                 tags: spec.tags,
                 spiffe_id: spec.spiffe_id,
+                trust_inbound: Vec::new(),
+                trust_outbound: Vec::new(),
                 created: now,
                 updated: now,
             })
@@ -119,49 +116,26 @@ impl Vault {
     pub fn remove_service(&mut self, name: &str, force: bool) -> Result<()> {
         let index = &self.unlocked()?.index;
         let svc = index.service_named(name)?.clone();
-        let mut creds: Vec<_> = index
-            .credentials
-            .values()
-            .filter(|c| c.service_id == svc.id)
-            .cloned()
-            .collect();
+        let mut creds: Vec<_> = index.credentials.values().filter(|c| c.service_id == svc.id).cloned().collect();
         creds.sort_by(|a, b| a.name.cmp(&b.name));
-        let mut intents: Vec<_> = index
-            .intents
-            .values()
-            .filter(|i| i.from == svc.id || i.to == svc.id)
-            .cloned()
-            .collect();
+        let mut intents: Vec<_> =
+            index.intents.values().filter(|i| i.from == svc.id || i.to == svc.id).cloned().collect();
         intents.sort_by_key(|i| (index.service_name(i.from), index.service_name(i.to)));
         if !force && (!creds.is_empty() || !intents.is_empty()) {
-            let mut refs: Vec<String> = creds
-                .iter()
-                .map(|c| format!("secret {}/{}", svc.name, c.name))
-                .collect();
+            let mut refs: Vec<String> = creds.iter().map(|c| format!("secret {}/{}", svc.name, c.name)).collect();
             refs.extend(
                 intents
                     .iter()
                     .map(|i| format!("intent {} -> {}", index.service_name(i.from), index.service_name(i.to))),
             );
-            return Err(Error::StillReferenced {
-                name: svc.name,
-                references: refs.join(", "),
-            });
+            return Err(Error::StillReferenced { name: svc.name, references: refs.join(", ") });
         }
         let mut ops = vec![Op::Delete(TreeName::Objects, svc.id.as_bytes().to_vec())];
         let mut objects = vec![AuditObject::new("service", Some(svc.id), svc.name.clone())];
         for c in &creds {
             ops.push(Op::Delete(TreeName::Objects, c.id.as_bytes().to_vec()));
-            ops.extend(
-                c.versions
-                    .iter()
-                    .map(|v| Op::Delete(TreeName::Payloads, v.payload_id.as_bytes().to_vec())),
-            );
-            objects.push(AuditObject::new(
-                "secret",
-                Some(c.id),
-                format!("{}/{}", svc.name, c.name),
-            ));
+            ops.extend(c.versions.iter().map(|v| Op::Delete(TreeName::Payloads, v.payload_id.as_bytes().to_vec())));
+            objects.push(AuditObject::new("secret", Some(c.id), format!("{}/{}", svc.name, c.name)));
         }
         for i in &intents {
             ops.push(Op::Delete(TreeName::Objects, i.id.as_bytes().to_vec()));

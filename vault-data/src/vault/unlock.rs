@@ -43,11 +43,7 @@ pub(crate) const SESSION_PREFIX: &str = "keyloom-session:v1:";
 /// Splits a session token into its slot id and identity.
 pub(crate) fn parse_session_token(token: &SecretString) -> Result<(RecordId, SecretString)> {
     let bad = || Error::Invalid("KEYLOOM_SESSION is not a Keyloom session token".into());
-    let rest = token
-        .expose_secret()
-        .trim()
-        .strip_prefix(SESSION_PREFIX)
-        .ok_or_else(bad)?;
+    let rest = token.expose_secret().trim().strip_prefix(SESSION_PREFIX).ok_or_else(bad)?;
     let (slot, identity) = rest.split_once(':').ok_or_else(bad)?;
     let slot: RecordId = slot.parse().map_err(|_| bad())?;
     Ok((slot, SecretString::from(identity.to_string())))
@@ -72,28 +68,13 @@ impl Vault {
             .store
             .get(TreeName::Meta, META_SIGNING_KEY)?
             .ok_or_else(|| Error::Integrity("the vault's signing key record is missing".into()))?;
-        if seal::open(
-            &keys.meta,
-            &self.vault_id,
-            Location {
-                tree: "meta",
-                key: META_SIGNING_KEY,
-            },
-            &sealed,
-        )
-        .is_err()
-        {
+        if seal::open(&keys.meta, &self.vault_id, Location { tree: "meta", key: META_SIGNING_KEY }, &sealed).is_err() {
             return Err(self.failed_unlock(kind, "the slot holds a stale key"));
         }
         let head = self.load_head(&keys)?;
         self.check_snapshot_freshness(&keys, head.seq, &head.hash)?;
         let index = Index::load(&keys, &self.vault_id, &self.store)?;
-        self.unlocked = Some(Unlocked {
-            keys,
-            index,
-            head,
-            unlocked_by: kind,
-        });
+        self.unlocked = Some(Unlocked { keys, index, head, unlocked_by: kind });
         self.drain_pending()?;
         tracing::debug!(slot = ?kind, "vault unlocked");
         Ok(())
@@ -157,9 +138,7 @@ pub(crate) fn open_slots(slots: &[SlotRecord], method: &Unlock, vault_id_hex: &s
         }
         Unlock::Device => {
             if candidates.is_empty() {
-                return Err(Error::NoUnlockMethod(
-                    "remember-on-this-device is not enabled for this vault".into(),
-                ));
+                return Err(Error::NoUnlockMethod("remember-on-this-device is not enabled for this vault".into()));
             }
             slots::parse_identity(&device_keyring::load(vault_id_hex)?)?
         }

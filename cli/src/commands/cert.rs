@@ -1,0 +1,227 @@
+//! `cert issue | list | show | renew | revoke | import | verify`.
+
+use vault_data::pki::crl::Reason;
+use vault_data::pki::KeyType;
+use vault_data::{CertView, IssueRequest};
+
+use crate::args::CertCmd;
+use crate::context::{progress, table, when, Context};
+use crate::error::{CliError, CliResult};
+
+fn rows(list: &[CertView]) -> Vec<Vec<String>> {
+    list.iter()
+        .map(|c| {
+            let names: Vec<String> =
+                c.certificate.dns.iter().chain(&c.certificate.ips).chain(&c.certificate.uris).cloned().collect();
+            let expiry = if c.expires_in_days < 0 {
+                format!("EXPIRED {}", when(c.certificate.not_after))
+            } else if c.expires_in_days < 30 {
+                format!("{} ({} days!)", when(c.certificate.not_after), c.expires_in_days)
+            } else {
+                when(c.certificate.not_after)
+            };
+            vec![
+                c.id.short(),
+                c.service.clone().unwrap_or_else(|| c.certificate.common_name.clone().unwrap_or_default()),
+                c.issuer_ca.clone().unwrap_or_else(|| "(external)".into()),
+                format!("{:?}", c.status).to_lowercase(),
+                expiry,
+                names.join(","),
+            ]
+        })
+        .collect()
+}
+
+fn print_cert(c: &CertView) {
+    let i = &c.certificate;
+    println!("id           {}", c.id);
+    println!("service      {}", c.service.as_deref().unwrap_or("-"));
+    println!(
+        "status       {:?}{}",
+        c.status,
+        c.revocation.as_ref().map(|r| format!(" ({:?}, {})", r.reason, when(r.time))).unwrap_or_default()
+    );
+    println!("subject      {}", i.subject);
+    println!("issuer       {}{}", i.issuer, c.issuer_ca.as_ref().map(|n| format!(" [{n}]")).unwrap_or_default());
+    println!("serial       {}", i.serial);
+    println!("valid        {} .. {} ({} days left)", when(i.not_before), when(i.not_after), c.expires_in_days);
+    for d in &i.dns {
+        println!("DNS          {d}");
+    }
+    for ip in &i.ips {
+        println!("IP           {ip}");
+    }
+    for u in &i.uris {
+        println!("URI          {u}");
+    }
+    let mut eku = Vec::new();
+    if i.server_auth {
+        eku.push("serverAuth");
+    }
+    if i.client_auth {
+        eku.push("clientAuth");
+    }
+    println!("usage        {}", if eku.is_empty() { "-".into() } else { eku.join(", ") });
+    println!("key          {}{}", i.key, if c.has_key { " (private key in the vault)" } else { "" });
+    println!("signature    {}", i.signature_algorithm);
+    println!("sha256       {}", i.sha256_fingerprint);
+}
+
+fn print_list(ctx: &Context, list: &[CertView], verb: &str) -> CliResult<()> {
+    if ctx.json {
+        ctx.print_json(&list)
+    } else {
+        println!("{verb} {} certificate(s)", list.len());
+        if !list.is_empty() {
+            println!("{}", table(&["id", "service", "ca", "status", "expires", "names"], rows(list)));
+        }
+        Ok(())
+    }
+}
+
+pub fn run(ctx: &Context, cmd: CertCmd) -> CliResult<()> {
+    let mut vault = ctx.open_unlocked()?;
+    match cmd {
+        CertCmd::Issue { service, ca, dns, ip, uri, server, client, validity_days, key_type, environment, missing } => {
+            let (server, client) = if !server && !client { (true, true) } else { (server, client) };
+            let req = IssueRequest {
+                dns,
+                ips: ip,
+                uris: uri,
+                server,
+                client,
+                validity_days,
+                key_type: KeyType::parse(&key_type)?,
+            };
+            if missing {
+                let env = environment.ok_or_else(|| CliError::Usage("--missing needs --env".into()))?;
+                let bar = if ctx.json { indicatif::ProgressBar::hidden() } else { progress(0, "issuing") };
+                let issued = vault.issue_missing(&ca, &env, &req, &|done, total| {
+                    bar.set_length(total as u64);
+                    bar.set_position(done as u64);
+                })?;
+                bar.finish_and_clear();
+                print_list(ctx, &issued, "Issued")?;
+            } else {
+                let service = service.ok_or_else(|| CliError::Usage("say which --service".into()))?;
+                let c = vault.issue_cert(&service, &ca, &req)?;
+                if ctx.json {
+                    ctx.print_json(&c)?;
+                } else {
+                    println!(
+                        "Issued {} a certificate from {ca}: {} (serial {}, until {})",
+                        service,
+                        c.id.short(),
+                        c.certificate.serial,
+                        when(c.certificate.not_after)
+                    );
+                }
+            }
+        }
+        CertCmd::List { expiring_within } => {
+            let within = expiring_within.map(|d| time::Duration::days(i64::from(d)));
+            let list = vault.list_certs(within)?;
+            print_list(ctx, &list, "Listing")?;
+        }
+        CertCmd::Show { target, pem, chain } => {
+            if pem {
+                print!("{}", vault.cert_pem(&target, chain)?);
+            } else {
+                let c = vault.cert(&target)?;
+                if ctx.json {
+                    ctx.print_json(&c)?;
+                } else {
+                    print_cert(&c);
+                }
+            }
+        }
+        CertCmd::Renew { target, rotate_key, expiring_within } => match (target, expiring_within) {
+            (Some(t), _) => {
+                let c = vault.renew_cert(&t, rotate_key)?;
+                if ctx.json {
+                    ctx.print_json(&c)?;
+                } else {
+                    println!(
+                        "Renewed: new certificate {} until {}{}",
+                        c.id.short(),
+                        when(c.certificate.not_after),
+                        if rotate_key { " with a new key" } else { "" }
+                    );
+                }
+            }
+            (None, Some(days)) => {
+                let bar = if ctx.json { indicatif::ProgressBar::hidden() } else { progress(0, "renewing") };
+                let list =
+                    vault.renew_expiring(time::Duration::days(i64::from(days)), rotate_key, &|done, total| {
+                        bar.set_length(total as u64);
+                        bar.set_position(done as u64);
+                    })?;
+                bar.finish_and_clear();
+                print_list(ctx, &list, "Renewed")?;
+            }
+            (None, None) => return Err(CliError::Usage("say which certificate, or --expiring-within DAYS".into())),
+        },
+        CertCmd::Revoke { target, reason } => {
+            let c = vault.revoke_cert(&target, Reason::parse(&reason)?)?;
+            if ctx.json {
+                ctx.print_json(&c)?;
+            } else {
+                println!(
+                    "Revoked certificate {} (serial {}); `keyloom ca crl` publishes it",
+                    c.id.short(),
+                    c.certificate.serial
+                );
+            }
+        }
+        CertCmd::Import { file, key, service } => {
+            let cert = std::fs::read(&file).map_err(CliError::file("cannot read", &file))?;
+            let key_bytes = zeroize::Zeroizing::new(std::fs::read(&key).map_err(CliError::file("cannot read", &key))?);
+            let c = vault.import_cert(
+                &cert,
+                &file.display().to_string(),
+                &key_bytes,
+                &key.display().to_string(),
+                &service,
+            )?;
+            if ctx.json {
+                ctx.print_json(&c)?;
+            } else {
+                println!(
+                    "Imported certificate {} for {service} (issuer: {})",
+                    c.id.short(),
+                    c.issuer_ca.as_deref().unwrap_or(&c.certificate.issuer)
+                );
+            }
+        }
+        CertCmd::Verify { target, at } => {
+            let at = at
+                .map(|t| time::OffsetDateTime::parse(&t, &time::format_description::well_known::Rfc3339))
+                .transpose()
+                .map_err(|e| CliError::Usage(format!("--at must be RFC 3339, e.g. 2027-01-01T00:00:00Z ({e})")))?;
+            let path = std::path::Path::new(&target);
+            let report = if path.is_file() {
+                let bytes = std::fs::read(path).map_err(CliError::file("cannot read", path))?;
+                let ders = vault_data::pki::import::parse_certificates(&bytes, &target)?;
+                vault.verify_cert(&ders[0], at)?
+            } else {
+                vault.verify_stored_cert(&target, at)?
+            };
+            if ctx.json {
+                ctx.print_json(&report)?;
+            } else {
+                for (usage, r) in [("server", &report.server), ("client", &report.client)] {
+                    match r {
+                        Some(None) => println!("{usage}: OK (chain: {})", report.chain.join(" -> ")),
+                        Some(Some(why)) => println!("{usage}: FAILED: {why}"),
+                        None => {}
+                    }
+                }
+            }
+            if !report.ok {
+                vault.close()?;
+                return Err(CliError::Usage("the certificate does not verify".into()));
+            }
+        }
+    }
+    Ok(vault.close()?)
+}

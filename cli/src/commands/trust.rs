@@ -1,0 +1,43 @@
+//! `trust add | remove | list`.
+
+use vault_data::{Direction, TrustView};
+
+use crate::args::{TrustArgs, TrustCmd};
+use crate::context::Context;
+use crate::error::{CliError, CliResult};
+
+fn direction(a: &TrustArgs) -> CliResult<Direction> {
+    match (a.inbound, a.outbound, a.both) {
+        (true, false, false) => Ok(Direction::Inbound),
+        (false, true, false) => Ok(Direction::Outbound),
+        (false, false, true) => Ok(Direction::Both),
+        _ => Err(CliError::Usage("say which trust store: --inbound, --outbound or --both".into())),
+    }
+}
+
+fn print(ctx: &Context, t: &TrustView) -> CliResult<()> {
+    if ctx.json {
+        return ctx.print_json(t);
+    }
+    println!("{}", t.service);
+    println!(
+        "  inbound (accepts client certificates from):  {}",
+        if t.inbound.is_empty() { "-".into() } else { t.inbound.join(", ") }
+    );
+    println!(
+        "  outbound (verifies servers with):            {}",
+        if t.outbound.is_empty() { "-".into() } else { t.outbound.join(", ") }
+    );
+    Ok(())
+}
+
+pub fn run(ctx: &Context, cmd: TrustCmd) -> CliResult<()> {
+    let mut vault = ctx.open_unlocked()?;
+    let view = match cmd {
+        TrustCmd::Add(a) => vault.set_trust(&a.service, &a.ca, direction(&a)?, true)?,
+        TrustCmd::Remove(a) => vault.set_trust(&a.service, &a.ca, direction(&a)?, false)?,
+        TrustCmd::List { service } => vault.trust(&service)?,
+    };
+    print(ctx, &view)?;
+    Ok(vault.close()?)
+}

@@ -1,0 +1,48 @@
+//! Certificate authorities: ones made here (with their key in `payloads`) and ones imported for
+//! trust only (no key).
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::ids::RecordId;
+use crate::pki::{KeyType, NameConstraintsSpec};
+
+/// A CA known to the vault.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Ca {
+    /// Random id.
+    pub id: RecordId,
+    /// Unique name.
+    pub name: String,
+    /// The CA that signed it, when that CA is in the vault.
+    pub parent: Option<RecordId>,
+    /// Key algorithm, for CAs whose key Keyloom holds.
+    pub key_type: Option<KeyType>,
+    /// Where the private key is sealed; `None` for trust-only CAs.
+    pub key_payload: Option<RecordId>,
+    /// The CA certificate.
+    #[serde(with = "serde_bytes")]
+    pub cert_der: Vec<u8>,
+    /// Permitted names below it.
+    pub constraints: NameConstraintsSpec,
+    /// Path length constraint.
+    pub path_len: Option<u8>,
+    /// Start of validity.
+    #[serde(with = "crate::model::timestamp")]
+    pub not_before: OffsetDateTime,
+    /// End of validity.
+    #[serde(with = "crate::model::timestamp")]
+    pub not_after: OffsetDateTime,
+    /// Number for its next CRL.
+    pub next_crl_number: u64,
+    /// When it was added.
+    #[serde(with = "crate::model::timestamp")]
+    pub created: OffsetDateTime,
+}
+
+impl Ca {
+    /// Whether Keyloom can sign with it.
+    pub fn can_sign(&self) -> bool {
+        self.key_payload.is_some()
+    }
+}

@@ -1,0 +1,62 @@
+//! Certificates held for services: issued here or imported, with status and history.
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::ids::RecordId;
+use crate::pki::crl::Reason;
+use crate::pki::KeyType;
+
+/// Where a certificate is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CertStatus {
+    /// In use.
+    Active,
+    /// Replaced by a renewal.
+    Superseded,
+    /// Revoked; listed in its CA's CRL.
+    Revoked,
+}
+
+/// When and why a certificate was revoked.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Revocation {
+    /// Revocation time.
+    #[serde(with = "crate::model::timestamp")]
+    pub time: OffsetDateTime,
+    /// Reason.
+    pub reason: Reason,
+}
+
+/// A certificate in the vault.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Certificate {
+    /// Random id.
+    pub id: RecordId,
+    /// The service it identifies (`None` for certificates signed from a CSR).
+    pub service_id: Option<RecordId>,
+    /// The vault CA that issued it, when known.
+    pub issuer: Option<RecordId>,
+    /// The certificate.
+    #[serde(with = "serde_bytes")]
+    pub cert_der: Vec<u8>,
+    /// Where its private key is sealed, if Keyloom holds it.
+    pub key_payload: Option<RecordId>,
+    /// Key algorithm.
+    pub key_type: Option<KeyType>,
+    /// Status.
+    pub status: CertStatus,
+    /// Set when revoked.
+    pub revocation: Option<Revocation>,
+    /// The certificate this one renewed.
+    pub renews: Option<RecordId>,
+    /// Serial number (hex).
+    pub serial: String,
+    /// End of validity (kept for fast expiry queries).
+    #[serde(with = "crate::model::timestamp")]
+    pub not_after: OffsetDateTime,
+    /// When it was added.
+    #[serde(with = "crate::model::timestamp")]
+    pub created: OffsetDateTime,
+}

@@ -1,0 +1,275 @@
+//! Making certificates with rcgen: root and intermediate CAs, service leaves, and CSR signing.
+
+use std::net::IpAddr;
+
+use rand::RngCore;
+use rcgen::{
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, GeneralSubtree, IsCa,
+    Issuer, KeyPair, KeyUsagePurpose, NameConstraints, SanType, SerialNumber,
+};
+use serde::{Deserialize, Serialize};
+use time::{Duration, OffsetDateTime};
+use zeroize::Zeroizing;
+
+use crate::error::{Error, Result};
+use crate::pki::key_type::KeyType;
+
+/// Clock skew tolerated by starting validity a little in the past.
+const BACKDATE: Duration = Duration::minutes(5);
+
+/// Permitted names below a CA.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NameConstraintsSpec {
+    /// Permitted DNS suffixes, e.g. `.prod.corp.example` (also matches `prod.corp.example`).
+    pub dns: Vec<String>,
+    /// Permitted URI prefixes, e.g. `spiffe://corp.example/prod`. X.509 cannot express a URI path
+    /// constraint, so Keyloom enforces these itself at issuance and in `cert verify`.
+    pub uri: Vec<String>,
+}
+
+impl NameConstraintsSpec {
+    /// True when nothing is constrained.
+    pub fn is_empty(&self) -> bool {
+        self.dns.is_empty() && self.uri.is_empty()
+    }
+
+    /// Whether `name` (a DNS SAN) is inside the permitted DNS subtrees (or nothing is constrained).
+    pub fn permits_dns(&self, name: &str) -> bool {
+        self.dns.is_empty()
+            || self.dns.iter().any(|suffix| {
+                let s = suffix.trim_start_matches('.').to_ascii_lowercase();
+                let n = name.to_ascii_lowercase();
+                n == s || n.ends_with(&format!(".{s}"))
+            })
+    }
+
+    /// Whether `uri` (a URI SAN) is under a permitted prefix (or nothing is constrained).
+    pub fn permits_uri(&self, uri: &str) -> bool {
+        self.uri.is_empty()
+            || self.uri.iter().any(|p| {
+                let p = p.trim_end_matches('/');
+                uri == p || uri.starts_with(&format!("{p}/"))
+            })
+    }
+
+    /// Names of `sans` that these constraints do not permit.
+    pub fn violations(&self, dns: &[String], uris: &[String]) -> Vec<String> {
+        let mut bad: Vec<String> = dns.iter().filter(|d| !self.permits_dns(d)).map(|d| format!("DNS:{d}")).collect();
+        bad.extend(uris.iter().filter(|u| !self.permits_uri(u)).map(|u| format!("URI:{u}")));
+        bad
+    }
+}
+
+/// What a new CA should look like.
+#[derive(Debug, Clone)]
+pub struct CaSpec {
+    /// Name, used as the subject CN.
+    pub name: String,
+    /// Key algorithm.
+    pub key_type: KeyType,
+    /// Validity from now.
+    pub validity_days: u32,
+    /// Maximum number of intermediates below it (None: unlimited).
+    pub path_len: Option<u8>,
+    /// Permitted names.
+    pub constraints: NameConstraintsSpec,
+}
+
+/// What a new leaf should look like.
+#[derive(Debug, Clone, Default)]
+pub struct LeafSpec {
+    /// Subject CN (the service name).
+    pub common_name: String,
+    /// DNS SANs.
+    pub dns: Vec<String>,
+    /// IP SANs.
+    pub ips: Vec<IpAddr>,
+    /// URI SANs (SPIFFE IDs).
+    pub uris: Vec<String>,
+    /// serverAuth EKU.
+    pub server: bool,
+    /// clientAuth EKU.
+    pub client: bool,
+    /// Validity from now.
+    pub validity_days: u32,
+}
+
+/// A freshly made certificate and (when one was generated) its PKCS#8 key.
+pub(crate) struct Issued {
+    pub cert_der: Vec<u8>,
+    pub key_pkcs8: Zeroizing<Vec<u8>>,
+}
+
+/// A CA that can sign: its certificate and loaded key.
+pub(crate) struct SigningCa {
+    issuer: Issuer<'static, KeyPair>,
+    pub not_after: OffsetDateTime,
+}
+
+impl SigningCa {
+    pub(crate) fn new(cert_der: &[u8], key: KeyPair, not_after: OffsetDateTime) -> Result<Self> {
+        let der = rustls_pki_types::CertificateDer::from(cert_der.to_vec());
+        let issuer = Issuer::from_ca_cert_der(&der, key)
+            .map_err(|e| Error::Integrity(format!("a stored CA certificate cannot be used to sign: {e}")))?;
+        Ok(SigningCa { issuer, not_after })
+    }
+
+    pub(crate) fn issuer(&self) -> &Issuer<'static, KeyPair> {
+        &self.issuer
+    }
+}
+
+/// 16 random bytes, positive as DER INTEGER requires (top bit clear, not all zero).
+pub(crate) fn random_serial() -> SerialNumber {
+    let mut s = [0u8; 16];
+    rand::rngs::OsRng.fill_bytes(&mut s);
+    s[0] = (s[0] & 0x7f) | 0x40;
+    SerialNumber::from_slice(&s)
+}
+
+fn dn(cn: &str) -> DistinguishedName {
+    let mut dn = DistinguishedName::new();
+    dn.push(DnType::CommonName, cn);
+    dn
+}
+
+fn validity(days: u32, now: OffsetDateTime) -> Result<(OffsetDateTime, OffsetDateTime)> {
+    if days == 0 || days > 36_500 {
+        return Err(Error::Invalid(format!("validity of {days} days is outside 1..=36500")));
+    }
+    Ok((now - BACKDATE, now + Duration::days(i64::from(days))))
+}
+
+fn ca_params(spec: &CaSpec, now: OffsetDateTime) -> Result<CertificateParams> {
+    let (not_before, not_after) = validity(spec.validity_days, now)?;
+    let mut p = CertificateParams::default();
+    p.distinguished_name = dn(&spec.name);
+    p.not_before = not_before;
+    p.not_after = not_after;
+    p.serial_number = Some(random_serial());
+    p.is_ca = IsCa::Ca(match spec.path_len {
+        Some(n) => BasicConstraints::Constrained(n),
+        None => BasicConstraints::Unconstrained,
+    });
+    p.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
+    p.use_authority_key_identifier_extension = true;
+    if !spec.constraints.dns.is_empty() {
+        p.name_constraints = Some(NameConstraints {
+            permitted_subtrees: spec
+                .constraints
+                .dns
+                .iter()
+                .map(|d| GeneralSubtree::DnsName(d.trim_start_matches('.').to_string()))
+                .collect(),
+            excluded_subtrees: Vec::new(),
+        });
+    }
+    Ok(p)
+}
+
+fn sign_err(e: rcgen::Error) -> Error {
+    Error::Invalid(format!("cannot make the certificate: {e}"))
+}
+
+/// A self-signed root CA with a fresh key.
+pub(crate) fn root_ca(spec: &CaSpec, now: OffsetDateTime) -> Result<Issued> {
+    let key = spec.key_type.generate()?;
+    let cert = ca_params(spec, now)?.self_signed(&key).map_err(sign_err)?;
+    Ok(Issued { cert_der: cert.der().to_vec(), key_pkcs8: Zeroizing::new(key.serialize_der()) })
+}
+
+/// An intermediate CA signed by `parent`; it may not outlive the parent.
+pub(crate) fn intermediate_ca(spec: &CaSpec, parent: &SigningCa, now: OffsetDateTime) -> Result<Issued> {
+    let params = ca_params(spec, now)?;
+    if params.not_after > parent.not_after {
+        return Err(Error::Invalid(format!(
+            "an intermediate cannot outlive its parent: {} days would end after the parent expires ({})",
+            spec.validity_days,
+            parent.not_after.date()
+        )));
+    }
+    let key = spec.key_type.generate()?;
+    let cert = params.signed_by(&key, parent.issuer()).map_err(sign_err)?;
+    Ok(Issued { cert_der: cert.der().to_vec(), key_pkcs8: Zeroizing::new(key.serialize_der()) })
+}
+
+fn leaf_params(spec: &LeafSpec, issuer: &SigningCa, now: OffsetDateTime) -> Result<CertificateParams> {
+    if !spec.server && !spec.client {
+        return Err(Error::Invalid("a service certificate needs --server, --client or both".into()));
+    }
+    if spec.dns.is_empty() && spec.ips.is_empty() && spec.uris.is_empty() {
+        return Err(Error::Invalid("a service certificate needs at least one --dns, --ip or --uri name".into()));
+    }
+    let (not_before, mut not_after) = validity(spec.validity_days, now)?;
+    // A leaf never outlives its issuer; clamp rather than refuse, as CAs issuing near their end do.
+    if not_after > issuer.not_after {
+        not_after = issuer.not_after;
+    }
+    let mut p = CertificateParams::default();
+    p.distinguished_name = dn(&spec.common_name);
+    p.not_before = not_before;
+    p.not_after = not_after;
+    p.serial_number = Some(random_serial());
+    p.use_authority_key_identifier_extension = true;
+    p.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyEncipherment];
+    if spec.server {
+        p.extended_key_usages.push(ExtendedKeyUsagePurpose::ServerAuth);
+    }
+    if spec.client {
+        p.extended_key_usages.push(ExtendedKeyUsagePurpose::ClientAuth);
+    }
+    for d in &spec.dns {
+        let name = d.clone().try_into().map_err(|_| Error::Invalid(format!("{d:?} is not a valid DNS name")))?;
+        p.subject_alt_names.push(SanType::DnsName(name));
+    }
+    p.subject_alt_names.extend(spec.ips.iter().map(|ip| SanType::IpAddress(*ip)));
+    for u in &spec.uris {
+        if !u.contains("://") {
+            return Err(Error::Invalid(format!("{u:?} is not a URI (e.g. spiffe://corp.example/payments)")));
+        }
+        let uri = u.clone().try_into().map_err(|_| Error::Invalid(format!("{u:?} is not a valid URI")))?;
+        p.subject_alt_names.push(SanType::URI(uri));
+    }
+    Ok(p)
+}
+
+/// A service leaf signed by `issuer`, with a fresh key of `key_type` or an existing PKCS#8 key.
+pub(crate) fn leaf(spec: &LeafSpec, issuer: &SigningCa, key: LeafKey<'_>, now: OffsetDateTime) -> Result<Issued> {
+    let params = leaf_params(spec, issuer, now)?;
+    let key = match key {
+        LeafKey::Generate(kt) => kt.generate()?,
+        LeafKey::Existing(kt, pkcs8) => kt.load(pkcs8)?,
+    };
+    let cert = params.signed_by(&key, issuer.issuer()).map_err(sign_err)?;
+    Ok(Issued { cert_der: cert.der().to_vec(), key_pkcs8: Zeroizing::new(key.serialize_der()) })
+}
+
+/// Where a leaf's key comes from.
+pub(crate) enum LeafKey<'a> {
+    Generate(KeyType),
+    Existing(KeyType, &'a [u8]),
+}
+
+/// Signs a PEM or DER certificate signing request with `issuer`, for `validity_days`.
+pub(crate) fn sign_csr(csr: &[u8], issuer: &SigningCa, validity_days: u32, now: OffsetDateTime) -> Result<Vec<u8>> {
+    let der = match std::str::from_utf8(csr).ok().filter(|s| s.contains("-----BEGIN")) {
+        Some(text) => {
+            pem::parse(text).map_err(|e| Error::Invalid(format!("the CSR is not valid PEM: {e}")))?.into_contents()
+        }
+        None => csr.to_vec(),
+    };
+    let der = rustls_pki_types::CertificateSigningRequestDer::from(der);
+    let mut req = rcgen::CertificateSigningRequestParams::from_der(&der)
+        .map_err(|e| Error::Invalid(format!("the CSR cannot be read or its signature is invalid: {e}")))?;
+    let (not_before, mut not_after) = validity(validity_days, now)?;
+    if not_after > issuer.not_after {
+        not_after = issuer.not_after;
+    }
+    req.params.not_before = not_before;
+    req.params.not_after = not_after;
+    req.params.serial_number = Some(random_serial());
+    req.params.is_ca = IsCa::NoCa;
+    req.params.use_authority_key_identifier_extension = true;
+    let cert = req.signed_by(issuer.issuer()).map_err(sign_err)?;
+    Ok(cert.der().to_vec())
+}

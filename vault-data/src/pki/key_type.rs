@@ -1,0 +1,123 @@
+//! The key types Keyloom generates, and the signature algorithm each one signs with.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// A key algorithm and size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum KeyType {
+    /// ECDSA on P-256 with SHA-256 (the default: small, fast, universally supported).
+    #[default]
+    EcdsaP256,
+    /// ECDSA on P-384 with SHA-384.
+    EcdsaP384,
+    /// Ed25519.
+    Ed25519,
+    /// RSA 2048 with SHA-256.
+    Rsa2048,
+    /// RSA 3072 with SHA-256.
+    Rsa3072,
+    /// RSA 4096 with SHA-256.
+    Rsa4096,
+}
+
+impl KeyType {
+    /// Every supported type, for help texts.
+    pub const ALL: [KeyType; 6] = [
+        KeyType::EcdsaP256,
+        KeyType::EcdsaP384,
+        KeyType::Ed25519,
+        KeyType::Rsa2048,
+        KeyType::Rsa3072,
+        KeyType::Rsa4096,
+    ];
+
+    /// The name users type (`ecdsa-p256`, `rsa-3072`, ...).
+    pub fn name(self) -> &'static str {
+        match self {
+            KeyType::EcdsaP256 => "ecdsa-p256",
+            KeyType::EcdsaP384 => "ecdsa-p384",
+            KeyType::Ed25519 => "ed25519",
+            KeyType::Rsa2048 => "rsa-2048",
+            KeyType::Rsa3072 => "rsa-3072",
+            KeyType::Rsa4096 => "rsa-4096",
+        }
+    }
+
+    /// Parses a name as [`KeyType::name`] prints it (`rsa2048` and `p256` are accepted too).
+    pub fn parse(s: &str) -> Result<Self> {
+        let norm = s.to_ascii_lowercase().replace(['-', '_'], "");
+        Ok(match norm.as_str() {
+            "ecdsap256" | "p256" | "ec" | "ecdsa" => KeyType::EcdsaP256,
+            "ecdsap384" | "p384" => KeyType::EcdsaP384,
+            "ed25519" => KeyType::Ed25519,
+            "rsa2048" | "rsa" => KeyType::Rsa2048,
+            "rsa3072" => KeyType::Rsa3072,
+            "rsa4096" => KeyType::Rsa4096,
+            _ => {
+                let names: Vec<_> = KeyType::ALL.iter().map(|k| k.name()).collect();
+                return Err(Error::Invalid(format!("unknown key type {s:?}: use one of {}", names.join(", "))));
+            }
+        })
+    }
+
+    pub(crate) fn algorithm(self) -> &'static rcgen::SignatureAlgorithm {
+        match self {
+            KeyType::EcdsaP256 => &rcgen::PKCS_ECDSA_P256_SHA256,
+            KeyType::EcdsaP384 => &rcgen::PKCS_ECDSA_P384_SHA384,
+            KeyType::Ed25519 => &rcgen::PKCS_ED25519,
+            KeyType::Rsa2048 | KeyType::Rsa3072 | KeyType::Rsa4096 => &rcgen::PKCS_RSA_SHA256,
+        }
+    }
+
+    /// A fresh key pair from the OS random source.
+    pub(crate) fn generate(self) -> Result<rcgen::KeyPair> {
+        let size = match self {
+            KeyType::Rsa2048 => Some(rcgen::RsaKeySize::_2048),
+            KeyType::Rsa3072 => Some(rcgen::RsaKeySize::_3072),
+            KeyType::Rsa4096 => Some(rcgen::RsaKeySize::_4096),
+            _ => None,
+        };
+        let kp = match size {
+            Some(size) => rcgen::KeyPair::generate_rsa_for(self.algorithm(), size),
+            None => rcgen::KeyPair::generate_for(self.algorithm()),
+        };
+        kp.map_err(|e| Error::Storage(format!("cannot generate a {} key: {e}", self.name())))
+    }
+
+    /// Loads a PKCS#8 private key of this type.
+    pub(crate) fn load(self, pkcs8: &[u8]) -> Result<rcgen::KeyPair> {
+        let der = rustls_pki_types::PrivatePkcs8KeyDer::from(pkcs8);
+        rcgen::KeyPair::from_pkcs8_der_and_sign_algo(&der, self.algorithm())
+            .map_err(|_| Error::Integrity(format!("a stored {} private key cannot be loaded", self.name())))
+    }
+
+    /// Recognises the key type of a PKCS#8 private key.
+    pub(crate) fn detect(pkcs8: &[u8]) -> Result<(KeyType, rcgen::KeyPair)> {
+        let der = rustls_pki_types::PrivatePkcs8KeyDer::from(pkcs8);
+        let kp = rcgen::KeyPair::try_from(&der)
+            .map_err(|_| Error::Invalid("the private key is not a supported PKCS#8 key".into()))?;
+        let alg = kp.algorithm();
+        let kt = if alg == &rcgen::PKCS_ECDSA_P256_SHA256 {
+            KeyType::EcdsaP256
+        } else if alg == &rcgen::PKCS_ECDSA_P384_SHA384 {
+            KeyType::EcdsaP384
+        } else if alg == &rcgen::PKCS_ED25519 {
+            KeyType::Ed25519
+        } else if alg == &rcgen::PKCS_RSA_SHA256 {
+            // RSA size only matters for display here; derive it from the modulus later.
+            KeyType::Rsa2048
+        } else {
+            return Err(Error::Invalid("the private key's algorithm is not supported".into()));
+        };
+        Ok((kt, kp))
+    }
+}
+
+impl std::fmt::Display for KeyType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}

@@ -1,0 +1,327 @@
+//! Certificate authorities: create (root or intermediate), import for trust, show, CRLs, CSRs.
+
+use serde::Serialize;
+use time::OffsetDateTime;
+
+use crate::audit::{AuditEvent, AuditObject};
+use crate::error::{Error, Result};
+use crate::ids::RecordId;
+use crate::model::{validate_name, Ca, CertStatus, ObjectRecord};
+use crate::pki::crl::{self, RevokedEntry};
+use crate::pki::import::parse_certificates;
+use crate::pki::inspect::{inspect, CertInfo};
+use crate::pki::issue::{self, SigningCa};
+use crate::pki::{CaSpec, NameConstraintsSpec};
+use crate::vault::index::Index;
+use crate::vault::Vault;
+
+/// A CA as front ends show it.
+#[derive(Debug, Clone, Serialize)]
+pub struct CaView {
+    /// Id.
+    pub id: RecordId,
+    /// Name.
+    pub name: String,
+    /// Parent CA name, if in the vault.
+    pub parent: Option<String>,
+    /// Whether the vault holds no key for it (imported for trust only).
+    pub trust_only: bool,
+    /// Key algorithm (CAs made here).
+    pub key_type: Option<String>,
+    /// Permitted names.
+    pub constraints: NameConstraintsSpec,
+    /// Path length constraint.
+    pub path_len: Option<u8>,
+    /// Certificates it issued that the vault holds.
+    pub issued: usize,
+    /// Of those, revoked.
+    pub revoked: usize,
+    /// Certificate fields.
+    pub certificate: CertInfo,
+}
+
+/// Encodes DER as one PEM block of `tag`.
+pub fn to_pem(tag: &str, der: &[u8]) -> String {
+    pem::encode(&pem::Pem::new(tag, der.to_vec()))
+}
+
+fn view(index: &Index, ca: &Ca) -> Result<CaView> {
+    let issued: Vec<_> = index.certs.values().filter(|c| c.issuer == Some(ca.id)).collect();
+    Ok(CaView {
+        id: ca.id,
+        name: ca.name.clone(),
+        parent: ca.parent.map(|p| index.ca_name(p)),
+        trust_only: !ca.can_sign(),
+        key_type: ca.key_type.map(|k| k.name().to_string()),
+        constraints: ca.constraints.clone(),
+        path_len: ca.path_len,
+        issued: issued.len(),
+        revoked: issued.iter().filter(|c| c.status == CertStatus::Revoked).count(),
+        certificate: inspect(&ca.cert_der)?,
+    })
+}
+
+/// The CAs from `ca` up to its root (that are in the vault), `ca` first.
+pub(crate) fn chain<'a>(index: &'a Index, ca: &'a Ca) -> Vec<&'a Ca> {
+    let mut out = vec![ca];
+    let mut cur = ca;
+    while let Some(parent) = cur.parent.and_then(|p| index.cas.get(&p)) {
+        if out.iter().any(|c| c.id == parent.id) {
+            break;
+        }
+        out.push(parent);
+        cur = parent;
+    }
+    out
+}
+
+/// Names that `ca` or any CA above it does not permit.
+pub(crate) fn constraint_violations(index: &Index, ca: &Ca, dns: &[String], uris: &[String]) -> Vec<String> {
+    let mut bad = Vec::new();
+    for c in chain(index, ca) {
+        for v in c.constraints.violations(dns, uris) {
+            bad.push(format!("{v} (not permitted by {})", c.name));
+        }
+    }
+    bad
+}
+
+impl Vault {
+    /// Loads a CA's key for signing. Refused for trust-only CAs.
+    pub(crate) fn signing_ca(&self, ca: &Ca) -> Result<SigningCa> {
+        let (Some(payload), Some(kt)) = (ca.key_payload, ca.key_type) else {
+            return Err(Error::Invalid(format!(
+                "CA {:?} was imported for trust only; Keyloom has no key to sign with",
+                ca.name
+            )));
+        };
+        let pkcs8 = self.open_payload(payload)?;
+        SigningCa::new(&ca.cert_der, kt.load(&pkcs8)?, ca.not_after)
+    }
+
+    /// Creates a root CA, or an intermediate under `parent`. The intermediate may not outlive its
+    /// parent, and its constraints must sit inside the parent's.
+    pub fn create_ca(&mut self, spec: CaSpec, parent: Option<&str>) -> Result<CaView> {
+        validate_name("CA", &spec.name)?;
+        let index = &self.unlocked()?.index;
+        if index.ca_by_name.contains_key(&spec.name) {
+            return Err(Error::Exists { kind: "CA", name: spec.name });
+        }
+        let now = OffsetDateTime::now_utc();
+        let (issued, parent_id) = match parent {
+            None => (issue::root_ca(&spec, now)?, None),
+            Some(p) => {
+                let parent_ca = index.ca_named(p)?;
+                if let Some(0) = parent_ca.path_len {
+                    return Err(Error::Invalid(format!("CA {p:?} has path length 0: it cannot have intermediates")));
+                }
+                let suffixes: Vec<String> =
+                    spec.constraints.dns.iter().map(|d| d.trim_start_matches('.').to_string()).collect();
+                let bad = constraint_violations(index, parent_ca, &suffixes, &spec.constraints.uri);
+                if !bad.is_empty() {
+                    return Err(Error::Invalid(format!(
+                        "the constraints of {:?} reach outside its parent's: {}",
+                        spec.name,
+                        bad.join(", ")
+                    )));
+                }
+                let signer = self.signing_ca(parent_ca)?;
+                (issue::intermediate_ca(&spec, &signer, now)?, Some(parent_ca.id))
+            }
+        };
+        let info = inspect(&issued.cert_der)?;
+        let payload = RecordId::random();
+        let ca = Ca {
+            id: RecordId::random(),
+            name: spec.name.clone(),
+            parent: parent_id,
+            key_type: Some(spec.key_type),
+            key_payload: Some(payload),
+            cert_der: issued.cert_der,
+            constraints: spec.constraints,
+            path_len: spec.path_len,
+            not_before: info.not_before,
+            not_after: info.not_after,
+            next_crl_number: 1,
+            created: now,
+        };
+        let ops = vec![
+            self.seal_payload(payload, &issued.key_pkcs8)?,
+            self.seal_object(ca.id, &ObjectRecord::Ca(ca.clone()))?,
+        ];
+        let detail = format!(
+            "{} {}, valid until {}",
+            if parent.is_some() { "intermediate" } else { "root" },
+            spec.key_type,
+            info.not_after.date()
+        );
+        let obj = AuditObject::new("ca", Some(ca.id), ca.name.clone());
+        self.commit(ops, vec![AuditEvent::success("ca.create", vec![obj]).with_detail(detail)])?;
+        let index = &mut self.unlocked_mut()?.index;
+        index.put_ca(ca.clone());
+        view(index, &ca)
+    }
+
+    /// Imports every CA certificate in a PEM bundle or DER file for trust only (no key). Ones
+    /// already present (same certificate) are skipped; names come from the subject CN.
+    pub fn import_cas(&mut self, bytes: &[u8], origin: &str) -> Result<Vec<CaView>> {
+        let ders = parse_certificates(bytes, origin)?;
+        let index = &self.unlocked()?.index;
+        let now = OffsetDateTime::now_utc();
+        let mut names: std::collections::HashSet<String> = index.ca_by_name.keys().cloned().collect();
+        let mut known: std::collections::HashSet<Vec<u8>> = index.cas.values().map(|c| c.cert_der.clone()).collect();
+        let mut new = Vec::new();
+        for (i, der) in ders.into_iter().enumerate() {
+            if !known.insert(der.clone()) {
+                continue;
+            }
+            let info = inspect(&der).map_err(|e| Error::Invalid(format!("{origin}: certificate {}: {e}", i + 1)))?;
+            let base: String = info
+                .common_name
+                .clone()
+                .unwrap_or_else(|| format!("ca-{}", &info.sha256_fingerprint.replace(':', "")[..12]))
+                .chars()
+                .map(|c| if c == '/' || c.is_control() { '-' } else { c })
+                .collect::<String>()
+                .trim()
+                .to_string();
+            let base = if base.is_empty() { format!("ca-{}", i + 1) } else { base };
+            let mut name = base.clone();
+            let mut n = 2;
+            while names.contains(&name) {
+                name = format!("{base} ({n})");
+                n += 1;
+            }
+            names.insert(name.clone());
+            let parent = index
+                .cas
+                .values()
+                .find(|c| inspect(&c.cert_der).is_ok_and(|p| p.subject == info.issuer && !info.self_issued))
+                .map(|c| c.id);
+            new.push(Ca {
+                id: RecordId::random(),
+                name,
+                parent,
+                key_type: None,
+                key_payload: None,
+                cert_der: der,
+                constraints: NameConstraintsSpec { dns: info.permitted_dns.clone(), uri: Vec::new() },
+                path_len: info.path_len.and_then(|p| u8::try_from(p).ok()),
+                not_before: info.not_before,
+                not_after: info.not_after,
+                next_crl_number: 1,
+                created: now,
+            });
+        }
+        let mut ops = Vec::with_capacity(new.len());
+        let mut events = Vec::with_capacity(new.len());
+        for ca in &new {
+            ops.push(self.seal_object(ca.id, &ObjectRecord::Ca(ca.clone()))?);
+            events.push(
+                AuditEvent::success("ca.import", vec![AuditObject::new("ca", Some(ca.id), ca.name.clone())])
+                    .with_detail(format!("trust only, from {origin}")),
+            );
+        }
+        if !new.is_empty() {
+            self.commit(ops, events)?;
+            if new.len() > 1 {
+                self.write_snapshot()?;
+            }
+        }
+        let index = &mut self.unlocked_mut()?.index;
+        for ca in &new {
+            index.put_ca(ca.clone());
+        }
+        new.iter().map(|c| view(index, c)).collect()
+    }
+
+    /// Every CA, sorted by name.
+    pub fn list_cas(&self) -> Result<Vec<CaView>> {
+        let index = &self.unlocked()?.index;
+        let mut cas: Vec<&Ca> = index.cas.values().collect();
+        cas.sort_by(|a, b| a.name.cmp(&b.name));
+        cas.into_iter().map(|c| view(index, c)).collect()
+    }
+
+    /// One CA by name.
+    pub fn ca(&self, name: &str) -> Result<CaView> {
+        let index = &self.unlocked()?.index;
+        view(index, index.ca_named(name)?)
+    }
+
+    /// A CA's certificate as PEM.
+    pub fn ca_pem(&self, name: &str) -> Result<String> {
+        Ok(to_pem("CERTIFICATE", &self.unlocked()?.index.ca_named(name)?.cert_der))
+    }
+
+    /// Builds the CRL of `ca` (in memory; nothing is stored) with the given number.
+    pub(crate) fn build_crl(&self, ca: &Ca, number: u64, now: OffsetDateTime) -> Result<Vec<u8>> {
+        let index = &self.unlocked()?.index;
+        let revoked: Vec<RevokedEntry> = index
+            .certs
+            .values()
+            .filter(|c| c.issuer == Some(ca.id))
+            .filter_map(|c| {
+                let r = c.revocation.as_ref()?;
+                Some(RevokedEntry { serial: hex::decode(&c.serial).ok()?, time: r.time, reason: r.reason })
+            })
+            .collect();
+        crl::build(&self.signing_ca(ca)?, number, &revoked, now)
+    }
+
+    /// Issues the next CRL of `name` (DER), signed by that CA, and records its number.
+    pub fn issue_crl(&mut self, name: &str) -> Result<Vec<u8>> {
+        let mut ca = self.unlocked()?.index.ca_named(name)?.clone();
+        let der = self.build_crl(&ca, ca.next_crl_number, OffsetDateTime::now_utc())?;
+        let number = ca.next_crl_number;
+        ca.next_crl_number += 1;
+        let op = self.seal_object(ca.id, &ObjectRecord::Ca(ca.clone()))?;
+        let obj = AuditObject::new("ca", Some(ca.id), ca.name.clone());
+        self.commit(
+            vec![op],
+            vec![AuditEvent::success("ca.crl", vec![obj]).with_detail(format!("CRL number {number}"))],
+        )?;
+        self.unlocked_mut()?.index.put_ca(ca);
+        Ok(der)
+    }
+
+    /// Signs a certificate signing request (PEM or DER) with CA `name`; returns the certificate
+    /// DER. Names outside the CA's constraints are refused before anything is written.
+    pub fn sign_csr(&mut self, name: &str, csr: &[u8], validity_days: u32) -> Result<Vec<u8>> {
+        let index = &self.unlocked()?.index;
+        let ca = index.ca_named(name)?.clone();
+        let signer = self.signing_ca(&ca)?;
+        let der = issue::sign_csr(csr, &signer, validity_days, OffsetDateTime::now_utc())?;
+        let info = inspect(&der)?;
+        let bad = constraint_violations(&self.unlocked()?.index, &ca, &info.dns, &info.uris);
+        if !bad.is_empty() {
+            return Err(Error::Invalid(format!("the CSR asks for names the CA may not certify: {}", bad.join(", "))));
+        }
+        let cert = crate::model::Certificate {
+            id: RecordId::random(),
+            service_id: None,
+            issuer: Some(ca.id),
+            cert_der: der.clone(),
+            key_payload: None,
+            key_type: None,
+            status: CertStatus::Active,
+            revocation: None,
+            renews: None,
+            serial: info.serial.clone(),
+            not_after: info.not_after,
+            created: OffsetDateTime::now_utc(),
+        };
+        let op = self.seal_object(cert.id, &ObjectRecord::Certificate(cert.clone()))?;
+        let subject = info.common_name.clone().unwrap_or(info.subject.clone());
+        let objs = vec![
+            AuditObject::new("ca", Some(ca.id), ca.name.clone()),
+            AuditObject::new("certificate", Some(cert.id), subject),
+        ];
+        self.commit(
+            vec![op],
+            vec![AuditEvent::success("ca.sign_csr", objs).with_detail(format!("serial {}", info.serial))],
+        )?;
+        self.unlocked_mut()?.index.certs.insert(cert.id, cert);
+        Ok(der)
+    }
+}

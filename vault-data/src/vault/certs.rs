@@ -1,0 +1,600 @@
+//! Service certificates: issue (one or in bulk), list, show, renew, revoke, import, verify,
+//! and hand a service's identity to a TLS stack.
+
+use std::net::IpAddr;
+
+use rayon::prelude::*;
+use secrecy::SecretSlice;
+use serde::Serialize;
+use time::{Duration, OffsetDateTime};
+
+use crate::audit::{AuditEvent, AuditObject};
+use crate::error::{Error, Result};
+use crate::ids::RecordId;
+use crate::model::{Ca, CertStatus, Certificate, ObjectRecord, Revocation, Service};
+use crate::pki::crl::Reason;
+use crate::pki::import::{key_matches_certificate, parse_certificates, parse_private_key};
+use crate::pki::inspect::{inspect, CertInfo};
+use crate::pki::issue::{self, LeafKey, SigningCa};
+use crate::pki::verify::{verify_chain, ChainMaterial, Usage};
+use crate::pki::{KeyType, LeafSpec};
+use crate::store::Op;
+use crate::vault::cas::{chain, constraint_violations, to_pem};
+use crate::vault::index::Index;
+use crate::vault::Vault;
+
+/// Default leaf validity.
+pub const DEFAULT_LEAF_DAYS: u32 = 90;
+
+/// A certificate as front ends show it.
+#[derive(Debug, Clone, Serialize)]
+pub struct CertView {
+    /// Id.
+    pub id: RecordId,
+    /// Service name.
+    pub service: Option<String>,
+    /// Issuing CA name, when the CA is in the vault.
+    pub issuer_ca: Option<String>,
+    /// Status.
+    pub status: CertStatus,
+    /// Revocation, if revoked.
+    pub revocation: Option<Revocation>,
+    /// Whether Keyloom holds the private key.
+    pub has_key: bool,
+    /// The certificate it renewed.
+    pub renews: Option<RecordId>,
+    /// Days until expiry (negative once expired).
+    pub expires_in_days: i64,
+    /// Certificate fields.
+    pub certificate: CertInfo,
+}
+
+/// What a leaf should carry, apart from who signs it.
+#[derive(Debug, Clone)]
+pub struct IssueRequest {
+    /// DNS SANs.
+    pub dns: Vec<String>,
+    /// IP SANs.
+    pub ips: Vec<IpAddr>,
+    /// URI SANs.
+    pub uris: Vec<String>,
+    /// serverAuth.
+    pub server: bool,
+    /// clientAuth.
+    pub client: bool,
+    /// Validity.
+    pub validity_days: u32,
+    /// Key type of the new key.
+    pub key_type: KeyType,
+}
+
+/// The result of checking a certificate's chain.
+#[derive(Debug, Clone, Serialize)]
+pub struct VerifyReport {
+    /// True when the chain is valid for at least one use the certificate claims.
+    pub ok: bool,
+    /// The time checked at.
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    /// Per use: `None` when valid, or why not.
+    pub server: Option<Option<String>>,
+    /// Per use: `None` when valid, or why not.
+    pub client: Option<Option<String>>,
+    /// The vault CAs above it, issuer first.
+    pub chain: Vec<String>,
+}
+
+/// Everything a TLS stack needs to act as a service: its chain, key and trust stores.
+pub struct ServiceIdentity {
+    /// Leaf first, then intermediates up to (not including) the root.
+    pub chain: Vec<Vec<u8>>,
+    /// PKCS#8 private key.
+    pub key: SecretSlice<u8>,
+    /// CA certificates it accepts client certificates from.
+    pub inbound: Vec<Vec<u8>>,
+    /// CA certificates it verifies servers with.
+    pub outbound: Vec<Vec<u8>>,
+    /// Current CRLs of the vault CAs that have revoked anything.
+    pub crls: Vec<Vec<u8>>,
+}
+
+impl std::fmt::Debug for ServiceIdentity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServiceIdentity").field("chain_len", &self.chain.len()).finish_non_exhaustive()
+    }
+}
+
+pub(crate) fn cert_view(index: &Index, c: &Certificate, now: OffsetDateTime) -> Result<CertView> {
+    Ok(CertView {
+        id: c.id,
+        service: c.service_id.map(|s| index.service_name(s)),
+        issuer_ca: c.issuer.map(|i| index.ca_name(i)),
+        status: c.status,
+        revocation: c.revocation.clone(),
+        has_key: c.key_payload.is_some(),
+        renews: c.renews,
+        expires_in_days: (c.not_after - now).whole_days(),
+        certificate: inspect(&c.cert_der)?,
+    })
+}
+
+fn leaf_spec(svc: &Service, req: &IssueRequest) -> LeafSpec {
+    LeafSpec {
+        common_name: svc.name.clone(),
+        dns: req.dns.clone(),
+        ips: req.ips.clone(),
+        uris: req.uris.clone(),
+        server: req.server,
+        client: req.client,
+        validity_days: req.validity_days,
+    }
+}
+
+/// Every CA of the vault sorted for chain building, with fresh CRLs.
+#[derive(Default)]
+struct VaultChain {
+    anchors: Vec<Vec<u8>>,
+    intermediates: Vec<Vec<u8>>,
+    crls: Vec<Vec<u8>>,
+}
+
+/// A leaf made in memory, ready to seal.
+struct Made {
+    cert: Certificate,
+    key: zeroize::Zeroizing<Vec<u8>>,
+    event: AuditEvent,
+}
+
+/// Who signs, and against which index constraints are checked.
+struct Signer<'a> {
+    index: &'a Index,
+    ca: &'a Ca,
+    signer: &'a SigningCa,
+    now: OffsetDateTime,
+}
+
+fn make_leaf(
+    s: &Signer<'_>,
+    svc: &Service,
+    req: &IssueRequest,
+    key: LeafKey<'_>,
+    renews: Option<RecordId>,
+) -> Result<Made> {
+    let (index, ca, signer, now) = (s.index, s.ca, s.signer, s.now);
+    let bad = constraint_violations(index, ca, &req.dns, &req.uris);
+    if !bad.is_empty() {
+        return Err(Error::Invalid(format!("cannot issue {} a certificate: {}", svc.name, bad.join(", "))));
+    }
+    let key_type = match key {
+        LeafKey::Generate(k) | LeafKey::Existing(k, _) => k,
+    };
+    let issued = issue::leaf(&leaf_spec(svc, req), signer, key, now)?;
+    let info = inspect(&issued.cert_der)?;
+    let cert = Certificate {
+        id: RecordId::random(),
+        service_id: Some(svc.id),
+        issuer: Some(ca.id),
+        cert_der: issued.cert_der,
+        key_payload: Some(RecordId::random()),
+        key_type: Some(key_type),
+        status: CertStatus::Active,
+        revocation: None,
+        renews,
+        serial: info.serial.clone(),
+        not_after: info.not_after,
+        created: now,
+    };
+    let action = if renews.is_some() { "cert.renew" } else { "cert.issue" };
+    let objs = vec![
+        AuditObject::new("certificate", Some(cert.id), svc.name.clone()),
+        AuditObject::new("ca", Some(ca.id), ca.name.clone()),
+    ];
+    let event = AuditEvent::success(action, objs).with_detail(format!(
+        "serial {}, until {}",
+        info.serial,
+        info.not_after.date()
+    ));
+    Ok(Made { cert, key: issued.key_pkcs8, event })
+}
+
+impl Vault {
+    fn seal_made(&self, made: &[Made], ops: &mut Vec<Op>) -> Result<()> {
+        for m in made {
+            if let Some(p) = m.cert.key_payload {
+                ops.push(self.seal_payload(p, &m.key)?);
+            }
+            ops.push(self.seal_object(m.cert.id, &ObjectRecord::Certificate(m.cert.clone()))?);
+        }
+        Ok(())
+    }
+
+    fn commit_made(&mut self, made: Vec<Made>, extra: Vec<Certificate>) -> Result<Vec<CertView>> {
+        let mut ops = Vec::with_capacity(made.len() * 2 + extra.len());
+        self.seal_made(&made, &mut ops)?;
+        for c in &extra {
+            ops.push(self.seal_object(c.id, &ObjectRecord::Certificate(c.clone()))?);
+        }
+        let events = made.iter().map(|m| m.event.clone()).collect();
+        self.commit(ops, events)?;
+        let now = OffsetDateTime::now_utc();
+        let index = &mut self.unlocked_mut()?.index;
+        for c in extra {
+            index.certs.insert(c.id, c);
+        }
+        let mut views = Vec::with_capacity(made.len());
+        for m in made {
+            views.push(cert_view(index, &m.cert, now)?);
+            index.certs.insert(m.cert.id, m.cert);
+        }
+        Ok(views)
+    }
+
+    /// Issues `service` a certificate from CA `ca`. Names outside the CA chain's constraints are
+    /// refused before anything is written.
+    pub fn issue_cert(&mut self, service: &str, ca: &str, req: &IssueRequest) -> Result<CertView> {
+        let index = &self.unlocked()?.index;
+        let svc = index.service_named(service)?.clone();
+        let ca = index.ca_named(ca)?.clone();
+        let signer = self.signing_ca(&ca)?;
+        let signing = Signer { index, ca: &ca, signer: &signer, now: OffsetDateTime::now_utc() };
+        let made = make_leaf(&signing, &svc, req, LeafKey::Generate(req.key_type), None)?;
+        let mut v = self.commit_made(vec![made], vec![])?;
+        v.pop().ok_or_else(|| Error::Storage("certificate was not stored".into()))
+    }
+
+    /// Issues a certificate to every service of `environment` that has no active one, in one
+    /// durable operation, keys generated on all cores. DNS names come from the CA's permitted
+    /// suffix (`<service>.<suffix>`, or the service name when unconstrained) and the URI SAN from
+    /// the service's SPIFFE ID. `progress` is called with (done, total).
+    pub fn issue_missing(
+        &mut self,
+        ca: &str,
+        environment: &str,
+        template: &IssueRequest,
+        progress: &(dyn Fn(usize, usize) + Sync),
+    ) -> Result<Vec<CertView>> {
+        let index = &self.unlocked()?.index;
+        let ca = index.ca_named(ca)?.clone();
+        let signer = self.signing_ca(&ca)?;
+        let has_active: std::collections::HashSet<RecordId> =
+            index.certs.values().filter(|c| c.status == CertStatus::Active).filter_map(|c| c.service_id).collect();
+        let mut targets: Vec<&Service> =
+            index.services.values().filter(|s| s.environment == environment && !has_active.contains(&s.id)).collect();
+        targets.sort_by(|a, b| a.name.cmp(&b.name));
+        let suffix = ca.constraints.dns.first().map(|d| d.trim_start_matches('.').to_string());
+        let total = targets.len();
+        let done = std::sync::atomic::AtomicUsize::new(0);
+        let signing = Signer { index, ca: &ca, signer: &signer, now: OffsetDateTime::now_utc() };
+        let made: Vec<Made> = targets
+            .par_iter()
+            .map(|svc| {
+                let mut req = template.clone();
+                req.dns = vec![match &suffix {
+                    Some(s) => format!("{}.{s}", svc.name),
+                    None => svc.name.clone(),
+                }];
+                req.uris = svc.spiffe_id.iter().cloned().collect();
+                let m = make_leaf(&signing, svc, &req, LeafKey::Generate(req.key_type), None);
+                progress(done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1, total);
+                m
+            })
+            .collect::<Result<_>>()?;
+        let views = self.commit_made(made, vec![])?;
+        if !views.is_empty() {
+            self.write_snapshot()?;
+        }
+        Ok(views)
+    }
+
+    fn resolve_cert(&self, id_or_service: &str) -> Result<&Certificate> {
+        let index = &self.unlocked()?.index;
+        if let Ok(id) = id_or_service.parse::<RecordId>() {
+            if let Some(c) = index.certs.get(&id) {
+                return Ok(c);
+            }
+        }
+        // A unique id prefix, as people copy the short form.
+        let by_prefix: Vec<&Certificate> =
+            if id_or_service.len() >= 6 && id_or_service.chars().all(|c| c.is_ascii_hexdigit()) {
+                index.certs.values().filter(|c| c.id.to_string().starts_with(id_or_service)).collect()
+            } else {
+                Vec::new()
+            };
+        if by_prefix.len() == 1 {
+            return Ok(by_prefix[0]);
+        }
+        let svc =
+            index.service_named(id_or_service).map_err(|_| Error::UnknownCertificate(format!("{id_or_service:?}")))?;
+        index
+            .certs
+            .values()
+            .filter(|c| c.service_id == Some(svc.id) && c.status == CertStatus::Active)
+            .max_by_key(|c| c.created)
+            .ok_or_else(|| Error::UnknownCertificate(format!("active for service {:?}", svc.name)))
+    }
+
+    /// Certificates, newest first; only those expiring within `within` when given.
+    pub fn list_certs(&self, within: Option<Duration>) -> Result<Vec<CertView>> {
+        let index = &self.unlocked()?.index;
+        let now = OffsetDateTime::now_utc();
+        let mut certs: Vec<&Certificate> = index
+            .certs
+            .values()
+            .filter(|c| within.is_none_or(|w| c.status == CertStatus::Active && c.not_after <= now + w))
+            .collect();
+        certs.sort_by_key(|c| std::cmp::Reverse(c.created));
+        certs.into_iter().map(|c| cert_view(index, c, now)).collect()
+    }
+
+    /// One certificate by id (or unique id prefix), or a service's newest active certificate.
+    pub fn cert(&self, id_or_service: &str) -> Result<CertView> {
+        let c = self.resolve_cert(id_or_service)?;
+        cert_view(&self.unlocked()?.index, c, OffsetDateTime::now_utc())
+    }
+
+    /// The certificate as PEM, followed by its vault CAs up to the root when `chain` is set.
+    pub fn cert_pem(&self, id_or_service: &str, with_chain: bool) -> Result<String> {
+        let c = self.resolve_cert(id_or_service)?;
+        let mut out = to_pem("CERTIFICATE", &c.cert_der);
+        if with_chain {
+            let index = &self.unlocked()?.index;
+            if let Some(ca) = c.issuer.and_then(|i| index.cas.get(&i)) {
+                for ca in chain(index, ca) {
+                    out.push_str(&to_pem("CERTIFICATE", &ca.cert_der));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Renews a certificate (same key, or a new one with `rotate_key`): the old one becomes
+    /// superseded, the new one keeps its names, uses and lifetime.
+    pub fn renew_cert(&mut self, id_or_service: &str, rotate_key: bool) -> Result<CertView> {
+        let old = self.resolve_cert(id_or_service)?.clone();
+        let mut v = self.renew_many(&[old], rotate_key, &|_, _| {})?;
+        v.pop().ok_or_else(|| Error::Storage("certificate was not stored".into()))
+    }
+
+    /// Renews every active certificate expiring within `within`, in one durable operation.
+    pub fn renew_expiring(
+        &mut self,
+        within: Duration,
+        rotate_key: bool,
+        progress: &(dyn Fn(usize, usize) + Sync),
+    ) -> Result<Vec<CertView>> {
+        let now = OffsetDateTime::now_utc();
+        let due: Vec<Certificate> = self
+            .unlocked()?
+            .index
+            .certs
+            .values()
+            .filter(|c| c.status == CertStatus::Active && c.not_after <= now + within && c.service_id.is_some())
+            .cloned()
+            .collect();
+        let views = self.renew_many(&due, rotate_key, progress)?;
+        if !views.is_empty() {
+            self.write_snapshot()?;
+        }
+        Ok(views)
+    }
+
+    fn renew_many(
+        &mut self,
+        olds: &[Certificate],
+        rotate_key: bool,
+        progress: &(dyn Fn(usize, usize) + Sync),
+    ) -> Result<Vec<CertView>> {
+        let index = &self.unlocked()?.index;
+        let now = OffsetDateTime::now_utc();
+        let mut jobs = Vec::with_capacity(olds.len());
+        for old in olds {
+            if old.status != CertStatus::Active {
+                return Err(Error::Invalid(
+                    format!("certificate {} is {:?}; only active certificates renew", old.id.short(), old.status)
+                        .to_lowercase(),
+                ));
+            }
+            let ca = old.issuer.and_then(|i| index.cas.get(&i)).ok_or_else(|| {
+                Error::Invalid(format!(
+                    "certificate {} was not issued by a CA in this vault; import its renewal instead",
+                    old.id.short()
+                ))
+            })?;
+            let svc = old
+                .service_id
+                .and_then(|s| index.services.get(&s))
+                .ok_or_else(|| Error::Invalid(format!("certificate {} belongs to no service", old.id.short())))?;
+            let info = inspect(&old.cert_der)?;
+            let lifetime = (info.not_after - info.not_before - Duration::minutes(5)).whole_days().max(1);
+            let req = IssueRequest {
+                dns: info.dns.clone(),
+                ips: info.ips.iter().filter_map(|i| i.parse().ok()).collect(),
+                uris: info.uris.clone(),
+                server: info.server_auth,
+                client: info.client_auth,
+                validity_days: u32::try_from(lifetime).unwrap_or(DEFAULT_LEAF_DAYS),
+                key_type: old.key_type.unwrap_or_default(),
+            };
+            let key = match (rotate_key, old.key_payload) {
+                (false, Some(p)) => Some(self.open_payload(p)?),
+                _ => None,
+            };
+            jobs.push((old, ca, svc, req, key));
+        }
+        let mut signers = std::collections::HashMap::new();
+        for (_, ca, ..) in &jobs {
+            if let std::collections::hash_map::Entry::Vacant(e) = signers.entry(ca.id) {
+                e.insert(self.signing_ca(ca)?);
+            }
+        }
+        let total = jobs.len();
+        let done = std::sync::atomic::AtomicUsize::new(0);
+        let made: Vec<Made> = jobs
+            .par_iter()
+            .map(|(old, ca, svc, req, key)| {
+                let signer = signers.get(&ca.id).ok_or_else(|| Error::Storage("signer missing".into()))?;
+                let leaf_key = match key {
+                    Some(k) => LeafKey::Existing(req.key_type, k),
+                    None => LeafKey::Generate(req.key_type),
+                };
+                let signing = Signer { index, ca, signer, now };
+                let m = make_leaf(&signing, svc, req, leaf_key, Some(old.id));
+                progress(done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1, total);
+                m
+            })
+            .collect::<Result<_>>()?;
+        let superseded: Vec<Certificate> =
+            olds.iter().map(|o| Certificate { status: CertStatus::Superseded, ..o.clone() }).collect();
+        self.commit_made(made, superseded)
+    }
+
+    /// Revokes a certificate; its CA's next CRL lists it.
+    pub fn revoke_cert(&mut self, id: &str, reason: Reason) -> Result<CertView> {
+        let mut c = self.resolve_cert(id)?.clone();
+        if c.status == CertStatus::Revoked {
+            return Err(Error::Invalid(format!("certificate {} is already revoked", c.id.short())));
+        }
+        let now = OffsetDateTime::now_utc();
+        c.status = CertStatus::Revoked;
+        c.revocation = Some(Revocation { time: now, reason });
+        let index = &self.unlocked()?.index;
+        let name = c.service_id.map(|s| index.service_name(s)).unwrap_or_else(|| c.serial.clone());
+        let op = self.seal_object(c.id, &ObjectRecord::Certificate(c.clone()))?;
+        let obj = AuditObject::new("certificate", Some(c.id), name);
+        self.commit(
+            vec![op],
+            vec![AuditEvent::success("cert.revoke", vec![obj])
+                .with_detail(format!("serial {}, reason {reason:?}", c.serial))],
+        )?;
+        let index = &mut self.unlocked_mut()?.index;
+        let view = cert_view(index, &c, now)?;
+        index.certs.insert(c.id, c);
+        Ok(view)
+    }
+
+    /// Imports a certificate (PEM or DER; the first certificate of a bundle) with its private key
+    /// (PKCS#8, SEC1 or PKCS#1) for `service`. The key must match the certificate.
+    pub fn import_cert(
+        &mut self,
+        cert: &[u8],
+        cert_origin: &str,
+        key: &[u8],
+        key_origin: &str,
+        service: &str,
+    ) -> Result<CertView> {
+        let ders = parse_certificates(cert, cert_origin)?;
+        let der = ders.into_iter().next().ok_or_else(|| Error::Invalid(format!("{cert_origin}: no certificate")))?;
+        let pkcs8 = parse_private_key(key, key_origin)?;
+        let key_type = key_matches_certificate(&pkcs8, &der, key_origin)?;
+        let index = &self.unlocked()?.index;
+        let svc = index.service_named(service)?.clone();
+        let info = inspect(&der)?;
+        if info.is_ca {
+            return Err(Error::Invalid(format!("{cert_origin}: this is a CA certificate; use `ca import`")));
+        }
+        let issuer =
+            index.cas.values().find(|ca| inspect(&ca.cert_der).is_ok_and(|i| i.subject == info.issuer)).map(|c| c.id);
+        let now = OffsetDateTime::now_utc();
+        let cert = Certificate {
+            id: RecordId::random(),
+            service_id: Some(svc.id),
+            issuer,
+            cert_der: der,
+            key_payload: Some(RecordId::random()),
+            key_type: Some(key_type),
+            status: CertStatus::Active,
+            revocation: None,
+            renews: None,
+            serial: info.serial.clone(),
+            not_after: info.not_after,
+            created: now,
+        };
+        let obj = AuditObject::new("certificate", Some(cert.id), svc.name.clone());
+        let event = AuditEvent::success("cert.import", vec![obj])
+            .with_detail(format!("serial {} from {cert_origin}", info.serial));
+        let mut v = self.commit_made(vec![Made { cert, key: pkcs8, event }], vec![])?;
+        v.pop().ok_or_else(|| Error::Storage("certificate was not stored".into()))
+    }
+
+    /// The chain material of the whole vault: roots as anchors, other CAs as intermediates, and a
+    /// fresh CRL for every CA that has revoked something and whose key the vault holds.
+    fn vault_chain_material(&self, now: OffsetDateTime) -> Result<VaultChain> {
+        let index = &self.unlocked()?.index;
+        let mut v = VaultChain::default();
+        for ca in index.cas.values() {
+            if ca.parent.is_none() && inspect(&ca.cert_der).is_ok_and(|i| i.self_issued) {
+                v.anchors.push(ca.cert_der.clone());
+            } else {
+                v.intermediates.push(ca.cert_der.clone());
+            }
+            let revoked_any = index.certs.values().any(|c| c.issuer == Some(ca.id) && c.status == CertStatus::Revoked);
+            if revoked_any && ca.can_sign() {
+                v.crls.push(self.build_crl(ca, ca.next_crl_number, now)?);
+            }
+        }
+        Ok(v)
+    }
+
+    /// Checks a certificate (in the vault, or given as DER) against the vault's CAs at `at`, for
+    /// each use it claims, including revocation and Keyloom's URI constraints.
+    pub fn verify_cert(&self, der: &[u8], at: Option<OffsetDateTime>) -> Result<VerifyReport> {
+        let now = OffsetDateTime::now_utc();
+        let at = at.unwrap_or(now);
+        let info = inspect(der)?;
+        let vault_chain = self.vault_chain_material(now)?;
+        let material = ChainMaterial {
+            anchors: vault_chain.anchors.iter().map(Vec::as_slice).collect(),
+            intermediates: vault_chain.intermediates.iter().map(Vec::as_slice).collect(),
+            crls: vault_chain.crls.iter().map(Vec::as_slice).collect(),
+        };
+        let index = &self.unlocked()?.index;
+        let issuer = index.cas.values().find(|ca| inspect(&ca.cert_der).is_ok_and(|i| i.subject == info.issuer));
+        let chain_names: Vec<String> =
+            issuer.map(|ca| chain(index, ca).iter().map(|c| c.name.clone()).collect()).unwrap_or_default();
+        let policy = issuer.map(|ca| constraint_violations(index, ca, &info.dns, &info.uris)).unwrap_or_default();
+        let check = |usage| {
+            let r = verify_chain(der, &material, at, usage).err();
+            r.or_else(|| (!policy.is_empty()).then(|| format!("it violates name constraints: {}", policy.join(", "))))
+        };
+        let server = info.server_auth.then(|| check(Usage::Server));
+        let client = info.client_auth.then(|| check(Usage::Client));
+        let (server, client) =
+            if server.is_none() && client.is_none() { (Some(check(Usage::Server)), None) } else { (server, client) };
+        let ok = [&server, &client].iter().any(|u| matches!(u, Some(None)));
+        Ok(VerifyReport { ok, at, server, client, chain: chain_names })
+    }
+
+    /// Verifies a vault certificate by id or service.
+    pub fn verify_stored_cert(&self, id_or_service: &str, at: Option<OffsetDateTime>) -> Result<VerifyReport> {
+        let der = self.resolve_cert(id_or_service)?.cert_der.clone();
+        self.verify_cert(&der, at)
+    }
+
+    /// A service's active certificate chain, its private key and its trust stores, for a TLS
+    /// stack. The key leaving the vault is audited as a reveal.
+    pub fn service_identity(&mut self, service: &str) -> Result<ServiceIdentity> {
+        let c = self.resolve_cert(service)?.clone();
+        let index = &self.unlocked()?.index;
+        let svc = index.service_named(service)?.clone();
+        let mut chain_der = vec![c.cert_der.clone()];
+        if let Some(ca) = c.issuer.and_then(|i| index.cas.get(&i)) {
+            chain_der.extend(chain(index, ca).iter().filter(|ca| ca.parent.is_some()).map(|ca| ca.cert_der.clone()));
+        }
+        let certs_of = |ids: &[RecordId]| {
+            ids.iter().filter_map(|i| index.cas.get(i)).map(|c| c.cert_der.clone()).collect::<Vec<_>>()
+        };
+        let inbound = certs_of(&svc.trust_inbound);
+        let outbound = certs_of(&svc.trust_outbound);
+        let payload = c
+            .key_payload
+            .ok_or_else(|| Error::Invalid(format!("Keyloom holds no private key for {service}'s certificate")))?;
+        let crls = self.vault_chain_material(OffsetDateTime::now_utc())?.crls;
+        let key = self.open_payload(payload)?;
+        let obj = AuditObject::new("certificate", Some(c.id), svc.name.clone());
+        self.commit(
+            vec![],
+            vec![AuditEvent::success("cert.key.reveal", vec![obj]).with_detail(format!("serial {}", c.serial))],
+        )?;
+        Ok(ServiceIdentity { chain: chain_der, key: SecretSlice::from(key.to_vec()), inbound, outbound, crls })
+    }
+}

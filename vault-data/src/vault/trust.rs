@@ -1,0 +1,102 @@
+//! Service trust stores: which CAs a service accepts client certificates from (inbound) and
+//! verifies servers with (outbound).
+
+use serde::Serialize;
+use time::OffsetDateTime;
+
+use crate::audit::{AuditEvent, AuditObject};
+use crate::error::{Error, Result};
+use crate::model::ObjectRecord;
+use crate::vault::Vault;
+
+/// Which trust store(s) a change applies to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    /// Client certificates the service accepts.
+    Inbound,
+    /// Server certificates the service verifies.
+    Outbound,
+    /// Both.
+    Both,
+}
+
+impl Direction {
+    fn inbound(self) -> bool {
+        matches!(self, Direction::Inbound | Direction::Both)
+    }
+    fn outbound(self) -> bool {
+        matches!(self, Direction::Outbound | Direction::Both)
+    }
+}
+
+/// A service's trust stores by CA name.
+#[derive(Debug, Clone, Serialize)]
+pub struct TrustView {
+    /// Service name.
+    pub service: String,
+    /// CAs accepted for inbound client certificates.
+    pub inbound: Vec<String>,
+    /// CAs used to verify outbound server certificates.
+    pub outbound: Vec<String>,
+}
+
+impl Vault {
+    /// Adds (`add`) or removes a CA from a service's trust store(s).
+    pub fn set_trust(&mut self, service: &str, ca: &str, direction: Direction, add: bool) -> Result<TrustView> {
+        let index = &self.unlocked()?.index;
+        let mut svc = index.service_named(service)?.clone();
+        let ca = index.ca_named(ca)?.clone();
+        let mut changed = false;
+        for (wanted, store) in
+            [(direction.inbound(), &mut svc.trust_inbound), (direction.outbound(), &mut svc.trust_outbound)]
+        {
+            if !wanted {
+                continue;
+            }
+            let present = store.contains(&ca.id);
+            if add && !present {
+                store.push(ca.id);
+                changed = true;
+            } else if !add && present {
+                store.retain(|id| *id != ca.id);
+                changed = true;
+            }
+        }
+        if !changed {
+            let what = if add { "already trusts" } else { "does not trust" };
+            return Err(Error::Invalid(
+                format!("{} {what} {} ({direction:?})", svc.name, ca.name).to_lowercase().replacen(
+                    &svc.name.to_lowercase(),
+                    &svc.name,
+                    1,
+                ),
+            ));
+        }
+        svc.updated = OffsetDateTime::now_utc();
+        let op = self.seal_object(svc.id, &ObjectRecord::Service(svc.clone()))?;
+        let action = if add { "trust.add" } else { "trust.remove" };
+        let objs = vec![
+            AuditObject::new("service", Some(svc.id), svc.name.clone()),
+            AuditObject::new("ca", Some(ca.id), ca.name.clone()),
+        ];
+        self.commit(
+            vec![op],
+            vec![AuditEvent::success(action, objs).with_detail(format!("{direction:?}").to_lowercase())],
+        )?;
+        self.unlocked_mut()?.index.put_service(svc);
+        self.trust(service)
+    }
+
+    /// A service's trust stores.
+    pub fn trust(&self, service: &str) -> Result<TrustView> {
+        let index = &self.unlocked()?.index;
+        let svc = index.service_named(service)?;
+        let names = |ids: &[crate::ids::RecordId]| ids.iter().map(|i| index.ca_name(*i)).collect();
+        Ok(TrustView {
+            service: svc.name.clone(),
+            inbound: names(&svc.trust_inbound),
+            outbound: names(&svc.trust_outbound),
+        })
+    }
+}
