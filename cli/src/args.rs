@@ -348,6 +348,9 @@ pub enum CertCmd {
         /// Key type of the new key
         #[arg(long, default_value = "ecdsa-p256")]
         key_type: String,
+        /// Start of validity (RFC 3339) instead of now
+        #[arg(long)]
+        not_before: Option<String>,
         /// With --missing: the environment whose services get certificates
         #[arg(long = "env", requires = "missing")]
         environment: Option<String>,

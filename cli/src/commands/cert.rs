@@ -79,11 +79,30 @@ fn print_list(ctx: &Context, list: &[CertView], verb: &str) -> CliResult<()> {
     }
 }
 
+fn parse_time(t: &str) -> CliResult<time::OffsetDateTime> {
+    time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339)
+        .map_err(|e| CliError::Usage(format!("{t:?} is not an RFC 3339 time such as 2027-01-01T00:00:00Z ({e})")))
+}
+
 pub fn run(ctx: &Context, cmd: CertCmd) -> CliResult<()> {
     let mut vault = ctx.open_unlocked()?;
     match cmd {
-        CertCmd::Issue { service, ca, dns, ip, uri, server, client, validity_days, key_type, environment, missing } => {
+        CertCmd::Issue {
+            service,
+            ca,
+            dns,
+            ip,
+            uri,
+            server,
+            client,
+            validity_days,
+            key_type,
+            not_before,
+            environment,
+            missing,
+        } => {
             let (server, client) = if !server && !client { (true, true) } else { (server, client) };
+            let not_before = not_before.as_deref().map(parse_time).transpose()?;
             let req = IssueRequest {
                 dns,
                 ips: ip,
@@ -92,6 +111,7 @@ pub fn run(ctx: &Context, cmd: CertCmd) -> CliResult<()> {
                 client,
                 validity_days,
                 key_type: KeyType::parse(&key_type)?,
+                not_before,
             };
             if missing {
                 let env = environment.ok_or_else(|| CliError::Usage("--missing needs --env".into()))?;
@@ -194,10 +214,7 @@ pub fn run(ctx: &Context, cmd: CertCmd) -> CliResult<()> {
             }
         }
         CertCmd::Verify { target, at } => {
-            let at = at
-                .map(|t| time::OffsetDateTime::parse(&t, &time::format_description::well_known::Rfc3339))
-                .transpose()
-                .map_err(|e| CliError::Usage(format!("--at must be RFC 3339, e.g. 2027-01-01T00:00:00Z ({e})")))?;
+            let at = at.as_deref().map(parse_time).transpose()?;
             let path = std::path::Path::new(&target);
             let report = if path.is_file() {
                 let bytes = std::fs::read(path).map_err(CliError::file("cannot read", path))?;

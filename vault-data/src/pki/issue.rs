@@ -90,8 +90,10 @@ pub struct LeafSpec {
     pub server: bool,
     /// clientAuth EKU.
     pub client: bool,
-    /// Validity from now.
+    /// Validity from `not_before` (or from now).
     pub validity_days: u32,
+    /// Start of validity, when not now (backdating, as `step` and `openssl` allow).
+    pub not_before: Option<OffsetDateTime>,
 }
 
 /// A freshly made certificate and (when one was generated) its PKCS#8 key.
@@ -180,14 +182,16 @@ pub(crate) fn root_ca(spec: &CaSpec, now: OffsetDateTime) -> Result<Issued> {
 
 /// An intermediate CA signed by `parent`; it may not outlive the parent.
 pub(crate) fn intermediate_ca(spec: &CaSpec, parent: &SigningCa, now: OffsetDateTime) -> Result<Issued> {
-    let params = ca_params(spec, now)?;
-    if params.not_after > parent.not_after {
+    let mut params = ca_params(spec, now)?;
+    if params.not_after > parent.not_after + Duration::days(1) {
         return Err(Error::Invalid(format!(
             "an intermediate cannot outlive its parent: {} days would end after the parent expires ({})",
             spec.validity_days,
             parent.not_after.date()
         )));
     }
+    // Asking for the parent's own lifetime ends a moment after it: end with the parent instead.
+    params.not_after = params.not_after.min(parent.not_after);
     let key = spec.key_type.generate()?;
     let cert = params.signed_by(&key, parent.issuer()).map_err(sign_err)?;
     Ok(Issued { cert_der: cert.der().to_vec(), key_pkcs8: Zeroizing::new(key.serialize_der()) })
@@ -200,7 +204,10 @@ fn leaf_params(spec: &LeafSpec, issuer: &SigningCa, now: OffsetDateTime) -> Resu
     if spec.dns.is_empty() && spec.ips.is_empty() && spec.uris.is_empty() {
         return Err(Error::Invalid("a service certificate needs at least one --dns, --ip or --uri name".into()));
     }
-    let (not_before, mut not_after) = validity(spec.validity_days, now)?;
+    let (not_before, mut not_after) = match spec.not_before {
+        Some(start) => (start, validity(spec.validity_days, start)?.1),
+        None => validity(spec.validity_days, now)?,
+    };
     // A leaf never outlives its issuer; clamp rather than refuse, as CAs issuing near their end do.
     if not_after > issuer.not_after {
         not_after = issuer.not_after;

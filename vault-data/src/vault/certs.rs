@@ -66,6 +66,8 @@ pub struct IssueRequest {
     pub validity_days: u32,
     /// Key type of the new key.
     pub key_type: KeyType,
+    /// Start of validity, when not now.
+    pub not_before: Option<OffsetDateTime>,
 }
 
 /// The result of checking a certificate's chain.
@@ -94,7 +96,7 @@ pub struct ServiceIdentity {
     pub inbound: Vec<Vec<u8>>,
     /// CA certificates it verifies servers with.
     pub outbound: Vec<Vec<u8>>,
-    /// Current CRLs of the vault CAs that have revoked anything.
+    /// Current CRLs of every CA whose key the vault holds.
     pub crls: Vec<Vec<u8>>,
 }
 
@@ -127,6 +129,7 @@ fn leaf_spec(svc: &Service, req: &IssueRequest) -> LeafSpec {
         server: req.server,
         client: req.client,
         validity_days: req.validity_days,
+        not_before: req.not_before,
     }
 }
 
@@ -414,6 +417,7 @@ impl Vault {
                 client: info.client_auth,
                 validity_days: u32::try_from(lifetime).unwrap_or(DEFAULT_LEAF_DAYS),
                 key_type: old.key_type.unwrap_or_default(),
+                not_before: None,
             };
             let key = match (rotate_key, old.key_payload) {
                 (false, Some(p)) => Some(self.open_payload(p)?),
@@ -517,7 +521,7 @@ impl Vault {
     }
 
     /// The chain material of the whole vault: roots as anchors, other CAs as intermediates, and a
-    /// fresh CRL for every CA that has revoked something and whose key the vault holds.
+    /// fresh CRL for every CA whose key the vault holds.
     fn vault_chain_material(&self, now: OffsetDateTime) -> Result<VaultChain> {
         let index = &self.unlocked()?.index;
         let mut v = VaultChain::default();
@@ -527,8 +531,9 @@ impl Vault {
             } else {
                 v.intermediates.push(ca.cert_der.clone());
             }
-            let revoked_any = index.certs.values().any(|c| c.issuer == Some(ca.id) && c.status == CertStatus::Revoked);
-            if revoked_any && ca.can_sign() {
+            // Every CA the vault can sign for gets a CRL, empty or not, so a relying party can
+            // tell "not revoked" from "unknown" at every level of the chain.
+            if ca.can_sign() {
                 v.crls.push(self.build_crl(ca, ca.next_crl_number, now)?);
             }
         }

@@ -1,0 +1,256 @@
+//! Certificates from the vault against real TLS peers: a rustls server and client doing mutual
+//! TLS over loopback, and `openssl verify` on the same chains.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::Command;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rustls::pki_types::{CertificateDer, CertificateRevocationListDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName};
+use rustls::server::WebPkiClientVerifier;
+use rustls::{ClientConfig, ClientConnection, RootCertStore, ServerConfig, ServerConnection, StreamOwned};
+use vault_data::pki::crl::Reason;
+use vault_data::pki::{CaSpec, KeyType, NameConstraintsSpec};
+use vault_data::{
+    CreateOptions, Direction, ExposeSecret, IssueRequest, KdfCost, SecretString, ServiceIdentity, ServiceSpec, Vault,
+};
+
+const SERVER_NAME: &str = "payments.prod.corp.example";
+
+fn ca(name: &str) -> CaSpec {
+    CaSpec {
+        name: name.into(),
+        key_type: KeyType::EcdsaP256,
+        validity_days: 365,
+        path_len: None,
+        constraints: Default::default(),
+    }
+}
+
+fn request(dns: &str, server: bool, client: bool) -> IssueRequest {
+    IssueRequest {
+        dns: vec![dns.into()],
+        ips: vec![],
+        uris: vec![],
+        server,
+        client,
+        validity_days: 30,
+        key_type: KeyType::EcdsaP256,
+        not_before: None,
+    }
+}
+
+/// payments (A, server) and checkout (B, client) with certificates from prod-issuing under
+/// corp-root, A trusting corp-root inbound and B trusting it outbound; other-root trusted by no one.
+fn estate() -> (tempfile::TempDir, Vault) {
+    let dir = tempfile::tempdir().unwrap();
+    let pw = SecretString::from("tls test passphrase".to_string());
+    let (mut v, _) = Vault::create(&dir.path().join("v"), &pw, CreateOptions { kdf: KdfCost::LogN(4) }).unwrap();
+    for (name, env) in [("payments", "prod"), ("checkout", "prod")] {
+        v.add_service(ServiceSpec { name: name.into(), environment: env.into(), ..Default::default() }).unwrap();
+    }
+    v.create_ca(ca("corp-root"), None).unwrap();
+    let mut issuing = ca("prod-issuing");
+    issuing.constraints = NameConstraintsSpec { dns: vec![".prod.corp.example".into()], uri: vec![] };
+    v.create_ca(issuing, Some("corp-root")).unwrap();
+    v.create_ca(ca("other-root"), None).unwrap();
+    v.issue_cert("payments", "prod-issuing", &request(SERVER_NAME, true, false)).unwrap();
+    v.issue_cert("checkout", "prod-issuing", &request("checkout.prod.corp.example", false, true)).unwrap();
+    v.set_trust("payments", "corp-root", Direction::Inbound, true).unwrap();
+    v.set_trust("checkout", "corp-root", Direction::Outbound, true).unwrap();
+    (dir, v)
+}
+
+fn certs(ders: &[Vec<u8>]) -> Vec<CertificateDer<'static>> {
+    ders.iter().map(|d| CertificateDer::from(d.clone())).collect()
+}
+
+fn key(id: &ServiceIdentity) -> PrivateKeyDer<'static> {
+    PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(id.key.expose_secret().to_vec()))
+}
+
+fn roots(ders: &[Vec<u8>]) -> RootCertStore {
+    let mut r = RootCertStore::empty();
+    for c in certs(ders) {
+        r.add(c).unwrap();
+    }
+    r
+}
+
+/// One mutual-TLS exchange over loopback: `server` (with or without its CRLs) and `client`,
+/// each configured only from what the vault handed out. Ok when both sides complete.
+fn handshake(server: &ServiceIdentity, client: &ServiceIdentity, with_crls: bool) -> Result<(), String> {
+    let crls: Vec<CertificateRevocationListDer<'static>> = if with_crls {
+        server.crls.iter().map(|c| CertificateRevocationListDer::from(c.clone())).collect()
+    } else {
+        vec![]
+    };
+    let verifier = WebPkiClientVerifier::builder(Arc::new(roots(&server.inbound)))
+        .with_crls(crls)
+        .build()
+        .map_err(|e| format!("server verifier: {e}"))?;
+    let server_config = Arc::new(
+        ServerConfig::builder()
+            .with_client_cert_verifier(verifier)
+            .with_single_cert(certs(&server.chain), key(server))
+            .unwrap(),
+    );
+    let client_config = Arc::new(
+        ClientConfig::builder()
+            .with_root_certificates(roots(&client.outbound))
+            .with_client_auth_cert(certs(&client.chain), key(client))
+            .unwrap(),
+    );
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server_thread = std::thread::spawn(move || -> Result<(), String> {
+        let (sock, _) = listener.accept().map_err(|e| e.to_string())?;
+        sock.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let mut tls = StreamOwned::new(ServerConnection::new(server_config).unwrap(), sock);
+        let mut buf = [0u8; 5];
+        tls.read_exact(&mut buf).map_err(|e| format!("server: {e}"))?;
+        tls.write_all(b"pong").map_err(|e| format!("server: {e}"))?;
+        tls.flush().map_err(|e| format!("server: {e}"))?;
+        Ok(())
+    });
+    let sock = TcpStream::connect(addr).unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let name = ServerName::try_from(SERVER_NAME).unwrap();
+    let mut tls = StreamOwned::new(ClientConnection::new(client_config, name).unwrap(), sock);
+    let client_result = (|| {
+        tls.write_all(b"ping!")?;
+        let mut buf = [0u8; 4];
+        tls.read_exact(&mut buf)?;
+        Ok::<_, std::io::Error>(buf)
+    })();
+    drop(tls);
+    let server_result = server_thread.join().unwrap();
+    match (client_result, server_result) {
+        (Ok(b), Ok(())) if &b == b"pong" => Ok(()),
+        (c, s) => Err(format!("client: {:?}; server: {:?}", c.err(), s.err())),
+    }
+}
+
+#[test]
+fn mutual_tls_succeeds_only_with_both_trusts_valid_and_unrevoked_certs() {
+    let (_dir, mut v) = estate();
+    let a = v.service_identity("payments").unwrap();
+    let b = v.service_identity("checkout").unwrap();
+    handshake(&a, &b, true).expect("A trusts B's CA inbound and B trusts A's CA outbound");
+
+    // A stops trusting corp-root inbound (trusts an unrelated root instead): refused.
+    v.set_trust("payments", "corp-root", Direction::Inbound, false).unwrap();
+    v.set_trust("payments", "other-root", Direction::Inbound, true).unwrap();
+    let a_untrusting = v.service_identity("payments").unwrap();
+    let err = handshake(&a_untrusting, &b, true).unwrap_err();
+    assert!(err.contains("UnknownIssuer") || err.contains("unknown"), "{err}");
+    v.set_trust("payments", "other-root", Direction::Inbound, false).unwrap();
+    v.set_trust("payments", "corp-root", Direction::Inbound, true).unwrap();
+
+    // B stops trusting corp-root outbound: B refuses A's server certificate.
+    v.set_trust("checkout", "corp-root", Direction::Outbound, false).unwrap();
+    v.set_trust("checkout", "other-root", Direction::Outbound, true).unwrap();
+    let b_untrusting = v.service_identity("checkout").unwrap();
+    assert!(handshake(&a, &b_untrusting, true).is_err());
+    v.set_trust("checkout", "other-root", Direction::Outbound, false).unwrap();
+    v.set_trust("checkout", "corp-root", Direction::Outbound, true).unwrap();
+    handshake(&v.service_identity("payments").unwrap(), &v.service_identity("checkout").unwrap(), true)
+        .expect("trust restored");
+
+    // B's certificate expired: refused.
+    let mut expired = request("checkout.prod.corp.example", false, true);
+    expired.not_before = Some(time::OffsetDateTime::now_utc() - time::Duration::days(10));
+    expired.validity_days = 2;
+    v.add_service(ServiceSpec { name: "old-checkout".into(), environment: "prod".into(), ..Default::default() })
+        .unwrap();
+    v.issue_cert("old-checkout", "prod-issuing", &expired).unwrap();
+    v.set_trust("old-checkout", "corp-root", Direction::Outbound, true).unwrap();
+    let b_expired = v.service_identity("old-checkout").unwrap();
+    let err = handshake(&a, &b_expired, true).unwrap_err();
+    assert!(err.to_lowercase().contains("expired"), "{err}");
+
+    // B's certificate revoked: refused once A is given the CRL (and only then).
+    let b_id = v.cert("checkout").unwrap().id.to_string();
+    v.revoke_cert(&b_id, Reason::KeyCompromise).unwrap();
+    let a_with_crl = v.service_identity("payments").unwrap();
+    assert!(!a_with_crl.crls.is_empty());
+    handshake(&a_with_crl, &b, false).expect("without the CRL, A cannot know");
+    let err = handshake(&a_with_crl, &b, true).unwrap_err();
+    assert!(err.contains("Revoked") || err.contains("revoked"), "{err}");
+}
+
+fn pem_file(dir: &std::path::Path, name: &str, ders: &[Vec<u8>], tag: &str) -> std::path::PathBuf {
+    let p = dir.join(name);
+    let text: String = ders.iter().map(|d| vault_data::to_pem(tag, d)).collect();
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+fn openssl(args: &[&str]) -> (bool, String) {
+    let out = Command::new("openssl").args(args).output().expect("openssl (Debian package openssl) must be installed");
+    (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+}
+
+#[test]
+fn openssl_verifies_the_same_chains_and_honours_the_crl() {
+    let (dir, mut v) = estate();
+    let d = dir.path();
+    let root = v.ca_pem("corp-root").unwrap();
+    std::fs::write(d.join("root.pem"), &root).unwrap();
+    std::fs::write(d.join("int.pem"), v.ca_pem("prod-issuing").unwrap()).unwrap();
+    std::fs::write(d.join("leaf.pem"), v.cert_pem("checkout", false).unwrap()).unwrap();
+    let p = |f: &str| d.join(f).to_string_lossy().to_string();
+    let (ok, out) = openssl(&["verify", "-CAfile", &p("root.pem"), "-untrusted", &p("int.pem"), &p("leaf.pem")]);
+    assert!(ok, "{out}");
+    // The chain printed by `cert show --pem --chain` verifies as well.
+    std::fs::write(d.join("chain.pem"), v.cert_pem("checkout", true).unwrap()).unwrap();
+    let (ok, out) = openssl(&["verify", "-CAfile", &p("root.pem"), "-untrusted", &p("chain.pem"), &p("leaf.pem")]);
+    assert!(ok, "{out}");
+
+    let id = v.cert("checkout").unwrap().id.to_string();
+    v.revoke_cert(&id, Reason::KeyCompromise).unwrap();
+    let crl = v.issue_crl("prod-issuing").unwrap();
+    pem_file(d, "crl.pem", &[crl], "X509 CRL");
+    // The CRL itself verifies against its CA...
+    std::fs::write(d.join("cas.pem"), format!("{}{}", v.ca_pem("prod-issuing").unwrap(), root)).unwrap();
+    let (ok, out) = openssl(&["crl", "-in", &p("crl.pem"), "-CAfile", &p("cas.pem"), "-noout", "-verify"]);
+    assert!(ok && out.contains("verify OK"), "{out}");
+    // ...and with -crl_check the revoked leaf fails.
+    let (ok, out) = openssl(&[
+        "verify",
+        "-crl_check",
+        "-CRLfile",
+        &p("crl.pem"),
+        "-CAfile",
+        &p("root.pem"),
+        "-untrusted",
+        &p("int.pem"),
+        &p("leaf.pem"),
+    ]);
+    assert!(!ok && out.contains("revoked"), "{out}");
+    // The vault's own check agrees.
+    let report = v.verify_stored_cert(&id, None).unwrap();
+    assert!(!report.ok);
+    assert!(report.client.unwrap().unwrap().contains("revoked"));
+}
+
+#[test]
+fn name_constraints_stop_issuance_and_fail_verification() {
+    let (_dir, mut v) = estate();
+    let before = v.list_certs(None).unwrap().len();
+    let err =
+        v.issue_cert("payments", "prod-issuing", &request("payments.staging.corp.example", true, false)).unwrap_err();
+    assert!(err.to_string().contains("not permitted by prod-issuing"), "{err}");
+    assert_eq!(v.list_certs(None).unwrap().len(), before, "nothing written");
+    // An intermediate may not widen its parent's constraints either.
+    let mut wide = ca("wide");
+    wide.constraints.dns = vec![".corp.example".into()];
+    let err = v.create_ca(wide, Some("prod-issuing")).unwrap_err();
+    assert!(err.to_string().contains("outside its parent"), "{err}");
+    // An intermediate cannot outlive its parent.
+    let mut long = ca("long-lived");
+    long.validity_days = 5000;
+    let err = v.create_ca(long, Some("corp-root")).unwrap_err();
+    assert!(err.to_string().contains("cannot outlive its parent"), "{err}");
+}
