@@ -8,6 +8,7 @@ packages=(
   dbus dbus-user-session       # dbus-run-session, for the OS keyring test
   gnome-keyring                # a real Secret Service for "remember on this device"
   keyutils                     # kernel keyring tools
+  openssl ca-certificates      # real peers for the PKI tests: openssl verify, the Debian CA bundle
 )
 
 missing=()

@@ -1,0 +1,315 @@
+//! Importing what people actually have, through the real binary: keys in PKCS#8, SEC1 and
+//! PKCS#1 made by openssl, CA bundles (Debian's whole ca-certificates bundle), CSRs, every key
+//! type, and hostile input that must fail clearly and change nothing.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use keyloom_tests::TestVault;
+
+fn openssl(dir: &Path, args: &[&str]) {
+    let out = Command::new("openssl").current_dir(dir).args(args).output().expect("openssl must be installed");
+    assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+fn file(v: &TestVault, name: &str) -> PathBuf {
+    v.root.path().join(name)
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// A self-signed server certificate and key in the given openssl key format.
+fn openssl_cert(v: &TestVault, stem: &str, keygen: &[&str]) -> (PathBuf, PathBuf) {
+    let dir = v.root.path();
+    openssl(dir, keygen);
+    let key = file(v, &format!("{stem}.key"));
+    openssl(
+        dir,
+        &[
+            "req",
+            "-new",
+            "-x509",
+            "-key",
+            s(&key),
+            "-subj",
+            &format!("/CN={stem}"),
+            "-days",
+            "30",
+            "-addext",
+            &format!("subjectAltName=DNS:{stem}.example"),
+            "-addext",
+            "basicConstraints=critical,CA:FALSE",
+            "-out",
+            &format!("{stem}.crt"),
+        ],
+    );
+    (file(v, &format!("{stem}.crt")), key)
+}
+
+#[test]
+fn imports_keys_in_pkcs8_sec1_and_pkcs1_and_rejects_a_mismatch() {
+    let v = TestVault::init();
+    v.ok(&["service", "add", "legacy-billing", "--env", "prod"]);
+    let cases = [
+        (
+            "pkcs8",
+            vec!["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", "pkcs8.key"],
+            "BEGIN PRIVATE KEY",
+            "ECDSA P-256",
+        ),
+        (
+            "sec1",
+            vec!["ecparam", "-name", "secp384r1", "-genkey", "-noout", "-out", "sec1.key"],
+            "BEGIN EC PRIVATE KEY",
+            "ECDSA P-384",
+        ),
+        ("pkcs1", vec!["genrsa", "-traditional", "-out", "pkcs1.key", "2048"], "BEGIN RSA PRIVATE KEY", "RSA 2048"),
+    ];
+    for (stem, keygen, marker, key_desc) in &cases {
+        let (crt, key) = openssl_cert(&v, stem, keygen);
+        assert!(std::fs::read_to_string(&key).unwrap().contains(marker), "{stem} key is {marker}");
+        let out = v.json(&["cert", "import", s(&crt), "--key", s(&key), "--service", "legacy-billing"]);
+        assert_eq!(out["certificate"]["key"], *key_desc);
+        assert_eq!(out["has_key"], true);
+        assert_eq!(out["service"], "legacy-billing");
+    }
+    // DER certificate and DER PKCS#8 key.
+    let dir = v.root.path();
+    openssl(dir, &["x509", "-in", "pkcs8.crt", "-outform", "DER", "-out", "pkcs8.der"]);
+    openssl(dir, &["pkcs8", "-topk8", "-nocrypt", "-in", "pkcs8.key", "-outform", "DER", "-out", "pkcs8-key.der"]);
+    v.ok(&[
+        "cert",
+        "import",
+        s(&file(&v, "pkcs8.der")),
+        "--key",
+        s(&file(&v, "pkcs8-key.der")),
+        "--service",
+        "legacy-billing",
+    ]);
+
+    // A key that belongs to another certificate: refused, naming the key file; nothing stored.
+    let before = v.json(&["cert", "list"]).as_array().unwrap().len();
+    let err = v.fails(
+        &[
+            "cert",
+            "import",
+            s(&file(&v, "pkcs8.crt")),
+            "--key",
+            s(&file(&v, "sec1.key")),
+            "--service",
+            "legacy-billing",
+        ],
+        1,
+    );
+    assert!(err.contains("sec1.key") && err.contains("does not match"), "{err}");
+    assert_eq!(v.json(&["cert", "list"]).as_array().unwrap().len(), before);
+}
+
+#[test]
+fn hostile_input_fails_clearly_and_changes_nothing() {
+    let v = TestVault::init();
+    v.ok(&["service", "add", "svc", "--env", "prod"]);
+    v.ok(&["ca", "create", "root"]);
+    let (crt, key) = openssl_cert(
+        &v,
+        "good",
+        &["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", "good.key"],
+    );
+    let pem = std::fs::read_to_string(&crt).unwrap();
+    let bad_base64 = pem.replacen("MII", "M!I", 1);
+    let truncated = pem[..pem.len() / 2].to_string();
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        ("garbage.pem", b"\x00\x01\x02 this is not a certificate \xff\xfe".to_vec()),
+        ("bad-base64.pem", bad_base64.into_bytes()),
+        ("truncated.pem", truncated.into_bytes()),
+        ("empty.pem", Vec::new()),
+        ("no-cert.pem", b"-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n".to_vec()),
+        ("random.der", (0..2000u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect()),
+    ];
+    let before = keyloom_tests::data_trees(&v.path).len();
+    for (name, bytes) in &cases {
+        let path = file(&v, name);
+        std::fs::write(&path, bytes).unwrap();
+        let err = v.fails(&["ca", "import", s(&path)], 1);
+        assert!(err.contains(name), "{name}: {err}");
+        let err = v.fails(&["cert", "import", s(&path), "--key", s(&key), "--service", "svc"], 1);
+        assert!(err.contains(name), "{name}: {err}");
+        let err = v.fails(&["cert", "import", s(&crt), "--key", s(&path), "--service", "svc"], 1);
+        assert!(err.contains(name), "{name}: {err}");
+        let err = v.fails(&["ca", "sign-csr", "root", s(&path), "--out", s(&file(&v, "never.pem"))], 1);
+        assert!(err.contains("CSR"), "{name}: {err}");
+        assert!(!file(&v, "never.pem").exists());
+    }
+    assert_eq!(keyloom_tests::data_trees(&v.path).len(), before, "no record was added by any failure");
+}
+
+#[test]
+fn imports_every_certificate_of_debians_ca_bundle() {
+    let bundle = Path::new("/etc/ssl/certs/ca-certificates.crt");
+    assert!(bundle.exists(), "Debian's ca-certificates package must be installed (.ci/run installs it)");
+    let expected = std::fs::read_to_string(bundle).unwrap().matches("-----BEGIN CERTIFICATE-----").count();
+    assert!(expected > 50);
+    let v = TestVault::init();
+    let added = v.json(&["ca", "import", s(bundle)]);
+    assert_eq!(added.as_array().unwrap().len(), expected);
+    assert!(added.as_array().unwrap().iter().all(|c| c["trust_only"] == true));
+    // Importing again adds nothing; and nothing here can sign.
+    assert_eq!(v.json(&["ca", "import", s(bundle)]).as_array().unwrap().len(), 0);
+    let first = added[0]["name"].as_str().unwrap().to_string();
+    v.ok(&["service", "add", "svc", "--env", "prod"]);
+    let err = v.fails(&["cert", "issue", "--service", "svc", "--ca", &first, "--dns", "svc.example"], 1);
+    assert!(err.contains("trust only"), "{err}");
+}
+
+#[test]
+fn every_key_type_issues_and_verifies() {
+    let v = TestVault::init();
+    v.ok(&["service", "add", "svc", "--env", "prod"]);
+    for kt in ["ecdsa-p256", "ecdsa-p384", "ed25519", "rsa-2048", "rsa-3072", "rsa-4096"] {
+        let ca = format!("ca-{kt}");
+        v.ok(&["ca", "create", &ca, "--key-type", kt, "--validity-days", "30"]);
+        let c = v.json(&["cert", "issue", "--service", "svc", "--ca", &ca, "--dns", "svc.example", "--key-type", kt]);
+        let id = c["id"].as_str().unwrap();
+        let report = v.json(&["cert", "verify", id]);
+        assert_eq!(report["ok"], true, "{kt}: {report}");
+        let sig = c["certificate"]["signature_algorithm"].as_str().unwrap();
+        let expected = match kt {
+            "ecdsa-p256" => "ecdsa-with-SHA256",
+            "ecdsa-p384" => "ecdsa-with-SHA384",
+            "ed25519" => "Ed25519",
+            _ => "sha256WithRSAEncryption",
+        };
+        assert_eq!(sig, expected, "{kt}: signature follows the issuer's key");
+    }
+}
+
+#[test]
+fn csr_signing_and_imported_leaves_outside_name_constraints() {
+    let v = TestVault::init();
+    let dir = v.root.path();
+    v.ok(&["ca", "create", "root"]);
+    v.ok(&["ca", "create", "prod", "--parent", "root", "--permit-dns", ".prod.corp.example", "--validity-days", "365"]);
+    // A CSR inside the constraints is signed; one outside is refused.
+    openssl(
+        dir,
+        &[
+            "req",
+            "-new",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            "csr.key",
+            "-subj",
+            "/CN=api",
+            "-addext",
+            "subjectAltName=DNS:api.prod.corp.example",
+            "-out",
+            "ok.csr",
+        ],
+    );
+    v.ok(&["ca", "sign-csr", "prod", s(&file(&v, "ok.csr")), "--out", s(&file(&v, "ok.pem"))]);
+    std::fs::write(file(&v, "root.pem"), v.ok(&["ca", "show", "root", "--pem"])).unwrap();
+    std::fs::write(file(&v, "prod.pem"), v.ok(&["ca", "show", "prod", "--pem"])).unwrap();
+    openssl(dir, &["verify", "-CAfile", "root.pem", "-untrusted", "prod.pem", "ok.pem"]);
+    openssl(
+        dir,
+        &[
+            "req",
+            "-new",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            "bad.key",
+            "-subj",
+            "/CN=evil",
+            "-addext",
+            "subjectAltName=DNS:evil.example.com",
+            "-out",
+            "bad.csr",
+        ],
+    );
+    let err = v.fails(&["ca", "sign-csr", "prod", s(&file(&v, "bad.csr")), "--out", s(&file(&v, "bad.pem"))], 1);
+    assert!(err.contains("evil.example.com"), "{err}");
+
+    // An external CA with name constraints, and a leaf it signed that violates them (openssl
+    // signs whatever it is told): imported, then `cert verify` says why it fails.
+    std::fs::write(file(&v, "ext.cnf"), "[req]\ndistinguished_name=dn\n[dn]\n[v3_ca]\nbasicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\nnameConstraints=critical,permitted;DNS:.good.example\n[leaf]\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\nsubjectAltName=DNS:www.bad.example\n").unwrap();
+    openssl(
+        dir,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            "ext-ca.key",
+            "-subj",
+            "/CN=external-constrained",
+            "-days",
+            "30",
+            "-config",
+            "ext.cnf",
+            "-extensions",
+            "v3_ca",
+            "-out",
+            "ext-ca.pem",
+        ],
+    );
+    openssl(
+        dir,
+        &[
+            "req",
+            "-new",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            "leaf.key",
+            "-subj",
+            "/CN=www",
+            "-out",
+            "leaf.csr",
+        ],
+    );
+    openssl(
+        dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "leaf.csr",
+            "-CA",
+            "ext-ca.pem",
+            "-CAkey",
+            "ext-ca.key",
+            "-days",
+            "10",
+            "-extfile",
+            "ext.cnf",
+            "-extensions",
+            "leaf",
+            "-out",
+            "leaf.pem",
+        ],
+    );
+    v.ok(&["ca", "import", s(&file(&v, "ext-ca.pem"))]);
+    v.ok(&["service", "add", "www", "--env", "prod"]);
+    v.ok(&["cert", "import", s(&file(&v, "leaf.pem")), "--key", s(&file(&v, "leaf.key")), "--service", "www"]);
+    let out = v.run(&["cert", "verify", "www", "--json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(report["server"].as_str().unwrap().contains("name constraints"), "{report}");
+}
