@@ -109,6 +109,11 @@ pub enum ServiceCmd {
     },
     /// List services
     List,
+    /// Add many services from a JSON array of {"name", "environment", "owner"?, "tags"?, "spiffe_id"?} in one operation
+    Import {
+        /// The JSON file (`-` for stdin)
+        file: PathBuf,
+    },
     /// Show a service with its secrets and intents
     Show {
         /// Service name

@@ -130,5 +130,55 @@ fn bench_kdf(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench_large, bench_writes, bench_kdf);
+criterion_group!(benches, bench_large, bench_writes, bench_kdf, bench_pki);
 criterion_main!(benches);
+
+fn bench_pki(c: &mut Criterion) {
+    use vault_data::pki::{CaSpec, KeyType, NameConstraintsSpec};
+    use vault_data::IssueRequest;
+    let mut g = c.benchmark_group("pki");
+    g.sample_size(10).measurement_time(Duration::from_secs(20));
+    // 1,000 ECDSA P-256 leaves with fresh keys, sealed, committed, flushed, audited, snapshotted.
+    g.bench_function("issue_missing_1000", |b| {
+        b.iter_batched(
+            || {
+                let t = tempfile::tempdir().expect("tempdir");
+                let (mut v, _) = fast_create(&t.path().join("vault"));
+                let specs = (0..1000)
+                    .map(|i| ServiceSpec {
+                        name: format!("svc-{i:04}"),
+                        environment: "prod".into(),
+                        ..Default::default()
+                    })
+                    .collect();
+                v.add_services(specs).expect("services");
+                let spec = CaSpec {
+                    name: "bench-ca".into(),
+                    key_type: KeyType::EcdsaP256,
+                    validity_days: 365,
+                    path_len: None,
+                    constraints: NameConstraintsSpec { dns: vec![".prod.bench.example".into()], uri: vec![] },
+                };
+                v.create_ca(spec, None).expect("ca");
+                (t, v)
+            },
+            |(t, mut v)| {
+                let req = IssueRequest {
+                    dns: vec![],
+                    ips: vec![],
+                    uris: vec![],
+                    server: true,
+                    client: true,
+                    validity_days: 90,
+                    key_type: KeyType::EcdsaP256,
+                    not_before: None,
+                };
+                let issued = v.issue_missing("bench-ca", "prod", &req, &|_, _| {}).expect("issue");
+                assert_eq!(issued.len(), 1000);
+                (t, v)
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    g.finish();
+}

@@ -6,7 +6,7 @@ use vault_data::{parse_tag, ServiceSpec, ServiceUpdate};
 
 use crate::args::ServiceCmd;
 use crate::context::{table, when, Context};
-use crate::error::CliResult;
+use crate::error::{CliError, CliResult};
 
 fn tags(raw: &[String]) -> CliResult<BTreeMap<String, String>> {
     Ok(raw.iter().map(|t| parse_tag(t)).collect::<Result<_, _>>()?)
@@ -45,6 +45,24 @@ pub fn run(ctx: &Context, cmd: ServiceCmd) -> CliResult<()> {
                     .collect();
                 println!("{}", table(&["name", "env", "owner", "tags", "spiffe id"], rows));
                 println!("{} service(s)", list.len());
+            }
+        }
+        ServiceCmd::Import { file } => {
+            let text = if file.as_os_str() == "-" {
+                let mut s = String::new();
+                std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)
+                    .map_err(|e| CliError::Usage(format!("cannot read stdin: {e}")))?;
+                s
+            } else {
+                std::fs::read_to_string(&file).map_err(CliError::file("cannot read", &file))?
+            };
+            let specs: Vec<ServiceSpec> = serde_json::from_str(&text)
+                .map_err(|e| CliError::Usage(format!("{}: not a JSON array of services ({e})", file.display())))?;
+            let added = vault.add_services(specs)?;
+            if ctx.json {
+                ctx.print_json(&added)?;
+            } else {
+                println!("Added {} service(s)", added.len());
             }
         }
         ServiceCmd::Show { name } => {

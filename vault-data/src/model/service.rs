@@ -36,6 +36,7 @@ pub struct Service {
 
 /// The editable fields of a service.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct ServiceSpec {
     /// Unique name.
     pub name: String,
