@@ -1,0 +1,108 @@
+//! The PKI part of the CLI tour through the real binary, with its `--json` shapes.
+
+use keyloom_tests::TestVault;
+
+#[test]
+fn pki_tour() {
+    let v = TestVault::init();
+    for (svc, env) in [("payments", "prod"), ("checkout", "prod"), ("search", "prod"), ("dev-tool", "dev")] {
+        v.ok(&["service", "add", svc, "--env", env]);
+    }
+    let root = v.json(&["ca", "create", "corp-root", "--key-type", "ecdsa-p256", "--validity-days", "3650"]);
+    assert_eq!(root["certificate"]["self_issued"], true);
+    let int = v.json(&[
+        "ca", "create", "prod-issuing", "--parent", "corp-root", "--permit-dns", ".prod.corp.example", "--permit-uri",
+        "spiffe://corp.example/prod",
+    ]);
+    assert_eq!(int["parent"], "corp-root");
+    assert_eq!(int["constraints"]["dns"][0], ".prod.corp.example");
+    assert_eq!(int["certificate"]["permitted_dns"][0], "prod.corp.example");
+
+    let c = v.json(&[
+        "cert", "issue", "--service", "payments", "--ca", "prod-issuing", "--dns", "payments.prod.corp.example", "--ip",
+        "10.0.0.5", "--uri", "spiffe://corp.example/prod/payments", "--server", "--client", "--validity-days", "30",
+    ]);
+    let cert = &c["certificate"];
+    assert_eq!(cert["common_name"], "payments");
+    assert_eq!(cert["ips"][0], "10.0.0.5");
+    assert_eq!(cert["uris"][0], "spiffe://corp.example/prod/payments");
+    assert_eq!((cert["server_auth"].as_bool(), cert["client_auth"].as_bool()), (Some(true), Some(true)));
+    assert!(cert["serial"].as_str().unwrap().len() >= 32, "16-byte serial");
+    assert_eq!(c["expires_in_days"], 29);
+    // A URI outside the CA's permitted prefix is refused, naming it.
+    let err = v.fails(
+        &["cert", "issue", "--service", "payments", "--ca", "prod-issuing", "--dns", "x.prod.corp.example", "--uri", "spiffe://corp.example/staging/x"],
+        1,
+    );
+    assert!(err.contains("URI:spiffe://corp.example/staging/x"), "{err}");
+
+    // Bulk: every prod service without an active certificate (checkout and search, not dev-tool).
+    let issued = v.json(&["cert", "issue", "--ca", "prod-issuing", "--env", "prod", "--missing"]);
+    let names: Vec<_> = issued.as_array().unwrap().iter().map(|c| c["service"].as_str().unwrap().to_string()).collect();
+    assert_eq!(names.len(), 2);
+    assert!(names.contains(&"checkout".to_string()) && names.contains(&"search".to_string()));
+    assert_eq!(issued[0]["certificate"]["dns"][0].as_str().unwrap().ends_with(".prod.corp.example"), true);
+    assert_eq!(v.json(&["cert", "issue", "--ca", "prod-issuing", "--env", "prod", "--missing"]).as_array().unwrap().len(), 0);
+
+    let expiring = v.json(&["cert", "list", "--expiring-within", "31"]);
+    assert_eq!(expiring.as_array().unwrap().len(), 1, "only the 30-day certificate");
+    let pem = v.ok(&["cert", "show", "payments", "--pem", "--chain"]);
+    assert_eq!(pem.matches("BEGIN CERTIFICATE").count(), 3, "leaf, intermediate, root");
+    assert!(!pem.contains("PRIVATE KEY"));
+    assert_eq!(v.ok(&["ca", "show", "prod-issuing", "--pem"]).matches("BEGIN CERTIFICATE").count(), 1);
+
+    // Renew keeps the key unless told otherwise; the old one is superseded; history is kept.
+    let old_id = c["id"].as_str().unwrap().to_string();
+    let renewed = v.json(&["cert", "renew", "payments"]);
+    assert_eq!(renewed["renews"].as_str().unwrap(), old_id);
+    assert_eq!(v.json(&["cert", "show", &old_id])["status"], "superseded");
+    let rotated = v.json(&["cert", "renew", "payments", "--rotate-key"]);
+    let fp = |x: &serde_json::Value| x["certificate"]["sha256_fingerprint"].as_str().unwrap().to_string();
+    assert_ne!(fp(&renewed), fp(&rotated));
+    assert_eq!(v.json(&["cert", "list"]).as_array().unwrap().len(), 5);
+    let bulk = v.json(&["cert", "renew", "--expiring-within", "31"]);
+    assert_eq!(bulk.as_array().unwrap().len(), 1);
+
+    // Revoke, then the CRL lists it and verify says so.
+    let current = v.json(&["cert", "show", "payments"])["id"].as_str().unwrap().to_string();
+    let revoked = v.json(&["cert", "revoke", &current, "--reason", "key-compromise"]);
+    assert_eq!(revoked["status"], "revoked");
+    assert_eq!(revoked["revocation"]["reason"], "key-compromise");
+    let crl = v.root.path().join("prod.crl.pem");
+    v.ok(&["ca", "crl", "prod-issuing", "--out", crl.to_str().unwrap()]);
+    assert!(std::fs::read_to_string(&crl).unwrap().starts_with("-----BEGIN X509 CRL-----"));
+    let err = v.fails(&["ca", "crl", "prod-issuing", "--out", crl.to_str().unwrap()], 1);
+    assert!(err.contains("refusing to overwrite"), "{err}");
+    let out = v.run(&["cert", "verify", &current, "--json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(report["server"].as_str().unwrap().contains("revoked"), "{report}");
+    // Checking a healthy certificate in the future: expired by then.
+    let search = v.json(&["cert", "show", "search"])["id"].as_str().unwrap().to_string();
+    assert_eq!(v.json(&["cert", "verify", &search])["ok"], true);
+    let out = v.run(&["cert", "verify", &search, "--at", "2031-01-01T00:00:00Z", "--json"]);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(report["server"].as_str().unwrap().contains("expired"), "{report}");
+
+    // Trust stores.
+    v.ok(&["trust", "add", "payments", "--ca", "corp-root", "--inbound"]);
+    let t = v.json(&["trust", "add", "checkout", "--ca", "prod-issuing", "--both"]);
+    assert_eq!(t["inbound"][0], "prod-issuing");
+    assert_eq!(t["outbound"][0], "prod-issuing");
+    let t = v.json(&["trust", "list", "payments"]);
+    assert_eq!(t["inbound"][0], "corp-root");
+    assert_eq!(t["outbound"].as_array().unwrap().len(), 0);
+    let err = v.fails(&["trust", "add", "payments", "--ca", "corp-root", "--inbound"], 1);
+    assert!(err.contains("already trusts"), "{err}");
+    v.ok(&["trust", "remove", "payments", "--ca", "corp-root", "--inbound"]);
+    let err = v.fails(&["trust", "add", "payments", "--ca", "nope", "--inbound"], 1);
+    assert!(err.contains("unknown CA \"nope\""), "{err}");
+
+    // Everything above is in the audit log, and the chain still verifies.
+    let actions = v.json(&["audit", "list"]).to_string();
+    for a in ["ca.create", "cert.issue", "cert.renew", "cert.revoke", "ca.crl", "trust.add", "trust.remove"] {
+        assert!(actions.contains(a), "no {a} in the audit log");
+    }
+    assert_eq!(v.json(&["audit", "verify"])["ok"], true);
+    assert_eq!(v.json(&["status"])["counts"]["certificates"], 6);
+}
