@@ -11,7 +11,14 @@ fn pki_tour() {
     let root = v.json(&["ca", "create", "corp-root", "--key-type", "ecdsa-p256", "--validity-days", "3650"]);
     assert_eq!(root["certificate"]["self_issued"], true);
     let int = v.json(&[
-        "ca", "create", "prod-issuing", "--parent", "corp-root", "--permit-dns", ".prod.corp.example", "--permit-uri",
+        "ca",
+        "create",
+        "prod-issuing",
+        "--parent",
+        "corp-root",
+        "--permit-dns",
+        ".prod.corp.example",
+        "--permit-uri",
         "spiffe://corp.example/prod",
     ]);
     assert_eq!(int["parent"], "corp-root");
@@ -19,8 +26,22 @@ fn pki_tour() {
     assert_eq!(int["certificate"]["permitted_dns"][0], "prod.corp.example");
 
     let c = v.json(&[
-        "cert", "issue", "--service", "payments", "--ca", "prod-issuing", "--dns", "payments.prod.corp.example", "--ip",
-        "10.0.0.5", "--uri", "spiffe://corp.example/prod/payments", "--server", "--client", "--validity-days", "30",
+        "cert",
+        "issue",
+        "--service",
+        "payments",
+        "--ca",
+        "prod-issuing",
+        "--dns",
+        "payments.prod.corp.example",
+        "--ip",
+        "10.0.0.5",
+        "--uri",
+        "spiffe://corp.example/prod/payments",
+        "--server",
+        "--client",
+        "--validity-days",
+        "30",
     ]);
     let cert = &c["certificate"];
     assert_eq!(cert["common_name"], "payments");
@@ -31,7 +52,18 @@ fn pki_tour() {
     assert_eq!(c["expires_in_days"], 29);
     // A URI outside the CA's permitted prefix is refused, naming it.
     let err = v.fails(
-        &["cert", "issue", "--service", "payments", "--ca", "prod-issuing", "--dns", "x.prod.corp.example", "--uri", "spiffe://corp.example/staging/x"],
+        &[
+            "cert",
+            "issue",
+            "--service",
+            "payments",
+            "--ca",
+            "prod-issuing",
+            "--dns",
+            "x.prod.corp.example",
+            "--uri",
+            "spiffe://corp.example/staging/x",
+        ],
         1,
     );
     assert!(err.contains("URI:spiffe://corp.example/staging/x"), "{err}");
@@ -41,8 +73,11 @@ fn pki_tour() {
     let names: Vec<_> = issued.as_array().unwrap().iter().map(|c| c["service"].as_str().unwrap().to_string()).collect();
     assert_eq!(names.len(), 2);
     assert!(names.contains(&"checkout".to_string()) && names.contains(&"search".to_string()));
-    assert_eq!(issued[0]["certificate"]["dns"][0].as_str().unwrap().ends_with(".prod.corp.example"), true);
-    assert_eq!(v.json(&["cert", "issue", "--ca", "prod-issuing", "--env", "prod", "--missing"]).as_array().unwrap().len(), 0);
+    assert!(issued[0]["certificate"]["dns"][0].as_str().unwrap().ends_with(".prod.corp.example"));
+    assert_eq!(
+        v.json(&["cert", "issue", "--ca", "prod-issuing", "--env", "prod", "--missing"]).as_array().unwrap().len(),
+        0
+    );
 
     let expiring = v.json(&["cert", "list", "--expiring-within", "31"]);
     assert_eq!(expiring.as_array().unwrap().len(), 1, "only the 30-day certificate");

@@ -75,11 +75,9 @@ pub struct CaSpec {
     pub constraints: NameConstraintsSpec,
 }
 
-/// What a new leaf should look like.
+/// What a new leaf should carry; the subject CN is the service name, given separately.
 #[derive(Debug, Clone, Default)]
 pub struct LeafSpec {
-    /// Subject CN (the service name).
-    pub common_name: String,
     /// DNS SANs.
     pub dns: Vec<String>,
     /// IP SANs.
@@ -94,6 +92,8 @@ pub struct LeafSpec {
     pub validity_days: u32,
     /// Start of validity, when not now (backdating, as `step` and `openssl` allow).
     pub not_before: Option<OffsetDateTime>,
+    /// Key type of a newly generated key.
+    pub key_type: KeyType,
 }
 
 /// A freshly made certificate and (when one was generated) its PKCS#8 key.
@@ -197,7 +197,12 @@ pub(crate) fn intermediate_ca(spec: &CaSpec, parent: &SigningCa, now: OffsetDate
     Ok(Issued { cert_der: cert.der().to_vec(), key_pkcs8: Zeroizing::new(key.serialize_der()) })
 }
 
-fn leaf_params(spec: &LeafSpec, issuer: &SigningCa, now: OffsetDateTime) -> Result<CertificateParams> {
+fn leaf_params(
+    spec: &LeafSpec,
+    common_name: &str,
+    issuer: &SigningCa,
+    now: OffsetDateTime,
+) -> Result<CertificateParams> {
     if !spec.server && !spec.client {
         return Err(Error::Invalid("a service certificate needs --server, --client or both".into()));
     }
@@ -213,7 +218,7 @@ fn leaf_params(spec: &LeafSpec, issuer: &SigningCa, now: OffsetDateTime) -> Resu
         not_after = issuer.not_after;
     }
     let mut p = CertificateParams::default();
-    p.distinguished_name = dn(&spec.common_name);
+    p.distinguished_name = dn(common_name);
     p.not_before = not_before;
     p.not_after = not_after;
     p.serial_number = Some(random_serial());
@@ -241,8 +246,14 @@ fn leaf_params(spec: &LeafSpec, issuer: &SigningCa, now: OffsetDateTime) -> Resu
 }
 
 /// A service leaf signed by `issuer`, with a fresh key of `key_type` or an existing PKCS#8 key.
-pub(crate) fn leaf(spec: &LeafSpec, issuer: &SigningCa, key: LeafKey<'_>, now: OffsetDateTime) -> Result<Issued> {
-    let params = leaf_params(spec, issuer, now)?;
+pub(crate) fn leaf(
+    spec: &LeafSpec,
+    common_name: &str,
+    issuer: &SigningCa,
+    key: LeafKey<'_>,
+    now: OffsetDateTime,
+) -> Result<Issued> {
+    let params = leaf_params(spec, common_name, issuer, now)?;
     let key = match key {
         LeafKey::Generate(kt) => kt.generate()?,
         LeafKey::Existing(kt, pkcs8) => kt.load(pkcs8)?,

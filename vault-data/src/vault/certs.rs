@@ -1,8 +1,6 @@
 //! Service certificates: issue (one or in bulk), list, show, renew, revoke, import, verify,
 //! and hand a service's identity to a TLS stack.
 
-use std::net::IpAddr;
-
 use rayon::prelude::*;
 use secrecy::SecretSlice;
 use serde::Serialize;
@@ -17,7 +15,7 @@ use crate::pki::import::{key_matches_certificate, parse_certificates, parse_priv
 use crate::pki::inspect::{inspect, CertInfo};
 use crate::pki::issue::{self, LeafKey, SigningCa};
 use crate::pki::verify::{verify_chain, ChainMaterial, Usage};
-use crate::pki::{KeyType, LeafSpec};
+use crate::pki::LeafSpec;
 use crate::store::Op;
 use crate::vault::cas::{chain, constraint_violations, to_pem};
 use crate::vault::index::Index;
@@ -49,26 +47,8 @@ pub struct CertView {
     pub certificate: CertInfo,
 }
 
-/// What a leaf should carry, apart from who signs it.
-#[derive(Debug, Clone)]
-pub struct IssueRequest {
-    /// DNS SANs.
-    pub dns: Vec<String>,
-    /// IP SANs.
-    pub ips: Vec<IpAddr>,
-    /// URI SANs.
-    pub uris: Vec<String>,
-    /// serverAuth.
-    pub server: bool,
-    /// clientAuth.
-    pub client: bool,
-    /// Validity.
-    pub validity_days: u32,
-    /// Key type of the new key.
-    pub key_type: KeyType,
-    /// Start of validity, when not now.
-    pub not_before: Option<OffsetDateTime>,
-}
+/// What a leaf should carry, apart from who signs it (the names, uses, lifetime and key type).
+pub type IssueRequest = LeafSpec;
 
 /// The result of checking a certificate's chain.
 #[derive(Debug, Clone, Serialize)]
@@ -120,19 +100,6 @@ pub(crate) fn cert_view(index: &Index, c: &Certificate, now: OffsetDateTime) -> 
     })
 }
 
-fn leaf_spec(svc: &Service, req: &IssueRequest) -> LeafSpec {
-    LeafSpec {
-        common_name: svc.name.clone(),
-        dns: req.dns.clone(),
-        ips: req.ips.clone(),
-        uris: req.uris.clone(),
-        server: req.server,
-        client: req.client,
-        validity_days: req.validity_days,
-        not_before: req.not_before,
-    }
-}
-
 /// Every CA of the vault sorted for chain building, with fresh CRLs.
 #[derive(Default)]
 struct VaultChain {
@@ -171,7 +138,7 @@ fn make_leaf(
     let key_type = match key {
         LeafKey::Generate(k) | LeafKey::Existing(k, _) => k,
     };
-    let issued = issue::leaf(&leaf_spec(svc, req), signer, key, now)?;
+    let issued = issue::leaf(req, &svc.name, signer, key, now)?;
     let info = inspect(&issued.cert_der)?;
     let cert = Certificate {
         id: RecordId::random(),
