@@ -9,6 +9,7 @@ packages=(
   gnome-keyring                # a real Secret Service for "remember on this device"
   keyutils                     # kernel keyring tools
   openssl ca-certificates      # real peers for the PKI tests: openssl verify, the Debian CA bundle
+  graphviz                     # `dot` renders the trust graph in the graph tests
 )
 
 missing=()

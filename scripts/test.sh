@@ -14,6 +14,8 @@ echo "== cargo build"
 # The cross-crate tests run the real binaries, so build them first.
 cargo build --workspace --all-targets --locked
 echo "== cargo test"
+# Graphviz builds its font cache on first use; do that once here, not inside parallel tests.
+echo 'digraph { a -> b }' | dot -Tsvg >/dev/null
 # Keep test state out of the real home directory.
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT

@@ -49,6 +49,24 @@ pub enum Command {
     /// Service trust stores (which CAs a service accepts and verifies with)
     #[command(subcommand)]
     Trust(TrustCmd),
+    /// The trust graph: nodes (services, CAs) and edges (trusts, issued, mtls, credential, intent) with evidence
+    Graph(GraphArgs),
+    /// Every finding, most severe first
+    Findings(FindingsArgs),
+    /// Can FROM reach TO? By which chain or credential? Was it intended?
+    Explain {
+        /// Calling service
+        from: String,
+        /// Called service
+        to: String,
+    },
+    /// What an attacker holding this CA's key could impersonate, and to whom
+    BlastRadius {
+        /// CA name
+        ca: String,
+    },
+    /// Create a new vault holding a realistic demo estate (clearly marked as a demo)
+    Demo(DemoArgs),
     /// Change the passphrase (new one from KEYLOOM_NEW_PASSPHRASE, --new-passphrase-file or a prompt)
     Passwd(PasswdArgs),
     /// Set a new passphrase with the recovery key (for a forgotten passphrase)
@@ -450,6 +468,47 @@ pub struct TrustArgs {
     /// Both
     #[arg(long, group = "direction")]
     pub both: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct GraphArgs {
+    /// json or dot (Graphviz)
+    #[arg(long, default_value = "json", value_parser = ["json", "dot"])]
+    pub format: String,
+    /// Only this environment
+    #[arg(long = "env")]
+    pub environment: Option<String>,
+    /// Only the neighbourhood of this service
+    #[arg(long)]
+    pub service: Option<String>,
+    /// Hops around --service
+    #[arg(long, default_value_t = 1, requires = "service")]
+    pub depth: usize,
+    /// Expiry warning window in days
+    #[arg(long, default_value_t = 30)]
+    pub expiring_within: u32,
+}
+
+#[derive(Args, Debug)]
+pub struct FindingsArgs {
+    /// Only this severity and worse: high, medium, low, info
+    #[arg(long)]
+    pub severity: Option<String>,
+    /// Expiry warning window in days
+    #[arg(long, default_value_t = 30)]
+    pub expiring_within: u32,
+}
+
+#[derive(Args, Debug)]
+pub struct DemoArgs {
+    /// Number of services
+    #[arg(long, default_value_t = 40)]
+    pub services: usize,
+    /// Seed: the same seed builds the same estate
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    #[command(flatten)]
+    pub kdf: KdfArgs,
 }
 
 #[derive(Args, Debug)]

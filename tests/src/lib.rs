@@ -7,6 +7,8 @@ use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
 
+pub mod tls;
+
 /// The passphrase every test vault is created with.
 pub const PASSPHRASE: &str = "correct horse battery staple";
 
@@ -124,7 +126,17 @@ pub fn assert_success(out: &Output, what: &[&str]) {
 
 /// Opens the vault's sled database directly (the vault must be closed), as a tamperer would.
 pub fn open_raw(vault: &Path) -> sled::Db {
-    sled::open(vault.join("db")).expect("open sled directly")
+    // sled releases its file lock only when its background flusher of a previous handle (ours,
+    // or the keyloom process that just exited) is gone, so allow it a moment.
+    let mut last = None;
+    for _ in 0..100 {
+        match sled::open(vault.join("db")) {
+            Ok(db) => return db,
+            Err(e) => last = Some(e),
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    panic!("open sled directly: {last:?}")
 }
 
 /// Flips one bit of the value under `key` in `tree`, through sled (valid sled framing, bad seal).

@@ -1,20 +1,12 @@
 //! Certificates from the vault against real TLS peers: a rustls server and client doing mutual
 //! TLS over loopback, and `openssl verify` on the same chains.
 
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
 use std::process::Command;
-use std::sync::Arc;
-use std::time::Duration;
 
-use rustls::pki_types::{CertificateDer, CertificateRevocationListDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName};
-use rustls::server::WebPkiClientVerifier;
-use rustls::{ClientConfig, ClientConnection, RootCertStore, ServerConfig, ServerConnection, StreamOwned};
+use keyloom_tests::tls::handshake;
 use vault_data::pki::crl::Reason;
 use vault_data::pki::{CaSpec, KeyType, NameConstraintsSpec};
-use vault_data::{
-    CreateOptions, Direction, ExposeSecret, IssueRequest, KdfCost, SecretString, ServiceIdentity, ServiceSpec, Vault,
-};
+use vault_data::{CreateOptions, Direction, IssueRequest, KdfCost, SecretString, ServiceSpec, Vault};
 
 const SERVER_NAME: &str = "payments.prod.corp.example";
 
@@ -62,88 +54,18 @@ fn estate() -> (tempfile::TempDir, Vault) {
     (dir, v)
 }
 
-fn certs(ders: &[Vec<u8>]) -> Vec<CertificateDer<'static>> {
-    ders.iter().map(|d| CertificateDer::from(d.clone())).collect()
-}
-
-fn key(id: &ServiceIdentity) -> PrivateKeyDer<'static> {
-    PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(id.key.expose_secret().to_vec()))
-}
-
-fn roots(ders: &[Vec<u8>]) -> RootCertStore {
-    let mut r = RootCertStore::empty();
-    for c in certs(ders) {
-        r.add(c).unwrap();
-    }
-    r
-}
-
-/// One mutual-TLS exchange over loopback: `server` (with or without its CRLs) and `client`,
-/// each configured only from what the vault handed out. Ok when both sides complete.
-fn handshake(server: &ServiceIdentity, client: &ServiceIdentity, with_crls: bool) -> Result<(), String> {
-    let crls: Vec<CertificateRevocationListDer<'static>> = if with_crls {
-        server.crls.iter().map(|c| CertificateRevocationListDer::from(c.clone())).collect()
-    } else {
-        vec![]
-    };
-    let verifier = WebPkiClientVerifier::builder(Arc::new(roots(&server.inbound)))
-        .with_crls(crls)
-        .build()
-        .map_err(|e| format!("server verifier: {e}"))?;
-    let server_config = Arc::new(
-        ServerConfig::builder()
-            .with_client_cert_verifier(verifier)
-            .with_single_cert(certs(&server.chain), key(server))
-            .unwrap(),
-    );
-    let client_config = Arc::new(
-        ClientConfig::builder()
-            .with_root_certificates(roots(&client.outbound))
-            .with_client_auth_cert(certs(&client.chain), key(client))
-            .unwrap(),
-    );
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    let server_thread = std::thread::spawn(move || -> Result<(), String> {
-        let (sock, _) = listener.accept().map_err(|e| e.to_string())?;
-        sock.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-        let mut tls = StreamOwned::new(ServerConnection::new(server_config).unwrap(), sock);
-        let mut buf = [0u8; 5];
-        tls.read_exact(&mut buf).map_err(|e| format!("server: {e}"))?;
-        tls.write_all(b"pong").map_err(|e| format!("server: {e}"))?;
-        tls.flush().map_err(|e| format!("server: {e}"))?;
-        Ok(())
-    });
-    let sock = TcpStream::connect(addr).unwrap();
-    sock.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-    let name = ServerName::try_from(SERVER_NAME).unwrap();
-    let mut tls = StreamOwned::new(ClientConnection::new(client_config, name).unwrap(), sock);
-    let client_result = (|| {
-        tls.write_all(b"ping!")?;
-        let mut buf = [0u8; 4];
-        tls.read_exact(&mut buf)?;
-        Ok::<_, std::io::Error>(buf)
-    })();
-    drop(tls);
-    let server_result = server_thread.join().unwrap();
-    match (client_result, server_result) {
-        (Ok(b), Ok(())) if &b == b"pong" => Ok(()),
-        (c, s) => Err(format!("client: {:?}; server: {:?}", c.err(), s.err())),
-    }
-}
-
 #[test]
 fn mutual_tls_succeeds_only_with_both_trusts_valid_and_unrevoked_certs() {
     let (_dir, mut v) = estate();
     let a = v.service_identity("payments").unwrap();
     let b = v.service_identity("checkout").unwrap();
-    handshake(&a, &b, true).expect("A trusts B's CA inbound and B trusts A's CA outbound");
+    handshake(&a, &b, true, SERVER_NAME).expect("A trusts B's CA inbound and B trusts A's CA outbound");
 
     // A stops trusting corp-root inbound (trusts an unrelated root instead): refused.
     v.set_trust("payments", "corp-root", Direction::Inbound, false).unwrap();
     v.set_trust("payments", "other-root", Direction::Inbound, true).unwrap();
     let a_untrusting = v.service_identity("payments").unwrap();
-    let err = handshake(&a_untrusting, &b, true).unwrap_err();
+    let err = handshake(&a_untrusting, &b, true, SERVER_NAME).unwrap_err();
     assert!(err.contains("UnknownIssuer") || err.contains("unknown"), "{err}");
     v.set_trust("payments", "other-root", Direction::Inbound, false).unwrap();
     v.set_trust("payments", "corp-root", Direction::Inbound, true).unwrap();
@@ -152,10 +74,10 @@ fn mutual_tls_succeeds_only_with_both_trusts_valid_and_unrevoked_certs() {
     v.set_trust("checkout", "corp-root", Direction::Outbound, false).unwrap();
     v.set_trust("checkout", "other-root", Direction::Outbound, true).unwrap();
     let b_untrusting = v.service_identity("checkout").unwrap();
-    assert!(handshake(&a, &b_untrusting, true).is_err());
+    assert!(handshake(&a, &b_untrusting, true, SERVER_NAME).is_err());
     v.set_trust("checkout", "other-root", Direction::Outbound, false).unwrap();
     v.set_trust("checkout", "corp-root", Direction::Outbound, true).unwrap();
-    handshake(&v.service_identity("payments").unwrap(), &v.service_identity("checkout").unwrap(), true)
+    handshake(&v.service_identity("payments").unwrap(), &v.service_identity("checkout").unwrap(), true, SERVER_NAME)
         .expect("trust restored");
 
     // B's certificate expired: refused.
@@ -167,7 +89,7 @@ fn mutual_tls_succeeds_only_with_both_trusts_valid_and_unrevoked_certs() {
     v.issue_cert("old-checkout", "prod-issuing", &expired).unwrap();
     v.set_trust("old-checkout", "corp-root", Direction::Outbound, true).unwrap();
     let b_expired = v.service_identity("old-checkout").unwrap();
-    let err = handshake(&a, &b_expired, true).unwrap_err();
+    let err = handshake(&a, &b_expired, true, SERVER_NAME).unwrap_err();
     assert!(err.to_lowercase().contains("expired"), "{err}");
 
     // B's certificate revoked: refused once A is given the CRL (and only then).
@@ -175,8 +97,8 @@ fn mutual_tls_succeeds_only_with_both_trusts_valid_and_unrevoked_certs() {
     v.revoke_cert(&b_id, Reason::KeyCompromise).unwrap();
     let a_with_crl = v.service_identity("payments").unwrap();
     assert!(!a_with_crl.crls.is_empty());
-    handshake(&a_with_crl, &b, false).expect("without the CRL, A cannot know");
-    let err = handshake(&a_with_crl, &b, true).unwrap_err();
+    handshake(&a_with_crl, &b, false, SERVER_NAME).expect("without the CRL, A cannot know");
+    let err = handshake(&a_with_crl, &b, true, SERVER_NAME).unwrap_err();
     assert!(err.contains("Revoked") || err.contains("revoked"), "{err}");
 }
 

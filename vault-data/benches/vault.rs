@@ -42,6 +42,7 @@ fn secrets(services: usize, per_service: usize, round: usize) -> Vec<NewSecret> 
             reference: SecretRef { service: format!("svc-{:05}", i % services), name: format!("KEY_{}", i / services) },
             value: SecretSlice::from(format!("value-{i}-round-{round}-padding-to-forty-bytes").into_bytes()),
             options: SecretOptions::default(),
+            set_at: None,
         })
         .collect()
 }

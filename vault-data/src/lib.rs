@@ -13,7 +13,9 @@
 
 pub mod audit;
 pub mod crypto;
+pub mod demo;
 pub mod error;
+pub mod graph;
 pub mod ids;
 pub mod model;
 pub mod paths;

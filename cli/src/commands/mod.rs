@@ -4,6 +4,7 @@ pub mod audit;
 pub mod ca;
 pub mod cert;
 pub mod doctor;
+pub mod graph;
 pub mod intent;
 pub mod keys;
 pub mod secret;
@@ -27,6 +28,11 @@ pub fn run(ctx: &Context, command: Command) -> CliResult<()> {
         Command::Ca(c) => ca::run(ctx, c),
         Command::Cert(c) => cert::run(ctx, c),
         Command::Trust(c) => trust::run(ctx, c),
+        Command::Graph(a) => graph::graph(ctx, a),
+        Command::Findings(a) => graph::findings(ctx, a),
+        Command::Explain { from, to } => graph::explain(ctx, &from, &to),
+        Command::BlastRadius { ca } => graph::blast_radius(ctx, &ca),
+        Command::Demo(a) => vault::demo(ctx, a),
         Command::Passwd(a) => keys::passwd(ctx, a),
         Command::Recover(a) => keys::recover(ctx, a),
         Command::Device(c) => keys::device(ctx, c),

@@ -137,6 +137,7 @@ pub fn run(ctx: &Context, cmd: SecretCmd) -> CliResult<()> {
                     reference: SecretRef { service: service.clone(), name },
                     value: SecretSlice::from(value.into_bytes()),
                     options: opts.clone(),
+                    set_at: None,
                 });
             }
             if secrets.is_empty() {

@@ -79,6 +79,9 @@ pub fn status(ctx: &Context) -> CliResult<()> {
     println!("vault      {}", st.vault_id);
     println!("path       {}", st.path.display());
     println!("format     {}", st.format_version);
+    if st.demo {
+        println!("demo       yes: this vault holds the generated demo estate");
+    }
     println!(
         "state      {}",
         if st.locked { "locked (counts need a passphrase, session or device key)" } else { "unlocked" }
@@ -97,4 +100,38 @@ pub fn status(ctx: &Context) -> CliResult<()> {
         println!("audit      {n} entries");
     }
     Ok(())
+}
+
+pub fn demo(ctx: &Context, args: crate::args::DemoArgs) -> CliResult<()> {
+    let kdf = kdf_cost(&args.kdf)?;
+    let passphrase = match secret_input::passphrase_non_interactive(ctx.passphrase_file())? {
+        Some(p) => p,
+        None => secret_input::new_passphrase(None, "KEYLOOM_PASSPHRASE")?,
+    };
+    if !ctx.json {
+        eprintln!("Building a demo estate of {} services (seed {})…", args.services, args.seed);
+    }
+    let (mut vault, recovery) = Vault::create(&ctx.vault_dir, &passphrase, CreateOptions { kdf })?;
+    let summary = vault.populate_demo(args.services, args.seed)?;
+    vault.close()?;
+    if ctx.json {
+        ctx.print_json(&serde_json::json!({
+            "path": ctx.vault_dir,
+            "demo": true,
+            "summary": summary,
+            "recovery_key": recovery.0.expose_secret(),
+        }))
+    } else {
+        println!(
+            "Demo vault (clearly marked as a demo) at {}: {} services, {} CAs, {} certificates, {} intents, {} credentials.",
+            ctx.vault_dir.display(),
+            summary.services,
+            summary.cas,
+            summary.certificates,
+            summary.intents,
+            summary.credentials
+        );
+        println!("Try: keyloom --vault {} findings", ctx.vault_dir.display());
+        Ok(())
+    }
 }

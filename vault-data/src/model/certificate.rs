@@ -53,6 +53,10 @@ pub struct Certificate {
     pub renews: Option<RecordId>,
     /// Serial number (hex).
     pub serial: String,
+    /// serverAuth EKU (kept so the trust graph never parses DER).
+    pub server_auth: bool,
+    /// clientAuth EKU.
+    pub client_auth: bool,
     /// End of validity (kept for fast expiry queries).
     #[serde(with = "crate::model::timestamp")]
     pub not_after: OffsetDateTime,

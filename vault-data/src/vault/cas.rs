@@ -308,6 +308,8 @@ impl Vault {
             revocation: None,
             renews: None,
             serial: info.serial.clone(),
+            server_auth: info.server_auth,
+            client_auth: info.client_auth,
             not_after: info.not_after,
             created: OffsetDateTime::now_utc(),
         };

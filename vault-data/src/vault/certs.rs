@@ -151,6 +151,8 @@ fn make_leaf(
         revocation: None,
         renews,
         serial: info.serial.clone(),
+        server_auth: info.server_auth,
+        client_auth: info.client_auth,
         not_after: info.not_after,
         created: now,
     };
@@ -477,6 +479,8 @@ impl Vault {
             revocation: None,
             renews: None,
             serial: info.serial.clone(),
+            server_auth: info.server_auth,
+            client_auth: info.client_auth,
             not_after: info.not_after,
             created: now,
         };

@@ -47,6 +47,38 @@ impl Vault {
         Ok(IntentView { id: intent.id, from: from.into(), to: to.into(), note: intent.note, created: intent.created })
     }
 
+    /// Declares many intents in one commit; duplicates and self-calls are skipped. Returns how
+    /// many were added. Unknown names fail the whole batch before anything is written.
+    pub fn add_intents_bulk(&mut self, pairs: &[(String, String)]) -> Result<usize> {
+        let index = &self.unlocked()?.index;
+        let mut existing: std::collections::HashSet<(RecordId, RecordId)> =
+            index.intents.values().map(|i| (i.from, i.to)).collect();
+        let now = OffsetDateTime::now_utc();
+        let mut new = Vec::new();
+        for (from, to) in pairs {
+            let (f, t) = (index.service_named(from)?.id, index.service_named(to)?.id);
+            if f != t && existing.insert((f, t)) {
+                new.push((
+                    Intent { id: RecordId::random(), from: f, to: t, note: None, created: now },
+                    format!("{from} -> {to}"),
+                ));
+            }
+        }
+        let mut ops = Vec::with_capacity(new.len());
+        let mut events = Vec::with_capacity(new.len());
+        for (i, name) in &new {
+            ops.push(self.seal_object(i.id, &ObjectRecord::Intent(i.clone()))?);
+            events.push(AuditEvent::success("intent.add", vec![AuditObject::new("intent", Some(i.id), name.clone())]));
+        }
+        self.commit(ops, events)?;
+        let index = &mut self.unlocked_mut()?.index;
+        let n = new.len();
+        for (i, _) in new {
+            index.intents.insert(i.id, i);
+        }
+        Ok(n)
+    }
+
     /// Every intent, or those touching `service`, sorted by (from, to).
     pub fn list_intents(&self, service: Option<&str>) -> Result<Vec<IntentView>> {
         let index = &self.unlocked()?.index;

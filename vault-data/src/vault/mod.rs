@@ -4,7 +4,8 @@ mod audit_log;
 mod cas;
 mod certs;
 mod doctor;
-mod index;
+mod graph_ops;
+pub(crate) mod index;
 mod intents;
 mod key_admin;
 mod pending;
@@ -45,6 +46,8 @@ pub(crate) const META_FORMAT: &[u8] = b"format_version";
 pub(crate) const META_VAULT_ID: &[u8] = b"vault_id";
 pub(crate) const META_CREATED: &[u8] = b"created";
 pub(crate) const META_SIGNING_KEY: &[u8] = b"signing_key";
+/// Present (clear) in demo vaults, so every front end can label them.
+pub(crate) const META_DEMO: &[u8] = b"demo";
 pub(crate) const SLOT_PREFIX: &[u8] = b"slot/";
 
 /// The recovery key printed once at creation. `Debug` hides it.
@@ -73,6 +76,8 @@ pub struct VaultStatus {
     pub counts: Option<Counts>,
     /// Audit entries recorded so far (known only when unlocked).
     pub audit_entries: Option<u64>,
+    /// Whether this is a demo vault made by `keyloom demo`.
+    pub demo: bool,
 }
 
 struct Unlocked {
@@ -236,7 +241,17 @@ impl Vault {
             slots,
             counts: self.unlocked.as_ref().map(|u| u.index.counts()),
             audit_entries: self.unlocked.as_ref().map(|u| u.head.seq),
+            demo: self.store.get(TreeName::Meta, META_DEMO)?.is_some(),
         })
+    }
+
+    /// Marks the vault as a demo (shown by `status` and the desktop app).
+    pub(crate) fn mark_demo(&mut self) -> Result<()> {
+        let obj = self.vault_object();
+        self.commit(
+            vec![Op::Put(TreeName::Meta, META_DEMO.to_vec(), b"1".to_vec())],
+            vec![AuditEvent::success("vault.demo", vec![obj]).with_detail("filled with the demo estate")],
+        )
     }
 
     /// Drops the vault key, every derived key and the decrypted index (all zeroized), after

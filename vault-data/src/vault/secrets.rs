@@ -34,6 +34,9 @@ pub struct NewSecret {
     pub value: SecretSlice<u8>,
     /// Policy.
     pub options: SecretOptions,
+    /// When the value was set, when importing history kept elsewhere (default: now). Rotation
+    /// policy counts from it.
+    pub set_at: Option<OffsetDateTime>,
 }
 
 /// What lists show about a credential: never its value.
@@ -61,6 +64,28 @@ pub struct SecretSummary {
     pub rotation_due: Option<OffsetDateTime>,
     /// Whether that date has passed.
     pub rotation_overdue: bool,
+}
+
+/// One value to store as a new version.
+#[derive(Clone, Copy)]
+struct Item<'a> {
+    reference: &'a SecretRef,
+    value: &'a [u8],
+    options: &'a SecretOptions,
+    generated: bool,
+    at: OffsetDateTime,
+}
+
+impl<'a> Item<'a> {
+    fn new(
+        reference: &'a SecretRef,
+        value: &'a [u8],
+        options: &'a SecretOptions,
+        generated: bool,
+        at: OffsetDateTime,
+    ) -> Self {
+        Item { reference, value, options, generated, at }
+    }
 }
 
 fn summary(service: &str, c: &Credential, now: OffsetDateTime) -> SecretSummary {
@@ -108,18 +133,15 @@ impl Vault {
     fn stage_secret(
         &self,
         staged: &mut HashMap<(RecordId, String), Credential>,
-        reference: &SecretRef,
-        value: &[u8],
-        options: &SecretOptions,
-        generated: bool,
+        item: &Item<'_>,
         ops: &mut Vec<Op>,
     ) -> Result<(RecordId, u32)> {
+        let Item { reference, value, options, generated, at: now } = *item;
         validate_name("secret", &reference.name)?;
         validate_value(reference, value)?;
         let index = &self.unlocked()?.index;
         let svc = index.service_named(&reference.service)?;
         let key = (svc.id, reference.name.clone());
-        let now = OffsetDateTime::now_utc();
         let mut cred = match staged.remove(&key) {
             Some(c) => c,
             None => match index.credential_by_name.get(&key).and_then(|id| index.credentials.get(id)) {
@@ -151,17 +173,14 @@ impl Vault {
         Ok((id, version))
     }
 
-    fn store_secrets(
-        &mut self,
-        items: &[(&SecretRef, &[u8], &SecretOptions, bool)],
-        action: &str,
-    ) -> Result<Vec<SecretSummary>> {
+    /// Stores items as new versions in one commit.
+    fn store_secrets(&mut self, items: &[Item<'_>], action: &str) -> Result<Vec<SecretSummary>> {
         let mut staged = HashMap::new();
         let mut ops = Vec::with_capacity(items.len() * 2);
         let mut events = Vec::with_capacity(items.len());
-        for (reference, value, options, generated) in items {
-            let (id, version) = self.stage_secret(&mut staged, reference, value, options, *generated, &mut ops)?;
-            let obj = AuditObject::new("secret", Some(id), reference.to_string());
+        for item in items {
+            let (id, version) = self.stage_secret(&mut staged, item, &mut ops)?;
+            let obj = AuditObject::new("secret", Some(id), item.reference.to_string());
             events.push(AuditEvent::success(action, vec![obj]).with_detail(format!("version {version}")));
         }
         self.commit(ops, events)?;
@@ -183,7 +202,8 @@ impl Vault {
         value: &SecretSlice<u8>,
         options: SecretOptions,
     ) -> Result<SecretSummary> {
-        let mut out = self.store_secrets(&[(reference, value.expose_secret(), &options, false)], "secret.set")?;
+        let item = Item::new(reference, value.expose_secret(), &options, false, OffsetDateTime::now_utc());
+        let mut out = self.store_secrets(&[item], "secret.set")?;
         out.pop().ok_or_else(|| Error::Storage("secret was not stored".into()))
     }
 
@@ -196,14 +216,18 @@ impl Vault {
         options: SecretOptions,
     ) -> Result<SecretSummary> {
         let value = generate_secret(length, charset)?;
-        let mut out = self.store_secrets(&[(reference, value.expose_secret(), &options, true)], "secret.generate")?;
+        let item = Item::new(reference, value.expose_secret(), &options, true, OffsetDateTime::now_utc());
+        let mut out = self.store_secrets(&[item], "secret.generate")?;
         out.pop().ok_or_else(|| Error::Storage("secret was not stored".into()))
     }
 
     /// Stores many secrets in one commit (one durable flush), then writes a snapshot.
     pub fn import_secrets(&mut self, secrets: &[NewSecret]) -> Result<Vec<SecretSummary>> {
-        let items: Vec<_> =
-            secrets.iter().map(|s| (&s.reference, s.value.expose_secret(), &s.options, false)).collect();
+        let now = OffsetDateTime::now_utc();
+        let items: Vec<_> = secrets
+            .iter()
+            .map(|s| Item::new(&s.reference, s.value.expose_secret(), &s.options, false, s.set_at.unwrap_or(now)))
+            .collect();
         let out = self.store_secrets(&items, "secret.import")?;
         self.write_snapshot()?;
         Ok(out)

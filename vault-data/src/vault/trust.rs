@@ -88,6 +88,47 @@ impl Vault {
         self.trust(service)
     }
 
+    /// Adds many (service, CA, direction) trust entries in one commit; entries already present
+    /// are skipped. Unknown names fail the whole batch before anything is written.
+    pub fn set_trust_bulk(&mut self, changes: &[(String, String, Direction)]) -> Result<usize> {
+        let index = &self.unlocked()?.index;
+        let mut changed: std::collections::BTreeMap<crate::ids::RecordId, crate::model::Service> = Default::default();
+        let mut events = Vec::new();
+        for (service, ca, direction) in changes {
+            let base = index.service_named(service)?;
+            let ca = index.ca_named(ca)?;
+            let svc = changed.entry(base.id).or_insert_with(|| base.clone());
+            let mut added = false;
+            for (wanted, store) in
+                [(direction.inbound(), &mut svc.trust_inbound), (direction.outbound(), &mut svc.trust_outbound)]
+            {
+                if wanted && !store.contains(&ca.id) {
+                    store.push(ca.id);
+                    added = true;
+                }
+            }
+            if added {
+                let objs = vec![
+                    AuditObject::new("service", Some(svc.id), svc.name.clone()),
+                    AuditObject::new("ca", Some(ca.id), ca.name.clone()),
+                ];
+                events
+                    .push(AuditEvent::success("trust.add", objs).with_detail(format!("{direction:?}").to_lowercase()));
+            }
+        }
+        let n = events.len();
+        let mut ops = Vec::with_capacity(changed.len());
+        for svc in changed.values() {
+            ops.push(self.seal_object(svc.id, &ObjectRecord::Service(svc.clone()))?);
+        }
+        self.commit(ops, events)?;
+        let index = &mut self.unlocked_mut()?.index;
+        for (_, svc) in changed {
+            index.put_service(svc);
+        }
+        Ok(n)
+    }
+
     /// A service's trust stores.
     pub fn trust(&self, service: &str) -> Result<TrustView> {
         let index = &self.unlocked()?.index;

@@ -1,0 +1,67 @@
+//! `explain A B`: can A reach B, by which chain or credential, and was it intended?
+
+use serde::Serialize;
+
+use crate::graph::findings::{blast_radius, Finding};
+use crate::graph::model::Model;
+use crate::graph::view::{mtls_edge, Edge};
+use crate::ids::RecordId;
+
+/// The answer to "can `from` reach `to`?".
+#[derive(Debug, Clone, Serialize)]
+pub struct Explanation {
+    /// Caller.
+    pub from: String,
+    /// Callee.
+    pub to: String,
+    /// A declared intent exists.
+    pub intended: bool,
+    /// The mutual-TLS edge with both chains, when the channel exists.
+    pub mtls: Option<Edge>,
+    /// Whether `to` accepts `from`'s client identity, and via which CA.
+    pub accepts: Option<String>,
+    /// Whether `from` can verify `to`'s server identity, and via which CA.
+    pub can_verify: Option<String>,
+    /// Credentials `from` holds for `to`.
+    pub credentials: Vec<String>,
+    /// "intended and working", "possible but not intended (over-trust)", "intended but broken", "no channel".
+    pub verdict: String,
+    /// Why not, when the channel is missing.
+    pub reasons: Vec<String>,
+}
+
+pub(crate) fn explain(m: &Model<'_>, from: RecordId, to: RecordId) -> Explanation {
+    let index = m.index;
+    let (fname, tname) = (index.service_name(from), index.service_name(to));
+    let accepts = m.accepts(to, from).map(|(_, ca)| index.ca_name(ca));
+    let can_verify = m.can_verify(from, to).map(|(_, ca)| index.ca_name(ca));
+    let credentials = m.credentials.get(&(from, to)).cloned().unwrap_or_default();
+    let intended = m.intended(from, to);
+    let mtls = mtls_edge(m, from, to);
+    let mut reasons = Vec::new();
+    if mtls.is_none() {
+        if m.facts(from).client.is_empty() {
+            reasons.push(format!("{fname} has no valid client certificate"));
+        } else if accepts.is_none() {
+            reasons.push(format!("{tname} does not trust {fname}'s certificate chain inbound"));
+        }
+        if m.facts(to).server.is_empty() {
+            reasons.push(format!("{tname} has no valid server certificate"));
+        } else if can_verify.is_none() {
+            reasons.push(format!("{fname} does not trust {tname}'s certificate chain outbound"));
+        }
+    }
+    let reachable = mtls.is_some() || !credentials.is_empty();
+    let verdict = match (reachable, intended) {
+        (true, true) => "intended and working",
+        (true, false) => "possible but not intended (over-trust)",
+        (false, true) => "intended but broken",
+        (false, false) => "no channel, none intended",
+    }
+    .to_string();
+    Explanation { from: fname, to: tname, intended, mtls, accepts, can_verify, credentials, verdict, reasons }
+}
+
+pub(crate) fn blast(m: &Model<'_>, ca: RecordId) -> Option<Finding> {
+    blast_radius(m, ca)
+}

@@ -1,0 +1,520 @@
+//! Findings: what is wrong or risky in the estate, each with a stable id, a severity, the
+//! entities involved, a one-line explanation and a suggested fix.
+
+use std::collections::{BTreeMap, HashSet};
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use time::Duration;
+
+use crate::graph::model::{ca_path, Model};
+use crate::ids::RecordId;
+use crate::model::{CertStatus, Service};
+use crate::pki::inspect::inspect;
+
+/// How bad a finding is, most severe first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    /// Broken or exploitable now.
+    High,
+    /// Risky; fix soon.
+    Medium,
+    /// Hygiene.
+    Low,
+    /// For information (blast radius).
+    Info,
+}
+
+impl Severity {
+    /// Parses `high`, `medium`, `low` or `info`.
+    pub fn parse(s: &str) -> crate::Result<Self> {
+        Ok(match s {
+            "high" => Severity::High,
+            "medium" => Severity::Medium,
+            "low" => Severity::Low,
+            "info" => Severity::Info,
+            other => {
+                return Err(crate::Error::Invalid(format!("unknown severity {other:?}: use high, medium, low or info")))
+            }
+        })
+    }
+}
+
+/// The kinds of finding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FindingKind {
+    /// A service accepts identities it has no intent for.
+    OverTrust,
+    /// A declared call that cannot succeed.
+    BrokenIntent,
+    /// A certificate or CA has expired.
+    Expired,
+    /// A certificate or CA expires within the warning window.
+    ExpiringSoon,
+    /// A service's current certificate is revoked.
+    RevokedCurrent,
+    /// RSA under 2048 bits or a SHA-1 signature.
+    WeakCrypto,
+    /// A service accepts identities from another environment.
+    CrossEnvironment,
+    /// A credential is past its rotation policy.
+    StaleCredential,
+    /// A CA that issues nothing in use and that nobody trusts.
+    UnusedCa,
+    /// What an attacker holding a CA key could impersonate, and to whom.
+    BlastRadius,
+}
+
+/// An entity a finding is about.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EntityRef {
+    /// "service", "ca", "certificate", "secret".
+    pub kind: &'static str,
+    /// Record id.
+    pub id: RecordId,
+    /// Name.
+    pub name: String,
+}
+
+/// One finding.
+#[derive(Debug, Clone, Serialize)]
+pub struct Finding {
+    /// Stable id: the same problem keeps the same id across runs.
+    pub id: String,
+    /// Kind.
+    pub kind: FindingKind,
+    /// Severity.
+    pub severity: Severity,
+    /// Entities involved, most relevant first.
+    pub entities: Vec<EntityRef>,
+    /// One line for a person.
+    pub message: String,
+    /// What to do about it.
+    pub fix: Option<String>,
+    /// A count the message summarises (accepted identities, impersonable services, ...).
+    pub count: Option<usize>,
+}
+
+fn finding(
+    kind: FindingKind,
+    severity: Severity,
+    entities: Vec<EntityRef>,
+    message: String,
+    fix: Option<String>,
+) -> Finding {
+    let mut h = Sha256::new();
+    h.update(format!("{kind:?}").as_bytes());
+    for e in &entities {
+        h.update(e.id.as_bytes());
+    }
+    let id = hex::encode(&h.finalize()[..6]);
+    Finding { id, kind, severity, entities, message, fix, count: None }
+}
+
+fn svc_ref(s: &Service) -> EntityRef {
+    EntityRef { kind: "service", id: s.id, name: s.name.clone() }
+}
+
+/// Options for computing findings.
+#[derive(Debug, Clone, Copy)]
+pub struct FindingOptions {
+    /// Warn about expiry this far ahead.
+    pub expiring_within: Duration,
+}
+
+impl Default for FindingOptions {
+    fn default() -> Self {
+        FindingOptions { expiring_within: Duration::days(30) }
+    }
+}
+
+pub(crate) fn compute(m: &Model<'_>, opts: FindingOptions) -> Vec<Finding> {
+    let index = m.index;
+    let now = m.now;
+    let mut out = Vec::new();
+    let ca_ref = |id: RecordId| EntityRef { kind: "ca", id, name: index.ca_name(id) };
+    let mut services: Vec<&Service> = index.services.values().collect();
+    services.sort_by(|a, b| a.name.cmp(&b.name));
+
+    // Over-trust and cross-environment, per (service, inbound CA), through the CA's members.
+    for a in &services {
+        let intended = m.callers.get(&a.id);
+        for ca in &a.trust_inbound {
+            let Some(members) = m.client_members.get(ca) else { continue };
+            let accepted: Vec<RecordId> = members.iter().copied().filter(|b| *b != a.id).collect();
+            let intended_here: HashSet<RecordId> =
+                accepted.iter().copied().filter(|b| intended.is_some_and(|i| i.contains(b))).collect();
+            let mut unintended: Vec<&Service> =
+                accepted.iter().filter(|b| !intended_here.contains(b)).filter_map(|b| index.services.get(b)).collect();
+            unintended.sort_by(|x, y| x.name.cmp(&y.name));
+            if !unintended.is_empty() {
+                let mut entities = vec![svc_ref(a), ca_ref(*ca)];
+                entities.extend(unintended.iter().take(10).map(|s| svc_ref(s)));
+                let fix = match better_ca(m, &intended_here) {
+                    None => format!("remove {} from {}'s inbound trust", index.ca_name(*ca), a.name),
+                    Some(better) if better != *ca => format!(
+                        "remove {} from {}'s inbound trust, add {}",
+                        index.ca_name(*ca),
+                        a.name,
+                        index.ca_name(better)
+                    ),
+                    Some(_) => format!(
+                        "issue {}'s {} intended callers from a dedicated CA and trust only that, or declare the missing intents",
+                        a.name,
+                        intended_here.len()
+                    ),
+                };
+                let mut f = finding(
+                    FindingKind::OverTrust,
+                    Severity::Medium,
+                    entities,
+                    format!(
+                        "{} accepts {} identities via {}; intends {}",
+                        a.name,
+                        accepted.len(),
+                        index.ca_name(*ca),
+                        intended_here.len()
+                    ),
+                    Some(fix),
+                );
+                f.count = Some(unintended.len());
+                out.push(f);
+            }
+            let mut by_env: BTreeMap<&str, Vec<&Service>> = BTreeMap::new();
+            for b in accepted.iter().filter_map(|b| index.services.get(b)) {
+                if b.environment != a.environment {
+                    by_env.entry(b.environment.as_str()).or_default().push(b);
+                }
+            }
+            if !by_env.is_empty() {
+                let total: usize = by_env.values().map(Vec::len).sum();
+                let parts: Vec<String> = by_env.iter().map(|(e, v)| format!("{e}: {}", v.len())).collect();
+                let mut entities = vec![svc_ref(a), ca_ref(*ca)];
+                let mut others: Vec<&Service> = by_env.values().flatten().copied().collect();
+                others.sort_by(|x, y| x.name.cmp(&y.name));
+                entities.extend(others.iter().take(10).map(|s| svc_ref(s)));
+                let mut f = finding(
+                    FindingKind::CrossEnvironment,
+                    Severity::High,
+                    entities,
+                    format!(
+                        "{} service {} accepts {total} identities from other environments via {} ({})",
+                        a.environment,
+                        a.name,
+                        index.ca_name(*ca),
+                        parts.join(", ")
+                    ),
+                    Some(format!(
+                        "trust a CA that issues only {} identities instead of {}",
+                        a.environment,
+                        index.ca_name(*ca)
+                    )),
+                );
+                f.count = Some(total);
+                out.push(f);
+            }
+        }
+    }
+
+    // Broken intents.
+    let mut intents: Vec<_> = index.intents.values().collect();
+    intents.sort_by_key(|i| (index.service_name(i.from), index.service_name(i.to)));
+    for i in intents {
+        let (Some(b), Some(a)) = (index.services.get(&i.from), index.services.get(&i.to)) else { continue };
+        if m.credentials.contains_key(&(b.id, a.id)) {
+            continue;
+        }
+        let accepts = m.accepts(a.id, b.id);
+        let verifies = m.can_verify(b.id, a.id);
+        if accepts.is_some() && verifies.is_some() {
+            continue;
+        }
+        let (why, fix) = if m.facts(b.id).client.is_empty() {
+            let why = cert_problem(m, b, true);
+            let ca = a.trust_inbound.first().map(|c| index.ca_name(*c));
+            (
+                why,
+                Some(format!(
+                    "issue {} a client certificate{}",
+                    b.name,
+                    ca.map(|c| format!(" from {c}")).unwrap_or_default()
+                )),
+            )
+        } else if m.facts(a.id).server.is_empty() {
+            let why = cert_problem(m, a, false);
+            let ca = b.trust_outbound.first().map(|c| index.ca_name(*c));
+            (
+                why,
+                Some(format!(
+                    "issue {} a server certificate{}",
+                    a.name,
+                    ca.map(|c| format!(" from {c}")).unwrap_or_default()
+                )),
+            )
+        } else if accepts.is_none() {
+            let issuer = m.facts(b.id).client.first().and_then(|c| c.cas.first()).map(|c| index.ca_name(*c));
+            (
+                format!("{} does not trust {}'s certificate chain inbound", a.name, b.name),
+                issuer.map(|c| format!("add {c} to {}'s inbound trust", a.name)),
+            )
+        } else {
+            let issuer = m.facts(a.id).server.first().and_then(|c| c.cas.first()).map(|c| index.ca_name(*c));
+            (
+                format!("{} does not trust {}'s certificate chain outbound", b.name, a.name),
+                issuer.map(|c| format!("add {c} to {}'s outbound trust", b.name)),
+            )
+        };
+        out.push(finding(
+            FindingKind::BrokenIntent,
+            Severity::High,
+            vec![svc_ref(b), svc_ref(a)],
+            format!("{} -> {} is intended but cannot succeed: {why}", b.name, a.name),
+            fix,
+        ));
+    }
+
+    // Certificates: expired, expiring, revoked-but-current, weak.
+    let mut certs: Vec<_> = index.certs.values().filter(|c| c.service_id.is_some()).collect();
+    certs.sort_by_key(|c| (c.service_id.map(|s| index.service_name(s)), c.created));
+    let mut newest: BTreeMap<RecordId, &crate::model::Certificate> = BTreeMap::new();
+    for c in &certs {
+        if let Some(s) = c.service_id {
+            if c.status != CertStatus::Superseded {
+                newest.insert(s, c);
+            }
+        }
+    }
+    for c in &certs {
+        let Some(svc) = c.service_id.and_then(|s| index.services.get(&s)) else { continue };
+        let cert_ref = EntityRef { kind: "certificate", id: c.id, name: format!("{} #{}", svc.name, c.id.short()) };
+        let issuer = c.issuer.map(|i| index.ca_name(i));
+        if c.status == CertStatus::Active {
+            if c.not_after <= now {
+                out.push(finding(
+                    FindingKind::Expired,
+                    Severity::High,
+                    vec![svc_ref(svc), cert_ref.clone()],
+                    format!("{}'s certificate {} expired on {}", svc.name, c.id.short(), c.not_after.date()),
+                    Some(renew_fix(svc, issuer.as_deref())),
+                ));
+            } else if c.not_after <= now + opts.expiring_within {
+                out.push(finding(
+                    FindingKind::ExpiringSoon,
+                    Severity::Medium,
+                    vec![svc_ref(svc), cert_ref.clone()],
+                    format!(
+                        "{}'s certificate {} expires in {} days",
+                        svc.name,
+                        c.id.short(),
+                        (c.not_after - now).whole_days()
+                    ),
+                    Some(renew_fix(svc, issuer.as_deref())),
+                ));
+            }
+        }
+        if c.status == CertStatus::Revoked && newest.get(&svc.id).is_some_and(|n| n.id == c.id) {
+            out.push(finding(
+                FindingKind::RevokedCurrent,
+                Severity::High,
+                vec![svc_ref(svc), cert_ref.clone()],
+                format!("{}'s current certificate {} is revoked", svc.name, c.id.short()),
+                Some(format!(
+                    "issue {} a new certificate{}",
+                    svc.name,
+                    issuer.map(|i| format!(" from {i}")).unwrap_or_default()
+                )),
+            ));
+        }
+        // Certificates made here use strong keys; only imported ones need a look.
+        let made_here =
+            c.issuer.and_then(|i| index.cas.get(&i)).is_some_and(|ca| ca.can_sign()) && c.key_type.is_some();
+        if c.status == CertStatus::Active && !made_here {
+            if let Some(why) = weakness(&c.cert_der) {
+                out.push(finding(
+                    FindingKind::WeakCrypto,
+                    Severity::Medium,
+                    vec![svc_ref(svc), cert_ref],
+                    format!("{}'s certificate {} uses {why}", svc.name, c.id.short()),
+                    Some(format!(
+                        "replace it with an ECDSA P-256 certificate: keyloom cert issue --service {} --ca …",
+                        svc.name
+                    )),
+                ));
+            }
+        }
+    }
+
+    // CAs: expiry, weak crypto, unused, blast radius.
+    let trusted: HashSet<RecordId> =
+        index.services.values().flat_map(|s| s.trust_inbound.iter().chain(&s.trust_outbound)).copied().collect();
+    let parents: HashSet<RecordId> = index.cas.values().filter_map(|c| c.parent).collect();
+    let issuing: HashSet<RecordId> =
+        index.certs.values().filter(|c| c.status == CertStatus::Active).filter_map(|c| c.issuer).collect();
+    let mut cas: Vec<_> = index.cas.values().collect();
+    cas.sort_by(|a, b| a.name.cmp(&b.name));
+    for ca in cas {
+        let r = ca_ref(ca.id);
+        if ca.not_after <= now {
+            out.push(finding(
+                FindingKind::Expired,
+                Severity::High,
+                vec![r.clone()],
+                format!("CA {} expired on {}", ca.name, ca.not_after.date()),
+                Some(format!("replace CA {} and reissue what it signed", ca.name)),
+            ));
+        } else if ca.not_after <= now + opts.expiring_within {
+            out.push(finding(
+                FindingKind::ExpiringSoon,
+                Severity::Medium,
+                vec![r.clone()],
+                format!("CA {} expires in {} days", ca.name, (ca.not_after - now).whole_days()),
+                Some(format!("create a successor to {} and move its services", ca.name)),
+            ));
+        }
+        if !ca.can_sign() {
+            if let Some(why) = weakness(&ca.cert_der) {
+                out.push(finding(
+                    FindingKind::WeakCrypto,
+                    Severity::Medium,
+                    vec![r.clone()],
+                    format!("CA {} uses {why}", ca.name),
+                    Some(format!("stop trusting {}", ca.name)),
+                ));
+            }
+        }
+        let in_use = trusted.contains(&ca.id) || parents.contains(&ca.id) || issuing.contains(&ca.id);
+        if !in_use {
+            out.push(finding(
+                FindingKind::UnusedCa,
+                Severity::Low,
+                vec![r.clone()],
+                format!("CA {} issues nothing in use and no service trusts it", ca.name),
+                Some(format!("remove {} if it is not needed", ca.name)),
+            ));
+        }
+        if let Some(f) = blast_radius(m, ca.id) {
+            out.push(f);
+        }
+    }
+
+    // Stale credentials.
+    let mut creds: Vec<_> = index.credentials.values().collect();
+    creds.sort_by_key(|c| (index.service_name(c.service_id), c.name.clone()));
+    for c in creds {
+        if let (Some(due), Some(days), Some(svc)) = (c.rotation_due(), c.rotate_days, index.services.get(&c.service_id))
+        {
+            if due <= now {
+                let age = c.current().map_or(0, |v| (now - v.created).whole_days());
+                out.push(finding(
+                    FindingKind::StaleCredential,
+                    Severity::Medium,
+                    vec![
+                        svc_ref(svc),
+                        EntityRef { kind: "secret", id: c.id, name: format!("{}/{}", svc.name, c.name) },
+                    ],
+                    format!("{}/{} was last rotated {age} days ago; its policy is {days} days", svc.name, c.name),
+                    Some(format!("rotate it: keyloom secret set {}/{} (or secret generate)", svc.name, c.name)),
+                ));
+            }
+        }
+    }
+
+    out.sort_by(|a, b| (a.severity, a.kind, &a.message).cmp(&(b.severity, b.kind, &b.message)));
+    out
+}
+
+fn renew_fix(svc: &Service, issuer: Option<&str>) -> String {
+    match issuer {
+        Some(_) => format!("keyloom cert renew {}", svc.name),
+        None => format!("import a renewed certificate for {}", svc.name),
+    }
+}
+
+/// Why a service has no valid certificate for a use.
+fn cert_problem(m: &Model<'_>, svc: &Service, client: bool) -> String {
+    let use_ = if client { "client" } else { "server" };
+    let newest = m
+        .index
+        .certs
+        .values()
+        .filter(|c| c.service_id == Some(svc.id) && if client { c.client_auth } else { c.server_auth })
+        .filter(|c| c.status != CertStatus::Superseded)
+        .max_by_key(|c| c.created);
+    match newest {
+        None => format!("{} has no {use_} certificate", svc.name),
+        Some(c) if c.status == CertStatus::Revoked => format!("{}'s {use_} certificate is revoked", svc.name),
+        Some(c) if c.not_after <= m.now => {
+            format!("{}'s {use_} certificate expired on {}", svc.name, c.not_after.date())
+        }
+        Some(_) => format!("{}'s {use_} certificate does not chain to a CA in the vault", svc.name),
+    }
+}
+
+/// The most specific vault CA that covers every intended caller of `a`.
+fn better_ca(m: &Model<'_>, intended: &HashSet<RecordId>) -> Option<RecordId> {
+    if intended.is_empty() {
+        return None;
+    }
+    let paths: Vec<Vec<RecordId>> =
+        intended.iter().filter_map(|b| m.facts(*b).client.first().map(|c| c.cas.clone())).collect();
+    let first = paths.first()?;
+    first.iter().copied().find(|ca| paths.iter().all(|p| p.contains(ca)))
+}
+
+fn weakness(der: &[u8]) -> Option<String> {
+    let info = inspect(der).ok()?;
+    if info.rsa_bits.is_some_and(|b| b < 2048) {
+        return Some(format!("a {}-bit RSA key", info.rsa_bits.unwrap_or(0)));
+    }
+    if info.signature_algorithm.to_ascii_lowercase().contains("sha1") {
+        return Some(format!("a SHA-1 signature ({})", info.signature_algorithm));
+    }
+    None
+}
+
+/// Who an attacker holding `ca`'s key could impersonate (identities under it), and to whom
+/// (services trusting it or a CA above it).
+pub(crate) fn blast_radius(m: &Model<'_>, ca: RecordId) -> Option<Finding> {
+    let index = m.index;
+    let c = index.cas.get(&ca)?;
+    let path = ca_path(index, ca);
+    let mut relying: Vec<&Service> = index
+        .services
+        .values()
+        .filter(|s| s.trust_inbound.iter().chain(&s.trust_outbound).any(|t| path.contains(t)))
+        .collect();
+    let mut impersonable: HashSet<RecordId> = HashSet::new();
+    for members in [m.client_members.get(&ca), m.server_members.get(&ca)].into_iter().flatten() {
+        impersonable.extend(members);
+    }
+    if relying.is_empty() && impersonable.is_empty() {
+        return None;
+    }
+    relying.sort_by(|a, b| a.name.cmp(&b.name));
+    let scope = if c.constraints.is_empty() {
+        "any name".to_string()
+    } else {
+        let mut s: Vec<String> =
+            c.constraints.dns.iter().map(|d| format!("names under {}", d.trim_start_matches('.'))).collect();
+        s.extend(c.constraints.uri.iter().map(|u| format!("URIs under {u}")));
+        s.join(" and ")
+    };
+    let mut entities = vec![EntityRef { kind: "ca", id: ca, name: c.name.clone() }];
+    entities.extend(relying.iter().take(10).map(|s| svc_ref(s)));
+    let mut f = finding(
+        FindingKind::BlastRadius,
+        Severity::Info,
+        entities,
+        format!(
+            "an attacker holding {}'s key could impersonate {} services (and {scope}) to {} services that trust it",
+            c.name,
+            impersonable.len(),
+            relying.len()
+        ),
+        None,
+    );
+    f.count = Some(relying.len());
+    Some(f)
+}

@@ -1,0 +1,425 @@
+//! The graph as front ends draw it: nodes (services, CAs) and edges with their evidence.
+//! The JSON shape is documented in docs/TRUST_GRAPH.md.
+
+use std::collections::{BTreeMap, HashSet, VecDeque};
+
+use serde::Serialize;
+use time::OffsetDateTime;
+
+use crate::graph::findings::{Finding, FindingKind};
+use crate::graph::model::{Chain, Model};
+use crate::ids::RecordId;
+
+/// Node kinds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NodeKind {
+    /// A service.
+    Service,
+    /// A certificate authority.
+    Ca,
+}
+
+/// A node.
+#[derive(Debug, Clone, Serialize)]
+pub struct Node {
+    /// `svc:<id>` or `ca:<id>`.
+    pub id: String,
+    /// Kind.
+    pub kind: NodeKind,
+    /// Name.
+    pub name: String,
+    /// Environment (services).
+    pub environment: Option<String>,
+    /// Owner (services).
+    pub owner: Option<String>,
+    /// Tags (services).
+    pub tags: BTreeMap<String, String>,
+    /// Whether the vault can sign with it (CAs).
+    pub can_sign: Option<bool>,
+    /// End of validity (CAs).
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub not_after: Option<OffsetDateTime>,
+    /// Findings that name this node.
+    pub findings: Vec<String>,
+}
+
+/// Edge kinds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EdgeKind {
+    /// CA → CA (parent signed child) or CA → service (a valid certificate).
+    Issued,
+    /// Service → CA: the service accepts client certificates under the CA.
+    TrustsInbound,
+    /// Service → CA: the service verifies servers with the CA.
+    TrustsOutbound,
+    /// Caller → callee: `accepts(callee, caller)` and `can_verify(caller, callee)` both hold.
+    Mtls,
+    /// Holder → target: a credential granting access.
+    Credential,
+    /// Caller → callee: declared.
+    Intent,
+}
+
+/// Why an edge is true.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Evidence {
+    /// A certificate and the CAs above it.
+    Chain {
+        /// Certificate id.
+        certificate: RecordId,
+        /// Serial.
+        serial: String,
+        /// CA names, issuer first.
+        chain: Vec<String>,
+    },
+    /// Both halves of a mutual-TLS channel.
+    Mtls {
+        /// The caller's client chain, accepted by the callee via `accepted_via`.
+        client: Box<Evidence>,
+        /// The CA in the callee's inbound trust.
+        accepted_via: String,
+        /// The callee's server chain, verified by the caller via `verified_via`.
+        server: Box<Evidence>,
+        /// The CA in the caller's outbound trust.
+        verified_via: String,
+    },
+    /// Credentials by name.
+    Credential {
+        /// Credential names.
+        names: Vec<String>,
+    },
+    /// A declared intent.
+    Intent {
+        /// Intent id.
+        intent: RecordId,
+        /// Its note.
+        note: Option<String>,
+    },
+    /// Membership in a trust store.
+    Trust,
+}
+
+/// An edge.
+#[derive(Debug, Clone, Serialize)]
+pub struct Edge {
+    /// Stable id.
+    pub id: String,
+    /// Kind.
+    pub kind: EdgeKind,
+    /// Source node id.
+    pub from: String,
+    /// Target node id.
+    pub to: String,
+    /// Why it holds.
+    pub evidence: Evidence,
+    /// When it stops being true (earliest expiry on the chains involved).
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub valid_until: Option<OffsetDateTime>,
+    /// Findings drawn on this edge (over-trust on trust edges, broken intents on intent edges).
+    pub findings: Vec<String>,
+}
+
+/// The whole graph, or a neighbourhood of it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Graph {
+    /// When it was computed.
+    #[serde(with = "time::serde::rfc3339")]
+    pub generated: OffsetDateTime,
+    /// Nodes.
+    pub nodes: Vec<Node>,
+    /// Edges.
+    pub edges: Vec<Edge>,
+    /// Findings (all of them, most severe first; nodes and edges refer to them by id).
+    pub findings: Vec<Finding>,
+    /// Whether `mtls` edges are listed for every pair or only for intended/credential pairs.
+    pub mtls_pairs: &'static str,
+}
+
+/// What to include.
+#[derive(Debug, Clone, Default)]
+pub struct GraphOptions {
+    /// Only services of this environment (CAs they touch stay).
+    pub environment: Option<String>,
+    /// Only the neighbourhood of this service...
+    pub service: Option<String>,
+    /// ...up to this many hops (default 1).
+    pub depth: Option<usize>,
+}
+
+/// Above this many services, `mtls` edges are listed only for intended or credential pairs.
+pub const ALL_PAIRS_LIMIT: usize = 300;
+
+pub(crate) fn svc_node(id: RecordId) -> String {
+    format!("svc:{id}")
+}
+
+pub(crate) fn ca_node(id: RecordId) -> String {
+    format!("ca:{id}")
+}
+
+fn chain_evidence(m: &Model<'_>, c: &Chain) -> Evidence {
+    Evidence::Chain {
+        certificate: c.cert,
+        serial: c.serial.clone(),
+        chain: c.cas.iter().map(|ca| m.index.ca_name(*ca)).collect(),
+    }
+}
+
+/// The mTLS edge from `b` (caller) to `a` (callee), if both halves hold.
+pub(crate) fn mtls_edge(m: &Model<'_>, b: RecordId, a: RecordId) -> Option<Edge> {
+    let (client, via_a) = m.accepts(a, b)?;
+    let (server, via_b) = m.can_verify(b, a)?;
+    Some(Edge {
+        id: format!("mtls:{b}:{a}"),
+        kind: EdgeKind::Mtls,
+        from: svc_node(b),
+        to: svc_node(a),
+        evidence: Evidence::Mtls {
+            client: Box::new(chain_evidence(m, client)),
+            accepted_via: m.index.ca_name(via_a),
+            server: Box::new(chain_evidence(m, server)),
+            verified_via: m.index.ca_name(via_b),
+        },
+        valid_until: Some(client.valid_until.min(server.valid_until)),
+        findings: Vec::new(),
+    })
+}
+
+pub(crate) fn build(m: &Model<'_>, findings: Vec<Finding>, opts: &GraphOptions) -> crate::Result<Graph> {
+    let index = m.index;
+    // Which services are in view.
+    let mut services: HashSet<RecordId> = index
+        .services
+        .values()
+        .filter(|s| opts.environment.as_ref().is_none_or(|e| &s.environment == e))
+        .map(|s| s.id)
+        .collect();
+    if let Some(name) = &opts.service {
+        let start = index.service_named(name)?.id;
+        services = neighbourhood(m, start, opts.depth.unwrap_or(1), &services);
+    }
+    let mut edges = Vec::new();
+    let mut cas: HashSet<RecordId> = HashSet::new();
+    let mut ids: Vec<RecordId> = services.iter().copied().collect();
+    ids.sort();
+    for s in &ids {
+        let svc = &index.services[s];
+        for (list, kind) in
+            [(&svc.trust_inbound, EdgeKind::TrustsInbound), (&svc.trust_outbound, EdgeKind::TrustsOutbound)]
+        {
+            for ca in list {
+                cas.insert(*ca);
+                let dir = if kind == EdgeKind::TrustsInbound { "in" } else { "out" };
+                edges.push(Edge {
+                    id: format!("trust-{dir}:{s}:{ca}"),
+                    kind,
+                    from: svc_node(*s),
+                    to: ca_node(*ca),
+                    evidence: Evidence::Trust,
+                    valid_until: index.cas.get(ca).map(|c| c.not_after),
+                    findings: Vec::new(),
+                });
+            }
+        }
+        let f = m.facts(*s);
+        let mut seen = HashSet::new();
+        for ch in f.client.iter().chain(&f.server) {
+            if !seen.insert(ch.cert) {
+                continue;
+            }
+            cas.extend(ch.cas.iter().copied());
+            if let Some(issuer) = ch.cas.first() {
+                edges.push(Edge {
+                    id: format!("issued:{}", ch.cert),
+                    kind: EdgeKind::Issued,
+                    from: ca_node(*issuer),
+                    to: svc_node(*s),
+                    evidence: chain_evidence(m, ch),
+                    valid_until: Some(ch.valid_until),
+                    findings: Vec::new(),
+                });
+            }
+        }
+    }
+    // CA hierarchy among the CAs in view (and their parents).
+    let mut stack: Vec<RecordId> = cas.iter().copied().collect();
+    while let Some(ca) = stack.pop() {
+        if let Some(parent) = index.cas.get(&ca).and_then(|c| c.parent) {
+            if cas.insert(parent) {
+                stack.push(parent);
+            }
+            edges.push(Edge {
+                id: format!("issued-ca:{ca}"),
+                kind: EdgeKind::Issued,
+                from: ca_node(parent),
+                to: ca_node(ca),
+                evidence: Evidence::Trust,
+                valid_until: index.cas.get(&ca).map(|c| c.not_after),
+                findings: Vec::new(),
+            });
+        }
+    }
+    if opts.service.is_none() && opts.environment.is_none() {
+        cas.extend(index.cas.keys().copied());
+    }
+    // Intents and credentials.
+    for i in index.intents.values() {
+        if services.contains(&i.from) && services.contains(&i.to) {
+            edges.push(Edge {
+                id: format!("intent:{}", i.id),
+                kind: EdgeKind::Intent,
+                from: svc_node(i.from),
+                to: svc_node(i.to),
+                evidence: Evidence::Intent { intent: i.id, note: i.note.clone() },
+                valid_until: None,
+                findings: Vec::new(),
+            });
+        }
+    }
+    for ((from, to), names) in &m.credentials {
+        if services.contains(from) && services.contains(to) {
+            edges.push(Edge {
+                id: format!("credential:{from}:{to}"),
+                kind: EdgeKind::Credential,
+                from: svc_node(*from),
+                to: svc_node(*to),
+                evidence: Evidence::Credential { names: names.clone() },
+                valid_until: None,
+                findings: Vec::new(),
+            });
+        }
+    }
+    // mTLS: every ordered pair in small views; intended/credential pairs in large ones.
+    let all_pairs = ids.len() <= ALL_PAIRS_LIMIT;
+    if all_pairs {
+        for b in &ids {
+            for a in &ids {
+                if a != b {
+                    edges.extend(mtls_edge(m, *b, *a));
+                }
+            }
+        }
+    } else {
+        let mut pairs: Vec<(RecordId, RecordId)> = index.intents.values().map(|i| (i.from, i.to)).collect();
+        pairs.extend(m.credentials.keys().copied());
+        pairs.sort();
+        pairs.dedup();
+        for (b, a) in pairs {
+            if services.contains(&a) && services.contains(&b) {
+                edges.extend(mtls_edge(m, b, a));
+            }
+        }
+    }
+
+    // Draw findings on nodes and edges.
+    let mut node_findings: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for f in &findings {
+        for e in &f.entities {
+            let node = match e.kind {
+                "service" => svc_node(e.id),
+                "ca" => ca_node(e.id),
+                _ => continue,
+            };
+            node_findings.entry(node).or_default().push(f.id.clone());
+        }
+        let (from, to) = match (f.kind, f.entities.first(), f.entities.get(1)) {
+            (FindingKind::OverTrust | FindingKind::CrossEnvironment, Some(s), Some(c)) => {
+                (svc_node(s.id), ca_node(c.id))
+            }
+            (FindingKind::BrokenIntent, Some(b), Some(a)) => (svc_node(b.id), svc_node(a.id)),
+            _ => continue,
+        };
+        let kind = if f.kind == FindingKind::BrokenIntent { EdgeKind::Intent } else { EdgeKind::TrustsInbound };
+        for e in edges.iter_mut().filter(|e| e.kind == kind && e.from == from && e.to == to) {
+            e.findings.push(f.id.clone());
+        }
+    }
+    let mut nodes = Vec::with_capacity(ids.len() + cas.len());
+    for s in &ids {
+        let svc = &index.services[s];
+        let id = svc_node(*s);
+        nodes.push(Node {
+            findings: node_findings.remove(&id).unwrap_or_default(),
+            id,
+            kind: NodeKind::Service,
+            name: svc.name.clone(),
+            environment: Some(svc.environment.clone()),
+            owner: svc.owner.clone(),
+            tags: svc.tags.clone(),
+            can_sign: None,
+            not_after: None,
+        });
+    }
+    let mut ca_ids: Vec<RecordId> = cas.into_iter().collect();
+    ca_ids.sort();
+    for c in ca_ids {
+        let Some(ca) = index.cas.get(&c) else { continue };
+        let id = ca_node(c);
+        nodes.push(Node {
+            findings: node_findings.remove(&id).unwrap_or_default(),
+            id,
+            kind: NodeKind::Ca,
+            name: ca.name.clone(),
+            environment: None,
+            owner: None,
+            tags: BTreeMap::new(),
+            can_sign: Some(ca.can_sign()),
+            not_after: Some(ca.not_after),
+        });
+    }
+    let shown: HashSet<&str> = nodes.iter().map(|n| n.id.as_str()).collect();
+    let findings = if opts.service.is_some() || opts.environment.is_some() {
+        findings
+            .into_iter()
+            .filter(|f| {
+                f.entities
+                    .iter()
+                    .any(|e| shown.contains(svc_node(e.id).as_str()) || shown.contains(ca_node(e.id).as_str()))
+            })
+            .collect()
+    } else {
+        findings
+    };
+    Ok(Graph { generated: m.now, nodes, edges, findings, mtls_pairs: if all_pairs { "all" } else { "intended" } })
+}
+
+/// Services within `depth` hops of `start` (through intents, credentials, and shared CAs).
+fn neighbourhood(m: &Model<'_>, start: RecordId, depth: usize, allowed: &HashSet<RecordId>) -> HashSet<RecordId> {
+    let index = m.index;
+    let mut adjacent: std::collections::HashMap<RecordId, Vec<RecordId>> = std::collections::HashMap::new();
+    for i in index.intents.values() {
+        adjacent.entry(i.from).or_default().push(i.to);
+        adjacent.entry(i.to).or_default().push(i.from);
+    }
+    for (from, to) in m.credentials.keys() {
+        adjacent.entry(*from).or_default().push(*to);
+        adjacent.entry(*to).or_default().push(*from);
+    }
+    let mut seen = HashSet::from([start]);
+    let mut queue = VecDeque::from([(start, 0usize)]);
+    while let Some((s, d)) = queue.pop_front() {
+        if d == depth {
+            continue;
+        }
+        let mut next: Vec<RecordId> = adjacent.get(&s).cloned().unwrap_or_default();
+        // Services that accept this one's identity directly (through a CA in their inbound trust).
+        if let Some(svc) = index.services.get(&s) {
+            for ca in svc.trust_inbound.iter() {
+                if let Some(members) = m.client_members.get(ca) {
+                    if members.len() <= 50 {
+                        next.extend(members.iter().copied());
+                    }
+                }
+            }
+        }
+        for n in next {
+            if allowed.contains(&n) && seen.insert(n) {
+                queue.push_back((n, d + 1));
+            }
+        }
+    }
+    seen
+}
