@@ -131,7 +131,7 @@ fn bench_kdf(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench_large, bench_writes, bench_kdf, bench_pki);
+criterion_group!(benches, bench_large, bench_writes, bench_kdf, bench_pki, bench_graph);
 criterion_main!(benches);
 
 fn bench_pki(c: &mut Criterion) {
@@ -180,6 +180,26 @@ fn bench_pki(c: &mut Criterion) {
             },
             BatchSize::PerIteration,
         )
+    });
+    g.finish();
+}
+
+fn bench_graph(c: &mut Criterion) {
+    use vault_data::graph::{FindingOptions, GraphOptions};
+    // 10,000 services, 20 CAs, ~30,000 intents, 40,000 credentials: the demo estate at scale.
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (mut v, _) = fast_create(&tmp.path().join("vault"));
+    let summary = v.populate_demo(10_000, 1).expect("demo");
+    eprintln!("graph estate: {summary:?}");
+    let mut g = c.benchmark_group("graph_10k");
+    g.sample_size(10).measurement_time(Duration::from_secs(20));
+    g.bench_function("graph_and_findings", |b| {
+        b.iter(|| v.graph(&GraphOptions::default(), FindingOptions::default()).expect("graph"))
+    });
+    g.sample_size(50).measurement_time(Duration::from_secs(10));
+    g.bench_function("neighbourhood_2_hops", |b| {
+        let opts = GraphOptions { service: Some("payments".into()), depth: Some(2), environment: None };
+        b.iter(|| v.graph(&opts, FindingOptions::default()).expect("neighbourhood"))
     });
     g.finish();
 }

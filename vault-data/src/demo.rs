@@ -196,17 +196,23 @@ impl Vault {
         changes.push((added[3].name.clone(), "legacy-partner-root".into(), Direction::Outbound));
         self.set_trust_bulk(&changes)?;
 
-        // Intents: callers in the same environment, plus one dev -> prod call that cannot work.
+        // Intents: three callees in the same environment per service, plus one dev -> prod call
+        // that cannot work.
+        let mut by_env: std::collections::BTreeMap<&str, Vec<usize>> = Default::default();
+        for i in 0..services {
+            by_env.entry(env_of(i)).or_default().push(i);
+        }
         let mut intents = Vec::new();
         for i in 0..services {
+            let peers = &by_env[env_of(i)];
             for _ in 0..3 {
-                let j = (i + 1 + rng.gen_range(0..services.saturating_sub(1).max(1))) % services;
-                if j != i && env_of(j) == env_of(i) {
+                let j = peers[rng.gen_range(0..peers.len())];
+                if j != i {
                     intents.push((added[i].name.clone(), added[j].name.clone()));
                 }
             }
         }
-        let dev = (0..services).find(|i| env_of(*i) == "dev").unwrap_or(0);
+        let dev = by_env.get("dev").and_then(|d| d.first()).copied().unwrap_or(0);
         intents.push((added[dev].name.clone(), added[0].name.clone()));
         let intents = self.add_intents_bulk(&intents)?;
 
