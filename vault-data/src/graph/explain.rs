@@ -35,7 +35,7 @@ pub(crate) fn explain(m: &Model<'_>, from: RecordId, to: RecordId) -> Explanatio
     let (fname, tname) = (index.service_name(from), index.service_name(to));
     let accepts = m.accepts(to, from).map(|(_, ca)| index.ca_name(ca));
     let can_verify = m.can_verify(from, to).map(|(_, ca)| index.ca_name(ca));
-    let credentials = m.credentials.get(&(from, to)).cloned().unwrap_or_default();
+    let credentials = m.f.credentials.get(&(from, to)).cloned().unwrap_or_default();
     let intended = m.intended(from, to);
     let mtls = mtls_edge(m, from, to);
     let mut reasons = Vec::new();

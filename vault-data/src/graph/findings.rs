@@ -130,28 +130,52 @@ impl Default for FindingOptions {
     }
 }
 
-pub(crate) fn compute(m: &Model<'_>, opts: FindingOptions) -> Vec<Finding> {
+/// Every finding, or (with `scope`) those about the given services and the CAs they touch.
+pub(crate) fn compute(m: &Model<'_>, opts: FindingOptions, scope: Option<&HashSet<RecordId>>) -> Vec<Finding> {
     let index = m.index;
     let now = m.now;
     let mut out = Vec::new();
+    let in_scope = |s: RecordId| scope.is_none_or(|sc| sc.contains(&s));
     let ca_ref = |id: RecordId| EntityRef { kind: "ca", id, name: index.ca_name(id) };
-    let mut services: Vec<&Service> = index.services.values().collect();
+    let mut services: Vec<&Service> = index.services.values().filter(|s| in_scope(s.id)).collect();
     services.sort_by(|a, b| a.name.cmp(&b.name));
 
     // Over-trust and cross-environment, per (service, inbound CA), through the CA's members.
+    // Per CA once: its members sorted by name and counted by environment, so each (service, CA)
+    // costs O(environments + intended callers), not O(members).
+    struct Members<'s> {
+        sorted: Vec<&'s Service>,
+        by_env: BTreeMap<&'s str, usize>,
+    }
+    let mut per_ca: std::collections::HashMap<RecordId, Members<'_>> = std::collections::HashMap::new();
+    for (ca, members) in &m.f.client_members {
+        let mut sorted: Vec<&Service> = members.iter().filter_map(|b| index.services.get(b)).collect();
+        sorted.sort_by(|x, y| x.name.cmp(&y.name));
+        let mut by_env = BTreeMap::new();
+        for b in &sorted {
+            *by_env.entry(b.environment.as_str()).or_insert(0) += 1;
+        }
+        per_ca.insert(*ca, Members { sorted, by_env });
+    }
     for a in &services {
-        let intended = m.callers.get(&a.id);
+        let intended = m.f.callers.get(&a.id);
         for ca in &a.trust_inbound {
-            let Some(members) = m.client_members.get(ca) else { continue };
-            let accepted: Vec<RecordId> = members.iter().copied().filter(|b| *b != a.id).collect();
-            let intended_here: HashSet<RecordId> =
-                accepted.iter().copied().filter(|b| intended.is_some_and(|i| i.contains(b))).collect();
-            let mut unintended: Vec<&Service> =
-                accepted.iter().filter(|b| !intended_here.contains(b)).filter_map(|b| index.services.get(b)).collect();
-            unintended.sort_by(|x, y| x.name.cmp(&y.name));
-            if !unintended.is_empty() {
+            let (Some(members), Some(info)) = (m.f.client_members.get(ca), per_ca.get(ca)) else { continue };
+            let self_member = members.contains(&a.id);
+            let accepted = members.len() - usize::from(self_member);
+            let intended_here: HashSet<RecordId> = intended
+                .map(|i| i.iter().copied().filter(|b| members.contains(b) && *b != a.id).collect())
+                .unwrap_or_default();
+            let unintended = accepted - intended_here.len();
+            if unintended > 0 {
                 let mut entities = vec![svc_ref(a), ca_ref(*ca)];
-                entities.extend(unintended.iter().take(10).map(|s| svc_ref(s)));
+                entities.extend(
+                    info.sorted
+                        .iter()
+                        .filter(|b| b.id != a.id && !intended_here.contains(&b.id))
+                        .take(10)
+                        .map(|s| svc_ref(s)),
+                );
                 let fix = match better_ca(m, &intended_here) {
                     None => format!("remove {} from {}'s inbound trust", index.ca_name(*ca), a.name),
                     Some(better) if better != *ca => format!(
@@ -171,30 +195,29 @@ pub(crate) fn compute(m: &Model<'_>, opts: FindingOptions) -> Vec<Finding> {
                     Severity::Medium,
                     entities,
                     format!(
-                        "{} accepts {} identities via {}; intends {}",
+                        "{} accepts {accepted} identities via {}; intends {}",
                         a.name,
-                        accepted.len(),
                         index.ca_name(*ca),
                         intended_here.len()
                     ),
                     Some(fix),
                 );
-                f.count = Some(unintended.len());
+                f.count = Some(unintended);
                 out.push(f);
             }
-            let mut by_env: BTreeMap<&str, Vec<&Service>> = BTreeMap::new();
-            for b in accepted.iter().filter_map(|b| index.services.get(b)) {
-                if b.environment != a.environment {
-                    by_env.entry(b.environment.as_str()).or_default().push(b);
-                }
-            }
+            let by_env: Vec<(&str, usize)> = info
+                .by_env
+                .iter()
+                .filter(|(e, _)| **e != a.environment)
+                .map(|(e, n)| (*e, *n))
+                .filter(|(_, n)| *n > 0)
+                .collect();
             if !by_env.is_empty() {
-                let total: usize = by_env.values().map(Vec::len).sum();
-                let parts: Vec<String> = by_env.iter().map(|(e, v)| format!("{e}: {}", v.len())).collect();
+                let total: usize = by_env.iter().map(|(_, n)| n).sum();
+                let parts: Vec<String> = by_env.iter().map(|(e, n)| format!("{e}: {n}")).collect();
                 let mut entities = vec![svc_ref(a), ca_ref(*ca)];
-                let mut others: Vec<&Service> = by_env.values().flatten().copied().collect();
-                others.sort_by(|x, y| x.name.cmp(&y.name));
-                entities.extend(others.iter().take(10).map(|s| svc_ref(s)));
+                entities
+                    .extend(info.sorted.iter().filter(|b| b.environment != a.environment).take(10).map(|s| svc_ref(s)));
                 let mut f = finding(
                     FindingKind::CrossEnvironment,
                     Severity::High,
@@ -219,11 +242,11 @@ pub(crate) fn compute(m: &Model<'_>, opts: FindingOptions) -> Vec<Finding> {
     }
 
     // Broken intents.
-    let mut intents: Vec<_> = index.intents.values().collect();
+    let mut intents: Vec<_> = index.intents.values().filter(|i| in_scope(i.from) || in_scope(i.to)).collect();
     intents.sort_by_key(|i| (index.service_name(i.from), index.service_name(i.to)));
     for i in intents {
         let (Some(b), Some(a)) = (index.services.get(&i.from), index.services.get(&i.to)) else { continue };
-        if m.credentials.contains_key(&(b.id, a.id)) {
+        if m.f.credentials.contains_key(&(b.id, a.id)) {
             continue;
         }
         let accepts = m.accepts(a.id, b.id);
@@ -276,8 +299,8 @@ pub(crate) fn compute(m: &Model<'_>, opts: FindingOptions) -> Vec<Finding> {
     }
 
     // Certificates: expired, expiring, revoked-but-current, weak.
-    let mut certs: Vec<_> = index.certs.values().filter(|c| c.service_id.is_some()).collect();
-    certs.sort_by_key(|c| (c.service_id.map(|s| index.service_name(s)), c.created));
+    let mut certs: Vec<_> = index.certs.values().filter(|c| c.service_id.is_some_and(in_scope)).collect();
+    certs.sort_by_cached_key(|c| (c.service_id.map(|s| index.service_name(s)), c.created));
     let mut newest: BTreeMap<RecordId, &crate::model::Certificate> = BTreeMap::new();
     for c in &certs {
         if let Some(s) = c.service_id {
@@ -352,7 +375,18 @@ pub(crate) fn compute(m: &Model<'_>, opts: FindingOptions) -> Vec<Finding> {
     let parents: HashSet<RecordId> = index.cas.values().filter_map(|c| c.parent).collect();
     let issuing: HashSet<RecordId> =
         index.certs.values().filter(|c| c.status == CertStatus::Active).filter_map(|c| c.issuer).collect();
-    let mut cas: Vec<_> = index.cas.values().collect();
+    let touched: Option<HashSet<RecordId>> = scope.map(|sc| {
+        let mut t: HashSet<RecordId> = HashSet::new();
+        for s in sc.iter().filter_map(|s| index.services.get(s)) {
+            t.extend(s.trust_inbound.iter().chain(&s.trust_outbound).copied());
+            let f = m.facts(s.id);
+            for ch in f.client.iter().chain(&f.server) {
+                t.extend(ch.cas.iter().copied());
+            }
+        }
+        t
+    });
+    let mut cas: Vec<_> = index.cas.values().filter(|c| touched.as_ref().is_none_or(|t| t.contains(&c.id))).collect();
     cas.sort_by(|a, b| a.name.cmp(&b.name));
     for ca in cas {
         let r = ca_ref(ca.id);
@@ -400,8 +434,8 @@ pub(crate) fn compute(m: &Model<'_>, opts: FindingOptions) -> Vec<Finding> {
     }
 
     // Stale credentials.
-    let mut creds: Vec<_> = index.credentials.values().collect();
-    creds.sort_by_key(|c| (index.service_name(c.service_id), c.name.clone()));
+    let mut creds: Vec<_> = index.credentials.values().filter(|c| in_scope(c.service_id)).collect();
+    creds.sort_by_cached_key(|c| (index.service_name(c.service_id), c.name.clone()));
     for c in creds {
         if let (Some(due), Some(days), Some(svc)) = (c.rotation_due(), c.rotate_days, index.services.get(&c.service_id))
         {
@@ -436,10 +470,8 @@ fn renew_fix(svc: &Service, issuer: Option<&str>) -> String {
 fn cert_problem(m: &Model<'_>, svc: &Service, client: bool) -> String {
     let use_ = if client { "client" } else { "server" };
     let newest = m
-        .index
-        .certs
-        .values()
-        .filter(|c| c.service_id == Some(svc.id) && if client { c.client_auth } else { c.server_auth })
+        .certs_of(svc.id)
+        .filter(|c| if client { c.client_auth } else { c.server_auth })
         .filter(|c| c.status != CertStatus::Superseded)
         .max_by_key(|c| c.created);
     match newest {
@@ -486,7 +518,7 @@ pub(crate) fn blast_radius(m: &Model<'_>, ca: RecordId) -> Option<Finding> {
         .filter(|s| s.trust_inbound.iter().chain(&s.trust_outbound).any(|t| path.contains(t)))
         .collect();
     let mut impersonable: HashSet<RecordId> = HashSet::new();
-    for members in [m.client_members.get(&ca), m.server_members.get(&ca)].into_iter().flatten() {
+    for members in [m.f.client_members.get(&ca), m.f.server_members.get(&ca)].into_iter().flatten() {
         impersonable.extend(members);
     }
     if relying.is_empty() && impersonable.is_empty() {

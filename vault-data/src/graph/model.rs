@@ -25,18 +25,30 @@ pub(crate) struct SvcFacts {
     pub server: Vec<Chain>,
 }
 
-pub(crate) struct Model<'a> {
-    pub index: &'a Index,
-    pub now: OffsetDateTime,
-    pub facts: HashMap<RecordId, SvcFacts>,
+/// Everything derived from the records, owned, so an open vault can keep it between queries
+/// (it is rebuilt when the audit head moves or the minute changes).
+#[derive(Default)]
+pub(crate) struct Facts {
+    pub per_service: HashMap<RecordId, SvcFacts>,
     /// For each CA, the services with a valid client identity chaining through it.
     pub client_members: HashMap<RecordId, HashSet<RecordId>>,
     /// For each CA, the services with a valid server identity chaining through it.
     pub server_members: HashMap<RecordId, HashSet<RecordId>>,
     /// Intended callers of each service.
     pub callers: HashMap<RecordId, HashSet<RecordId>>,
-    /// Services each service holds credentials for (by target name).
+    /// Credential names by (holder, target service).
     pub credentials: HashMap<(RecordId, RecordId), Vec<String>>,
+    /// Every certificate id of each service, whatever its status.
+    pub certs_by_service: HashMap<RecordId, Vec<RecordId>>,
+    /// Services linked by an intent or a credential, both directions (for neighbourhoods).
+    pub adjacent: HashMap<RecordId, Vec<RecordId>>,
+}
+
+/// The facts together with the index they were derived from.
+pub(crate) struct Model<'a> {
+    pub index: &'a Index,
+    pub now: OffsetDateTime,
+    pub f: std::sync::Arc<Facts>,
 }
 
 /// The vault CAs from `ca` up to its root.
@@ -70,40 +82,51 @@ fn chain_of(index: &Index, c: &Certificate, now: OffsetDateTime) -> Option<Chain
     Some(Chain { cert: c.id, serial: c.serial.clone(), cas, valid_until })
 }
 
-impl<'a> Model<'a> {
-    pub(crate) fn build(index: &'a Index, now: OffsetDateTime) -> Model<'a> {
-        let mut facts: HashMap<RecordId, SvcFacts> = HashMap::with_capacity(index.services.len());
-        let mut client_members: HashMap<RecordId, HashSet<RecordId>> = HashMap::new();
-        let mut server_members: HashMap<RecordId, HashSet<RecordId>> = HashMap::new();
+impl Facts {
+    pub(crate) fn build(index: &Index, now: OffsetDateTime) -> Facts {
+        let mut f = Facts::default();
         for c in index.certs.values() {
             let Some(svc) = c.service_id else { continue };
+            f.certs_by_service.entry(svc).or_default().push(c.id);
             let Some(chain) = chain_of(index, c, now) else { continue };
             let (client, server) = (c.client_auth, c.server_auth);
-            let f = facts.entry(svc).or_default();
+            let facts = f.per_service.entry(svc).or_default();
             if client {
                 for ca in &chain.cas {
-                    client_members.entry(*ca).or_default().insert(svc);
+                    f.client_members.entry(*ca).or_default().insert(svc);
                 }
-                f.client.push(chain.clone());
+                facts.client.push(chain.clone());
             }
             if server {
                 for ca in &chain.cas {
-                    server_members.entry(*ca).or_default().insert(svc);
+                    f.server_members.entry(*ca).or_default().insert(svc);
                 }
-                f.server.push(chain);
+                facts.server.push(chain);
             }
         }
-        let mut callers: HashMap<RecordId, HashSet<RecordId>> = HashMap::new();
         for i in index.intents.values() {
-            callers.entry(i.to).or_default().insert(i.from);
+            f.callers.entry(i.to).or_default().insert(i.from);
+            f.adjacent.entry(i.from).or_default().push(i.to);
+            f.adjacent.entry(i.to).or_default().push(i.from);
         }
-        let mut credentials: HashMap<(RecordId, RecordId), Vec<String>> = HashMap::new();
         for c in index.credentials.values() {
             if let Some(target) = c.target.as_ref().and_then(|t| index.service_by_name.get(t)) {
-                credentials.entry((c.service_id, *target)).or_default().push(c.name.clone());
+                let names = f.credentials.entry((c.service_id, *target)).or_default();
+                if names.is_empty() {
+                    f.adjacent.entry(c.service_id).or_default().push(*target);
+                    f.adjacent.entry(*target).or_default().push(c.service_id);
+                }
+                names.push(c.name.clone());
             }
         }
-        Model { index, now, facts, client_members, server_members, callers, credentials }
+        f
+    }
+}
+
+impl<'a> Model<'a> {
+    pub(crate) fn certs_of(&self, svc: RecordId) -> impl Iterator<Item = &'a Certificate> + '_ {
+        let index = self.index;
+        self.f.certs_by_service.get(&svc).into_iter().flatten().filter_map(move |id| index.certs.get(id))
     }
 
     fn empty() -> &'static SvcFacts {
@@ -112,7 +135,7 @@ impl<'a> Model<'a> {
     }
 
     pub(crate) fn facts(&self, svc: RecordId) -> &SvcFacts {
-        self.facts.get(&svc).unwrap_or(Self::empty())
+        self.f.per_service.get(&svc).unwrap_or(Self::empty())
     }
 
     /// `accepts(A, B)`: one of B's client chains passes through a CA in A's inbound trust.
@@ -128,6 +151,6 @@ impl<'a> Model<'a> {
     }
 
     pub(crate) fn intended(&self, from: RecordId, to: RecordId) -> bool {
-        self.callers.get(&to).is_some_and(|c| c.contains(&from))
+        self.f.callers.get(&to).is_some_and(|c| c.contains(&from))
     }
 }

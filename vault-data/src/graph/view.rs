@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashSet, VecDeque};
 use serde::Serialize;
 use time::OffsetDateTime;
 
-use crate::graph::findings::{Finding, FindingKind};
+use crate::graph::findings::{compute, Finding, FindingKind, FindingOptions};
 use crate::graph::model::{Chain, Model};
 use crate::ids::RecordId;
 
@@ -188,7 +188,7 @@ pub(crate) fn mtls_edge(m: &Model<'_>, b: RecordId, a: RecordId) -> Option<Edge>
     })
 }
 
-pub(crate) fn build(m: &Model<'_>, findings: Vec<Finding>, opts: &GraphOptions) -> crate::Result<Graph> {
+pub(crate) fn build(m: &Model<'_>, opts: &GraphOptions, finding_opts: FindingOptions) -> crate::Result<Graph> {
     let index = m.index;
     // Which services are in view.
     let mut services: HashSet<RecordId> = index
@@ -201,6 +201,8 @@ pub(crate) fn build(m: &Model<'_>, findings: Vec<Finding>, opts: &GraphOptions) 
         let start = index.service_named(name)?.id;
         services = neighbourhood(m, start, opts.depth.unwrap_or(1), &services);
     }
+    let sliced = opts.service.is_some() || opts.environment.is_some();
+    let findings = compute(m, finding_opts, sliced.then_some(&services));
     let mut edges = Vec::new();
     let mut cas: HashSet<RecordId> = HashSet::new();
     let mut ids: Vec<RecordId> = services.iter().copied().collect();
@@ -279,7 +281,7 @@ pub(crate) fn build(m: &Model<'_>, findings: Vec<Finding>, opts: &GraphOptions) 
             });
         }
     }
-    for ((from, to), names) in &m.credentials {
+    for ((from, to), names) in &m.f.credentials {
         if services.contains(from) && services.contains(to) {
             edges.push(Edge {
                 id: format!("credential:{from}:{to}"),
@@ -304,7 +306,7 @@ pub(crate) fn build(m: &Model<'_>, findings: Vec<Finding>, opts: &GraphOptions) 
         }
     } else {
         let mut pairs: Vec<(RecordId, RecordId)> = index.intents.values().map(|i| (i.from, i.to)).collect();
-        pairs.extend(m.credentials.keys().copied());
+        pairs.extend(m.f.credentials.keys().copied());
         pairs.sort();
         pairs.dedup();
         for (b, a) in pairs {
@@ -315,6 +317,13 @@ pub(crate) fn build(m: &Model<'_>, findings: Vec<Finding>, opts: &GraphOptions) 
     }
 
     // Draw findings on nodes and edges.
+    let mut edge_at: std::collections::HashMap<(EdgeKind, String, String), Vec<usize>> =
+        std::collections::HashMap::new();
+    for (i, e) in edges.iter().enumerate() {
+        if matches!(e.kind, EdgeKind::Intent | EdgeKind::TrustsInbound) {
+            edge_at.entry((e.kind, e.from.clone(), e.to.clone())).or_default().push(i);
+        }
+    }
     let mut node_findings: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for f in &findings {
         for e in &f.entities {
@@ -333,8 +342,8 @@ pub(crate) fn build(m: &Model<'_>, findings: Vec<Finding>, opts: &GraphOptions) 
             _ => continue,
         };
         let kind = if f.kind == FindingKind::BrokenIntent { EdgeKind::Intent } else { EdgeKind::TrustsInbound };
-        for e in edges.iter_mut().filter(|e| e.kind == kind && e.from == from && e.to == to) {
-            e.findings.push(f.id.clone());
+        for i in edge_at.get(&(kind, from, to)).into_iter().flatten() {
+            edges[*i].findings.push(f.id.clone());
         }
     }
     let mut nodes = Vec::with_capacity(ids.len() + cas.len());
@@ -389,26 +398,17 @@ pub(crate) fn build(m: &Model<'_>, findings: Vec<Finding>, opts: &GraphOptions) 
 /// Services within `depth` hops of `start` (through intents, credentials, and shared CAs).
 fn neighbourhood(m: &Model<'_>, start: RecordId, depth: usize, allowed: &HashSet<RecordId>) -> HashSet<RecordId> {
     let index = m.index;
-    let mut adjacent: std::collections::HashMap<RecordId, Vec<RecordId>> = std::collections::HashMap::new();
-    for i in index.intents.values() {
-        adjacent.entry(i.from).or_default().push(i.to);
-        adjacent.entry(i.to).or_default().push(i.from);
-    }
-    for (from, to) in m.credentials.keys() {
-        adjacent.entry(*from).or_default().push(*to);
-        adjacent.entry(*to).or_default().push(*from);
-    }
     let mut seen = HashSet::from([start]);
     let mut queue = VecDeque::from([(start, 0usize)]);
     while let Some((s, d)) = queue.pop_front() {
         if d == depth {
             continue;
         }
-        let mut next: Vec<RecordId> = adjacent.get(&s).cloned().unwrap_or_default();
+        let mut next: Vec<RecordId> = m.f.adjacent.get(&s).cloned().unwrap_or_default();
         // Services that accept this one's identity directly (through a CA in their inbound trust).
         if let Some(svc) = index.services.get(&s) {
             for ca in svc.trust_inbound.iter() {
-                if let Some(members) = m.client_members.get(ca) {
+                if let Some(members) = m.f.client_members.get(ca) {
                     if members.len() <= 50 {
                         next.extend(members.iter().copied());
                     }

@@ -1,41 +1,72 @@
-//! The trust graph over this vault's records.
+//! The trust graph over this vault's records. The derived facts are cached while the vault is
+//! open and rebuilt when anything is committed (the audit head moves) or the minute changes
+//! (validity depends on the time), so repeated queries (a desktop view, neighbourhoods) are cheap.
+
+use std::sync::Arc;
 
 use time::OffsetDateTime;
 
 use crate::error::{Error, Result};
 use crate::graph::explain::{blast, explain, Explanation};
 use crate::graph::findings::{compute, Finding, FindingOptions};
-use crate::graph::model::Model;
+use crate::graph::model::{Facts, Model};
 use crate::graph::view::{build, Graph, GraphOptions};
 use crate::vault::Vault;
 
+/// Facts derived at one audit head and minute.
+pub(crate) struct GraphCache {
+    seq: u64,
+    minute: i64,
+    facts: Arc<Facts>,
+}
+
 impl Vault {
+    fn model(&self) -> Result<Model<'_>> {
+        let u = self.unlocked()?;
+        let now = OffsetDateTime::now_utc();
+        let minute = now.unix_timestamp() / 60;
+        let mut cache = self.graph_cache.lock().map_err(|_| Error::Storage("graph cache poisoned".into()))?;
+        let facts = match cache.as_ref() {
+            Some(c) if c.seq == u.head.seq && c.minute == minute => c.facts.clone(),
+            _ => {
+                let facts = Arc::new(Facts::build(&u.index, now));
+                *cache = Some(GraphCache { seq: u.head.seq, minute, facts: facts.clone() });
+                facts
+            }
+        };
+        Ok(Model { index: &u.index, now, f: facts })
+    }
+
+    /// Forgets the cached graph facts, so the next query derives them from the records again
+    /// (benchmarks measure the cold path with it).
+    pub fn clear_graph_cache(&self) {
+        if let Ok(mut cache) = self.graph_cache.lock() {
+            *cache = None;
+        }
+    }
+
     /// Every finding, most severe first.
     pub fn findings(&self, opts: FindingOptions) -> Result<Vec<Finding>> {
-        let index = &self.unlocked()?.index;
-        Ok(compute(&Model::build(index, OffsetDateTime::now_utc()), opts))
+        Ok(compute(&self.model()?, opts, None))
     }
 
     /// The graph (or a filtered neighbourhood of it) with its findings.
     pub fn graph(&self, opts: &GraphOptions, findings: FindingOptions) -> Result<Graph> {
-        let index = &self.unlocked()?.index;
-        let model = Model::build(index, OffsetDateTime::now_utc());
-        let f = compute(&model, findings);
-        build(&model, f, opts)
+        build(&self.model()?, opts, findings)
     }
 
     /// Can service `from` reach service `to`, how, and was it intended?
     pub fn explain(&self, from: &str, to: &str) -> Result<Explanation> {
-        let index = &self.unlocked()?.index;
-        let (a, b) = (index.service_named(from)?.id, index.service_named(to)?.id);
-        Ok(explain(&Model::build(index, OffsetDateTime::now_utc()), a, b))
+        let m = self.model()?;
+        let (a, b) = (m.index.service_named(from)?.id, m.index.service_named(to)?.id);
+        Ok(explain(&m, a, b))
     }
 
     /// What an attacker holding CA `name`'s key could impersonate, and to whom.
     pub fn blast_radius(&self, name: &str) -> Result<Finding> {
-        let index = &self.unlocked()?.index;
-        let ca = index.ca_named(name)?.id;
-        blast(&Model::build(index, OffsetDateTime::now_utc()), ca).ok_or_else(|| {
+        let m = self.model()?;
+        let ca = m.index.ca_named(name)?.id;
+        blast(&m, ca).ok_or_else(|| {
             Error::Invalid(format!(
                 "CA {name:?} issues no identity in use and no service trusts it: nothing is exposed"
             ))

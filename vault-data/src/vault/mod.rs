@@ -95,6 +95,8 @@ pub struct Vault {
     unlocked: Option<Unlocked>,
     /// Changes committed since the last snapshot.
     dirty: bool,
+    /// Trust-graph facts derived from the index (names, not secrets), dropped at lock.
+    graph_cache: std::sync::Mutex<Option<graph_ops::GraphCache>>,
 }
 
 impl std::fmt::Debug for Vault {
@@ -184,6 +186,7 @@ impl Vault {
                 unlocked_by: SlotKind::Passphrase,
             }),
             dirty: false,
+            graph_cache: Default::default(),
         };
         vault.commit(ops, vec![AuditEvent::success("vault.create", vec![vault.vault_object()])])?;
         vault.write_snapshot()?;
@@ -207,7 +210,14 @@ impl Vault {
             .ok_or_else(|| Error::Integrity("the vault has no id record".into()))?;
         let vault_id = <[u8; VAULT_ID_LEN]>::try_from(id.as_slice())
             .map_err(|_| Error::Integrity("the vault id record is damaged".into()))?;
-        Ok(Vault { store, vault_id, actor: current_user(), unlocked: None, dirty: false })
+        Ok(Vault {
+            store,
+            vault_id,
+            actor: current_user(),
+            unlocked: None,
+            dirty: false,
+            graph_cache: Default::default(),
+        })
     }
 
     /// The vault directory.
@@ -259,6 +269,7 @@ impl Vault {
     pub fn lock(&mut self) -> Result<()> {
         let snap = if self.dirty && self.unlocked.is_some() { self.write_snapshot() } else { Ok(()) };
         self.unlocked = None;
+        self.clear_graph_cache();
         snap
     }
 
