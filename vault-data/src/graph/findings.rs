@@ -7,7 +7,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use time::Duration;
 
-use crate::graph::model::{ca_path, Model};
+use crate::graph::model::Model;
 use crate::ids::RecordId;
 use crate::model::{CertStatus, Service};
 use crate::pki::inspect::inspect;
@@ -141,26 +141,12 @@ pub(crate) fn compute(m: &Model<'_>, opts: FindingOptions, scope: Option<&HashSe
     services.sort_by(|a, b| a.name.cmp(&b.name));
 
     // Over-trust and cross-environment, per (service, inbound CA), through the CA's members.
-    // Per CA once: its members sorted by name and counted by environment, so each (service, CA)
-    // costs O(environments + intended callers), not O(members).
-    struct Members<'s> {
-        sorted: Vec<&'s Service>,
-        by_env: BTreeMap<&'s str, usize>,
-    }
-    let mut per_ca: std::collections::HashMap<RecordId, Members<'_>> = std::collections::HashMap::new();
-    for (ca, members) in &m.f.client_members {
-        let mut sorted: Vec<&Service> = members.iter().filter_map(|b| index.services.get(b)).collect();
-        sorted.sort_by(|x, y| x.name.cmp(&y.name));
-        let mut by_env = BTreeMap::new();
-        for b in &sorted {
-            *by_env.entry(b.environment.as_str()).or_insert(0) += 1;
-        }
-        per_ca.insert(*ca, Members { sorted, by_env });
-    }
+    // Per (service, CA) this costs O(environments + intended callers), not O(members): the CA's
+    // members are sorted and counted once, in the cached facts.
     for a in &services {
         let intended = m.f.callers.get(&a.id);
         for ca in &a.trust_inbound {
-            let (Some(members), Some(info)) = (m.f.client_members.get(ca), per_ca.get(ca)) else { continue };
+            let (Some(members), Some(info)) = (m.f.client_members.get(ca), m.f.members.get(ca)) else { continue };
             let self_member = members.contains(&a.id);
             let accepted = members.len() - usize::from(self_member);
             let intended_here: HashSet<RecordId> = intended
@@ -172,9 +158,10 @@ pub(crate) fn compute(m: &Model<'_>, opts: FindingOptions, scope: Option<&HashSe
                 entities.extend(
                     info.sorted
                         .iter()
-                        .filter(|b| b.id != a.id && !intended_here.contains(&b.id))
+                        .filter(|b| **b != a.id && !intended_here.contains(b))
+                        .filter_map(|b| index.services.get(b))
                         .take(10)
-                        .map(|s| svc_ref(s)),
+                        .map(svc_ref),
                 );
                 let fix = match better_ca(m, &intended_here) {
                     None => format!("remove {} from {}'s inbound trust", index.ca_name(*ca), a.name),
@@ -205,19 +192,20 @@ pub(crate) fn compute(m: &Model<'_>, opts: FindingOptions, scope: Option<&HashSe
                 f.count = Some(unintended);
                 out.push(f);
             }
-            let by_env: Vec<(&str, usize)> = info
-                .by_env
-                .iter()
-                .filter(|(e, _)| **e != a.environment)
-                .map(|(e, n)| (*e, *n))
-                .filter(|(_, n)| *n > 0)
-                .collect();
+            let by_env: Vec<(&str, usize)> =
+                info.by_env.iter().filter(|(e, _)| **e != a.environment).map(|(e, n)| (e.as_str(), *n)).collect();
             if !by_env.is_empty() {
                 let total: usize = by_env.iter().map(|(_, n)| n).sum();
                 let parts: Vec<String> = by_env.iter().map(|(e, n)| format!("{e}: {n}")).collect();
                 let mut entities = vec![svc_ref(a), ca_ref(*ca)];
-                entities
-                    .extend(info.sorted.iter().filter(|b| b.environment != a.environment).take(10).map(|s| svc_ref(s)));
+                entities.extend(
+                    info.sorted
+                        .iter()
+                        .filter_map(|b| index.services.get(b))
+                        .filter(|b| b.environment != a.environment)
+                        .take(10)
+                        .map(svc_ref),
+                );
                 let mut f = finding(
                     FindingKind::CrossEnvironment,
                     Severity::High,
@@ -242,7 +230,16 @@ pub(crate) fn compute(m: &Model<'_>, opts: FindingOptions, scope: Option<&HashSe
     }
 
     // Broken intents.
-    let mut intents: Vec<_> = index.intents.values().filter(|i| in_scope(i.from) || in_scope(i.to)).collect();
+    let mut intents: Vec<_> = match scope {
+        None => index.intents.values().collect(),
+        Some(sc) => {
+            let mut ids: Vec<RecordId> =
+                sc.iter().flat_map(|s| m.f.intents_of.get(s).into_iter().flatten()).copied().collect();
+            ids.sort_unstable();
+            ids.dedup();
+            ids.iter().filter_map(|i| index.intents.get(i)).collect()
+        }
+    };
     intents.sort_by_key(|i| (index.service_name(i.from), index.service_name(i.to)));
     for i in intents {
         let (Some(b), Some(a)) = (index.services.get(&i.from), index.services.get(&i.to)) else { continue };
@@ -370,11 +367,6 @@ pub(crate) fn compute(m: &Model<'_>, opts: FindingOptions, scope: Option<&HashSe
     }
 
     // CAs: expiry, weak crypto, unused, blast radius.
-    let trusted: HashSet<RecordId> =
-        index.services.values().flat_map(|s| s.trust_inbound.iter().chain(&s.trust_outbound)).copied().collect();
-    let parents: HashSet<RecordId> = index.cas.values().filter_map(|c| c.parent).collect();
-    let issuing: HashSet<RecordId> =
-        index.certs.values().filter(|c| c.status == CertStatus::Active).filter_map(|c| c.issuer).collect();
     let touched: Option<HashSet<RecordId>> = scope.map(|sc| {
         let mut t: HashSet<RecordId> = HashSet::new();
         for s in sc.iter().filter_map(|s| index.services.get(s)) {
@@ -418,8 +410,7 @@ pub(crate) fn compute(m: &Model<'_>, opts: FindingOptions, scope: Option<&HashSe
                 ));
             }
         }
-        let in_use = trusted.contains(&ca.id) || parents.contains(&ca.id) || issuing.contains(&ca.id);
-        if !in_use {
+        if !m.f.cas_in_use.contains(&ca.id) {
             out.push(finding(
                 FindingKind::UnusedCa,
                 Severity::Low,
@@ -434,7 +425,14 @@ pub(crate) fn compute(m: &Model<'_>, opts: FindingOptions, scope: Option<&HashSe
     }
 
     // Stale credentials.
-    let mut creds: Vec<_> = index.credentials.values().filter(|c| in_scope(c.service_id)).collect();
+    let mut creds: Vec<_> = match scope {
+        None => index.credentials.values().collect(),
+        Some(sc) => sc
+            .iter()
+            .flat_map(|s| m.f.credentials_of.get(s).into_iter().flatten())
+            .filter_map(|c| index.credentials.get(c))
+            .collect(),
+    };
     creds.sort_by_cached_key(|c| (index.service_name(c.service_id), c.name.clone()));
     for c in creds {
         if let (Some(due), Some(days), Some(svc)) = (c.rotation_due(), c.rotate_days, index.services.get(&c.service_id))
@@ -511,20 +509,10 @@ fn weakness(der: &[u8]) -> Option<String> {
 pub(crate) fn blast_radius(m: &Model<'_>, ca: RecordId) -> Option<Finding> {
     let index = m.index;
     let c = index.cas.get(&ca)?;
-    let path = ca_path(index, ca);
-    let mut relying: Vec<&Service> = index
-        .services
-        .values()
-        .filter(|s| s.trust_inbound.iter().chain(&s.trust_outbound).any(|t| path.contains(t)))
-        .collect();
-    let mut impersonable: HashSet<RecordId> = HashSet::new();
-    for members in [m.f.client_members.get(&ca), m.f.server_members.get(&ca)].into_iter().flatten() {
-        impersonable.extend(members);
-    }
-    if relying.is_empty() && impersonable.is_empty() {
+    let b = m.f.blast.get(&ca)?;
+    if b.relying == 0 && b.impersonable == 0 {
         return None;
     }
-    relying.sort_by(|a, b| a.name.cmp(&b.name));
     let scope = if c.constraints.is_empty() {
         "any name".to_string()
     } else {
@@ -534,19 +522,17 @@ pub(crate) fn blast_radius(m: &Model<'_>, ca: RecordId) -> Option<Finding> {
         s.join(" and ")
     };
     let mut entities = vec![EntityRef { kind: "ca", id: ca, name: c.name.clone() }];
-    entities.extend(relying.iter().take(10).map(|s| svc_ref(s)));
+    entities.extend(b.examples.iter().filter_map(|id| index.services.get(id)).map(svc_ref));
     let mut f = finding(
         FindingKind::BlastRadius,
         Severity::Info,
         entities,
         format!(
             "an attacker holding {}'s key could impersonate {} services (and {scope}) to {} services that trust it",
-            c.name,
-            impersonable.len(),
-            relying.len()
+            c.name, b.impersonable, b.relying
         ),
         None,
     );
-    f.count = Some(relying.len());
+    f.count = Some(b.relying);
     Some(f)
 }

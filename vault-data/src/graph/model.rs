@@ -42,6 +42,36 @@ pub(crate) struct Facts {
     pub certs_by_service: HashMap<RecordId, Vec<RecordId>>,
     /// Services linked by an intent or a credential, both directions (for neighbourhoods).
     pub adjacent: HashMap<RecordId, Vec<RecordId>>,
+    /// Per CA: who its key could impersonate, and to whom.
+    pub blast: HashMap<RecordId, BlastFacts>,
+    /// Per CA: its client members sorted by name, and counted by environment.
+    pub members: HashMap<RecordId, Members>,
+    /// Intent ids touching each service (either end).
+    pub intents_of: HashMap<RecordId, Vec<RecordId>>,
+    /// Credential ids held by each service.
+    pub credentials_of: HashMap<RecordId, Vec<RecordId>>,
+    /// CAs that are trusted, have children, or issued an active certificate.
+    pub cas_in_use: HashSet<RecordId>,
+}
+
+/// The client identities under one CA, ready for per-(service, CA) summaries.
+#[derive(Debug, Default)]
+pub(crate) struct Members {
+    /// Service ids sorted by service name.
+    pub sorted: Vec<RecordId>,
+    /// How many per environment.
+    pub by_env: std::collections::BTreeMap<String, usize>,
+}
+
+/// The reach of one CA's key.
+#[derive(Debug, Default)]
+pub(crate) struct BlastFacts {
+    /// Services with a valid identity under the CA.
+    pub impersonable: usize,
+    /// Services that trust the CA or a CA above it.
+    pub relying: usize,
+    /// Up to ten of those, by name.
+    pub examples: Vec<RecordId>,
 }
 
 /// The facts together with the index they were derived from.
@@ -105,11 +135,14 @@ impl Facts {
             }
         }
         for i in index.intents.values() {
+            f.intents_of.entry(i.from).or_default().push(i.id);
+            f.intents_of.entry(i.to).or_default().push(i.id);
             f.callers.entry(i.to).or_default().insert(i.from);
             f.adjacent.entry(i.from).or_default().push(i.to);
             f.adjacent.entry(i.to).or_default().push(i.from);
         }
         for c in index.credentials.values() {
+            f.credentials_of.entry(c.service_id).or_default().push(c.id);
             if let Some(target) = c.target.as_ref().and_then(|t| index.service_by_name.get(t)) {
                 let names = f.credentials.entry((c.service_id, *target)).or_default();
                 if names.is_empty() {
@@ -119,8 +152,66 @@ impl Facts {
                 names.push(c.name.clone());
             }
         }
+        f.blast = blast_facts(index, &f);
+        f.cas_in_use =
+            index.services.values().flat_map(|s| s.trust_inbound.iter().chain(&s.trust_outbound)).copied().collect();
+        f.cas_in_use.extend(index.cas.values().filter_map(|c| c.parent));
+        f.cas_in_use.extend(
+            index.certs.values().filter(|c| c.status == crate::model::CertStatus::Active).filter_map(|c| c.issuer),
+        );
+        for (ca, members) in &f.client_members {
+            let mut named: Vec<(&str, RecordId)> =
+                members.iter().filter_map(|id| index.services.get(id).map(|s| (s.name.as_str(), *id))).collect();
+            named.sort();
+            let mut by_env = std::collections::BTreeMap::new();
+            for (_, id) in &named {
+                if let Some(s) = index.services.get(id) {
+                    *by_env.entry(s.environment.clone()).or_insert(0) += 1;
+                }
+            }
+            f.members.insert(*ca, Members { sorted: named.into_iter().map(|(_, id)| id).collect(), by_env });
+        }
         f
     }
+}
+
+fn blast_facts(index: &Index, f: &Facts) -> HashMap<RecordId, BlastFacts> {
+    let mut trusters: HashMap<RecordId, Vec<RecordId>> = HashMap::new();
+    for s in index.services.values() {
+        let mut cas: Vec<RecordId> = s.trust_inbound.iter().chain(&s.trust_outbound).copied().collect();
+        cas.sort();
+        cas.dedup();
+        for ca in cas {
+            trusters.entry(ca).or_default().push(s.id);
+        }
+    }
+    let mut out = HashMap::with_capacity(index.cas.len());
+    for ca in index.cas.keys() {
+        let mut relying: HashSet<RecordId> = HashSet::new();
+        for p in ca_path(index, *ca) {
+            relying.extend(trusters.get(&p).into_iter().flatten().copied());
+        }
+        let client = f.client_members.get(ca);
+        let server = f.server_members.get(ca);
+        let impersonable = client.map_or(0, HashSet::len)
+            + server.map_or(0, |sv| sv.iter().filter(|s| !client.is_some_and(|c| c.contains(s))).count());
+        let mut named: Vec<(&str, RecordId)> =
+            relying.iter().filter_map(|id| index.services.get(id).map(|s| (s.name.as_str(), *id))).collect();
+        if named.len() > 10 {
+            named.select_nth_unstable(9);
+            named.truncate(10);
+        }
+        named.sort();
+        out.insert(
+            *ca,
+            BlastFacts {
+                impersonable,
+                relying: relying.len(),
+                examples: named.into_iter().map(|(_, id)| id).collect(),
+            },
+        );
+    }
+    out
 }
 
 impl<'a> Model<'a> {

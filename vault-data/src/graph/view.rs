@@ -268,7 +268,11 @@ pub(crate) fn build(m: &Model<'_>, opts: &GraphOptions, finding_opts: FindingOpt
         cas.extend(index.cas.keys().copied());
     }
     // Intents and credentials.
-    for i in index.intents.values() {
+    let mut intent_ids: Vec<RecordId> =
+        services.iter().flat_map(|s| m.f.intents_of.get(s).into_iter().flatten()).copied().collect();
+    intent_ids.sort_unstable();
+    intent_ids.dedup();
+    for i in intent_ids.iter().filter_map(|i| index.intents.get(i)) {
         if services.contains(&i.from) && services.contains(&i.to) {
             edges.push(Edge {
                 id: format!("intent:{}", i.id),
@@ -281,8 +285,19 @@ pub(crate) fn build(m: &Model<'_>, opts: &GraphOptions, finding_opts: FindingOpt
             });
         }
     }
-    for ((from, to), names) in &m.f.credentials {
-        if services.contains(from) && services.contains(to) {
+    let mut credential_pairs: Vec<(RecordId, RecordId)> = Vec::new();
+    for s in &ids {
+        for t in m.f.adjacent.get(s).into_iter().flatten() {
+            if services.contains(t) && m.f.credentials.contains_key(&(*s, *t)) {
+                credential_pairs.push((*s, *t));
+            }
+        }
+    }
+    credential_pairs.sort_unstable();
+    credential_pairs.dedup();
+    for (from, to) in &credential_pairs {
+        let Some(names) = m.f.credentials.get(&(*from, *to)) else { continue };
+        {
             edges.push(Edge {
                 id: format!("credential:{from}:{to}"),
                 kind: EdgeKind::Credential,
@@ -294,8 +309,9 @@ pub(crate) fn build(m: &Model<'_>, opts: &GraphOptions, finding_opts: FindingOpt
             });
         }
     }
-    // mTLS: every ordered pair in small views; intended/credential pairs in large ones.
-    let all_pairs = ids.len() <= ALL_PAIRS_LIMIT;
+    // mTLS: every ordered pair of a small estate; intended/credential pairs in large estates and in
+    // neighbourhoods (where the view exists to stay fast).
+    let all_pairs = ids.len() <= ALL_PAIRS_LIMIT && opts.service.is_none();
     if all_pairs {
         for b in &ids {
             for a in &ids {
@@ -305,8 +321,13 @@ pub(crate) fn build(m: &Model<'_>, opts: &GraphOptions, finding_opts: FindingOpt
             }
         }
     } else {
-        let mut pairs: Vec<(RecordId, RecordId)> = index.intents.values().map(|i| (i.from, i.to)).collect();
-        pairs.extend(m.f.credentials.keys().copied());
+        let mut pairs: Vec<(RecordId, RecordId)> = intent_ids
+            .iter()
+            .filter_map(|i| index.intents.get(i))
+            .map(|i| (i.from, i.to))
+            .chain(credential_pairs.iter().copied())
+            .filter(|(b, a)| services.contains(a) && services.contains(b))
+            .collect();
         pairs.sort();
         pairs.dedup();
         for (b, a) in pairs {
