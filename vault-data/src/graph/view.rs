@@ -337,33 +337,30 @@ pub(crate) fn build(m: &Model<'_>, opts: &GraphOptions, finding_opts: FindingOpt
         }
     }
 
-    // Draw findings on nodes and edges.
-    let mut edge_at: std::collections::HashMap<(EdgeKind, String, String), Vec<usize>> =
+    // Draw findings on nodes and edges (keyed by record ids: no string formatting per finding).
+    let node_id = |n: &str| n.split_once(':').and_then(|(_, id)| id.parse::<RecordId>().ok());
+    let mut edge_at: std::collections::HashMap<(EdgeKind, RecordId, RecordId), Vec<usize>> =
         std::collections::HashMap::new();
     for (i, e) in edges.iter().enumerate() {
         if matches!(e.kind, EdgeKind::Intent | EdgeKind::TrustsInbound) {
-            edge_at.entry((e.kind, e.from.clone(), e.to.clone())).or_default().push(i);
+            if let (Some(from), Some(to)) = (node_id(&e.from), node_id(&e.to)) {
+                edge_at.entry((e.kind, from, to)).or_default().push(i);
+            }
         }
     }
-    let mut node_findings: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut node_findings: std::collections::HashMap<RecordId, Vec<String>> = std::collections::HashMap::new();
     for f in &findings {
-        for e in &f.entities {
-            let node = match e.kind {
-                "service" => svc_node(e.id),
-                "ca" => ca_node(e.id),
-                _ => continue,
-            };
-            node_findings.entry(node).or_default().push(f.id.clone());
+        for e in f.entities.iter().filter(|e| e.kind == "service" || e.kind == "ca") {
+            node_findings.entry(e.id).or_default().push(f.id.clone());
         }
-        let (from, to) = match (f.kind, f.entities.first(), f.entities.get(1)) {
+        let key = match (f.kind, f.entities.first(), f.entities.get(1)) {
             (FindingKind::OverTrust | FindingKind::CrossEnvironment, Some(s), Some(c)) => {
-                (svc_node(s.id), ca_node(c.id))
+                (EdgeKind::TrustsInbound, s.id, c.id)
             }
-            (FindingKind::BrokenIntent, Some(b), Some(a)) => (svc_node(b.id), svc_node(a.id)),
+            (FindingKind::BrokenIntent, Some(b), Some(a)) => (EdgeKind::Intent, b.id, a.id),
             _ => continue,
         };
-        let kind = if f.kind == FindingKind::BrokenIntent { EdgeKind::Intent } else { EdgeKind::TrustsInbound };
-        for i in edge_at.get(&(kind, from, to)).into_iter().flatten() {
+        for i in edge_at.get(&key).into_iter().flatten() {
             edges[*i].findings.push(f.id.clone());
         }
     }
@@ -372,7 +369,7 @@ pub(crate) fn build(m: &Model<'_>, opts: &GraphOptions, finding_opts: FindingOpt
         let svc = &index.services[s];
         let id = svc_node(*s);
         nodes.push(Node {
-            findings: node_findings.remove(&id).unwrap_or_default(),
+            findings: node_findings.remove(s).unwrap_or_default(),
             id,
             kind: NodeKind::Service,
             name: svc.name.clone(),
@@ -389,7 +386,7 @@ pub(crate) fn build(m: &Model<'_>, opts: &GraphOptions, finding_opts: FindingOpt
         let Some(ca) = index.cas.get(&c) else { continue };
         let id = ca_node(c);
         nodes.push(Node {
-            findings: node_findings.remove(&id).unwrap_or_default(),
+            findings: node_findings.remove(&c).unwrap_or_default(),
             id,
             kind: NodeKind::Ca,
             name: ca.name.clone(),
