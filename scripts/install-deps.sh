@@ -10,6 +10,7 @@ packages=(
   keyutils                     # kernel keyring tools
   openssl ca-certificates      # real peers for the PKI tests: openssl verify, the Debian CA bundle
   graphviz                     # `dot` renders the trust graph in the graph tests
+  nginx-light curl age openssh-client   # real consumers of exported bundles
 )
 
 missing=()

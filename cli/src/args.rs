@@ -67,6 +67,14 @@ pub enum Command {
     },
     /// Create a new vault holding a realistic demo estate (clearly marked as a demo)
     Demo(DemoArgs),
+    /// Export a service's signed bundle (certificate, chain, key, trust stores, secrets)
+    Export(ExportArgs),
+    /// Verify an exported bundle, or show a service's bundle history
+    #[command(subcommand)]
+    Bundle(BundleCmd),
+    /// The bundle signing key
+    #[command(subcommand)]
+    SigningKey(SigningKeyCmd),
     /// Change the passphrase (new one from KEYLOOM_NEW_PASSPHRASE, --new-passphrase-file or a prompt)
     Passwd(PasswdArgs),
     /// Set a new passphrase with the recovery key (for a forgotten passphrase)
@@ -509,6 +517,57 @@ pub struct DemoArgs {
     pub seed: u64,
     #[command(flatten)]
     pub kdf: KdfArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct ExportArgs {
+    /// The service
+    pub service: String,
+    /// dir, tar.gz or age (a tar.gz encrypted to --recipient)
+    #[arg(long, default_value = "dir", value_parser = ["dir", "tar.gz", "age"])]
+    pub format: String,
+    /// Where to write it
+    #[arg(long)]
+    pub out: PathBuf,
+    /// age recipient: age1… or an SSH public key (repeatable; with --format age)
+    #[arg(long = "recipient")]
+    pub recipients: Vec<String>,
+    /// Replace an existing output
+    #[arg(long)]
+    pub force: bool,
+    /// Export a service without an active certificate (secrets only)
+    #[arg(long)]
+    pub secrets_only: bool,
+    /// Leave out secrets.env
+    #[arg(long)]
+    pub no_env: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum BundleCmd {
+    /// Check the signature and every file of a bundle (directory or tar.gz)
+    Verify {
+        /// The bundle
+        path: PathBuf,
+        /// The signing public key (from `keyloom signing-key export`)
+        #[arg(long)]
+        pubkey: PathBuf,
+    },
+    /// Which certificate versions and secrets of a service were exported, and when
+    History {
+        /// The service
+        service: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum SigningKeyCmd {
+    /// Write the public half of the bundle signing key
+    Export {
+        /// Output file
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 #[derive(Args, Debug)]

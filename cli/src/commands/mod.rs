@@ -4,6 +4,7 @@ pub mod audit;
 pub mod ca;
 pub mod cert;
 pub mod doctor;
+pub mod export;
 pub mod graph;
 pub mod intent;
 pub mod keys;
@@ -33,6 +34,9 @@ pub fn run(ctx: &Context, command: Command) -> CliResult<()> {
         Command::Explain { from, to } => graph::explain(ctx, &from, &to),
         Command::BlastRadius { ca } => graph::blast_radius(ctx, &ca),
         Command::Demo(a) => vault::demo(ctx, a),
+        Command::Export(a) => export::export(ctx, a),
+        Command::Bundle(c) => export::bundle(ctx, c),
+        Command::SigningKey(c) => export::signing_key(ctx, c),
         Command::Passwd(a) => keys::passwd(ctx, a),
         Command::Recover(a) => keys::recover(ctx, a),
         Command::Device(c) => keys::device(ctx, c),

@@ -3,6 +3,7 @@
 pub mod ca;
 pub mod certificate;
 pub mod credential;
+pub mod export;
 pub mod intent;
 pub mod service;
 pub mod timestamp;
@@ -24,6 +25,7 @@ pub(crate) enum ObjectRecord {
     Intent(Intent),
     Ca(Ca),
     Certificate(Certificate),
+    Export(export::ExportRecord),
 }
 
 impl ObjectRecord {

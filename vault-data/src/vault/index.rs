@@ -39,6 +39,7 @@ pub(crate) struct Index {
     pub cas: HashMap<RecordId, Ca>,
     pub ca_by_name: HashMap<String, RecordId>,
     pub certs: HashMap<RecordId, Certificate>,
+    pub exports: HashMap<RecordId, crate::model::export::ExportRecord>,
 }
 
 impl Index {
@@ -97,6 +98,12 @@ impl Index {
                     return Err(mismatch());
                 }
                 self.certs.insert(id, c);
+            }
+            ObjectRecord::Export(e) => {
+                if e.id != id {
+                    return Err(mismatch());
+                }
+                self.exports.insert(id, e);
             }
         }
         Ok(())

@@ -1,0 +1,103 @@
+//! `export`, `bundle verify | history`, `signing-key export`.
+
+use vault_data::export::{verify_bundle, write_bundle, Format};
+use vault_data::ExportOptions;
+
+use crate::args::{BundleCmd, ExportArgs, SigningKeyCmd};
+use crate::context::{table, when, write_new_file, Context};
+use crate::error::{CliError, CliResult};
+
+pub fn export(ctx: &Context, a: ExportArgs) -> CliResult<()> {
+    let format = match a.format.as_str() {
+        "dir" => Format::Dir,
+        "tar.gz" => Format::TarGz,
+        _ => Format::Age(a.recipients.clone()),
+    };
+    if !a.recipients.is_empty() && !matches!(format, Format::Age(_)) {
+        return Err(CliError::Usage("--recipient goes with --format age".into()));
+    }
+    if a.out.exists() && !a.force {
+        return Err(CliError::Usage(format!("{} exists; pass --force to replace it", a.out.display())));
+    }
+    let mut vault = ctx.open_unlocked()?;
+    let opts = ExportOptions { secrets_only: a.secrets_only, no_env: a.no_env, format: a.format.clone() };
+    let bundle = vault.export_bundle(&a.service, &opts)?;
+    vault.close()?;
+    let mtime = time::OffsetDateTime::now_utc().unix_timestamp().max(0) as u64;
+    write_bundle(&bundle, &format, &a.out, a.force, mtime)?;
+    if ctx.json {
+        let files: Vec<_> = bundle
+            .files
+            .iter()
+            .map(|f| serde_json::json!({ "path": f.path, "mode": format!("{:04o}", f.mode) }))
+            .collect();
+        ctx.print_json(&serde_json::json!({ "service": a.service, "format": a.format, "out": a.out, "files": files, "manifest": bundle.manifest }))
+    } else {
+        println!("Exported {} ({} files, signed) to {}", a.service, bundle.files.len(), a.out.display());
+        Ok(())
+    }
+}
+
+pub fn bundle(ctx: &Context, cmd: BundleCmd) -> CliResult<()> {
+    match cmd {
+        BundleCmd::Verify { path, pubkey } => {
+            let text = std::fs::read_to_string(&pubkey).map_err(CliError::file("cannot read", &pubkey))?;
+            let key = vault_data::export::manifest::parse_public_key(&text)?;
+            let check = verify_bundle(&path, &key)?;
+            if ctx.json {
+                ctx.print_json(&check)?;
+            } else if check.ok {
+                println!(
+                    "OK: {} — signature valid, {} files match the manifest",
+                    check.service.as_deref().unwrap_or("?"),
+                    check.files_checked
+                );
+            } else {
+                println!("FAILED: {}", path.display());
+                for p in &check.problems {
+                    println!("  {p}");
+                }
+            }
+            if check.ok {
+                Ok(())
+            } else {
+                Err(CliError::CheckFailed(format!("{} does not verify", path.display())))
+            }
+        }
+        BundleCmd::History { service } => {
+            let vault = ctx.open_unlocked()?;
+            let h = vault.export_history(&service)?;
+            vault.close()?;
+            if ctx.json {
+                return ctx.print_json(&h);
+            }
+            let rows = h
+                .iter()
+                .map(|e| {
+                    vec![
+                        when(e.created),
+                        e.format.clone(),
+                        e.serial.clone().unwrap_or_else(|| "-".into()),
+                        e.secrets.join(","),
+                    ]
+                })
+                .collect();
+            println!("{}", table(&["exported", "format", "certificate serial", "secrets"], rows));
+            Ok(())
+        }
+    }
+}
+
+pub fn signing_key(ctx: &Context, cmd: SigningKeyCmd) -> CliResult<()> {
+    let SigningKeyCmd::Export { out } = cmd;
+    let vault = ctx.open_unlocked()?;
+    let text = vault.signing_public_key()?;
+    vault.close()?;
+    write_new_file(&out, text.as_bytes(), 0o644)?;
+    if ctx.json {
+        ctx.print_json(&serde_json::json!({ "out": out }))
+    } else {
+        println!("Wrote the bundle signing public key to {}", out.display());
+        Ok(())
+    }
+}

@@ -1,0 +1,343 @@
+//! Export bundles checked by their real consumers: `bundle verify` against tampering, the `tar`
+//! and `age` CLIs, a POSIX shell reading secrets.env, and nginx doing mutual TLS with curl.
+
+use std::net::TcpListener;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use keyloom_tests::TestVault;
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+fn mode(p: &Path) -> u32 {
+    std::fs::metadata(p).unwrap().permissions().mode() & 0o777
+}
+
+/// payments (server) and checkout (client) under corp-root / prod-issuing, plus a rogue CA's
+/// client; payments accepts corp-root inbound (OpenSSL, and so nginx, needs a self-signed anchor in
+/// its client CA file); checkout verifies with corp-root.
+fn estate() -> TestVault {
+    let v = TestVault::init();
+    for svc in ["payments", "checkout", "rogue-client", "bare"] {
+        v.ok(&["service", "add", svc, "--env", "prod"]);
+    }
+    v.ok(&["ca", "create", "corp-root"]);
+    v.ok(&[
+        "ca",
+        "create",
+        "prod-issuing",
+        "--parent",
+        "corp-root",
+        "--permit-dns",
+        ".prod.corp.example",
+        "--validity-days",
+        "365",
+    ]);
+    v.ok(&["ca", "create", "rogue-root"]);
+    v.ok(&[
+        "cert",
+        "issue",
+        "--service",
+        "payments",
+        "--ca",
+        "prod-issuing",
+        "--dns",
+        "localhost.prod.corp.example",
+        "--server",
+    ]);
+    v.ok(&[
+        "cert",
+        "issue",
+        "--service",
+        "checkout",
+        "--ca",
+        "prod-issuing",
+        "--dns",
+        "checkout.prod.corp.example",
+        "--client",
+    ]);
+    v.ok(&["cert", "issue", "--service", "rogue-client", "--ca", "rogue-root", "--dns", "rogue.example", "--client"]);
+    v.ok(&["trust", "add", "payments", "--ca", "corp-root", "--inbound"]);
+    v.ok(&["trust", "add", "checkout", "--ca", "corp-root", "--outbound"]);
+    for (name, value) in [("STRIPE_KEY", "sk_live_abc123"), ("DB_URL", "postgres://u:p@db:5432/pay?sslmode=require")] {
+        let out = v.run_with_stdin(&["secret", "set", &format!("payments/{name}")], value.as_bytes());
+        keyloom_tests::assert_success(&out, &["secret set"]);
+    }
+    v
+}
+
+fn pubkey(v: &TestVault) -> PathBuf {
+    let p = v.root.path().join("signing.pub");
+    if !p.exists() {
+        v.ok(&["signing-key", "export", "--out", s(&p)]);
+    }
+    p
+}
+
+fn verify(v: &TestVault, bundle: &Path) -> (bool, serde_json::Value) {
+    let out = v.run(&["bundle", "verify", s(bundle), "--pubkey", s(&pubkey(v)), "--json"]);
+    (out.status.success(), serde_json::from_slice(&out.stdout).unwrap_or_default())
+}
+
+#[test]
+fn dir_bundle_layout_modes_and_verification_against_tampering() {
+    let v = estate();
+    let out = v.root.path().join("payments");
+    v.ok(&["export", "payments", "--format", "dir", "--out", s(&out)]);
+    for (f, m) in [
+        ("", 0o700),
+        ("tls", 0o700),
+        ("tls/cert.pem", 0o644),
+        ("tls/chain.pem", 0o644),
+        ("tls/key.pem", 0o600),
+        ("tls/ca-inbound.pem", 0o644),
+        ("secrets.env", 0o600),
+        ("secrets.json", 0o600),
+        ("manifest.json", 0o644),
+        ("manifest.sig", 0o644),
+    ] {
+        assert_eq!(mode(&out.join(f)), m, "{f}");
+    }
+    assert!(!out.join("tls/ca-outbound.pem").exists(), "payments verifies no servers");
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["service"], "payments");
+    assert_eq!(manifest["environment"], "prod");
+    assert_eq!(manifest["vault_id"], v.json(&["status"])["vault_id"]);
+    assert!(manifest["certificate"]["not_after"].is_string() && manifest["certificate"]["issuer"] == "CN=prod-issuing");
+    assert_eq!(manifest["secrets"], serde_json::json!(["DB_URL", "STRIPE_KEY"]));
+    let key_entry = manifest["files"].as_array().unwrap().iter().find(|f| f["path"] == "tls/key.pem").unwrap();
+    assert_eq!(key_entry["mode"], "0600");
+    assert_eq!(key_entry["sha256"].as_str().unwrap().len(), 64);
+    assert!(verify(&v, &out).0);
+    // The chain verifies with openssl, and key matches the certificate.
+    let chain = std::fs::read_to_string(out.join("tls/chain.pem")).unwrap();
+    assert_eq!(chain.matches("BEGIN CERTIFICATE").count(), 2, "leaf + intermediate");
+
+    // Each kind of tampering is caught and named.
+    let copy = |name: &str| {
+        let dst = v.root.path().join(name);
+        let status = Command::new("cp").args(["-a", s(&out), s(&dst)]).status().unwrap();
+        assert!(status.success());
+        dst
+    };
+    let problems = |b: &Path| {
+        let (ok, report) = verify(&v, b);
+        assert!(!ok);
+        report["problems"].to_string()
+    };
+    let changed = copy("changed");
+    std::fs::write(changed.join("secrets.json"), b"{\"STRIPE_KEY\": \"sk_live_evil\"}").unwrap();
+    assert!(problems(&changed).contains("secrets.json: contents changed"));
+    let added = copy("added");
+    std::fs::write(added.join("tls/backdoor.pem"), b"x").unwrap();
+    assert!(problems(&added).contains("tls/backdoor.pem: not listed in the manifest"));
+    let removed = copy("removed");
+    std::fs::remove_file(removed.join("tls/ca-inbound.pem")).unwrap();
+    assert!(problems(&removed).contains("tls/ca-inbound.pem: missing"));
+    let forged = copy("forged");
+    let m = std::fs::read_to_string(forged.join("manifest.json")).unwrap().replace("\"prod\"", "\"staging\"");
+    std::fs::write(forged.join("manifest.json"), m).unwrap();
+    assert!(problems(&forged).contains("manifest.sig: the signature does not match"));
+    let widened = copy("widened");
+    std::fs::set_permissions(widened.join("tls/key.pem"), std::fs::Permissions::from_mode(0o644)).unwrap();
+    assert!(problems(&widened).contains("tls/key.pem: mode is 0644"));
+    // Another vault's key does not verify it.
+    let other = TestVault::init();
+    let other_pub = other.root.path().join("other.pub");
+    other.ok(&["signing-key", "export", "--out", s(&other_pub)]);
+    let out2 = v.run(&["bundle", "verify", s(&out), "--pubkey", s(&other_pub)]);
+    assert_eq!(out2.status.code(), Some(3));
+
+    // Never overwritten without --force; --force replaces; the export is audited with its files.
+    let err = v.fails(&["export", "payments", "--out", s(&out)], 1);
+    assert!(err.contains("--force"), "{err}");
+    v.ok(&["export", "payments", "--out", s(&out), "--force"]);
+    assert!(verify(&v, &out).0);
+    let audit = v.json(&["audit", "list", "--action", "export"]);
+    assert!(audit[0]["detail"].as_str().unwrap().contains("tls/key.pem"));
+    assert!(audit[0]["detail"].as_str().unwrap().contains("STRIPE_KEY"));
+    let history = v.json(&["bundle", "history", "payments"]);
+    assert_eq!(history.as_array().unwrap().len(), 2);
+    assert_eq!(history[0]["serial"], manifest["certificate"]["serial"]);
+}
+
+#[test]
+fn no_certificate_is_refused_unless_secrets_only_and_env_values_round_trip_or_are_refused() {
+    let v = estate();
+    let out = v.root.path().join("bare");
+    let out_str = s(&out).to_string();
+    let err = v.fails(&["export", "bare", "--out", &out_str], 1);
+    assert!(err.contains("no active certificate") && err.contains("--secrets-only"), "{err}");
+    assert!(!out.exists());
+    let r = v.run_with_stdin(&["secret", "set", "bare/API_TOKEN"], b"tok_123:abc/def=+%@");
+    keyloom_tests::assert_success(&r, &["secret set"]);
+    v.ok(&["export", "bare", "--secrets-only", "--out", &out_str]);
+    // A POSIX shell reads back the exact bytes.
+    let sh = Command::new("sh")
+        .args(["-c", &format!("set -a; . '{}/secrets.env'; printf %s \"$API_TOKEN\"", out_str)])
+        .output()
+        .unwrap();
+    assert_eq!(sh.stdout, b"tok_123:abc/def=+%@");
+    // Values a shell and docker --env-file read differently are refused, naming the secret,
+    // and nothing is written.
+    let tricky = "it's \"quoted\" $HOME \\ and\nnewline";
+    let r = v.run_with_stdin(&["secret", "set", "bare/TRICKY", "--keep-newline"], tricky.as_bytes());
+    keyloom_tests::assert_success(&r, &["secret set"]);
+    let out2 = v.root.path().join("bare2");
+    let err = v.fails(&["export", "bare", "--secrets-only", "--out", s(&out2)], 1);
+    assert!(err.contains("secret TRICKY cannot go into secrets.env"), "{err}");
+    assert!(!out2.exists(), "a failed export leaves nothing behind");
+    // Without secrets.env the exact bytes travel in secrets.json.
+    v.ok(&["export", "bare", "--secrets-only", "--no-env", "--out", s(&out2)]);
+    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(out2.join("secrets.json")).unwrap()).unwrap();
+    assert_eq!(json["TRICKY"], tricky);
+}
+
+#[test]
+fn tar_gz_and_age_bundles_open_with_the_standard_tools() {
+    let v = estate();
+    let d = v.root.path();
+    let tgz = d.join("payments.tar.gz");
+    v.ok(&["export", "payments", "--format", "tar.gz", "--out", s(&tgz)]);
+    assert_eq!(mode(&tgz), 0o600);
+    assert!(verify(&v, &tgz).0);
+    let x = d.join("x");
+    std::fs::create_dir(&x).unwrap();
+    assert!(Command::new("tar").args(["-xzf", s(&tgz), "-C", s(&x)]).status().unwrap().success());
+    assert_eq!(mode(&x.join("tls/key.pem")), 0o600);
+    assert!(verify(&v, &x).0, "the extracted tree verifies too");
+
+    // age: an X25519 identity and an SSH ed25519 key, both decrypt with the age CLI.
+    assert!(Command::new("age-keygen").args(["-o", s(&d.join("id.txt"))]).status().unwrap().success());
+    let id_text = std::fs::read_to_string(d.join("id.txt")).unwrap();
+    let recipient = id_text.lines().find_map(|l| l.strip_prefix("# public key: ")).unwrap().to_string();
+    assert!(Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-f", s(&d.join("ssh_key"))])
+        .status()
+        .unwrap()
+        .success());
+    let ssh_pub = std::fs::read_to_string(d.join("ssh_key.pub")).unwrap().trim().to_string();
+    let aged = d.join("payments.tar.gz.age");
+    v.ok(&[
+        "export",
+        "payments",
+        "--format",
+        "age",
+        "--recipient",
+        &recipient,
+        "--recipient",
+        &ssh_pub,
+        "--out",
+        s(&aged),
+    ]);
+    for identity in [d.join("id.txt"), d.join("ssh_key")] {
+        let out = d.join(format!("dec-{}.tar.gz", identity.file_name().unwrap().to_string_lossy()));
+        let st = Command::new("age").args(["-d", "-i", s(&identity), "-o", s(&out), s(&aged)]).output().unwrap();
+        assert!(st.status.success(), "age -d with {}: {}", identity.display(), String::from_utf8_lossy(&st.stderr));
+        assert!(verify(&v, &out).0);
+    }
+    let err = v.fails(&["export", "payments", "--format", "age", "--out", s(&d.join("none.age"))], 1);
+    assert!(err.contains("--recipient"), "{err}");
+    let err = v.fails(
+        &["export", "payments", "--format", "age", "--recipient", "not-a-key", "--out", s(&d.join("bad.age"))],
+        1,
+    );
+    assert!(err.contains("not an age recipient"), "{err}");
+}
+
+struct Nginx {
+    child: Child,
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        // SIGTERM lets the master stop its workers; SIGKILL would orphan them.
+        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+#[test]
+fn nginx_serves_mutual_tls_from_an_exported_bundle() {
+    let nginx = ["/usr/sbin/nginx", "/usr/bin/nginx"].into_iter().find(|p| Path::new(p).exists());
+    let nginx = nginx.expect("nginx must be installed (Debian package nginx-light; .ci/run installs it)");
+    let v = estate();
+    let d = v.root.path();
+    for svc in ["payments", "checkout", "rogue-client"] {
+        v.ok(&["export", svc, "--out", s(&d.join(svc))]);
+    }
+    let port = free_port();
+    let b = d.join("payments");
+    let prefix = d.join("nginx");
+    std::fs::create_dir_all(prefix.join("logs")).unwrap();
+    let conf = format!(
+        "user root;\nworker_processes 1;\npid {p}/nginx.pid;\nerror_log {p}/logs/error.log;\nevents {{}}\nhttp {{\n  access_log off;\n  \
+         client_body_temp_path {p}/tmp; proxy_temp_path {p}/tmp; fastcgi_temp_path {p}/tmp; uwsgi_temp_path {p}/tmp; scgi_temp_path {p}/tmp;\n  \
+         server {{\n    listen 127.0.0.1:{port} ssl;\n    ssl_certificate {b}/tls/chain.pem;\n    ssl_certificate_key {b}/tls/key.pem;\n    \
+         ssl_client_certificate {b}/tls/ca-inbound.pem;\n    ssl_verify_client on;\n    ssl_verify_depth 3;\n    \
+         location / {{ return 200 \"hello $ssl_client_s_dn\\n\"; }}\n  }}\n}}\n",
+        p = prefix.display(),
+        b = b.display(),
+    );
+    std::fs::write(prefix.join("nginx.conf"), conf).unwrap();
+    let _server = Nginx {
+        child: Command::new(nginx)
+            .args(["-p", s(&prefix), "-c", s(&prefix.join("nginx.conf")), "-g", "daemon off;"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "nginx did not start: {}",
+            std::fs::read_to_string(prefix.join("logs/error.log")).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let curl = |client: Option<&str>| {
+        let mut c = Command::new("curl");
+        c.args([
+            "-sS",
+            "-o",
+            "-",
+            "-w",
+            "\n%{http_code}",
+            "--resolve",
+            &format!("localhost.prod.corp.example:{port}:127.0.0.1"),
+        ]);
+        c.args(["--cacert", s(&d.join("checkout/tls/ca-outbound.pem"))]);
+        if let Some(svc) = client {
+            c.args(["--cert", s(&d.join(svc).join("tls/chain.pem")), "--key", s(&d.join(svc).join("tls/key.pem"))]);
+        }
+        c.arg(format!("https://localhost.prod.corp.example:{port}/"));
+        let out = c.output().unwrap();
+        String::from_utf8_lossy(&out.stdout).to_string()
+    };
+    let ok = curl(Some("checkout"));
+    assert!(ok.ends_with("200") && ok.contains("CN=checkout"), "{ok}");
+    let none = curl(None);
+    assert!(none.ends_with("400"), "no client certificate must be refused: {none}");
+    let rogue = curl(Some("rogue-client"));
+    assert!(!rogue.ends_with("200"), "a certificate from an untrusted CA must be refused: {rogue}");
+}

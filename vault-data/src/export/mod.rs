@@ -1,0 +1,14 @@
+//! Export bundles: a service's certificate, key, trust stores and secrets in the layout of
+//! DESIGN.md, described by a signed manifest, written as a directory, a tar.gz or an age file,
+//! and verified against the vault's bundle signing key.
+
+pub mod bundle;
+pub mod envfile;
+pub mod manifest;
+pub mod verify;
+pub mod write;
+
+pub use bundle::{Bundle, BundleFile};
+pub use manifest::{Manifest, ManifestFile};
+pub use verify::{verify_bundle, BundleCheck};
+pub use write::{write_bundle, Format};

@@ -1,0 +1,125 @@
+//! `bundle verify`: the signature over `manifest.json`, then every file's presence, SHA-256 and
+//! mode, and no file the manifest does not list. Works on a directory or a tar.gz.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+
+use ed25519_dalek::VerifyingKey;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, Result};
+use crate::export::manifest::{signature_ok, Manifest};
+
+/// The outcome of a check.
+#[derive(Debug, Serialize)]
+pub struct BundleCheck {
+    /// True when the signature and every file check out.
+    pub ok: bool,
+    /// The service the manifest names (when it could be read).
+    pub service: Option<String>,
+    /// Files compared.
+    pub files_checked: usize,
+    /// Everything wrong, one line each, naming the file.
+    pub problems: Vec<String>,
+}
+
+/// (contents, mode) of every file, by bundle path.
+type Files = BTreeMap<String, (Vec<u8>, u32)>;
+
+fn read_dir(root: &Path, dir: &Path, out: &mut Files) -> Result<()> {
+    for e in std::fs::read_dir(dir).map_err(Error::io("cannot read", dir))? {
+        let e = e.map_err(Error::io("cannot read", dir))?;
+        let p = e.path();
+        let meta = std::fs::symlink_metadata(&p).map_err(Error::io("cannot stat", &p))?;
+        if meta.is_dir() {
+            read_dir(root, &p, out)?;
+        } else {
+            let rel = p.strip_prefix(root).unwrap_or(&p).to_string_lossy().replace('\\', "/");
+            let contents =
+                if meta.is_file() { std::fs::read(&p).map_err(Error::io("cannot read", &p))? } else { Vec::new() };
+            out.insert(rel, (contents, meta.permissions().mode() & 0o7777));
+        }
+    }
+    Ok(())
+}
+
+fn read_tar_gz(bytes: &[u8]) -> Result<Files> {
+    let mut out = Files::new();
+    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(bytes));
+    let entries = archive.entries().map_err(|e| Error::Invalid(format!("not a readable tar.gz: {e}")))?;
+    for entry in entries {
+        let mut entry = entry.map_err(|e| Error::Invalid(format!("damaged tar.gz: {e}")))?;
+        if entry.header().entry_type().is_dir() {
+            continue;
+        }
+        let path =
+            entry.path().map_err(|e| Error::Invalid(format!("damaged tar.gz: {e}")))?.to_string_lossy().to_string();
+        let mode = entry.header().mode().unwrap_or(0) & 0o7777;
+        let mut contents = Vec::new();
+        entry.read_to_end(&mut contents).map_err(|e| Error::Invalid(format!("damaged tar.gz: {e}")))?;
+        out.insert(path, (contents, mode));
+    }
+    Ok(out)
+}
+
+/// Verifies the bundle at `path` (directory or tar.gz) against the signing public key.
+pub fn verify_bundle(path: &Path, key: &VerifyingKey) -> Result<BundleCheck> {
+    let mut files = if path.is_dir() {
+        let mut f = Files::new();
+        read_dir(path, path, &mut f)?;
+        f
+    } else {
+        let bytes = std::fs::read(path).map_err(Error::io("cannot read", path))?;
+        if bytes.starts_with(b"age-encryption.org/") {
+            return Err(Error::Invalid(
+                "this bundle is age-encrypted: decrypt it (age -d) and verify the tar.gz".into(),
+            ));
+        }
+        read_tar_gz(&bytes)?
+    };
+    let mut problems = Vec::new();
+    let (Some((manifest_bytes, _)), Some((sig, _))) = (files.remove("manifest.json"), files.remove("manifest.sig"))
+    else {
+        return Ok(BundleCheck {
+            ok: false,
+            service: None,
+            files_checked: 0,
+            problems: vec!["manifest.json or manifest.sig is missing".into()],
+        });
+    };
+    if !signature_ok(key, &manifest_bytes, &sig) {
+        problems.push("manifest.sig: the signature does not match manifest.json and this signing key".into());
+    }
+    let manifest: Manifest = match serde_json::from_slice(&manifest_bytes) {
+        Ok(m) => m,
+        Err(e) => {
+            problems.push(format!("manifest.json cannot be read: {e}"));
+            return Ok(BundleCheck { ok: false, service: None, files_checked: 0, problems });
+        }
+    };
+    for f in &manifest.files {
+        match files.remove(&f.path) {
+            None => problems.push(format!("{}: missing", f.path)),
+            Some((contents, mode)) => {
+                if hex::encode(Sha256::digest(&contents)) != f.sha256 {
+                    problems.push(format!("{}: contents changed (SHA-256 differs)", f.path));
+                }
+                if format!("{mode:04o}") != f.mode {
+                    problems.push(format!("{}: mode is {mode:04o}, the manifest says {}", f.path, f.mode));
+                }
+            }
+        }
+    }
+    for extra in files.keys() {
+        problems.push(format!("{extra}: not listed in the manifest (added)"));
+    }
+    Ok(BundleCheck {
+        ok: problems.is_empty(),
+        service: Some(manifest.service.clone()),
+        files_checked: manifest.files.len(),
+        problems,
+    })
+}

@@ -1,0 +1,222 @@
+//! Assembling a service's export bundle from the vault, signing it, and recording what left.
+
+use ed25519_dalek::SigningKey;
+use serde::Serialize;
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+use zeroize::Zeroizing;
+
+use crate::audit::{AuditEvent, AuditObject};
+use crate::crypto::seal::{self, Location};
+use crate::error::{Error, Result};
+use crate::export::bundle::{Bundle, BundleFile, PUBLIC_MODE, SECRET_MODE};
+use crate::export::envfile;
+use crate::export::manifest::{self, Manifest, ManifestCertificate, MANIFEST_VERSION};
+use crate::ids::RecordId;
+use crate::model::export::ExportRecord;
+use crate::model::ObjectRecord;
+use crate::pki::inspect::inspect;
+use crate::store::TreeName;
+use crate::vault::cas::{chain, to_pem};
+use crate::vault::{Vault, META_SIGNING_KEY};
+
+/// What to put in a bundle.
+#[derive(Debug, Clone, Default)]
+pub struct ExportOptions {
+    /// Export a service that has no active certificate (secrets only).
+    pub secrets_only: bool,
+    /// Leave out `secrets.env` (for values a shell and docker cannot both carry).
+    pub no_env: bool,
+    /// The format written, for the export record ("dir", "tar.gz", "age", ...).
+    pub format: String,
+}
+
+/// One line of a service's bundle history.
+#[derive(Debug, Clone, Serialize)]
+pub struct ExportView {
+    /// When.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created: OffsetDateTime,
+    /// Format.
+    pub format: String,
+    /// Certificate serial exported, if any.
+    pub serial: Option<String>,
+    /// Files.
+    pub files: Vec<String>,
+    /// Secret names.
+    pub secrets: Vec<String>,
+}
+
+fn file(path: &str, mode: u32, contents: Vec<u8>) -> BundleFile {
+    BundleFile { path: path.into(), mode, contents: Zeroizing::new(contents) }
+}
+
+impl Vault {
+    fn signing_key(&self) -> Result<SigningKey> {
+        let u = self.unlocked()?;
+        let sealed = self
+            .store
+            .get(TreeName::Meta, META_SIGNING_KEY)?
+            .ok_or_else(|| Error::Integrity("the vault's signing key record is missing".into()))?;
+        let pt = seal::open(&u.keys.meta, &self.vault_id, Location { tree: "meta", key: META_SIGNING_KEY }, &sealed)?;
+        let bytes: [u8; 32] = pt
+            .as_slice()
+            .try_into()
+            .map_err(|_| Error::Integrity("the vault's signing key record is damaged".into()))?;
+        Ok(SigningKey::from_bytes(&bytes))
+    }
+
+    /// The bundle signing public key, as `keyloom signing-key export` writes it.
+    pub fn signing_public_key(&self) -> Result<String> {
+        Ok(manifest::public_key_text(&self.signing_key()?.verifying_key()))
+    }
+
+    /// Builds `service`'s bundle: certificate, chain, key (0600), trust stores, secrets (0600), and
+    /// a signed manifest. The export is audited (listing every file and secret) and recorded in
+    /// the service's bundle history before anything is returned.
+    pub fn export_bundle(&mut self, service: &str, opts: &ExportOptions) -> Result<Bundle> {
+        let index = &self.unlocked()?.index;
+        let svc = index.service_named(service)?.clone();
+        let cert = index
+            .certs
+            .values()
+            .filter(|c| c.service_id == Some(svc.id) && c.status == crate::model::CertStatus::Active)
+            .max_by_key(|c| c.created)
+            .cloned();
+        if cert.is_none() && !opts.secrets_only {
+            return Err(Error::Invalid(format!(
+                "{} has no active certificate: issue one (keyloom cert issue) or export with --secrets-only",
+                svc.name
+            )));
+        }
+        let mut files = Vec::new();
+        let mut manifest_cert = None;
+        if let Some(c) = cert.as_ref().filter(|_| !opts.secrets_only) {
+            let payload = c.key_payload.ok_or_else(|| {
+                Error::Invalid(format!(
+                    "Keyloom holds no private key for {}'s certificate; import it with its key",
+                    svc.name
+                ))
+            })?;
+            let info = inspect(&c.cert_der)?;
+            let leaf = to_pem("CERTIFICATE", &c.cert_der);
+            let mut chain_pem = leaf.clone();
+            if let Some(ca) = c.issuer.and_then(|i| index.cas.get(&i)) {
+                for ca in chain(index, ca).iter().filter(|ca| ca.parent.is_some()) {
+                    chain_pem.push_str(&to_pem("CERTIFICATE", &ca.cert_der));
+                }
+            }
+            let pems = |ids: &[RecordId]| -> String {
+                ids.iter().filter_map(|i| index.cas.get(i)).map(|ca| to_pem("CERTIFICATE", &ca.cert_der)).collect()
+            };
+            let (inbound, outbound) = (pems(&svc.trust_inbound), pems(&svc.trust_outbound));
+            let key = self.open_payload(payload)?;
+            files.push(file("tls/cert.pem", PUBLIC_MODE, leaf.into_bytes()));
+            files.push(file("tls/chain.pem", PUBLIC_MODE, chain_pem.into_bytes()));
+            files.push(BundleFile {
+                path: "tls/key.pem".into(),
+                mode: SECRET_MODE,
+                contents: Zeroizing::new(to_pem("PRIVATE KEY", &key).into_bytes()),
+            });
+            if !inbound.is_empty() {
+                files.push(file("tls/ca-inbound.pem", PUBLIC_MODE, inbound.into_bytes()));
+            }
+            if !outbound.is_empty() {
+                files.push(file("tls/ca-outbound.pem", PUBLIC_MODE, outbound.into_bytes()));
+            }
+            manifest_cert = Some(ManifestCertificate {
+                id: c.id.to_string(),
+                serial: info.serial.clone(),
+                issuer: info.issuer.clone(),
+                not_after: info.not_after.format(&Rfc3339).unwrap_or_default(),
+            });
+        }
+        let index = &self.unlocked()?.index;
+        let mut creds: Vec<_> = index.credentials.values().filter(|c| c.service_id == svc.id).cloned().collect();
+        creds.sort_by(|a, b| a.name.cmp(&b.name));
+        let mut secrets = Vec::with_capacity(creds.len());
+        for c in &creds {
+            if let Some(v) = c.current() {
+                secrets.push((c.name.clone(), self.open_payload(v.payload_id)?));
+            }
+        }
+        if !secrets.is_empty() {
+            if !opts.no_env {
+                files.push(BundleFile {
+                    path: "secrets.env".into(),
+                    mode: SECRET_MODE,
+                    contents: envfile::render(&secrets)?,
+                });
+            }
+            let mut map = serde_json::Map::new();
+            for (name, value) in &secrets {
+                let text = std::str::from_utf8(value).map_err(|_| {
+                    Error::Invalid(format!("secret {name} is not UTF-8 text and cannot go into secrets.json"))
+                })?;
+                map.insert(name.clone(), serde_json::Value::String(text.to_string()));
+            }
+            let json = Zeroizing::new(serde_json::to_vec_pretty(&map).map_err(|e| Error::Storage(e.to_string()))?);
+            files.push(BundleFile { path: "secrets.json".into(), mode: SECRET_MODE, contents: json });
+        }
+        if files.is_empty() {
+            return Err(Error::Invalid(format!("{} has nothing to export (no certificate, no secrets)", svc.name)));
+        }
+        let now = OffsetDateTime::now_utc();
+        let manifest = Manifest {
+            manifest_version: MANIFEST_VERSION,
+            service: svc.name.clone(),
+            environment: svc.environment.clone(),
+            vault_id: self.vault_id(),
+            created: now.format(&Rfc3339).unwrap_or_default(),
+            certificate: manifest_cert,
+            secrets: secrets.iter().map(|(n, _)| n.clone()).collect(),
+            files: files.iter().map(|f| manifest::file_entry(&f.path, f.mode, &f.contents)).collect(),
+        };
+        let manifest_bytes = serde_json::to_vec_pretty(&manifest).map_err(|e| Error::Storage(e.to_string()))?;
+        let sig = manifest::sign(&self.signing_key()?, &manifest_bytes);
+        files.push(file("manifest.json", PUBLIC_MODE, manifest_bytes));
+        files.push(file("manifest.sig", PUBLIC_MODE, sig));
+
+        let record = ExportRecord {
+            id: RecordId::random(),
+            service_id: svc.id,
+            certificate: cert.as_ref().filter(|_| !opts.secrets_only).map(|c| c.id),
+            serial: manifest.certificate.as_ref().map(|c| c.serial.clone()),
+            format: opts.format.clone(),
+            files: files.iter().map(|f| f.path.clone()).collect(),
+            secrets: manifest.secrets.clone(),
+            created: now,
+        };
+        let op = self.seal_object(record.id, &ObjectRecord::Export(record.clone()))?;
+        let detail = format!(
+            "{} bundle: {}{}",
+            opts.format,
+            record.files.join(", "),
+            if record.secrets.is_empty() { String::new() } else { format!("; secrets {}", record.secrets.join(", ")) }
+        );
+        let obj = AuditObject::new("service", Some(svc.id), svc.name.clone());
+        self.commit(vec![op], vec![AuditEvent::success("export", vec![obj]).with_detail(detail)])?;
+        self.unlocked_mut()?.index.exports.insert(record.id, record);
+        Ok(Bundle { manifest, files })
+    }
+
+    /// Every export of `service`, newest first.
+    pub fn export_history(&self, service: &str) -> Result<Vec<ExportView>> {
+        let index = &self.unlocked()?.index;
+        let svc = index.service_named(service)?;
+        let mut v: Vec<ExportView> = index
+            .exports
+            .values()
+            .filter(|e| e.service_id == svc.id)
+            .map(|e| ExportView {
+                created: e.created,
+                format: e.format.clone(),
+                serial: e.serial.clone(),
+                files: e.files.clone(),
+                secrets: e.secrets.clone(),
+            })
+            .collect();
+        v.sort_by_key(|e| std::cmp::Reverse(e.created));
+        Ok(v)
+    }
+}
