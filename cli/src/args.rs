@@ -523,9 +523,12 @@ pub struct DemoArgs {
 pub struct ExportArgs {
     /// The service
     pub service: String,
-    /// dir, tar.gz or age (a tar.gz encrypted to --recipient)
-    #[arg(long, default_value = "dir", value_parser = ["dir", "tar.gz", "age"])]
+    /// dir, tar.gz, age (a tar.gz encrypted to --recipient), k8s, compose or env
+    #[arg(long, default_value = "dir", value_parser = ["dir", "tar.gz", "age", "k8s", "compose", "env"])]
     pub format: String,
+    /// Kubernetes namespace (with --format k8s)
+    #[arg(long)]
+    pub namespace: Option<String>,
     /// Where to write it
     #[arg(long)]
     pub out: PathBuf,

@@ -341,3 +341,58 @@ fn nginx_serves_mutual_tls_from_an_exported_bundle() {
     let rogue = curl(Some("rogue-client"));
     assert!(!rogue.ends_with("200"), "a certificate from an untrusted CA must be refused: {rogue}");
 }
+
+#[test]
+fn kubernetes_compose_and_env_outputs_carry_the_same_material() {
+    use base64::Engine;
+    let v = estate();
+    let d = v.root.path();
+    let dir = d.join("ref");
+    v.ok(&["export", "payments", "--out", s(&dir)]);
+    let read = |p: &str| std::fs::read(dir.join(p)).unwrap();
+
+    let yaml_path = d.join("payments.yaml");
+    v.ok(&["export", "payments", "--format", "k8s", "--namespace", "pay", "--out", s(&yaml_path)]);
+    assert_eq!(mode(&yaml_path), 0o600);
+    let text = std::fs::read_to_string(&yaml_path).unwrap();
+    let docs: Vec<serde_json::Value> =
+        serde_norway::Deserializer::from_str(&text).map(|doc| serde::Deserialize::deserialize(doc).unwrap()).collect();
+    assert_eq!(docs.len(), 2);
+    let tls = &docs[0];
+    assert_eq!(tls["apiVersion"], "v1");
+    assert_eq!(tls["kind"], "Secret");
+    assert_eq!(tls["type"], "kubernetes.io/tls");
+    assert_eq!(tls["metadata"]["name"], "payments-tls");
+    assert_eq!(tls["metadata"]["namespace"], "pay");
+    assert_eq!(tls["metadata"]["labels"]["app.kubernetes.io/name"], "payments");
+    assert_eq!(tls["metadata"]["labels"]["keyloom.dev/vault"], v.json(&["status"])["vault_id"]);
+    let b64 = |x: &serde_json::Value| base64::engine::general_purpose::STANDARD.decode(x.as_str().unwrap()).unwrap();
+    assert_eq!(b64(&tls["data"]["tls.crt"]), read("tls/chain.pem"));
+    assert_eq!(b64(&tls["data"]["tls.key"]), read("tls/key.pem"));
+    assert_eq!(b64(&tls["data"]["ca.crt"]), read("tls/ca-inbound.pem"));
+    let opaque = &docs[1];
+    assert_eq!(opaque["type"], "Opaque");
+    assert_eq!(b64(&opaque["data"]["STRIPE_KEY"]), b"sk_live_abc123");
+
+    let deploy = d.join("deploy");
+    v.ok(&["export", "payments", "--format", "compose", "--out", s(&deploy)]);
+    let compose: serde_json::Value =
+        serde_norway::from_str(&std::fs::read_to_string(deploy.join("compose.secrets.yaml")).unwrap()).unwrap();
+    let declared = compose["secrets"].as_object().unwrap();
+    assert!(declared.len() >= 5);
+    for (name, spec) in declared {
+        let file = deploy.join(spec["file"].as_str().unwrap());
+        assert!(file.exists(), "{name} references {}", file.display());
+        assert!(compose["services"]["payments"]["secrets"].as_array().unwrap().iter().any(|s| s == name));
+    }
+    assert_eq!(std::fs::read(deploy.join("secrets/STRIPE_KEY")).unwrap(), b"sk_live_abc123");
+    assert_eq!(mode(&deploy.join("secrets/STRIPE_KEY")), 0o600);
+    assert_eq!(std::fs::read(deploy.join("tls/key.pem")).unwrap(), read("tls/key.pem"));
+
+    let env = d.join("payments.env");
+    v.ok(&["export", "payments", "--format", "env", "--out", s(&env)]);
+    assert_eq!(mode(&env), 0o600);
+    assert_eq!(std::fs::read(&env).unwrap(), read("secrets.env"));
+    let last = v.json(&["audit", "list", "--action", "export", "--limit", "1"]);
+    assert!(!last[0]["detail"].as_str().unwrap().contains("key.pem"), "an env export does not take the key out");
+}

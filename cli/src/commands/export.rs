@@ -11,8 +11,14 @@ pub fn export(ctx: &Context, a: ExportArgs) -> CliResult<()> {
     let format = match a.format.as_str() {
         "dir" => Format::Dir,
         "tar.gz" => Format::TarGz,
+        "k8s" => Format::K8s(a.namespace.clone()),
+        "compose" => Format::Compose,
+        "env" => Format::Env,
         _ => Format::Age(a.recipients.clone()),
     };
+    if a.namespace.is_some() && !matches!(format, Format::K8s(_)) {
+        return Err(CliError::Usage("--namespace goes with --format k8s".into()));
+    }
     if !a.recipients.is_empty() && !matches!(format, Format::Age(_)) {
         return Err(CliError::Usage("--recipient goes with --format age".into()));
     }
@@ -20,7 +26,9 @@ pub fn export(ctx: &Context, a: ExportArgs) -> CliResult<()> {
         return Err(CliError::Usage(format!("{} exists; pass --force to replace it", a.out.display())));
     }
     let mut vault = ctx.open_unlocked()?;
-    let opts = ExportOptions { secrets_only: a.secrets_only, no_env: a.no_env, format: a.format.clone() };
+    // An env file carries only secrets: the private key does not leave the vault for it.
+    let secrets_only = a.secrets_only || matches!(format, Format::Env);
+    let opts = ExportOptions { secrets_only, no_env: a.no_env, format: a.format.clone() };
     let bundle = vault.export_bundle(&a.service, &opts)?;
     vault.close()?;
     let mtime = time::OffsetDateTime::now_utc().unix_timestamp().max(0) as u64;

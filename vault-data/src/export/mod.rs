@@ -5,6 +5,7 @@
 pub mod bundle;
 pub mod envfile;
 pub mod manifest;
+pub mod platform;
 pub mod verify;
 pub mod write;
 

@@ -10,7 +10,8 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use crate::error::{Error, Result};
-use crate::export::bundle::Bundle;
+use crate::export::bundle::{Bundle, BundleFile};
+use crate::export::platform;
 use crate::store::durable;
 
 /// Output formats that write files.
@@ -22,6 +23,26 @@ pub enum Format {
     TarGz,
     /// The tar.gz, encrypted with age to these recipients (`age1…`, `ssh-ed25519 …`, `ssh-rsa …`).
     Age(Vec<String>),
+    /// Kubernetes Secrets (YAML), in this namespace if given.
+    K8s(Option<String>),
+    /// A directory with the files and a compose secrets fragment referencing them.
+    Compose,
+    /// Just the env file.
+    Env,
+}
+
+impl Format {
+    /// The name the CLI uses.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Format::Dir => "dir",
+            Format::TarGz => "tar.gz",
+            Format::Age(_) => "age",
+            Format::K8s(_) => "k8s",
+            Format::Compose => "compose",
+            Format::Env => "env",
+        }
+    }
 }
 
 fn temp_beside(out: &Path) -> PathBuf {
@@ -36,9 +57,9 @@ fn check_target(out: &Path, force: bool) -> Result<()> {
     Ok(())
 }
 
-fn write_dir(bundle: &Bundle, dir: &Path) -> Result<()> {
+fn write_dir(files: &[BundleFile], dir: &Path) -> Result<()> {
     durable::create_private_dir(dir)?;
-    for f in &bundle.files {
+    for f in files {
         let path = dir.join(&f.path);
         if let Some(parent) = path.parent() {
             durable::create_private_dir(parent)?;
@@ -116,12 +137,14 @@ pub fn write_bundle(bundle: &Bundle, format: &Format, out: &Path, force: bool, m
     check_target(out, force)?;
     let tmp = temp_beside(out);
     let result = match format {
-        Format::Dir => write_dir(bundle, &tmp),
-        Format::TarGz | Format::Age(_) => {
-            let archive = tar_gz(bundle, mtime)?;
+        Format::Dir => write_dir(&bundle.files, &tmp),
+        Format::Compose => platform::compose(bundle).and_then(|files| write_dir(&files, &tmp)),
+        Format::TarGz | Format::Age(_) | Format::K8s(_) | Format::Env => {
             let bytes = match format {
-                Format::Age(recipients) => zeroize::Zeroizing::new(age_encrypt(&archive, recipients)?),
-                _ => archive,
+                Format::Age(recipients) => zeroize::Zeroizing::new(age_encrypt(&tar_gz(bundle, mtime)?, recipients)?),
+                Format::K8s(namespace) => platform::kubernetes(bundle, namespace.as_deref())?,
+                Format::Env => platform::env(bundle)?,
+                _ => tar_gz(bundle, mtime)?,
             };
             fs::OpenOptions::new()
                 .write(true)
