@@ -521,15 +521,19 @@ pub struct DemoArgs {
 
 #[derive(Args, Debug)]
 pub struct ExportArgs {
-    /// The service
-    pub service: String,
+    /// The service (or use --env for every service of an environment)
+    #[arg(required_unless_present = "environment")]
+    pub service: Option<String>,
+    /// Export every service of this environment into the --out directory
+    #[arg(long = "env", conflicts_with = "service")]
+    pub environment: Option<String>,
     /// dir, tar.gz, age (a tar.gz encrypted to --recipient), k8s, compose or env
     #[arg(long, default_value = "dir", value_parser = ["dir", "tar.gz", "age", "k8s", "compose", "env"])]
     pub format: String,
     /// Kubernetes namespace (with --format k8s)
     #[arg(long)]
     pub namespace: Option<String>,
-    /// Where to write it
+    /// Where to write it (a directory with --env)
     #[arg(long)]
     pub out: PathBuf,
     /// age recipient: age1… or an SSH public key (repeatable; with --format age)

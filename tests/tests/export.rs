@@ -396,3 +396,22 @@ fn kubernetes_compose_and_env_outputs_carry_the_same_material() {
     let last = v.json(&["audit", "list", "--action", "export", "--limit", "1"]);
     assert!(!last[0]["detail"].as_str().unwrap().contains("key.pem"), "an env export does not take the key out");
 }
+
+#[test]
+fn every_service_of_an_environment_in_one_operation() {
+    let v = estate();
+    let out = v.root.path().join("bundles");
+    // "bare" has no certificate: the whole batch is refused, nothing written.
+    let err = v.fails(&["export", "--env", "prod", "--format", "tar.gz", "--out", s(&out)], 1);
+    assert!(err.contains("bare has no active certificate"), "{err}");
+    assert!(!out.exists());
+    v.ok(&["cert", "issue", "--service", "bare", "--ca", "prod-issuing", "--dns", "bare.prod.corp.example"]);
+    let r = v.json(&["export", "--env", "prod", "--format", "tar.gz", "--out", s(&out)]);
+    assert_eq!(r["services"].as_array().unwrap().len(), 4);
+    assert_eq!(mode(&out), 0o700);
+    for svc in ["bare", "checkout", "payments", "rogue-client"] {
+        let b = out.join(format!("{svc}.tar.gz"));
+        assert!(verify(&v, &b).0, "{svc}");
+    }
+    assert_eq!(v.json(&["audit", "list", "--action", "export"]).as_array().unwrap().len(), 4);
+}

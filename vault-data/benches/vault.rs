@@ -131,7 +131,7 @@ fn bench_kdf(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench_large, bench_writes, bench_kdf, bench_pki, bench_graph);
+criterion_group!(benches, bench_large, bench_writes, bench_kdf, bench_pki, bench_graph, bench_export);
 criterion_main!(benches);
 
 fn bench_pki(c: &mut Criterion) {
@@ -206,5 +206,34 @@ fn bench_graph(c: &mut Criterion) {
         v.graph(&opts, FindingOptions::default()).expect("warm-up");
         b.iter(|| v.graph(&opts, FindingOptions::default()).expect("neighbourhood"))
     });
+    g.finish();
+}
+
+fn bench_export(c: &mut Criterion) {
+    use vault_data::export::{write_bundle, Format};
+    use vault_data::ExportOptions;
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (mut v, _) = fast_create(&tmp.path().join("vault"));
+    v.populate_demo(1000, 1).expect("demo");
+    let services: Vec<String> = v.list_services().expect("services").into_iter().map(|s| s.name).collect();
+    let recipient = age::x25519::Identity::generate().to_public().to_string();
+    let mut g = c.benchmark_group("export_1000");
+    g.sample_size(10).measurement_time(Duration::from_secs(30));
+    for (label, format) in [("tar_gz", Format::TarGz), ("age", Format::Age(vec![recipient]))] {
+        g.bench_function(label, |b| {
+            b.iter_batched(
+                || tempfile::tempdir().expect("out dir"),
+                |out| {
+                    let opts = ExportOptions { secrets_only: false, no_env: false, format: label.into() };
+                    let bundles = v.export_bundles(&services, &opts, &|_, _| {}).expect("export");
+                    for (bundle, name) in bundles.iter().zip(&services) {
+                        write_bundle(bundle, &format, &out.path().join(name), false, 0).expect("write");
+                    }
+                    out
+                },
+                BatchSize::PerIteration,
+            )
+        });
+    }
     g.finish();
 }

@@ -1,10 +1,12 @@
 //! `export`, `bundle verify | history`, `signing-key export`.
 
+use std::os::unix::fs::DirBuilderExt;
+
 use vault_data::export::{verify_bundle, write_bundle, Format};
 use vault_data::ExportOptions;
 
 use crate::args::{BundleCmd, ExportArgs, SigningKeyCmd};
-use crate::context::{table, when, write_new_file, Context};
+use crate::context::{progress, table, when, write_new_file, Context};
 use crate::error::{CliError, CliResult};
 
 pub fn export(ctx: &Context, a: ExportArgs) -> CliResult<()> {
@@ -22,26 +24,69 @@ pub fn export(ctx: &Context, a: ExportArgs) -> CliResult<()> {
     if !a.recipients.is_empty() && !matches!(format, Format::Age(_)) {
         return Err(CliError::Usage("--recipient goes with --format age".into()));
     }
-    if a.out.exists() && !a.force {
-        return Err(CliError::Usage(format!("{} exists; pass --force to replace it", a.out.display())));
-    }
-    let mut vault = ctx.open_unlocked()?;
     // An env file carries only secrets: the private key does not leave the vault for it.
     let secrets_only = a.secrets_only || matches!(format, Format::Env);
     let opts = ExportOptions { secrets_only, no_env: a.no_env, format: a.format.clone() };
-    let bundle = vault.export_bundle(&a.service, &opts)?;
-    vault.close()?;
     let mtime = time::OffsetDateTime::now_utc().unix_timestamp().max(0) as u64;
-    write_bundle(&bundle, &format, &a.out, a.force, mtime)?;
+    let Some(env) = a.environment.clone() else {
+        let service = a.service.clone().ok_or_else(|| CliError::Usage("say which service, or --env".into()))?;
+        if a.out.exists() && !a.force {
+            return Err(CliError::Usage(format!("{} exists; pass --force to replace it", a.out.display())));
+        }
+        let mut vault = ctx.open_unlocked()?;
+        let bundle = vault.export_bundle(&service, &opts)?;
+        vault.close()?;
+        write_bundle(&bundle, &format, &a.out, a.force, mtime)?;
+        return if ctx.json {
+            let files: Vec<_> = bundle
+                .files
+                .iter()
+                .map(|f| serde_json::json!({ "path": f.path, "mode": format!("{:04o}", f.mode) }))
+                .collect();
+            ctx.print_json(&serde_json::json!({ "service": service, "format": a.format, "out": a.out, "files": files, "manifest": bundle.manifest }))
+        } else {
+            println!("Exported {service} ({} files, signed) to {}", bundle.files.len(), a.out.display());
+            Ok(())
+        };
+    };
+    // Every service of an environment: one audited commit, then one output per service.
+    let ext = match format {
+        Format::Dir | Format::Compose => "",
+        Format::TarGz => ".tar.gz",
+        Format::Age(_) => ".tar.gz.age",
+        Format::K8s(_) => ".yaml",
+        Format::Env => ".env",
+    };
+    let mut vault = ctx.open_unlocked()?;
+    let services = vault.services_in(&env)?;
+    if services.is_empty() {
+        return Err(CliError::Usage(format!("no service has environment {env:?}")));
+    }
+    let targets: Vec<_> = services.iter().map(|s| a.out.join(format!("{s}{ext}"))).collect();
+    if let Some(t) = targets.iter().find(|t| t.exists() && !a.force) {
+        return Err(CliError::Usage(format!("{} exists; pass --force to replace it", t.display())));
+    }
+    let bar = if ctx.json { indicatif::ProgressBar::hidden() } else { progress(services.len(), "exporting") };
+    let bundles = vault.export_bundles(&services, &opts, &|done, _| bar.set_position(done as u64))?;
+    vault.close()?;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(&a.out)
+        .map_err(CliError::file("cannot create", &a.out))?;
+    bar.set_position(0);
+    bar.set_message("writing");
+    for (i, (bundle, target)) in bundles.iter().zip(&targets).enumerate() {
+        write_bundle(bundle, &format, target, a.force, mtime)?;
+        bar.set_position(i as u64 + 1);
+    }
+    bar.finish_and_clear();
     if ctx.json {
-        let files: Vec<_> = bundle
-            .files
-            .iter()
-            .map(|f| serde_json::json!({ "path": f.path, "mode": format!("{:04o}", f.mode) }))
-            .collect();
-        ctx.print_json(&serde_json::json!({ "service": a.service, "format": a.format, "out": a.out, "files": files, "manifest": bundle.manifest }))
+        ctx.print_json(
+            &serde_json::json!({ "environment": env, "format": a.format, "out": a.out, "services": services }),
+        )
     } else {
-        println!("Exported {} ({} files, signed) to {}", a.service, bundle.files.len(), a.out.display());
+        println!("Exported {} {env} services to {}", services.len(), a.out.display());
         Ok(())
     }
 }

@@ -75,6 +75,50 @@ impl Vault {
     /// a signed manifest. The export is audited (listing every file and secret) and recorded in
     /// the service's bundle history before anything is returned.
     pub fn export_bundle(&mut self, service: &str, opts: &ExportOptions) -> Result<Bundle> {
+        let mut v = self.export_bundles(&[service.to_string()], opts, &|_, _| {})?;
+        v.pop().ok_or_else(|| Error::Storage("bundle was not built".into()))
+    }
+
+    /// Builds the bundles of many services, audited and recorded in one commit (one durable
+    /// flush). If any service cannot be exported, none is. `progress` gets (done, total).
+    pub fn export_bundles(
+        &mut self,
+        services: &[String],
+        opts: &ExportOptions,
+        progress: &dyn Fn(usize, usize),
+    ) -> Result<Vec<Bundle>> {
+        let key = self.signing_key()?;
+        let now = OffsetDateTime::now_utc();
+        let mut bundles = Vec::with_capacity(services.len());
+        let mut ops = Vec::with_capacity(services.len());
+        let mut events = Vec::with_capacity(services.len());
+        let mut records = Vec::with_capacity(services.len());
+        for (i, service) in services.iter().enumerate() {
+            let (bundle, record, event) = self.prepare_bundle(service, opts, &key, now)?;
+            ops.push(self.seal_object(record.id, &ObjectRecord::Export(record.clone()))?);
+            events.push(event);
+            records.push(record);
+            bundles.push(bundle);
+            progress(i + 1, services.len());
+        }
+        self.commit(ops, events)?;
+        let index = &mut self.unlocked_mut()?.index;
+        for r in records {
+            index.exports.insert(r.id, r);
+        }
+        if services.len() > 1 {
+            self.write_snapshot()?;
+        }
+        Ok(bundles)
+    }
+
+    fn prepare_bundle(
+        &self,
+        service: &str,
+        opts: &ExportOptions,
+        signing_key: &SigningKey,
+        now: OffsetDateTime,
+    ) -> Result<(Bundle, ExportRecord, AuditEvent)> {
         let index = &self.unlocked()?.index;
         let svc = index.service_named(service)?.clone();
         let cert = index
@@ -161,7 +205,6 @@ impl Vault {
         if files.is_empty() {
             return Err(Error::Invalid(format!("{} has nothing to export (no certificate, no secrets)", svc.name)));
         }
-        let now = OffsetDateTime::now_utc();
         let manifest = Manifest {
             manifest_version: MANIFEST_VERSION,
             service: svc.name.clone(),
@@ -173,7 +216,7 @@ impl Vault {
             files: files.iter().map(|f| manifest::file_entry(&f.path, f.mode, &f.contents)).collect(),
         };
         let manifest_bytes = serde_json::to_vec_pretty(&manifest).map_err(|e| Error::Storage(e.to_string()))?;
-        let sig = manifest::sign(&self.signing_key()?, &manifest_bytes);
+        let sig = manifest::sign(signing_key, &manifest_bytes);
         files.push(file("manifest.json", PUBLIC_MODE, manifest_bytes));
         files.push(file("manifest.sig", PUBLIC_MODE, sig));
 
@@ -187,7 +230,6 @@ impl Vault {
             secrets: manifest.secrets.clone(),
             created: now,
         };
-        let op = self.seal_object(record.id, &ObjectRecord::Export(record.clone()))?;
         let detail = format!(
             "{} bundle: {}{}",
             opts.format,
@@ -195,9 +237,22 @@ impl Vault {
             if record.secrets.is_empty() { String::new() } else { format!("; secrets {}", record.secrets.join(", ")) }
         );
         let obj = AuditObject::new("service", Some(svc.id), svc.name.clone());
-        self.commit(vec![op], vec![AuditEvent::success("export", vec![obj]).with_detail(detail)])?;
-        self.unlocked_mut()?.index.exports.insert(record.id, record);
-        Ok(Bundle { manifest, files })
+        let event = AuditEvent::success("export", vec![obj]).with_detail(detail);
+        Ok((Bundle { manifest, files }, record, event))
+    }
+
+    /// Names of the services of `environment`, sorted.
+    pub fn services_in(&self, environment: &str) -> Result<Vec<String>> {
+        let mut v: Vec<String> = self
+            .unlocked()?
+            .index
+            .services
+            .values()
+            .filter(|s| s.environment == environment)
+            .map(|s| s.name.clone())
+            .collect();
+        v.sort();
+        Ok(v)
     }
 
     /// Every export of `service`, newest first.
