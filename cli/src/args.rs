@@ -75,6 +75,21 @@ pub enum Command {
     /// The bundle signing key
     #[command(subcommand)]
     SigningKey(SigningKeyCmd),
+    /// Run a command with a service's secrets as environment variables and its TLS files in a
+    /// private temporary directory (KEYLOOM_TLS_CERT, KEYLOOM_TLS_KEY, KEYLOOM_TLS_CA)
+    Run(RunArgs),
+    /// Fill a template's {{ keyloom://SERVICE/NAME }} references
+    Inject {
+        /// Template
+        #[arg(short = 'i', long = "in")]
+        input: PathBuf,
+        /// Output (created 0600)
+        #[arg(short = 'o', long = "out")]
+        output: PathBuf,
+        /// Replace an existing output
+        #[arg(long)]
+        force: bool,
+    },
     /// Change the passphrase (new one from KEYLOOM_NEW_PASSPHRASE, --new-passphrase-file or a prompt)
     Passwd(PasswdArgs),
     /// Set a new passphrase with the recovery key (for a forgotten passphrase)
@@ -548,6 +563,19 @@ pub struct ExportArgs {
     /// Leave out secrets.env
     #[arg(long)]
     pub no_env: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    /// The service
+    #[arg(long)]
+    pub service: String,
+    /// Only secrets (no TLS files), e.g. for a service without a certificate
+    #[arg(long)]
+    pub secrets_only: bool,
+    /// The command and its arguments
+    #[arg(trailing_var_arg = true, required = true, num_args = 1..)]
+    pub command: Vec<String>,
 }
 
 #[derive(Subcommand, Debug)]

@@ -415,3 +415,98 @@ fn every_service_of_an_environment_in_one_operation() {
     }
     assert_eq!(v.json(&["audit", "list", "--action", "export"]).as_array().unwrap().len(), 4);
 }
+
+#[test]
+fn a_revoked_certificate_still_in_the_last_bundle_is_a_finding() {
+    let v = estate();
+    v.ok(&["export", "payments", "--format", "tar.gz", "--out", s(&v.root.path().join("p.tar.gz"))]);
+    let has = |v: &TestVault| {
+        v.json(&["findings"])
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["kind"] == "revoked_deployed" && f["entities"][0]["name"] == "payments")
+    };
+    assert!(!has(&v));
+    let id = v.json(&["cert", "show", "payments"])["id"].as_str().unwrap().to_string();
+    v.ok(&["cert", "revoke", &id, "--reason", "key-compromise"]);
+    assert!(has(&v), "the deployed bundle still carries the revoked certificate");
+    // A new certificate, exported again, clears it.
+    v.ok(&[
+        "cert",
+        "issue",
+        "--service",
+        "payments",
+        "--ca",
+        "prod-issuing",
+        "--dns",
+        "localhost.prod.corp.example",
+        "--server",
+    ]);
+    assert!(has(&v), "not until the new certificate is exported");
+    v.ok(&["export", "payments", "--format", "tar.gz", "--out", s(&v.root.path().join("p2.tar.gz"))]);
+    assert!(!has(&v));
+}
+
+#[test]
+fn run_passes_secrets_and_tls_files_and_cleans_up() {
+    let v = estate();
+    let script = "printf '%s|%s|' \"$STRIPE_KEY\" \"$KEYLOOM_TLS_CERT\"; \
+                  test \"$(stat -c %a \"$(dirname \"$KEYLOOM_TLS_KEY\")\")\" = 700 && printf 'dir700|'; \
+                  grep -q 'BEGIN PRIVATE KEY' \"$KEYLOOM_TLS_KEY\" && printf 'key|'; \
+                  grep -q 'BEGIN CERTIFICATE' \"$KEYLOOM_TLS_CA\" && printf 'ca|'; exit 7";
+    let out = v.run(&["run", "--service", "payments", "--", "sh", "-c", script]);
+    assert_eq!(
+        out.status.code(),
+        Some(7),
+        "the child's exit code is forwarded: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    let parts: Vec<&str> = stdout.split('|').collect();
+    assert_eq!(parts[0], "sk_live_abc123");
+    assert!(parts[1].contains("keyloom-run-"), "{stdout}");
+    assert_eq!(&parts[2..6], ["dir700", "key", "ca", ""]);
+    let tls_dir = Path::new(parts[1]).parent().unwrap();
+    assert!(!tls_dir.exists(), "the temporary directory is gone after the child exits");
+    let audit = v.json(&["audit", "list", "--action", "export", "--limit", "1"]);
+    assert!(audit[0]["detail"].as_str().unwrap().starts_with("run bundle"));
+
+    // A signal to keyloom reaches the child.
+    let mut child = v
+        .cmd(&[
+            "run",
+            "--service",
+            "payments",
+            "--",
+            "sh",
+            "-c",
+            "trap 'exit 42' TERM; while true; do sleep 0.05; done",
+        ])
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(700));
+    Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(42));
+}
+
+#[test]
+fn inject_fills_references_and_refuses_unknown_ones() {
+    let v = estate();
+    let d = v.root.path();
+    std::fs::write(d.join("config.tpl"), "stripe: {{ keyloom://payments/STRIPE_KEY }}\nkeep: {{ not_ours }}\n")
+        .unwrap();
+    let out = d.join("config.yaml");
+    v.ok(&["inject", "-i", s(&d.join("config.tpl")), "-o", s(&out)]);
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "stripe: sk_live_abc123\nkeep: {{ not_ours }}\n");
+    assert_eq!(mode(&out), 0o600);
+    std::fs::write(d.join("bad.tpl"), "a: {{ keyloom://payments/STRIPE_KEY }}\nb: {{ keyloom://payments/NOPE }}\n")
+        .unwrap();
+    let bad_out = d.join("bad.yaml");
+    let err = v.fails(&["inject", "-i", s(&d.join("bad.tpl")), "-o", s(&bad_out)], 1);
+    assert!(err.contains("payments/NOPE"), "{err}");
+    assert!(!bad_out.exists());
+    let reveals = v.json(&["audit", "list", "--action", "secret.reveal"]);
+    assert_eq!(reveals.as_array().unwrap().len(), 1, "the failed inject revealed nothing");
+}

@@ -6,8 +6,10 @@ pub mod cert;
 pub mod doctor;
 pub mod export;
 pub mod graph;
+pub mod inject;
 pub mod intent;
 pub mod keys;
+pub mod run;
 pub mod secret;
 pub mod service;
 pub mod trust;
@@ -37,6 +39,8 @@ pub fn run(ctx: &Context, command: Command) -> CliResult<()> {
         Command::Export(a) => export::export(ctx, a),
         Command::Bundle(c) => export::bundle(ctx, c),
         Command::SigningKey(c) => export::signing_key(ctx, c),
+        Command::Run(a) => run::run(ctx, a),
+        Command::Inject { input, output, force } => inject::inject(ctx, &input, &output, force),
         Command::Passwd(a) => keys::passwd(ctx, a),
         Command::Recover(a) => keys::recover(ctx, a),
         Command::Device(c) => keys::device(ctx, c),

@@ -6,6 +6,7 @@ pub mod bundle;
 pub mod envfile;
 pub mod manifest;
 pub mod platform;
+pub mod template;
 pub mod verify;
 pub mod write;
 

@@ -55,6 +55,8 @@ pub enum FindingKind {
     ExpiringSoon,
     /// A service's current certificate is revoked.
     RevokedCurrent,
+    /// The newest exported bundle of a service carries a certificate revoked since.
+    RevokedDeployed,
     /// RSA under 2048 bits or a SHA-1 signature.
     WeakCrypto,
     /// A service accepts identities from another environment.
@@ -363,6 +365,39 @@ pub(crate) fn compute(m: &Model<'_>, opts: FindingOptions, scope: Option<&HashSe
                     )),
                 ));
             }
+        }
+    }
+
+    // Revoked but still deployed: the newest export of a service carries a revoked certificate.
+    let mut newest_export: BTreeMap<RecordId, &crate::model::export::ExportRecord> = BTreeMap::new();
+    for e in index.exports.values().filter(|e| in_scope(e.service_id)) {
+        let slot = newest_export.entry(e.service_id).or_insert(e);
+        if e.created > slot.created {
+            *slot = e;
+        }
+    }
+    for (svc_id, e) in &newest_export {
+        let (Some(svc), Some(cert)) = (index.services.get(svc_id), e.certificate.and_then(|c| index.certs.get(&c)))
+        else {
+            continue;
+        };
+        if cert.status == CertStatus::Revoked {
+            out.push(finding(
+                FindingKind::RevokedDeployed,
+                Severity::High,
+                vec![
+                    svc_ref(svc),
+                    EntityRef { kind: "certificate", id: cert.id, name: format!("{} #{}", svc.name, cert.id.short()) },
+                ],
+                format!(
+                    "{}'s last exported bundle ({}, {}) carries certificate {}, revoked since",
+                    svc.name,
+                    e.format,
+                    e.created.date(),
+                    cert.id.short()
+                ),
+                Some(format!("issue {} a new certificate and export its bundle again", svc.name)),
+            ));
         }
     }
 

@@ -1,0 +1,46 @@
+//! `inject -i template -o output`.
+
+use std::path::Path;
+
+use vault_data::export::template::{parse, Piece};
+use vault_data::ExposeSecret;
+
+use crate::context::{write_new_file, Context};
+use crate::error::{CliError, CliResult};
+
+pub fn inject(ctx: &Context, input: &Path, output: &Path, force: bool) -> CliResult<()> {
+    let template = std::fs::read_to_string(input).map_err(CliError::file("cannot read", input))?;
+    let pieces = parse(&template)?;
+    if output.exists() && !force {
+        return Err(CliError::Usage(format!("{} exists; pass --force to replace it", output.display())));
+    }
+    let mut vault = ctx.open_unlocked()?;
+    // Resolve every reference before revealing any, so an unknown one reveals nothing.
+    for p in &pieces {
+        if let Piece::Ref(r) = p {
+            vault.secret_history(r)?;
+        }
+    }
+    let mut out = zeroize::Zeroizing::new(Vec::new());
+    let mut count = 0;
+    for p in &pieces {
+        match p {
+            Piece::Text(t) => out.extend_from_slice(t.as_bytes()),
+            Piece::Ref(r) => {
+                out.extend_from_slice(vault.reveal_secret(r, None)?.expose_secret());
+                count += 1;
+            }
+        }
+    }
+    vault.close()?;
+    if force && output.exists() {
+        std::fs::remove_file(output).map_err(CliError::file("cannot replace", output))?;
+    }
+    write_new_file(output, &out, 0o600)?;
+    if ctx.json {
+        ctx.print_json(&serde_json::json!({ "out": output, "references": count }))
+    } else {
+        println!("Wrote {} with {count} secret(s) filled in (mode 0600)", output.display());
+        Ok(())
+    }
+}
