@@ -542,9 +542,12 @@ pub struct ExportArgs {
     /// Export every service of this environment into the --out directory
     #[arg(long = "env", conflicts_with = "service")]
     pub environment: Option<String>,
-    /// dir, tar.gz, age (a tar.gz encrypted to --recipient), k8s, compose or env
-    #[arg(long, default_value = "dir", value_parser = ["dir", "tar.gz", "age", "k8s", "compose", "env"])]
+    /// dir, tar.gz, age (a tar.gz encrypted to --recipient), k8s, compose, env or p12
+    #[arg(long, default_value = "dir", value_parser = ["dir", "tar.gz", "age", "k8s", "compose", "env", "p12"])]
     pub format: String,
+    /// File holding the PKCS#12 password (with --format p12)
+    #[arg(long, value_name = "FILE")]
+    pub p12_password_file: Option<PathBuf>,
     /// Kubernetes namespace (with --format k8s)
     #[arg(long)]
     pub namespace: Option<String>,

@@ -510,3 +510,35 @@ fn inject_fills_references_and_refuses_unknown_ones() {
     let reveals = v.json(&["audit", "list", "--action", "secret.reveal"]);
     assert_eq!(reveals.as_array().unwrap().len(), 1, "the failed inject revealed nothing");
 }
+
+#[test]
+fn pkcs12_opens_with_openssl_and_keytool() {
+    let v = estate();
+    let d = v.root.path();
+    std::fs::write(d.join("pw.txt"), "p12 pass phrase\n").unwrap();
+    let p12 = d.join("payments.p12");
+    v.ok(&["export", "payments", "--format", "p12", "--p12-password-file", s(&d.join("pw.txt")), "--out", s(&p12)]);
+    assert_eq!(mode(&p12), 0o600);
+    let info = Command::new("openssl")
+        .args(["pkcs12", "-info", "-in", s(&p12), "-passin", "pass:p12 pass phrase", "-nodes"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&info.stdout);
+    assert!(info.status.success(), "{}", String::from_utf8_lossy(&info.stderr));
+    assert!(text.contains("subject=CN = payments") && text.contains("BEGIN PRIVATE KEY"), "{text}");
+    let wrong = Command::new("openssl")
+        .args(["pkcs12", "-info", "-in", s(&p12), "-passin", "pass:wrong", "-nokeys"])
+        .output()
+        .unwrap();
+    assert!(!wrong.status.success(), "a wrong password must not open it");
+    if Path::new("/usr/bin/keytool").exists() {
+        let list = Command::new("keytool")
+            .args(["-list", "-keystore", s(&p12), "-storetype", "PKCS12", "-storepass", "p12 pass phrase"])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&list.stdout);
+        assert!(list.status.success() && text.contains("PrivateKeyEntry"), "{text}");
+    }
+    let err = v.fails(&["export", "payments", "--format", "p12", "--out", s(&d.join("x.p12"))], 1);
+    assert!(err.contains("--p12-password-file"), "{err}");
+}

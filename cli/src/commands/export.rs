@@ -16,8 +16,18 @@ pub fn export(ctx: &Context, a: ExportArgs) -> CliResult<()> {
         "k8s" => Format::K8s(a.namespace.clone()),
         "compose" => Format::Compose,
         "env" => Format::Env,
+        "p12" => {
+            let file = a
+                .p12_password_file
+                .as_deref()
+                .ok_or_else(|| CliError::Usage("--format p12 needs --p12-password-file".into()))?;
+            Format::P12(crate::secret_input::read_secret_file(file)?)
+        }
         _ => Format::Age(a.recipients.clone()),
     };
+    if a.p12_password_file.is_some() && !matches!(format, Format::P12(_)) {
+        return Err(CliError::Usage("--p12-password-file goes with --format p12".into()));
+    }
     if a.namespace.is_some() && !matches!(format, Format::K8s(_)) {
         return Err(CliError::Usage("--namespace goes with --format k8s".into()));
     }
@@ -56,6 +66,7 @@ pub fn export(ctx: &Context, a: ExportArgs) -> CliResult<()> {
         Format::Age(_) => ".tar.gz.age",
         Format::K8s(_) => ".yaml",
         Format::Env => ".env",
+        Format::P12(_) => ".p12",
     };
     let mut vault = ctx.open_unlocked()?;
     let services = vault.services_in(&env)?;

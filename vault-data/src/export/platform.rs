@@ -159,3 +159,52 @@ pub fn env(bundle: &Bundle) -> Result<Zeroizing<Vec<u8>>> {
         .map(|f| f.contents.clone())
         .ok_or_else(|| Error::Invalid(format!("{} has no secrets to write as an env file", bundle.manifest.service)))
 }
+
+/// A PKCS#12 file (PBES2 with AES-256 and HMAC-SHA256) holding the key with its chain, and the
+/// inbound CAs as trusted certificates, for Java keytool and Windows.
+pub fn pkcs12(bundle: &Bundle, password: &str) -> Result<Zeroizing<Vec<u8>>> {
+    use p12_keystore::{Certificate, KeyStore, KeyStoreEntry, PrivateKey, PrivateKeyChain};
+    if password.is_empty() {
+        return Err(Error::Invalid("the PKCS#12 password is empty".into()));
+    }
+    let ders = |path: &str| -> Result<Vec<Vec<u8>>> {
+        match find(bundle, path) {
+            None => Ok(Vec::new()),
+            Some(f) => {
+                let text =
+                    std::str::from_utf8(&f.contents).map_err(|_| Error::Storage(format!("{path} is not PEM")))?;
+                Ok(pem::parse_many(text)
+                    .map_err(|e| Error::Storage(format!("{path}: {e}")))?
+                    .into_iter()
+                    .map(|p| p.into_contents())
+                    .collect())
+            }
+        }
+    };
+    let key_der = Zeroizing::new(ders("tls/key.pem")?.pop().ok_or_else(|| {
+        Error::Invalid(format!("{} has no certificate and key to put in a PKCS#12 file", bundle.manifest.service))
+    })?);
+    let p12err = |e: p12_keystore::error::Error| Error::Storage(format!("cannot build the PKCS#12 file: {e}"));
+    let chain_ders = ders("tls/chain.pem")?;
+    // The local key id ties the key to its certificate; the leaf's SHA-256 is what OpenSSL-made files commonly use.
+    let key_id =
+        chain_ders.first().map(|leaf| <sha2::Sha256 as sha2::Digest>::digest(leaf).to_vec()).unwrap_or_default();
+    let chain = chain_ders
+        .iter()
+        .map(|d| Certificate::from_der(d))
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(p12err)?;
+    let mut store = KeyStore::new();
+    let key = PrivateKey::from_der(&key_der).map_err(p12err)?;
+    store.add_entry(
+        &k8s_name(&bundle.manifest.service),
+        KeyStoreEntry::PrivateKeyChain(PrivateKeyChain::new(key_id, key, chain)),
+    );
+    for (i, ca) in ders("tls/ca-inbound.pem")?.iter().enumerate() {
+        store.add_entry(
+            &format!("ca-inbound-{}", i + 1),
+            KeyStoreEntry::Certificate(Certificate::from_der(ca).map_err(p12err)?),
+        );
+    }
+    store.writer(password).write().map(Zeroizing::new).map_err(p12err)
+}

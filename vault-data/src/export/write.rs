@@ -15,7 +15,7 @@ use crate::export::platform;
 use crate::store::durable;
 
 /// Output formats that write files.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub enum Format {
     /// A directory tree.
     Dir,
@@ -29,6 +29,8 @@ pub enum Format {
     Compose,
     /// Just the env file.
     Env,
+    /// PKCS#12 protected by this password.
+    P12(age::secrecy::SecretString),
 }
 
 impl Format {
@@ -41,6 +43,7 @@ impl Format {
             Format::K8s(_) => "k8s",
             Format::Compose => "compose",
             Format::Env => "env",
+            Format::P12(_) => "p12",
         }
     }
 }
@@ -139,11 +142,12 @@ pub fn write_bundle(bundle: &Bundle, format: &Format, out: &Path, force: bool, m
     let result = match format {
         Format::Dir => write_dir(&bundle.files, &tmp),
         Format::Compose => platform::compose(bundle).and_then(|files| write_dir(&files, &tmp)),
-        Format::TarGz | Format::Age(_) | Format::K8s(_) | Format::Env => {
+        Format::TarGz | Format::Age(_) | Format::K8s(_) | Format::Env | Format::P12(_) => {
             let bytes = match format {
                 Format::Age(recipients) => zeroize::Zeroizing::new(age_encrypt(&tar_gz(bundle, mtime)?, recipients)?),
                 Format::K8s(namespace) => platform::kubernetes(bundle, namespace.as_deref())?,
                 Format::Env => platform::env(bundle)?,
+                Format::P12(password) => platform::pkcs12(bundle, secrecy::ExposeSecret::expose_secret(password))?,
                 _ => tar_gz(bundle, mtime)?,
             };
             fs::OpenOptions::new()
