@@ -311,6 +311,25 @@ fn trace_logging_never_shows_secrets() {
     }
     let get = run(&["secret", "get", "svc/CANARY"], None);
     stderr.extend_from_slice(&get.stderr);
+    // Certificates and exports move keys and values around: none of it may reach a log line.
+    let d = v.root.path();
+    std::fs::write(d.join("t.tpl"), "x={{ keyloom://svc/CANARY }}\n").unwrap();
+    let (bundle, tpl, out) = (d.join("b"), d.join("t.tpl"), d.join("t.out"));
+    for args in [
+        vec!["ca", "create", "root"],
+        vec!["cert", "issue", "--service", "svc", "--ca", "root", "--dns", "svc.example"],
+        vec!["export", "svc", "--no-env", "--out", bundle.to_str().unwrap()],
+        vec!["inject", "-i", tpl.to_str().unwrap(), "-o", out.to_str().unwrap()],
+        vec!["run", "--service", "svc", "--", "true"],
+        vec!["findings"],
+    ] {
+        let out = run(&args, None);
+        keyloom_tests::assert_success(&out, &args);
+        stderr.extend_from_slice(&out.stderr);
+    }
+    let key = std::fs::read_to_string(bundle.join("tls/key.pem")).unwrap();
+    let key_body: String = key.lines().filter(|l| !l.starts_with("-----")).collect();
+    assert!(!String::from_utf8_lossy(&stderr).contains(&key_body[..40]), "private key material in logs");
     let stderr = String::from_utf8_lossy(&stderr);
     assert!(!stderr.contains("canary-value-7c1e"), "secret value in logs");
     assert!(!stderr.contains(PASSPHRASE), "passphrase in logs");
