@@ -29,6 +29,18 @@ pub(crate) enum ObjectRecord {
 }
 
 impl ObjectRecord {
+    /// The id the record carries inside.
+    pub(crate) fn id(&self) -> crate::ids::RecordId {
+        match self {
+            ObjectRecord::Service(x) => x.id,
+            ObjectRecord::Credential(x) => x.id,
+            ObjectRecord::Intent(x) => x.id,
+            ObjectRecord::Ca(x) => x.id,
+            ObjectRecord::Certificate(x) => x.id,
+            ObjectRecord::Export(x) => x.id,
+        }
+    }
+
     pub(crate) fn encode(&self) -> crate::Result<zeroize::Zeroizing<Vec<u8>>> {
         postcard::to_stdvec(self)
             .map(zeroize::Zeroizing::new)

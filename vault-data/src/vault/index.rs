@@ -67,42 +67,22 @@ impl Index {
     }
 
     fn insert(&mut self, id: RecordId, rec: ObjectRecord) -> Result<()> {
-        let mismatch = || Error::Integrity(format!("record {id} in tree 'objects' is stored under the wrong id"));
+        // AAD already binds the sealed bytes to their key; this catches a record that was sealed
+        // under one id but claims another inside.
+        if rec.id() != id {
+            return Err(Error::Integrity(format!("record {id} in tree 'objects' is stored under the wrong id")));
+        }
         match rec {
-            ObjectRecord::Service(s) => {
-                if s.id != id {
-                    return Err(mismatch());
-                }
-                self.put_service(s);
-            }
-            ObjectRecord::Credential(c) => {
-                if c.id != id {
-                    return Err(mismatch());
-                }
-                self.put_credential(c);
-            }
+            ObjectRecord::Service(s) => self.put_service(s),
+            ObjectRecord::Credential(c) => self.put_credential(c),
             ObjectRecord::Intent(i) => {
-                if i.id != id {
-                    return Err(mismatch());
-                }
                 self.intents.insert(id, i);
             }
-            ObjectRecord::Ca(c) => {
-                if c.id != id {
-                    return Err(mismatch());
-                }
-                self.put_ca(c);
-            }
+            ObjectRecord::Ca(c) => self.put_ca(c),
             ObjectRecord::Certificate(c) => {
-                if c.id != id {
-                    return Err(mismatch());
-                }
                 self.certs.insert(id, c);
             }
             ObjectRecord::Export(e) => {
-                if e.id != id {
-                    return Err(mismatch());
-                }
                 self.exports.insert(id, e);
             }
         }
