@@ -193,11 +193,7 @@ impl Vault {
                 n += 1;
             }
             names.insert(name.clone());
-            let parent = index
-                .cas
-                .values()
-                .find(|c| inspect(&c.cert_der).is_ok_and(|p| p.subject == info.issuer && !info.self_issued))
-                .map(|c| c.id);
+            let parent = if info.self_issued { None } else { index.ca_with_subject(&info.issuer).map(|c| c.id) };
             new.push(Ca {
                 id: RecordId::random(),
                 name,

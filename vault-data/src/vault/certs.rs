@@ -465,8 +465,7 @@ impl Vault {
         if info.is_ca {
             return Err(Error::Invalid(format!("{cert_origin}: this is a CA certificate; use `ca import`")));
         }
-        let issuer =
-            index.cas.values().find(|ca| inspect(&ca.cert_der).is_ok_and(|i| i.subject == info.issuer)).map(|c| c.id);
+        let issuer = index.ca_with_subject(&info.issuer).map(|c| c.id);
         let now = OffsetDateTime::now_utc();
         let cert = Certificate {
             id: RecordId::random(),
@@ -524,7 +523,7 @@ impl Vault {
             crls: vault_chain.crls.iter().map(Vec::as_slice).collect(),
         };
         let index = &self.unlocked()?.index;
-        let issuer = index.cas.values().find(|ca| inspect(&ca.cert_der).is_ok_and(|i| i.subject == info.issuer));
+        let issuer = index.ca_with_subject(&info.issuer);
         let chain_names: Vec<String> =
             issuer.map(|ca| chain(index, ca).iter().map(|c| c.name.clone()).collect()).unwrap_or_default();
         let policy = issuer.map(|ca| constraint_violations(index, ca, &info.dns, &info.uris)).unwrap_or_default();

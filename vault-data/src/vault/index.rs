@@ -101,6 +101,11 @@ impl Index {
         self.ca_by_name.get(name).and_then(|id| self.cas.get(id)).ok_or_else(|| Error::UnknownCa(name.to_string()))
     }
 
+    /// The vault CA whose subject DN is `dn` (the issuer of a certificate made elsewhere).
+    pub(crate) fn ca_with_subject(&self, dn: &str) -> Option<&Ca> {
+        self.cas.values().find(|c| crate::pki::inspect::inspect(&c.cert_der).is_ok_and(|i| i.subject == dn))
+    }
+
     pub(crate) fn ca_name(&self, id: RecordId) -> String {
         self.cas.get(&id).map_or_else(|| format!("<missing CA {}>", id.short()), |c| c.name.clone())
     }
