@@ -11,7 +11,8 @@ fn quote(s: &str) -> String {
 
 /// Renders `g` as DOT for `dot -Tsvg`.
 pub fn to_dot(g: &Graph) -> String {
-    let mut out = String::from("digraph keyloom {\n  rankdir=LR;\n  node [fontname=\"Helvetica\"];\n  edge [fontname=\"Helvetica\", fontsize=9];\n");
+    // newrank: Graphviz's older ranking fails ("trouble in init_rank") on some cluster layouts.
+    let mut out = String::from("digraph keyloom {\n  rankdir=LR;\n  newrank=true;\n  node [fontname=\"Helvetica\"];\n  edge [fontname=\"Helvetica\", fontsize=9];\n");
     let mut by_env: BTreeMap<&str, Vec<&crate::graph::view::Node>> = BTreeMap::new();
     for n in &g.nodes {
         match n.kind {
