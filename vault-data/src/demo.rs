@@ -59,6 +59,7 @@ const WORDS: &[&str] = &[
 
 /// What the demo contains.
 #[derive(Debug, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct DemoSummary {
     /// Services.
     pub services: usize,

@@ -10,7 +10,8 @@ use crate::error::{Error, Result};
 
 /// A 128-bit random identifier, shown as 32 lowercase hex digits.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct RecordId([u8; 16]);
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct RecordId(#[cfg_attr(feature = "ts", ts(type = "string"))] [u8; 16]);
 
 impl RecordId {
     /// A fresh identifier from the OS random source.

@@ -7,6 +7,7 @@ use crate::error::{Error, Result};
 
 /// Alphabets for generated secrets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "kebab-case")]
 pub enum Charset {
     /// A–Z, a–z, 0–9: safe in URLs, shells and config files.

@@ -37,6 +37,7 @@ impl KdfCost {
 
 /// An estimate of how hard a passphrase is to guess, from zxcvbn.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Strength {
     /// 0 (trivial) to 4 (very strong).
     pub score: u8,

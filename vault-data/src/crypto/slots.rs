@@ -23,6 +23,7 @@ use crate::ids::RecordId;
 
 /// What kind of secret opens a slot.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum SlotKind {
     /// The vault passphrase (age scrypt).
@@ -69,6 +70,7 @@ mod b64 {
 
 /// Public facts about a slot, for `status`.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SlotInfo {
     /// The slot's id.
     pub id: RecordId,
@@ -76,9 +78,11 @@ pub struct SlotInfo {
     pub kind: SlotKind,
     /// When it was made.
     #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub created: OffsetDateTime,
     /// When it stops working (sessions only).
     #[serde(with = "time::serde::rfc3339::option")]
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
     pub expires: Option<OffsetDateTime>,
 }
 

@@ -9,6 +9,7 @@ use crate::pki::KeyType;
 
 /// Where a certificate is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum CertStatus {
     /// In use.
@@ -21,9 +22,11 @@ pub enum CertStatus {
 
 /// When and why a certificate was revoked.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Revocation {
     /// Revocation time.
     #[serde(with = "crate::model::timestamp")]
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub time: OffsetDateTime,
     /// Reason.
     pub reason: Reason,

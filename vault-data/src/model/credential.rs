@@ -11,6 +11,7 @@ use crate::ids::RecordId;
 
 /// A named secret of a service.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Credential {
     /// Random id.
     pub id: RecordId,
@@ -26,16 +27,19 @@ pub struct Credential {
     pub versions: Vec<CredentialVersion>,
     /// Creation time.
     #[serde(with = "crate::model::timestamp")]
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub created: OffsetDateTime,
 }
 
 /// One version of a credential's value (the value itself is in `payloads`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct CredentialVersion {
     /// 1, 2, 3, ...
     pub version: u32,
     /// When this version was set.
     #[serde(with = "crate::model::timestamp")]
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub created: OffsetDateTime,
     /// Length of the value in bytes.
     pub length: usize,

@@ -9,6 +9,7 @@ use crate::ids::RecordId;
 
 /// A service in the estate.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Service {
     /// Random id.
     pub id: RecordId,
@@ -28,14 +29,17 @@ pub struct Service {
     pub trust_outbound: Vec<RecordId>,
     /// Creation time.
     #[serde(with = "crate::model::timestamp")]
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub created: OffsetDateTime,
     /// Last change.
     #[serde(with = "crate::model::timestamp")]
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub updated: OffsetDateTime,
 }
 
 /// The editable fields of a service.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(default)]
 pub struct ServiceSpec {
     /// Unique name.

@@ -9,6 +9,7 @@ use crate::pki::issue::SigningCa;
 
 /// Why a certificate was revoked (RFC 5280 reason codes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "kebab-case")]
 pub enum Reason {
     /// No reason given.

@@ -11,6 +11,7 @@ use crate::error::{Error, Result};
 
 /// What `cert show` prints, parsed from a certificate.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct CertInfo {
     /// Subject DN (RFC 4514 style).
     pub subject: String,
@@ -22,9 +23,11 @@ pub struct CertInfo {
     pub serial: String,
     /// Start of validity.
     #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub not_before: OffsetDateTime,
     /// End of validity.
     #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub not_after: OffsetDateTime,
     /// DNS SANs.
     pub dns: Vec<String>,

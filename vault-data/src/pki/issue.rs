@@ -19,6 +19,7 @@ const BACKDATE: Duration = Duration::minutes(5);
 
 /// Permitted names below a CA.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct NameConstraintsSpec {
     /// Permitted DNS suffixes, e.g. `.prod.corp.example` (also matches `prod.corp.example`).
     pub dns: Vec<String>,

@@ -17,6 +17,7 @@ use crate::vault::Vault;
 
 /// A CA as front ends show it.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct CaView {
     /// Id.
     pub id: RecordId,

@@ -26,6 +26,7 @@ pub const DEFAULT_LEAF_DAYS: u32 = 90;
 
 /// A certificate as front ends show it.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct CertView {
     /// Id.
     pub id: RecordId,
@@ -42,6 +43,7 @@ pub struct CertView {
     /// The certificate it renewed.
     pub renews: Option<RecordId>,
     /// Days until expiry (negative once expired).
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub expires_in_days: i64,
     /// Certificate fields.
     pub certificate: CertInfo,

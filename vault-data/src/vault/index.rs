@@ -14,6 +14,7 @@ use crate::store::{Store, TreeName};
 
 /// How many records of each kind a vault holds.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Counts {
     /// Services.
     pub services: usize,

@@ -12,6 +12,7 @@ use crate::vault::Vault;
 
 /// An intent with its service names resolved.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct IntentView {
     /// Intent id.
     pub id: RecordId,
@@ -23,6 +24,7 @@ pub struct IntentView {
     pub note: Option<String>,
     /// Declared at.
     #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub created: OffsetDateTime,
 }
 

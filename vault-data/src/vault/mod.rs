@@ -63,6 +63,7 @@ impl std::fmt::Debug for RecoveryKey {
 
 /// Public facts about a vault, for `status`.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct VaultStatus {
     /// The vault's random id (hex).
     pub vault_id: String,
@@ -77,6 +78,7 @@ pub struct VaultStatus {
     /// Record counts (known only when unlocked).
     pub counts: Option<Counts>,
     /// Audit entries recorded so far (known only when unlocked).
+    #[cfg_attr(feature = "ts", ts(type = "number | null"))]
     pub audit_entries: Option<u64>,
     /// Whether this is a demo vault made by `keyloom demo`.
     pub demo: bool,
@@ -193,6 +195,11 @@ impl Vault {
         vault.commit(ops, vec![AuditEvent::success("vault.create", vec![vault.vault_object()])])?;
         vault.write_snapshot()?;
         Ok((vault, RecoveryKey(recovery_identity)))
+    }
+
+    /// Whether `dir` holds a vault.
+    pub fn exists(dir: &Path) -> bool {
+        Store::exists(dir)
     }
 
     /// Opens the vault at `dir`, locked. Fails at once if another process holds it.

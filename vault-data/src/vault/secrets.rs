@@ -41,6 +41,7 @@ pub struct NewSecret {
 
 /// What lists show about a credential: never its value.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SecretSummary {
     /// Credential id.
     pub id: RecordId,
@@ -58,9 +59,11 @@ pub struct SecretSummary {
     pub current_version: u32,
     /// When the current version was set.
     #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub updated: OffsetDateTime,
     /// When rotation is due, if there is a policy.
     #[serde(with = "time::serde::rfc3339::option")]
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
     pub rotation_due: Option<OffsetDateTime>,
     /// Whether that date has passed.
     pub rotation_overdue: bool,

@@ -32,6 +32,7 @@ impl Direction {
 
 /// A service's trust stores by CA name.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct TrustView {
     /// Service name.
     pub service: String,

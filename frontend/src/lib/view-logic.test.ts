@@ -1,0 +1,144 @@
+import { describe, expect, it, vi } from "vitest";
+import { countLabel, filterAndSort, nextSort } from "./listing";
+import { visibleRange } from "./virtual";
+import { daysLeft, expiryBadge } from "./expiry";
+import { createBlocker, strengthLabel, strengthTone } from "./strength";
+import { ActivityReporter, secondsLeft } from "./activity";
+import { formatTags, parseTags, splitList } from "./tags";
+import { asIpcError } from "./api";
+
+interface Row {
+  name: string;
+  env: string;
+  n: number;
+}
+const rows: Row[] = [
+  { name: "payments-api", env: "prod", n: 10 },
+  { name: "billing", env: "staging", n: 2 },
+  { name: "Payments-worker", env: "dev", n: 1 },
+  { name: "svc-10", env: "prod", n: 3 },
+  { name: "svc-9", env: "prod", n: 4 },
+];
+const fields = (r: Row) => [r.name, r.env];
+
+describe("search and sort", () => {
+  it("matches every term, case-insensitively, across fields", () => {
+    expect(filterAndSort(rows, "PAY", fields, null).map((r) => r.name)).toEqual(["payments-api", "Payments-worker"]);
+    expect(filterAndSort(rows, "pay prod", fields, null).map((r) => r.name)).toEqual(["payments-api"]);
+    expect(filterAndSort(rows, "  ", fields, null)).toHaveLength(5);
+    expect(filterAndSort(rows, "nothing-like-this", fields, null)).toEqual([]);
+  });
+
+  it("sorts names naturally and numbers numerically, both directions", () => {
+    expect(filterAndSort(rows, "svc", fields, (r) => r.name).map((r) => r.name)).toEqual(["svc-9", "svc-10"]);
+    expect(filterAndSort(rows, "", fields, (r) => r.n, "desc").map((r) => r.n)).toEqual([10, 4, 3, 2, 1]);
+  });
+
+  it("does not reorder the caller's array", () => {
+    const copy = rows.slice();
+    filterAndSort(rows, "", fields, (r) => r.n);
+    expect(rows).toEqual(copy);
+  });
+
+  it("flips direction on the same column and resets on another", () => {
+    expect(nextSort({ key: "name", dir: "asc" }, "name")).toEqual({ key: "name", dir: "desc" });
+    expect(nextSort({ key: "name", dir: "desc" }, "env")).toEqual({ key: "env", dir: "asc" });
+  });
+
+  it("labels counts", () => {
+    expect(countLabel(10000, 10000, "services")).toBe("10,000 services");
+    expect(countLabel(12, 10000, "services")).toBe("12 of 10,000 services");
+  });
+});
+
+describe("virtual list", () => {
+  it("renders only the rows on screen plus overscan for 10,000 items", () => {
+    const r = visibleRange(36 * 5000, 720, 36, 10000, 6);
+    expect(r.totalHeight).toBe(360000);
+    expect(r.start).toBe(4994);
+    expect(r.end).toBe(5000 + 21 + 6);
+    expect(r.end - r.start).toBeLessThan(40);
+    expect(r.offsetTop).toBe(r.start * 36);
+  });
+
+  it("clamps at both ends and handles empty lists", () => {
+    expect(visibleRange(-50, 720, 36, 10000).start).toBe(0);
+    const end = visibleRange(10_000_000, 720, 36, 100);
+    expect(end.end).toBe(100);
+    expect(end.start).toBeLessThan(100);
+    expect(visibleRange(0, 720, 36, 0)).toEqual({ start: 0, end: 0, offsetTop: 0, totalHeight: 0 });
+  });
+});
+
+describe("expiry badges", () => {
+  const now = new Date("2026-11-23T12:00:00Z");
+  it("marks expired, soon and fine certificates", () => {
+    expect(expiryBadge("2026-11-01T00:00:00Z", "active", now)).toEqual({ label: "expired", tone: "bad" });
+    expect(expiryBadge("2026-12-03T12:00:00Z", "active", now)).toEqual({ label: "expires in 10 d", tone: "warn" });
+    expect(expiryBadge("2026-11-23T18:00:00Z", "active", now).label).toBe("expires today");
+    expect(expiryBadge("2027-11-23T12:00:00Z", "active", now)).toEqual({ label: "365 d left", tone: "ok" });
+  });
+  it("puts status before expiry", () => {
+    expect(expiryBadge("2020-01-01T00:00:00Z", "revoked", now).label).toBe("revoked");
+    expect(expiryBadge("2030-01-01T00:00:00Z", "superseded", now).label).toBe("superseded");
+  });
+  it("counts whole days", () => {
+    expect(daysLeft("2026-12-23T12:00:00Z", now)).toBe(30);
+  });
+});
+
+describe("passphrase meter", () => {
+  it("labels and blocks weak passphrases", () => {
+    expect(strengthLabel(0)).toBe("very weak");
+    expect(strengthLabel(4)).toBe("very strong");
+    expect(strengthTone(1)).toBe("bad");
+    expect(strengthTone(4)).toBe("ok");
+    expect(createBlocker("", "", null)).toMatch(/Choose/);
+    expect(createBlocker("abc", "abc", 0)).toMatch(/too easy/);
+    expect(createBlocker("long enough phrase", "long enough phrasE", 4)).toMatch(/do not match/);
+    expect(createBlocker("long enough phrase", "long enough phrase", 4)).toBeNull();
+  });
+});
+
+describe("activity and countdowns", () => {
+  it("reports activity at most once per interval", () => {
+    const report = vi.fn();
+    const a = new ActivityReporter(15000, report);
+    expect(a.seen(0)).toBe(true);
+    expect(a.seen(14999)).toBe(false);
+    expect(a.seen(15000)).toBe(true);
+    expect(report).toHaveBeenCalledTimes(2);
+  });
+  it("counts seconds down to zero", () => {
+    expect(secondsLeft(30000, 0)).toBe(30);
+    expect(secondsLeft(30000, 29001)).toBe(1);
+    expect(secondsLeft(30000, 40000)).toBe(0);
+  });
+});
+
+describe("form parsing", () => {
+  it("parses and formats tags", () => {
+    expect(parseTags("team=payments, tier = 1\npci=yes")).toEqual({
+      tags: { team: "payments", tier: "1", pci: "yes" },
+      error: null,
+    });
+    expect(parseTags("oops").error).toMatch(/not key=value/);
+    expect(formatTags({ a: "1", b: "2" })).toBe("a=1, b=2");
+  });
+  it("splits SAN lists", () => {
+    expect(splitList("a.example, b.example\n c.example ")).toEqual(["a.example", "b.example", "c.example"]);
+    expect(splitList(" ")).toEqual([]);
+  });
+});
+
+describe("errors from Rust", () => {
+  it("keeps {code, message} and wraps anything else", () => {
+    expect(asIpcError({ code: "wrong_key", message: "wrong passphrase or key" })).toEqual({
+      code: "wrong_key",
+      message: "wrong passphrase or key",
+    });
+    expect(asIpcError("boom")).toEqual({ code: "internal", message: "boom" });
+    expect(asIpcError(new Error("x")).message).toBe("x");
+    expect(asIpcError(42).code).toBe("internal");
+  });
+});

@@ -1,0 +1,102 @@
+//! The TypeScript types of everything that crosses IPC, generated from the Rust types with ts-rs
+//! into `frontend/src/lib/bindings.ts`. A unit test fails when the committed file is stale;
+//! `KEYLOOM_UPDATE_BINDINGS=1 cargo test -p keyloom-desktop bindings` rewrites it.
+
+use ts_rs::{Config, TS};
+
+use crate::clipboard::CopyReceipt;
+use crate::commands::authorities::{CaCreateArgs, FileArg};
+use crate::commands::certificates::{CertDetail, CertIssueArgs, Progress};
+use crate::commands::credentials::{CredentialTarget, RevealedSecret};
+use crate::commands::services::{ServiceDetail, ServiceEditArgs};
+use crate::commands::vault::{AppStatus, CreateVaultArgs, CreatedVault, UnlockArgs, UnlockOutcome};
+use crate::error::IpcError;
+use crate::settings::Settings;
+
+fn decl<T: TS>(cfg: &Config) -> String {
+    format!("export {}", T::decl(cfg))
+}
+
+/// The whole bindings file.
+pub fn typescript() -> String {
+    use vault_data::model::certificate::{CertStatus, Revocation};
+    use vault_data::pki::crl::Reason;
+    use vault_data::pki::{CertInfo, KeyType, NameConstraintsSpec};
+    use vault_data::vault::Counts;
+    use vault_data::{
+        CaView, CertView, Charset, Credential, CredentialVersion, IntentView, RecordId, SecretSummary, Service,
+        ServiceSpec, SlotInfo, SlotKind, Strength, TrustView, VaultStatus,
+    };
+    let cfg = Config::default();
+    let decls = [
+        // vault_data
+        decl::<RecordId>(&cfg),
+        decl::<VaultStatus>(&cfg),
+        decl::<SlotInfo>(&cfg),
+        decl::<SlotKind>(&cfg),
+        decl::<Counts>(&cfg),
+        decl::<Strength>(&cfg),
+        decl::<Service>(&cfg),
+        decl::<ServiceSpec>(&cfg),
+        decl::<SecretSummary>(&cfg),
+        decl::<Credential>(&cfg),
+        decl::<CredentialVersion>(&cfg),
+        decl::<Charset>(&cfg),
+        decl::<CaView>(&cfg),
+        decl::<NameConstraintsSpec>(&cfg),
+        decl::<CertInfo>(&cfg),
+        decl::<KeyType>(&cfg),
+        decl::<CertView>(&cfg),
+        decl::<CertStatus>(&cfg),
+        decl::<Revocation>(&cfg),
+        decl::<Reason>(&cfg),
+        decl::<IntentView>(&cfg),
+        decl::<TrustView>(&cfg),
+        // the desktop app's own
+        decl::<IpcError>(&cfg),
+        decl::<Settings>(&cfg),
+        decl::<AppStatus>(&cfg),
+        decl::<CreateVaultArgs>(&cfg),
+        decl::<CreatedVault>(&cfg),
+        decl::<UnlockArgs>(&cfg),
+        decl::<UnlockOutcome>(&cfg),
+        decl::<ServiceDetail>(&cfg),
+        decl::<ServiceEditArgs>(&cfg),
+        decl::<CredentialTarget>(&cfg),
+        decl::<RevealedSecret>(&cfg),
+        decl::<CopyReceipt>(&cfg),
+        decl::<CaCreateArgs>(&cfg),
+        decl::<FileArg>(&cfg),
+        decl::<CertIssueArgs>(&cfg),
+        decl::<CertDetail>(&cfg),
+        decl::<Progress>(&cfg),
+    ];
+    let mut out = String::from(
+        "// Generated from the Rust types by src-tauri/src/bindings.rs (ts-rs). Do not edit.\n\
+         // Regenerate: KEYLOOM_UPDATE_BINDINGS=1 cargo test -p keyloom-desktop bindings\n\n",
+    );
+    for d in decls {
+        out.push_str(&d);
+        out.push_str("\n\n");
+    }
+    out.truncate(out.trim_end().len());
+    out.push('\n');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn bindings_are_fresh() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../frontend/src/lib/bindings.ts");
+        let generated = super::typescript();
+        if std::env::var_os("KEYLOOM_UPDATE_BINDINGS").is_some() {
+            std::fs::write(&path, &generated).unwrap();
+        }
+        let committed = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            committed == generated,
+            "frontend/src/lib/bindings.ts is stale: run KEYLOOM_UPDATE_BINDINGS=1 cargo test -p keyloom-desktop bindings"
+        );
+    }
+}

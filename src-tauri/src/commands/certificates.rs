@@ -1,0 +1,127 @@
+//! Certificates: list, inspect, issue, renew (one or all expiring, with progress), revoke, import.
+
+use std::net::IpAddr;
+
+use serde::{Deserialize, Serialize};
+use tauri::ipc::Channel;
+use tauri::State;
+use vault_data::pki::crl::Reason;
+use vault_data::pki::KeyType;
+use vault_data::{CertView, IssueRequest};
+
+use crate::commands::authorities::FileArg;
+use crate::error::{AppError, AppResult};
+use crate::state::AppState;
+
+/// Every certificate, every status.
+#[tauri::command]
+pub async fn certs_list(state: State<'_, AppState>) -> AppResult<Vec<CertView>> {
+    state.with_vault(|v| v.list_certs(None))
+}
+
+/// A certificate with its PEM chain (public data).
+#[derive(Serialize, ts_rs::TS)]
+pub struct CertDetail {
+    /// The certificate.
+    pub cert: CertView,
+    /// Leaf and issuing chain, PEM.
+    pub pem_chain: String,
+}
+
+/// One certificate's fields and PEM.
+#[tauri::command]
+pub async fn cert_detail(state: State<'_, AppState>, id: String) -> AppResult<CertDetail> {
+    state.with_vault(|v| Ok(CertDetail { cert: v.cert(&id)?, pem_chain: v.cert_pem(&id, true)? }))
+}
+
+/// The "issue certificate" form.
+#[derive(Deserialize, ts_rs::TS)]
+pub struct CertIssueArgs {
+    /// Service receiving it.
+    pub service: String,
+    /// Issuing CA.
+    pub ca: String,
+    /// DNS SANs.
+    pub dns: Vec<String>,
+    /// IP SANs.
+    pub ips: Vec<String>,
+    /// URI SANs.
+    pub uris: Vec<String>,
+    /// serverAuth EKU.
+    pub server: bool,
+    /// clientAuth EKU.
+    pub client: bool,
+    /// Validity in days.
+    pub validity_days: u32,
+    /// Key algorithm.
+    pub key_type: KeyType,
+}
+
+/// Issues a certificate with a new key.
+#[tauri::command]
+pub async fn cert_issue(state: State<'_, AppState>, args: CertIssueArgs) -> AppResult<CertView> {
+    let ips = args
+        .ips
+        .iter()
+        .map(|ip| ip.trim().parse::<IpAddr>().map_err(|_| AppError::Invalid(format!("{ip:?} is not an IP address"))))
+        .collect::<AppResult<Vec<_>>>()?;
+    let req = IssueRequest {
+        dns: args.dns,
+        ips,
+        uris: args.uris,
+        server: args.server,
+        client: args.client,
+        validity_days: args.validity_days,
+        not_before: None,
+        key_type: args.key_type,
+    };
+    state.with_vault(|v| v.issue_cert(&args.service, &args.ca, &req))
+}
+
+/// Renews a certificate, keeping or rotating its key.
+#[tauri::command]
+pub async fn cert_renew(state: State<'_, AppState>, id: String, rotate_key: bool) -> AppResult<CertView> {
+    state.with_vault(|v| v.renew_cert(&id, rotate_key))
+}
+
+/// Revokes a certificate; its CA's next CRL lists it.
+#[tauri::command]
+pub async fn cert_revoke(state: State<'_, AppState>, id: String, reason: Reason) -> AppResult<CertView> {
+    state.with_vault(|v| v.revoke_cert(&id, reason))
+}
+
+/// Imports a certificate and its private key for a service.
+#[tauri::command]
+pub async fn cert_import(
+    state: State<'_, AppState>,
+    service: String,
+    cert: FileArg,
+    key: FileArg,
+) -> AppResult<CertView> {
+    state.with_vault(|v| v.import_cert(&cert.bytes, &cert.name, &key.bytes, &key.name, &service))
+}
+
+/// Progress of a bulk operation.
+#[derive(Clone, Serialize, ts_rs::TS)]
+pub struct Progress {
+    /// Items done.
+    pub done: usize,
+    /// Items in all.
+    pub total: usize,
+}
+
+/// Renews every active certificate expiring within `within_days`, in one durable operation,
+/// streaming progress to the window.
+#[tauri::command]
+pub async fn certs_renew_expiring(
+    state: State<'_, AppState>,
+    within_days: u32,
+    rotate_key: bool,
+    on_progress: Channel<Progress>,
+) -> AppResult<Vec<CertView>> {
+    let within = time::Duration::days(i64::from(within_days));
+    let report = |done: usize, total: usize| {
+        let _ = on_progress.send(Progress { done, total });
+    };
+    state.with_vault(|v| v.renew_expiring(within, rotate_key, &report))
+}

@@ -1,0 +1,128 @@
+//! Credentials: list, history, set, generate, reveal, copy, remove. Values cross IPC only in
+//! `credential_reveal`'s answer and, inbound, in `credential_set`.
+
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+use tauri::State;
+use vault_data::{Charset, Credential, ExposeSecret, SecretOptions, SecretRef, SecretSlice, SecretSummary};
+use zeroize::Zeroizing;
+
+use crate::clipboard::CopyReceipt;
+use crate::error::{AppError, AppResult};
+use crate::state::AppState;
+
+fn reference(service: &str, name: &str) -> AppResult<SecretRef> {
+    format!("{service}/{name}").parse().map_err(AppError::from)
+}
+
+/// Every credential (metadata only).
+#[tauri::command]
+pub async fn credentials_list(state: State<'_, AppState>) -> AppResult<Vec<SecretSummary>> {
+    state.with_vault(|v| v.list_secrets(None))
+}
+
+/// A credential's versions (metadata only).
+#[tauri::command]
+pub async fn credential_history(state: State<'_, AppState>, service: String, name: String) -> AppResult<Credential> {
+    let r = reference(&service, &name)?;
+    state.with_vault(|v| v.secret_history(&r))
+}
+
+/// Where a credential goes and its policy, shared by set and generate.
+#[derive(Deserialize, ts_rs::TS)]
+pub struct CredentialTarget {
+    /// Owning service.
+    pub service: String,
+    /// Credential name, e.g. `STRIPE_KEY`.
+    pub name: String,
+    /// What it grants access to.
+    pub target: Option<String>,
+    /// Rotation policy in days.
+    pub rotate_days: Option<u32>,
+}
+
+impl CredentialTarget {
+    fn split(self) -> AppResult<(SecretRef, SecretOptions)> {
+        let r = reference(&self.service, &self.name)?;
+        Ok((r, SecretOptions { target: self.target.filter(|t| !t.trim().is_empty()), rotate_days: self.rotate_days }))
+    }
+}
+
+/// Stores a typed value as the credential's next version.
+#[tauri::command]
+pub async fn credential_set(
+    state: State<'_, AppState>,
+    credential: CredentialTarget,
+    value: String,
+) -> AppResult<SecretSummary> {
+    let value = Zeroizing::new(value);
+    if value.is_empty() {
+        return Err(AppError::Invalid("the value is empty".into()));
+    }
+    let (r, options) = credential.split()?;
+    let secret = SecretSlice::from(value.as_bytes().to_vec());
+    state.with_vault(|v| v.set_secret(&r, &secret, options))
+}
+
+/// Generates a value as the credential's next version.
+#[tauri::command]
+pub async fn credential_generate(
+    state: State<'_, AppState>,
+    credential: CredentialTarget,
+    length: usize,
+    charset: Charset,
+) -> AppResult<SecretSummary> {
+    let (r, options) = credential.split()?;
+    state.with_vault(|v| v.generate_secret(&r, length, charset, options))
+}
+
+/// A revealed value.
+#[derive(Serialize, ts_rs::TS)]
+pub struct RevealedSecret {
+    /// The value: UTF-8 text, or base64 when `binary`.
+    pub value: String,
+    /// Whether the value is not text and `value` is base64.
+    pub binary: bool,
+}
+
+/// Reveals a version (the current one by default). Audited by the vault before it returns.
+#[tauri::command]
+pub async fn credential_reveal(
+    state: State<'_, AppState>,
+    service: String,
+    name: String,
+    version: Option<u32>,
+) -> AppResult<RevealedSecret> {
+    let r = reference(&service, &name)?;
+    let secret = state.with_vault(|v| v.reveal_secret(&r, version))?;
+    Ok(match std::str::from_utf8(secret.expose_secret()) {
+        Ok(text) => RevealedSecret { value: text.to_string(), binary: false },
+        Err(_) => RevealedSecret {
+            value: base64::engine::general_purpose::STANDARD.encode(secret.expose_secret()),
+            binary: true,
+        },
+    })
+}
+
+/// Copies a version to the clipboard from Rust (the value never reaches the window); it is
+/// cleared after 30 s if still there.
+#[tauri::command]
+pub async fn credential_copy(
+    state: State<'_, AppState>,
+    service: String,
+    name: String,
+    version: Option<u32>,
+) -> AppResult<CopyReceipt> {
+    let r = reference(&service, &name)?;
+    let secret = state.with_vault(|v| v.reveal_secret(&r, version))?;
+    let text = std::str::from_utf8(secret.expose_secret())
+        .map_err(|_| AppError::Invalid("this value is binary and cannot be copied as text; reveal it instead".into()))?;
+    state.clipboard.copy(Zeroizing::new(text.to_string()))
+}
+
+/// Removes a credential and all its versions.
+#[tauri::command]
+pub async fn credential_remove(state: State<'_, AppState>, service: String, name: String) -> AppResult<()> {
+    let r = reference(&service, &name)?;
+    state.with_vault(|v| v.remove_secret(&r))
+}

@@ -1,0 +1,8 @@
+//! Tauri commands: each parses its arguments, calls `vault_data`, and maps the error. No
+//! business logic lives here.
+
+pub mod authorities;
+pub mod certificates;
+pub mod credentials;
+pub mod services;
+pub mod vault;

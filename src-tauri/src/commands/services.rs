@@ -1,0 +1,96 @@
+//! Services: list, detail, create, edit, delete.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use tauri::State;
+use vault_data::{CertView, IntentView, SecretSummary, Service, ServiceSpec, ServiceUpdate, TrustView};
+
+use crate::error::AppResult;
+use crate::state::AppState;
+
+/// Every service.
+#[tauri::command]
+pub async fn services_list(state: State<'_, AppState>) -> AppResult<Vec<Service>> {
+    state.with_vault(|v| v.list_services())
+}
+
+/// A service with everything that hangs off it.
+#[derive(Serialize, ts_rs::TS)]
+pub struct ServiceDetail {
+    /// The service.
+    pub service: Service,
+    /// Its certificates, every status.
+    pub certificates: Vec<CertView>,
+    /// Its credentials (metadata only).
+    pub credentials: Vec<SecretSummary>,
+    /// Its inbound and outbound trust stores, by CA name.
+    pub trust: TrustView,
+    /// Intents from or to it.
+    pub intents: Vec<IntentView>,
+}
+
+/// One service's detail page.
+#[tauri::command]
+pub async fn service_detail(state: State<'_, AppState>, name: String) -> AppResult<ServiceDetail> {
+    state.with_vault(|v| {
+        let service = v.service(&name)?;
+        let certificates = v.list_certs(None)?.into_iter().filter(|c| c.service.as_deref() == Some(&name)).collect();
+        Ok(ServiceDetail {
+            certificates,
+            credentials: v.list_secrets(Some(&name))?,
+            trust: v.trust(&name)?,
+            intents: v.list_intents(Some(&name))?,
+            service,
+        })
+    })
+}
+
+/// Adds a service.
+#[tauri::command]
+pub async fn service_create(state: State<'_, AppState>, spec: ServiceSpec) -> AppResult<Service> {
+    state.with_vault(|v| v.add_service(spec))
+}
+
+/// The edit form: the whole new state of the editable fields.
+#[derive(Deserialize, ts_rs::TS)]
+pub struct ServiceEditArgs {
+    /// The service to edit.
+    pub name: String,
+    /// Environment.
+    pub environment: String,
+    /// Owner; empty or absent clears it.
+    pub owner: Option<String>,
+    /// Tags, replacing the current ones.
+    pub tags: BTreeMap<String, String>,
+    /// SPIFFE ID; empty or absent clears it.
+    pub spiffe_id: Option<String>,
+}
+
+fn non_empty(s: Option<String>) -> Option<String> {
+    s.map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
+}
+
+/// Saves the edit form.
+#[tauri::command]
+pub async fn service_update(state: State<'_, AppState>, args: ServiceEditArgs) -> AppResult<Service> {
+    state.with_vault(|v| {
+        let current = v.service(&args.name)?;
+        let remove_tags = current.tags.keys().filter(|k| !args.tags.contains_key(*k)).cloned().collect();
+        let update = ServiceUpdate {
+            environment: Some(args.environment),
+            owner: Some(non_empty(args.owner)),
+            set_tags: args.tags,
+            remove_tags,
+            spiffe_id: Some(non_empty(args.spiffe_id)),
+        };
+        v.update_service(&args.name, update)
+    })
+}
+
+/// Deletes a service; refused while certificates, credentials or intents refer to it unless
+/// `force` (the same check as `keyloom service remove`).
+#[tauri::command]
+pub async fn service_delete(state: State<'_, AppState>, name: String, force: bool) -> AppResult<()> {
+    state.with_vault(|v| v.remove_service(&name, force))
+}

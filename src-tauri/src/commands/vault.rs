@@ -1,0 +1,309 @@
+//! Creating, opening, unlocking and locking the vault; the demo; app settings.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+use subtle::ConstantTimeEq;
+use tauri::State;
+use vault_data::{ExposeSecret, KdfCost, SecretString, SlotKind, Strength, Unlock, Vault, VaultStatus};
+use zeroize::Zeroizing;
+
+use crate::error::{AppError, AppResult};
+use crate::settings::Settings;
+use crate::state::{lock, AppState};
+
+/// The demo vault's passphrase. The demo holds generated data only, so its passphrase is shown
+/// in the window rather than kept secret.
+pub const DEMO_PASSPHRASE: &str = "keyloom-demo";
+
+/// Services in the "explore a demo" estate.
+const DEMO_SERVICES: usize = 300;
+
+/// Everything the window needs to decide what to show.
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
+pub struct AppStatus {
+    /// The open vault, if any.
+    pub vault: Option<VaultStatus>,
+    /// Whether it is unlocked.
+    pub unlocked: bool,
+    /// Whether a device slot exists, so unlocking needs no typing.
+    pub device_slot: bool,
+    /// Seconds before another unlock attempt is accepted.
+    pub retry_after_secs: u32,
+    /// The demo vault's (public) passphrase, when the open vault is the demo.
+    pub demo_passphrase: Option<String>,
+    /// Where a new vault goes when the user does not choose.
+    pub default_vault_path: Option<String>,
+    /// App settings.
+    pub settings: Settings,
+}
+
+/// Builds the status from the state.
+pub fn status(state: &AppState) -> AppResult<AppStatus> {
+    let guard = lock(&state.vault);
+    let vault = guard.as_ref().map(Vault::status).transpose()?;
+    let device_slot = vault.as_ref().is_some_and(|v| v.slots.iter().any(|s| s.kind == SlotKind::Device));
+    let demo_passphrase = vault.as_ref().filter(|v| v.demo).map(|_| DEMO_PASSPHRASE.to_string());
+    let unlocked = vault.as_ref().is_some_and(|v| !v.locked);
+    drop(guard);
+    let wait = lock(&state.throttle).wait(Instant::now());
+    Ok(AppStatus {
+        vault,
+        unlocked,
+        device_slot,
+        retry_after_secs: wait.as_secs_f64().ceil() as u32,
+        demo_passphrase,
+        default_vault_path: vault_data::paths::default_vault_dir().ok().map(|p| p.display().to_string()),
+        settings: lock(&state.settings).clone(),
+    })
+}
+
+/// The app's state.
+#[tauri::command]
+pub async fn app_status(state: State<'_, AppState>) -> AppResult<AppStatus> {
+    status(&state)
+}
+
+/// zxcvbn's estimate for a passphrase being chosen.
+#[tauri::command]
+pub async fn passphrase_strength(passphrase: String) -> AppResult<Strength> {
+    let passphrase = Zeroizing::new(passphrase);
+    Ok(vault_data::estimate_strength(&passphrase))
+}
+
+/// Arguments of [`vault_create`].
+#[derive(Deserialize, ts_rs::TS)]
+pub struct CreateVaultArgs {
+    /// Vault folder; the default location when empty.
+    pub path: Option<String>,
+    /// The new passphrase.
+    pub passphrase: String,
+    /// The same, typed again.
+    pub confirm: String,
+}
+
+/// A new vault and its recovery key, shown once.
+#[derive(Serialize, ts_rs::TS)]
+pub struct CreatedVault {
+    /// The app's state, now with the new vault unlocked.
+    pub status: AppStatus,
+    /// The recovery key (`AGE-SECRET-KEY-1…`): the one time it is shown.
+    pub recovery_key: String,
+}
+
+/// Passphrases scoring below this (zxcvbn 0–4) are refused outright.
+const MIN_STRENGTH: u8 = 2;
+
+/// The scrypt cost of new passphrase slots: age's calibrated default, unless
+/// `KEYLOOM_SCRYPT_LOG_N` asks for another (never below the safe floor), as tests do.
+fn kdf_cost() -> AppResult<KdfCost> {
+    match std::env::var("KEYLOOM_SCRYPT_LOG_N") {
+        Ok(v) => {
+            let n: u8 = v.parse().map_err(|_| AppError::Invalid(format!("KEYLOOM_SCRYPT_LOG_N={v} is not a number")))?;
+            Ok(KdfCost::checked(n)?)
+        }
+        Err(_) => Ok(KdfCost::Calibrated),
+    }
+}
+
+fn vault_dir(path: Option<String>) -> AppResult<PathBuf> {
+    match path.map(|p| p.trim().to_string()).filter(|p| !p.is_empty()) {
+        Some(p) => Ok(PathBuf::from(p)),
+        None => Ok(vault_data::paths::default_vault_dir()?),
+    }
+}
+
+/// Creates a vault, unlocked, and remembers it as the one to open next time.
+#[tauri::command]
+pub async fn vault_create(state: State<'_, AppState>, args: CreateVaultArgs) -> AppResult<CreatedVault> {
+    let passphrase = SecretString::from(args.passphrase);
+    let confirm = Zeroizing::new(args.confirm);
+    if !bool::from(passphrase.expose_secret().as_bytes().ct_eq(confirm.as_bytes())) {
+        return Err(AppError::Invalid("the two passphrases do not match".into()));
+    }
+    if vault_data::estimate_strength(passphrase.expose_secret()).score < MIN_STRENGTH {
+        return Err(AppError::Invalid("this passphrase is too easy to guess: use four or more random words".into()));
+    }
+    let dir = vault_dir(args.path)?;
+    state.close_vault()?;
+    let (vault, recovery) = Vault::create(&dir, &passphrase, vault_data::CreateOptions { kdf: kdf_cost()? })?;
+    let recovery_key = Zeroizing::new(recovery.0.expose_secret().to_string());
+    *lock(&state.recovery_key) = Some(recovery_key.clone());
+    set_open(&state, vault, dir)?;
+    Ok(CreatedVault { status: status(&state)?, recovery_key: recovery_key.to_string() })
+}
+
+fn set_open(state: &AppState, vault: Vault, dir: PathBuf) -> AppResult<()> {
+    let mut guard = lock(&state.vault);
+    *guard = Some(vault);
+    state.sync_unlocked(&guard);
+    drop(guard);
+    lock(&state.throttle).succeeded();
+    let mut settings = lock(&state.settings);
+    settings.last_vault = Some(dir);
+    settings.save(&state.settings_path)
+}
+
+/// Opens the vault in `path`, locked.
+#[tauri::command]
+pub async fn vault_open(state: State<'_, AppState>, path: String) -> AppResult<AppStatus> {
+    let dir = vault_dir(Some(path))?;
+    state.close_vault()?;
+    let vault = Vault::open(&dir)?;
+    set_open(&state, vault, dir)?;
+    status(&state)
+}
+
+/// Opens the vault remembered from last time (or at the default place), locked, if there is one.
+pub fn open_last(state: &AppState) {
+    let remembered = lock(&state.settings).last_vault.clone();
+    let candidates = remembered.into_iter().chain(vault_data::paths::default_vault_dir().ok());
+    for dir in candidates {
+        if let Ok(vault) = Vault::open(&dir) {
+            let mut guard = lock(&state.vault);
+            *guard = Some(vault);
+            state.sync_unlocked(&guard);
+            return;
+        }
+    }
+}
+
+/// Replaces whatever is open with a freshly generated demo estate, clearly marked as a demo.
+#[tauri::command]
+pub async fn vault_create_demo(state: State<'_, AppState>) -> AppResult<AppStatus> {
+    let dir = vault_data::paths::default_demo_dir()?;
+    state.close_vault()?;
+    if Vault::exists(&dir) {
+        // Only ever replace a vault that is itself a demo.
+        let old = Vault::open(&dir)?;
+        if !old.status()?.demo {
+            return Err(AppError::Invalid(format!("{} holds a vault that is not a demo; it was left alone", dir.display())));
+        }
+        old.close()?;
+        std::fs::remove_dir_all(&dir)
+            .map_err(|e| AppError::File { path: dir.display().to_string(), reason: e.to_string() })?;
+    }
+    let passphrase = SecretString::from(DEMO_PASSPHRASE.to_string());
+    let cost = KdfCost::LogN(vault_data::MIN_SCRYPT_LOG_N);
+    let (mut vault, _recovery) = Vault::create(&dir, &passphrase, vault_data::CreateOptions { kdf: cost })?;
+    let seed = rand::random::<u64>();
+    vault.populate_demo(DEMO_SERVICES, seed)?;
+    set_open(&state, vault, dir)?;
+    status(&state)
+}
+
+/// Arguments of [`vault_unlock`].
+#[derive(Deserialize, ts_rs::TS)]
+pub struct UnlockArgs {
+    /// The passphrase; absent to use the device key.
+    pub passphrase: Option<String>,
+    /// After a passphrase unlock, remember the vault on this device (OS keyring).
+    pub remember: bool,
+}
+
+/// The state after unlocking, with a note when "remember" could not be honoured.
+#[derive(Serialize, ts_rs::TS)]
+pub struct UnlockOutcome {
+    /// The app's state.
+    pub status: AppStatus,
+    /// Something the user should know, e.g. that the keyring was unavailable.
+    pub notice: Option<String>,
+}
+
+/// Unlocks with the passphrase or the device key. Wrong passphrases are throttled.
+#[tauri::command]
+pub async fn vault_unlock(state: State<'_, AppState>, args: UnlockArgs) -> AppResult<UnlockOutcome> {
+    let wait = lock(&state.throttle).wait(Instant::now());
+    if !wait.is_zero() {
+        return Err(AppError::Throttled(wait.as_secs_f64().ceil() as u64));
+    }
+    let method = match args.passphrase {
+        Some(p) => Unlock::Passphrase(SecretString::from(p)),
+        None => Unlock::Device,
+    };
+    let by_passphrase = matches!(method, Unlock::Passphrase(_));
+    let mut guard = lock(&state.vault);
+    let vault = guard.as_mut().ok_or(AppError::NoVault)?;
+    let result = vault.unlock(method);
+    state.sync_unlocked(&guard);
+    match result {
+        Err(e @ vault_data::Error::WrongKey) => {
+            if by_passphrase {
+                lock(&state.throttle).failed(Instant::now());
+            }
+            return Err(e.into());
+        }
+        Err(e) => return Err(e.into()),
+        Ok(()) => lock(&state.throttle).succeeded(),
+    }
+    let mut notice = None;
+    if args.remember && by_passphrase {
+        if let Some(vault) = guard.as_mut() {
+            if let Err(e) = vault.enable_device() {
+                notice = Some(format!("Unlocked, but this device could not remember the vault: {e}"));
+            }
+        }
+    }
+    drop(guard);
+    state.touch();
+    Ok(UnlockOutcome { status: status(&state)?, notice })
+}
+
+/// Locks now: keys, index, pending recovery key and a copied secret are all cleared.
+#[tauri::command]
+pub async fn vault_lock(state: State<'_, AppState>) -> AppResult<AppStatus> {
+    state.lock_vault()?;
+    status(&state)
+}
+
+/// Turns "remember on this device" on or off.
+#[tauri::command]
+pub async fn device_remember(state: State<'_, AppState>, enabled: bool) -> AppResult<AppStatus> {
+    state.with_vault(|v| if enabled { v.enable_device() } else { v.disable_device().map(|_| ()) })?;
+    status(&state)
+}
+
+/// Writes the just-created vault's recovery key to `path` (0600).
+#[tauri::command]
+pub async fn recovery_key_save(state: State<'_, AppState>, path: String) -> AppResult<()> {
+    let key = lock(&state.recovery_key).clone().ok_or_else(|| {
+        AppError::Invalid("the recovery key is no longer held: it is shown only right after creating a vault".into())
+    })?;
+    let vault_id = state.with_vault(|v| Ok(v.vault_id()))?;
+    let text = Zeroizing::new(format!(
+        "# Keyloom recovery key for vault {vault_id}\n# Keep it offline. It opens the vault without the passphrase:\n#   keyloom recover --recovery-key-file <this file>\n{}\n",
+        key.as_str()
+    ));
+    vault_data::paths::write_private_file(std::path::Path::new(&path), text.as_bytes())?;
+    Ok(())
+}
+
+/// The user confirmed they saved the recovery key: forget it.
+#[tauri::command]
+pub async fn recovery_key_done(state: State<'_, AppState>) -> AppResult<()> {
+    *lock(&state.recovery_key) = None;
+    Ok(())
+}
+
+/// Most idle minutes a user may choose (a day).
+const MAX_AUTO_LOCK_MINUTES: u32 = 24 * 60;
+
+/// Saves new app settings.
+#[tauri::command]
+pub async fn settings_update(state: State<'_, AppState>, settings: Settings) -> AppResult<Settings> {
+    if settings.auto_lock_minutes > MAX_AUTO_LOCK_MINUTES {
+        return Err(AppError::Invalid(format!("auto-lock can wait at most {MAX_AUTO_LOCK_MINUTES} minutes")));
+    }
+    let mut current = lock(&state.settings);
+    let new = Settings { last_vault: current.last_vault.clone(), ..settings };
+    new.save(&state.settings_path)?;
+    *current = new.clone();
+    Ok(new)
+}
+
+/// The user is active (keys, clicks): postpones auto-lock. The gate does the work.
+#[tauri::command]
+pub async fn activity() -> AppResult<()> {
+    Ok(())
+}

@@ -1,0 +1,36 @@
+//! Which commands may run while the vault is locked.
+//!
+//! The capability file decides which commands the window may call at all; this gate decides,
+//! on every call, whether the vault's state allows it. While locked (or before any vault is
+//! open) only status, unlock and create commands pass; everything else is refused before it
+//! runs with `{code: "locked"}`.
+
+/// Commands callable without an unlocked vault.
+pub const ALLOWED_WHILE_LOCKED: &[&str] =
+    &["app_status", "passphrase_strength", "vault_create", "vault_create_demo", "vault_open", "vault_unlock"];
+
+/// Whether `command` may run now.
+pub fn allowed(command: &str, unlocked: bool) -> bool {
+    unlocked || ALLOWED_WHILE_LOCKED.contains(&command)
+}
+
+/// Whether a call counts as the user doing something (status checks do not).
+pub fn is_activity(command: &str) -> bool {
+    command != "app_status"
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locked_vault_allows_only_status_unlock_create() {
+        for cmd in ALLOWED_WHILE_LOCKED {
+            assert!(allowed(cmd, false));
+        }
+        for cmd in ["services_list", "credential_reveal", "credential_copy", "cert_issue", "vault_lock", "activity"] {
+            assert!(!allowed(cmd, false), "{cmd} must be refused while locked");
+            assert!(allowed(cmd, true));
+        }
+    }
+}
