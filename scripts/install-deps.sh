@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs the system packages Keyloom's build and tests need on Debian 12 (idempotent).
-# Rust (cargo, rustfmt, clippy) is expected to be installed already.
+# Installs what Keyloom's build and tests need on Debian 12 (idempotent): system packages, the
+# frontend's npm packages, and tauri-driver. Rust (cargo, rustfmt, clippy) and Node.js 20.19+
+# with npm are expected to be installed already.
 set -euo pipefail
 
 packages=(
@@ -11,17 +12,33 @@ packages=(
   openssl ca-certificates      # real peers for the PKI tests: openssl verify, the Debian CA bundle
   graphviz                     # `dot` renders the trust graph in the graph tests
   nginx-light curl age openssh-client   # real consumers of exported bundles
+  # The desktop app (Tauri 2 on WebKitGTK) and its end-to-end tests
+  libwebkit2gtk-4.1-dev libssl-dev libxdo-dev libayatana-appindicator3-dev librsvg2-dev
+  xvfb xauth webkit2gtk-driver   # a headless X server and WebKit's WebDriver
+  fonts-dejavu-core libgl1-mesa-dri dbus-x11 imagemagick
+  xclip                          # reads the X clipboard in the copy-and-clear test
 )
 
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-if [ ${#missing[@]} -eq 0 ]; then
-  exit 0
+if [ ${#missing[@]} -gt 0 ]; then
+  SUDO=""
+  if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+  echo "Installing: ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
-SUDO=""
-if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
-echo "Installing: ${missing[*]}"
-$SUDO apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+
+# tauri-driver bridges WebDriver clients to WebKitWebDriver for the desktop E2E tests.
+if ! command -v tauri-driver >/dev/null 2>&1; then
+  echo "Installing tauri-driver"
+  cargo install tauri-driver --version '^2' --locked --quiet
+fi
+
+# The frontend's packages, exactly as locked.
+cd "$(dirname "$0")/../frontend"
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules ]; then
+  npm ci --no-audit --no-fund --loglevel=error
+fi

@@ -5,14 +5,22 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/install-deps.sh
+export PATH="$HOME/.cargo/bin:$PATH"
 
+echo "== frontend: svelte-check, vitest, build"
+# The Tauri crate embeds frontend/dist at compile time, so the frontend is built first.
+(cd frontend && npm run --silent check && npm test --silent && npm run --silent build)
+
+# One set of flags for every cargo call: the same features mean Tauri compiles once, and the
+# custom-protocol feature embeds the built frontend in keyloom-desktop.
+CARGO_FLAGS=(--workspace --locked --features tauri/custom-protocol)
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy"
-cargo clippy --workspace --all-targets --locked -- -D warnings
+cargo clippy "${CARGO_FLAGS[@]}" --all-targets -- -D warnings
 echo "== cargo build"
-# The cross-crate tests run the real binaries, so build them first.
-cargo build --workspace --all-targets --locked
+# The cross-crate and end-to-end tests run the real binaries, so build them first.
+cargo build "${CARGO_FLAGS[@]}" --all-targets
 echo "== cargo test"
 # Graphviz builds its font cache on first use; do that once here, not inside parallel tests.
 echo 'digraph { a -> b }' | dot -Tsvg >/dev/null
@@ -20,4 +28,4 @@ echo 'digraph { a -> b }' | dot -Tsvg >/dev/null
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 XDG_DATA_HOME="$scratch/data" XDG_CONFIG_HOME="$scratch/config" XDG_CACHE_HOME="$scratch/cache" \
-  cargo test --workspace --locked
+  cargo test "${CARGO_FLAGS[@]}"

@@ -54,10 +54,9 @@ pub fn run() {
             let command = invoke.message.command().to_string();
             let state = invoke.message.webview_ref().state::<AppState>();
             if !gate::allowed(&command, state.is_unlocked()) {
-                invoke.resolver.reject(IpcError {
-                    code: "locked".into(),
-                    message: "the vault is locked: unlock it first".into(),
-                });
+                invoke
+                    .resolver
+                    .reject(IpcError { code: "locked".into(), message: "the vault is locked: unlock it first".into() });
                 return true;
             }
             if gate::is_activity(&command) {

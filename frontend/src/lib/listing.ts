@@ -49,8 +49,9 @@ export function nextSort(current: { key: string; dir: SortDir }, key: string): {
   return { key, dir: current.dir === "asc" ? "desc" : "asc" };
 }
 
-/** "12 of 10,000 services". */
-export function countLabel(shown: number, total: number, noun: string): string {
+/** "1 service", "12 of 10,000 services". `one` is the singular of the plural `noun`. */
+export function countLabel(shown: number, total: number, noun: string, one: string): string {
   const fmt = (n: number) => n.toLocaleString("en-US");
-  return shown === total ? `${fmt(total)} ${noun}` : `${fmt(shown)} of ${fmt(total)} ${noun}`;
+  const word = total === 1 ? one : noun;
+  return shown === total ? `${fmt(total)} ${word}` : `${fmt(shown)} of ${fmt(total)} ${word}`;
 }

@@ -46,8 +46,10 @@ describe("search and sort", () => {
   });
 
   it("labels counts", () => {
-    expect(countLabel(10000, 10000, "services")).toBe("10,000 services");
-    expect(countLabel(12, 10000, "services")).toBe("12 of 10,000 services");
+    expect(countLabel(10000, 10000, "services", "service")).toBe("10,000 services");
+    expect(countLabel(12, 10000, "services", "service")).toBe("12 of 10,000 services");
+    expect(countLabel(1, 1, "services", "service")).toBe("1 service");
+    expect(countLabel(0, 1, "authorities", "authority")).toBe("0 of 1 authority");
   });
 });
 

@@ -115,8 +115,9 @@ pub async fn credential_copy(
 ) -> AppResult<CopyReceipt> {
     let r = reference(&service, &name)?;
     let secret = state.with_vault(|v| v.reveal_secret(&r, version))?;
-    let text = std::str::from_utf8(secret.expose_secret())
-        .map_err(|_| AppError::Invalid("this value is binary and cannot be copied as text; reveal it instead".into()))?;
+    let text = std::str::from_utf8(secret.expose_secret()).map_err(|_| {
+        AppError::Invalid("this value is binary and cannot be copied as text; reveal it instead".into())
+    })?;
     state.clipboard.copy(Zeroizing::new(text.to_string()))
 }
 

@@ -100,7 +100,8 @@ const MIN_STRENGTH: u8 = 2;
 fn kdf_cost() -> AppResult<KdfCost> {
     match std::env::var("KEYLOOM_SCRYPT_LOG_N") {
         Ok(v) => {
-            let n: u8 = v.parse().map_err(|_| AppError::Invalid(format!("KEYLOOM_SCRYPT_LOG_N={v} is not a number")))?;
+            let n: u8 =
+                v.parse().map_err(|_| AppError::Invalid(format!("KEYLOOM_SCRYPT_LOG_N={v} is not a number")))?;
             Ok(KdfCost::checked(n)?)
         }
         Err(_) => Ok(KdfCost::Calibrated),
@@ -178,7 +179,10 @@ pub async fn vault_create_demo(state: State<'_, AppState>) -> AppResult<AppStatu
         // Only ever replace a vault that is itself a demo.
         let old = Vault::open(&dir)?;
         if !old.status()?.demo {
-            return Err(AppError::Invalid(format!("{} holds a vault that is not a demo; it was left alone", dir.display())));
+            return Err(AppError::Invalid(format!(
+                "{} holds a vault that is not a demo; it was left alone",
+                dir.display()
+            )));
         }
         old.close()?;
         std::fs::remove_dir_all(&dir)

@@ -1,0 +1,211 @@
+//! End-to-end harness for the desktop app: a private X server (Xvfb), a private D-Bus session
+//! bus, and tauri-driver (which drives WebKitWebDriver), all started here and killed on drop.
+//! The app runs with its data, config and cache in a temporary directory.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::elements::Element;
+use fantoccini::{Client, ClientBuilder, Locator};
+
+/// Path of the `keyloom-desktop` binary built next to the test executable.
+pub fn desktop_bin() -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    let profile_dir = exe.parent().and_then(Path::parent).expect("target/<profile> directory");
+    let bin = profile_dir.join("keyloom-desktop");
+    assert!(
+        bin.exists(),
+        "{} is missing: run `cargo build --workspace --features tauri/custom-protocol` first",
+        bin.display()
+    );
+    bin
+}
+
+/// Where E2E screenshots go: `target/e2e-screenshots/`.
+pub fn screenshot_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    let target = exe.ancestors().nth(3).expect("target directory");
+    let dir = target.join("e2e-screenshots");
+    std::fs::create_dir_all(&dir).expect("create screenshot directory");
+    dir
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
+}
+
+fn wait_for(what: &str, timeout: Duration, mut ready: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !ready() {
+        assert!(start.elapsed() < timeout, "{what} did not come up within {timeout:?}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A running desktop app under WebDriver.
+pub struct Desktop {
+    pub client: Client,
+    pub home: tempfile::TempDir,
+    pub display: String,
+    // Dropped in reverse order: driver (and with it the app), bus, X server.
+    _driver: Killed,
+    _bus: Killed,
+    _xvfb: Killed,
+}
+
+fn start_xvfb() -> (Killed, String) {
+    // -displayfd: Xvfb picks a free display itself and writes its number once it is ready, so
+    // parallel tests never race for one.
+    let mut child = Command::new("Xvfb")
+        .args(["-displayfd", "1", "-screen", "0", "1280x800x24", "-nolisten", "tcp"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start Xvfb (apt install xvfb)");
+    let stdout = child.stdout.take().expect("Xvfb stdout");
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line).expect("Xvfb display number");
+    let n: u32 = line.trim().parse().unwrap_or_else(|_| panic!("Xvfb printed {line:?}, not a display number"));
+    (Killed(child), format!(":{n}"))
+}
+
+fn start_bus() -> (Killed, String) {
+    let mut child = Command::new("dbus-daemon")
+        .args(["--session", "--nofork", "--print-address=1"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start dbus-daemon (apt install dbus)");
+    let mut line = String::new();
+    let stdout = child.stdout.take().expect("dbus stdout");
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line).expect("bus address");
+    (Killed(child), line.trim().to_string())
+}
+
+impl Desktop {
+    /// Starts X, a session bus, tauri-driver and the app, and opens a WebDriver session on it.
+    pub async fn start() -> Desktop {
+        let home = tempfile::tempdir().expect("tempdir");
+        let (xvfb, display) = start_xvfb();
+        let (bus, bus_address) = start_bus();
+        let port = free_port();
+        let native_port = free_port();
+        let driver = Command::new("tauri-driver")
+            .args(["--port", &port.to_string(), "--native-port", &native_port.to_string()])
+            .env("DISPLAY", &display)
+            .env("DBUS_SESSION_BUS_ADDRESS", &bus_address)
+            .env("XDG_DATA_HOME", home.path().join("data"))
+            .env("XDG_CONFIG_HOME", home.path().join("config"))
+            .env("XDG_CACHE_HOME", home.path().join("cache"))
+            .env("XDG_RUNTIME_DIR", home.path())
+            .env("TZ", "UTC")
+            // Fast passphrase KDF for tests (still the shipped floor, 2^14).
+            .env("KEYLOOM_SCRYPT_LOG_N", "14")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start tauri-driver (cargo install tauri-driver --version '^2' --locked)");
+        let driver = Killed(driver);
+        wait_for("tauri-driver", Duration::from_secs(20), || std::net::TcpStream::connect(("127.0.0.1", port)).is_ok());
+
+        let caps = serde_json::json!({
+            "browserName": "wry",
+            "tauri:options": { "application": desktop_bin() },
+        });
+        let caps = caps.as_object().cloned().expect("capabilities object");
+        let client = ClientBuilder::rustls()
+            .expect("WebDriver HTTP client")
+            .capabilities(caps)
+            .connect(&format!("http://127.0.0.1:{port}"))
+            .await
+            .expect("WebDriver session on the app");
+        Desktop { client, home, display, _driver: driver, _bus: bus, _xvfb: xvfb }
+    }
+
+    /// Waits for the element matching `css`.
+    pub async fn find(&self, css: &str) -> Element {
+        self.client
+            .wait()
+            .at_most(Duration::from_secs(20))
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("no element {css}: {e}"))
+    }
+
+    /// Waits until the element matching `css` contains `text`, and returns its text.
+    pub async fn wait_text(&self, css: &str, text: &str) -> String {
+        let start = Instant::now();
+        loop {
+            if let Ok(el) = self.client.find(Locator::Css(css)).await {
+                if let Ok(t) = el.text().await {
+                    if t.contains(text) {
+                        return t;
+                    }
+                }
+            }
+            assert!(start.elapsed() < Duration::from_secs(20), "{css} never showed {text:?}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Clicks the element matching `css`.
+    pub async fn click(&self, css: &str) {
+        self.find(css).await.click().await.unwrap_or_else(|e| panic!("click {css}: {e}"));
+    }
+
+    /// Types into the element matching `css`.
+    pub async fn type_into(&self, css: &str, text: &str) {
+        let el = self.find(css).await;
+        el.clear().await.unwrap_or_else(|e| panic!("clear {css}: {e}"));
+        el.send_keys(text).await.unwrap_or_else(|e| panic!("type into {css}: {e}"));
+        // WebKit delivers the key events asynchronously: wait until the field holds all of it.
+        let start = Instant::now();
+        while el.prop("value").await.ok().flatten().as_deref() != Some(text) {
+            assert!(start.elapsed() < Duration::from_secs(10), "{css} never held the typed text");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Calls a Tauri command straight from the page, as a compromised page could, and returns
+    /// `Ok(result)` or `Err(error)` as the IPC layer answered.
+    pub async fn invoke_raw(&self, command: &str) -> Result<serde_json::Value, serde_json::Value> {
+        let script = "const done = arguments[arguments.length - 1];\
+                      window.__TAURI_INTERNALS__.invoke(arguments[0], {})\
+                        .then(v => done({ok: v === undefined ? null : v}), e => done({err: e}));";
+        let out = self.client.execute_async(script, vec![command.into()]).await.expect("execute_async");
+        match out.get("ok") {
+            Some(v) => Ok(v.clone()),
+            None => Err(out.get("err").cloned().unwrap_or(serde_json::Value::Null)),
+        }
+    }
+
+    /// Saves a screenshot of the window's content as WebKit rendered it for the current DOM
+    /// (an X-level grab can lag a frame behind what the test just waited for).
+    pub async fn screenshot(&self, name: &str) -> PathBuf {
+        let path = screenshot_dir().join(format!("{name}.png"));
+        let png = self.client.screenshot().await.unwrap_or_else(|e| panic!("screenshot {name}: {e}"));
+        std::fs::write(&path, png).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
+        path
+    }
+
+    /// The text on the X clipboard, as another program would paste it.
+    pub fn clipboard(&self) -> String {
+        let out = Command::new("xclip")
+            .args(["-o", "-selection", "clipboard"])
+            .env("DISPLAY", &self.display)
+            .output()
+            .expect("run xclip");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+}

@@ -1,0 +1,137 @@
+//! The desktop app, driven end to end through WebDriver (tauri-driver + WebKitWebDriver) under a
+//! private Xvfb: what a person does on first start and every day after. Screenshots of each main
+//! view land in target/e2e-screenshots/.
+
+use keyloom_tests::desktop::Desktop;
+
+const PASSPHRASE: &str = "vivid otter cobalt harbor 71";
+
+fn today_plus(days: i64) -> String {
+    let d = time::OffsetDateTime::now_utc() + time::Duration::days(days);
+    format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn first_start_to_issued_certificate() {
+    let app = Desktop::start().await;
+    let vault_dir = app.home.path().join("my-vault");
+
+    // First start: no vault yet, so the welcome screen.
+    app.find("[data-testid=start-create]").await;
+    app.screenshot("01-welcome").await;
+    app.click("[data-testid=start-create]").await;
+    app.type_into("[data-testid=create-path]", vault_dir.to_str().unwrap()).await;
+    app.type_into("[data-testid=create-pass]", "password").await;
+    app.wait_text("[data-testid=strength]", "weak").await;
+    app.type_into("[data-testid=create-pass]", PASSPHRASE).await;
+    app.type_into("[data-testid=create-confirm]", PASSPHRASE).await;
+    app.wait_text("[data-testid=strength]", "strong").await;
+    app.screenshot("02-create-vault").await;
+    app.click("[data-testid=create-submit]").await;
+
+    // The recovery key, shown once; Continue needs the "saved it" confirmation.
+    let key = app.wait_text("[data-testid=recovery-key]", "AGE-SECRET-KEY-1").await;
+    assert_eq!(key.trim().len(), "AGE-SECRET-KEY-1".len() + 58);
+    app.screenshot("03-recovery-key").await;
+    assert!(!app.find("[data-testid=recovery-done]").await.is_enabled().await.unwrap());
+    app.click("[data-testid=recovery-saved]").await;
+    app.click("[data-testid=recovery-done]").await;
+    assert!(vault_dir.join("db").is_dir(), "the vault was created where the user said");
+
+    // Lock from the sidebar: the unlock screen, and nothing but status/unlock/create answers.
+    app.wait_text("[data-testid=count]", "0 services").await;
+    app.click("[data-testid=lock]").await;
+    app.find("[data-testid=unlock-pass]").await;
+    let refused = app.invoke_raw("services_list").await.expect_err("services_list must be refused while locked");
+    assert_eq!(refused["code"], "locked", "{refused}");
+    let refused = app.invoke_raw("credential_reveal").await.expect_err("reveal must be refused while locked");
+    assert_eq!(refused["code"], "locked", "{refused}");
+    let status = app.invoke_raw("app_status").await.expect("app_status works while locked");
+    assert_eq!(status["unlocked"], false);
+
+    // Wrong passphrase, then the right one.
+    app.type_into("[data-testid=unlock-pass]", "not the passphrase").await;
+    app.click("[data-testid=unlock-submit]").await;
+    app.wait_text("[data-testid=error]", "Wrong passphrase").await;
+    app.screenshot("04-unlock-wrong-passphrase").await;
+    app.type_into("[data-testid=unlock-pass]", PASSPHRASE).await;
+    app.click("[data-testid=unlock-submit]").await;
+
+    // A service.
+    app.click("[data-testid=new-service]").await;
+    app.type_into("[data-testid=service-name]", "payments").await;
+    app.type_into("[data-testid=service-env]", "prod").await;
+    app.click("[data-testid=service-save]").await;
+    app.wait_text("[data-testid=service-detail]", "payments").await;
+    app.wait_text("[data-testid=count]", "1 service").await;
+    app.screenshot("05-services").await;
+
+    // A credential: typed, masked until revealed, copied from Rust.
+    app.click("[data-testid=nav-credentials]").await;
+    app.click("[data-testid=new-credential]").await;
+    app.type_into("[data-testid=credential-service]", "payments").await;
+    app.type_into("[data-testid=credential-name]", "DB_PASSWORD").await;
+    app.click("[data-testid=credential-mode-type]").await;
+    app.type_into("[data-testid=credential-value]", "s3cr3t-Value-42").await;
+    app.click("[data-testid=credential-save]").await;
+    let masked = app.wait_text("[data-testid=secret-value]", "•").await;
+    assert!(!masked.contains("s3cr3t"));
+    app.click("[data-testid=reveal]").await;
+    app.wait_text("[data-testid=secret-value]", "s3cr3t-Value-42").await;
+    app.click("[data-testid=copy]").await;
+    app.wait_text("[data-testid=copy-countdown]", "cleared in").await;
+    assert_eq!(app.clipboard(), "s3cr3t-Value-42", "the clipboard holds the value Rust put there");
+    app.screenshot("06-credentials").await;
+
+    // A root CA.
+    app.click("[data-testid=nav-authorities]").await;
+    app.click("[data-testid=new-ca]").await;
+    app.type_into("[data-testid=ca-name]", "corp-root").await;
+    app.click("[data-testid=ca-save]").await;
+    app.wait_text("[data-testid=count]", "1 authority").await;
+    app.screenshot("07-authorities").await;
+
+    // A certificate for the service, listed with its expiry.
+    app.click("[data-testid=nav-certificates]").await;
+    app.click("[data-testid=issue-cert]").await;
+    app.type_into("[data-testid=issue-service]", "payments").await;
+    app.wait_text("[data-testid=issue-ca]", "corp-root").await;
+    app.type_into("[data-testid=issue-dns]", "payments.corp.example").await;
+    app.click("[data-testid=issue-submit]").await;
+    app.wait_text("[data-testid=cert-detail]", "payments.corp.example").await;
+    app.wait_text("[data-testid=count]", "1 certificate").await;
+    app.wait_text("[data-testid=cert-expiry]", &today_plus(90)).await;
+    app.screenshot("08-certificates").await;
+
+    // Ctrl+L locks, and the value is gone from the window and from the clipboard.
+    app.click("[data-testid=nav-settings]").await;
+    app.screenshot("09-settings").await;
+    app.find("body").await.send_keys("\u{E009}l").await.expect("Ctrl+L");
+    app.find("[data-testid=unlock-pass]").await;
+    let page = app.client.source().await.expect("page source");
+    assert!(!page.contains("s3cr3t-Value-42"), "a revealed value survived locking");
+    assert_ne!(app.clipboard(), "s3cr3t-Value-42", "locking must take the copied value back");
+    app.screenshot("10-locked").await;
+
+    app.client.clone().close().await.expect("close session");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_estate_is_labelled_searchable_and_virtualised() {
+    let app = Desktop::start().await;
+    app.click("[data-testid=start-demo]").await;
+    app.wait_text("[data-testid=demo-banner]", "DEMO VAULT").await;
+    // Created unlocked: the 300-service estate, with only a screenful of rows in the page.
+    app.wait_text("[data-testid=count]", "300 services").await;
+    let rows = app.client.find_all(fantoccini::Locator::Css(".vrow")).await.expect("rows");
+    assert!(!rows.is_empty() && rows.len() < 60, "{} rows rendered for 300 services", rows.len());
+    app.type_into("[data-testid=search]", "payments prod").await;
+    let label = app.wait_text("[data-testid=count]", " of 300 services").await;
+    let shown: usize = label.split_whitespace().next().unwrap().replace(',', "").parse().unwrap();
+    assert!(shown > 0 && shown < 300, "{label}");
+    app.screenshot("11-demo-services").await;
+    app.click("[data-testid=nav-certificates]").await;
+    app.find("[data-testid=cert-expiry]").await;
+    app.screenshot("12-demo-certificates").await;
+    app.client.clone().close().await.expect("close session");
+}
