@@ -58,6 +58,7 @@ pub struct Desktop {
     pub client: Client,
     pub home: tempfile::TempDir,
     pub display: String,
+    pub bus_address: String,
     // Dropped in reverse order: driver (and with it the app), bus, X server.
     _driver: Killed,
     _bus: Killed,
@@ -93,6 +94,19 @@ fn start_bus() -> (Killed, String) {
     (Killed(child), line.trim().to_string())
 }
 
+/// The environment the app runs in: the private display and bus, and data kept in `home`.
+fn app_env(cmd: &mut Command, display: &str, bus_address: &str, home: &Path) {
+    cmd.env("DISPLAY", display)
+        .env("DBUS_SESSION_BUS_ADDRESS", bus_address)
+        .env("XDG_DATA_HOME", home.join("data"))
+        .env("XDG_CONFIG_HOME", home.join("config"))
+        .env("XDG_CACHE_HOME", home.join("cache"))
+        .env("XDG_RUNTIME_DIR", home)
+        .env("TZ", "UTC")
+        // Fast passphrase KDF for tests (still the shipped floor, 2^14).
+        .env("KEYLOOM_SCRYPT_LOG_N", "14");
+}
+
 impl Desktop {
     /// Starts X, a session bus, tauri-driver and the app, and opens a WebDriver session on it.
     pub async fn start() -> Desktop {
@@ -101,17 +115,10 @@ impl Desktop {
         let (bus, bus_address) = start_bus();
         let port = free_port();
         let native_port = free_port();
-        let driver = Command::new("tauri-driver")
-            .args(["--port", &port.to_string(), "--native-port", &native_port.to_string()])
-            .env("DISPLAY", &display)
-            .env("DBUS_SESSION_BUS_ADDRESS", &bus_address)
-            .env("XDG_DATA_HOME", home.path().join("data"))
-            .env("XDG_CONFIG_HOME", home.path().join("config"))
-            .env("XDG_CACHE_HOME", home.path().join("cache"))
-            .env("XDG_RUNTIME_DIR", home.path())
-            .env("TZ", "UTC")
-            // Fast passphrase KDF for tests (still the shipped floor, 2^14).
-            .env("KEYLOOM_SCRYPT_LOG_N", "14")
+        let mut driver = Command::new("tauri-driver");
+        driver.args(["--port", &port.to_string(), "--native-port", &native_port.to_string()]);
+        app_env(&mut driver, &display, &bus_address, home.path());
+        let driver = driver
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -130,7 +137,24 @@ impl Desktop {
             .connect(&format!("http://127.0.0.1:{port}"))
             .await
             .expect("WebDriver session on the app");
-        Desktop { client, home, display, _driver: driver, _bus: bus, _xvfb: xvfb }
+        Desktop { client, home, display, bus_address, _driver: driver, _bus: bus, _xvfb: xvfb }
+    }
+
+    /// Starts a second copy of the app in the same session, as a user double-clicking the icon
+    /// again would, and returns its exit status once it ends (or None if it is still running
+    /// after `wait`).
+    pub fn start_second_instance(&self, wait: Duration) -> Option<std::process::ExitStatus> {
+        let mut cmd = Command::new(desktop_bin());
+        app_env(&mut cmd, &self.display, &self.bus_address, self.home.path());
+        let mut child = Killed(cmd.stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("start second app"));
+        let start = Instant::now();
+        while start.elapsed() < wait {
+            if let Ok(Some(status)) = child.0.try_wait() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        None
     }
 
     /// Waits for the element matching `css`.

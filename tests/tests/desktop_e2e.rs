@@ -105,6 +105,7 @@ async fn first_start_to_issued_certificate() {
 
     // Ctrl+L locks, and the value is gone from the window and from the clipboard.
     app.click("[data-testid=nav-settings]").await;
+    app.wait_text("[data-testid=settings]", "Settings").await;
     app.screenshot("09-settings").await;
     app.find("body").await.send_keys("\u{E009}l").await.expect("Ctrl+L");
     app.find("[data-testid=unlock-pass]").await;
@@ -133,5 +134,10 @@ async fn demo_estate_is_labelled_searchable_and_virtualised() {
     app.click("[data-testid=nav-certificates]").await;
     app.find("[data-testid=cert-expiry]").await;
     app.screenshot("12-demo-certificates").await;
+
+    // Only one instance: a second start hands over to this one and exits.
+    let second = app.start_second_instance(std::time::Duration::from_secs(15));
+    assert!(second.is_some_and(|s| s.success()), "a second instance kept running or failed: {second:?}");
+    app.find("[data-testid=demo-banner]").await;
     app.client.clone().close().await.expect("close session");
 }

@@ -21,8 +21,10 @@ export function expiryBadge(notAfter: string, status: CertStatus, now: Date): Ba
   const ms = Date.parse(notAfter) - now.getTime();
   if (Number.isNaN(ms)) return { label: "unknown expiry", tone: "warn" };
   if (ms <= 0) return { label: "expired", tone: "bad" };
-  const days = Math.floor(ms / DAY_MS);
-  if (days < SOON_DAYS) return { label: days === 0 ? "expires today" : `expires in ${days} d`, tone: "warn" };
+  if (ms < DAY_MS) return { label: "expires today", tone: "warn" };
+  // Whole days left, counting a started day: a 90-day certificate issued now shows "90 d left".
+  const days = Math.ceil(ms / DAY_MS);
+  if (days <= SOON_DAYS) return { label: `expires in ${days} d`, tone: "warn" };
   return { label: `${days} d left`, tone: "ok" };
 }
 

@@ -79,6 +79,8 @@ describe("expiry badges", () => {
     expect(expiryBadge("2026-12-03T12:00:00Z", "active", now)).toEqual({ label: "expires in 10 d", tone: "warn" });
     expect(expiryBadge("2026-11-23T18:00:00Z", "active", now).label).toBe("expires today");
     expect(expiryBadge("2027-11-23T12:00:00Z", "active", now)).toEqual({ label: "365 d left", tone: "ok" });
+    expect(expiryBadge("2027-02-21T11:59:00Z", "active", now).label).toBe("90 d left");
+    expect(expiryBadge("2026-12-23T12:00:00Z", "active", now).tone).toBe("warn");
   });
   it("puts status before expiry", () => {
     expect(expiryBadge("2020-01-01T00:00:00Z", "revoked", now).label).toBe("revoked");
