@@ -155,7 +155,6 @@ def main():
     procs = []
     try:
         print(f"building a demo vault of {args.services} services…", flush=True)
-        sh([str(cli), "init"], env=env, stdout=subprocess.DEVNULL)
         sh([str(cli), "demo", "--services", str(args.services)], env=env, stdout=subprocess.DEVNULL)
         status = json.loads(subprocess.run([str(cli), "--json", "status"], env=env, check=True,
                                            capture_output=True, text=True).stdout)

@@ -24,6 +24,9 @@ pub enum AppError {
     /// The system clipboard could not be used.
     #[error("the clipboard is not available: {0}")]
     Clipboard(String),
+    /// A background task died (a bug, reported rather than hidden).
+    #[error("internal error: {0}")]
+    Internal(String),
     /// A file of the app's own (settings, the recovery key file) could not be written.
     #[error("cannot write {path}: {reason}")]
     File {
@@ -45,6 +48,7 @@ impl AppError {
             AppError::Invalid(_) => "invalid",
             AppError::Clipboard(_) => "clipboard",
             AppError::File { .. } => "io",
+            AppError::Internal(_) => "internal",
         }
     }
 }

@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Instant;
 
+use tauri::{AppHandle, Manager};
 use vault_data::Vault;
 use zeroize::Zeroizing;
 
@@ -17,6 +18,18 @@ use crate::throttle::Throttle;
 /// every vault operation commits or changes nothing).
 pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Runs `f` with the app's state on a blocking thread. Commands do key derivations, fsyncs and
+/// keyring calls; on the async runtime's few worker threads those would stall every other call
+/// (this machine has two cores), so each command body runs here instead.
+pub async fn blocking<T: Send + 'static>(
+    app: AppHandle,
+    f: impl FnOnce(&AppState) -> AppResult<T> + Send + 'static,
+) -> AppResult<T> {
+    tauri::async_runtime::spawn_blocking(move || f(&app.state::<AppState>()))
+        .await
+        .map_err(|e| AppError::Internal(format!("a background task failed: {e}")))?
 }
 
 /// Tauri-managed state of the one window.

@@ -1,17 +1,17 @@
 //! Certificate authorities: list, create (root or intermediate), import trust-only.
 
 use serde::Deserialize;
-use tauri::State;
+use tauri::AppHandle;
 use vault_data::pki::{CaSpec, KeyType, NameConstraintsSpec};
 use vault_data::CaView;
 
 use crate::error::AppResult;
-use crate::state::AppState;
+use crate::state::blocking;
 
 /// Every CA.
 #[tauri::command]
-pub async fn cas_list(state: State<'_, AppState>) -> AppResult<Vec<CaView>> {
-    state.with_vault(|v| v.list_cas())
+pub async fn cas_list(app: AppHandle) -> AppResult<Vec<CaView>> {
+    blocking(app, |s| s.with_vault(|v| v.list_cas())).await
 }
 
 /// The "new authority" form.
@@ -33,7 +33,7 @@ pub struct CaCreateArgs {
 
 /// Creates a root or intermediate CA.
 #[tauri::command]
-pub async fn ca_create(state: State<'_, AppState>, args: CaCreateArgs) -> AppResult<CaView> {
+pub async fn ca_create(app: AppHandle, args: CaCreateArgs) -> AppResult<CaView> {
     let spec = CaSpec {
         name: args.name,
         key_type: args.key_type,
@@ -42,7 +42,7 @@ pub async fn ca_create(state: State<'_, AppState>, args: CaCreateArgs) -> AppRes
         constraints: args.constraints,
     };
     let parent = args.parent.filter(|p| !p.is_empty());
-    state.with_vault(|v| v.create_ca(spec, parent.as_deref()))
+    blocking(app, move |s| s.with_vault(|v| v.create_ca(spec, parent.as_deref()))).await
 }
 
 /// A file the user picked or dropped: its name (for messages) and bytes.
@@ -56,6 +56,6 @@ pub struct FileArg {
 
 /// Imports every CA certificate in a PEM bundle or DER file as trust-only.
 #[tauri::command]
-pub async fn ca_import(state: State<'_, AppState>, file: FileArg) -> AppResult<Vec<CaView>> {
-    state.with_vault(|v| v.import_cas(&file.bytes, &file.name))
+pub async fn ca_import(app: AppHandle, file: FileArg) -> AppResult<Vec<CaView>> {
+    blocking(app, move |s| s.with_vault(|v| v.import_cas(&file.bytes, &file.name))).await
 }

@@ -4,19 +4,19 @@ use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 use tauri::ipc::Channel;
-use tauri::State;
+use tauri::AppHandle;
 use vault_data::pki::crl::Reason;
 use vault_data::pki::KeyType;
 use vault_data::{CertView, IssueRequest};
 
 use crate::commands::authorities::FileArg;
 use crate::error::{AppError, AppResult};
-use crate::state::AppState;
+use crate::state::blocking;
 
 /// Every certificate, every status.
 #[tauri::command]
-pub async fn certs_list(state: State<'_, AppState>) -> AppResult<Vec<CertView>> {
-    state.with_vault(|v| v.list_certs(None))
+pub async fn certs_list(app: AppHandle) -> AppResult<Vec<CertView>> {
+    blocking(app, |s| s.with_vault(|v| v.list_certs(None))).await
 }
 
 /// A certificate with its PEM chain (public data).
@@ -30,8 +30,9 @@ pub struct CertDetail {
 
 /// One certificate's fields and PEM.
 #[tauri::command]
-pub async fn cert_detail(state: State<'_, AppState>, id: String) -> AppResult<CertDetail> {
-    state.with_vault(|v| Ok(CertDetail { cert: v.cert(&id)?, pem_chain: v.cert_pem(&id, true)? }))
+pub async fn cert_detail(app: AppHandle, id: String) -> AppResult<CertDetail> {
+    blocking(app, move |s| s.with_vault(|v| Ok(CertDetail { cert: v.cert(&id)?, pem_chain: v.cert_pem(&id, true)? })))
+        .await
 }
 
 /// The "issue certificate" form.
@@ -59,7 +60,7 @@ pub struct CertIssueArgs {
 
 /// Issues a certificate with a new key.
 #[tauri::command]
-pub async fn cert_issue(state: State<'_, AppState>, args: CertIssueArgs) -> AppResult<CertView> {
+pub async fn cert_issue(app: AppHandle, args: CertIssueArgs) -> AppResult<CertView> {
     let ips = args
         .ips
         .iter()
@@ -75,30 +76,26 @@ pub async fn cert_issue(state: State<'_, AppState>, args: CertIssueArgs) -> AppR
         not_before: None,
         key_type: args.key_type,
     };
-    state.with_vault(|v| v.issue_cert(&args.service, &args.ca, &req))
+    blocking(app, move |s| s.with_vault(|v| v.issue_cert(&args.service, &args.ca, &req))).await
 }
 
 /// Renews a certificate, keeping or rotating its key.
 #[tauri::command]
-pub async fn cert_renew(state: State<'_, AppState>, id: String, rotate_key: bool) -> AppResult<CertView> {
-    state.with_vault(|v| v.renew_cert(&id, rotate_key))
+pub async fn cert_renew(app: AppHandle, id: String, rotate_key: bool) -> AppResult<CertView> {
+    blocking(app, move |s| s.with_vault(|v| v.renew_cert(&id, rotate_key))).await
 }
 
 /// Revokes a certificate; its CA's next CRL lists it.
 #[tauri::command]
-pub async fn cert_revoke(state: State<'_, AppState>, id: String, reason: Reason) -> AppResult<CertView> {
-    state.with_vault(|v| v.revoke_cert(&id, reason))
+pub async fn cert_revoke(app: AppHandle, id: String, reason: Reason) -> AppResult<CertView> {
+    blocking(app, move |s| s.with_vault(|v| v.revoke_cert(&id, reason))).await
 }
 
 /// Imports a certificate and its private key for a service.
 #[tauri::command]
-pub async fn cert_import(
-    state: State<'_, AppState>,
-    service: String,
-    cert: FileArg,
-    key: FileArg,
-) -> AppResult<CertView> {
-    state.with_vault(|v| v.import_cert(&cert.bytes, &cert.name, &key.bytes, &key.name, &service))
+pub async fn cert_import(app: AppHandle, service: String, cert: FileArg, key: FileArg) -> AppResult<CertView> {
+    blocking(app, move |s| s.with_vault(|v| v.import_cert(&cert.bytes, &cert.name, &key.bytes, &key.name, &service)))
+        .await
 }
 
 /// Progress of a bulk operation.
@@ -114,14 +111,17 @@ pub struct Progress {
 /// streaming progress to the window.
 #[tauri::command]
 pub async fn certs_renew_expiring(
-    state: State<'_, AppState>,
+    app: AppHandle,
     within_days: u32,
     rotate_key: bool,
     on_progress: Channel<Progress>,
 ) -> AppResult<Vec<CertView>> {
     let within = time::Duration::days(i64::from(within_days));
-    let report = |done: usize, total: usize| {
-        let _ = on_progress.send(Progress { done, total });
-    };
-    state.with_vault(|v| v.renew_expiring(within, rotate_key, &report))
+    blocking(app, move |s| {
+        let report = |done: usize, total: usize| {
+            let _ = on_progress.send(Progress { done, total });
+        };
+        s.with_vault(|v| v.renew_expiring(within, rotate_key, &report))
+    })
+    .await
 }

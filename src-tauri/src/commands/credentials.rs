@@ -3,13 +3,13 @@
 
 use base64::Engine;
 use serde::{Deserialize, Serialize};
-use tauri::State;
+use tauri::AppHandle;
 use vault_data::{Charset, Credential, ExposeSecret, SecretOptions, SecretRef, SecretSlice, SecretSummary};
 use zeroize::Zeroizing;
 
 use crate::clipboard::CopyReceipt;
 use crate::error::{AppError, AppResult};
-use crate::state::AppState;
+use crate::state::{blocking, lock};
 
 fn reference(service: &str, name: &str) -> AppResult<SecretRef> {
     format!("{service}/{name}").parse().map_err(AppError::from)
@@ -17,15 +17,15 @@ fn reference(service: &str, name: &str) -> AppResult<SecretRef> {
 
 /// Every credential (metadata only).
 #[tauri::command]
-pub async fn credentials_list(state: State<'_, AppState>) -> AppResult<Vec<SecretSummary>> {
-    state.with_vault(|v| v.list_secrets(None))
+pub async fn credentials_list(app: AppHandle) -> AppResult<Vec<SecretSummary>> {
+    blocking(app, |s| s.with_vault(|v| v.list_secrets(None))).await
 }
 
 /// A credential's versions (metadata only).
 #[tauri::command]
-pub async fn credential_history(state: State<'_, AppState>, service: String, name: String) -> AppResult<Credential> {
+pub async fn credential_history(app: AppHandle, service: String, name: String) -> AppResult<Credential> {
     let r = reference(&service, &name)?;
-    state.with_vault(|v| v.secret_history(&r))
+    blocking(app, move |s| s.with_vault(|v| v.secret_history(&r))).await
 }
 
 /// Where a credential goes and its policy, shared by set and generate.
@@ -50,30 +50,26 @@ impl CredentialTarget {
 
 /// Stores a typed value as the credential's next version.
 #[tauri::command]
-pub async fn credential_set(
-    state: State<'_, AppState>,
-    credential: CredentialTarget,
-    value: String,
-) -> AppResult<SecretSummary> {
+pub async fn credential_set(app: AppHandle, credential: CredentialTarget, value: String) -> AppResult<SecretSummary> {
     let value = Zeroizing::new(value);
     if value.is_empty() {
         return Err(AppError::Invalid("the value is empty".into()));
     }
     let (r, options) = credential.split()?;
     let secret = SecretSlice::from(value.as_bytes().to_vec());
-    state.with_vault(|v| v.set_secret(&r, &secret, options))
+    blocking(app, move |s| s.with_vault(|v| v.set_secret(&r, &secret, options))).await
 }
 
 /// Generates a value as the credential's next version.
 #[tauri::command]
 pub async fn credential_generate(
-    state: State<'_, AppState>,
+    app: AppHandle,
     credential: CredentialTarget,
     length: usize,
     charset: Charset,
 ) -> AppResult<SecretSummary> {
     let (r, options) = credential.split()?;
-    state.with_vault(|v| v.generate_secret(&r, length, charset, options))
+    blocking(app, move |s| s.with_vault(|v| v.generate_secret(&r, length, charset, options))).await
 }
 
 /// A revealed value.
@@ -88,13 +84,13 @@ pub struct RevealedSecret {
 /// Reveals a version (the current one by default). Audited by the vault before it returns.
 #[tauri::command]
 pub async fn credential_reveal(
-    state: State<'_, AppState>,
+    app: AppHandle,
     service: String,
     name: String,
     version: Option<u32>,
 ) -> AppResult<RevealedSecret> {
     let r = reference(&service, &name)?;
-    let secret = state.with_vault(|v| v.reveal_secret(&r, version))?;
+    let secret = blocking(app, move |s| s.with_vault(|v| v.reveal_secret(&r, version))).await?;
     Ok(match std::str::from_utf8(secret.expose_secret()) {
         Ok(text) => RevealedSecret { value: text.to_string(), binary: false },
         Err(_) => RevealedSecret {
@@ -108,22 +104,29 @@ pub async fn credential_reveal(
 /// cleared after 30 s if still there.
 #[tauri::command]
 pub async fn credential_copy(
-    state: State<'_, AppState>,
+    app: AppHandle,
     service: String,
     name: String,
     version: Option<u32>,
 ) -> AppResult<CopyReceipt> {
     let r = reference(&service, &name)?;
-    let secret = state.with_vault(|v| v.reveal_secret(&r, version))?;
-    let text = std::str::from_utf8(secret.expose_secret()).map_err(|_| {
-        AppError::Invalid("this value is binary and cannot be copied as text; reveal it instead".into())
-    })?;
-    state.clipboard.copy(Zeroizing::new(text.to_string()))
+    blocking(app, move |s| {
+        // Hold the vault while copying, so a lock cannot slip in between the reveal and the copy
+        // and leave the value on the clipboard after it cleared it.
+        let mut guard = lock(&s.vault);
+        let vault = guard.as_mut().ok_or(AppError::NoVault)?;
+        let secret = vault.reveal_secret(&r, version)?;
+        let text = std::str::from_utf8(secret.expose_secret()).map_err(|_| {
+            AppError::Invalid("this value is binary and cannot be copied as text; reveal it instead".into())
+        })?;
+        s.clipboard.copy(Zeroizing::new(text.to_string()))
+    })
+    .await
 }
 
 /// Removes a credential and all its versions.
 #[tauri::command]
-pub async fn credential_remove(state: State<'_, AppState>, service: String, name: String) -> AppResult<()> {
+pub async fn credential_remove(app: AppHandle, service: String, name: String) -> AppResult<()> {
     let r = reference(&service, &name)?;
-    state.with_vault(|v| v.remove_secret(&r))
+    blocking(app, move |s| s.with_vault(|v| v.remove_secret(&r))).await
 }

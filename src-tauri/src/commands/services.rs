@@ -3,16 +3,16 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
-use tauri::State;
+use tauri::AppHandle;
 use vault_data::{CertView, IntentView, SecretSummary, Service, ServiceSpec, ServiceUpdate, TrustView};
 
 use crate::error::AppResult;
-use crate::state::AppState;
+use crate::state::blocking;
 
 /// Every service.
 #[tauri::command]
-pub async fn services_list(state: State<'_, AppState>) -> AppResult<Vec<Service>> {
-    state.with_vault(|v| v.list_services())
+pub async fn services_list(app: AppHandle) -> AppResult<Vec<Service>> {
+    blocking(app, |s| s.with_vault(|v| v.list_services())).await
 }
 
 /// A service with everything that hangs off it.
@@ -32,24 +32,28 @@ pub struct ServiceDetail {
 
 /// One service's detail page.
 #[tauri::command]
-pub async fn service_detail(state: State<'_, AppState>, name: String) -> AppResult<ServiceDetail> {
-    state.with_vault(|v| {
-        let service = v.service(&name)?;
-        let certificates = v.list_certs(None)?.into_iter().filter(|c| c.service.as_deref() == Some(&name)).collect();
-        Ok(ServiceDetail {
-            certificates,
-            credentials: v.list_secrets(Some(&name))?,
-            trust: v.trust(&name)?,
-            intents: v.list_intents(Some(&name))?,
-            service,
+pub async fn service_detail(app: AppHandle, name: String) -> AppResult<ServiceDetail> {
+    blocking(app, move |s| {
+        s.with_vault(|v| {
+            let service = v.service(&name)?;
+            let certificates =
+                v.list_certs(None)?.into_iter().filter(|c| c.service.as_deref() == Some(&name)).collect();
+            Ok(ServiceDetail {
+                certificates,
+                credentials: v.list_secrets(Some(&name))?,
+                trust: v.trust(&name)?,
+                intents: v.list_intents(Some(&name))?,
+                service,
+            })
         })
     })
+    .await
 }
 
 /// Adds a service.
 #[tauri::command]
-pub async fn service_create(state: State<'_, AppState>, spec: ServiceSpec) -> AppResult<Service> {
-    state.with_vault(|v| v.add_service(spec))
+pub async fn service_create(app: AppHandle, spec: ServiceSpec) -> AppResult<Service> {
+    blocking(app, move |s| s.with_vault(|v| v.add_service(spec))).await
 }
 
 /// The edit form: the whole new state of the editable fields.
@@ -73,24 +77,27 @@ fn non_empty(s: Option<String>) -> Option<String> {
 
 /// Saves the edit form.
 #[tauri::command]
-pub async fn service_update(state: State<'_, AppState>, args: ServiceEditArgs) -> AppResult<Service> {
-    state.with_vault(|v| {
-        let current = v.service(&args.name)?;
-        let remove_tags = current.tags.keys().filter(|k| !args.tags.contains_key(*k)).cloned().collect();
-        let update = ServiceUpdate {
-            environment: Some(args.environment),
-            owner: Some(non_empty(args.owner)),
-            set_tags: args.tags,
-            remove_tags,
-            spiffe_id: Some(non_empty(args.spiffe_id)),
-        };
-        v.update_service(&args.name, update)
+pub async fn service_update(app: AppHandle, args: ServiceEditArgs) -> AppResult<Service> {
+    blocking(app, move |s| {
+        s.with_vault(|v| {
+            let current = v.service(&args.name)?;
+            let remove_tags = current.tags.keys().filter(|k| !args.tags.contains_key(*k)).cloned().collect();
+            let update = ServiceUpdate {
+                environment: Some(args.environment),
+                owner: Some(non_empty(args.owner)),
+                set_tags: args.tags,
+                remove_tags,
+                spiffe_id: Some(non_empty(args.spiffe_id)),
+            };
+            v.update_service(&args.name, update)
+        })
     })
+    .await
 }
 
 /// Deletes a service; refused while certificates, credentials or intents refer to it unless
 /// `force` (the same check as `keyloom service remove`).
 #[tauri::command]
-pub async fn service_delete(state: State<'_, AppState>, name: String, force: bool) -> AppResult<()> {
-    state.with_vault(|v| v.remove_service(&name, force))
+pub async fn service_delete(app: AppHandle, name: String, force: bool) -> AppResult<()> {
+    blocking(app, move |s| s.with_vault(|v| v.remove_service(&name, force))).await
 }

@@ -5,13 +5,14 @@ use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
-use tauri::State;
+use tauri::AppHandle;
+use tauri_plugin_dialog::DialogExt;
 use vault_data::{ExposeSecret, KdfCost, SecretString, SlotKind, Strength, Unlock, Vault, VaultStatus};
 use zeroize::Zeroizing;
 
 use crate::error::{AppError, AppResult};
 use crate::settings::Settings;
-use crate::state::{lock, AppState};
+use crate::state::{blocking, lock, AppState};
 
 /// The demo vault's passphrase. The demo holds generated data only, so its passphrase is shown
 /// in the window rather than kept secret.
@@ -61,8 +62,8 @@ pub fn status(state: &AppState) -> AppResult<AppStatus> {
 
 /// The app's state.
 #[tauri::command]
-pub async fn app_status(state: State<'_, AppState>) -> AppResult<AppStatus> {
-    status(&state)
+pub async fn app_status(app: AppHandle) -> AppResult<AppStatus> {
+    blocking(app, status).await
 }
 
 /// zxcvbn's estimate for a passphrase being chosen.
@@ -117,7 +118,11 @@ fn vault_dir(path: Option<String>) -> AppResult<PathBuf> {
 
 /// Creates a vault, unlocked, and remembers it as the one to open next time.
 #[tauri::command]
-pub async fn vault_create(state: State<'_, AppState>, args: CreateVaultArgs) -> AppResult<CreatedVault> {
+pub async fn vault_create(app: AppHandle, args: CreateVaultArgs) -> AppResult<CreatedVault> {
+    blocking(app, move |state| create(state, args)).await
+}
+
+fn create(state: &AppState, args: CreateVaultArgs) -> AppResult<CreatedVault> {
     let passphrase = SecretString::from(args.passphrase);
     let confirm = Zeroizing::new(args.confirm);
     if !bool::from(passphrase.expose_secret().as_bytes().ct_eq(confirm.as_bytes())) {
@@ -131,29 +136,35 @@ pub async fn vault_create(state: State<'_, AppState>, args: CreateVaultArgs) -> 
     let (vault, recovery) = Vault::create(&dir, &passphrase, vault_data::CreateOptions { kdf: kdf_cost()? })?;
     let recovery_key = Zeroizing::new(recovery.0.expose_secret().to_string());
     *lock(&state.recovery_key) = Some(recovery_key.clone());
-    set_open(&state, vault, dir)?;
-    Ok(CreatedVault { status: status(&state)?, recovery_key: recovery_key.to_string() })
+    set_open(state, vault, dir);
+    Ok(CreatedVault { status: status(state)?, recovery_key: recovery_key.to_string() })
 }
 
-fn set_open(state: &AppState, vault: Vault, dir: PathBuf) -> AppResult<()> {
+/// Makes `vault` the open one and remembers it for next time. Remembering is best-effort: once
+/// the vault is open, failing to write desktop.json must not turn success into an error.
+fn set_open(state: &AppState, vault: Vault, dir: PathBuf) {
     let mut guard = lock(&state.vault);
     *guard = Some(vault);
     state.sync_unlocked(&guard);
     drop(guard);
-    lock(&state.throttle).succeeded();
     let mut settings = lock(&state.settings);
     settings.last_vault = Some(dir);
-    settings.save(&state.settings_path)
+    if let Err(e) = settings.save(&state.settings_path) {
+        tracing::warn!(code = e.code(), "could not remember the vault in desktop.json");
+    }
 }
 
 /// Opens the vault in `path`, locked.
 #[tauri::command]
-pub async fn vault_open(state: State<'_, AppState>, path: String) -> AppResult<AppStatus> {
-    let dir = vault_dir(Some(path))?;
-    state.close_vault()?;
-    let vault = Vault::open(&dir)?;
-    set_open(&state, vault, dir)?;
-    status(&state)
+pub async fn vault_open(app: AppHandle, path: String) -> AppResult<AppStatus> {
+    blocking(app, move |state| {
+        let dir = vault_dir(Some(path))?;
+        state.close_vault()?;
+        let vault = Vault::open(&dir)?;
+        set_open(state, vault, dir);
+        status(state)
+    })
+    .await
 }
 
 /// Opens the vault remembered from last time (or at the default place), locked, if there is one.
@@ -172,7 +183,11 @@ pub fn open_last(state: &AppState) {
 
 /// Replaces whatever is open with a freshly generated demo estate, clearly marked as a demo.
 #[tauri::command]
-pub async fn vault_create_demo(state: State<'_, AppState>) -> AppResult<AppStatus> {
+pub async fn vault_create_demo(app: AppHandle) -> AppResult<AppStatus> {
+    blocking(app, create_demo).await
+}
+
+fn create_demo(state: &AppState) -> AppResult<AppStatus> {
     let dir = vault_data::paths::default_demo_dir()?;
     state.close_vault()?;
     if Vault::exists(&dir) {
@@ -193,8 +208,8 @@ pub async fn vault_create_demo(state: State<'_, AppState>) -> AppResult<AppStatu
     let (mut vault, _recovery) = Vault::create(&dir, &passphrase, vault_data::CreateOptions { kdf: cost })?;
     let seed = rand::random::<u64>();
     vault.populate_demo(DEMO_SERVICES, seed)?;
-    set_open(&state, vault, dir)?;
-    status(&state)
+    set_open(state, vault, dir);
+    status(state)
 }
 
 /// Arguments of [`vault_unlock`].
@@ -217,17 +232,23 @@ pub struct UnlockOutcome {
 
 /// Unlocks with the passphrase or the device key. Wrong passphrases are throttled.
 #[tauri::command]
-pub async fn vault_unlock(state: State<'_, AppState>, args: UnlockArgs) -> AppResult<UnlockOutcome> {
-    let wait = lock(&state.throttle).wait(Instant::now());
-    if !wait.is_zero() {
-        return Err(AppError::Throttled(wait.as_secs_f64().ceil() as u64));
-    }
+pub async fn vault_unlock(app: AppHandle, args: UnlockArgs) -> AppResult<UnlockOutcome> {
+    blocking(app, move |state| unlock(state, args)).await
+}
+
+fn unlock(state: &AppState, args: UnlockArgs) -> AppResult<UnlockOutcome> {
     let method = match args.passphrase {
         Some(p) => Unlock::Passphrase(SecretString::from(p)),
         None => Unlock::Device,
     };
     let by_passphrase = matches!(method, Unlock::Passphrase(_));
+    // The wait is checked and a failure recorded while holding the vault, so parallel attempts
+    // queue behind each other and each one sees the delay the previous one earned.
     let mut guard = lock(&state.vault);
+    let wait = lock(&state.throttle).wait(Instant::now());
+    if !wait.is_zero() {
+        return Err(AppError::Throttled(wait.as_secs_f64().ceil() as u64));
+    }
     let vault = guard.as_mut().ok_or(AppError::NoVault)?;
     let result = vault.unlock(method);
     state.sync_unlocked(&guard);
@@ -251,43 +272,65 @@ pub async fn vault_unlock(state: State<'_, AppState>, args: UnlockArgs) -> AppRe
     }
     drop(guard);
     state.touch();
-    Ok(UnlockOutcome { status: status(&state)?, notice })
+    Ok(UnlockOutcome { status: status(state)?, notice })
 }
 
 /// Locks now: keys, index, pending recovery key and a copied secret are all cleared.
 #[tauri::command]
-pub async fn vault_lock(state: State<'_, AppState>) -> AppResult<AppStatus> {
-    state.lock_vault()?;
-    status(&state)
+pub async fn vault_lock(app: AppHandle) -> AppResult<AppStatus> {
+    blocking(app, |state| {
+        state.lock_vault()?;
+        status(state)
+    })
+    .await
 }
 
 /// Turns "remember on this device" on or off.
 #[tauri::command]
-pub async fn device_remember(state: State<'_, AppState>, enabled: bool) -> AppResult<AppStatus> {
-    state.with_vault(|v| if enabled { v.enable_device() } else { v.disable_device().map(|_| ()) })?;
-    status(&state)
+pub async fn device_remember(app: AppHandle, enabled: bool) -> AppResult<AppStatus> {
+    blocking(app, move |state| {
+        state.with_vault(|v| if enabled { v.enable_device() } else { v.disable_device().map(|_| ()) })?;
+        status(state)
+    })
+    .await
 }
 
-/// Writes the just-created vault's recovery key to `path` (0600).
+/// Asks where to save the just-created vault's recovery key (a native dialog opened from Rust, so
+/// the page never names a path to write) and writes it there, 0600. Returns the path, or None
+/// when the user cancelled.
 #[tauri::command]
-pub async fn recovery_key_save(state: State<'_, AppState>, path: String) -> AppResult<()> {
-    let key = lock(&state.recovery_key).clone().ok_or_else(|| {
-        AppError::Invalid("the recovery key is no longer held: it is shown only right after creating a vault".into())
-    })?;
-    let vault_id = state.with_vault(|v| Ok(v.vault_id()))?;
-    let text = Zeroizing::new(format!(
-        "# Keyloom recovery key for vault {vault_id}\n# Keep it offline. It opens the vault without the passphrase:\n#   keyloom recover --recovery-key-file <this file>\n{}\n",
-        key.as_str()
-    ));
-    vault_data::paths::write_private_file(std::path::Path::new(&path), text.as_bytes())?;
-    Ok(())
+pub async fn recovery_key_save(app: AppHandle) -> AppResult<Option<String>> {
+    let picked = app
+        .dialog()
+        .file()
+        .set_title("Save the recovery key")
+        .set_file_name("keyloom-recovery-key.txt")
+        .blocking_save_file();
+    let Some(path) = picked else { return Ok(None) };
+    let path = path.into_path().map_err(|e| AppError::Invalid(format!("cannot save there: {e}")))?;
+    blocking(app, move |state| {
+        let key = lock(&state.recovery_key).clone().ok_or_else(|| {
+            AppError::Invalid("the recovery key is no longer held: it is shown only right after creating a vault".into())
+        })?;
+        let vault_id = state.with_vault(|v| Ok(v.vault_id()))?;
+        let text = Zeroizing::new(format!(
+            "# Keyloom recovery key for vault {vault_id}\n# Keep it offline. It opens the vault without the passphrase:\n#   keyloom recover --recovery-key-file <this file>\n{}\n",
+            key.as_str()
+        ));
+        vault_data::paths::write_private_file(&path, text.as_bytes())?;
+        Ok(Some(path.display().to_string()))
+    })
+    .await
 }
 
 /// The user confirmed they saved the recovery key: forget it.
 #[tauri::command]
-pub async fn recovery_key_done(state: State<'_, AppState>) -> AppResult<()> {
-    *lock(&state.recovery_key) = None;
-    Ok(())
+pub async fn recovery_key_done(app: AppHandle) -> AppResult<()> {
+    blocking(app, |state| {
+        *lock(&state.recovery_key) = None;
+        Ok(())
+    })
+    .await
 }
 
 /// Most idle minutes a user may choose (a day).
@@ -295,15 +338,18 @@ const MAX_AUTO_LOCK_MINUTES: u32 = 24 * 60;
 
 /// Saves new app settings.
 #[tauri::command]
-pub async fn settings_update(state: State<'_, AppState>, settings: Settings) -> AppResult<Settings> {
+pub async fn settings_update(app: AppHandle, settings: Settings) -> AppResult<Settings> {
     if settings.auto_lock_minutes > MAX_AUTO_LOCK_MINUTES {
         return Err(AppError::Invalid(format!("auto-lock can wait at most {MAX_AUTO_LOCK_MINUTES} minutes")));
     }
-    let mut current = lock(&state.settings);
-    let new = Settings { last_vault: current.last_vault.clone(), ..settings };
-    new.save(&state.settings_path)?;
-    *current = new.clone();
-    Ok(new)
+    blocking(app, move |state| {
+        let mut current = lock(&state.settings);
+        let new = Settings { last_vault: current.last_vault.clone(), ..settings };
+        new.save(&state.settings_path)?;
+        *current = new.clone();
+        Ok(new)
+    })
+    .await
 }
 
 /// The user is active (keys, clicks): postpones auto-lock. The gate does the work.
