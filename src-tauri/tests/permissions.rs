@@ -47,6 +47,8 @@ fn csp_allows_no_remote_origin_and_no_inline_script() {
     let csp = security["csp"].as_object().unwrap();
     assert_eq!(csp["default-src"], "'self'");
     assert_eq!(csp["script-src"], "'self'");
+    assert_eq!(csp["style-src"], "'self'");
+    assert!(security.get("dangerousDisableAssetCspModification").is_none());
     assert_eq!(csp["object-src"], "'none'");
     for (directive, value) in csp {
         let value = value.as_str().unwrap();
