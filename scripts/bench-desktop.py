@@ -50,6 +50,21 @@ def webdriver(port, method, path, body=None):
         return {"error": json.loads(e.read() or b"{}")}
 
 
+def new_session(port, caps):
+    v = webdriver(port, "POST", "/session", caps)
+    if not (isinstance(v, dict) and "sessionId" in v):
+        raise SystemExit(f"no WebDriver session: {v}")
+    return v["sessionId"]
+
+
+def wait_gone(app):
+    """The app is single-instance: the next run may start only once the last one has exited."""
+    for _ in range(200):
+        if subprocess.run(["pgrep", "-f", str(app)], capture_output=True).returncode != 0:
+            return
+        time.sleep(0.05)
+
+
 def find(port, session, css, timeout=60):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -164,26 +179,28 @@ def main():
         print(f"vault: {counts} → {records} records")
 
         procs = start_x(env)
-        port = free_port()
-        procs.append(subprocess.Popen(["tauri-driver", "--port", str(port), "--native-port", str(free_port())],
+        port, native_port = free_port(), free_port()
+        procs.append(subprocess.Popen(["tauri-driver", "--port", str(port), "--native-port", str(native_port)],
                                       env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-        for _ in range(200):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
-                break
-            except OSError:
-                time.sleep(0.05)
+        # Both tauri-driver and the WebKitWebDriver it starts must be listening.
+        for p in (port, native_port):
+            for _ in range(400):
+                try:
+                    socket.create_connection(("127.0.0.1", p), timeout=0.1).close()
+                    break
+                except OSError:
+                    time.sleep(0.05)
         caps = {"capabilities": {"alwaysMatch": {"browserName": "wry", "tauri:options": {"application": str(app)}}}}
 
         starts = []
         for run in range(args.runs):
             t0 = time.monotonic()
-            session = webdriver(port, "POST", "/session", caps)["sessionId"]
+            session = new_session(port, caps)
             find(port, session, "[data-testid=unlock-pass]")
             starts.append(time.monotonic() - t0)
             if run < args.runs - 1:
                 webdriver(port, "DELETE", f"/session/{session}")
-                time.sleep(0.5)
+                wait_gone(app)
         print("cold start to unlock screen (s): " + ", ".join(f"{s:.2f}" for s in starts) +
               f"; median {statistics.median(starts):.2f}")
 

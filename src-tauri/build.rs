@@ -36,6 +36,18 @@ const COMMANDS: &[&str] = &[
     "cert_revoke",
     "cert_import",
     "certs_renew_expiring",
+    "graph_view",
+    "findings_list",
+    "graph_explain",
+    "graph_blast_radius",
+    "export_preview",
+    "export_run",
+    "bundle_verify",
+    "audit_list",
+    "audit_verify",
+    "audit_export",
+    "passphrase_change",
+    "vault_rekey",
 ];
 
 fn main() {

@@ -8,6 +8,9 @@ use crate::clipboard::CopyReceipt;
 use crate::commands::authorities::{CaCreateArgs, FileArg};
 use crate::commands::certificates::{CertDetail, CertIssueArgs, Progress};
 use crate::commands::credentials::{CredentialTarget, RevealedSecret};
+use crate::commands::export::{ExportArgs, ExportSummary};
+use crate::commands::graph::GraphQuery;
+use crate::commands::keys::{RekeyArgs, RekeyOutcome};
 use crate::commands::services::{ServiceDetail, ServiceEditArgs};
 use crate::commands::vault::{AppStatus, CreateVaultArgs, CreatedVault, UnlockArgs, UnlockOutcome};
 use crate::error::IpcError;
@@ -19,10 +22,16 @@ fn decl<T: TS>(cfg: &Config) -> String {
 
 /// The whole bindings file.
 pub fn typescript() -> String {
+    use vault_data::audit::{AuditEntry, AuditObject, AuditProblem, AuditReport, Outcome};
+    use vault_data::export::BundleCheck;
+    use vault_data::graph::{
+        Edge, EdgeKind, EntityRef, Evidence, Explanation, Finding, FindingKind, Graph, Node, NodeKind, Severity,
+    };
     use vault_data::model::certificate::{CertStatus, Revocation};
     use vault_data::pki::crl::Reason;
     use vault_data::pki::{CertInfo, KeyType, NameConstraintsSpec};
     use vault_data::vault::Counts;
+    use vault_data::{BundlePreview, PreviewFile};
     use vault_data::{
         CaView, CertView, Charset, Credential, CredentialVersion, IntentView, RecordId, SecretSummary, Service,
         ServiceSpec, SlotInfo, SlotKind, Strength, TrustView, VaultStatus,
@@ -52,6 +61,25 @@ pub fn typescript() -> String {
         decl::<Reason>(&cfg),
         decl::<IntentView>(&cfg),
         decl::<TrustView>(&cfg),
+        decl::<Graph>(&cfg),
+        decl::<Node>(&cfg),
+        decl::<NodeKind>(&cfg),
+        decl::<Edge>(&cfg),
+        decl::<EdgeKind>(&cfg),
+        decl::<Evidence>(&cfg),
+        decl::<Finding>(&cfg),
+        decl::<FindingKind>(&cfg),
+        decl::<Severity>(&cfg),
+        decl::<EntityRef>(&cfg),
+        decl::<Explanation>(&cfg),
+        decl::<AuditEntry>(&cfg),
+        decl::<AuditObject>(&cfg),
+        decl::<Outcome>(&cfg),
+        decl::<AuditReport>(&cfg),
+        decl::<AuditProblem>(&cfg),
+        decl::<BundlePreview>(&cfg),
+        decl::<PreviewFile>(&cfg),
+        decl::<BundleCheck>(&cfg),
         // the desktop app's own
         decl::<IpcError>(&cfg),
         decl::<Settings>(&cfg),
@@ -70,6 +98,11 @@ pub fn typescript() -> String {
         decl::<CertIssueArgs>(&cfg),
         decl::<CertDetail>(&cfg),
         decl::<Progress>(&cfg),
+        decl::<GraphQuery>(&cfg),
+        decl::<ExportArgs>(&cfg),
+        decl::<ExportSummary>(&cfg),
+        decl::<RekeyArgs>(&cfg),
+        decl::<RekeyOutcome>(&cfg),
     ];
     let mut out = String::from(
         "// Generated from the Rust types by src-tauri/src/bindings.rs (ts-rs). Do not edit.\n\

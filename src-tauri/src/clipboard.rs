@@ -1,7 +1,7 @@
 //! Copying a secret to the system clipboard from Rust, and taking it back after a timeout.
 //!
 //! The value never travels to the web view: Rust reveals it and hands it to the clipboard
-//! directly. After [`CLEAR_AFTER`] the clipboard is cleared, but only if it still holds what we
+//! directly. After the configured time (30 s by default) the clipboard is cleared, but only if it still holds what we
 //! put there (the user may have copied something else since). Locking clears it at once.
 
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -13,9 +13,6 @@ use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
 use crate::error::{AppError, AppResult};
-
-/// How long a copied secret stays on the clipboard.
-pub const CLEAR_AFTER: Duration = Duration::from_secs(30);
 
 /// What the UI needs for its countdown.
 #[derive(Debug, Clone, Serialize, ts_rs::TS)]
@@ -50,8 +47,8 @@ impl SecretClipboard {
     }
 
     /// Puts `value` on the clipboard, marked as a password where the platform has such a hint,
-    /// and schedules its removal.
-    pub fn copy(&self, value: Zeroizing<String>) -> AppResult<CopyReceipt> {
+    /// and schedules its removal after `clear_after`.
+    pub fn copy(&self, value: Zeroizing<String>, clear_after: Duration) -> AppResult<CopyReceipt> {
         let generation = {
             let mut inner = self.inner();
             if inner.clipboard.is_none() {
@@ -70,10 +67,10 @@ impl SecretClipboard {
         };
         let this = self.clone();
         std::thread::spawn(move || {
-            std::thread::sleep(CLEAR_AFTER);
+            std::thread::sleep(clear_after);
             this.clear_if_ours(Some(generation));
         });
-        Ok(CopyReceipt { clears_in_secs: CLEAR_AFTER.as_secs() as u32 })
+        Ok(CopyReceipt { clears_in_secs: clear_after.as_secs() as u32 })
     }
 
     /// Clears the clipboard if it still holds the value we put there (of `generation`, or of any

@@ -113,5 +113,17 @@ fn command_handler() -> impl Fn(tauri::ipc::Invoke<tauri::Wry>) -> bool + Send +
         commands::certificates::cert_revoke,
         commands::certificates::cert_import,
         commands::certificates::certs_renew_expiring,
+        commands::graph::graph_view,
+        commands::graph::findings_list,
+        commands::graph::graph_explain,
+        commands::graph::graph_blast_radius,
+        commands::export::export_preview,
+        commands::export::export_run,
+        commands::export::bundle_verify,
+        commands::audit::audit_list,
+        commands::audit::audit_verify,
+        commands::audit::audit_export,
+        commands::keys::passphrase_change,
+        commands::keys::vault_rekey,
     ]
 }

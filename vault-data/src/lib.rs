@@ -34,8 +34,8 @@ pub use model::service::{parse_tag, ServiceUpdate};
 pub use model::{Credential, CredentialVersion, Intent, SecretRef, Service, ServiceSpec};
 pub use vault::doctor_restore as restore;
 pub use vault::{
-    to_pem, CaView, CertView, Direction, ExportOptions, ExportView, IssueRequest, ServiceIdentity, TrustView,
-    VerifyReport, DEFAULT_LEAF_DAYS,
+    to_pem, BundlePreview, CaView, CertView, Direction, ExportOptions, ExportView, IssueRequest, PreviewFile,
+    ServiceIdentity, TrustView, VerifyReport, DEFAULT_LEAF_DAYS,
 };
 pub use vault::{
     CreateOptions, DoctorReport, IntentView, NewSecret, RecoveryKey, RestoreReport, SecretOptions, SecretSummary,

@@ -1,8 +1,6 @@
 //! `export`, `bundle verify | history`, `signing-key export`.
 
-use std::os::unix::fs::DirBuilderExt;
-
-use vault_data::export::{verify_bundle, write_bundle, Format};
+use vault_data::export::{target_in, verify_bundle, write_bundle, write_bundles, Format};
 use vault_data::ExportOptions;
 
 use crate::args::{BundleCmd, ExportArgs, SigningKeyCmd};
@@ -34,8 +32,7 @@ pub fn export(ctx: &Context, a: ExportArgs) -> CliResult<()> {
     if !a.recipients.is_empty() && !matches!(format, Format::Age(_)) {
         return Err(CliError::Usage("--recipient goes with --format age".into()));
     }
-    // An env file carries only secrets: the private key does not leave the vault for it.
-    let secrets_only = a.secrets_only || matches!(format, Format::Env);
+    let secrets_only = a.secrets_only || format.secrets_only();
     let opts = ExportOptions { secrets_only, no_env: a.no_env, format: a.format.clone() };
     let mtime = time::OffsetDateTime::now_utc().unix_timestamp().max(0) as u64;
     let Some(env) = a.environment.clone() else {
@@ -60,37 +57,21 @@ pub fn export(ctx: &Context, a: ExportArgs) -> CliResult<()> {
         };
     };
     // Every service of an environment: one audited commit, then one output per service.
-    let ext = match format {
-        Format::Dir | Format::Compose => "",
-        Format::TarGz => ".tar.gz",
-        Format::Age(_) => ".tar.gz.age",
-        Format::K8s(_) => ".yaml",
-        Format::Env => ".env",
-        Format::P12(_) => ".p12",
-    };
     let mut vault = ctx.open_unlocked()?;
     let services = vault.services_in(&env)?;
     if services.is_empty() {
         return Err(CliError::Usage(format!("no service has environment {env:?}")));
     }
-    let targets: Vec<_> = services.iter().map(|s| a.out.join(format!("{s}{ext}"))).collect();
-    if let Some(t) = targets.iter().find(|t| t.exists() && !a.force) {
+    if let Some(t) = services.iter().map(|s| target_in(&a.out, s, &format)).find(|t| t.exists() && !a.force) {
         return Err(CliError::Usage(format!("{} exists; pass --force to replace it", t.display())));
     }
     let bar = if ctx.json { indicatif::ProgressBar::hidden() } else { progress(services.len(), "exporting") };
     let bundles = vault.export_bundles(&services, &opts, &|done, _| bar.set_position(done as u64))?;
     vault.close()?;
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(&a.out)
-        .map_err(CliError::file("cannot create", &a.out))?;
     bar.set_position(0);
     bar.set_message("writing");
-    for (i, (bundle, target)) in bundles.iter().zip(&targets).enumerate() {
-        write_bundle(bundle, &format, target, a.force, mtime)?;
-        bar.set_position(i as u64 + 1);
-    }
+    let named: Vec<_> = services.iter().cloned().zip(bundles).collect();
+    write_bundles(&named, &format, &a.out, a.force, mtime, &|done, _| bar.set_position(done as u64))?;
     bar.finish_and_clear();
     if ctx.json {
         ctx.print_json(

@@ -478,6 +478,352 @@ inbound: Array<string>,
  */
 outbound: Array<string>, };
 
+export type Graph = { 
+/**
+ * When it was computed.
+ */
+generated: string, 
+/**
+ * Nodes.
+ */
+nodes: Array<Node>, 
+/**
+ * Edges.
+ */
+edges: Array<Edge>, 
+/**
+ * Findings (all of them, most severe first; nodes and edges refer to them by id).
+ */
+findings: Array<Finding>, 
+/**
+ * Whether `mtls` edges are listed for every pair or only for intended/credential pairs.
+ */
+mtls_pairs: string, };
+
+export type Node = { 
+/**
+ * `svc:<id>` or `ca:<id>`.
+ */
+id: string, 
+/**
+ * Kind.
+ */
+kind: NodeKind, 
+/**
+ * Name.
+ */
+name: string, 
+/**
+ * Environment (services).
+ */
+environment: string | null, 
+/**
+ * Owner (services).
+ */
+owner: string | null, 
+/**
+ * Tags (services).
+ */
+tags: { [key in string]: string }, 
+/**
+ * Whether the vault can sign with it (CAs).
+ */
+can_sign: boolean | null, 
+/**
+ * End of validity (CAs).
+ */
+not_after: string | null, 
+/**
+ * Findings that name this node.
+ */
+findings: Array<string>, };
+
+export type NodeKind = "service" | "ca";
+
+export type Edge = { 
+/**
+ * Stable id.
+ */
+id: string, 
+/**
+ * Kind.
+ */
+kind: EdgeKind, 
+/**
+ * Source node id.
+ */
+from: string, 
+/**
+ * Target node id.
+ */
+to: string, 
+/**
+ * Why it holds.
+ */
+evidence: Evidence, 
+/**
+ * When it stops being true (earliest expiry on the chains involved).
+ */
+valid_until: string | null, 
+/**
+ * Findings drawn on this edge (over-trust on trust edges, broken intents on intent edges).
+ */
+findings: Array<string>, };
+
+export type EdgeKind = "issued" | "trusts_inbound" | "trusts_outbound" | "mtls" | "credential" | "intent";
+
+export type Evidence = { "type": "chain", 
+/**
+ * Certificate id.
+ */
+certificate: RecordId, 
+/**
+ * Serial.
+ */
+serial: string, 
+/**
+ * CA names, issuer first.
+ */
+chain: Array<string>, } | { "type": "mtls", 
+/**
+ * The caller's client chain, accepted by the callee via `accepted_via`.
+ */
+client: Evidence, 
+/**
+ * The CA in the callee's inbound trust.
+ */
+accepted_via: string, 
+/**
+ * The callee's server chain, verified by the caller via `verified_via`.
+ */
+server: Evidence, 
+/**
+ * The CA in the caller's outbound trust.
+ */
+verified_via: string, } | { "type": "credential", 
+/**
+ * Credential names.
+ */
+names: Array<string>, } | { "type": "intent", 
+/**
+ * Intent id.
+ */
+intent: RecordId, 
+/**
+ * Its note.
+ */
+note: string | null, } | { "type": "trust" };
+
+export type Finding = { 
+/**
+ * Stable id: the same problem keeps the same id across runs.
+ */
+id: string, 
+/**
+ * Kind.
+ */
+kind: FindingKind, 
+/**
+ * Severity.
+ */
+severity: Severity, 
+/**
+ * Entities involved, most relevant first.
+ */
+entities: Array<EntityRef>, 
+/**
+ * One line for a person.
+ */
+message: string, 
+/**
+ * What to do about it.
+ */
+fix: string | null, 
+/**
+ * A count the message summarises (accepted identities, impersonable services, ...).
+ */
+count: number | null, };
+
+export type FindingKind = "over_trust" | "broken_intent" | "expired" | "expiring_soon" | "revoked_current" | "revoked_deployed" | "weak_crypto" | "cross_environment" | "stale_credential" | "unused_ca" | "blast_radius";
+
+export type Severity = "high" | "medium" | "low" | "info";
+
+export type EntityRef = { 
+/**
+ * "service", "ca", "certificate", "secret".
+ */
+kind: string, 
+/**
+ * Record id.
+ */
+id: RecordId, 
+/**
+ * Name.
+ */
+name: string, };
+
+export type Explanation = { 
+/**
+ * Caller.
+ */
+from: string, 
+/**
+ * Callee.
+ */
+to: string, 
+/**
+ * A declared intent exists.
+ */
+intended: boolean, 
+/**
+ * The mutual-TLS edge with both chains, when the channel exists.
+ */
+mtls: Edge | null, 
+/**
+ * Whether `to` accepts `from`'s client identity, and via which CA.
+ */
+accepts: string | null, 
+/**
+ * Whether `from` can verify `to`'s server identity, and via which CA.
+ */
+can_verify: string | null, 
+/**
+ * Credentials `from` holds for `to`.
+ */
+credentials: Array<string>, 
+/**
+ * "intended and working", "possible but not intended (over-trust)", "intended but broken", "no channel".
+ */
+verdict: string, 
+/**
+ * Why not, when the channel is missing.
+ */
+reasons: Array<string>, };
+
+export type AuditEntry = { 
+/**
+ * 1, 2, 3, ... without gaps.
+ */
+seq: number, 
+/**
+ * When it happened (UTC).
+ */
+time: string, 
+/**
+ * The OS user who did it.
+ */
+user: string, 
+/**
+ * What was done, e.g. `secret.reveal`.
+ */
+action: string, 
+/**
+ * What it was done to.
+ */
+objects: Array<AuditObject>, 
+/**
+ * Whether it succeeded.
+ */
+outcome: Outcome, 
+/**
+ * Extra facts (never secret values).
+ */
+detail: string | null, 
+/**
+ * SHA-256 (hex) of the previous entry's sealed plaintext; zeros for the first.
+ */
+prev_hash: string, };
+
+export type AuditObject = { 
+/**
+ * "service", "secret", "intent", "slot", "vault", ...
+ */
+kind: string, 
+/**
+ * Its record id, if it has one.
+ */
+id: RecordId | null, 
+/**
+ * Its name at the time (e.g. `payments/STRIPE_KEY`).
+ */
+name: string, };
+
+export type Outcome = "success" | "failure";
+
+export type AuditReport = { 
+/**
+ * True when every entry authenticates and the chain is whole up to the head.
+ */
+ok: boolean, 
+/**
+ * Entries checked.
+ */
+entries: number, 
+/**
+ * The head's sequence number.
+ */
+head_seq: number, 
+/**
+ * The first break, if any.
+ */
+first_problem: AuditProblem | null, };
+
+export type AuditProblem = { 
+/**
+ * Sequence number where the chain breaks.
+ */
+seq: number, 
+/**
+ * What is wrong there.
+ */
+problem: string, };
+
+export type BundlePreview = { 
+/**
+ * The service.
+ */
+service: string, 
+/**
+ * Serial of the certificate that would leave, if any.
+ */
+serial: string | null, 
+/**
+ * Files with their modes, manifest last.
+ */
+files: Array<PreviewFile>, 
+/**
+ * Names of the secrets that would leave.
+ */
+secrets: Array<string>, };
+
+export type PreviewFile = { 
+/**
+ * Path inside the bundle.
+ */
+path: string, 
+/**
+ * Unix mode (0600 for keys and secrets).
+ */
+mode: number, };
+
+export type BundleCheck = { 
+/**
+ * True when the signature and every file check out.
+ */
+ok: boolean, 
+/**
+ * The service the manifest names (when it could be read).
+ */
+service: string | null, 
+/**
+ * Files compared.
+ */
+files_checked: number, 
+/**
+ * Everything wrong, one line each, naming the file.
+ */
+problems: Array<string>, };
+
 export type IpcError = { 
 /**
  * Stable code, e.g. `wrong_key`, `locked`, `unknown_service`.
@@ -496,7 +842,15 @@ last_vault: string | null,
 /**
  * Idle minutes before auto-lock; 0 turns auto-lock off.
  */
-auto_lock_minutes: number, };
+auto_lock_minutes: number, 
+/**
+ * Seconds before a copied secret is taken off the clipboard.
+ */
+clipboard_clear_secs: number, 
+/**
+ * Days ahead that certificates count as expiring soon.
+ */
+expiry_warning_days: number, };
 
 export type AppStatus = { 
 /**
@@ -743,3 +1097,81 @@ done: number,
  * Items in all.
  */
 total: number, };
+
+export type GraphQuery = { 
+/**
+ * Only services of this environment (and the CAs they touch).
+ */
+environment: string | null, 
+/**
+ * Only the neighbourhood of this service...
+ */
+service: string | null, 
+/**
+ * ...up to this many hops.
+ */
+depth: number | null, };
+
+export type ExportArgs = { 
+/**
+ * Services by name (ignored when `environment` is set).
+ */
+services: Array<string>, 
+/**
+ * Every service of this environment.
+ */
+environment: string | null, 
+/**
+ * dir, tar.gz, age, k8s, compose or env.
+ */
+format: string, 
+/**
+ * age recipients (`age1…`, `ssh-ed25519 …`).
+ */
+recipients: Array<string>, 
+/**
+ * Kubernetes namespace.
+ */
+namespace: string | null, 
+/**
+ * Secrets only: leave the certificate and key in the vault.
+ */
+secrets_only: boolean, };
+
+export type ExportSummary = { 
+/**
+ * Paths written, one per service.
+ */
+written: Array<string>, 
+/**
+ * The vault's bundle-signing public key, to verify them with.
+ */
+signing_key: string, };
+
+export type RekeyArgs = { 
+/**
+ * The passphrase for the new passphrase slot.
+ */
+passphrase: string, 
+/**
+ * The same, typed again.
+ */
+confirm: string, 
+/**
+ * Also replace the recovery key.
+ */
+new_recovery_key: boolean, };
+
+export type RekeyOutcome = { 
+/**
+ * Records sealed again under the new key.
+ */
+records_resealed: number, 
+/**
+ * Sessions ended.
+ */
+sessions_ended: number, 
+/**
+ * The new recovery key: the one time it is shown (the old one no longer opens the vault).
+ */
+recovery_key: string | null, };

@@ -119,7 +119,8 @@ pub async fn credential_copy(
         let text = std::str::from_utf8(secret.expose_secret()).map_err(|_| {
             AppError::Invalid("this value is binary and cannot be copied as text; reveal it instead".into())
         })?;
-        s.clipboard.copy(Zeroizing::new(text.to_string()))
+        let clear_after = std::time::Duration::from_secs(u64::from(lock(&s.settings).clipboard_clear_secs));
+        s.clipboard.copy(Zeroizing::new(text.to_string()), clear_after)
     })
     .await
 }

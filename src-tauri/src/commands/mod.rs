@@ -1,8 +1,12 @@
 //! Tauri commands: each parses its arguments, calls `vault_data`, and maps the error. No
 //! business logic lives here.
 
+pub mod audit;
 pub mod authorities;
 pub mod certificates;
 pub mod credentials;
+pub mod export;
+pub mod graph;
+pub mod keys;
 pub mod services;
 pub mod vault;

@@ -45,7 +45,12 @@ pub fn status(state: &AppState) -> AppResult<AppStatus> {
     let guard = lock(&state.vault);
     let vault = guard.as_ref().map(Vault::status).transpose()?;
     let device_slot = vault.as_ref().is_some_and(|v| v.slots.iter().any(|s| s.kind == SlotKind::Device));
-    let demo_passphrase = vault.as_ref().filter(|v| v.demo).map(|_| DEMO_PASSPHRASE.to_string());
+    // Only the app's own demo has the public passphrase; `keyloom demo` vaults keep the user's.
+    let own_demo = vault_data::paths::default_demo_dir().ok();
+    let demo_passphrase = vault
+        .as_ref()
+        .filter(|v| v.demo && own_demo.as_deref() == Some(v.path.as_path()))
+        .map(|_| DEMO_PASSPHRASE.to_string());
     let unlocked = vault.as_ref().is_some_and(|v| !v.locked);
     drop(guard);
     let wait = lock(&state.throttle).wait(Instant::now());
@@ -94,11 +99,11 @@ pub struct CreatedVault {
 }
 
 /// Passphrases scoring below this (zxcvbn 0–4) are refused outright.
-const MIN_STRENGTH: u8 = 2;
+pub(crate) const MIN_STRENGTH: u8 = 2;
 
 /// The scrypt cost of new passphrase slots: age's calibrated default, unless
 /// `KEYLOOM_SCRYPT_LOG_N` asks for another (never below the safe floor), as tests do.
-fn kdf_cost() -> AppResult<KdfCost> {
+pub(crate) fn kdf_cost() -> AppResult<KdfCost> {
     match std::env::var("KEYLOOM_SCRYPT_LOG_N") {
         Ok(v) => {
             let n: u8 =
@@ -333,15 +338,10 @@ pub async fn recovery_key_done(app: AppHandle) -> AppResult<()> {
     .await
 }
 
-/// Most idle minutes a user may choose (a day).
-const MAX_AUTO_LOCK_MINUTES: u32 = 24 * 60;
-
 /// Saves new app settings.
 #[tauri::command]
 pub async fn settings_update(app: AppHandle, settings: Settings) -> AppResult<Settings> {
-    if settings.auto_lock_minutes > MAX_AUTO_LOCK_MINUTES {
-        return Err(AppError::Invalid(format!("auto-lock can wait at most {MAX_AUTO_LOCK_MINUTES} minutes")));
-    }
+    settings.validate()?;
     blocking(app, move |state| {
         let mut current = lock(&state.settings);
         let new = Settings { last_vault: current.last_vault.clone(), ..settings };

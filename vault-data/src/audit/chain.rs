@@ -83,8 +83,10 @@ fn key_seq(key: &[u8]) -> u64 {
 
 /// The first problem found in the chain.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct AuditProblem {
     /// Sequence number where the chain breaks.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub seq: u64,
     /// What is wrong there.
     pub problem: String,
@@ -92,12 +94,15 @@ pub struct AuditProblem {
 
 /// Result of `audit verify`.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct AuditReport {
     /// True when every entry authenticates and the chain is whole up to the head.
     pub ok: bool,
     /// Entries checked.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub entries: u64,
     /// The head's sequence number.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub head_seq: u64,
     /// The first break, if any.
     pub first_problem: Option<AuditProblem>,

@@ -15,6 +15,7 @@ pub use chain::{AuditProblem, AuditReport};
 
 /// Whether the audited action succeeded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
     /// It happened.
@@ -25,6 +26,7 @@ pub enum Outcome {
 
 /// An object an audit entry is about.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct AuditObject {
     /// "service", "secret", "intent", "slot", "vault", ...
     pub kind: String,
@@ -42,11 +44,14 @@ impl AuditObject {
 
 /// One entry of the log.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct AuditEntry {
     /// 1, 2, 3, ... without gaps.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub seq: u64,
     /// When it happened (UTC).
     #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub time: OffsetDateTime,
     /// The OS user who did it.
     pub user: String,

@@ -13,4 +13,4 @@ pub mod write;
 pub use bundle::{Bundle, BundleFile};
 pub use manifest::{Manifest, ManifestFile};
 pub use verify::{verify_bundle, BundleCheck};
-pub use write::{write_bundle, Format};
+pub use write::{target_in, write_bundle, write_bundles, Format};

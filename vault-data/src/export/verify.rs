@@ -15,6 +15,7 @@ use crate::export::manifest::{signature_ok, Manifest};
 
 /// The outcome of a check.
 #[derive(Debug, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct BundleCheck {
     /// True when the signature and every file check out.
     pub ok: bool,

@@ -46,6 +46,75 @@ impl Format {
             Format::P12(_) => "p12",
         }
     }
+
+    /// What follows the service name in a multi-service export (`""` for directories).
+    pub fn extension(&self) -> &'static str {
+        match self {
+            Format::Dir | Format::Compose => "",
+            Format::TarGz => ".tar.gz",
+            Format::Age(_) => ".tar.gz.age",
+            Format::K8s(_) => ".yaml",
+            Format::Env => ".env",
+            Format::P12(_) => ".p12",
+        }
+    }
+
+    /// A format by name, for front ends that offer every format but PKCS#12 (which needs a
+    /// password of its own). Age needs at least one recipient.
+    pub fn from_name(name: &str, recipients: Vec<String>, namespace: Option<String>) -> Result<Format> {
+        let format = match name {
+            "dir" => Format::Dir,
+            "tar.gz" => Format::TarGz,
+            "k8s" => Format::K8s(namespace.filter(|n| !n.trim().is_empty())),
+            "compose" => Format::Compose,
+            "env" => Format::Env,
+            "age" if recipients.is_empty() => {
+                return Err(Error::Invalid("an age export needs at least one recipient (age1… or ssh-…)".into()))
+            }
+            "age" => Format::Age(recipients),
+            other => {
+                return Err(Error::Invalid(format!(
+                    "unknown export format {other:?}: use dir, tar.gz, age, k8s, compose or env"
+                )))
+            }
+        };
+        Ok(format)
+    }
+
+    /// Whether the output carries only secrets (an env file never takes the private key along).
+    pub fn secrets_only(&self) -> bool {
+        matches!(self, Format::Env)
+    }
+}
+
+/// Where one service's output goes in a multi-service export into `out_dir`.
+pub fn target_in(out_dir: &Path, service: &str, format: &Format) -> PathBuf {
+    out_dir.join(format!("{service}{}", format.extension()))
+}
+
+/// Writes many bundles into `out_dir` (created 0700), one output per service named by
+/// [`target_in`]. Checks every target first, so an existing one stops the export before anything
+/// is written. `progress` gets (written, total); returns the paths written.
+pub fn write_bundles(
+    bundles: &[(String, Bundle)],
+    format: &Format,
+    out_dir: &Path,
+    force: bool,
+    mtime: u64,
+    progress: &dyn Fn(usize, usize),
+) -> Result<Vec<PathBuf>> {
+    let targets: Vec<PathBuf> = bundles.iter().map(|(s, _)| target_in(out_dir, s, format)).collect();
+    for t in &targets {
+        check_target(t, force)?;
+    }
+    if !out_dir.exists() {
+        durable::create_private_dir(out_dir)?;
+    }
+    for (i, ((_, bundle), target)) in bundles.iter().zip(&targets).enumerate() {
+        write_bundle(bundle, format, target, force, mtime)?;
+        progress(i + 1, bundles.len());
+    }
+    Ok(targets)
 }
 
 fn temp_beside(out: &Path) -> PathBuf {

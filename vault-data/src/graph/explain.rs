@@ -9,6 +9,7 @@ use crate::ids::RecordId;
 
 /// The answer to "can `from` reach `to`?".
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Explanation {
     /// Caller.
     pub from: String,

@@ -14,6 +14,7 @@ use crate::pki::inspect::inspect;
 
 /// How bad a finding is, most severe first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum Severity {
     /// Broken or exploitable now.
@@ -43,6 +44,7 @@ impl Severity {
 
 /// The kinds of finding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum FindingKind {
     /// A service accepts identities it has no intent for.
@@ -71,8 +73,10 @@ pub enum FindingKind {
 
 /// An entity a finding is about.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct EntityRef {
     /// "service", "ca", "certificate", "secret".
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub kind: &'static str,
     /// Record id.
     pub id: RecordId,
@@ -82,6 +86,7 @@ pub struct EntityRef {
 
 /// One finding.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Finding {
     /// Stable id: the same problem keeps the same id across runs.
     pub id: String,

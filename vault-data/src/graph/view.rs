@@ -12,6 +12,7 @@ use crate::ids::RecordId;
 
 /// Node kinds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum NodeKind {
     /// A service.
@@ -22,6 +23,7 @@ pub enum NodeKind {
 
 /// A node.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Node {
     /// `svc:<id>` or `ca:<id>`.
     pub id: String,
@@ -39,6 +41,7 @@ pub struct Node {
     pub can_sign: Option<bool>,
     /// End of validity (CAs).
     #[serde(with = "time::serde::rfc3339::option")]
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
     pub not_after: Option<OffsetDateTime>,
     /// Findings that name this node.
     pub findings: Vec<String>,
@@ -46,6 +49,7 @@ pub struct Node {
 
 /// Edge kinds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum EdgeKind {
     /// CA → CA (parent signed child) or CA → service (a valid certificate).
@@ -64,6 +68,7 @@ pub enum EdgeKind {
 
 /// Why an edge is true.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Evidence {
     /// A certificate and the CAs above it.
@@ -104,6 +109,7 @@ pub enum Evidence {
 
 /// An edge.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Edge {
     /// Stable id.
     pub id: String,
@@ -117,6 +123,7 @@ pub struct Edge {
     pub evidence: Evidence,
     /// When it stops being true (earliest expiry on the chains involved).
     #[serde(with = "time::serde::rfc3339::option")]
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
     pub valid_until: Option<OffsetDateTime>,
     /// Findings drawn on this edge (over-trust on trust edges, broken intents on intent edges).
     pub findings: Vec<String>,
@@ -124,9 +131,11 @@ pub struct Edge {
 
 /// The whole graph, or a neighbourhood of it.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Graph {
     /// When it was computed.
     #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub generated: OffsetDateTime,
     /// Nodes.
     pub nodes: Vec<Node>,
@@ -135,6 +144,7 @@ pub struct Graph {
     /// Findings (all of them, most severe first; nodes and edges refer to them by id).
     pub findings: Vec<Finding>,
     /// Whether `mtls` edges are listed for every pair or only for intended/credential pairs.
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub mtls_pairs: &'static str,
 }
 

@@ -33,9 +33,11 @@ pub struct ExportOptions {
 
 /// One line of a service's bundle history.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ExportView {
     /// When.
     #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub created: OffsetDateTime,
     /// Format.
     pub format: String,
@@ -45,6 +47,30 @@ pub struct ExportView {
     pub files: Vec<String>,
     /// Secret names.
     pub secrets: Vec<String>,
+}
+
+/// What exporting a service would write, without exporting it.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct BundlePreview {
+    /// The service.
+    pub service: String,
+    /// Serial of the certificate that would leave, if any.
+    pub serial: Option<String>,
+    /// Files with their modes, manifest last.
+    pub files: Vec<PreviewFile>,
+    /// Names of the secrets that would leave.
+    pub secrets: Vec<String>,
+}
+
+/// One file of a [`BundlePreview`].
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct PreviewFile {
+    /// Path inside the bundle.
+    pub path: String,
+    /// Unix mode (0600 for keys and secrets).
+    pub mode: u32,
 }
 
 fn file(path: &str, mode: u32, contents: Vec<u8>) -> BundleFile {
@@ -239,6 +265,26 @@ impl Vault {
         let obj = AuditObject::new("service", Some(svc.id), svc.name.clone());
         let event = AuditEvent::success("export", vec![obj]).with_detail(detail);
         Ok((Bundle { manifest, files }, record, event))
+    }
+
+    /// What exporting each of `services` would write, and which secrets would leave, so a person
+    /// can check before anything happens. Builds the bundles in memory and drops them: nothing is
+    /// written, recorded or audited.
+    pub fn preview_bundles(&self, services: &[String], opts: &ExportOptions) -> Result<Vec<BundlePreview>> {
+        let key = self.signing_key()?;
+        let now = OffsetDateTime::now_utc();
+        services
+            .iter()
+            .map(|service| {
+                let (bundle, record, _) = self.prepare_bundle(service, opts, &key, now)?;
+                Ok(BundlePreview {
+                    service: service.clone(),
+                    serial: record.serial,
+                    files: bundle.files.iter().map(|f| PreviewFile { path: f.path.clone(), mode: f.mode }).collect(),
+                    secrets: record.secrets,
+                })
+            })
+            .collect()
     }
 
     /// Names of the services of `environment`, sorted.

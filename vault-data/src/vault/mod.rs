@@ -36,7 +36,7 @@ use crate::FORMAT_VERSION;
 pub use cas::{to_pem, CaView};
 pub use certs::{CertView, IssueRequest, ServiceIdentity, VerifyReport, DEFAULT_LEAF_DAYS};
 pub use doctor::{restore as doctor_restore, DoctorReport, RestoreReport, SnapshotCheck};
-pub use export_ops::{ExportOptions, ExportView};
+pub use export_ops::{BundlePreview, ExportOptions, ExportView, PreviewFile};
 pub use index::Counts;
 pub use intents::IntentView;
 pub use key_admin::{RekeyReport, SessionToken, MAX_SESSION};

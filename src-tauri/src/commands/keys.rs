@@ -1,0 +1,74 @@
+//! Passphrase change and rekey, from Settings.
+
+use serde::{Deserialize, Serialize};
+use subtle::ConstantTimeEq;
+use tauri::AppHandle;
+use vault_data::{ExposeSecret, SecretString};
+use zeroize::Zeroizing;
+
+use crate::commands::vault::{kdf_cost, MIN_STRENGTH};
+use crate::error::{AppError, AppResult};
+use crate::state::{blocking, lock};
+
+fn checked_new(passphrase: String, confirm: String) -> AppResult<SecretString> {
+    let passphrase = SecretString::from(passphrase);
+    let confirm = Zeroizing::new(confirm);
+    if !bool::from(passphrase.expose_secret().as_bytes().ct_eq(confirm.as_bytes())) {
+        return Err(AppError::Invalid("the two passphrases do not match".into()));
+    }
+    if vault_data::estimate_strength(passphrase.expose_secret()).score < MIN_STRENGTH {
+        return Err(AppError::Invalid("this passphrase is too easy to guess: use four or more random words".into()));
+    }
+    Ok(passphrase)
+}
+
+/// Replaces the passphrase slot; the vault key, data and other slots stay.
+#[tauri::command]
+pub async fn passphrase_change(app: AppHandle, passphrase: String, confirm: String) -> AppResult<()> {
+    let new = checked_new(passphrase, confirm)?;
+    blocking(app, move |s| {
+        let cost = kdf_cost()?;
+        s.with_vault(|v| v.change_passphrase(&new, cost))
+    })
+    .await
+}
+
+/// The outcome of a rekey.
+#[derive(Serialize, ts_rs::TS)]
+pub struct RekeyOutcome {
+    /// Records sealed again under the new key.
+    pub records_resealed: usize,
+    /// Sessions ended.
+    pub sessions_ended: usize,
+    /// The new recovery key: the one time it is shown (the old one no longer opens the vault).
+    pub recovery_key: Option<String>,
+}
+
+/// Arguments of [`vault_rekey`].
+#[derive(Deserialize, ts_rs::TS)]
+pub struct RekeyArgs {
+    /// The passphrase for the new passphrase slot.
+    pub passphrase: String,
+    /// The same, typed again.
+    pub confirm: String,
+    /// Also replace the recovery key.
+    pub new_recovery_key: bool,
+}
+
+/// A new vault key: every record resealed, slots rewrapped, sessions ended.
+#[tauri::command]
+pub async fn vault_rekey(app: AppHandle, args: RekeyArgs) -> AppResult<RekeyOutcome> {
+    let new = checked_new(args.passphrase, args.confirm)?;
+    blocking(app, move |s| {
+        let cost = kdf_cost()?;
+        let report = s.with_vault(|v| v.rekey(&new, cost, args.new_recovery_key))?;
+        let recovery_key = report.new_recovery_key.map(|k| Zeroizing::new(k.0.expose_secret().to_string()));
+        *lock(&s.recovery_key) = recovery_key.clone();
+        Ok(RekeyOutcome {
+            records_resealed: report.records_resealed,
+            sessions_ended: report.sessions_ended,
+            recovery_key: recovery_key.map(|k| k.to_string()),
+        })
+    })
+    .await
+}
