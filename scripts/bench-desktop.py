@@ -180,8 +180,9 @@ def main():
 
         procs = start_x(env)
         port, native_port = free_port(), free_port()
+        driver_log = open(work / "tauri-driver.log", "w")
         procs.append(subprocess.Popen(["tauri-driver", "--port", str(port), "--native-port", str(native_port)],
-                                      env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+                                      env=env, stdout=driver_log, stderr=subprocess.STDOUT))
         # Both tauri-driver and the WebKitWebDriver it starts must be listening.
         for p in (port, native_port):
             for _ in range(400):
@@ -231,6 +232,11 @@ def main():
             rss, pss, names = settle(kp.pid)
             print(f"KeePassXC {subprocess.run(['keepassxc-cli', '--version'], capture_output=True, text=True).stdout.strip()}, "
                   f"{records}-entry database open: RSS {rss:.0f} MiB, PSS {pss:.0f} MiB over {len(names)} processes")
+    except BaseException:
+        log = work / "tauri-driver.log"
+        if log.exists():
+            print("tauri-driver said:\n" + log.read_text()[-3000:], file=sys.stderr)
+        raise
     finally:
         for p in reversed(procs):
             p.kill()

@@ -40,6 +40,8 @@ const COMMANDS: &[&str] = &[
     "findings_list",
     "graph_explain",
     "graph_blast_radius",
+    "graph_image_save",
+    "trust_set",
     "export_preview",
     "export_run",
     "bundle_verify",

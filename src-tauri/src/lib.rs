@@ -117,6 +117,8 @@ fn command_handler() -> impl Fn(tauri::ipc::Invoke<tauri::Wry>) -> bool + Send +
         commands::graph::findings_list,
         commands::graph::graph_explain,
         commands::graph::graph_blast_radius,
+        commands::graph::graph_image_save,
+        commands::trust::trust_set,
         commands::export::export_preview,
         commands::export::export_run,
         commands::export::bundle_verify,

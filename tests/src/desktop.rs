@@ -110,7 +110,28 @@ fn app_env(cmd: &mut Command, display: &str, bus_address: &str, home: &Path) {
 impl Desktop {
     /// Starts X, a session bus, tauri-driver and the app, and opens a WebDriver session on it.
     pub async fn start() -> Desktop {
+        Desktop::start_in(tempfile::tempdir().expect("tempdir")).await
+    }
+
+    /// Like [`Desktop::start`], with a `keyloom demo` estate of `services` services already in
+    /// the default vault (passphrase [`crate::PASSPHRASE`]), so the app opens at its unlock screen.
+    pub async fn start_with_demo(services: usize) -> Desktop {
         let home = tempfile::tempdir().expect("tempdir");
+        let out = Command::new(crate::keyloom_bin())
+            .args(["demo", "--services", &services.to_string(), "--scrypt-log-n", "14"])
+            .env("XDG_DATA_HOME", home.path().join("data"))
+            .env("XDG_CONFIG_HOME", home.path().join("config"))
+            .env("XDG_CACHE_HOME", home.path().join("cache"))
+            .env("KEYLOOM_PASSPHRASE", crate::PASSPHRASE)
+            .env_remove("KEYLOOM_VAULT")
+            .stdin(Stdio::null())
+            .output()
+            .expect("run keyloom demo");
+        assert!(out.status.success(), "keyloom demo failed: {}", String::from_utf8_lossy(&out.stderr));
+        Desktop::start_in(home).await
+    }
+
+    async fn start_in(home: tempfile::TempDir) -> Desktop {
         let (xvfb, display) = start_xvfb();
         let (bus, bus_address) = start_bus();
         let port = free_port();
@@ -211,6 +232,33 @@ impl Desktop {
         match out.get("ok") {
             Some(v) => Ok(v.clone()),
             None => Err(out.get("err").cloned().unwrap_or(serde_json::Value::Null)),
+        }
+    }
+
+    /// Unlocks at the unlock screen with [`crate::PASSPHRASE`] and waits for the console.
+    pub async fn unlock(&self) {
+        self.type_into("[data-testid=unlock-pass]", crate::PASSPHRASE).await;
+        self.click("[data-testid=unlock-submit]").await;
+        self.find("[data-testid=nav-services]").await;
+    }
+
+    /// Picks `value` in the `<select>` matching `css`.
+    pub async fn select(&self, css: &str, value: &str) {
+        self.click(&format!("{css} option[value=\"{value}\"]")).await;
+    }
+
+    /// Waits until the trust graph has laid out, and returns how long "open" to "drawn" took
+    /// (milliseconds, from the page's performance marks). `previous` is a value to wait past.
+    pub async fn graph_drawn_ms(&self, previous: Option<&str>) -> u64 {
+        let start = Instant::now();
+        loop {
+            let el = self.find("[data-testid=graph-canvas]").await;
+            let ms = el.attr("data-drawn-ms").await.ok().flatten().unwrap_or_default();
+            if !ms.is_empty() && Some(ms.as_str()) != previous {
+                return ms.parse().unwrap_or_else(|_| panic!("data-drawn-ms {ms:?}"));
+            }
+            assert!(start.elapsed() < Duration::from_secs(60), "the graph was never drawn");
+            tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
 

@@ -141,3 +141,94 @@ async fn demo_estate_is_labelled_searchable_and_virtualised() {
     app.find("[data-testid=demo-banner]").await;
     app.client.clone().close().await.expect("close session");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn graph_evidence_export_and_audit() {
+    let app = Desktop::start_with_demo(12).await;
+    app.unlock().await;
+
+    // The trust graph: drawn, then filtered to one environment.
+    app.click("[data-testid=nav-graph]").await;
+    let ms = app.graph_drawn_ms(None).await;
+    eprintln!("trust graph, 12 services: open to laid out in {ms} ms");
+    app.screenshot("13-graph-12-services").await;
+    app.select("[data-testid=graph-env]", "prod").await;
+    app.graph_drawn_ms(Some(&ms.to_string())).await;
+
+    // An over-trust finding, opened from the graph's findings list, shows its edge's evidence.
+    app.click("[data-testid=graph-tab-findings]").await;
+    app.click("[data-testid=graph-finding-over_trust]").await;
+    let evidence = app.wait_text("[data-testid=edge-evidence]", "accepts clients from").await;
+    assert!(evidence.contains("identities via"), "{evidence}");
+    assert!(evidence.contains("Fix:"), "{evidence}");
+    app.screenshot("14-graph-over-trust-evidence").await;
+
+    // Findings view.
+    app.click("[data-testid=nav-findings]").await;
+    app.wait_text("[data-testid=count]", "findings").await;
+    app.screenshot("15-findings").await;
+
+    // Export every prod service as directories, preview first, then verify one bundle in the app
+    // and with the CLI.
+    let dest = app.home.path().join("bundles");
+    app.click("[data-testid=nav-export]").await;
+    for service in ["payments", "checkout"] {
+        app.type_into("[data-testid=export-search]", service).await;
+        app.click(&format!("[data-testid=export-pick-{service}]")).await;
+    }
+    app.click("[data-testid=export-preview]").await;
+    let preview = app.wait_text("body", "Preview: what will leave the vault").await;
+    assert!(preview.contains("0600"), "keys and secrets are listed with their 0600 mode: {preview}");
+    app.type_into("[data-testid=export-dest]", dest.to_str().unwrap()).await;
+    app.click("[data-testid=export-run]").await;
+    app.wait_text("[data-testid=export-summary]", "signed").await;
+    let key = app.find("[data-testid=export-summary] pre").await.text().await.unwrap();
+    app.click("[data-testid=verify-run]").await;
+    app.wait_text("[data-testid=verify-result]", "OK:").await;
+    app.screenshot("16-export").await;
+    // The CLI, given only the public key the app showed, verifies every bundle the app wrote.
+    let key_file = app.home.path().join("signing.pub");
+    std::fs::write(&key_file, format!("{}\n", key.trim())).unwrap();
+    let written: Vec<_> = std::fs::read_dir(&dest).unwrap().map(|e| e.unwrap().path()).collect();
+    assert!(!written.is_empty());
+    for bundle in &written {
+        let out = std::process::Command::new(keyloom_tests::keyloom_bin())
+            .args(["bundle", "verify"])
+            .arg(bundle)
+            .arg("--pubkey")
+            .arg(&key_file)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}: {}", bundle.display(), String::from_utf8_lossy(&out.stdout));
+    }
+
+    // The audit chain verifies, and lists the export.
+    app.click("[data-testid=nav-audit]").await;
+    app.click("[data-testid=audit-verify]").await;
+    app.wait_text("[data-testid=audit-report]", "Chain intact").await;
+    app.wait_text("body", "export").await;
+    app.screenshot("17-audit").await;
+    app.client.clone().close().await.expect("close session");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn graph_of_large_estates() {
+    for services in [200usize, 2000] {
+        let app = Desktop::start_with_demo(services).await;
+        app.unlock().await;
+        app.click("[data-testid=nav-graph]").await;
+        let ms = app.graph_drawn_ms(None).await;
+        eprintln!("trust graph, {services} services: open to laid out in {ms} ms");
+        app.screenshot(&format!("18-graph-{services}-services")).await;
+        if services > 400 {
+            // Starts as the overview; every service on demand.
+            app.wait_text("[data-testid=graph-canvas]", "Overview of a large estate").await;
+            let before = ms.to_string();
+            app.click("[data-testid=graph-show-all]").await;
+            let all = app.graph_drawn_ms(Some(&before)).await;
+            eprintln!("trust graph, {services} services, every service drawn: laid out in {all} ms");
+            app.screenshot(&format!("19-graph-{services}-services-all")).await;
+        }
+        app.client.clone().close().await.expect("close session");
+    }
+}

@@ -201,7 +201,7 @@ fn bench_graph(c: &mut Criterion) {
     });
     g.sample_size(50).measurement_time(Duration::from_secs(10));
     g.bench_function("neighbourhood_2_hops", |b| {
-        let opts = GraphOptions { service: Some("payments".into()), depth: Some(2), environment: None };
+        let opts = GraphOptions { service: Some("payments".into()), depth: Some(2), ..Default::default() };
         // Warm: the open vault has derived its graph facts once (as the desktop app's view has).
         v.graph(&opts, FindingOptions::default()).expect("warm-up");
         b.iter(|| v.graph(&opts, FindingOptions::default()).expect("neighbourhood"))

@@ -12,7 +12,8 @@ fn window(days: u32) -> FindingOptions {
 
 pub fn graph(ctx: &Context, a: GraphArgs) -> CliResult<()> {
     let vault = ctx.open_unlocked()?;
-    let opts = GraphOptions { environment: a.environment, service: a.service, depth: Some(a.depth) };
+    let opts =
+        GraphOptions { environment: a.environment, service: a.service, depth: Some(a.depth), ..Default::default() };
     let g = vault.graph(&opts, window(a.expiring_within))?;
     vault.close()?;
     if a.format == "dot" {

@@ -17,6 +17,19 @@ import type {
   FileArg,
   IpcError,
   Progress,
+  AuditEntry,
+  AuditReport,
+  BundleCheck,
+  BundlePreview,
+  ExportArgs,
+  ExportSummary,
+  Explanation,
+  Finding,
+  Graph,
+  GraphQuery,
+  RekeyArgs,
+  RekeyOutcome,
+  TrustView,
   Reason,
   RevealedSecret,
   SecretSummary,
@@ -96,6 +109,30 @@ export const api = {
     channel.onmessage = onProgress;
     return call<CertView[]>("certs_renew_expiring", { withinDays, rotateKey, onProgress: channel });
   },
+
+  graph: (query: GraphQuery) => call<Graph>("graph_view", { query }),
+  findings: () => call<Finding[]>("findings_list"),
+  explain: (from: string, to: string) => call<Explanation>("graph_explain", { from, to }),
+  blastRadius: (ca: string) => call<Finding>("graph_blast_radius", { ca }),
+  saveGraphImage: (fileName: string, contents: string, base64: boolean) =>
+    call<string | null>("graph_image_save", { fileName, contents, base64 }),
+  setTrust: (service: string, ca: string, inbound: boolean, add: boolean) =>
+    call<TrustView>("trust_set", { service, ca, inbound, add }),
+
+  exportPreview: (args: ExportArgs) => call<BundlePreview[]>("export_preview", { args }),
+  exportRun: (args: ExportArgs, destination: string, onProgress: (p: Progress) => void) => {
+    const channel = new Channel<Progress>();
+    channel.onmessage = onProgress;
+    return call<ExportSummary>("export_run", { args, destination, onProgress: channel });
+  },
+  verifyBundle: (path: string) => call<BundleCheck>("bundle_verify", { path }),
+
+  audit: () => call<AuditEntry[]>("audit_list"),
+  verifyAudit: () => call<AuditReport>("audit_verify"),
+  exportAudit: () => call<string | null>("audit_export"),
+
+  changePassphrase: (passphrase: string, confirm: string) => call<null>("passphrase_change", { passphrase, confirm }),
+  rekey: (args: RekeyArgs) => call<RekeyOutcome>("vault_rekey", { args }),
 };
 
 /** Reads a picked or dropped file into the shape the import commands take. */

@@ -1110,7 +1110,12 @@ service: string | null,
 /**
  * ...up to this many hops.
  */
-depth: number | null, };
+depth: number | null, 
+/**
+ * Every pair that can talk by mTLS as its own edge (slow for big views), not just the
+ * intended and credential pairs.
+ */
+all_mtls_pairs: boolean, };
 
 export type ExportArgs = { 
 /**

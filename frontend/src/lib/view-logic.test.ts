@@ -146,3 +146,36 @@ describe("errors from Rust", () => {
     expect(asIpcError(42).code).toBe("internal");
   });
 });
+
+describe("audit time filter", async () => {
+  const { inTimeRange } = await import("./audit");
+  it("keeps entries between two dates, both days included", () => {
+    const noon = new Date(2026, 10, 23, 12, 0, 0).toISOString();
+    expect(inTimeRange(noon, "", "")).toBe(true);
+    expect(inTimeRange(noon, "2026-11-23", "2026-11-23")).toBe(true);
+    expect(inTimeRange(noon, "2026-11-24", "")).toBe(false);
+    expect(inTimeRange(noon, "", "2026-11-22")).toBe(false);
+    expect(inTimeRange("not a date", "", "")).toBe(false);
+  });
+});
+
+describe("finding fixes", async () => {
+  const { fixAction } = await import("./fixes");
+  const base = { id: "x", severity: "medium" as const, message: "", fix: null, count: null };
+  it("offers a trust removal for over-trust, a renewal for expiry, nothing for unused CAs", () => {
+    const over = fixAction({
+      ...base,
+      kind: "over_trust",
+      entities: [
+        { kind: "service", id: "1", name: "ads" },
+        { kind: "ca", id: "2", name: "corp-root" },
+      ],
+    });
+    expect(over?.label).toBe("Remove corp-root from ads's inbound trust");
+    const expired = fixAction({ ...base, kind: "expired", entities: [{ kind: "certificate", id: "c1", name: "ads #c1" }] });
+    expect(expired?.label).toBe("Renew the certificate");
+    expect(fixAction({ ...base, kind: "unused_ca", entities: [{ kind: "ca", id: "3", name: "old" }] })).toBeNull();
+    const stale = fixAction({ ...base, kind: "stale_credential", entities: [{ kind: "secret", id: "s", name: "ads/KEY" }] });
+    expect(stale?.label).toBe("Rotate the credential");
+  });
+});

@@ -2,6 +2,7 @@
 
 use serde::Deserialize;
 use tauri::AppHandle;
+use tauri_plugin_dialog::DialogExt;
 use vault_data::graph::{Explanation, Finding, FindingOptions, Graph, GraphOptions};
 
 use crate::error::AppResult;
@@ -16,6 +17,9 @@ pub struct GraphQuery {
     pub service: Option<String>,
     /// ...up to this many hops.
     pub depth: Option<usize>,
+    /// Every pair that can talk by mTLS as its own edge (slow for big views), not just the
+    /// intended and credential pairs.
+    pub all_mtls_pairs: bool,
 }
 
 fn finding_options(state: &crate::state::AppState) -> FindingOptions {
@@ -31,6 +35,7 @@ pub async fn graph_view(app: AppHandle, query: GraphQuery) -> AppResult<Graph> {
             environment: query.environment.filter(|e| !e.is_empty()),
             service: query.service.filter(|e| !e.is_empty()),
             depth: query.depth,
+            intended_mtls_only: !query.all_mtls_pairs,
         };
         let findings = finding_options(s);
         s.with_vault(|v| v.graph(&opts, findings))
@@ -58,4 +63,31 @@ pub async fn graph_explain(app: AppHandle, from: String, to: String) -> AppResul
 #[tauri::command]
 pub async fn graph_blast_radius(app: AppHandle, ca: String) -> AppResult<Finding> {
     blocking(app, move |s| s.with_vault(|v| v.blast_radius(&ca))).await
+}
+
+/// Saves the drawn graph as an image: asks where (a dialog opened from Rust) and writes
+/// `contents` there (SVG text, or PNG as base64). Returns the path, or None when cancelled.
+#[tauri::command]
+pub async fn graph_image_save(
+    app: AppHandle,
+    file_name: String,
+    contents: String,
+    base64: bool,
+) -> AppResult<Option<String>> {
+    use base64::Engine;
+    let bytes = if base64 {
+        base64::engine::general_purpose::STANDARD
+            .decode(contents.trim())
+            .map_err(|_| crate::error::AppError::Invalid("the image data is not valid base64".into()))?
+    } else {
+        contents.into_bytes()
+    };
+    let picked = app.dialog().file().set_title("Save the graph").set_file_name(&file_name).blocking_save_file();
+    let Some(path) = picked else { return Ok(None) };
+    let path = path.into_path().map_err(|e| crate::error::AppError::Invalid(format!("cannot save there: {e}")))?;
+    blocking(app, move |_| {
+        vault_data::paths::write_private_file(&path, &bytes)?;
+        Ok(Some(path.display().to_string()))
+    })
+    .await
 }

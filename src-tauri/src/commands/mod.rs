@@ -9,4 +9,5 @@ pub mod export;
 pub mod graph;
 pub mod keys;
 pub mod services;
+pub mod trust;
 pub mod vault;

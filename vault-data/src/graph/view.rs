@@ -157,6 +157,11 @@ pub struct GraphOptions {
     pub service: Option<String>,
     /// ...up to this many hops (default 1).
     pub depth: Option<usize>,
+    /// List `mtls` edges only for intended and credential pairs even in small views. Every pair
+    /// that can talk is already implied by the trust and issued edges; drawing each one separately
+    /// is what a person asks for when checking a pair, not when looking at an estate (200
+    /// services can make 20,000 such edges).
+    pub intended_mtls_only: bool,
 }
 
 /// Above this many services, `mtls` edges are listed only for intended or credential pairs.
@@ -321,7 +326,7 @@ pub(crate) fn build(m: &Model<'_>, opts: &GraphOptions, finding_opts: FindingOpt
     }
     // mTLS: every ordered pair of a small estate; intended/credential pairs in large estates and in
     // neighbourhoods (where the view exists to stay fast).
-    let all_pairs = ids.len() <= ALL_PAIRS_LIMIT && opts.service.is_none();
+    let all_pairs = ids.len() <= ALL_PAIRS_LIMIT && opts.service.is_none() && !opts.intended_mtls_only;
     if all_pairs {
         for b in &ids {
             for a in &ids {

@@ -1,0 +1,210 @@
+// From vault_data's graph JSON to Cytoscape elements: filters, finding styles, and the collapsed
+// overview for large estates. Pure functions, so they are unit-tested without a browser.
+import type { Edge, EdgeKind, Finding, FindingKind, Graph, Node, Severity } from "./bindings";
+
+export interface GraphFilter {
+  environment: string; // "" = all
+  search: string; // focuses matching services (name, owner)
+  tag: string; // "key=value" or "key"; "" = any
+  findingKind: FindingKind | ""; // only nodes/edges carrying this kind of finding
+  edgeKinds: EdgeKind[]; // which edge kinds to draw
+}
+
+export const ALL_EDGE_KINDS: EdgeKind[] = ["mtls", "credential", "intent", "trusts_inbound", "trusts_outbound", "issued"];
+
+export const DEFAULT_FILTER: GraphFilter = {
+  environment: "",
+  search: "",
+  tag: "",
+  findingKind: "",
+  edgeKinds: ["mtls", "credential", "intent", "trusts_inbound", "issued"],
+};
+
+/** Above this many services the view opens as environments and CAs, expanded on demand. */
+export const COLLAPSE_THRESHOLD = 400;
+
+export const SEVERITY_RANK: Record<Severity, number> = { info: 0, low: 1, medium: 2, high: 3 };
+
+export interface CyElement {
+  group: "nodes" | "edges";
+  data: Record<string, string | number | undefined>;
+  classes: string;
+}
+
+/** Finding kinds that make an edge "over-trust" (drawn red) or "broken" (drawn dashed orange). */
+const OVER_TRUST: FindingKind[] = ["over_trust", "cross_environment"];
+const BROKEN: FindingKind[] = ["broken_intent"];
+
+export function findingIndex(graph: Graph): Map<string, Finding> {
+  return new Map(graph.findings.map((f) => [f.id, f]));
+}
+
+function worst(ids: string[], byId: Map<string, Finding>): Severity | null {
+  let best: Severity | null = null;
+  for (const id of ids) {
+    const f = byId.get(id);
+    if (f && (best === null || SEVERITY_RANK[f.severity] > SEVERITY_RANK[best])) best = f.severity;
+  }
+  return best;
+}
+
+function kindsOf(ids: string[], byId: Map<string, Finding>): Set<FindingKind> {
+  return new Set(ids.map((id) => byId.get(id)?.kind).filter((k): k is FindingKind => k !== undefined));
+}
+
+/** A stable colour slot (0–7) per environment name, in sorted order. */
+export function environmentSlots(nodes: Node[]): Map<string, number> {
+  const envs = [...new Set(nodes.map((n) => n.environment).filter((e): e is string => !!e))].sort();
+  return new Map(envs.map((e, i) => [e, i % 8]));
+}
+
+function tagMatches(node: Node, tag: string): boolean {
+  if (!tag) return true;
+  const [k, v] = tag.split("=", 2).map((s) => s.trim());
+  return k in node.tags && (v === undefined || node.tags[k] === v);
+}
+
+/**
+ * The nodes and edges a filter keeps. Services are kept by environment, tag and finding kind; CAs
+ * are kept when a kept edge touches them (or, with a finding-kind filter, when they carry one).
+ */
+export function applyFilter(graph: Graph, filter: GraphFilter): { nodes: Node[]; edges: Edge[] } {
+  const byId = findingIndex(graph);
+  const nodeById = new Map(graph.nodes.map((n) => [n.id, n]));
+  const keepService = (n: Node) =>
+    (!filter.environment || n.environment === filter.environment) &&
+    tagMatches(n, filter.tag) &&
+    (!filter.findingKind || kindsOf(n.findings, byId).has(filter.findingKind));
+  const services = new Set(graph.nodes.filter((n) => n.kind === "service" && keepService(n)).map((n) => n.id));
+  const edges = graph.edges.filter((e) => {
+    if (!filter.edgeKinds.includes(e.kind)) return false;
+    const ends = [nodeById.get(e.from), nodeById.get(e.to)];
+    if (ends.some((n) => !n)) return false;
+    // Each service end must be kept; CA ends follow the services.
+    if (!ends.every((n) => n!.kind === "ca" || services.has(n!.id))) return false;
+    if (filter.findingKind && e.kind !== "issued" && e.findings.length > 0) {
+      return kindsOf(e.findings, byId).has(filter.findingKind);
+    }
+    return true;
+  });
+  const touched = new Set(edges.flatMap((e) => [e.from, e.to]));
+  const nodes = graph.nodes.filter((n) =>
+    n.kind === "service"
+      ? services.has(n.id)
+      : touched.has(n.id) || (!!filter.findingKind && kindsOf(n.findings, byId).has(filter.findingKind)),
+  );
+  return { nodes, edges };
+}
+
+/** Ids of services whose name or owner contains the search text (for focusing). */
+export function searchMatches(nodes: Node[], search: string): string[] {
+  const q = search.trim().toLowerCase();
+  if (!q) return [];
+  return nodes.filter((n) => n.name.toLowerCase().includes(q) || (n.owner ?? "").toLowerCase().includes(q)).map((n) => n.id);
+}
+
+function nodeElement(n: Node, byId: Map<string, Finding>, slots: Map<string, number>): CyElement {
+  const sev = worst(n.findings, byId);
+  const classes = [n.kind, n.environment ? `env-${slots.get(n.environment) ?? 0}` : "", sev ? `finding-${sev}` : ""];
+  return {
+    group: "nodes",
+    data: { id: n.id, label: n.name, kind: n.kind, environment: n.environment ?? undefined, findings: n.findings.length },
+    classes: classes.filter(Boolean).join(" "),
+  };
+}
+
+function edgeElement(e: Edge, byId: Map<string, Finding>): CyElement {
+  const kinds = kindsOf(e.findings, byId);
+  const classes: string[] = [e.kind];
+  if (OVER_TRUST.some((k) => kinds.has(k))) classes.push("over-trust");
+  if (BROKEN.some((k) => kinds.has(k))) classes.push("broken");
+  return { group: "edges", data: { id: e.id, source: e.from, target: e.to, kind: e.kind }, classes: classes.join(" ") };
+}
+
+/** Cytoscape elements for the whole filtered graph. */
+export function toElements(graph: Graph, filter: GraphFilter): CyElement[] {
+  const byId = findingIndex(graph);
+  const slots = environmentSlots(graph.nodes);
+  const { nodes, edges } = applyFilter(graph, filter);
+  return [...nodes.map((n) => nodeElement(n, byId, slots)), ...edges.map((e) => edgeElement(e, byId))];
+}
+
+/**
+ * The overview of a large estate: one node per environment (with its service count) except the
+ * expanded ones, whose services are drawn individually; CAs as themselves. Edges between the same
+ * two drawn nodes merge into one, labelled with how many they stand for; edge findings carry over.
+ */
+export function toCollapsedElements(graph: Graph, filter: GraphFilter, expanded: Set<string>): CyElement[] {
+  const byId = findingIndex(graph);
+  const slots = environmentSlots(graph.nodes);
+  const { nodes, edges } = applyFilter(graph, filter);
+  const owner = new Map<string, string>(); // node id -> drawn node id
+  const out: CyElement[] = [];
+  const envCounts = new Map<string, number>();
+  const envWorst = new Map<string, Severity | null>();
+  for (const n of nodes) {
+    if (n.kind === "service" && n.environment && !expanded.has(n.environment)) {
+      const id = `env:${n.environment}`;
+      owner.set(n.id, id);
+      envCounts.set(n.environment, (envCounts.get(n.environment) ?? 0) + 1);
+      const sev = worst(n.findings, byId);
+      const prev = envWorst.get(n.environment) ?? null;
+      if (sev && (!prev || SEVERITY_RANK[sev] > SEVERITY_RANK[prev])) envWorst.set(n.environment, sev);
+    } else {
+      owner.set(n.id, n.id);
+      out.push(nodeElement(n, byId, slots));
+    }
+  }
+  for (const [env, count] of envCounts) {
+    const sev = envWorst.get(env);
+    out.push({
+      group: "nodes",
+      data: { id: `env:${env}`, label: `${env} (${count} services)`, kind: "environment", environment: env, count },
+      classes: ["environment", `env-${slots.get(env) ?? 0}`, sev ? `finding-${sev}` : ""].filter(Boolean).join(" "),
+    });
+  }
+  const merged = new Map<string, { source: string; target: string; kind: EdgeKind; count: number; classes: Set<string> }>();
+  for (const e of edges) {
+    const source = owner.get(e.from);
+    const target = owner.get(e.to);
+    if (!source || !target || source === target) continue;
+    const key = `${e.kind}|${source}|${target}`;
+    const m = merged.get(key) ?? { source, target, kind: e.kind, count: 0, classes: new Set<string>() };
+    m.count += 1;
+    for (const c of edgeElement(e, byId).classes.split(" ")) m.classes.add(c);
+    merged.set(key, m);
+  }
+  for (const [key, m] of merged) {
+    out.push({
+      group: "edges",
+      data: { id: `agg:${key}`, source: m.source, target: m.target, kind: m.kind, count: m.count, label: m.count > 1 ? String(m.count) : undefined },
+      classes: [...m.classes, "aggregate"].join(" "),
+    });
+  }
+  return out;
+}
+
+/** Whether an estate this size opens as the overview. */
+export function startsCollapsed(graph: Graph): boolean {
+  return graph.nodes.filter((n) => n.kind === "service").length > COLLAPSE_THRESHOLD;
+}
+
+/** Graph node ids for the entities a finding names (services and CAs; others have no node). */
+export function findingNodeIds(f: Finding): string[] {
+  return f.entities.flatMap((e) => (e.kind === "service" ? [`svc:${e.id}`] : e.kind === "ca" ? [`ca:${e.id}`] : []));
+}
+
+/** The edge a finding is drawn on, if any (over-trust on the trust edge, broken intent on the intent). */
+export function findingEdge(graph: Graph, findingId: string): Edge | undefined {
+  return graph.edges.find((e) => e.findings.includes(findingId));
+}
+
+/** Human words for edge kinds, for the legend and the evidence panel. */
+export const EDGE_LABELS: Record<EdgeKind, string> = {
+  mtls: "mutual TLS works",
+  credential: "holds a credential for",
+  intent: "intends to call",
+  trusts_inbound: "accepts clients from",
+  trusts_outbound: "verifies servers with",
+  issued: "issued",
+};
