@@ -159,7 +159,7 @@ async fn graph_evidence_export_and_audit() {
     app.click("[data-testid=graph-tab-findings]").await;
     app.click("[data-testid=graph-finding-over_trust]").await;
     let evidence = app.wait_text("[data-testid=edge-evidence]", "accepts clients from").await;
-    assert!(evidence.contains("identities via"), "{evidence}");
+    assert!(evidence.contains(" via ") && evidence.contains("intends"), "{evidence}");
     assert!(evidence.contains("Fix:"), "{evidence}");
     app.screenshot("14-graph-over-trust-evidence").await;
 
@@ -226,7 +226,8 @@ async fn graph_of_large_estates() {
             let before = ms.to_string();
             app.click("[data-testid=graph-show-all]").await;
             let all = app.graph_drawn_ms(Some(&before)).await;
-            eprintln!("trust graph, {services} services, every service drawn: laid out in {all} ms");
+            let breakdown = app.find("[data-testid=graph-canvas]").await.attr("data-breakdown").await.unwrap();
+            eprintln!("trust graph, {services} services, every service drawn: laid out in {all} ms ({breakdown:?})");
             app.screenshot(&format!("19-graph-{services}-services-all")).await;
         }
         app.client.clone().close().await.expect("close session");

@@ -166,3 +166,25 @@ describe("graph to Cytoscape", () => {
     expect(findingEdge(graph, "f3")).toBeUndefined();
   });
 });
+
+describe("grid hierarchy for large views", async () => {
+  const { gridHierarchy } = await import("./graph");
+  it("puts CAs above services, roots above intermediates, environments side by side", () => {
+    const els = toElements(graph, all);
+    const pos = gridHierarchy(els, 10);
+    const y = (id: string) => pos.get(id)!.y;
+    const x = (id: string) => pos.get(id)!.x;
+    expect(pos.size).toBe(els.filter((e) => e.group === "nodes").length);
+    expect(y("ca:root")).toBeLessThan(y("svc:pay"));
+    expect(x("svc:qa")).toBeGreaterThan(Math.max(x("svc:pay"), x("svc:web"))); // staging block right of prod
+    const manyCas = gridHierarchy(
+      [
+        { group: "nodes", data: { id: "ca:a", kind: "ca" }, classes: "ca" },
+        { group: "nodes", data: { id: "ca:b", kind: "ca" }, classes: "ca" },
+        { group: "edges", data: { id: "e", source: "ca:a", target: "ca:b", kind: "issued" }, classes: "issued" },
+      ],
+      10,
+    );
+    expect(manyCas.get("ca:a")!.y).toBeLessThan(manyCas.get("ca:b")!.y);
+  });
+});

@@ -208,3 +208,61 @@ export const EDGE_LABELS: Record<EdgeKind, string> = {
   trusts_outbound: "verifies servers with",
   issued: "issued",
 };
+
+/** Above this many drawn services, "hierarchical" places services in grids (one block per environment) under the CAs. */
+export const GRID_THRESHOLD = 150;
+
+export interface Position {
+  x: number;
+  y: number;
+}
+
+/**
+ * Positions for large hierarchical views, computed directly (no iterative layout): CAs in rows by
+ * how deep they sit under a root, then each environment's services as a compact grid block, the
+ * blocks side by side. Linear in the number of nodes, so 2,000 services place instantly.
+ */
+export function gridHierarchy(elements: CyElement[], spacing = 46): Map<string, Position> {
+  const nodes = elements.filter((e) => e.group === "nodes");
+  const cas = nodes.filter((n) => n.data.kind === "ca").map((n) => String(n.data.id));
+  const parent = new Map<string, string>();
+  for (const e of elements) {
+    if (e.group === "edges" && e.data.kind === "issued" && cas.includes(String(e.data.target)) && cas.includes(String(e.data.source))) {
+      parent.set(String(e.data.target), String(e.data.source));
+    }
+  }
+  const depth = (id: string): number => {
+    let d = 0;
+    for (let p = parent.get(id); p !== undefined && d < 16; p = parent.get(p)) d++;
+    return d;
+  };
+  const rows = new Map<number, string[]>();
+  for (const id of cas.sort()) {
+    const d = depth(id);
+    rows.set(d, [...(rows.get(d) ?? []), id]);
+  }
+  const pos = new Map<string, Position>();
+  const groups = new Map<string, string[]>();
+  for (const n of nodes) {
+    if (n.data.kind === "ca") continue;
+    const env = String(n.data.environment ?? "");
+    groups.set(env, [...(groups.get(env) ?? []), String(n.data.id)]);
+  }
+  const blocks = [...groups.entries()].sort(([a], [b]) => a.localeCompare(b));
+  const total = blocks.reduce((sum, [, ids]) => sum + ids.length, 0);
+  // Aim for a roughly 16:9 overall shape.
+  const cols = Math.max(4, Math.ceil(Math.sqrt((total * 16) / 9 / Math.max(1, blocks.length))));
+  let x0 = 0;
+  const top = (rows.size + 1) * spacing * 2;
+  for (const [, ids] of blocks) {
+    ids.sort();
+    ids.forEach((id, i) => pos.set(id, { x: x0 + (i % cols) * spacing, y: top + Math.floor(i / cols) * spacing }));
+    x0 += (Math.min(cols, ids.length) + 2) * spacing;
+  }
+  const width = Math.max(x0 - 2 * spacing, spacing);
+  for (const [d, ids] of rows) {
+    const step = width / (ids.length + 1);
+    ids.forEach((id, i) => pos.set(id, { x: step * (i + 1), y: d * spacing * 2 }));
+  }
+  return pos;
+}

@@ -189,8 +189,9 @@ pub(crate) fn compute(m: &Model<'_>, opts: FindingOptions, scope: Option<&HashSe
                     Severity::Medium,
                     entities,
                     format!(
-                        "{} accepts {accepted} identities via {}; intends {}",
+                        "{} accepts {accepted} {} via {}; intends {}",
                         a.name,
+                        if accepted == 1 { "identity" } else { "identities" },
                         index.ca_name(*ca),
                         intended_here.len()
                     ),
