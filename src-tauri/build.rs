@@ -42,6 +42,8 @@ const COMMANDS: &[&str] = &[
     "graph_blast_radius",
     "graph_image_save",
     "trust_set",
+    "vault_backup",
+    "vault_restore",
     "export_preview",
     "export_run",
     "bundle_verify",

@@ -6,6 +6,7 @@ use ts_rs::{Config, TS};
 
 use crate::clipboard::CopyReceipt;
 use crate::commands::authorities::{CaCreateArgs, FileArg};
+use crate::commands::backup::RestoreArgs;
 use crate::commands::certificates::{CertDetail, CertIssueArgs, Progress};
 use crate::commands::credentials::{CredentialTarget, RevealedSecret};
 use crate::commands::export::{ExportArgs, ExportSummary};
@@ -103,6 +104,7 @@ pub fn typescript() -> String {
         decl::<ExportSummary>(&cfg),
         decl::<RekeyArgs>(&cfg),
         decl::<RekeyOutcome>(&cfg),
+        decl::<RestoreArgs>(&cfg),
     ];
     let mut out = String::from(
         "// Generated from the Rust types by src-tauri/src/bindings.rs (ts-rs). Do not edit.\n\

@@ -6,8 +6,15 @@
 //! runs with `{code: "locked"}`.
 
 /// Commands callable without an unlocked vault.
-pub const ALLOWED_WHILE_LOCKED: &[&str] =
-    &["app_status", "passphrase_strength", "vault_create", "vault_create_demo", "vault_open", "vault_unlock"];
+pub const ALLOWED_WHILE_LOCKED: &[&str] = &[
+    "app_status",
+    "passphrase_strength",
+    "vault_create",
+    "vault_create_demo",
+    "vault_restore",
+    "vault_open",
+    "vault_unlock",
+];
 
 /// Whether `command` may run now.
 pub fn allowed(command: &str, unlocked: bool) -> bool {

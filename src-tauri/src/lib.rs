@@ -119,6 +119,8 @@ fn command_handler() -> impl Fn(tauri::ipc::Invoke<tauri::Wry>) -> bool + Send +
         commands::graph::graph_blast_radius,
         commands::graph::graph_image_save,
         commands::trust::trust_set,
+        commands::backup::vault_backup,
+        commands::backup::vault_restore,
         commands::export::export_preview,
         commands::export::export_run,
         commands::export::bundle_verify,

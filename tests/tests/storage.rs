@@ -223,3 +223,38 @@ fn init_refuses_an_existing_vault_and_a_non_empty_directory() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("not empty"));
     assert_eq!(std::fs::read_to_string(other.join("notes.txt")).unwrap(), "keep me");
 }
+
+/// A backup restores into a new folder with every record, needs both the backup passphrase and the
+/// vault's own, and refuses a non-empty target.
+#[test]
+fn backup_restores_into_a_new_folder() {
+    use vault_data::{KdfCost, SecretString, Unlock, Vault};
+    let root = tempfile::tempdir().unwrap();
+    let pass = SecretString::from(keyloom_tests::PASSPHRASE.to_string());
+    let (mut vault, _) =
+        Vault::create(&root.path().join("v"), &pass, vault_data::CreateOptions { kdf: KdfCost::LogN(14) }).unwrap();
+    vault.populate_demo(20, 7).unwrap();
+    let backup_pass = SecretString::from("backup passphrase for the test".to_string());
+    let backup = vault.backup(&backup_pass, KdfCost::LogN(14)).unwrap();
+    let before = vault.status().unwrap().counts.unwrap();
+    vault.close().unwrap();
+    assert!(!backup.windows(7).any(|w| w == b"payment"), "the backup is encrypted");
+
+    let wrong = SecretString::from("not the backup passphrase".to_string());
+    let target = root.path().join("restored");
+    let err = vault_data::restore_backup(&backup, &wrong, &target, Unlock::Passphrase(pass.clone())).unwrap_err();
+    assert_eq!(err.code(), "wrong_key");
+    assert!(!target.exists(), "a failed restore leaves nothing behind");
+
+    vault_data::restore_backup(&backup, &backup_pass, &target, Unlock::Passphrase(pass.clone())).unwrap();
+    let mut restored = Vault::open(&target).unwrap();
+    restored.unlock(Unlock::Passphrase(pass.clone())).unwrap();
+    let after = restored.status().unwrap();
+    assert_eq!(after.counts.unwrap().services, before.services);
+    assert_eq!(after.counts.unwrap().credentials, before.credentials);
+    assert!(restored.verify_audit().unwrap().ok);
+    restored.close().unwrap();
+
+    let err = vault_data::restore_backup(&backup, &backup_pass, &target, Unlock::Passphrase(pass)).unwrap_err();
+    assert!(err.to_string().contains("not empty"), "{err}");
+}

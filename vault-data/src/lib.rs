@@ -33,6 +33,7 @@ pub use ids::RecordId;
 pub use model::service::{parse_tag, ServiceUpdate};
 pub use model::{Credential, CredentialVersion, Intent, SecretRef, Service, ServiceSpec};
 pub use vault::doctor_restore as restore;
+pub use vault::restore_backup;
 pub use vault::{
     to_pem, BundlePreview, CaView, CertView, Direction, ExportOptions, ExportView, IssueRequest, PreviewFile,
     ServiceIdentity, TrustView, VerifyReport, DEFAULT_LEAF_DAYS,

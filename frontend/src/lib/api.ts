@@ -29,6 +29,7 @@ import type {
   GraphQuery,
   RekeyArgs,
   RekeyOutcome,
+  RestoreArgs,
   TrustView,
   Reason,
   RevealedSecret,
@@ -133,6 +134,8 @@ export const api = {
 
   changePassphrase: (passphrase: string, confirm: string) => call<null>("passphrase_change", { passphrase, confirm }),
   rekey: (args: RekeyArgs) => call<RekeyOutcome>("vault_rekey", { args }),
+  backup: (passphrase: string, confirm: string) => call<string | null>("vault_backup", { passphrase, confirm }),
+  restore: (args: RestoreArgs) => call<AppStatus>("vault_restore", { args }),
 };
 
 /** Reads a picked or dropped file into the shape the import commands take. */

@@ -1180,3 +1180,21 @@ sessions_ended: number,
  * The new recovery key: the one time it is shown (the old one no longer opens the vault).
  */
 recovery_key: string | null, };
+
+export type RestoreArgs = { 
+/**
+ * The backup file.
+ */
+backup: string, 
+/**
+ * The passphrase the backup was encrypted to.
+ */
+backup_passphrase: string, 
+/**
+ * The vault's own passphrase (at the time of the backup).
+ */
+vault_passphrase: string, 
+/**
+ * A new or empty folder for the restored vault.
+ */
+folder: string, };

@@ -10,7 +10,8 @@ use crate::commands::vault::{kdf_cost, MIN_STRENGTH};
 use crate::error::{AppError, AppResult};
 use crate::state::{blocking, lock};
 
-fn checked_new(passphrase: String, confirm: String) -> AppResult<SecretString> {
+/// A new passphrase typed twice: the two must match and zxcvbn must not rate it too weak.
+pub(crate) fn checked_new(passphrase: String, confirm: String) -> AppResult<SecretString> {
     let passphrase = SecretString::from(passphrase);
     let confirm = Zeroizing::new(confirm);
     if !bool::from(passphrase.expose_secret().as_bytes().ct_eq(confirm.as_bytes())) {

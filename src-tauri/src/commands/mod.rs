@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod authorities;
+pub mod backup;
 pub mod certificates;
 pub mod credentials;
 pub mod export;

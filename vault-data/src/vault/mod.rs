@@ -1,6 +1,7 @@
 //! The vault: opening, unlocking, locking, and the commit path every mutation goes through.
 
 mod audit_log;
+mod backup;
 mod cas;
 mod certs;
 mod doctor;
@@ -33,6 +34,7 @@ use crate::store::snapshot;
 use crate::store::{Op, Store, TreeName};
 use crate::FORMAT_VERSION;
 
+pub use backup::restore_backup;
 pub use cas::{to_pem, CaView};
 pub use certs::{CertView, IssueRequest, ServiceIdentity, VerifyReport, DEFAULT_LEAF_DAYS};
 pub use doctor::{restore as doctor_restore, DoctorReport, RestoreReport, SnapshotCheck};
