@@ -159,7 +159,8 @@ async fn graph_evidence_export_and_audit() {
     app.click("[data-testid=graph-tab-findings]").await;
     app.click("[data-testid=graph-finding-over_trust]").await;
     let evidence = app.wait_text("[data-testid=edge-evidence]", "accepts clients from").await;
-    let prod: Vec<&str> = ["catalog", "checkout", "gateway", "inventory", "notifications", "orders", "payments", "search"].into();
+    let prod: Vec<&str> =
+        ["catalog", "checkout", "gateway", "inventory", "notifications", "orders", "payments", "search"].into();
     let first_line = evidence.lines().next().unwrap_or_default().to_string();
     assert!(prod.iter().any(|s| first_line.starts_with(s)), "the finding belongs to the prod view: {first_line}");
     assert!(evidence.contains(" via ") && evidence.contains("intends"), "{evidence}");
