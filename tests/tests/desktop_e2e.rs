@@ -101,6 +101,7 @@ async fn first_start_to_issued_certificate() {
     app.wait_text("[data-testid=cert-detail]", "payments.corp.example").await;
     app.wait_text("[data-testid=count]", "1 certificate").await;
     app.wait_text("[data-testid=cert-expiry]", &today_plus(90)).await;
+    app.wait_text("[data-testid=cert-detail]", "90 d left").await;
     app.screenshot("08-certificates").await;
 
     // Ctrl+L locks, and the value is gone from the window and from the clipboard.
@@ -213,6 +214,20 @@ async fn graph_evidence_export_and_audit() {
     app.wait_text("[data-testid=audit-report]", "Chain intact").await;
     app.wait_text("body", "export").await;
     app.screenshot("17-audit").await;
+
+    // While the app has the vault open, the CLI on the same vault is refused at once, naming the
+    // holder, and changes nothing.
+    let out = std::process::Command::new(keyloom_tests::keyloom_bin())
+        .args(["service", "add", "intruder", "--env", "prod"])
+        .env("XDG_DATA_HOME", app.home.path().join("data"))
+        .env("KEYLOOM_PASSPHRASE", keyloom_tests::PASSPHRASE)
+        .env_remove("KEYLOOM_VAULT")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("in use by process"), "{out:?}");
+    app.click("[data-testid=nav-services]").await;
+    app.wait_text("[data-testid=count]", "12 services").await;
     app.client.clone().close().await.expect("close session");
 }
 

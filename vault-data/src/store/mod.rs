@@ -75,9 +75,20 @@ pub(crate) fn guard<T>(what: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
 }
 
 pub(crate) fn sled_err(e: sled::Error) -> Error {
+    let damaged = |detail: String| {
+        Error::Integrity(format!(
+            "the database files are damaged ({detail}); run `keyloom doctor --restore` to rebuild them from the snapshot"
+        ))
+    };
     match e {
-        sled::Error::Corruption { .. } => {
-            Error::Integrity("the database files are damaged; run `keyloom doctor --restore`".into())
+        sled::Error::Corruption { .. } => damaged("corrupt pages".into()),
+        // A config or segment sled cannot parse is damage too, not a usage error: the random
+        // tamper harness (tests/tests/tamper_random.rs) found both.
+        sled::Error::Unsupported(what) | sled::Error::ReportableBug(what) => damaged(what),
+        sled::Error::Io(io)
+            if matches!(io.kind(), std::io::ErrorKind::UnexpectedEof | std::io::ErrorKind::InvalidData) =>
+        {
+            damaged(io.to_string())
         }
         sled::Error::Io(io) => Error::Storage(io.to_string()),
         other => Error::Storage(other.to_string()),
