@@ -37,6 +37,12 @@ if ! command -v tauri-driver >/dev/null 2>&1; then
   cargo install tauri-driver --version '^2' --locked --quiet
 fi
 
+# cargo-deny checks licenses, banned crates and sources against deny.toml.
+if ! command -v cargo-deny >/dev/null 2>&1; then
+  echo "Installing cargo-deny"
+  cargo install cargo-deny --version '^0.20' --locked --quiet
+fi
+
 # The frontend's packages, exactly as locked.
 cd "$(dirname "$0")/../frontend"
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules ]; then

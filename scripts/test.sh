@@ -14,6 +14,8 @@ echo "== frontend: svelte-check, vitest, build"
 # One set of flags for every cargo call: the same features mean Tauri compiles once, and the
 # custom-protocol feature embeds the built frontend in keyloom-desktop.
 CARGO_FLAGS=(--workspace --locked --features tauri/custom-protocol)
+echo "== cargo deny (licenses, bans, sources)"
+cargo deny --workspace check licenses bans sources
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy"

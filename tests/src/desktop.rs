@@ -225,10 +225,19 @@ impl Desktop {
     /// Calls a Tauri command straight from the page, as a compromised page could, and returns
     /// `Ok(result)` or `Err(error)` as the IPC layer answered.
     pub async fn invoke_raw(&self, command: &str) -> Result<serde_json::Value, serde_json::Value> {
+        self.invoke_with(command, serde_json::json!({})).await
+    }
+
+    /// [`Desktop::invoke_raw`] with arguments.
+    pub async fn invoke_with(
+        &self,
+        command: &str,
+        args: serde_json::Value,
+    ) -> Result<serde_json::Value, serde_json::Value> {
         let script = "const done = arguments[arguments.length - 1];\
-                      window.__TAURI_INTERNALS__.invoke(arguments[0], {})\
+                      window.__TAURI_INTERNALS__.invoke(arguments[0], arguments[1])\
                         .then(v => done({ok: v === undefined ? null : v}), e => done({err: e}));";
-        let out = self.client.execute_async(script, vec![command.into()]).await.expect("execute_async");
+        let out = self.client.execute_async(script, vec![command.into(), args]).await.expect("execute_async");
         match out.get("ok") {
             Some(v) => Ok(v.clone()),
             None => Err(out.get("err").cloned().unwrap_or(serde_json::Value::Null)),

@@ -3,6 +3,7 @@
 //! view land in target/e2e-screenshots/.
 
 use keyloom_tests::desktop::Desktop;
+use serde_json::json;
 
 const PASSPHRASE: &str = "vivid otter cobalt harbor 71";
 
@@ -102,6 +103,36 @@ async fn first_start_to_issued_certificate() {
     app.wait_text("[data-testid=count]", "1 certificate").await;
     app.wait_text("[data-testid=cert-expiry]", &today_plus(90)).await;
     app.wait_text("[data-testid=cert-detail]", "90 d left").await;
+
+    // Leak scan of the IPC surface: no answer but the explicit reveal carries the value.
+    let scanned = [
+        ("app_status", json!({})),
+        ("services_list", json!({})),
+        ("service_detail", json!({"name": "payments"})),
+        ("credentials_list", json!({})),
+        ("credential_history", json!({"service": "payments", "name": "DB_PASSWORD"})),
+        ("certs_list", json!({})),
+        ("cas_list", json!({})),
+        ("findings_list", json!({})),
+        ("graph_view", json!({"query": {"environment": null, "service": null, "depth": null, "all_mtls_pairs": true}})),
+        ("audit_list", json!({})),
+        (
+            "export_preview",
+            json!({"args": {"services": ["payments"], "environment": null, "format": "dir", "recipients": [], "namespace": null, "secrets_only": false}}),
+        ),
+    ];
+    for (command, args) in scanned {
+        let answer = app.invoke_with(command, args).await;
+        let text = format!("{answer:?}");
+        assert!(answer.is_ok(), "{command} failed: {text}");
+        assert!(!text.contains("s3cr3t-Value-42"), "{command} leaked the credential value");
+        assert!(!text.contains(PASSPHRASE), "{command} leaked the passphrase");
+        assert!(!text.contains("PRIVATE KEY"), "{command} leaked a private key");
+    }
+    let revealed = app
+        .invoke_with("credential_reveal", json!({"service": "payments", "name": "DB_PASSWORD", "version": null}))
+        .await;
+    assert_eq!(revealed.unwrap()["value"], "s3cr3t-Value-42", "the one command that may carry it does");
     app.screenshot("08-certificates").await;
 
     // Ctrl+L locks, and the value is gone from the window and from the clipboard.
