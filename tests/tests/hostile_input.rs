@@ -1,0 +1,202 @@
+//! Hostile input, property-based (proptest): random bytes and randomly damaged valid inputs for
+//! certificate and key import, CSR signing, the bundle-signing key, bundle verify, and the CLI's
+//! env import. Every call must return a clear error or correct data: no panic, no certificate
+//! that does not parse, no damaged bundle reported as verified.
+//!
+//! Cases per property: PROPTEST_CASES (default 256 here; the long run sets more).
+
+use std::path::Path;
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use proptest::prelude::*;
+use vault_data::pki::import::{key_matches_certificate, parse_certificates, parse_private_key};
+use vault_data::pki::inspect::inspect;
+use vault_data::pki::{CaSpec, KeyType, NameConstraintsSpec};
+use vault_data::{KdfCost, SecretString, Vault};
+
+static EXECUTIONS: AtomicUsize = AtomicUsize::new(0);
+
+fn config() -> ProptestConfig {
+    let cases = std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(256);
+    ProptestConfig { cases, failure_persistence: None, ..ProptestConfig::default() }
+}
+
+/// A real certificate, key and CSR made by openssl, to damage.
+struct Fixtures {
+    _dir: tempfile::TempDir,
+    cert_pem: Vec<u8>,
+    key_pem: Vec<u8>,
+    csr_pem: Vec<u8>,
+}
+
+fn fixtures() -> Fixtures {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        let out = Command::new("openssl").args(args).current_dir(dir.path()).output().expect("openssl");
+        assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    run(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+        "-keyout",
+        "k.pem",
+        "-out",
+        "c.pem",
+        "-subj",
+        "/CN=fuzz",
+        "-days",
+        "30",
+    ]);
+    run(&["req", "-new", "-key", "k.pem", "-subj", "/CN=api", "-out", "r.csr"]);
+    let read = |n: &str| std::fs::read(dir.path().join(n)).unwrap();
+    Fixtures { cert_pem: read("c.pem"), key_pem: read("k.pem"), csr_pem: read("r.csr"), _dir: dir }
+}
+
+/// Applies up to three random edits (flip, cut, insert) to `base`.
+fn damaged(base: Vec<u8>) -> impl Strategy<Value = Vec<u8>> {
+    let len = base.len().max(1);
+    prop::collection::vec((0..3u8, 0..len, any::<u8>()), 1..4).prop_map(move |edits| {
+        let mut b = base.clone();
+        for (kind, at, byte) in edits {
+            let at = at.min(b.len().saturating_sub(1));
+            match kind {
+                0 if !b.is_empty() => b[at] ^= byte | 1,
+                1 if !b.is_empty() => b.truncate(at),
+                _ => b.insert(at.min(b.len()), byte),
+            }
+        }
+        b
+    })
+}
+
+fn bytes_or_damaged(base: Vec<u8>) -> impl Strategy<Value = Vec<u8>> {
+    prop_oneof![prop::collection::vec(any::<u8>(), 0..2048), damaged(base)]
+}
+
+#[test]
+fn certificate_and_key_import_never_panic_and_never_return_garbage() {
+    let fx = fixtures();
+    let cert = fx.cert_pem.clone();
+    let key = fx.key_pem.clone();
+    proptest!(config(), |(input in bytes_or_damaged(cert), key_input in bytes_or_damaged(key))| {
+        EXECUTIONS.fetch_add(3, Ordering::Relaxed);
+        match parse_certificates(&input, "fuzz.pem") {
+            Ok(ders) => {
+                for der in &ders {
+                    // Anything returned as a certificate must be one.
+                    prop_assert!(inspect(der).is_ok());
+                }
+            }
+            Err(e) => prop_assert!(e.to_string().contains("fuzz.pem"), "error does not name the file: {e}"),
+        }
+        if let Ok(pkcs8) = parse_private_key(&key_input, "fuzz.key") {
+            let ders = parse_certificates(&fx.cert_pem, "c.pem").unwrap();
+            let _ = key_matches_certificate(&pkcs8, &ders[0], "fuzz.key");
+        }
+        let _ = inspect(&input);
+    });
+    eprintln!(
+        "hostile input: certificate/key import, {} executions (process total)",
+        EXECUTIONS.load(Ordering::Relaxed)
+    );
+}
+
+#[test]
+fn csr_signing_refuses_damaged_requests_cleanly() {
+    let fx = fixtures();
+    let root = tempfile::tempdir().unwrap();
+    let pass = SecretString::from("correct horse battery staple".to_string());
+    let (mut vault, _) =
+        Vault::create(&root.path().join("v"), &pass, vault_data::CreateOptions { kdf: KdfCost::LogN(14) }).unwrap();
+    let spec = CaSpec {
+        name: "root".into(),
+        key_type: KeyType::EcdsaP256,
+        validity_days: 365,
+        path_len: None,
+        constraints: NameConstraintsSpec::default(),
+    };
+    vault.create_ca(spec, None).unwrap();
+    assert!(vault.sign_csr("root", &fx.csr_pem, 30).is_ok(), "the undamaged CSR is signed");
+    // proptest's closure is Fn: the vault goes behind a RefCell.
+    let vault = std::cell::RefCell::new(vault);
+    proptest!(config(), |(csr in bytes_or_damaged(fx.csr_pem.clone()))| {
+        EXECUTIONS.fetch_add(1, Ordering::Relaxed);
+        if let Ok(der) = vault.borrow_mut().sign_csr("root", &csr, 30) {
+            prop_assert!(inspect(&der).is_ok(), "a signed certificate must parse");
+        }
+    });
+    eprintln!("hostile input: CSR signing, {} executions (process total)", EXECUTIONS.load(Ordering::Relaxed));
+    vault.into_inner().close().unwrap();
+}
+
+fn export_fixture(root: &Path) -> (std::path::PathBuf, String) {
+    let pass = SecretString::from("correct horse battery staple".to_string());
+    let (mut vault, _) =
+        Vault::create(&root.join("v"), &pass, vault_data::CreateOptions { kdf: KdfCost::LogN(14) }).unwrap();
+    vault.populate_demo(8, 3).unwrap();
+    let name = vault.list_services().unwrap().into_iter().map(|s| s.name).find(|n| n == "payments").unwrap();
+    let opts = vault_data::ExportOptions { secrets_only: false, no_env: false, format: "dir".into() };
+    let bundle = vault.export_bundle(&name, &opts).unwrap();
+    let out = root.join("bundle");
+    vault_data::export::write_bundle(&bundle, &vault_data::export::Format::Dir, &out, false, 0).unwrap();
+    let key = vault.signing_public_key().unwrap();
+    vault.close().unwrap();
+    (out, key)
+}
+
+#[test]
+fn bundle_verify_and_signing_key_parsing_reject_damage() {
+    let root = tempfile::tempdir().unwrap();
+    let (bundle, key_text) = export_fixture(root.path());
+    let key = vault_data::export::manifest::parse_public_key(&key_text).unwrap();
+    assert!(vault_data::export::verify_bundle(&bundle, &key).unwrap().ok);
+    let mut files: Vec<_> = std::fs::read_dir(&bundle).unwrap().map(|e| e.unwrap().path()).collect();
+    let tls = bundle.join("tls");
+    files.extend(std::fs::read_dir(&tls).unwrap().map(|e| e.unwrap().path()));
+    files.retain(|p| p.is_file());
+    let originals: Vec<Vec<u8>> = files.iter().map(|p| std::fs::read(p).unwrap()).collect();
+    let n = files.len();
+    // Inserted bytes are never whitespace: a signature file with a trailing newline added is still
+    // the same signature.
+    let insert = prop::collection::vec(0x21u8..=0xff, 1..32);
+    proptest!(config(), |(which in 0..n, edit in insert, at in any::<usize>(), text in ".{0,80}")| {
+        EXECUTIONS.fetch_add(2, Ordering::Relaxed);
+        let _ = vault_data::export::manifest::parse_public_key(&text);
+        // Damage one file: splice random bytes in at a random place.
+        let mut bytes = originals[which].clone();
+        let pos = at % (bytes.len() + 1);
+        bytes.splice(pos..pos, edit.iter().copied());
+        std::fs::write(&files[which], &bytes).unwrap();
+        let check = vault_data::export::verify_bundle(&bundle, &key);
+        std::fs::write(&files[which], &originals[which]).unwrap();
+        if let Ok(c) = check {
+            prop_assert!(!c.ok, "a damaged bundle verified: {}", files[which].display());
+        }
+    });
+    eprintln!("hostile input: bundle verify, {} executions (process total)", EXECUTIONS.load(Ordering::Relaxed));
+}
+
+#[test]
+fn cli_env_import_refuses_garbage_without_panicking() {
+    let tv = keyloom_tests::TestVault::init();
+    tv.ok(&["service", "add", "base", "--env", "prod"]);
+    let cases = std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse::<u32>().ok()).unwrap_or(256) / 8;
+    let cfg = ProptestConfig { cases: cases.max(16), failure_persistence: None, ..ProptestConfig::default() };
+    let file = tv.root.path().join("in.env");
+    proptest!(cfg, |(body in prop_oneof![prop::collection::vec(any::<u8>(), 0..400), "([A-Z_]{1,8}=[ -~]{0,20}\n){0,5}".prop_map(String::into_bytes)])| {
+        EXECUTIONS.fetch_add(1, Ordering::Relaxed);
+        std::fs::write(&file, &body).unwrap();
+        let out = tv.run(&["secret", "import", "--service", "base", file.to_str().unwrap()]);
+        let code = out.status.code();
+        prop_assert!(matches!(code, Some(0) | Some(1)), "exit {code:?}: {}", String::from_utf8_lossy(&out.stderr));
+    });
+    let audit = tv.run(&["audit", "verify"]);
+    assert!(audit.status.success());
+    eprintln!("hostile input: CLI env import, {} executions (process total)", EXECUTIONS.load(Ordering::Relaxed));
+}
