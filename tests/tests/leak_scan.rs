@@ -1,0 +1,159 @@
+//! Secret leak scan: canaries (the passphrase, credential values, the recovery key, a private key)
+//! are planted, then every kind of CLI command runs with `RUST_LOG=trace`. Every channel is scanned:
+//! each command's stdout and stderr, every file in the vault folder, the exported files that are
+//! not secret by design, the audit export and the CRL. The only places a canary may appear are the
+//! ones that exist to hand it over: `secret get` / `inject` / `run` output, `key.pem`, `secrets.*`.
+//! (The desktop app's IPC answers are scanned in desktop_e2e.rs.)
+
+use std::path::{Path, PathBuf};
+
+use keyloom_tests::{TestVault, PASSPHRASE};
+
+const VALUE: &str = "canary-value-91d3f0a7";
+const IMPORTED: &str = "canary-import-4be2";
+
+fn files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            files(&p, out);
+        } else {
+            out.push(p);
+        }
+    }
+}
+
+#[test]
+fn canaries_appear_only_where_a_secret_is_handed_over() {
+    let v = TestVault::init();
+    let d = v.root.path().to_path_buf();
+    let p = |name: &str| d.join(name).to_string_lossy().into_owned();
+    std::fs::write(d.join("in.env"), format!("IMPORTED_TOKEN={IMPORTED}\nOTHER=plain\n")).unwrap();
+    std::fs::write(d.join("svcs.json"), r#"[{"name":"batch","environment":"prod"}]"#).unwrap();
+    std::fs::write(d.join("t.tpl"), "x={{ keyloom://pay/DB_PASSWORD }}\n").unwrap();
+
+    // (arguments, stdin, whether the command's stdout may carry a secret by design)
+    let steps: Vec<(Vec<String>, Option<&str>, bool)> = [
+        (vec!["status"], None, false),
+        (vec!["service", "add", "pay", "--env", "prod", "--owner", "team-pay"], None, false),
+        (vec!["service", "add", "web", "--env", "prod"], None, false),
+        (vec!["service", "import", &p("svcs.json")], None, false),
+        (vec!["service", "edit", "web", "--owner", "team-web"], None, false),
+        (vec!["secret", "set", "pay/DB_PASSWORD"], Some(VALUE), false),
+        (vec!["secret", "set", "web/PAY_TOKEN", "--target", "pay"], Some(VALUE), false),
+        (vec!["secret", "generate", "pay/API_KEY"], None, false),
+        (vec!["secret", "import", "--service", "web", &p("in.env")], None, false),
+        (vec!["secret", "list"], None, false),
+        (vec!["secret", "history", "pay/DB_PASSWORD"], None, false),
+        (vec!["secret", "get", "pay/DB_PASSWORD"], None, true),
+        (vec!["intent", "add", "--from", "web", "--to", "pay"], None, false),
+        (vec!["intent", "list"], None, false),
+        (vec!["service", "list"], None, false),
+        (vec!["service", "show", "pay"], None, false),
+        (vec!["ca", "create", "root"], None, false),
+        (vec!["ca", "list"], None, false),
+        (vec!["ca", "show", "root", "--pem"], None, false),
+        (vec!["cert", "issue", "--service", "pay", "--ca", "root", "--dns", "pay.example"], None, false),
+        (vec!["cert", "issue", "--service", "web", "--ca", "root", "--dns", "web.example"], None, false),
+        (vec!["cert", "list"], None, false),
+        (vec!["cert", "show", "pay", "--pem", "--chain"], None, false),
+        (vec!["cert", "renew", "web"], None, false),
+        (vec!["cert", "verify", "pay"], None, false),
+        (vec!["trust", "add", "pay", "--ca", "root", "--both"], None, false),
+        (vec!["trust", "list", "pay"], None, false),
+        (vec!["ca", "crl", "root", "--out", &p("root.crl")], None, false),
+        (vec!["graph", "--json"], None, false),
+        (vec!["findings"], None, false),
+        (vec!["explain", "web", "pay"], None, false),
+        (vec!["blast-radius", "root"], None, false),
+        (vec!["export", "pay", "--out", &p("bundle")], None, false),
+        (vec!["export", "pay", "--format", "k8s", "--out", &p("pay.yaml")], None, false),
+        (vec!["signing-key", "export", "--out", &p("sign.pub")], None, false),
+        (vec!["bundle", "verify", &p("bundle"), "--pubkey", &p("sign.pub")], None, false),
+        (vec!["bundle", "history", "pay"], None, false),
+        (vec!["inject", "-i", &p("t.tpl"), "-o", &p("t.out")], None, false),
+        (vec!["run", "--service", "pay", "--", "true"], None, false),
+        (vec!["unlock"], None, true), // prints the session token the user asked for
+        (vec!["lock"], None, false),
+        (vec!["device", "status"], None, false),
+        (vec!["audit", "list"], None, false),
+        (vec!["audit", "verify"], None, false),
+        (vec!["audit", "export", "--out", &p("audit.jsonl")], None, false),
+        (vec!["doctor"], None, false),
+    ]
+    .into_iter()
+    .map(|(a, i, may)| (a.into_iter().map(str::to_string).collect(), i, may))
+    .collect();
+
+    let mut channels: Vec<(String, Vec<u8>)> = Vec::new();
+    for (args, stdin, stdout_may_carry) in &steps {
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        let mut c = v.cmd(&refs);
+        c.env("RUST_LOG", "trace");
+        let out = match stdin {
+            Some(input) => {
+                use std::io::Write;
+                c.stdin(std::process::Stdio::piped())
+                    .stdout(std::process::Stdio::piped())
+                    .stderr(std::process::Stdio::piped());
+                let mut child = c.spawn().unwrap();
+                child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+                child.wait_with_output().unwrap()
+            }
+            None => c.output().unwrap(),
+        };
+        keyloom_tests::assert_success(&out, &refs);
+        channels.push((format!("stderr of {}", args.join(" ")), out.stderr));
+        if !stdout_may_carry {
+            channels.push((format!("stdout of {}", args.join(" ")), out.stdout));
+        }
+    }
+
+    // Files: the whole vault folder, and every exported file that is public by design.
+    let mut vault_files = Vec::new();
+    files(&v.path, &mut vault_files);
+    let mut exported = Vec::new();
+    files(&d.join("bundle"), &mut exported);
+    exported.retain(|f| {
+        let name = f.file_name().unwrap().to_string_lossy();
+        name != "key.pem" && !name.starts_with("secrets.")
+    });
+    for f in
+        vault_files.iter().chain(&exported).chain([&d.join("audit.jsonl"), &d.join("root.crl"), &d.join("sign.pub")])
+    {
+        channels.push((f.display().to_string(), std::fs::read(f).unwrap()));
+    }
+
+    // The private key's body is a canary too: it must appear in key.pem and nowhere scanned.
+    let key = std::fs::read_to_string(d.join("bundle/tls/key.pem")).unwrap();
+    let key_body: String = key.lines().filter(|l| !l.starts_with("-----")).collect();
+    assert!(key_body.len() > 60);
+    let canaries: Vec<(&str, String)> = vec![
+        ("credential value", VALUE.to_string()),
+        ("imported credential value", IMPORTED.to_string()),
+        ("passphrase", PASSPHRASE.to_string()),
+        ("recovery key", v.recovery_key.clone()),
+        ("private key", key_body[..48].to_string()),
+    ];
+    // The handed-over outputs do carry them (so the scan would see a leak if one happened).
+    assert!(std::fs::read_to_string(d.join("t.out")).unwrap().contains(VALUE));
+
+    let mut leaks = Vec::new();
+    for (channel, bytes) in &channels {
+        let text = String::from_utf8_lossy(bytes);
+        for (what, canary) in &canaries {
+            if text.contains(canary.as_str()) {
+                leaks.push(format!("{what} in {channel}"));
+            }
+        }
+    }
+    eprintln!(
+        "leak scan: {} commands, {} channels scanned ({} vault files, {} exported public files), {} leaks",
+        steps.len(),
+        channels.len(),
+        vault_files.len(),
+        exported.len(),
+        leaks.len()
+    );
+    assert!(leaks.is_empty(), "leaks:\n{}", leaks.join("\n"));
+}
