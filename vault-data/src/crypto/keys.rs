@@ -4,10 +4,31 @@
 //! subkey through HKDF-SHA256 (salt = vault id), so a key used for audit entries can never open an
 //! object record and vice versa.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use hkdf::Hkdf;
 use rand::RngCore;
 use sha2::Sha256;
-use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
+use zeroize::{Zeroize, Zeroizing};
+
+/// Key buffers (vault keys and subkeys) alive in this process. Every one is zeroized when it is
+/// dropped, so a count back at its old value after `lock` shows every key the vault held was
+/// wiped; tests/tests/memory.rs uses it.
+static LIVE_KEY_BUFFERS: AtomicUsize = AtomicUsize::new(0);
+
+/// How many vault-key and subkey buffers are alive (not yet zeroized and dropped) in this process.
+pub fn live_key_buffers() -> usize {
+    LIVE_KEY_BUFFERS.load(Ordering::SeqCst)
+}
+
+fn born() {
+    LIVE_KEY_BUFFERS.fetch_add(1, Ordering::SeqCst);
+}
+
+fn wiped(bytes: &mut [u8; 32]) {
+    bytes.zeroize();
+    LIVE_KEY_BUFFERS.fetch_sub(1, Ordering::SeqCst);
+}
 
 /// Length of the vault id, in bytes.
 pub const VAULT_ID_LEN: usize = 16;
@@ -16,8 +37,20 @@ pub const VAULT_ID_LEN: usize = 16;
 pub type VaultId = [u8; VAULT_ID_LEN];
 
 /// The vault key. Zeroized on drop; `Debug` prints nothing of it.
-#[derive(Clone, Zeroize, ZeroizeOnDrop)]
 pub struct VaultKey([u8; 32]);
+
+impl Clone for VaultKey {
+    fn clone(&self) -> Self {
+        born();
+        VaultKey(self.0)
+    }
+}
+
+impl Drop for VaultKey {
+    fn drop(&mut self) {
+        wiped(&mut self.0);
+    }
+}
 
 impl std::fmt::Debug for VaultKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -30,10 +63,14 @@ impl VaultKey {
     pub fn generate() -> Self {
         let mut k = [0u8; 32];
         rand::rngs::OsRng.fill_bytes(&mut k);
-        VaultKey(k)
+        born();
+        let key = VaultKey(k);
+        k.zeroize();
+        key
     }
 
     pub(crate) fn from_bytes(bytes: [u8; 32]) -> Self {
+        born();
         VaultKey(bytes)
     }
 
@@ -49,7 +86,7 @@ impl VaultKey {
         if hk.expand(purpose.info(), out.as_mut()).is_err() {
             unreachable!("HKDF-SHA256 expand of 32 bytes");
         }
-        SubKey(*out)
+        SubKey::new(*out)
     }
 }
 
@@ -75,9 +112,27 @@ impl Purpose {
     }
 }
 
-/// A 32-byte key derived from VK for one purpose.
-#[derive(Clone, Zeroize, ZeroizeOnDrop)]
+/// A 32-byte key derived from VK for one purpose. Zeroized on drop.
 pub(crate) struct SubKey(pub(crate) [u8; 32]);
+
+impl SubKey {
+    pub(crate) fn new(bytes: [u8; 32]) -> Self {
+        born();
+        SubKey(bytes)
+    }
+}
+
+impl Clone for SubKey {
+    fn clone(&self) -> Self {
+        SubKey::new(self.0)
+    }
+}
+
+impl Drop for SubKey {
+    fn drop(&mut self) {
+        wiped(&mut self.0);
+    }
+}
 
 /// Every subkey an unlocked vault needs, derived once at unlock and dropped (zeroized) at lock.
 #[derive(Clone)]

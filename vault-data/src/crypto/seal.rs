@@ -83,7 +83,7 @@ mod tests {
     use super::*;
 
     fn key(b: u8) -> SubKey {
-        SubKey([b; 32])
+        SubKey::new([b; 32])
     }
 
     #[test]
