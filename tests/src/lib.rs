@@ -209,3 +209,31 @@ pub fn swap_entries(
     }
     db.flush().expect("flush");
 }
+
+/// A small deterministic generator (xorshift64*) for the randomised harnesses, so a failing
+/// campaign can be replayed from its seed.
+pub struct Rng(u64);
+
+impl Rng {
+    /// A generator for `seed` (any value; zero is avoided internally).
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed | 1)
+    }
+
+    /// The next 64 random bits.
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    /// A number in `0..n` (0 when `n` is 0).
+    pub fn below(&mut self, n: u64) -> u64 {
+        if n == 0 {
+            0
+        } else {
+            self.next_u64() % n
+        }
+    }
+}

@@ -10,22 +10,7 @@ use std::io::Write;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use keyloom_tests::TestVault;
-
-/// A small deterministic generator (xorshift64*), so a failing campaign can be replayed by seed.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
+use keyloom_tests::{Rng, TestVault};
 
 const BULK_SERVICES: usize = 40;
 const BULK_SECRETS: usize = 30;
@@ -141,7 +126,7 @@ fn sigkill_at_random_moments_loses_nothing_acknowledged() {
     let kills_wanted: usize = std::env::var("KEYLOOM_CRASH_KILLS").ok().and_then(|v| v.parse().ok()).unwrap_or(30);
     let seed: u64 =
         std::env::var("KEYLOOM_CRASH_SEED").ok().and_then(|v| v.parse().ok()).unwrap_or(0x6b65_796c_6f6f_6d21);
-    let mut rng = Rng(seed | 1);
+    let mut rng = Rng::new(seed);
     let tv = TestVault::init();
     tv.ok(&["service", "add", "base", "--env", "prod"]);
 

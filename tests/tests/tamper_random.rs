@@ -8,25 +8,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use keyloom_tests::TestVault;
-
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        if n == 0 {
-            0
-        } else {
-            self.next() % n
-        }
-    }
-}
+use keyloom_tests::{Rng, TestVault};
 
 fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
@@ -94,14 +76,14 @@ struct Tally {
 fn random_damage_is_detected_or_harmless_and_restorable() {
     let cases: usize = std::env::var("KEYLOOM_TAMPER_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(120);
     let seed: u64 = std::env::var("KEYLOOM_TAMPER_SEED").ok().and_then(|v| v.parse().ok()).unwrap_or(0x7461_6d70_6572);
-    let mut rng = Rng(seed | 1);
+    let mut rng = Rng::new(seed);
 
     // The pristine vault: services, secrets with known values, a bulk import, written and closed.
     let pristine = TestVault::init();
     pristine.ok(&["service", "add", "base", "--env", "prod"]);
     let mut values = BTreeMap::new();
     for i in 0..6 {
-        let (name, value) = (format!("KEY_{i}"), format!("value-{i}-{}", rng.next()));
+        let (name, value) = (format!("KEY_{i}"), format!("value-{i}-{}", rng.next_u64()));
         pristine.run_with_stdin(&["secret", "set", &format!("base/{name}")], value.as_bytes());
         values.insert(name, value);
     }
