@@ -19,6 +19,7 @@ async fn first_start_to_issued_certificate() {
 
     // First start: no vault yet, so the welcome screen.
     app.find("[data-testid=start-create]").await;
+    app.wait_text("body", "Explore a demo").await;
     app.screenshot("01-welcome").await;
     app.click("[data-testid=start-create]").await;
     app.type_into("[data-testid=create-path]", vault_dir.to_str().unwrap()).await;
