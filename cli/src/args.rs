@@ -17,6 +17,9 @@ pub struct Cli {
     /// Print machine-readable JSON
     #[arg(long, global = true)]
     pub json: bool,
+    /// Seconds to wait for another keyloom process to close the vault (an agent shares it instead)
+    #[arg(long, global = true, default_value_t = 10.0, value_name = "SECS")]
+    pub wait: f64,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -27,10 +30,13 @@ pub enum Command {
     Init(InitArgs),
     /// Show the vault's id, format, unlock slots and (when it can be unlocked) record counts
     Status,
-    /// Start a session: prints `export KEYLOOM_SESSION=…` for later commands to skip the key derivation
+    /// Start an agent holding the vault unlocked, so later commands skip the key derivation
     Unlock(UnlockArgs),
-    /// End every session of this vault
+    /// Stop this vault's agent: the vault key is wiped from memory
     Lock,
+    /// The agent process that `unlock` starts (not for direct use)
+    #[command(hide = true)]
+    Agent(AgentArgs),
     /// Services: add, list, show, edit, remove
     #[command(subcommand)]
     Service(ServiceCmd),
@@ -124,9 +130,22 @@ pub struct InitArgs {
 
 #[derive(Args, Debug)]
 pub struct UnlockArgs {
-    /// How long the session lasts (e.g. 30m, 8h; at most 7 days)
+    /// How long the agent holds the vault (e.g. 30m, 8h; at most 7 days), fixed now
     #[arg(long, default_value = "30m")]
     pub ttl: humantime::Duration,
+    /// Lock after this long without a command
+    #[arg(long, default_value = "15m")]
+    pub idle: humantime::Duration,
+}
+
+#[derive(Args, Debug)]
+pub struct AgentArgs {
+    /// Lifetime in seconds
+    #[arg(long)]
+    pub ttl_secs: u64,
+    /// Idle timeout in seconds
+    #[arg(long)]
+    pub idle_secs: u64,
 }
 
 #[derive(Subcommand, Debug)]
@@ -631,8 +650,13 @@ pub struct RecoverArgs {
 
 #[derive(Subcommand, Debug)]
 pub enum DeviceCmd {
-    /// Keep an unlock key in the OS keyring so this device opens the vault without a passphrase
-    Enable,
+    /// Keep an unlock key in the OS keyring so the desktop app on this device opens the vault
+    /// without a passphrase (needs the passphrase now)
+    Enable {
+        /// Let the keyloom CLI use it too: any script of this user then reads secrets without a prompt
+        #[arg(long)]
+        cli: bool,
+    },
     /// Remove the device key from the vault and the OS keyring
     Disable,
     /// Whether this vault has a device slot, and whether this device's keyring opens it
@@ -674,9 +698,12 @@ pub enum AuditCmd {
 
 #[derive(Args, Debug)]
 pub struct DoctorArgs {
-    /// Rebuild the database from the newest snapshot that authenticates
+    /// Rebuild the database from the newest snapshot that authenticates (refused on a healthy vault)
     #[arg(long)]
     pub restore: bool,
+    /// With --restore: roll a healthy vault back to its snapshot anyway
+    #[arg(long, requires = "restore")]
+    pub force: bool,
     /// Unlock with the recovery key in this file instead of the passphrase
     #[arg(long, value_name = "FILE")]
     pub recovery_key_file: Option<PathBuf>,

@@ -1,10 +1,15 @@
-//! Opening the vault a command names, and unlocking it from whatever the user provided:
-//! a session (`KEYLOOM_SESSION`), the device slot, `--passphrase-file`, `KEYLOOM_PASSPHRASE`,
-//! or a prompt on a terminal, in that order.
+//! Opening the vault a command names, and unlocking it from whatever the user provided: an
+//! agent holding it unlocked (`keyloom unlock`), the device slot when `device enable --cli`
+//! allowed it, `--passphrase-file`, `KEYLOOM_PASSPHRASE`, or a prompt on a terminal.
+//!
+//! Inside the agent, the context holds the agent's unlocked vault and every command works on it.
 
+use std::cell::RefCell;
+use std::ops::{Deref, DerefMut};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
-use vault_data::{Error, SecretString, SlotKind, Unlock, Vault};
+use vault_data::{Error, SlotKind, Unlock, Vault};
 
 use crate::error::{CliError, CliResult};
 use crate::secret_input;
@@ -13,80 +18,163 @@ pub struct Context {
     pub vault_dir: PathBuf,
     pub passphrase_file: Option<PathBuf>,
     pub json: bool,
+    /// How long to wait for another process to close the vault.
+    pub wait: Duration,
+    /// The agent's unlocked vault, lent to the command it is running.
+    held: RefCell<Option<Vault>>,
+}
+
+/// A vault a command works on: opened for this command, or the agent's, lent for its duration.
+pub struct VaultHandle<'a> {
+    vault: Option<Vault>,
+    home: Option<&'a RefCell<Option<Vault>>>,
+}
+
+impl Deref for VaultHandle<'_> {
+    type Target = Vault;
+    fn deref(&self) -> &Vault {
+        match &self.vault {
+            Some(v) => v,
+            None => unreachable!("a vault handle holds its vault until it is closed"),
+        }
+    }
+}
+
+impl DerefMut for VaultHandle<'_> {
+    fn deref_mut(&mut self) -> &mut Vault {
+        match &mut self.vault {
+            Some(v) => v,
+            None => unreachable!("a vault handle holds its vault until it is closed"),
+        }
+    }
+}
+
+impl VaultHandle<'_> {
+    /// Closes a vault opened for this command (writing its snapshot); gives the agent's back.
+    pub fn close(mut self) -> CliResult<()> {
+        match (self.vault.take(), self.home) {
+            (Some(v), Some(home)) => {
+                *home.borrow_mut() = Some(v);
+                Ok(())
+            }
+            (Some(v), None) => Ok(v.close()?),
+            (None, _) => Ok(()),
+        }
+    }
+}
+
+impl Drop for VaultHandle<'_> {
+    fn drop(&mut self) {
+        if let (Some(v), Some(home)) = (self.vault.take(), self.home) {
+            *home.borrow_mut() = Some(v);
+        }
+    }
 }
 
 impl Context {
-    pub fn new(vault: Option<PathBuf>, passphrase_file: Option<PathBuf>, json: bool) -> CliResult<Context> {
+    pub fn new(vault: Option<PathBuf>, passphrase_file: Option<PathBuf>, json: bool, wait: Duration) -> CliResult<Context> {
         let vault_dir = match vault {
             Some(v) => v,
             None => vault_data::paths::default_vault_dir()?,
         };
-        Ok(Context { vault_dir, passphrase_file, json })
+        Ok(Context { vault_dir, passphrase_file, json, wait, held: RefCell::new(None) })
+    }
+
+    /// A context for one command run by the agent on its unlocked `vault`.
+    pub fn for_agent(template: &Context, passphrase_file: Option<PathBuf>, json: bool, vault: Vault) -> Context {
+        Context {
+            vault_dir: template.vault_dir.clone(),
+            passphrase_file,
+            json,
+            wait: Duration::ZERO,
+            held: RefCell::new(Some(vault)),
+        }
+    }
+
+    /// Takes the agent's vault back after the command.
+    pub fn into_held(self) -> Option<Vault> {
+        self.held.into_inner()
     }
 
     pub fn passphrase_file(&self) -> Option<&Path> {
         self.passphrase_file.as_deref()
     }
 
-    /// Opens the vault, locked.
-    pub fn open(&self) -> CliResult<Vault> {
-        Ok(Vault::open(&self.vault_dir)?)
+    fn lent(&self) -> Option<VaultHandle<'_>> {
+        self.held.borrow_mut().take().map(|v| VaultHandle { vault: Some(v), home: Some(&self.held) })
     }
 
-    /// Opens and unlocks by any available method, prompting on a terminal as a last resort.
-    pub fn open_unlocked(&self) -> CliResult<Vault> {
-        let mut vault = self.open()?;
-        self.unlock(&mut vault, true)?;
-        Ok(vault)
+    /// Opens the vault, locked (the agent's is already unlocked).
+    pub fn open(&self) -> CliResult<VaultHandle<'_>> {
+        if let Some(h) = self.lent() {
+            return Ok(h);
+        }
+        let vault = Vault::open_wait(&self.vault_dir, self.wait).map_err(in_use_hint)?;
+        Ok(VaultHandle { vault: Some(vault), home: None })
     }
 
-    /// Opens and unlocks with the passphrase only (for passwd and rekey, which must prove it).
-    pub fn open_with_passphrase(&self) -> CliResult<(Vault, SecretString)> {
-        let mut vault = self.open()?;
-        let p = secret_input::passphrase(self.passphrase_file())?.ok_or_else(|| {
-            Error::NoUnlockMethod("this needs the current passphrase: set KEYLOOM_PASSPHRASE, pass --passphrase-file, or run on a terminal".into())
-        })?;
-        vault.unlock(Unlock::Passphrase(p.clone()))?;
-        Ok((vault, p))
-    }
-
-    /// Unlocks with the first method that works. `prompt` allows asking on a terminal.
-    pub fn unlock(&self, vault: &mut Vault, prompt: bool) -> CliResult<()> {
-        let mut tried = Vec::new();
-        if let Some(token) = std::env::var("KEYLOOM_SESSION").ok().filter(|t| !t.is_empty()) {
-            match vault.unlock(Unlock::Session(SecretString::from(token))) {
-                Ok(()) => return Ok(()),
-                Err(e @ (Error::SessionExpired(_) | Error::SessionEnded | Error::WrongKey | Error::Invalid(_))) => {
-                    tried.push(format!("session: {e}"))
+    /// Opens and unlocks by any available method, prompting on a terminal as a last resort. The
+    /// key derivation runs before the vault's lock is taken.
+    pub fn open_unlocked(&self) -> CliResult<VaultHandle<'_>> {
+        if let Some(h) = self.lent() {
+            return Ok(h);
+        }
+        if self.device_allowed_for_cli() {
+            match Vault::open_unlocked(&self.vault_dir, Unlock::Device, self.wait) {
+                Ok(v) => return Ok(VaultHandle { vault: Some(v), home: None }),
+                Err(e @ (Error::Keyring(_) | Error::WrongKey | Error::Invalid(_) | Error::NoUnlockMethod(_))) => {
+                    eprintln!("note: device unlock: {e}")
                 }
-                Err(e) => return Err(e.into()),
+                Err(e) => return Err(in_use_hint(e).into()),
             }
         }
-        if vault.status()?.slots.iter().any(|s| s.kind == SlotKind::Device) {
-            match vault.unlock(Unlock::Device) {
-                Ok(()) => return Ok(()),
-                Err(e @ (Error::Keyring(_) | Error::WrongKey | Error::Invalid(_))) => {
-                    tried.push(format!("device: {e}"))
-                }
-                Err(e) => return Err(e.into()),
+        let method = self.real_factor()?;
+        let vault = Vault::open_unlocked(&self.vault_dir, method, self.wait).map_err(in_use_hint)?;
+        Ok(VaultHandle { vault: Some(vault), home: None })
+    }
+
+    /// Opens and unlocks with `method` (a real factor the command also uses as proof); inside
+    /// the agent, the agent's vault (the operation checks the proof itself).
+    pub fn open_unlocked_with(&self, method: &Unlock) -> CliResult<VaultHandle<'_>> {
+        if let Some(h) = self.lent() {
+            return Ok(h);
+        }
+        let vault = Vault::open_unlocked(&self.vault_dir, method.clone(), self.wait).map_err(in_use_hint)?;
+        Ok(VaultHandle { vault: Some(vault), home: None })
+    }
+
+    /// The passphrase (file, environment, prompt): a real factor, for commands that change how
+    /// the vault is unlocked and for starting an agent.
+    pub fn real_factor(&self) -> CliResult<Unlock> {
+        match secret_input::passphrase(self.passphrase_file())? {
+            Some(p) => Ok(Unlock::Passphrase(p)),
+            None => Err(Error::NoUnlockMethod(
+                "set KEYLOOM_PASSPHRASE, pass --passphrase-file, start an agent with `keyloom unlock`, or run on a terminal"
+                    .into(),
+            )
+            .into()),
+        }
+    }
+
+    /// Whether the CLI may use the device slot (`device enable --cli` said so; a marker beside
+    /// the vault, so no unlock is needed to read it).
+    fn device_allowed_for_cli(&self) -> bool {
+        vault_data::device_cli_allowed(&self.vault_dir)
+    }
+
+    /// Unlocks an open vault without prompting (for commands that work locked too).
+    pub fn unlock_quietly(&self, vault: &mut Vault) -> CliResult<()> {
+        if vault.is_unlocked() {
+            return Ok(());
+        }
+        if self.device_allowed_for_cli() && vault.status()?.slots.iter().any(|s| s.kind == SlotKind::Device) {
+            if vault.unlock(Unlock::Device).is_ok() {
+                return Ok(());
             }
         }
-        let passphrase = if prompt {
-            secret_input::passphrase(self.passphrase_file())?
-        } else {
-            secret_input::passphrase_non_interactive(self.passphrase_file())?
-        };
-        match passphrase {
+        match secret_input::passphrase_non_interactive(self.passphrase_file())? {
             Some(p) => Ok(vault.unlock(Unlock::Passphrase(p))?),
-            None => {
-                for t in &tried {
-                    eprintln!("note: {t}");
-                }
-                Err(Error::NoUnlockMethod(
-                    "set KEYLOOM_PASSPHRASE, pass --passphrase-file, start a session with `keyloom unlock`, or run on a terminal".into(),
-                )
-                .into())
-            }
+            None => Err(Error::Locked.into()),
         }
     }
 
@@ -95,6 +183,16 @@ impl Context {
         let s = serde_json::to_string_pretty(value).map_err(|e| CliError::Usage(format!("cannot encode JSON: {e}")))?;
         println!("{s}");
         Ok(())
+    }
+}
+
+/// "In use" says how to share the vault instead of waiting for it.
+fn in_use_hint(e: Error) -> CliError {
+    match e {
+        Error::InUse { .. } => CliError::Usage(format!(
+            "{e} (waited for it to close); to run commands side by side, start an agent: `keyloom unlock`"
+        )),
+        other => other.into(),
     }
 }
 
@@ -131,6 +229,10 @@ pub fn write_new_file(path: &Path, bytes: &[u8], mode: u32) -> CliResult<()> {
 
 /// A progress bar on stderr for `total` steps (hidden when stderr is not a terminal).
 pub fn progress(total: usize, what: &str) -> indicatif::ProgressBar {
+    if crate::output::is_remote() {
+        // The agent has no terminal of its own to draw on.
+        return indicatif::ProgressBar::hidden();
+    }
     let bar = indicatif::ProgressBar::with_draw_target(Some(total as u64), indicatif::ProgressDrawTarget::stderr());
     if let Ok(style) = indicatif::ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} ({per_sec})") {
         bar.set_style(style.progress_chars("=> "));

@@ -16,6 +16,9 @@ pub enum CliError {
     /// A check that ran and found problems (already printed); exit 3.
     #[error("{0}")]
     CheckFailed(String),
+    /// An error reported by another keyloom process (the agent), with its exit code.
+    #[error("{message}")]
+    Exit { code: i32, message: String },
 }
 
 impl CliError {
@@ -28,6 +31,7 @@ impl CliError {
             },
             CliError::File { .. } | CliError::Usage(_) => 1,
             CliError::CheckFailed(_) => 3,
+            CliError::Exit { code, .. } => *code,
         }
     }
 

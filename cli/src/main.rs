@@ -3,10 +3,30 @@
 
 #![forbid(unsafe_code)]
 
+// Every command prints through `output`, so the same code serves a client of the agent (whose
+// stdout and stderr it received over the socket) or this process. These shadow the standard
+// macros for the whole crate; see output.rs.
+macro_rules! println {
+    () => { $crate::output::write(format_args!(""), true, false) };
+    ($($t:tt)*) => { $crate::output::write(format_args!($($t)*), true, false) };
+}
+macro_rules! print {
+    ($($t:tt)*) => { $crate::output::write(format_args!($($t)*), false, false) };
+}
+macro_rules! eprintln {
+    () => { $crate::output::write(format_args!(""), true, true) };
+    ($($t:tt)*) => { $crate::output::write(format_args!($($t)*), true, true) };
+}
+macro_rules! eprint {
+    ($($t:tt)*) => { $crate::output::write(format_args!($($t)*), false, true) };
+}
+
+mod agent;
 mod args;
 mod commands;
 mod context;
 mod error;
+mod output;
 mod secret_input;
 
 use clap::Parser;
@@ -30,8 +50,13 @@ fn main() {
     if let Err(e) = vault_data::process::harden() {
         eprintln!("warning: {e}");
     }
-    let result = context::Context::new(cli.vault, cli.passphrase_file, cli.json)
-        .and_then(|ctx| commands::run(&ctx, cli.command));
+    let wait = std::time::Duration::from_secs_f64(cli.wait.max(0.0));
+    let result = context::Context::new(cli.vault.clone(), cli.passphrase_file.clone(), cli.json, wait).and_then(|ctx| {
+        match agent::forward(&cli, &ctx)? {
+            Some(code) => std::process::exit(code),
+            None => commands::run(&ctx, cli.command),
+        }
+    });
     if let Err(e) = result {
         eprintln!("error: {e}");
         std::process::exit(e.exit_code());

@@ -1,7 +1,7 @@
 //! Where passphrases and secret values come from: files, environment variables, hidden prompts
 //! on a terminal, or standard input.
 
-use std::io::{IsTerminal, Read};
+use std::io::Read;
 use std::path::Path;
 
 use vault_data::SecretString;
@@ -23,7 +23,7 @@ pub fn read_secret_file(path: &Path) -> CliResult<SecretString> {
 }
 
 fn from_env(var: &str) -> Option<SecretString> {
-    std::env::var(var).ok().filter(|v| !v.is_empty()).map(SecretString::from)
+    crate::output::env_var(var).filter(|v| !v.is_empty()).map(SecretString::from)
 }
 
 fn prompt(label: &str) -> CliResult<SecretString> {
@@ -33,7 +33,7 @@ fn prompt(label: &str) -> CliResult<SecretString> {
 }
 
 fn interactive() -> bool {
-    std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
+    crate::output::interactive()
 }
 
 /// The current passphrase without prompting: `--passphrase-file`, then `KEYLOOM_PASSPHRASE`.
@@ -95,13 +95,16 @@ pub fn secret_value(file: Option<&Path>, keep_newline: bool) -> CliResult<Zeroiz
     let mut raw = Zeroizing::new(Vec::new());
     match file {
         Some(f) => *raw = std::fs::read(f).map_err(CliError::file("cannot read", f))?,
-        None if std::io::stdin().is_terminal() => {
+        None if crate::output::stdin_is_terminal() => {
+            if crate::output::is_remote() {
+                return Err(CliError::Usage("no value: pipe it in or pass --file".into()));
+            }
             let v = prompt("Value (hidden): ")?;
             use vault_data::ExposeSecret;
             raw.extend_from_slice(v.expose_secret().as_bytes());
         }
         None => {
-            std::io::stdin()
+            crate::output::stdin()
                 .read_to_end(&mut raw)
                 .map_err(|e| CliError::Usage(format!("cannot read the value from stdin: {e}")))?;
         }

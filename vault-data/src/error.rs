@@ -9,21 +9,19 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// The passphrase, recovery key, session or device key did not open any slot.
+    /// The passphrase, recovery key or device key did not open any slot.
     #[error("wrong passphrase or key")]
     WrongKey,
     /// An operation needs the vault unlocked.
-    #[error("the vault is locked: unlock it with a passphrase, a session (`keyloom unlock`) or the device key")]
+    #[error("the vault is locked: unlock it with the passphrase, the recovery key or the device key")]
     Locked,
-    /// No unlock method was available (no passphrase given, no session, no device key).
+    /// No unlock method was available (no passphrase given, no agent, no device key).
     #[error("no way to unlock the vault: {0}")]
     NoUnlockMethod(String),
-    /// A session token was valid once but its time is up.
-    #[error("the session expired at {0}; run `keyloom unlock` again")]
-    SessionExpired(String),
-    /// The session's slot is gone (`keyloom lock` or `rekey` ended it).
-    #[error("the session has ended; run `keyloom unlock` again")]
-    SessionEnded,
+    /// The operation changes how the vault is unlocked (or rolls it back), and the vault was
+    /// unlocked by something that is not a real factor (the device key, an agent).
+    #[error("{0} needs the passphrase or the recovery key, not a device or agent unlock")]
+    NeedsRealFactor(String),
     /// The directory holds no vault.
     #[error("no vault at {}; create one with `keyloom init`", .0.display())]
     NotFound(PathBuf),
@@ -110,7 +108,8 @@ pub enum Error {
 pub enum ErrorCategory {
     /// Bad input or a request that cannot be met; nothing changed (exit code 1).
     User,
-    /// The vault stays locked: wrong or missing key, expired session (exit code 2).
+    /// The vault stays locked, or the key used is not enough: wrong or missing key, a device
+    /// unlock where a real factor is needed (exit code 2).
     Auth,
     /// Data failed authentication or is missing (exit code 3).
     Integrity,
@@ -123,8 +122,7 @@ impl Error {
             Error::WrongKey
             | Error::Locked
             | Error::NoUnlockMethod(_)
-            | Error::SessionExpired(_)
-            | Error::SessionEnded => ErrorCategory::Auth,
+            | Error::NeedsRealFactor(_) => ErrorCategory::Auth,
             Error::Integrity(_) => ErrorCategory::Integrity,
             _ => ErrorCategory::User,
         }
@@ -136,8 +134,7 @@ impl Error {
             Error::WrongKey => "wrong_key",
             Error::Locked => "locked",
             Error::NoUnlockMethod(_) => "no_unlock_method",
-            Error::SessionExpired(_) => "session_expired",
-            Error::SessionEnded => "session_ended",
+            Error::NeedsRealFactor(_) => "needs_real_factor",
             Error::NotFound(_) => "not_found",
             Error::AlreadyExists(_) => "already_exists",
             Error::InUse { .. } => "in_use",

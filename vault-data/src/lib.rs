@@ -11,6 +11,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod agent;
 pub mod audit;
 pub mod crypto;
 pub mod demo;
@@ -40,12 +41,19 @@ pub use vault::{
 };
 pub use vault::{
     CreateOptions, DoctorReport, IntentView, NewSecret, RecoveryKey, RestoreReport, SecretOptions, SecretSummary,
-    SessionToken, Unlock, Vault, VaultStatus,
+    Unlock, Vault, VaultStatus,
 };
 
 /// Re-exported so front ends build secrets with the same types.
 pub use age::secrecy::SecretString;
 pub use secrecy::{ExposeSecret, SecretSlice};
+
+/// Whether the vault at `dir` has a device slot the CLI may use (`device enable --cli`). Read
+/// without unlocking; it only decides whether to try the keyring.
+pub fn device_cli_allowed(dir: &std::path::Path) -> bool {
+    matches!(store::slots_file::read_unchecked(dir), Ok(Some((_, slots)))
+        if slots.iter().any(|s| s.kind == SlotKind::Device && s.cli))
+}
 
 /// The on-disk format version this build reads and writes.
 pub const FORMAT_VERSION: u32 = 1;

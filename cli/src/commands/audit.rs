@@ -70,7 +70,7 @@ pub fn run(ctx: &Context, cmd: AuditCmd) -> CliResult<()> {
                         .map_err(CliError::file("cannot write", &path))?;
                     eprintln!("Exported {} entries to {}", entries.len(), path.display());
                 }
-                None => std::io::stdout().write_all(&buf).map_err(|e| CliError::Usage(e.to_string()))?,
+                None => crate::output::write_stdout_bytes(&buf).map_err(|e| CliError::Usage(e.to_string()))?,
             }
         }
     }

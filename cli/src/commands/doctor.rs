@@ -1,6 +1,6 @@
 //! `doctor [--restore]`.
 
-use vault_data::{Error, Unlock, Vault};
+use vault_data::{Error, Unlock};
 
 use crate::args::DoctorArgs;
 use crate::context::{when, Context};
@@ -10,9 +10,6 @@ use crate::secret_input;
 fn unlock_method(ctx: &Context, args: &DoctorArgs) -> CliResult<Unlock> {
     if let Some(f) = &args.recovery_key_file {
         return Ok(Unlock::RecoveryKey(secret_input::read_secret_file(f)?));
-    }
-    if let Some(t) = std::env::var("KEYLOOM_SESSION").ok().filter(|t| !t.is_empty()) {
-        return Ok(Unlock::Session(vault_data::SecretString::from(t)));
     }
     match secret_input::passphrase(ctx.passphrase_file())? {
         Some(p) => Ok(Unlock::Passphrase(p)),
@@ -24,12 +21,13 @@ fn unlock_method(ctx: &Context, args: &DoctorArgs) -> CliResult<Unlock> {
 }
 
 pub fn run(ctx: &Context, args: DoctorArgs) -> CliResult<()> {
-    let method = unlock_method(ctx, &args)?;
     if args.restore {
-        let r = vault_data::restore(&ctx.vault_dir, method)?;
+        let method = unlock_method(ctx, &args)?;
+        let r = vault_data::restore(&ctx.vault_dir, method, args.force)?;
         if ctx.json {
             return ctx.print_json(&r);
         }
+        println!("This was an explicit rollback; it is recorded in the vault's audit log.");
         println!(
             "Restored {} records from the {} snapshot ({}, written {}), up to audit entry #{}.",
             r.records,
@@ -56,16 +54,18 @@ pub fn run(ctx: &Context, args: DoctorArgs) -> CliResult<()> {
         }
         return Ok(());
     }
-    let mut vault = match Vault::open(&ctx.vault_dir) {
+    let mut vault = match ctx.open() {
         Ok(v) => v,
-        Err(e @ Error::Integrity(_)) => {
+        Err(CliError::Vault(e @ Error::Integrity(_))) => {
             return Err(CliError::CheckFailed(format!(
                 "{e}\nthe database cannot be opened; run `keyloom doctor --restore`"
             )))
         }
-        Err(e) => return Err(e.into()),
+        Err(e) => return Err(e),
     };
-    vault.unlock_keys_only(method)?;
+    if !vault.is_unlocked() {
+        vault.unlock_keys_only(unlock_method(ctx, &args)?)?;
+    }
     let report = vault.doctor()?;
     vault.close()?;
     if ctx.json {

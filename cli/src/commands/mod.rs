@@ -25,6 +25,7 @@ pub fn run(ctx: &Context, command: Command) -> CliResult<()> {
         Command::Status => vault::status(ctx),
         Command::Unlock(a) => keys::unlock(ctx, a),
         Command::Lock => keys::lock(ctx),
+        Command::Agent(a) => keys::agent(ctx, a),
         Command::Service(c) => service::run(ctx, c),
         Command::Secret(c) => secret::run(ctx, c),
         Command::Intent(c) => intent::run(ctx, c),

@@ -1,6 +1,5 @@
 //! `secret set | generate | get | history | list | remove | import`.
 
-use std::io::Write;
 
 use vault_data::{Charset, ExposeSecret, NewSecret, SecretOptions, SecretRef, SecretSlice, SecretSummary};
 
@@ -51,10 +50,11 @@ pub fn run(ctx: &Context, cmd: SecretCmd) -> CliResult<()> {
                 };
                 ctx.print_json(&v)?;
             } else {
-                let mut out = std::io::stdout().lock();
-                out.write_all(bytes)
-                    .and_then(|_| if no_newline { Ok(()) } else { out.write_all(b"\n") })
-                    .and_then(|_| out.flush())
+                let mut line = zeroize::Zeroizing::new(bytes.to_vec());
+                if !no_newline {
+                    line.push(b'\n');
+                }
+                crate::output::write_stdout_bytes(&line)
                     .map_err(|e| CliError::Usage(format!("cannot write to stdout: {e}")))?;
             }
         }

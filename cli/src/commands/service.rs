@@ -50,7 +50,7 @@ pub fn run(ctx: &Context, cmd: ServiceCmd) -> CliResult<()> {
         ServiceCmd::Import { file } => {
             let text = if file.as_os_str() == "-" {
                 let mut s = String::new();
-                std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)
+                std::io::Read::read_to_string(&mut crate::output::stdin(), &mut s)
                     .map_err(|e| CliError::Usage(format!("cannot read stdin: {e}")))?;
                 s
             } else {

@@ -69,7 +69,7 @@ pub fn init(ctx: &Context, args: InitArgs) -> CliResult<()> {
 pub fn status(ctx: &Context) -> CliResult<()> {
     let mut vault = ctx.open()?;
     // Counts need the key; never prompt for a status line.
-    if let Err(e) = ctx.unlock(&mut vault, false) {
+    if let Err(e) = ctx.unlock_quietly(&mut vault) {
         tracing::debug!(error = %e, "status without unlocking");
     }
     let st = vault.status()?;
@@ -84,7 +84,7 @@ pub fn status(ctx: &Context) -> CliResult<()> {
     }
     println!(
         "state      {}",
-        if st.locked { "locked (counts need a passphrase, session or device key)" } else { "unlocked" }
+        if st.locked { "locked (counts need the passphrase or an agent: `keyloom unlock`)" } else { "unlocked" }
     );
     for s in &st.slots {
         let exp = s.expires.map(|e| format!(", expires {}", when(e))).unwrap_or_default();

@@ -2,11 +2,11 @@
 //!
 //! - passphrase: age scrypt recipient;
 //! - recovery: an age X25519 identity printed once at creation;
-//! - device: an age X25519 identity kept in the OS keyring;
-//! - session: an age X25519 identity handed out as a token by `unlock --ttl`, expiring.
+//! - device: an age X25519 identity kept in the OS keyring.
 //!
-//! The wrapped plaintext is VK followed by the slot's expiry, so an expiry stored in clear
-//! beside the slot cannot be extended by editing it.
+//! The slots live in `vault.slots` (see `store::slots_file`), never in the database. The wrapped
+//! plaintext is VK followed by an expiry (0: none), kept so slots made by earlier releases, whose
+//! session slots expired, still decode; an expired slot opens nothing.
 
 use std::str::FromStr;
 
@@ -32,12 +32,10 @@ pub enum SlotKind {
     Recovery,
     /// "Remember on this device": an age X25519 identity in the OS keyring.
     Device,
-    /// A time-limited session from `keyloom unlock`.
-    Session,
 }
 
-/// A slot as stored in the `meta` tree. Holds no secret: the wrapped key needs the slot's secret.
-#[derive(Clone, Serialize, Deserialize)]
+/// A slot as stored in `vault.slots`. Holds no secret: the wrapped key needs the slot's secret.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct SlotRecord {
     pub id: RecordId,
     pub kind: SlotKind,
@@ -52,6 +50,10 @@ pub(crate) struct SlotRecord {
     /// age ciphertext of VK ‖ expiry.
     #[serde(with = "b64")]
     pub wrapped: Vec<u8>,
+    /// Device slots only: the CLI may use it (`device enable --cli`). Otherwise only the desktop
+    /// app does, so a same-user script cannot read secrets without a prompt by default.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub cli: bool,
 }
 
 mod b64 {
@@ -80,7 +82,7 @@ pub struct SlotInfo {
     #[serde(with = "time::serde::rfc3339")]
     #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub created: OffsetDateTime,
-    /// When it stops working (sessions only).
+    /// When it stops working (none of today's slots expire).
     #[serde(with = "time::serde::rfc3339::option")]
     #[cfg_attr(feature = "ts", ts(type = "string | null"))]
     pub expires: Option<OffsetDateTime>,
@@ -117,6 +119,7 @@ pub(crate) fn wrap_passphrase(vk: &VaultKey, passphrase: &SecretString, cost: Kd
         expires: None,
         recipient: None,
         wrapped,
+        cli: false,
     })
 }
 
@@ -138,6 +141,7 @@ pub(crate) fn wrap_recipient(
         expires,
         recipient: Some(recipient.to_string()),
         wrapped,
+        cli: false,
     })
 }
 
@@ -193,11 +197,7 @@ pub(crate) fn unwrap(slot: &SlotRecord, secret: &SlotSecret<'_>, now: OffsetDate
     zeroize::Zeroize::zeroize(&mut vk);
     let expires = i64::from_be_bytes(exp);
     if expires != 0 && now.unix_timestamp() >= expires {
-        let when = OffsetDateTime::from_unix_timestamp(expires)
-            .ok()
-            .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
-            .unwrap_or_else(|| expires.to_string());
-        return Err(Error::SessionExpired(when));
+        return Ok(None);
     }
     Ok(Some(key))
 }
@@ -218,14 +218,14 @@ mod tests {
     }
 
     #[test]
-    fn session_slot_expires() {
+    fn expired_slot_opens_nothing() {
         let vk = VaultKey::generate();
         let (identity, recipient) = new_identity();
         let now = OffsetDateTime::now_utc();
-        let slot = wrap_recipient(&vk, SlotKind::Session, &recipient, Some(now + time::Duration::minutes(5))).unwrap();
+        let slot = wrap_recipient(&vk, SlotKind::Recovery, &recipient, Some(now + time::Duration::minutes(5))).unwrap();
         let id = parse_identity(&identity).unwrap();
         assert!(unwrap(&slot, &SlotSecret::Identity(&id), now).unwrap().is_some());
         let later = now + time::Duration::minutes(6);
-        assert!(matches!(unwrap(&slot, &SlotSecret::Identity(&id), later), Err(Error::SessionExpired(_))));
+        assert!(unwrap(&slot, &SlotSecret::Identity(&id), later).unwrap().is_none());
     }
 }

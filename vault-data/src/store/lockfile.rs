@@ -15,10 +15,29 @@ pub(crate) const LOCK_FILE: &str = "vault.lock";
 
 /// Held for as long as the vault is open; the kernel releases the lock when the process ends.
 pub(crate) struct LockFile {
-    _file: File,
+    _file: Option<File>,
 }
 
 impl LockFile {
+    /// No lock: a placeholder for a database whose lock its owner holds elsewhere.
+    pub(crate) fn none() -> LockFile {
+        LockFile { _file: None }
+    }
+
+    /// Takes the lock, waiting up to `wait` for another process to let go of it.
+    pub(crate) fn acquire_wait(dir: &Path, wait: std::time::Duration) -> Result<LockFile> {
+        let deadline = std::time::Instant::now() + wait;
+        loop {
+            match LockFile::acquire(dir) {
+                Err(Error::InUse { .. }) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(std::time::Duration::from_millis(25));
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// Takes the lock or fails at once with "in use by process N".
     pub(crate) fn acquire(dir: &Path) -> Result<LockFile> {
         let path = dir.join(LOCK_FILE);
         let mut file = OpenOptions::new()
@@ -45,6 +64,6 @@ impl LockFile {
             .and_then(|_| writeln!(file, "{}", std::process::id()))
             .and_then(|_| file.sync_all())
             .map_err(Error::io("cannot write", &path))?;
-        Ok(LockFile { _file: file })
+        Ok(LockFile { _file: Some(file) })
     }
 }

@@ -9,6 +9,7 @@
 
 pub mod durable;
 pub mod lockfile;
+pub(crate) mod slots_file;
 pub mod snapshot;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -55,6 +56,10 @@ pub(crate) enum Op {
 
 /// The subdirectory holding sled's own files.
 pub(crate) const DB_DIR: &str = "db";
+/// A database being rebuilt from scratch (see [`Store::rebuild`]).
+const REBUILD_DIR: &str = "db.rebuild";
+/// Written once the rebuilt database is complete and durable, before it is swapped in.
+const REBUILD_DONE: &str = "db.rebuild.done";
 
 /// An open vault database, holding the vault's process lock.
 pub(crate) struct Store {
@@ -104,23 +109,64 @@ impl Store {
     /// Opens (or, with `create`, creates) the database. Takes the process lock first, so a
     /// second process gets "in use by process N" at once instead of blocking.
     pub(crate) fn open(dir: &Path, create: bool) -> Result<Store> {
+        Store::open_wait(dir, create, std::time::Duration::ZERO)
+    }
+
+    /// Like [`Store::open`], waiting up to `wait` for another process to close the vault.
+    pub(crate) fn open_wait(dir: &Path, create: bool, wait: std::time::Duration) -> Result<Store> {
         if create {
             if Store::exists(dir) {
                 return Err(Error::AlreadyExists(dir.to_path_buf()));
             }
             durable::create_private_dir(dir)?;
-        } else if !Store::exists(dir) {
+        } else if !Store::exists(dir) && !dir.join(REBUILD_DONE).exists() {
             return Err(Error::NotFound(dir.to_path_buf()));
         }
-        let lock = lockfile::LockFile::acquire(dir)?;
+        let lock = lockfile::LockFile::acquire_wait(dir, wait)?;
+        finish_interrupted_rebuild(dir)?;
         Store::open_locked(dir, lock)
+    }
+
+    /// Replaces the database with a new one holding exactly `entries`, so nothing else survives
+    /// in the folder: sled keeps old versions of values in its log and cannot be told to compact
+    /// it, so a rebuild is the only way to make a removed record really gone. The new database is
+    /// made complete and durable beside the old one, then swapped in (`RENAME_EXCHANGE` where
+    /// the file system has it); a crash at any point leaves one complete database.
+    pub(crate) fn rebuild(self, entries: &[snapshot::Entry]) -> Result<Store> {
+        let Store { dir, db, trees, _lock: lock } = self;
+        drop(trees);
+        guard("closing the database", || db.flush().map(|_| ()).map_err(sled_err))?;
+        drop(db);
+        let fresh = dir.join(REBUILD_DIR);
+        let done = dir.join(REBUILD_DONE);
+        let _ = std::fs::remove_file(&done);
+        if fresh.exists() {
+            // A rebuild that never completed: ours, and never swapped in.
+            std::fs::remove_dir_all(&fresh).map_err(Error::io("cannot remove", &fresh))?;
+        }
+        {
+            let store = Store::open_at(&dir, &fresh)?;
+            store.load(entries)?;
+        }
+        durable::sync_tree(&fresh)?;
+        durable::create_private_file(&done)?;
+        durable::sync_dir(&dir)?;
+        swap_in_rebuilt(&dir)?;
+        Store::open_locked(&dir, lock)
     }
 
     /// Opens (creating if missing) the database of a vault whose lock is already held.
     pub(crate) fn open_locked(dir: &Path, lock: lockfile::LockFile) -> Result<Store> {
-        let db_path = dir.join(DB_DIR);
+        let mut store = Store::open_at(dir, &dir.join(DB_DIR))?;
+        store._lock = lock;
+        Ok(store)
+    }
+
+    /// Opens the sled database at `db_path` for the vault at `dir`, with a lock that is the
+    /// caller's business (a placeholder here; [`Store::open_locked`] puts the real one in).
+    fn open_at(dir: &Path, db_path: &Path) -> Result<Store> {
         let db = guard("opening the database", || {
-            sled::Config::new().path(&db_path).mode(sled::Mode::HighThroughput).open().map_err(|e| match e {
+            sled::Config::new().path(db_path).mode(sled::Mode::HighThroughput).open().map_err(|e| match e {
                 sled::Error::Io(ref io) if io.kind() == std::io::ErrorKind::WouldBlock => {
                     Error::InUse { pid: "unknown".into() }
                 }
@@ -134,9 +180,18 @@ impl Store {
             open_tree(TreeName::Payloads)?,
             open_tree(TreeName::Audit)?,
         ];
-        let store = Store { dir: dir.to_path_buf(), db, trees, _lock: lock };
+        let store = Store { dir: dir.to_path_buf(), db, trees, _lock: lockfile::LockFile::none() };
         durable::restrict_modes(dir)?;
         Ok(store)
+    }
+
+    /// Closes the database, keeping the vault's process lock.
+    pub(crate) fn into_lock(self) -> lockfile::LockFile {
+        let Store { db, trees, _lock: lock, .. } = self;
+        drop(trees);
+        let _ = guard("closing the database", || db.flush().map(|_| ()).map_err(sled_err));
+        drop(db);
+        lock
     }
 
     /// The vault directory.
@@ -253,4 +308,68 @@ impl Store {
         self.flush_durable()?;
         durable::restrict_modes(&self.dir)
     }
+}
+
+/// Swaps the rebuilt database in for the old one and removes the old one.
+fn swap_in_rebuilt(dir: &Path) -> Result<()> {
+    let fresh = dir.join(REBUILD_DIR);
+    let live = dir.join(DB_DIR);
+    let exchanged = live.exists()
+        && rustix::fs::renameat_with(
+            rustix::fs::CWD,
+            &fresh,
+            rustix::fs::CWD,
+            &live,
+            rustix::fs::RenameFlags::EXCHANGE,
+        )
+        .is_ok();
+    if exchanged {
+        // The old database now sits at the rebuild path.
+        durable::sync_dir(dir)?;
+    } else {
+        // No RENAME_EXCHANGE here (or no old database): move the old one aside, then the new
+        // one in. `finish_interrupted_rebuild` completes this after a crash in between.
+        if live.exists() {
+            let aside = dir.join(format!("{REBUILD_DIR}.old"));
+            let _ = std::fs::remove_dir_all(&aside);
+            std::fs::rename(&live, &aside).map_err(Error::io("cannot move aside", &live))?;
+            durable::sync_dir(dir)?;
+        }
+        std::fs::rename(&fresh, &live).map_err(Error::io("cannot move into place", &fresh))?;
+        durable::sync_dir(dir)?;
+    }
+    let done = dir.join(REBUILD_DONE);
+    std::fs::remove_file(&done).map_err(Error::io("cannot remove", &done))?;
+    durable::sync_dir(dir)?;
+    for old in [fresh, dir.join(format!("{REBUILD_DIR}.old"))] {
+        if old.exists() {
+            std::fs::remove_dir_all(&old).map_err(Error::io("cannot remove", &old))?;
+        }
+    }
+    Ok(())
+}
+
+/// Completes a rebuild that was interrupted after the new database became durable.
+fn finish_interrupted_rebuild(dir: &Path) -> Result<()> {
+    if dir.join(REBUILD_DONE).exists() {
+        if dir.join(DB_DIR).exists() {
+            // The swap has not happened; the old database is still complete, and so is the new.
+            swap_in_rebuilt(dir)?;
+        } else {
+            std::fs::rename(dir.join(REBUILD_DIR), dir.join(DB_DIR))
+                .map_err(Error::io("cannot move into place", dir.join(REBUILD_DIR)))?;
+            let done = dir.join(REBUILD_DONE);
+            std::fs::remove_file(&done).map_err(Error::io("cannot remove", &done))?;
+            durable::sync_dir(dir)?;
+            let old = dir.join(format!("{REBUILD_DIR}.old"));
+            if old.exists() {
+                std::fs::remove_dir_all(&old).map_err(Error::io("cannot remove", &old))?;
+            }
+        }
+    } else if dir.join(REBUILD_DIR).exists() {
+        // Never completed: the live database is untouched.
+        let fresh = dir.join(REBUILD_DIR);
+        std::fs::remove_dir_all(&fresh).map_err(Error::io("cannot remove", &fresh))?;
+    }
+    Ok(())
 }

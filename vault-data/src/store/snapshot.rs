@@ -50,6 +50,11 @@ pub(crate) struct Header {
     pub records: u64,
     pub body_len: u64,
     pub body_sha256: String,
+    /// The unlock slots current when this snapshot was written (authenticated with the header),
+    /// so a lost or damaged `vault.slots` can be restored. `None` in snapshots made before slots
+    /// moved out of the database: those still hold them as `meta` records.
+    #[serde(default)]
+    pub slots: Option<Vec<crate::crypto::slots::SlotRecord>>,
 }
 
 /// A snapshot read from disk; not yet authenticated.
@@ -164,8 +169,13 @@ impl SignedHeader {
 
 /// Reads only the header of the current snapshot (for the open-time freshness check).
 pub(crate) fn read_header(dir: &Path) -> Result<Option<SignedHeader>> {
+    read_header_at(&dir.join(CURRENT))
+}
+
+/// Reads only the header of the snapshot at `path`.
+pub(crate) fn read_header_at(path: &Path) -> Result<Option<SignedHeader>> {
     use std::io::Read;
-    let path = dir.join(CURRENT);
+    let path = path.to_path_buf();
     let mut f = match fs::File::open(&path) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),

@@ -1,8 +1,9 @@
 //! Backups: the vault's sealed snapshot (already encrypted under the vault key) wrapped once more
 //! with age to a backup passphrase, and restoring one into a new folder.
 //!
-//! The snapshot holds every tree, slots included, so a restored vault opens with the passphrase,
-//! recovery key or device key that opened the original at backup time. The extra age layer means
+//! The snapshot holds every tree and, in its authenticated header, the unlock slots of the moment,
+//! so a restored vault opens with the passphrase, recovery key or device key that opened the
+//! original at backup time (backups keep their own slots on purpose). The extra age layer means
 //! a stolen backup file also needs the backup passphrase before anyone can even try those.
 
 use std::path::Path;
@@ -51,7 +52,7 @@ pub fn restore_backup(backup: &[u8], passphrase: &SecretString, dir: &Path, meth
     let existed = dir.exists();
     durable::create_private_dir(dir)?;
     let result = durable::write_atomic(&dir.join(snapshot::CURRENT), &sealed)
-        .and_then(|_| crate::vault::doctor_restore(dir, method));
+        .and_then(|_| crate::vault::doctor_restore(dir, method, false));
     if result.is_err() {
         // Nothing was restored: leave the folder as it was found.
         if existed {

@@ -11,14 +11,15 @@ use crate::audit::chain::{self, HEAD_KEY};
 use crate::audit::AuditReport;
 use crate::crypto::keys::{VaultId, VaultKeys, VAULT_ID_LEN};
 use crate::crypto::seal::{self, Location};
-use crate::crypto::slots::SlotRecord;
+use crate::audit::AuditEvent;
+use crate::crypto::slots::{SlotKind, SlotRecord};
 use crate::error::{Error, Result};
 use crate::model::ObjectRecord;
 use crate::store::lockfile::LockFile;
 use crate::store::snapshot::{self, Entry, Snapshot};
-use crate::store::{guard, Store, TreeName, DB_DIR};
+use crate::store::{guard, slots_file, Store, TreeName, DB_DIR};
 use crate::vault::unlock::{kind_of, open_slots, Unlock};
-use crate::vault::{Vault, META_VAULT_ID, SLOT_PREFIX};
+use crate::vault::{migrate, Vault, META_SIGNING_KEY, META_VAULT_ID};
 
 /// What `doctor` found.
 #[derive(Debug, Serialize)]
@@ -81,36 +82,7 @@ impl Vault {
     pub fn doctor(&self) -> Result<DoctorReport> {
         let u = self.unlocked()?;
         let keys = &u.keys;
-        let mut damaged = Vec::new();
-        let mut checked = 0usize;
-        let mut payload_refs = Vec::new();
-        for (tree, name, key) in
-            [(TreeName::Objects, "objects", &keys.objects), (TreeName::Payloads, "payloads", &keys.payloads)]
-        {
-            for (k, v) in self.store.scan(tree)? {
-                checked += 1;
-                match seal::open(key, &self.vault_id, Location { tree: name, key: &k }, &v) {
-                    Ok(pt) if tree == TreeName::Objects => match ObjectRecord::decode(&pt).ok_or(()) {
-                        Ok(ObjectRecord::Credential(c)) => payload_refs.extend(
-                            c.versions
-                                .iter()
-                                .map(|v| (v.payload_id, format!("secret {} version {}", c.name, v.version))),
-                        ),
-                        Ok(_) => {}
-                        Err(_) => {
-                            damaged.push(format!("record {} in tree 'objects' cannot be decoded", hex::encode(&k)))
-                        }
-                    },
-                    Ok(_) => {}
-                    Err(e) => damaged.push(e.to_string()),
-                }
-            }
-        }
-        for (id, what) in payload_refs {
-            if self.store.get(TreeName::Payloads, id.as_bytes())?.is_none() {
-                damaged.push(format!("payload record {id} ({what}) is missing"));
-            }
-        }
+        let (mut checked, damaged) = check_records(&self.store, keys, &self.vault_id)?;
         let audit_records = self.store.scan(TreeName::Audit)?;
         checked += audit_records.len();
         let head = self.load_head(keys)?;
@@ -175,7 +147,17 @@ impl Vault {
     /// Unlocks without loading the index, so `doctor` can inspect a vault whose records are damaged.
     pub fn unlock_keys_only(&mut self, method: Unlock) -> Result<()> {
         let slots = self.slots()?;
-        let keys = unlock_slots(&slots, &method, &self.vault_id)?;
+        let sealed = self.store.get(TreeName::Meta, META_SIGNING_KEY)?;
+        let keys = open_slots(&slots, &method, &self.vault_id())?
+            .into_iter()
+            .map(|vk| VaultKeys::derive(vk, &self.vault_id))
+            .find(|k| match &sealed {
+                Some(s) => {
+                    seal::open(&k.meta, &self.vault_id, Location { tree: "meta", key: META_SIGNING_KEY }, s).is_ok()
+                }
+                None => true,
+            })
+            .ok_or(Error::WrongKey)?;
         let head = self.load_head(&keys)?;
         self.unlocked =
             Some(super::Unlocked { keys, index: super::index::Index::default(), head, unlocked_by: kind_of(&method) });
@@ -183,29 +165,69 @@ impl Vault {
     }
 }
 
-/// Opens one of `slots` with `method` and derives the vault keys.
-fn unlock_slots(slots: &[SlotRecord], method: &Unlock, vault_id: &VaultId) -> Result<VaultKeys> {
-    let vk = open_slots(slots, method, &hex::encode(vault_id))?.ok_or(Error::WrongKey)?;
-    Ok(VaultKeys::derive(vk, vault_id))
+/// Opens every object and payload record (and checks each credential version's payload is
+/// there). Returns how many records were checked and what is damaged.
+fn check_records(store: &Store, keys: &VaultKeys, vault_id: &VaultId) -> Result<(usize, Vec<String>)> {
+    let mut damaged = Vec::new();
+    let mut checked = 0usize;
+    let mut payload_refs = Vec::new();
+    for (tree, name, key) in
+        [(TreeName::Objects, "objects", &keys.objects), (TreeName::Payloads, "payloads", &keys.payloads)]
+    {
+        for (k, v) in store.scan(tree)? {
+            checked += 1;
+            match seal::open(key, vault_id, Location { tree: name, key: &k }, &v) {
+                Ok(pt) if tree == TreeName::Objects => match ObjectRecord::decode(&pt).ok_or(()) {
+                    Ok(ObjectRecord::Credential(c)) => payload_refs.extend(
+                        c.versions.iter().map(|v| (v.payload_id, format!("secret {} version {}", c.name, v.version))),
+                    ),
+                    Ok(_) => {}
+                    Err(_) => damaged.push(format!("record {} in tree 'objects' cannot be decoded", hex::encode(&k))),
+                },
+                Ok(_) => {}
+                Err(e) => damaged.push(e.to_string()),
+            }
+        }
+    }
+    for (id, what) in payload_refs {
+        if store.get(TreeName::Payloads, id.as_bytes())?.is_none() {
+            damaged.push(format!("payload record {id} ({what}) is missing"));
+        }
+    }
+    Ok((checked, damaged))
 }
 
-fn slots_in(entries: &[Entry]) -> Vec<SlotRecord> {
-    entries
-        .iter()
-        .filter(|e| e.tree == TreeName::Meta && e.key.starts_with(SLOT_PREFIX))
-        .filter_map(|e| serde_json::from_slice(&e.value).ok())
-        .collect()
+/// Whether the database at `dir` opens and every record, the audit chain and the head
+/// authenticate under `keys`, and it is not behind `snapshot_seq`.
+fn database_is_healthy(store: &Store, keys: &VaultKeys, vault_id: &VaultId, snapshot_seq: u64) -> bool {
+    let check = || -> Result<bool> {
+        let (_, damaged) = check_records(store, keys, vault_id)?;
+        let sealed = store.get(TreeName::Meta, HEAD_KEY)?.ok_or_else(|| Error::Integrity("no head".into()))?;
+        let head = chain::open_head(keys, vault_id, &sealed)?;
+        let audit = chain::verify(keys, vault_id, &head, &store.scan(TreeName::Audit)?);
+        Ok(damaged.is_empty() && audit.ok && head.seq >= snapshot_seq)
+    };
+    check().unwrap_or(false)
 }
 
 /// Rebuilds the database of the vault at `dir` from its newest snapshot that `method` opens and
-/// that authenticates. The damaged database is moved aside, never deleted.
-pub fn restore(dir: &Path, method: Unlock) -> Result<RestoreReport> {
+/// that authenticates. The damaged database is moved aside, never deleted. This is an explicit
+/// rollback, so it needs a real factor (the passphrase or the recovery key), refuses a healthy
+/// vault unless `force`, and is audited in the restored vault.
+///
+/// The slots come from `vault.slots` when it is there and readable, so a snapshot can only be
+/// opened with today's factors; only when that file is lost does the snapshot's own (MACed)
+/// copy of the slots serve, and it is written back.
+pub fn restore(dir: &Path, method: Unlock, force: bool) -> Result<RestoreReport> {
+    if !method.is_real_factor() {
+        return Err(Error::NeedsRealFactor("restoring from a snapshot".into()));
+    }
     if !dir.join(snapshot::CURRENT).exists() && !dir.join(snapshot::PREVIOUS).exists() {
         return Err(Error::NotFound(dir.to_path_buf()));
     }
-    let lock = LockFile::acquire(dir)?;
+    let mut lock = LockFile::acquire(dir)?;
     let mut last_err = Error::Integrity("no usable snapshot was found".into());
-    let mut chosen: Option<(Snapshot, Vec<Entry>, VaultKeys, VaultId, &str)> = None;
+    let mut chosen: Option<Chosen> = None;
     for (file, generation) in [(snapshot::CURRENT, "current"), (snapshot::PREVIOUS, "previous")] {
         let snap = match snapshot::read(&dir.join(file)) {
             Ok(Some(s)) => s,
@@ -215,30 +237,40 @@ pub fn restore(dir: &Path, method: Unlock) -> Result<RestoreReport> {
                 continue;
             }
         };
-        let attempt = (|| {
-            let entries = snap.entries()?;
-            let vault_id = entries
-                .iter()
-                .find(|e| e.tree == TreeName::Meta && e.key == META_VAULT_ID)
-                .and_then(|e| <[u8; VAULT_ID_LEN]>::try_from(e.value.as_slice()).ok())
-                .ok_or_else(|| Error::Integrity(format!("snapshot {} has no vault id", snap.path.display())))?;
-            let keys = unlock_slots(&slots_in(&entries), &method, &vault_id)?;
-            snap.verify(&keys.snapshot)?;
-            Ok::<_, Error>((entries, keys, vault_id))
-        })();
-        match attempt {
-            Ok((entries, keys, vault_id)) => {
-                chosen = Some((snap, entries, keys, vault_id, generation));
+        match open_snapshot(dir, &snap, &method) {
+            Ok((entries, keys, vault_id, slots, slots_file_ok)) => {
+                chosen = Some(Chosen { snap, entries, keys, vault_id, slots, slots_file_ok, generation });
                 break;
             }
             Err(e) => last_err = e,
         }
     }
-    let Some((snap, entries, keys, vault_id, generation)) = chosen else {
+    let Some(Chosen { snap, entries, keys, vault_id, slots, slots_file_ok, generation }) = chosen else {
         return Err(last_err);
     };
 
     let db_dir = dir.join(DB_DIR);
+    if db_dir.exists() && !force && slots_file_ok {
+        let healthy = match Store::open_locked(dir, lock) {
+            Ok(store) => {
+                let healthy = database_is_healthy(&store, &keys, &vault_id, snap.header.audit_seq);
+                lock = store.into_lock();
+                healthy
+            }
+            Err(_) => {
+                lock = LockFile::acquire(dir)?;
+                false
+            }
+        };
+        if healthy {
+            return Err(Error::Invalid(
+                "nothing is damaged: the database opens and every record and the audit chain authenticate. \
+                 Restoring would roll the vault back to its snapshot; pass --force to do that anyway"
+                    .into(),
+            ));
+        }
+    }
+
     let (lost, lost_is_known) = if db_dir.exists() {
         match read_newer_entries(&db_dir, &keys, &vault_id, snap.header.audit_seq) {
             Ok(lost) => (lost, true),
@@ -255,9 +287,13 @@ pub fn restore(dir: &Path, method: Unlock) -> Result<RestoreReport> {
     } else {
         None
     };
+    if !slots_file_ok {
+        slots_file::write(dir, &hex::encode(vault_id), &slots)?;
+    }
+    let entries: Vec<Entry> = entries.into_iter().filter(|e| !migrate::is_legacy_slot(e)).collect();
     let store = Store::open_locked(dir, lock)?;
     store.load(&entries)?;
-    Ok(RestoreReport {
+    let report = RestoreReport {
         snapshot: snap.path.clone(),
         generation: generation.to_string(),
         snapshot_created: snap.header.created,
@@ -266,7 +302,77 @@ pub fn restore(dir: &Path, method: Unlock) -> Result<RestoreReport> {
         damaged_copy,
         lost,
         lost_is_known,
-    })
+    };
+    audit_restore(store, keys, vault_id, kind_of(&method), &report)?;
+    Ok(report)
+}
+
+struct Chosen {
+    snap: Snapshot,
+    entries: Vec<Entry>,
+    keys: VaultKeys,
+    vault_id: VaultId,
+    slots: Vec<SlotRecord>,
+    slots_file_ok: bool,
+    generation: &'static str,
+}
+
+type Opened = (Vec<Entry>, VaultKeys, VaultId, Vec<SlotRecord>, bool);
+
+/// Opens one snapshot with `method`: slots from `vault.slots` when it is readable (today's
+/// factors), else the snapshot's own; the key kept is the one the snapshot authenticates under.
+fn open_snapshot(dir: &Path, snap: &Snapshot, method: &Unlock) -> Result<Opened> {
+    let entries = snap.entries()?;
+    let vault_id = entries
+        .iter()
+        .find(|e| e.tree == TreeName::Meta && e.key == META_VAULT_ID)
+        .and_then(|e| <[u8; VAULT_ID_LEN]>::try_from(e.value.as_slice()).ok())
+        .ok_or_else(|| Error::Integrity(format!("snapshot {} has no vault id", snap.path.display())))?;
+    let id_hex = hex::encode(vault_id);
+    let (slots, from_file) = match slots_file::read(dir, &id_hex) {
+        Ok(Some(slots)) => (slots, true),
+        _ => (migrate::snapshot_slots(&snap.header, &entries)?, false),
+    };
+    let opened = open_slots(&slots, method, &id_hex)?;
+    if opened.is_empty() {
+        return Err(Error::WrongKey);
+    }
+    let mut last = Error::WrongKey;
+    for vk in opened {
+        let keys = VaultKeys::derive(vk, &vault_id);
+        match snap.verify(&keys.snapshot) {
+            Ok(()) => return Ok((entries, keys, vault_id, slots, from_file)),
+            Err(e) => last = e,
+        }
+    }
+    Err(last)
+}
+
+/// Records the restore in the restored vault's audit chain (a rollback must leave a trace).
+fn audit_restore(store: Store, keys: VaultKeys, vault_id: VaultId, kind: SlotKind, r: &RestoreReport) -> Result<()> {
+    let sealed = store
+        .get(TreeName::Meta, HEAD_KEY)?
+        .ok_or_else(|| Error::Integrity("the restored vault has no audit head".into()))?;
+    let head = chain::open_head(&keys, &vault_id, &sealed)?;
+    let mut vault = Vault {
+        store,
+        vault_id,
+        actor: super::current_user(),
+        unlocked: Some(super::Unlocked { keys, index: super::index::Index::default(), head, unlocked_by: kind }),
+        dirty: false,
+        graph_cache: Default::default(),
+    };
+    let detail = format!(
+        "restored from the {} snapshot (audit entry #{}, written {}); {} later operation(s) lost{}",
+        r.generation,
+        r.audit_seq,
+        r.snapshot_created,
+        r.lost.len(),
+        if r.lost_is_known { "" } else { " (the damaged database could not be read to list them)" }
+    );
+    let obj = vault.vault_object();
+    vault.commit(vec![], vec![AuditEvent::success("vault.restore", vec![obj]).with_detail(detail)])?;
+    vault.close()
 }
 
 /// Reads audit entries newer than `after` from a (possibly damaged) database, on a copy so the

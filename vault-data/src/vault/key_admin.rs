@@ -1,38 +1,23 @@
-//! Managing the key hierarchy: sessions, passphrase changes, the device slot, and rekey.
+//! Managing the key hierarchy: passphrase changes, the device slot, and rekey.
+//!
+//! Everything here that adds or changes a way in takes the proof of a real factor (the
+//! passphrase or the recovery key) as an argument and checks it against the slots, whatever
+//! unlocked this handle: an agent or a device unlock must never be enough to add a slot.
 
 use age::secrecy::SecretString;
 use secrecy::ExposeSecret;
 use serde::Serialize;
-use time::{Duration, OffsetDateTime};
 
-use crate::audit::{AuditEvent, AuditObject, Outcome};
+use crate::audit::{AuditEvent, AuditObject};
 use crate::crypto::device_keyring;
 use crate::crypto::keys::{VaultKey, VaultKeys};
 use crate::crypto::passphrase::KdfCost;
 use crate::crypto::seal::{self, Location};
-use crate::crypto::slots::{self, SlotKind, SlotSecret};
+use crate::crypto::slots::{self, SlotKind, SlotRecord};
 use crate::error::{Error, Result};
-use crate::store::{Op, TreeName};
-use crate::vault::unlock::SESSION_PREFIX;
-use crate::vault::{pending, seal_meta, slot_key, slot_op, RecoveryKey, Vault, META_SIGNING_KEY};
-
-/// Longest session `create_session` grants.
-pub const MAX_SESSION: Duration = Duration::days(7);
-
-/// A session: a token that unlocks this vault until it expires or `end_sessions` runs.
-/// Without the vault directory the token reveals nothing.
-pub struct SessionToken {
-    /// The token (`keyloom-session:v1:…`), for `KEYLOOM_SESSION`.
-    pub token: SecretString,
-    /// When it stops working.
-    pub expires: OffsetDateTime,
-}
-
-impl std::fmt::Debug for SessionToken {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SessionToken").field("expires", &self.expires).finish_non_exhaustive()
-    }
-}
+use crate::store::{slots_file, Op, TreeName};
+use crate::vault::unlock::open_slots;
+use crate::vault::{pending, seal_meta, RecoveryKey, Unlock, Vault, META_SIGNING_KEY};
 
 /// What `rekey` did.
 #[derive(Debug, Serialize)]
@@ -41,108 +26,85 @@ pub struct RekeyReport {
     pub records_resealed: usize,
     /// Slots rewrapped (passphrase, recovery, device).
     pub slots_rewrapped: usize,
-    /// Sessions ended.
-    pub sessions_ended: usize,
     /// A new recovery key, when one was asked for.
     #[serde(skip)]
     pub new_recovery_key: Option<RecoveryKey>,
 }
 
 impl Vault {
-    /// Ops deleting every slot of `kind`.
-    fn delete_slots(&self, kind: SlotKind) -> Result<Vec<Op>> {
-        Ok(self
-            .slots()?
-            .iter()
-            .filter(|s| s.kind == kind)
-            .map(|s| Op::Delete(TreeName::Meta, slot_key(s.id)))
-            .collect())
-    }
-
     fn vault_key(&self) -> Result<VaultKey> {
         Ok(self.unlocked()?.keys.vault_key.clone())
     }
 
-    /// Adds a session slot valid for `ttl` and returns its token. Expired sessions are removed.
-    pub fn create_session(&mut self, ttl: Duration) -> Result<SessionToken> {
-        if ttl < Duration::minutes(1) || ttl > MAX_SESSION {
-            return Err(Error::Invalid("a session lasts between 1 minute and 7 days".into()));
+    /// Checks that `proof` is a real factor (passphrase or recovery key) that opens a slot
+    /// holding this vault's current key. `what` names the operation in the error.
+    pub(crate) fn prove_real_factor(&self, proof: &Unlock, what: &str) -> Result<()> {
+        if !proof.is_real_factor() {
+            return Err(Error::NeedsRealFactor(what.to_string()));
         }
         let vk = self.vault_key()?;
-        let now = OffsetDateTime::now_utc();
-        let expires = now + ttl;
-        let (identity, recipient) = slots::new_identity();
-        let slot = slots::wrap_recipient(&vk, SlotKind::Session, &recipient, Some(expires))?;
-        let mut ops: Vec<Op> = self
-            .slots()?
-            .iter()
-            .filter(|s| s.kind == SlotKind::Session && s.expires.is_some_and(|e| e <= now))
-            .map(|s| Op::Delete(TreeName::Meta, slot_key(s.id)))
-            .collect();
-        ops.push(slot_op(&slot)?);
-        let obj = AuditObject::new("slot", Some(slot.id), "session");
-        let ttl_text =
-            format!("expires {}", expires.format(&time::format_description::well_known::Rfc3339).unwrap_or_default());
-        self.commit(ops, vec![AuditEvent::success("session.create", vec![obj]).with_detail(ttl_text)])?;
-        let token = SecretString::from(format!("{SESSION_PREFIX}{}:{}", slot.id, identity.expose_secret()));
-        Ok(SessionToken { token, expires })
-    }
-
-    /// Removes every session slot. Works locked too (it only takes access away); then the
-    /// audit entry is queued until the next unlock.
-    pub fn end_sessions(&mut self) -> Result<usize> {
-        let ops: Vec<Op> = self.delete_slots(SlotKind::Session)?;
-        let n = ops.len();
-        let detail = format!("{n} session(s) ended");
-        if self.is_unlocked() {
-            let obj = self.vault_object();
-            self.commit(ops, vec![AuditEvent::success("session.end_all", vec![obj]).with_detail(detail)])?;
-        } else if n > 0 {
-            self.store.commit(&ops)?;
-            self.record_locked_event("session.end_all", Outcome::Success, detail);
-        }
-        Ok(n)
-    }
-
-    fn require_passphrase_or_recovery(&self, what: &str) -> Result<()> {
-        match self.unlocked_by() {
-            Some(SlotKind::Passphrase) | Some(SlotKind::Recovery) => Ok(()),
-            Some(_) => Err(Error::Invalid(format!(
-                "{what} needs the current passphrase or the recovery key, not a session or device unlock"
-            ))),
-            None => Err(Error::Locked),
+        let opened = open_slots(&self.slots()?, proof, &self.vault_id())?;
+        if opened.iter().any(|k| bool::from(subtle::ConstantTimeEq::ct_eq(&k.expose()[..], &vk.expose()[..]))) {
+            Ok(())
+        } else {
+            Err(Error::WrongKey)
         }
     }
 
-    /// Replaces the passphrase slot. Only VK is rewrapped; no record changes.
-    pub fn change_passphrase(&mut self, new: &SecretString, cost: KdfCost) -> Result<()> {
-        self.require_passphrase_or_recovery("changing the passphrase")?;
+    /// Replaces the slots and audits it; if the audit entry cannot be written the old slots
+    /// are put back (fail closed).
+    fn replace_slots(&mut self, slots: Vec<SlotRecord>, event: AuditEvent) -> Result<()> {
+        let before = self.slots()?;
+        self.write_slots(&slots)?;
+        if let Err(e) = self.commit(vec![], vec![event]) {
+            if let Err(undo) = self.write_slots(&before) {
+                tracing::warn!(error = %undo, "could not put the previous unlock slots back");
+            }
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    /// Replaces the passphrase slot, after `current` (the passphrase or the recovery key) is
+    /// proven. Only VK is rewrapped; no record changes. The old passphrase opens no file in the
+    /// vault folder afterwards (the slots file and both snapshots are rewritten), but this is not
+    /// revocation: anyone who copied the folder before still opens that copy with the old
+    /// passphrase. After a suspected leak, `rekey`.
+    pub fn change_passphrase(&mut self, current: &Unlock, new: &SecretString, cost: KdfCost) -> Result<()> {
+        self.prove_real_factor(current, "changing the passphrase")?;
         if new.expose_secret().is_empty() {
             return Err(Error::Invalid("the new passphrase is empty".into()));
         }
         let vk = self.vault_key()?;
         let slot = slots::wrap_passphrase(&vk, new, cost)?;
-        let mut ops: Vec<Op> = self.delete_slots(SlotKind::Passphrase)?;
-        ops.push(slot_op(&slot)?);
-        let via = if self.unlocked_by() == Some(SlotKind::Recovery) { "recovery key" } else { "passphrase" };
         let obj = AuditObject::new("slot", Some(slot.id), "passphrase");
-        self.commit(
-            ops,
-            vec![AuditEvent::success("passphrase.change", vec![obj]).with_detail(format!("authorised by the {via}"))],
+        let via = if matches!(current, Unlock::RecoveryKey(_)) { "recovery key" } else { "passphrase" };
+        let mut next: Vec<SlotRecord> =
+            self.slots()?.into_iter().filter(|s| s.kind != SlotKind::Passphrase).collect();
+        next.push(slot);
+        self.replace_slots(
+            next,
+            AuditEvent::success("passphrase.change", vec![obj]).with_detail(format!("authorised by the {via}")),
         )
     }
 
-    /// "Remember on this device": stores a new identity in the OS keyring and adds a slot for it.
-    /// If the keyring cannot be reached, nothing changes.
-    pub fn enable_device(&mut self) -> Result<()> {
+    /// "Remember on this device": stores a new identity in the OS keyring and adds a slot for it,
+    /// after `proof` (the passphrase or the recovery key) is checked. If the keyring cannot be
+    /// reached, nothing changes.
+    ///
+    /// With `for_cli`, the `keyloom` CLI may use the slot too; otherwise only the desktop app
+    /// does (it asks at start), so a same-user script gets no silent unlock by default.
+    pub fn enable_device(&mut self, proof: &Unlock, for_cli: bool) -> Result<()> {
+        self.prove_real_factor(proof, "remembering this device")?;
         let vk = self.vault_key()?;
         let (identity, recipient) = slots::new_identity();
-        let slot = slots::wrap_recipient(&vk, SlotKind::Device, &recipient, None)?;
+        let mut slot = slots::wrap_recipient(&vk, SlotKind::Device, &recipient, None)?;
+        slot.cli = for_cli;
         device_keyring::store(&self.vault_id(), &identity)?;
-        let mut ops: Vec<Op> = self.delete_slots(SlotKind::Device)?;
-        ops.push(slot_op(&slot)?);
         let obj = AuditObject::new("slot", Some(slot.id), "device");
-        if let Err(e) = self.commit(ops, vec![AuditEvent::success("device.enable", vec![obj])]) {
+        let mut next: Vec<SlotRecord> = self.slots()?.into_iter().filter(|s| s.kind != SlotKind::Device).collect();
+        next.push(slot);
+        if let Err(e) = self.replace_slots(next, AuditEvent::success("device.enable", vec![obj])) {
             let _ = device_keyring::delete(&self.vault_id());
             return Err(e);
         }
@@ -150,13 +112,15 @@ impl Vault {
     }
 
     /// Removes the device slot and the keyring entry. Returns false if it was not enabled.
+    /// Needs no proof: it only takes a way in away.
     pub fn disable_device(&mut self) -> Result<bool> {
-        let ops: Vec<Op> = self.delete_slots(SlotKind::Device)?;
-        if ops.is_empty() {
+        let slots = self.slots()?;
+        if !slots.iter().any(|s| s.kind == SlotKind::Device) {
             return Ok(false);
         }
+        let next: Vec<SlotRecord> = slots.into_iter().filter(|s| s.kind != SlotKind::Device).collect();
         let obj = AuditObject::new("slot", None, "device");
-        self.commit(ops, vec![AuditEvent::success("device.disable", vec![obj])])?;
+        self.replace_slots(next, AuditEvent::success("device.disable", vec![obj]))?;
         if let Err(e) = device_keyring::delete(&self.vault_id()) {
             tracing::warn!(error = %e, "the device slot is gone but the keyring entry could not be deleted");
         }
@@ -164,24 +128,15 @@ impl Vault {
     }
 
     /// Replaces the vault key: every record is resealed, every slot rewrapped under the new key
-    /// (the passphrase one with `passphrase`, which must be the current one), sessions end, and
-    /// both snapshot generations are rewritten. One commit.
+    /// (the passphrase one with `passphrase`, which must be the current one), and both snapshot
+    /// generations are rewritten, so nothing in the folder opens with the old key.
+    ///
+    /// Crash safety: the slots file first holds the old and the new slots together, then the
+    /// records are resealed in one commit, then the old slots are dropped. Unlock tries every slot
+    /// a secret opens and keeps the key that opens the records, so the vault opens at every step.
     pub fn rekey(&mut self, passphrase: &SecretString, cost: KdfCost, new_recovery_key: bool) -> Result<RekeyReport> {
-        let old_vk = self.vault_key()?;
+        self.prove_real_factor(&Unlock::Passphrase(passphrase.clone()), "rekeying")?;
         let slots_now = self.slots()?;
-        let now = OffsetDateTime::now_utc();
-        let opened = slots_now
-            .iter()
-            .filter(|s| s.kind == SlotKind::Passphrase)
-            .map(|s| slots::unwrap(s, &SlotSecret::Passphrase(passphrase), now))
-            .collect::<Result<Vec<_>>>()?;
-        let matches = opened
-            .into_iter()
-            .flatten()
-            .any(|k| bool::from(subtle::ConstantTimeEq::ct_eq(&k.expose()[..], &old_vk.expose()[..])));
-        if !matches {
-            return Err(Error::WrongKey);
-        }
 
         let new_vk = VaultKey::generate();
         let new_keys = VaultKeys::derive(new_vk.clone(), &self.vault_id);
@@ -215,10 +170,8 @@ impl Vault {
         }
 
         let mut recovery = None;
-        let mut rewrapped = 0;
-        let mut sessions = 0;
+        let mut new_slots = Vec::new();
         for s in &slots_now {
-            ops.push(Op::Delete(TreeName::Meta, slot_key(s.id)));
             let slot = match (s.kind, &s.recipient) {
                 (SlotKind::Passphrase, _) => slots::wrap_passphrase(&new_vk, passphrase, cost)?,
                 (SlotKind::Recovery, _) if new_recovery_key => {
@@ -227,37 +180,32 @@ impl Vault {
                     slots::wrap_recipient(&new_vk, SlotKind::Recovery, &recipient, None)?
                 }
                 (SlotKind::Recovery | SlotKind::Device, Some(r)) => slots::wrap_recipient(&new_vk, s.kind, r, None)?,
-                (SlotKind::Session, _) => {
-                    sessions += 1;
-                    continue;
-                }
                 (kind, None) => {
                     return Err(Error::Integrity(format!("the {kind:?} slot {} has no recipient to rewrap to", s.id)))
                 }
             };
-            rewrapped += 1;
-            ops.push(slot_op(&slot)?);
+            new_slots.push(slot);
         }
+        let rewrapped = new_slots.len();
+
+        // Step 1: old and new slots side by side.
+        let both: Vec<SlotRecord> = slots_now.iter().cloned().chain(new_slots.iter().cloned()).collect();
+        slots_file::write(self.store.dir(), &self.vault_id(), &both)?;
 
         let detail = format!(
-            "{resealed} records resealed, {rewrapped} slots rewrapped, {sessions} sessions ended{}",
+            "{resealed} records resealed, {rewrapped} slots rewrapped{}",
             if recovery.is_some() { ", new recovery key" } else { "" }
         );
         let obj = self.vault_object();
-        let u = self.unlocked_mut()?;
-        u.keys = new_keys;
+        // Step 2: every record under the new key, in one commit.
+        self.unlocked_mut()?.keys = new_keys;
         if let Err(e) = self.commit(ops, vec![AuditEvent::success("vault.rekey", vec![obj]).with_detail(detail)]) {
             self.unlocked_mut()?.keys = old_keys;
+            slots_file::write(self.store.dir(), &self.vault_id(), &slots_now)?;
             return Err(e);
         }
-        // Both generations under the new key: the old key must open nothing kept on disk.
-        self.write_snapshot()?;
-        self.write_snapshot()?;
-        Ok(RekeyReport {
-            records_resealed: resealed,
-            slots_rewrapped: rewrapped,
-            sessions_ended: sessions,
-            new_recovery_key: recovery,
-        })
+        // Step 3: only the new slots, and both snapshot generations under the new key.
+        self.write_slots(&new_slots)?;
+        Ok(RekeyReport { records_resealed: resealed, slots_rewrapped: rewrapped, new_recovery_key: recovery })
     }
 }

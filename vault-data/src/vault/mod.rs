@@ -10,6 +10,7 @@ mod graph_ops;
 pub(crate) mod index;
 mod intents;
 mod key_admin;
+mod migrate;
 mod pending;
 mod secrets;
 mod services;
@@ -27,6 +28,7 @@ use crate::crypto::keys::{VaultId, VaultKey, VaultKeys, VAULT_ID_LEN};
 use crate::crypto::passphrase::KdfCost;
 use crate::crypto::seal::{self, Location};
 use crate::crypto::slots::{self, SlotInfo, SlotKind, SlotRecord};
+use crate::store::slots_file;
 use crate::error::{Error, Result};
 use crate::ids::RecordId;
 use crate::model::ObjectRecord;
@@ -41,7 +43,7 @@ pub use doctor::{restore as doctor_restore, DoctorReport, RestoreReport, Snapsho
 pub use export_ops::{BundlePreview, ExportOptions, ExportView, PreviewFile};
 pub use index::Counts;
 pub use intents::IntentView;
-pub use key_admin::{RekeyReport, SessionToken, MAX_SESSION};
+pub use key_admin::RekeyReport;
 pub use secrets::{NewSecret, SecretOptions, SecretSummary};
 pub use trust::{Direction, TrustView};
 pub use unlock::Unlock;
@@ -52,7 +54,8 @@ pub(crate) const META_CREATED: &[u8] = b"created";
 pub(crate) const META_SIGNING_KEY: &[u8] = b"signing_key";
 /// Present (clear) in demo vaults, so every front end can label them.
 pub(crate) const META_DEMO: &[u8] = b"demo";
-pub(crate) const SLOT_PREFIX: &[u8] = b"slot/";
+/// Where vaults made before the slots file kept their unlock slots (migrated away at open).
+pub(crate) const LEGACY_SLOT_PREFIX: &[u8] = b"slot/";
 
 /// The recovery key printed once at creation. `Debug` hides it.
 pub struct RecoveryKey(pub age::secrecy::SecretString);
@@ -146,7 +149,9 @@ impl Vault {
             // than this call created.
             if existed {
                 let _ = std::fs::remove_dir_all(dir.join(crate::store::DB_DIR));
-                for name in [snapshot::CURRENT, snapshot::PREVIOUS, crate::store::lockfile::LOCK_FILE] {
+                for name in
+                    [snapshot::CURRENT, snapshot::PREVIOUS, slots_file::SLOTS_FILE, crate::store::lockfile::LOCK_FILE]
+                {
                     let _ = std::fs::remove_file(dir.join(name));
                 }
             } else {
@@ -177,9 +182,8 @@ impl Vault {
             Op::Put(TreeName::Meta, META_VAULT_ID.to_vec(), vault_id.to_vec()),
             Op::Put(TreeName::Meta, META_CREATED.to_vec(), now.unix_timestamp().to_be_bytes().to_vec()),
             seal_meta(&keys, &vault_id, META_SIGNING_KEY, signing.as_bytes()),
-            slot_op(&pass_slot)?,
-            slot_op(&recovery_slot)?,
         ];
+        slots_file::write(store.dir(), &hex::encode(vault_id), &[pass_slot, recovery_slot])?;
         ops.extend(pending::init_ops(&keys, &vault_id)?);
         let mut vault = Vault {
             store,
@@ -206,7 +210,13 @@ impl Vault {
 
     /// Opens the vault at `dir`, locked. Fails at once if another process holds it.
     pub fn open(dir: &Path) -> Result<Vault> {
-        let store = Store::open(dir, false)?;
+        Vault::open_wait(dir, std::time::Duration::ZERO)
+    }
+
+    /// Opens the vault at `dir`, locked, waiting up to `wait` for another process to close it.
+    /// A vault made before slots moved out of the database is migrated here (see `migrate`).
+    pub fn open_wait(dir: &Path, wait: std::time::Duration) -> Result<Vault> {
+        let store = Store::open_wait(dir, false, wait)?;
         let format = store
             .get(TreeName::Meta, META_FORMAT)?
             .ok_or_else(|| Error::Integrity("the vault has no format version record".into()))?;
@@ -221,6 +231,7 @@ impl Vault {
             .ok_or_else(|| Error::Integrity("the vault has no id record".into()))?;
         let vault_id = <[u8; VAULT_ID_LEN]>::try_from(id.as_slice())
             .map_err(|_| Error::Integrity("the vault id record is damaged".into()))?;
+        let store = migrate::move_slots_out_of_database(store, &hex::encode(vault_id))?;
         Ok(Vault {
             store,
             vault_id,
@@ -300,15 +311,22 @@ impl Vault {
     }
 
     fn slots(&self) -> Result<Vec<SlotRecord>> {
-        self.store
-            .scan_prefix(TreeName::Meta, SLOT_PREFIX)?
-            .into_iter()
-            .map(|(k, v)| {
-                serde_json::from_slice(&v).map_err(|_| {
-                    Error::Integrity(format!("unlock slot record {} is damaged", String::from_utf8_lossy(&k)))
-                })
-            })
-            .collect()
+        slots_file::read(self.store.dir(), &self.vault_id())?.ok_or_else(|| {
+            Error::Integrity(format!(
+                "the unlock slots file {} is missing; run `keyloom doctor --restore` to take the slots from the snapshot",
+                slots_file::path(self.store.dir()).display()
+            ))
+        })
+    }
+
+    /// Replaces the unlock slots: the slots file first, then both snapshot generations, so no
+    /// file in the vault folder keeps a slot that was removed or replaced. Needs the vault
+    /// unlocked (the snapshots are authenticated under its key).
+    fn write_slots(&mut self, slots: &[SlotRecord]) -> Result<()> {
+        self.unlocked()?;
+        slots_file::write(self.store.dir(), &self.vault_id(), slots)?;
+        self.write_snapshot()?;
+        self.write_snapshot()
     }
 
     fn vault_object(&self) -> AuditObject {
@@ -340,6 +358,7 @@ impl Vault {
             records: 0,
             body_len: 0,
             body_sha256: String::new(),
+            slots: Some(self.slots()?),
         };
         snapshot::write(self.store.dir(), &u.keys.snapshot, header, &entries)?;
         self.dirty = false;
@@ -391,17 +410,7 @@ pub(crate) fn seal_meta(keys: &VaultKeys, vault_id: &VaultId, key: &[u8], value:
     Op::Put(TreeName::Meta, key.to_vec(), sealed)
 }
 
-pub(crate) fn slot_key(id: RecordId) -> Vec<u8> {
-    let mut k = SLOT_PREFIX.to_vec();
-    k.extend_from_slice(id.to_string().as_bytes());
-    k
-}
 
-pub(crate) fn slot_op(slot: &SlotRecord) -> Result<Op> {
-    let v = serde_json::to_vec(slot).map_err(|e| Error::Storage(format!("cannot encode slot: {e}")))?;
-    Ok(Op::Put(TreeName::Meta, slot_key(slot.id), v))
-}
-
-fn current_user() -> String {
+pub(crate) fn current_user() -> String {
     whoami::fallible::username().unwrap_or_else(|_| format!("uid:{}", rustix::process::getuid().as_raw()))
 }

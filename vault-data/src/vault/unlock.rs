@@ -1,7 +1,8 @@
 //! Unlocking: find the slot the given secret opens, check the key, load the index.
 
+use std::path::Path;
+
 use age::secrecy::SecretString;
-use secrecy::ExposeSecret;
 use time::OffsetDateTime;
 
 use crate::audit::Outcome;
@@ -10,19 +11,17 @@ use crate::crypto::keys::{VaultKey, VaultKeys};
 use crate::crypto::seal::{self, Location};
 use crate::crypto::slots::{self, SlotKind, SlotRecord, SlotSecret};
 use crate::error::{Error, Result};
-use crate::ids::RecordId;
-use crate::store::{snapshot, TreeName};
+use crate::store::{slots_file, snapshot, TreeName};
 use crate::vault::index::Index;
 use crate::vault::{Unlocked, Vault, META_SIGNING_KEY};
 
 /// A secret that may open one of the vault's slots.
+#[derive(Clone)]
 pub enum Unlock {
     /// The vault passphrase.
     Passphrase(SecretString),
     /// The recovery key (`AGE-SECRET-KEY-1…`).
     RecoveryKey(SecretString),
-    /// A session token from [`Vault::create_session`].
-    Session(SecretString),
     /// The identity kept in this device's OS keyring.
     Device,
 }
@@ -32,21 +31,18 @@ impl std::fmt::Debug for Unlock {
         f.write_str(match self {
             Unlock::Passphrase(_) => "Unlock::Passphrase(..)",
             Unlock::RecoveryKey(_) => "Unlock::RecoveryKey(..)",
-            Unlock::Session(_) => "Unlock::Session(..)",
             Unlock::Device => "Unlock::Device",
         })
     }
 }
 
-pub(crate) const SESSION_PREFIX: &str = "keyloom-session:v1:";
-
-/// Splits a session token into its slot id and identity.
-pub(crate) fn parse_session_token(token: &SecretString) -> Result<(RecordId, SecretString)> {
-    let bad = || Error::Invalid("KEYLOOM_SESSION is not a Keyloom session token".into());
-    let rest = token.expose_secret().trim().strip_prefix(SESSION_PREFIX).ok_or_else(bad)?;
-    let (slot, identity) = rest.split_once(':').ok_or_else(bad)?;
-    let slot: RecordId = slot.parse().map_err(|_| bad())?;
-    Ok((slot, SecretString::from(identity.to_string())))
+impl Unlock {
+    /// Whether this is a real factor (something the user knows or holds): the passphrase or
+    /// the recovery key. Adding or changing slots, restoring and starting an agent need one; a
+    /// device unlock only proves access to this user account.
+    pub fn is_real_factor(&self) -> bool {
+        matches!(self, Unlock::Passphrase(_) | Unlock::RecoveryKey(_))
+    }
 }
 
 impl Vault {
@@ -56,26 +52,49 @@ impl Vault {
         if self.unlocked.is_some() {
             return Ok(());
         }
-        let kind = kind_of(&method);
-        let vk = match open_slots(&self.slots()?, &method, &self.vault_id())? {
-            Some(vk) => vk,
-            None => return Err(self.failed_unlock(kind, "no slot opened")),
+        let opened = open_slots(&self.slots()?, &method, &self.vault_id())?;
+        self.unlock_with(kind_of(&method), opened)
+    }
+
+    /// Opens the vault at `dir` and unlocks it with `method`, running the key derivation
+    /// before the vault's process lock is taken (the slots file needs no lock), so parallel
+    /// commands queue only for the short part. Waits up to `wait` for another process.
+    pub fn open_unlocked(dir: &Path, method: Unlock, wait: std::time::Duration) -> Result<Vault> {
+        let early = match slots_file::read_unchecked(dir) {
+            Ok(Some((vault_id, slots))) => Some((open_slots(&slots, &method, &vault_id)?, vault_id)),
+            _ => None,
         };
-        let keys = VaultKeys::derive(vk, &self.vault_id);
-        // The slot opened; make sure the key it held is this vault's current key (a slot copied
-        // from before a rekey holds a dead key).
+        let mut vault = Vault::open_wait(dir, wait)?;
+        match early {
+            Some((opened, id)) if id == vault.vault_id() => vault.unlock_with(kind_of(&method), opened)?,
+            _ => vault.unlock(method)?,
+        }
+        Ok(vault)
+    }
+
+    /// Finishes an unlock with the keys the slots gave (usually one).
+    fn unlock_with(&mut self, kind: SlotKind, opened: Vec<VaultKey>) -> Result<()> {
+        if opened.is_empty() {
+            return Err(self.failed_unlock(kind, "no slot opened"));
+        }
+        // Make sure a key is this vault's current key: a slot copied from before a rekey, or
+        // left by a rekey interrupted before it tidied the slots, holds a dead key.
         let sealed = self
             .store
             .get(TreeName::Meta, META_SIGNING_KEY)?
             .ok_or_else(|| Error::Integrity("the vault's signing key record is missing".into()))?;
-        if seal::open(&keys.meta, &self.vault_id, Location { tree: "meta", key: META_SIGNING_KEY }, &sealed).is_err() {
+        let live = opened.into_iter().map(|vk| VaultKeys::derive(vk, &self.vault_id)).find(|keys| {
+            seal::open(&keys.meta, &self.vault_id, Location { tree: "meta", key: META_SIGNING_KEY }, &sealed).is_ok()
+        });
+        let Some(keys) = live else {
             return Err(self.failed_unlock(kind, "the slot holds a stale key"));
-        }
+        };
         let head = self.load_head(&keys)?;
         self.check_snapshot_freshness(&keys, head.seq, &head.hash)?;
         let index = Index::load(&keys, &self.vault_id, &self.store)?;
         self.unlocked = Some(Unlocked { keys, index, head, unlocked_by: kind });
         self.drain_pending()?;
+        self.refresh_snapshot_slots()?;
         tracing::debug!(slot = ?kind, "vault unlocked");
         Ok(())
     }
@@ -115,27 +134,19 @@ pub(crate) fn kind_of(method: &Unlock) -> SlotKind {
     match method {
         Unlock::Passphrase(_) => SlotKind::Passphrase,
         Unlock::RecoveryKey(_) => SlotKind::Recovery,
-        Unlock::Session(_) => SlotKind::Session,
         Unlock::Device => SlotKind::Device,
     }
 }
 
-/// Unwraps VK from the first of `slots` that `method` opens; `Ok(None)` when none does.
-pub(crate) fn open_slots(slots: &[SlotRecord], method: &Unlock, vault_id_hex: &str) -> Result<Option<VaultKey>> {
+/// Unwraps VK from every one of `slots` that `method` opens (usually one; an interrupted rekey
+/// can leave an old and a new slot of one kind, and the caller picks the live key).
+pub(crate) fn open_slots(slots: &[SlotRecord], method: &Unlock, vault_id_hex: &str) -> Result<Vec<VaultKey>> {
     let now = OffsetDateTime::now_utc();
     let kind = kind_of(method);
-    let mut candidates: Vec<&SlotRecord> = slots.iter().filter(|s| s.kind == kind).collect();
+    let candidates: Vec<&SlotRecord> = slots.iter().filter(|s| s.kind == kind).collect();
     let identity = match method {
         Unlock::Passphrase(p) => return try_slots(&candidates, &SlotSecret::Passphrase(p), now),
         Unlock::RecoveryKey(k) => slots::parse_identity(k)?,
-        Unlock::Session(token) => {
-            let (slot_id, identity) = parse_session_token(token)?;
-            candidates.retain(|s| s.id == slot_id);
-            if candidates.is_empty() {
-                return Err(Error::SessionEnded);
-            }
-            slots::parse_identity(&identity)?
-        }
         Unlock::Device => {
             if candidates.is_empty() {
                 return Err(Error::NoUnlockMethod("remember-on-this-device is not enabled for this vault".into()));
@@ -146,11 +157,12 @@ pub(crate) fn open_slots(slots: &[SlotRecord], method: &Unlock, vault_id_hex: &s
     try_slots(&candidates, &SlotSecret::Identity(&identity), now)
 }
 
-fn try_slots(slots: &[&SlotRecord], secret: &SlotSecret<'_>, now: OffsetDateTime) -> Result<Option<VaultKey>> {
+fn try_slots(slots: &[&SlotRecord], secret: &SlotSecret<'_>, now: OffsetDateTime) -> Result<Vec<VaultKey>> {
+    let mut out = Vec::new();
     for slot in slots {
         if let Some(vk) = slots::unwrap(slot, secret, now)? {
-            return Ok(Some(vk));
+            out.push(vk);
         }
     }
-    Ok(None)
+    Ok(out)
 }

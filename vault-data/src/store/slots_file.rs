@@ -1,0 +1,125 @@
+//! The unlock slots, in a small file of their own beside the database (`vault.slots`).
+//!
+//! Slots used to live in sled's `meta` tree. sled 0.34 keeps old versions of a value in its log
+//! until it decides to compact, and cannot be asked to, so a replaced passphrase slot stayed on
+//! disk and kept opening the vault. A file replaced atomically (temp file, fsync, rename, fsync of
+//! the directory) holds exactly the current slots. It also lets the key derivation run before
+//! the vault's process lock is taken: reading this file needs no lock.
+//!
+//! The file holds no secret (each slot is an age ciphertext of the vault key) and is not
+//! authenticated by itself: a slot that unwraps a key other than this vault's fails the
+//! signing-key check at unlock, and the snapshot header carries a MACed copy of the slots for
+//! recovery (see `snapshot`).
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::crypto::slots::SlotRecord;
+use crate::error::{Error, Result};
+use crate::store::durable;
+
+/// Name of the slots file inside the vault directory.
+pub(crate) const SLOTS_FILE: &str = "vault.slots";
+
+/// Format version of the slots file.
+const SLOTS_FORMAT: u32 = 1;
+
+#[derive(Serialize, Deserialize)]
+struct SlotsFile {
+    format: u32,
+    /// The vault these slots belong to (hex), so a file copied from another vault is refused.
+    vault_id: String,
+    slots: Vec<SlotRecord>,
+}
+
+/// Path of the slots file of the vault at `dir`.
+pub(crate) fn path(dir: &Path) -> PathBuf {
+    dir.join(SLOTS_FILE)
+}
+
+/// Whether the vault at `dir` has a slots file.
+pub(crate) fn exists(dir: &Path) -> bool {
+    path(dir).is_file()
+}
+
+/// Encodes slots the way the file and the snapshot header hold them.
+pub(crate) fn encode(vault_id_hex: &str, slots: &[SlotRecord]) -> Result<Vec<u8>> {
+    let file = SlotsFile { format: SLOTS_FORMAT, vault_id: vault_id_hex.to_string(), slots: slots.to_vec() };
+    serde_json::to_vec_pretty(&file).map_err(|e| Error::Storage(format!("cannot encode the unlock slots: {e}")))
+}
+
+/// Decodes slots written by [`encode`], checking they belong to `vault_id_hex`.
+pub(crate) fn decode(bytes: &[u8], vault_id_hex: &str, origin: &Path) -> Result<Vec<SlotRecord>> {
+    let damaged = |why: &str| {
+        Error::Integrity(format!(
+            "the unlock slots in {} are damaged ({why}); run `keyloom doctor --restore` to take them from the snapshot",
+            origin.display()
+        ))
+    };
+    let file: SlotsFile = serde_json::from_slice(bytes).map_err(|_| damaged("unreadable"))?;
+    if file.format != SLOTS_FORMAT {
+        return Err(damaged("unknown format"));
+    }
+    if file.vault_id != vault_id_hex {
+        return Err(damaged("they belong to another vault"));
+    }
+    Ok(file.slots)
+}
+
+/// Reads the slots of the vault at `dir`. `Ok(None)` when the file does not exist.
+pub(crate) fn read(dir: &Path, vault_id_hex: &str) -> Result<Option<Vec<SlotRecord>>> {
+    let p = path(dir);
+    match std::fs::read(&p) {
+        Ok(bytes) => decode(&bytes, vault_id_hex, &p).map(Some),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(Error::Io { action: "cannot read", path: p, source: e }),
+    }
+}
+
+/// Reads the slots and the vault id they claim, without a vault id to check against: for the
+/// key derivation that runs before the vault is opened. The caller must compare the id with
+/// the database's before trusting the result.
+pub(crate) fn read_unchecked(dir: &Path) -> Result<Option<(String, Vec<SlotRecord>)>> {
+    let p = path(dir);
+    match std::fs::read(&p) {
+        Ok(bytes) => {
+            let file: SlotsFile = serde_json::from_slice(&bytes)
+                .map_err(|_| Error::Integrity(format!("the unlock slots in {} are damaged", p.display())))?;
+            Ok(Some((file.vault_id, file.slots)))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(Error::Io { action: "cannot read", path: p, source: e }),
+    }
+}
+
+/// Replaces the slots of the vault at `dir` atomically and durably.
+pub(crate) fn write(dir: &Path, vault_id_hex: &str, slots: &[SlotRecord]) -> Result<()> {
+    durable::write_atomic(&path(dir), &encode(vault_id_hex, slots)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crypto::keys::VaultKey;
+    use crate::crypto::passphrase::KdfCost;
+    use crate::crypto::slots;
+
+    #[test]
+    fn round_trip_and_refusals() {
+        let dir = tempfile::tempdir().unwrap();
+        let vk = VaultKey::generate();
+        let slot = slots::wrap_passphrase(&vk, &"pw".to_string().into(), KdfCost::LogN(4)).unwrap();
+        assert!(read(dir.path(), "aa").unwrap().is_none());
+        write(dir.path(), "aa", std::slice::from_ref(&slot)).unwrap();
+        let back = read(dir.path(), "aa").unwrap().unwrap();
+        assert_eq!(back.len(), 1);
+        assert_eq!(back[0].id, slot.id);
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(path(dir.path())).unwrap().permissions().mode() & 0o777, 0o600);
+        // Another vault's file, and a damaged one, are integrity errors naming the file.
+        assert!(matches!(read(dir.path(), "bb"), Err(Error::Integrity(m)) if m.contains("another vault")));
+        std::fs::write(path(dir.path()), b"{not json").unwrap();
+        assert!(matches!(read(dir.path(), "aa"), Err(Error::Integrity(m)) if m.contains("vault.slots")));
+    }
+}
