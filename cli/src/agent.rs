@@ -37,10 +37,8 @@ fn now_secs() -> u64 {
 /// Whether a command may run inside the agent. The others run in the client: they make or
 /// restore a vault, or start processes of their own.
 fn runs_in_agent(command: &Command) -> bool {
-    !matches!(
-        command,
-        Command::Init(_) | Command::Demo(_) | Command::Unlock(_) | Command::Agent(_) | Command::Run(_)
-    ) && !matches!(command, Command::Doctor(a) if a.restore)
+    !matches!(command, Command::Init(_) | Command::Demo(_) | Command::Unlock(_) | Command::Agent(_) | Command::Run(_))
+        && !matches!(command, Command::Doctor(a) if a.restore)
 }
 
 /// Runs `cli`'s command through the vault's agent if one is running. `Ok(None)`: no agent, run it
@@ -63,7 +61,8 @@ pub fn forward(cli: &Cli, ctx: &Context) -> CliResult<Option<i32>> {
     let mut env: BTreeMap<String, String> =
         FORWARDED_ENV.iter().filter_map(|k| std::env::var(k).ok().map(|v| (k.to_string(), v))).collect();
     prompt_for_agent(&cli.command, ctx, &mut env)?;
-    let cwd = std::env::current_dir().map_err(|e| CliError::Usage(format!("cannot read the working directory: {e}")))?;
+    let cwd =
+        std::env::current_dir().map_err(|e| CliError::Usage(format!("cannot read the working directory: {e}")))?;
     let request = Request { argv, cwd, env };
     let (stdin, stdout, stderr) = (std::io::stdin(), std::io::stdout(), std::io::stderr());
     let _ = std::io::stdout().flush();
@@ -153,9 +152,8 @@ pub fn start(ctx: &Context, start: Start) -> CliResult<()> {
         let _ = child.wait();
         return Err(CliError::Exit { code, message: err.as_str().unwrap_or("the agent failed").to_string() });
     }
-    let until = crate::context::when(
-        time::OffsetDateTime::now_utc() + time::Duration::seconds(start.ttl.as_secs() as i64),
-    );
+    let until =
+        crate::context::when(time::OffsetDateTime::now_utc() + time::Duration::seconds(start.ttl.as_secs() as i64));
     if ctx.json {
         ctx.print_json(&serde_json::json!({
             "agent_pid": child.id(),
@@ -283,8 +281,7 @@ fn run_request(template: &Context, vault: Vault, received: agent::Received) -> (
             return (1, Some(vault), false);
         }
         let ctx = Context::for_agent(template, cli.passphrase_file.clone(), cli.json, vault);
-        let result =
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| crate::commands::run(&ctx, cli.command)));
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| crate::commands::run(&ctx, cli.command)));
         let code = match result {
             Ok(Ok(())) => 0,
             Ok(Err(e)) => {

@@ -72,7 +72,12 @@ impl Drop for VaultHandle<'_> {
 }
 
 impl Context {
-    pub fn new(vault: Option<PathBuf>, passphrase_file: Option<PathBuf>, json: bool, wait: Duration) -> CliResult<Context> {
+    pub fn new(
+        vault: Option<PathBuf>,
+        passphrase_file: Option<PathBuf>,
+        json: bool,
+        wait: Duration,
+    ) -> CliResult<Context> {
         let vault_dir = match vault {
             Some(v) => v,
             None => vault_data::paths::default_vault_dir()?,

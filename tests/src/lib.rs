@@ -42,6 +42,16 @@ impl TestVault {
         tv
     }
 
+    /// This vault's private runtime directory (XDG_RUNTIME_DIR): its agent socket lives here.
+    pub fn runtime_dir(&self) -> PathBuf {
+        let dir = self.root.path().join("run");
+        if !dir.exists() {
+            std::fs::create_dir(&dir).expect("runtime dir");
+            std::fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o700)).expect("chmod");
+        }
+        dir
+    }
+
     /// A `keyloom` command for this vault, with the environment isolated from the host's.
     pub fn cmd(&self, args: &[&str]) -> Command {
         let mut c = Command::new(keyloom_bin());
@@ -52,6 +62,7 @@ impl TestVault {
             .env("XDG_DATA_HOME", self.root.path().join("xdg-data"))
             .env("XDG_CONFIG_HOME", self.root.path().join("xdg-config"))
             .env("XDG_CACHE_HOME", self.root.path().join("xdg-cache"))
+            .env("XDG_RUNTIME_DIR", self.runtime_dir())
             .env("KEYLOOM_VAULT", &self.path)
             .env("KEYLOOM_PASSPHRASE", PASSPHRASE)
             .stdin(Stdio::null());
@@ -101,6 +112,29 @@ impl TestVault {
         collect(&self.path, &mut out);
         out
     }
+}
+
+impl Drop for TestVault {
+    /// Stops an agent a test left running, so no process outlives the test.
+    fn drop(&mut self) {
+        let run = self.root.path().join("run").join("keyloom");
+        let has_socket = std::fs::read_dir(&run)
+            .map(|d| d.flatten().any(|e| e.path().extension().is_some_and(|x| x == "sock")))
+            .unwrap_or(false);
+        if has_socket {
+            let _ = self.cmd(&["lock"]).output();
+        }
+    }
+}
+
+/// The unlock slots of a vault, as `vault.slots` holds them (JSON).
+pub fn slots_file(vault: &Path) -> Value {
+    serde_json::from_slice(&std::fs::read(vault.join("vault.slots")).expect("read vault.slots")).expect("slots JSON")
+}
+
+/// Replaces `vault.slots` (as a tamperer, or an old copy, would).
+pub fn write_slots_file(vault: &Path, slots: &Value) {
+    std::fs::write(vault.join("vault.slots"), serde_json::to_vec(slots).expect("encode")).expect("write vault.slots");
 }
 
 fn collect(dir: &Path, out: &mut Vec<(PathBuf, Vec<u8>)>) {

@@ -77,13 +77,29 @@ fn a_second_process_is_told_who_holds_the_vault() {
     let v = TestVault::init();
     // This test process holds the vault open through the library...
     let held = vault_data::Vault::open(&v.path).unwrap();
-    // ...so the binary is refused at once, naming our pid, exit 1.
-    let start = Instant::now();
-    let err = v.fails(&["status"], 1);
-    assert!(start.elapsed() < Duration::from_secs(10), "refusal must not wait for the lock");
+    // ...so the binary, told not to wait, is refused, naming our pid and the agent, exit 1.
+    let err = v.fails(&["status", "--wait", "0"], 1);
     assert!(err.contains(&format!("vault is in use by process {}", std::process::id())), "{err}");
+    assert!(err.contains("keyloom unlock"), "says how to share the vault: {err}");
+    // By default it waits for the holder to let go instead of failing.
+    let waiter = v.cmd(&["service", "list"]).stdout(std::process::Stdio::piped()).spawn().unwrap();
+    std::thread::sleep(Duration::from_millis(300));
     drop(held);
-    v.ok(&["status"]);
+    let out = waiter.wait_with_output().unwrap();
+    keyloom_tests::assert_success(&out, &["service list after waiting"]);
+}
+
+#[test]
+fn three_parallel_readers_all_succeed_without_an_agent() {
+    let v = populated();
+    let readers: Vec<_> = (0..3)
+        .map(|_| v.cmd(&["secret", "list", "payments", "--json"]).stdout(std::process::Stdio::piped()).spawn().unwrap())
+        .collect();
+    for r in readers {
+        let out = r.wait_with_output().unwrap();
+        keyloom_tests::assert_success(&out, &["parallel secret list"]);
+        assert!(String::from_utf8_lossy(&out.stdout).contains("TOKEN"));
+    }
 }
 
 fn populated() -> TestVault {

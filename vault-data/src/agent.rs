@@ -188,7 +188,9 @@ pub fn receive(stream: &mut UnixStream) -> Result<Received> {
         }
     }
     if got.bytes < len.len() {
-        stream.read_exact(&mut len[got.bytes..]).map_err(|e| Error::Invalid(format!("cannot read the request: {e}")))?;
+        stream
+            .read_exact(&mut len[got.bytes..])
+            .map_err(|e| Error::Invalid(format!("cannot read the request: {e}")))?;
     }
     let n = u32::from_be_bytes(len) as usize;
     if n > MAX_REQUEST {

@@ -119,10 +119,9 @@ impl Error {
     /// The category front ends map to exit codes or UI states.
     pub fn category(&self) -> ErrorCategory {
         match self {
-            Error::WrongKey
-            | Error::Locked
-            | Error::NoUnlockMethod(_)
-            | Error::NeedsRealFactor(_) => ErrorCategory::Auth,
+            Error::WrongKey | Error::Locked | Error::NoUnlockMethod(_) | Error::NeedsRealFactor(_) => {
+                ErrorCategory::Auth
+            }
             Error::Integrity(_) => ErrorCategory::Integrity,
             _ => ErrorCategory::User,
         }

@@ -131,10 +131,7 @@ pub fn rekey(ctx: &Context, args: RekeyArgs) -> CliResult<()> {
         v["recovery_key"] = serde_json::json!(recovery);
         return ctx.print_json(&v);
     }
-    println!(
-        "Rekeyed: {} records resealed, {} slots rewrapped.",
-        report.records_resealed, report.slots_rewrapped
-    );
+    println!("Rekeyed: {} records resealed, {} slots rewrapped.", report.records_resealed, report.slots_rewrapped);
     if let Some(k) = recovery {
         println!("\nNew recovery key (shown once; the old one no longer works):\n\n    {k}\n");
     }

@@ -1,6 +1,5 @@
 //! `secret set | generate | get | history | list | remove | import`.
 
-
 use vault_data::{Charset, ExposeSecret, NewSecret, SecretOptions, SecretRef, SecretSlice, SecretSummary};
 
 use crate::args::{SecretCmd, SecretPolicy};

@@ -8,10 +8,10 @@ use serde::Serialize;
 use time::OffsetDateTime;
 
 use crate::audit::chain::{self, HEAD_KEY};
+use crate::audit::AuditEvent;
 use crate::audit::AuditReport;
 use crate::crypto::keys::{VaultId, VaultKeys, VAULT_ID_LEN};
 use crate::crypto::seal::{self, Location};
-use crate::audit::AuditEvent;
 use crate::crypto::slots::{SlotKind, SlotRecord};
 use crate::error::{Error, Result};
 use crate::model::ObjectRecord;

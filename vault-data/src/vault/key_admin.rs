@@ -79,8 +79,7 @@ impl Vault {
         let slot = slots::wrap_passphrase(&vk, new, cost)?;
         let obj = AuditObject::new("slot", Some(slot.id), "passphrase");
         let via = if matches!(current, Unlock::RecoveryKey(_)) { "recovery key" } else { "passphrase" };
-        let mut next: Vec<SlotRecord> =
-            self.slots()?.into_iter().filter(|s| s.kind != SlotKind::Passphrase).collect();
+        let mut next: Vec<SlotRecord> = self.slots()?.into_iter().filter(|s| s.kind != SlotKind::Passphrase).collect();
         next.push(slot);
         self.replace_slots(
             next,

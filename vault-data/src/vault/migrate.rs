@@ -47,8 +47,7 @@ pub(crate) fn is_legacy_slot(e: &Entry) -> bool {
 pub(crate) fn legacy_slots<'a>(records: impl Iterator<Item = (&'a [u8], &'a [u8])>) -> Result<Vec<SlotRecord>> {
     let mut out = Vec::new();
     for (key, value) in records {
-        let damaged =
-            || Error::Integrity(format!("unlock slot record {} is damaged", String::from_utf8_lossy(key)));
+        let damaged = || Error::Integrity(format!("unlock slot record {} is damaged", String::from_utf8_lossy(key)));
         let v: Value = serde_json::from_slice(value).map_err(|_| damaged())?;
         if v.get("kind").and_then(Value::as_str) == Some("session") {
             continue;

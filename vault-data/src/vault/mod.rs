@@ -28,10 +28,10 @@ use crate::crypto::keys::{VaultId, VaultKey, VaultKeys, VAULT_ID_LEN};
 use crate::crypto::passphrase::KdfCost;
 use crate::crypto::seal::{self, Location};
 use crate::crypto::slots::{self, SlotInfo, SlotKind, SlotRecord};
-use crate::store::slots_file;
 use crate::error::{Error, Result};
 use crate::ids::RecordId;
 use crate::model::ObjectRecord;
+use crate::store::slots_file;
 use crate::store::snapshot;
 use crate::store::{Op, Store, TreeName};
 use crate::FORMAT_VERSION;
@@ -409,7 +409,6 @@ pub(crate) fn seal_meta(keys: &VaultKeys, vault_id: &VaultId, key: &[u8], value:
     let sealed = seal::seal(&keys.meta, vault_id, Location { tree: "meta", key }, value);
     Op::Put(TreeName::Meta, key.to_vec(), sealed)
 }
-
 
 pub(crate) fn current_user() -> String {
     whoami::fallible::username().unwrap_or_else(|_| format!("uid:{}", rustix::process::getuid().as_raw()))

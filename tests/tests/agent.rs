@@ -1,0 +1,336 @@
+//! The agent (`keyloom unlock` / `lock`) and the rule that only real factors change factors:
+//! what a same-user script, an ended agent, another uid, a copy of the folder and an old
+//! passphrase can and cannot do.
+
+use std::io::{BufRead, Write};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use keyloom_tests::{TestVault, PASSPHRASE};
+
+fn socket_of(v: &TestVault) -> Option<PathBuf> {
+    std::fs::read_dir(v.runtime_dir().join("keyloom"))
+        .ok()?
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|x| x == "sock"))
+}
+
+/// Waits (bounded) for a process to be gone; true if it is.
+fn gone(pid: u32) -> bool {
+    for _ in 0..200 {
+        let alive = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .map(|s| !s.split_whitespace().nth(2).is_some_and(|state| state == "Z"))
+            .unwrap_or(false);
+        if !alive {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    false
+}
+
+fn without_passphrase(v: &TestVault, args: &[&str]) -> std::process::Output {
+    let mut c = v.cmd(args);
+    c.env_remove("KEYLOOM_PASSPHRASE");
+    c.output().unwrap()
+}
+
+fn populated() -> TestVault {
+    let v = TestVault::init();
+    v.ok(&["service", "add", "payments", "--env", "prod"]);
+    let out = v.run_with_stdin(&["secret", "set", "payments/STRIPE_KEY"], b"sk_live_agent_canary");
+    keyloom_tests::assert_success(&out, &["secret set"]);
+    v
+}
+
+#[test]
+fn the_agent_serves_commands_without_the_passphrase_and_lock_ends_it() {
+    let v = populated();
+    let slots_before = std::fs::read(v.path.join("vault.slots")).unwrap();
+    let started = v.json(&["unlock", "--ttl", "10m"]);
+    let pid = started["agent_pid"].as_u64().unwrap() as u32;
+
+    // Directory 0700 and socket 0600, both ours.
+    let dir = v.runtime_dir().join("keyloom");
+    assert_eq!(std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777, 0o700);
+    let sock = socket_of(&v).expect("agent socket");
+    assert_eq!(std::fs::metadata(&sock).unwrap().permissions().mode() & 0o777, 0o600);
+    // Nothing secret in its environment or on its command line.
+    for what in ["environ", "cmdline"] {
+        let bytes = std::fs::read(format!("/proc/{pid}/{what}")).unwrap();
+        let text = String::from_utf8_lossy(&bytes);
+        assert!(!text.contains(PASSPHRASE) && !text.contains("KEYLOOM_PASSPHRASE"), "agent {what}: {text}");
+    }
+    // The agent added no slot: it holds the key in memory only.
+    assert_eq!(std::fs::read(v.path.join("vault.slots")).unwrap(), slots_before);
+
+    // Commands work with no passphrase anywhere, and three at once all succeed.
+    let out = without_passphrase(&v, &["secret", "get", "payments/STRIPE_KEY", "-n"]);
+    keyloom_tests::assert_success(&out, &["secret get through the agent"]);
+    assert_eq!(out.stdout, b"sk_live_agent_canary");
+    let readers: Vec<_> = (0..3)
+        .map(|_| {
+            let mut c = v.cmd(&["secret", "list", "payments", "--json"]);
+            c.env_remove("KEYLOOM_PASSPHRASE").stdout(Stdio::piped()).stderr(Stdio::piped());
+            c.spawn().unwrap()
+        })
+        .collect();
+    for r in readers {
+        let out = r.wait_with_output().unwrap();
+        keyloom_tests::assert_success(&out, &["parallel reader"]);
+        assert!(String::from_utf8_lossy(&out.stdout).contains("STRIPE_KEY"));
+    }
+    // Stdin reaches the command inside the agent.
+    let mut c = v.cmd(&["secret", "set", "payments/WEBHOOK"]);
+    c.env_remove("KEYLOOM_PASSPHRASE").stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = c.spawn().unwrap();
+    child.stdin.take().unwrap().write_all(b"whsec_from_stdin").unwrap();
+    keyloom_tests::assert_success(&child.wait_with_output().unwrap(), &["secret set through the agent"]);
+
+    // lock: the agent wipes the key and exits; the socket is gone; nothing opens without a factor.
+    let locked = without_passphrase(&v, &["lock"]);
+    keyloom_tests::assert_success(&locked, &["lock"]);
+    assert!(gone(pid), "the agent must exit on lock");
+    assert!(socket_of(&v).is_none(), "the socket is removed");
+    let out = without_passphrase(&v, &["secret", "get", "payments/STRIPE_KEY"]);
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+    // What the agent wrote is durable and the chain verifies.
+    assert_eq!(v.ok(&["secret", "get", "payments/WEBHOOK", "-n"]), "whsec_from_stdin");
+    assert_eq!(v.json(&["audit", "verify"])["ok"], true);
+}
+
+#[test]
+fn an_agent_unlock_cannot_add_a_factor_or_restore() {
+    let v = populated();
+    v.json(&["unlock"]);
+    // device enable and passwd through the agent need the passphrase itself.
+    let out = without_passphrase(&v, &["device", "enable"]);
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+    let mut c = v.cmd(&["passwd"]);
+    c.env("KEYLOOM_PASSPHRASE", "not the passphrase").env("KEYLOOM_NEW_PASSPHRASE", "attacker chosen passphrase");
+    let out = c.output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "passwd with a wrong proof: {}", String::from_utf8_lossy(&out.stderr));
+    let out = without_passphrase(&v, &["doctor", "--restore"]);
+    assert_ne!(out.status.code(), Some(0), "restore needs a real factor and the vault");
+    v.ok(&["lock"]);
+    // Nothing changed: the real passphrase still opens it, the attacker's does not.
+    v.ok(&["service", "list"]);
+    let mut c = v.cmd(&["service", "list"]);
+    c.env("KEYLOOM_PASSPHRASE", "attacker chosen passphrase");
+    assert_eq!(c.output().unwrap().status.code(), Some(2));
+    assert!(!keyloom_tests::slots_file(&v.path).to_string().contains("\"device\""));
+}
+
+#[test]
+fn another_uid_is_refused_and_a_shared_directory_is_not_used() {
+    let v = populated();
+    v.json(&["unlock"]);
+    let sock = socket_of(&v).unwrap();
+    let dir = sock.parent().unwrap().to_path_buf();
+    let is_root = rustix_uid() == 0;
+    if is_root && Path::new("/usr/bin/setpriv").exists() && Path::new("/usr/bin/python3").exists() {
+        // Open the way for uid 65534 so the agent's own check is what stops it.
+        let chain = [v.root.path().to_path_buf(), v.runtime_dir(), dir.clone()];
+        for d in &chain {
+            std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o711)).unwrap();
+        }
+        std::fs::set_permissions(&sock, std::fs::Permissions::from_mode(0o666)).unwrap();
+        // A well-formed request with its stdio, as a real client sends it: if the agent served it,
+        // the secret would land on this process's stdout.
+        let script = r#"
+import json, socket, struct, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+b = json.dumps({"argv": ["keyloom", "secret", "get", "payments/STRIPE_KEY"], "cwd": "/", "env": {}}).encode()
+try:
+    socket.send_fds(s, [struct.pack(">I", len(b))], [0, 1, 2])
+    s.sendall(b)
+    s.settimeout(10)
+    print("reply", len(s.recv(100)))
+except (BrokenPipeError, ConnectionResetError):
+    print("reply 0")
+"#;
+        let out = Command::new("/usr/bin/setpriv")
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups", "/usr/bin/python3", "-c", script])
+            .arg(&sock)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(stdout.contains("reply 0"), "another uid gets no answer: {out:?}");
+        assert!(!stdout.contains("sk_live_agent_canary"), "{stdout}");
+        // The client refuses a directory others can enter, before sending anything.
+        let out = without_passphrase(&v, &["service", "list"]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{err}");
+        assert!(err.contains("not private"), "{err}");
+        for d in &chain {
+            std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o700)).unwrap();
+        }
+        std::fs::set_permissions(&sock, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    // Still serving this user.
+    keyloom_tests::assert_success(&without_passphrase(&v, &["service", "list"]), &["service list"]);
+}
+
+fn rustix_uid() -> u32 {
+    let out = Command::new("id").arg("-u").output().unwrap();
+    String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
+}
+
+#[test]
+fn the_agent_ends_at_its_ttl_and_a_killed_agent_leaves_the_vault_consistent() {
+    let v = populated();
+    // The hidden `agent` command, as `unlock` starts it, with a 2-second lifetime.
+    let mut c = v.cmd(&["agent", "--ttl-secs", "2", "--idle-secs", "600"]);
+    c.env_remove("KEYLOOM_PASSPHRASE").stdin(Stdio::piped()).stdout(Stdio::piped());
+    let mut agent = c.spawn().unwrap();
+    agent.stdin.take().unwrap().write_all(format!("{PASSPHRASE}\n").as_bytes()).unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(agent.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    assert!(line.contains("ready"), "{line}");
+    let mut ended = false;
+    for _ in 0..200 {
+        if agent.try_wait().unwrap().is_some() {
+            ended = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(ended, "the agent must end by itself at its TTL");
+    assert!(socket_of(&v).is_none());
+    assert_eq!(without_passphrase(&v, &["service", "list"]).status.code(), Some(2));
+
+    // A killed agent: its acknowledged writes are there, the vault is healthy, and the stale
+    // socket does not stop commands.
+    let pid = v.json(&["unlock"])["agent_pid"].as_u64().unwrap() as u32;
+    let mut c = v.cmd(&["secret", "set", "payments/AFTER"]);
+    c.env_remove("KEYLOOM_PASSPHRASE").stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = c.spawn().unwrap();
+    child.stdin.take().unwrap().write_all(b"written-through-agent").unwrap();
+    keyloom_tests::assert_success(&child.wait_with_output().unwrap(), &["secret set"]);
+    Command::new("kill").args(["-9", &pid.to_string()]).status().unwrap();
+    assert!(gone(pid));
+    assert_eq!(v.ok(&["secret", "get", "payments/AFTER", "-n"]), "written-through-agent");
+    v.ok(&["doctor"]);
+}
+
+/// Every file under `dir`, as text (lossy), for "is this ciphertext anywhere" checks.
+fn all_text(dir: &Path) -> Vec<(PathBuf, String)> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(all_text(&p));
+        } else {
+            out.push((p.clone(), String::from_utf8_lossy(&std::fs::read(&p).unwrap()).to_string()));
+        }
+    }
+    out
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    let st = Command::new("cp").args(["-a"]).arg(from).arg(to).status().unwrap();
+    assert!(st.success());
+}
+
+#[test]
+fn after_passwd_the_old_passphrase_opens_no_file_in_the_folder() {
+    let v = populated();
+    let old_wrapped: Vec<String> = keyloom_tests::slots_file(&v.path)["slots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["kind"] == "passphrase")
+        .map(|s| s["wrapped"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(old_wrapped.len(), 1);
+    let new = "a brand new passphrase for this vault";
+    let mut c = v.cmd(&["passwd", "--scrypt-log-n", "14"]);
+    c.env("KEYLOOM_NEW_PASSPHRASE", new);
+    keyloom_tests::assert_success(&c.output().unwrap(), &["passwd"]);
+    // Close it the way a user would, so every snapshot is as it will stay.
+    let mut c = v.cmd(&["service", "list"]);
+    c.env("KEYLOOM_PASSPHRASE", new);
+    keyloom_tests::assert_success(&c.output().unwrap(), &["service list"]);
+
+    // The old slot's ciphertext is in no file: not the slots file, the snapshots or sled's log.
+    for (path, text) in all_text(&v.path) {
+        assert!(!text.contains(&old_wrapped[0]), "old passphrase slot survives in {}", path.display());
+    }
+    // The attack from the issue: a copy of the folder, the slots file removed, restore with the
+    // old passphrase from each snapshot generation.
+    for drop_current in [false, true] {
+        let copy = v.root.path().join(format!("copy-{drop_current}"));
+        copy_dir(&v.path, &copy);
+        std::fs::remove_file(copy.join("vault.slots")).unwrap();
+        if drop_current {
+            std::fs::remove_file(copy.join("vault.snapshot")).unwrap();
+        }
+        let mut c = v.cmd(&["doctor", "--restore", "--force", "--vault", copy.to_str().unwrap()]);
+        c.env("KEYLOOM_PASSPHRASE", PASSPHRASE);
+        let out = c.output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "old passphrase: {}", String::from_utf8_lossy(&out.stderr));
+        // The current passphrase does restore (the test can tell the two apart).
+        let mut c = v.cmd(&["doctor", "--restore", "--force", "--vault", copy.to_str().unwrap()]);
+        c.env("KEYLOOM_PASSPHRASE", new);
+        keyloom_tests::assert_success(&c.output().unwrap(), &["restore with the new passphrase"]);
+        assert!(copy.join("vault.slots").exists(), "restore writes the slots back");
+    }
+}
+
+#[test]
+fn doctor_restore_refuses_a_healthy_vault_and_is_audited() {
+    let v = populated();
+    let before = std::fs::read_dir(&v.path).unwrap().count();
+    let err = v.fails(&["doctor", "--restore"], 1);
+    assert!(err.contains("nothing is damaged") && err.contains("--force"), "{err}");
+    assert_eq!(std::fs::read_dir(&v.path).unwrap().count(), before, "nothing was moved aside");
+    let r = v.json(&["doctor", "--restore", "--force"]);
+    assert!(r["damaged_copy"].is_string());
+    let entries = v.json(&["audit", "list", "--action", "vault.restore"]);
+    assert_eq!(entries.as_array().unwrap().len(), 1, "{entries}");
+    // A device unlock is never enough to roll back.
+    let err = vault_data::restore(&v.path, vault_data::Unlock::Device, true).unwrap_err();
+    assert_eq!(err.code(), "needs_real_factor");
+}
+
+#[test]
+fn a_vault_from_the_previous_release_is_migrated_and_its_sessions_dropped() {
+    let v = populated();
+    // Make it look as the previous release left it: slots as `slot/<id>` records in sled's meta
+    // tree (a session among them) and no vault.slots.
+    let slots = keyloom_tests::slots_file(&v.path);
+    let session_marker = "0123456789abcdef0123456789abcdef";
+    {
+        let db = keyloom_tests::open_raw(&v.path);
+        let meta = db.open_tree("meta").unwrap();
+        for s in slots["slots"].as_array().unwrap() {
+            let key = format!("slot/{}", s["id"].as_str().unwrap());
+            meta.insert(key.as_bytes(), serde_json::to_vec(s).unwrap()).unwrap();
+        }
+        let mut session = slots["slots"][1].clone();
+        session["kind"] = "session".into();
+        session["id"] = session_marker.into();
+        meta.insert(format!("slot/{session_marker}").as_bytes(), serde_json::to_vec(&session).unwrap()).unwrap();
+        db.flush().unwrap();
+    }
+    std::fs::remove_file(v.path.join("vault.slots")).unwrap();
+
+    assert_eq!(v.ok(&["secret", "get", "payments/STRIPE_KEY", "-n"]), "sk_live_agent_canary");
+    let kinds: Vec<String> = keyloom_tests::slots_file(&v.path)["slots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["kind"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(kinds, ["passphrase", "recovery"], "sessions are dropped");
+    assert!(keyloom_tests::raw_entries(&v.path, "meta", b"slot/").is_empty());
+    // Rebuilt, not just deleted: the session record is in no file of the folder any more.
+    for (path, text) in all_text(&v.path) {
+        assert!(!text.contains(session_marker), "the old session slot survives in {}", path.display());
+    }
+    v.ok(&["doctor"]);
+}
