@@ -73,7 +73,7 @@ export const api = {
   lock: () => call<AppStatus>("vault_lock"),
   saveRecoveryKey: () => call<string | null>("recovery_key_save"),
   recoveryKeyDone: () => call<null>("recovery_key_done"),
-  rememberDevice: (enabled: boolean) => call<AppStatus>("device_remember", { enabled }),
+  rememberDevice: (enabled: boolean, current: string | null) => call<AppStatus>("device_remember", { enabled, current }),
   updateSettings: (settings: Settings) => call<Settings>("settings_update", { settings }),
   activity: () => call<null>("activity"),
 
@@ -132,7 +132,8 @@ export const api = {
   verifyAudit: () => call<AuditReport>("audit_verify"),
   exportAudit: () => call<string | null>("audit_export"),
 
-  changePassphrase: (passphrase: string, confirm: string) => call<null>("passphrase_change", { passphrase, confirm }),
+  changePassphrase: (current: string, passphrase: string, confirm: string) =>
+    call<null>("passphrase_change", { current, passphrase, confirm }),
   rekey: (args: RekeyArgs) => call<RekeyOutcome>("vault_rekey", { args }),
   backup: (passphrase: string, confirm: string) => call<string | null>("vault_backup", { passphrase, confirm }),
   restore: (args: RestoreArgs) => call<AppStatus>("vault_restore", { args }),

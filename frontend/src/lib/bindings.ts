@@ -51,11 +51,11 @@ kind: SlotKind,
  */
 created: string, 
 /**
- * When it stops working (sessions only).
+ * When it stops working (none of today's slots expire).
  */
 expires: string | null, };
 
-export type SlotKind = "passphrase" | "recovery" | "device" | "session";
+export type SlotKind = "passphrase" | "recovery" | "device";
 
 export type Counts = { 
 /**
@@ -1155,13 +1155,9 @@ signing_key: string, };
 
 export type RekeyArgs = { 
 /**
- * The passphrase for the new passphrase slot.
+ * The current passphrase: the proof, and the passphrase of the rewrapped slot.
  */
-passphrase: string, 
-/**
- * The same, typed again.
- */
-confirm: string, 
+current: string, 
 /**
  * Also replace the recovery key.
  */
@@ -1172,10 +1168,6 @@ export type RekeyOutcome = {
  * Records sealed again under the new key.
  */
 records_resealed: number, 
-/**
- * Sessions ended.
- */
-sessions_ended: number, 
 /**
  * The new recovery key: the one time it is shown (the old one no longer opens the vault).
  */

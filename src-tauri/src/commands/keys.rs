@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
 use tauri::AppHandle;
-use vault_data::{ExposeSecret, SecretString};
+use vault_data::{ExposeSecret, SecretString, Unlock};
 use zeroize::Zeroizing;
 
 use crate::commands::vault::{kdf_cost, MIN_STRENGTH};
@@ -23,13 +23,15 @@ pub(crate) fn checked_new(passphrase: String, confirm: String) -> AppResult<Secr
     Ok(passphrase)
 }
 
-/// Replaces the passphrase slot; the vault key, data and other slots stay.
+/// Replaces the passphrase slot after the current passphrase is proven; the vault key, data and
+/// other slots stay.
 #[tauri::command]
-pub async fn passphrase_change(app: AppHandle, passphrase: String, confirm: String) -> AppResult<()> {
+pub async fn passphrase_change(app: AppHandle, current: String, passphrase: String, confirm: String) -> AppResult<()> {
     let new = checked_new(passphrase, confirm)?;
+    let proof = Unlock::Passphrase(SecretString::from(current));
     blocking(app, move |s| {
         let cost = kdf_cost()?;
-        s.with_vault(|v| v.change_passphrase(&new, cost))
+        s.with_vault(|v| v.change_passphrase(&proof, &new, cost))
     })
     .await
 }
@@ -39,8 +41,6 @@ pub async fn passphrase_change(app: AppHandle, passphrase: String, confirm: Stri
 pub struct RekeyOutcome {
     /// Records sealed again under the new key.
     pub records_resealed: usize,
-    /// Sessions ended.
-    pub sessions_ended: usize,
     /// The new recovery key: the one time it is shown (the old one no longer opens the vault).
     pub recovery_key: Option<String>,
 }
@@ -48,26 +48,23 @@ pub struct RekeyOutcome {
 /// Arguments of [`vault_rekey`].
 #[derive(Deserialize, ts_rs::TS)]
 pub struct RekeyArgs {
-    /// The passphrase for the new passphrase slot.
-    pub passphrase: String,
-    /// The same, typed again.
-    pub confirm: String,
+    /// The current passphrase: the proof, and the passphrase of the rewrapped slot.
+    pub current: String,
     /// Also replace the recovery key.
     pub new_recovery_key: bool,
 }
 
-/// A new vault key: every record resealed, slots rewrapped, sessions ended.
+/// A new vault key: every record resealed, slots rewrapped.
 #[tauri::command]
 pub async fn vault_rekey(app: AppHandle, args: RekeyArgs) -> AppResult<RekeyOutcome> {
-    let new = checked_new(args.passphrase, args.confirm)?;
+    let current = SecretString::from(args.current);
     blocking(app, move |s| {
         let cost = kdf_cost()?;
-        let report = s.with_vault(|v| v.rekey(&new, cost, args.new_recovery_key))?;
+        let report = s.with_vault(|v| v.rekey(&current, cost, args.new_recovery_key))?;
         let recovery_key = report.new_recovery_key.map(|k| Zeroizing::new(k.0.expose_secret().to_string()));
         *lock(&s.recovery_key) = recovery_key.clone();
         Ok(RekeyOutcome {
             records_resealed: report.records_resealed,
-            sessions_ended: report.sessions_ended,
             recovery_key: recovery_key.map(|k| k.to_string()),
         })
     })

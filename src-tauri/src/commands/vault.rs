@@ -247,6 +247,8 @@ fn unlock(state: &AppState, args: UnlockArgs) -> AppResult<UnlockOutcome> {
         None => Unlock::Device,
     };
     let by_passphrase = matches!(method, Unlock::Passphrase(_));
+    // Kept as the proof "remember on this device" needs (a real factor, checked again there).
+    let method_copy = method.clone();
     // The wait is checked and a failure recorded while holding the vault, so parallel attempts
     // queue behind each other and each one sees the delay the previous one earned.
     let mut guard = lock(&state.vault);
@@ -268,9 +270,9 @@ fn unlock(state: &AppState, args: UnlockArgs) -> AppResult<UnlockOutcome> {
         Ok(()) => lock(&state.throttle).succeeded(),
     }
     let mut notice = None;
-    if args.remember && by_passphrase {
+    if let (true, Unlock::Passphrase(p)) = (args.remember, &method_copy) {
         if let Some(vault) = guard.as_mut() {
-            if let Err(e) = vault.enable_device() {
+            if let Err(e) = vault.enable_device(&Unlock::Passphrase(p.clone()), false) {
                 notice = Some(format!("Unlocked, but this device could not remember the vault: {e}"));
             }
         }
@@ -290,11 +292,17 @@ pub async fn vault_lock(app: AppHandle) -> AppResult<AppStatus> {
     .await
 }
 
-/// Turns "remember on this device" on or off.
+/// Turns "remember on this device" on (which needs the current passphrase: an unlocked screen
+/// alone must not add a way in) or off.
 #[tauri::command]
-pub async fn device_remember(app: AppHandle, enabled: bool) -> AppResult<AppStatus> {
+pub async fn device_remember(app: AppHandle, enabled: bool, current: Option<String>) -> AppResult<AppStatus> {
     blocking(app, move |state| {
-        state.with_vault(|v| if enabled { v.enable_device() } else { v.disable_device().map(|_| ()) })?;
+        if enabled {
+            let proof = Unlock::Passphrase(SecretString::from(current.unwrap_or_default()));
+            state.with_vault(|v| v.enable_device(&proof, false))?;
+        } else {
+            state.with_vault(|v| v.disable_device().map(|_| ()))?;
+        }
         status(state)
     })
     .await
