@@ -251,6 +251,27 @@ pub fn serve(ctx: &Context, ttl: Duration, idle: Duration) -> CliResult<()> {
     Ok(())
 }
 
+/// Runs one client's command on `vault`, which another process (the desktop app) holds for the
+/// vault at `vault_dir`. Returns the exit code, the vault (unless a panic lost it), and whether
+/// the client asked to lock.
+pub fn serve_request(
+    vault_dir: &std::path::Path,
+    vault: Vault,
+    received: agent::Received,
+) -> (i32, Option<Vault>, bool) {
+    let template = Context::new(Some(vault_dir.to_path_buf()), None, false, Duration::ZERO);
+    match template {
+        Ok(t) => run_request(&t, vault, received),
+        Err(_) => (1, Some(vault), false),
+    }
+}
+
+/// Tells a client, on its own stderr, why its request was not run, and the exit code to use.
+pub fn refuse(received: agent::Received, message: &str) {
+    let [_, _, mut stderr] = received.stdio;
+    let _ = writeln!(stderr, "error: {message}");
+}
+
 /// Runs one client's command on the vault. Returns the exit code, the vault (unless it was
 /// lost to a panic), and whether the client asked to lock.
 fn run_request(template: &Context, vault: Vault, received: agent::Received) -> (i32, Option<Vault>, bool) {

@@ -7,6 +7,7 @@
 #![forbid(unsafe_code)]
 
 pub mod bindings;
+pub mod cli_server;
 pub mod clipboard;
 pub mod commands;
 pub mod error;
@@ -48,6 +49,7 @@ pub fn run() {
         .setup(|app| {
             commands::vault::open_last(&app.state::<AppState>());
             idle::spawn_watcher(app.handle().clone());
+            cli_server::spawn(app.handle().clone());
             Ok(())
         })
         .invoke_handler(move |invoke| {

@@ -250,7 +250,7 @@ async fn graph_evidence_export_and_audit() {
     // While the app has the vault open, the CLI on the same vault is refused at once, naming the
     // holder, and changes nothing.
     let out = std::process::Command::new(keyloom_tests::keyloom_bin())
-        .args(["service", "add", "intruder", "--env", "prod"])
+        .args(["service", "add", "intruder", "--env", "prod", "--wait", "1"])
         .env("XDG_DATA_HOME", app.home.path().join("data"))
         .env("KEYLOOM_PASSPHRASE", keyloom_tests::PASSPHRASE)
         .env_remove("KEYLOOM_VAULT")

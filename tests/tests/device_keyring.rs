@@ -25,7 +25,12 @@ fn device_slot_opens_the_vault_without_a_passphrase() {
     let script = format!(
         r#"set -e
 echo -n test-keyring-pw | gnome-keyring-daemon --unlock --components=secrets >/dev/null
+# Remembered for the desktop app only: the CLI does not use it.
 "{bin}" device enable
+if env -u KEYLOOM_PASSPHRASE "{bin}" secret get payments/TOKEN 2>/dev/null; then echo "UNEXPECTED: CLI used the device slot"; exit 1; fi
+# --cli lets the CLI use it too; enabling it needs the passphrase, a device unlock is not enough.
+"{bin}" device enable --cli
+if env -u KEYLOOM_PASSPHRASE "{bin}" device enable --cli 2>/dev/null; then echo "UNEXPECTED: device unlock added a slot"; exit 1; fi
 # From here on no passphrase exists anywhere in the environment.
 unset KEYLOOM_PASSPHRASE
 "{bin}" device status --json

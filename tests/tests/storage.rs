@@ -180,12 +180,15 @@ fn doctor_restore_with_the_recovery_key() {
 #[test]
 fn doctor_restore_names_what_was_newer_than_the_snapshot() {
     let v = populated();
-    // Keep the snapshot as it was before one more write, as if writing the next one had failed.
+    // Keep the snapshot and its journal as they were before one more write, as if recording it
+    // there had failed; the database is healthy, so restoring is a deliberate rollback (--force).
     let snap = v.path.join("vault.snapshot");
-    let old = std::fs::read(&snap).unwrap();
+    let journal = v.path.join("vault.journal");
+    let (old, old_journal) = (std::fs::read(&snap).unwrap(), std::fs::read(&journal).unwrap());
     v.ok(&["service", "add", "late-arrival", "--env", "prod"]);
     std::fs::write(&snap, &old).unwrap();
-    let r = v.json(&["doctor", "--restore"]);
+    std::fs::write(&journal, &old_journal).unwrap();
+    let r = v.json(&["doctor", "--restore", "--force"]);
     assert_eq!(r["lost_is_known"], true);
     let lost = r["lost"].as_array().unwrap();
     assert_eq!(lost.len(), 1, "{r}");
@@ -273,4 +276,40 @@ fn backup_restores_into_a_new_folder() {
 
     let err = vault_data::restore_backup(&backup, &backup_pass, &target, Unlock::Passphrase(pass)).unwrap_err();
     assert!(err.to_string().contains("not empty"), "{err}");
+}
+
+/// A write costs what it changes: the full snapshot is left alone and the change goes to the
+/// journal, which `doctor --restore` replays; a journal cut mid-frame (a crash) still restores up
+/// to its last whole frame.
+#[test]
+fn writes_append_to_the_journal_and_restore_replays_it() {
+    let v = populated();
+    let snapshot = v.path.join("vault.snapshot");
+    let before = std::fs::read(&snapshot).unwrap();
+    let journal_before = std::fs::metadata(v.path.join("vault.journal")).unwrap().len();
+    let out = v.run_with_stdin(&["secret", "set", "payments/LATEST"], b"only-in-the-journal");
+    keyloom_tests::assert_success(&out, &["secret set"]);
+    assert_eq!(std::fs::read(&snapshot).unwrap(), before, "a small write must not rewrite the snapshot");
+    let journal_after = std::fs::metadata(v.path.join("vault.journal")).unwrap().len();
+    assert!(journal_after > journal_before, "the change is journaled ({journal_before} -> {journal_after})");
+
+    // The database is lost: the snapshot plus its journal bring back the last write.
+    std::fs::remove_dir_all(v.path.join("db")).unwrap();
+    v.json(&["doctor", "--restore"]);
+    assert_eq!(v.ok(&["secret", "get", "payments/LATEST", "-n"]), "only-in-the-journal");
+
+    // A torn last frame: everything before it is restored, and the vault stays consistent.
+    let out = v.run_with_stdin(&["secret", "set", "payments/TORN"], b"in-the-torn-frame");
+    keyloom_tests::assert_success(&out, &["secret set"]);
+    let j = v.path.join("vault.journal");
+    let len = std::fs::metadata(&j).unwrap().len();
+    let f = std::fs::OpenOptions::new().write(true).open(&j).unwrap();
+    f.set_len(len - 10).unwrap();
+    drop(f);
+    std::fs::remove_dir_all(v.path.join("db")).unwrap();
+    let r = v.json(&["doctor", "--restore"]);
+    assert!(r["records"].as_u64().unwrap() > 0);
+    assert_eq!(v.ok(&["secret", "get", "payments/LATEST", "-n"]), "only-in-the-journal");
+    v.fails(&["secret", "get", "payments/TORN"], 1);
+    assert_eq!(v.json(&["audit", "verify"])["ok"], true);
 }

@@ -22,6 +22,11 @@ fn unlock_method(ctx: &Context, args: &DoctorArgs) -> CliResult<Unlock> {
 
 pub fn run(ctx: &Context, args: DoctorArgs) -> CliResult<()> {
     if args.restore {
+        if vault_data::agent::connect(&ctx.vault_dir)?.is_some() {
+            return Err(CliError::Usage(
+                "an agent holds this vault open; stop it with `keyloom lock` before restoring".into(),
+            ));
+        }
         let method = unlock_method(ctx, &args)?;
         let r = vault_data::restore(&ctx.vault_dir, method, args.force)?;
         if ctx.json {

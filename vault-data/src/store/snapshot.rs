@@ -55,6 +55,16 @@ pub(crate) struct Header {
     /// moved out of the database: those still hold them as `meta` records.
     #[serde(default)]
     pub slots: Option<Vec<crate::crypto::slots::SlotRecord>>,
+    /// The id of the journal that continues this snapshot (hex; see `journal`).
+    #[serde(default)]
+    pub journal_id: Option<String>,
+}
+
+impl Header {
+    /// The journal id this snapshot names, if any.
+    pub(crate) fn journal_id(&self) -> Option<super::journal::JournalId> {
+        self.journal_id.as_deref().and_then(|h| hex::decode(h).ok()).and_then(|b| b.try_into().ok())
+    }
 }
 
 /// A snapshot read from disk; not yet authenticated.

@@ -222,7 +222,7 @@ impl Vault {
         if !new.is_empty() {
             self.commit(ops, events)?;
             if new.len() > 1 {
-                self.write_snapshot()?;
+                self.checkpoint()?;
             }
         }
         let index = &mut self.unlocked_mut()?.index;

@@ -255,7 +255,7 @@ impl Vault {
             .collect::<Result<_>>()?;
         let views = self.commit_made(made, vec![])?;
         if !views.is_empty() {
-            self.write_snapshot()?;
+            self.checkpoint()?;
         }
         Ok(views)
     }
@@ -347,7 +347,7 @@ impl Vault {
             .collect();
         let views = self.renew_many(&due, rotate_key, progress)?;
         if !views.is_empty() {
-            self.write_snapshot()?;
+            self.checkpoint()?;
         }
         Ok(views)
     }

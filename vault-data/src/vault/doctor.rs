@@ -17,7 +17,7 @@ use crate::error::{Error, Result};
 use crate::model::ObjectRecord;
 use crate::store::lockfile::LockFile;
 use crate::store::snapshot::{self, Entry, Snapshot};
-use crate::store::{guard, slots_file, Store, TreeName, DB_DIR};
+use crate::store::{guard, journal, slots_file, Store, TreeName, DB_DIR};
 use crate::vault::unlock::{kind_of, open_slots, Unlock};
 use crate::vault::{migrate, Vault, META_SIGNING_KEY, META_VAULT_ID};
 
@@ -129,15 +129,17 @@ impl Vault {
             return Ok(check);
         }
         check.authentic = true;
-        let snap_entries: BTreeSet<Entry> = snap.entries()?.into_iter().collect();
+        let (entries, seq) = with_journal(&snap, &self.store.dir().join(journal::CURRENT), keys)?;
+        check.audit_seq = Some(seq);
+        let snap_entries: BTreeSet<Entry> = entries.into_iter().collect();
         let db_entries: BTreeSet<Entry> = self.store.dump()?.into_iter().collect();
         check.differences = snap_entries.symmetric_difference(&db_entries).count();
         check.verdict = if check.differences == 0 {
             "database and snapshot agree".into()
-        } else if snap.header.audit_seq < db_seq {
+        } else if seq < db_seq {
             // Expected while the vault is open with unsaved changes: the snapshot is refreshed on close.
             check.differences = 0;
-            format!("snapshot reflects audit entry #{}; the database has moved on to #{db_seq}", snap.header.audit_seq)
+            format!("snapshot reflects audit entry #{seq}; the database has moved on to #{db_seq}")
         } else {
             format!("database and snapshot differ in {} records at the same audit entry", check.differences)
         };
@@ -162,6 +164,20 @@ impl Vault {
         self.unlocked =
             Some(super::Unlocked { keys, index: super::index::Index::default(), head, unlocked_by: kind_of(&method) });
         Ok(())
+    }
+}
+
+/// A snapshot's entries with its journal applied, and the audit entry they reach. A journal cut
+/// short or damaged counts up to its last good frame.
+fn with_journal(snap: &Snapshot, journal_path: &Path, keys: &VaultKeys) -> Result<(Vec<Entry>, u64)> {
+    let entries = snap.entries()?;
+    let Some(id) = snap.header.journal_id() else { return Ok((entries, snap.header.audit_seq)) };
+    match journal::read(journal_path, &id, &keys.snapshot)? {
+        Some(replay) => {
+            let seq = replay.head.as_ref().map_or(snap.header.audit_seq, |h| h.0);
+            Ok((replay.apply(entries), seq))
+        }
+        None => Ok((entries, snap.header.audit_seq)),
     }
 }
 
@@ -228,7 +244,9 @@ pub fn restore(dir: &Path, method: Unlock, force: bool) -> Result<RestoreReport>
     let mut lock = LockFile::acquire(dir)?;
     let mut last_err = Error::Integrity("no usable snapshot was found".into());
     let mut chosen: Option<Chosen> = None;
-    for (file, generation) in [(snapshot::CURRENT, "current"), (snapshot::PREVIOUS, "previous")] {
+    for (file, jfile, generation) in
+        [(snapshot::CURRENT, journal::CURRENT, "current"), (snapshot::PREVIOUS, journal::PREVIOUS, "previous")]
+    {
         let snap = match snapshot::read(&dir.join(file)) {
             Ok(Some(s)) => s,
             Ok(None) => continue,
@@ -237,15 +255,19 @@ pub fn restore(dir: &Path, method: Unlock, force: bool) -> Result<RestoreReport>
                 continue;
             }
         };
-        match open_snapshot(dir, &snap, &method) {
-            Ok((entries, keys, vault_id, slots, slots_file_ok)) => {
-                chosen = Some(Chosen { snap, entries, keys, vault_id, slots, slots_file_ok, generation });
+        let opened = open_snapshot(dir, &snap, &method).and_then(|(_, keys, vault_id, slots, slots_file_ok)| {
+            let (entries, seq) = with_journal(&snap, &dir.join(jfile), &keys)?;
+            Ok((entries, seq, keys, vault_id, slots, slots_file_ok))
+        });
+        match opened {
+            Ok((entries, seq, keys, vault_id, slots, slots_file_ok)) => {
+                chosen = Some(Chosen { snap, entries, seq, keys, vault_id, slots, slots_file_ok, generation });
                 break;
             }
             Err(e) => last_err = e,
         }
     }
-    let Some(Chosen { snap, entries, keys, vault_id, slots, slots_file_ok, generation }) = chosen else {
+    let Some(Chosen { snap, entries, seq, keys, vault_id, slots, slots_file_ok, generation }) = chosen else {
         return Err(last_err);
     };
 
@@ -253,7 +275,7 @@ pub fn restore(dir: &Path, method: Unlock, force: bool) -> Result<RestoreReport>
     if db_dir.exists() && !force && slots_file_ok {
         let healthy = match Store::open_locked(dir, lock) {
             Ok(store) => {
-                let healthy = database_is_healthy(&store, &keys, &vault_id, snap.header.audit_seq);
+                let healthy = database_is_healthy(&store, &keys, &vault_id, seq);
                 lock = store.into_lock();
                 healthy
             }
@@ -272,7 +294,7 @@ pub fn restore(dir: &Path, method: Unlock, force: bool) -> Result<RestoreReport>
     }
 
     let (lost, lost_is_known) = if db_dir.exists() {
-        match read_newer_entries(&db_dir, &keys, &vault_id, snap.header.audit_seq) {
+        match read_newer_entries(&db_dir, &keys, &vault_id, seq) {
             Ok(lost) => (lost, true),
             Err(_) => (Vec::new(), false),
         }
@@ -298,7 +320,7 @@ pub fn restore(dir: &Path, method: Unlock, force: bool) -> Result<RestoreReport>
         generation: generation.to_string(),
         snapshot_created: snap.header.created,
         records: entries.len(),
-        audit_seq: snap.header.audit_seq,
+        audit_seq: seq,
         damaged_copy,
         lost,
         lost_is_known,
@@ -310,6 +332,8 @@ pub fn restore(dir: &Path, method: Unlock, force: bool) -> Result<RestoreReport>
 struct Chosen {
     snap: Snapshot,
     entries: Vec<Entry>,
+    /// The audit entry the snapshot and its journal reach.
+    seq: u64,
     keys: VaultKeys,
     vault_id: VaultId,
     slots: Vec<SlotRecord>,
@@ -360,6 +384,8 @@ fn audit_restore(store: Store, keys: VaultKeys, vault_id: VaultId, kind: SlotKin
         actor: super::current_user(),
         unlocked: Some(super::Unlocked { keys, index: super::index::Index::default(), head, unlocked_by: kind }),
         dirty: false,
+        journal: None,
+        snapshot_len: 0,
         graph_cache: Default::default(),
     };
     let detail = format!(

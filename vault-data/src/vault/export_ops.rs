@@ -133,7 +133,7 @@ impl Vault {
             index.exports.insert(r.id, r);
         }
         if services.len() > 1 {
-            self.write_snapshot()?;
+            self.checkpoint()?;
         }
         Ok(bundles)
     }

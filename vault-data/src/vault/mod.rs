@@ -32,7 +32,7 @@ use crate::error::{Error, Result};
 use crate::ids::RecordId;
 use crate::model::ObjectRecord;
 use crate::store::slots_file;
-use crate::store::snapshot;
+use crate::store::{journal, snapshot};
 use crate::store::{Op, Store, TreeName};
 use crate::FORMAT_VERSION;
 
@@ -102,8 +102,13 @@ pub struct Vault {
     vault_id: VaultId,
     actor: String,
     unlocked: Option<Unlocked>,
-    /// Changes committed since the last snapshot.
+    /// Changes committed since the last checkpoint (journal synced or full snapshot written).
     dirty: bool,
+    /// The journal continuing the current snapshot, while unlocked (None: the next checkpoint
+    /// writes a full snapshot).
+    journal: Option<journal::Writer>,
+    /// Size of the current full snapshot, to decide when the journal has grown enough to fold.
+    snapshot_len: u64,
     /// Trust-graph facts derived from the index (names, not secrets), dropped at lock.
     graph_cache: std::sync::Mutex<Option<graph_ops::GraphCache>>,
 }
@@ -196,6 +201,8 @@ impl Vault {
                 unlocked_by: SlotKind::Passphrase,
             }),
             dirty: false,
+            journal: None,
+            snapshot_len: 0,
             graph_cache: Default::default(),
         };
         vault.commit(ops, vec![AuditEvent::success("vault.create", vec![vault.vault_object()])])?;
@@ -238,6 +245,8 @@ impl Vault {
             actor: current_user(),
             unlocked: None,
             dirty: false,
+            journal: None,
+            snapshot_len: 0,
             graph_cache: Default::default(),
         })
     }
@@ -289,7 +298,8 @@ impl Vault {
     /// Drops the vault key, every derived key and the decrypted index (all zeroized), after
     /// writing a snapshot if anything changed.
     pub fn lock(&mut self) -> Result<()> {
-        let snap = if self.dirty && self.unlocked.is_some() { self.write_snapshot() } else { Ok(()) };
+        let snap = if self.unlocked.is_some() { self.checkpoint() } else { Ok(()) };
+        self.journal = None;
         self.unlocked = None;
         self.clear_graph_cache();
         snap
@@ -340,13 +350,44 @@ impl Vault {
         let (audit_ops, head) = chain::append(&u.keys, &self.vault_id, &u.head, &self.actor, events)?;
         ops.extend(audit_ops);
         self.store.commit(&ops)?;
+        // The commit is durable; the journal only keeps the snapshot up to date. If it cannot be
+        // written, the next checkpoint writes a full snapshot instead.
+        if let Some(j) = self.journal.as_mut() {
+            if let Err(e) = j.append(&u.keys.snapshot, &ops, head.seq, &head.hash) {
+                tracing::warn!(error = %e, "could not append to the snapshot journal");
+                self.journal = None;
+            }
+        }
         u.head = head;
         self.dirty = true;
         Ok(())
     }
 
-    /// Writes the sealed snapshot of every tree now.
+    /// Brings the on-disk snapshot up to date with what was committed: fsyncs the journal, or
+    /// writes a full snapshot when there is no journal or it has grown past a quarter of the
+    /// snapshot (at least 1 MiB). Called at lock, close and after bulk operations.
+    pub(crate) fn checkpoint(&mut self) -> Result<()> {
+        if !self.dirty {
+            return Ok(());
+        }
+        let limit = (self.snapshot_len / 4).max(1 << 20);
+        match self.journal.as_mut() {
+            Some(j) if j.len() <= limit => {
+                j.sync()?;
+                self.dirty = false;
+                Ok(())
+            }
+            _ => self.write_snapshot(),
+        }
+    }
+
+    /// Writes a full sealed snapshot of every tree now, and starts an empty journal after it. The
+    /// previous snapshot and its journal become the previous generation.
     pub fn write_snapshot(&mut self) -> Result<()> {
+        let mut journal_id = [0u8; 16];
+        rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut journal_id);
+        self.journal = None;
+        journal::keep_as_previous(self.store.dir())?;
         let u = self.unlocked()?;
         let entries = self.store.dump()?;
         let header = snapshot::Header {
@@ -359,8 +400,12 @@ impl Vault {
             body_len: 0,
             body_sha256: String::new(),
             slots: Some(self.slots()?),
+            journal_id: Some(hex::encode(journal_id)),
         };
         snapshot::write(self.store.dir(), &u.keys.snapshot, header, &entries)?;
+        let writer = journal::Writer::create(self.store.dir(), &journal_id, &u.keys.snapshot)?;
+        self.snapshot_len = std::fs::metadata(self.store.dir().join(snapshot::CURRENT)).map(|m| m.len()).unwrap_or(0);
+        self.journal = Some(writer);
         self.dirty = false;
         Ok(())
     }

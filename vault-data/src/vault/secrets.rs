@@ -232,7 +232,7 @@ impl Vault {
             .map(|s| Item::new(&s.reference, s.value.expose_secret(), &s.options, false, s.set_at.unwrap_or(now)))
             .collect();
         let out = self.store_secrets(&items, "secret.import")?;
-        self.write_snapshot()?;
+        self.checkpoint()?;
         Ok(out)
     }
 

@@ -11,7 +11,7 @@ use crate::crypto::keys::{VaultKey, VaultKeys};
 use crate::crypto::seal::{self, Location};
 use crate::crypto::slots::{self, SlotKind, SlotRecord, SlotSecret};
 use crate::error::{Error, Result};
-use crate::store::{slots_file, snapshot, TreeName};
+use crate::store::{journal, slots_file, snapshot, TreeName};
 use crate::vault::index::Index;
 use crate::vault::{Unlocked, Vault, META_SIGNING_KEY};
 
@@ -108,8 +108,9 @@ impl Vault {
         Error::WrongKey
     }
 
-    /// A database older than its own authentic snapshot has lost acknowledged writes.
-    fn check_snapshot_freshness(&self, keys: &VaultKeys, seq: u64, hash: &str) -> Result<()> {
+    /// A database older than its own authentic snapshot (and journal) has lost acknowledged
+    /// writes. Also picks up the snapshot's journal, so later commits append to it.
+    fn check_snapshot_freshness(&mut self, keys: &VaultKeys, seq: u64, hash: &str) -> Result<()> {
         let Some(signed) = snapshot::read_header(self.store.dir()).ok().flatten() else {
             return Ok(());
         };
@@ -118,11 +119,26 @@ impl Vault {
             return Ok(());
         }
         let header = &signed.header;
-        if header.audit_seq > seq || (header.audit_seq == seq && header.audit_hash != hash) {
+        let mut newest = (header.audit_seq, header.audit_hash.clone());
+        if let Some(id) = header.journal_id() {
+            match journal::Writer::resume(self.store.dir(), &id, &keys.snapshot) {
+                Ok(Some((writer, head))) => {
+                    self.journal = Some(writer);
+                    if let Some(head) = head {
+                        newest = head;
+                    }
+                }
+                Ok(None) => {}
+                Err(e) => tracing::warn!(error = %e, "the snapshot journal cannot be continued"),
+            }
+        }
+        self.snapshot_len = std::fs::metadata(self.store.dir().join(snapshot::CURRENT)).map(|m| m.len()).unwrap_or(0);
+        let (snap_seq, snap_hash) = newest;
+        if snap_seq > seq || (snap_seq == seq && snap_hash != hash) {
+            self.journal = None;
             return Err(Error::Integrity(format!(
-                "the database is behind its snapshot (audit entry #{seq} in the database, #{} in the snapshot): \
-                 acknowledged writes are missing; run `keyloom doctor --restore`",
-                header.audit_seq
+                "the database is behind its snapshot (audit entry #{seq} in the database, #{snap_seq} in the snapshot): \
+                 acknowledged writes are missing; run `keyloom doctor --restore`"
             )));
         }
         Ok(())
