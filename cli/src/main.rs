@@ -8,8 +8,7 @@ mod commands;
 mod context;
 mod error;
 mod secret_input;
-
-use clap::Parser;
+mod usage;
 
 fn main() {
     // `keyloom … | head` closes stdout early; end quietly like other Unix tools instead of
@@ -22,7 +21,7 @@ fn main() {
         }
         default_hook(info);
     }));
-    let cli = args::Cli::parse();
+    let cli = usage::parse();
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .with_writer(std::io::stderr)
