@@ -179,7 +179,7 @@ impl Context {
         }
         match secret_input::passphrase_non_interactive(self.passphrase_file())? {
             Some(p) => Ok(vault.unlock(Unlock::Passphrase(p))?),
-            None => Err(Error::Locked.into()),
+            None => Err(Error::NoUnlockMethod("no passphrase was given".into()).into()),
         }
     }
 

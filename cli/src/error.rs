@@ -35,6 +35,17 @@ impl CliError {
         }
     }
 
+    /// A stable machine-readable code, for `--json` output.
+    pub fn code(&self) -> &'static str {
+        match self {
+            CliError::Vault(e) => e.code(),
+            CliError::File { .. } => "io",
+            CliError::Usage(_) => "usage",
+            CliError::CheckFailed(_) => "check_failed",
+            CliError::Exit { .. } => "agent",
+        }
+    }
+
     pub fn file(action: &'static str, path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> CliError {
         let path = path.into();
         move |source| CliError::File { action, path, source }

@@ -30,8 +30,7 @@ mod context;
 mod error;
 mod output;
 mod secret_input;
-
-use clap::Parser;
+mod usage;
 
 /// The `keyloom` binary's entry point.
 pub fn main_entry() {
@@ -45,7 +44,7 @@ pub fn main_entry() {
         }
         default_hook(info);
     }));
-    let cli = args::Cli::parse();
+    let cli = usage::parse();
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .with_writer(std::io::stderr)

@@ -288,3 +288,62 @@ fn trace_logging_never_shows_secrets() {
     assert!(!stderr.contains("AGE-SECRET-KEY"), "key material in logs");
     assert!(!stderr.contains(&v.recovery_key));
 }
+
+/// Subcommand names listed under "Commands:" in a `--help` page.
+fn subcommands(help: &str) -> Vec<String> {
+    help.lines()
+        .skip_while(|l| l.trim() != "Commands:")
+        .skip(1)
+        .take_while(|l| !l.trim().is_empty())
+        .filter(|l| l.starts_with("  ") && !l.starts_with("   "))
+        .filter_map(|l| l.split_whitespace().next().map(str::to_string))
+        .filter(|name| name != "help")
+        .collect()
+}
+
+#[test]
+fn usage_errors_exit_1_on_every_command_and_help_exits_0() {
+    let v = TestVault::init();
+    // Every command path, found from the binary's own help pages.
+    let mut paths: Vec<Vec<String>> = vec![vec![]];
+    let mut i = 0;
+    while i < paths.len() {
+        let mut args: Vec<&str> = paths[i].iter().map(String::as_str).collect();
+        args.push("--help");
+        let out = v.run(&args);
+        assert_eq!(out.status.code(), Some(0), "{args:?}");
+        for sub in subcommands(&String::from_utf8_lossy(&out.stdout)) {
+            let mut p = paths[i].clone();
+            p.push(sub);
+            paths.push(p);
+        }
+        i += 1;
+    }
+    assert!(paths.len() > 60, "found only {} commands", paths.len());
+    for path in &paths {
+        let mut args: Vec<&str> = path.iter().map(String::as_str).collect();
+        args.push("--no-such-flag");
+        let err = v.fails(&args, 1);
+        assert!(err.contains("--no-such-flag"), "{args:?}: {err}");
+    }
+    // The cases people hit: an unknown flag, a negative duration, a missing required flag or
+    // argument, a bad value, no subcommand.
+    for args in [
+        &["cert", "list", "--all"][..],
+        &["unlock", "--ttl", "-5m"],
+        &["service", "add", "pay"],
+        &["cert", "issue", "--service", "pay"],
+        &["graph", "--format", "svg"],
+        &["secret", "get", "pay/X", "--version", "two"],
+        &["cert", "issue", "--service", "pay", "--ca", "root", "--ip", "not-an-ip"],
+        &["cert"],
+        &[],
+    ] {
+        v.fails(args, 1);
+    }
+    for args in [&["--help"][..], &["--version"], &["help", "cert"], &["cert", "issue", "-h"]] {
+        let out = v.run(args);
+        assert_eq!(out.status.code(), Some(0), "{args:?}");
+        assert!(!out.stdout.is_empty() && out.stderr.is_empty(), "{args:?}");
+    }
+}

@@ -542,3 +542,45 @@ fn pkcs12_opens_with_openssl_and_keytool() {
     let err = v.fails(&["export", "payments", "--format", "p12", "--out", s(&d.join("x.p12"))], 1);
     assert!(err.contains("--p12-password-file"), "{err}");
 }
+
+#[test]
+fn bundle_verify_refuses_what_is_not_a_bundle_at_once() {
+    let v = TestVault::init();
+    v.ok(&["service", "add", "pay", "--env", "prod"]);
+    let out = v.run_with_stdin(&["secret", "set", "pay/TOKEN"], b"t0k3n");
+    keyloom_tests::assert_success(&out, &["secret set"]);
+    let key = pubkey(&v);
+    let d = v.root.path();
+
+    // A large unrelated folder (a web project: it even has a manifest.json of its own).
+    let project = d.join("project");
+    for i in 0..40 {
+        let sub = project.join(format!("src/mod{i}"));
+        std::fs::create_dir_all(&sub).unwrap();
+        for j in 0..50 {
+            std::fs::write(sub.join(format!("f{j}.js")), format!("export const x = {j};\n")).unwrap();
+        }
+    }
+    std::fs::write(project.join("manifest.json"), r#"{"name": "my app", "icons": []}"#).unwrap();
+    let err = v.fails(&["bundle", "verify", s(&project), "--pubkey", s(&key)], 1);
+    assert!(err.contains("is not a Keyloom bundle") && err.contains("nothing under it was read"), "{err}");
+    assert!(err.contains(s(&project)), "{err}");
+    let empty = d.join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    let err = v.fails(&["bundle", "verify", s(&empty), "--pubkey", s(&key)], 1);
+    assert!(err.contains("is not a Keyloom bundle"), "{err}");
+    // A file that is not a tar.gz is refused from its first bytes.
+    let iso = d.join("disk.img");
+    std::fs::write(&iso, vec![0u8; 4 << 20]).unwrap();
+    let err = v.fails(&["bundle", "verify", s(&iso), "--pubkey", s(&key)], 1);
+    assert!(err.contains("neither a bundle directory nor a tar.gz"), "{err}");
+
+    // A real bundle that lost its signature is still a bundle: it fails verification (exit 3).
+    let bundle = d.join("bundle");
+    v.ok(&["export", "pay", "--secrets-only", "--out", s(&bundle)]);
+    assert!(verify(&v, &bundle).0);
+    std::fs::remove_file(bundle.join("manifest.sig")).unwrap();
+    let out = v.run(&["bundle", "verify", s(&bundle), "--pubkey", s(&key), "--json"]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("manifest.json or manifest.sig is missing"));
+}

@@ -158,3 +158,105 @@ fn canaries_appear_only_where_a_secret_is_handed_over() {
     );
     assert!(leaks.is_empty(), "leaks:\n{}", leaks.join("\n"));
 }
+
+/// A private key pasted where a public key or a file path belongs is refused by its position,
+/// exit 1, and its text reaches no output: not through clap (which quotes rejected values, twice
+/// for text starting with dashes), not through Keyloom's own errors.
+#[test]
+fn private_keys_in_arguments_are_refused_by_position_and_never_echoed() {
+    let v = TestVault::init();
+    v.ok(&["service", "add", "pay", "--env", "prod"]);
+    let d = v.root.path();
+    let p = |name: &str| d.join(name).to_string_lossy().into_owned();
+    let tool = |prog: &str, args: &[&str]| {
+        let st = std::process::Command::new(prog).args(args).current_dir(d).output().unwrap();
+        assert!(st.status.success(), "{prog} {args:?}: {}", String::from_utf8_lossy(&st.stderr));
+    };
+    tool("ssh-keygen", &["-q", "-t", "ed25519", "-N", "", "-C", "", "-f", &p("id_ed25519")]);
+    tool("ssh-keygen", &["-q", "-t", "rsa", "-b", "2048", "-m", "PEM", "-N", "", "-C", "", "-f", &p("id_rsa")]);
+    tool("openssl", &["genpkey", "-algorithm", "ed25519", "-out", &p("pkcs8.pem")]);
+    tool("age-keygen", &["-o", &p("age-identity.txt")]);
+    let read = |name: &str| std::fs::read_to_string(d.join(name)).unwrap();
+    let ssh = read("id_ed25519");
+    let rsa = read("id_rsa");
+    let pkcs8 = read("pkcs8.pem");
+    let age_file = read("age-identity.txt");
+    // `grep AGE-SECRET age-identity.txt`, and the recovery key the vault printed.
+    let age_id = age_file.lines().find(|l| l.starts_with("AGE-SECRET-KEY-1")).unwrap().to_string();
+    let ssh_pub = read("id_ed25519.pub");
+    let recovery = v.recovery_key.clone();
+    // What must never show: a stretch of each key's body.
+    let body = |k: &str| -> String {
+        let b: String = k.lines().filter(|l| !l.starts_with("-----") && !l.starts_with('#')).collect();
+        b.chars().skip(16).take(24).collect()
+    };
+    let canaries: Vec<String> = [&ssh, &rsa, &pkcs8, &age_id, &recovery].iter().map(|k| body(k)).collect();
+    assert!(canaries.iter().all(|c| c.len() == 24));
+
+    let out = p("out.age");
+    let inline_pem = format!("--recipient={pkcs8}");
+    let tag = format!("k={age_id}");
+    let (crt, key, bundle) = (p("c.pem"), p("k.pem"), p("b"));
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (
+            vec!["export", "pay", "--format", "age", "--out", &out, "--recipient", &ssh_pub, "--recipient", &age_id],
+            "the 2nd --recipient is a private key; pass its public key",
+        ),
+        (
+            vec!["export", "pay", "--format", "age", "--out", &out, "--recipient", &ssh],
+            "the 1st --recipient is a private key",
+        ),
+        (
+            vec!["export", "pay", "--format", "age", "--out", &out, "--recipient", &recovery],
+            "the 1st --recipient is a private key",
+        ),
+        (vec!["export", "pay", "--format", "age", "--out", &out, &inline_pem], "the 1st --recipient is a private key"),
+        (vec!["export", &rsa, "--format", "age", "--out", &out, "--recipient", &ssh_pub], "the 1st <SERVICE> argument"),
+        (vec!["export", "pay", "--format", "age", "--out", &out, "--recipient", &ssh_pub, &rsa], "argument 9 of"),
+        (vec!["cert", "import", &crt, "--service", "pay", "--key", &pkcs8], "the 1st --key holds a private key"),
+        (
+            vec!["cert", "import", &rsa, "--service", "pay", "--key", &key],
+            "the 1st <FILE> argument holds a private key",
+        ),
+        (vec!["bundle", "verify", &bundle, "--pubkey", &ssh], "the 1st --pubkey"),
+        (vec!["recover", "--recovery-key-file", &recovery], "the 1st --recovery-key-file"),
+        (vec!["doctor", "--recovery-key-file", &age_id], "the 1st --recovery-key-file"),
+        (vec!["--vault", &ssh, "status"], "the 1st --vault"),
+        (vec!["secret", "get", &age_id], "the 1st <REFERENCE> argument"),
+        (vec!["service", "edit", "pay", "--tag", &tag], "the 1st --tag"),
+        (vec!["cert", "list", "--all", &ssh], "argument 4 of the command line"),
+    ];
+    let before = keyloom_tests::data_trees(&v.path);
+    let mut leaks = Vec::new();
+    for (args, says) in &cases {
+        let mut c = v.cmd(args);
+        c.env("RUST_LOG", "trace");
+        let o = c.output().unwrap();
+        let (stdout, stderr) = (String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+        let shown: Vec<String> = args.iter().map(|a| a.chars().take(30).collect()).collect();
+        assert_eq!(o.status.code(), Some(1), "{shown:?}: {stderr}");
+        assert!(stderr.contains(says), "{shown:?}: {stderr}");
+        for canary in &canaries {
+            if stdout.contains(canary.as_str()) || stderr.contains(canary.as_str()) {
+                leaks.push(format!("{shown:?}"));
+            }
+        }
+    }
+    assert!(leaks.is_empty(), "private key text printed by: {leaks:?}");
+    assert!(!Path::new(&out).exists());
+    assert_eq!(keyloom_tests::data_trees(&v.path), before, "a refused command changed the vault");
+
+    // The library refuses the same (for the desktop app): by position, never quoting.
+    for (recipients, says) in [
+        (vec![ssh_pub.clone(), age_id.clone()], "the 2nd recipient is a private key"),
+        (vec![ssh.clone()], "the 1st recipient is a private key"),
+        (vec![ssh_pub.clone(), format!("x{}", &age_id[1..])], "the 2nd recipient is not an age recipient"),
+    ] {
+        let err = vault_data::export::Format::age(recipients).err().expect("refused").to_string();
+        assert!(err.contains(says), "{err}");
+        assert!(canaries.iter().all(|c| !err.contains(c.as_str())), "{err}");
+        let err = vault_data::export::Format::from_name("age", vec![ssh.clone()], None).err().expect("refused");
+        assert!(canaries.iter().all(|c| !err.to_string().contains(c.as_str())));
+    }
+    assert!(vault_data::export::Format::age(vec![ssh_pub.trim().to_string()]).is_ok());
+}

@@ -313,3 +313,81 @@ fn csr_signing_and_imported_leaves_outside_name_constraints() {
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(report["server"].as_str().unwrap().contains("name constraints"), "{report}");
 }
+
+#[test]
+fn names_that_are_not_rfc_1123_host_names_or_uris_are_refused_and_nothing_is_written() {
+    let v = TestVault::init();
+    v.ok(&["service", "add", "svc", "--env", "prod"]);
+    v.ok(&["ca", "create", "root"]);
+    v.ok(&["ca", "create", "prod", "--parent", "root", "--permit-dns", ".prod.corp.example", "--validity-days", "365"]);
+    let before = keyloom_tests::data_trees(&v.path);
+    let long_label = format!("{}.prod.corp.example", "a".repeat(64));
+    for (ca, dns, why) in [
+        ("prod", "bad name!.prod.corp.example", "may hold only letters, digits and hyphens"),
+        ("root", "bad name!.prod.corp.example", "may hold only letters, digits and hyphens"),
+        ("root", "under_score.example", "may hold only letters, digits and hyphens"),
+        ("root", "a*.example.com", "wildcard may only be the whole left-most label"),
+        ("root", "*.*.x", "wildcard may only be the whole left-most label"),
+        ("root", "-api.example", "may not start or end with a hyphen"),
+        ("root", "api..example", "empty label"),
+        ("prod", &long_label, "at most 63"),
+        ("root", "10.0.0.7", "--ip"),
+    ] {
+        let err = v.fails(&["cert", "issue", "--service", "svc", "--ca", ca, &format!("--dns={dns}")], 1);
+        assert!(err.contains("is not a valid DNS name") && err.contains(why), "{dns}: {err}");
+    }
+    for (uri, why) in
+        [("corp.example/svc", "scheme"), ("spiffe://corp example/svc", "a space"), ("spiffe:///svc", "authority")]
+    {
+        let err = v.fails(&["cert", "issue", "--service", "svc", "--ca", "root", "--uri", uri], 1);
+        assert!(err.contains("is not a valid URI") && err.contains(why), "{uri}: {err}");
+    }
+    let err = v.fails(&["ca", "create", "wild", "--permit-dns", "*.corp.example"], 1);
+    assert!(err.contains("not a valid permitted DNS suffix"), "{err}");
+    let err = v.fails(&["ca", "create", "nouri", "--permit-uri", "corp.example/prod"], 1);
+    assert!(err.contains("not a valid permitted URI prefix"), "{err}");
+    // A CSR asking for a name that is not a host name is not signed.
+    openssl(
+        v.root.path(),
+        &[
+            "req",
+            "-new",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            "u.key",
+            "-subj",
+            "/CN=u",
+            "-addext",
+            "subjectAltName=DNS:bad_name.prod.corp.example",
+            "-out",
+            "u.csr",
+        ],
+    );
+    let err = v.fails(&["ca", "sign-csr", "prod", s(&file(&v, "u.csr")), "--out", s(&file(&v, "u.pem"))], 1);
+    assert!(err.contains("is not a valid DNS name"), "{err}");
+    assert!(!file(&v, "u.pem").exists());
+    assert_eq!(keyloom_tests::data_trees(&v.path), before, "a refused name changed the vault");
+    assert!(v.json(&["cert", "list"]).as_array().unwrap().is_empty());
+
+    // Valid names still issue: a left-most wildcard, mixed case, an IP and a SPIFFE ID together.
+    v.ok(&[
+        "cert",
+        "issue",
+        "--service",
+        "svc",
+        "--ca",
+        "prod",
+        "--dns",
+        "*.prod.corp.example",
+        "--dns",
+        "API-1.Prod.corp.example",
+        "--ip",
+        "10.0.0.7",
+        "--uri",
+        "spiffe://corp.example/prod/svc",
+    ]);
+}

@@ -313,3 +313,54 @@ fn writes_append_to_the_journal_and_restore_replays_it() {
     v.fails(&["secret", "get", "payments/TORN"], 1);
     assert_eq!(v.json(&["audit", "verify"])["ok"], true);
 }
+
+/// `keyloom` with the same environment as `v.cmd(args)`, run through `setpriv` without the
+/// capabilities that let root read everything, so root sees what another user would.
+fn without_root_read_override(v: &TestVault, args: &[&str]) -> std::process::Output {
+    let base = v.cmd(args);
+    let mut c = std::process::Command::new("setpriv");
+    c.arg("--bounding-set=-dac_override,-dac_read_search").arg(base.get_program()).args(base.get_args());
+    c.env_clear();
+    for (k, val) in base.get_envs() {
+        if let Some(val) = val {
+            c.env(k, val);
+        }
+    }
+    c.output().expect("run setpriv")
+}
+
+#[test]
+fn an_unreadable_or_other_users_vault_is_permission_denied_not_missing() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let v = TestVault::init();
+    v.ok(&["service", "add", "pay", "--env", "prod"]);
+    let vault = v.path.to_string_lossy().into_owned();
+    let me = std::fs::metadata(&v.path).unwrap().uid();
+    let check = |out: std::process::Output, what: &str| {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{what}: {stderr}");
+        assert!(stderr.contains("permission denied") && stderr.contains(&vault), "{what}: {stderr}");
+        assert!(!stderr.contains("no vault") && !stderr.contains("keyloom init"), "{what}: {stderr}");
+    };
+
+    // A vault folder this user cannot look into.
+    std::fs::set_permissions(&v.path, std::fs::Permissions::from_mode(0o000)).unwrap();
+    for args in [&["status"][..], &["service", "list"], &["init"]] {
+        let out = if me == 0 { without_root_read_override(&v, args) } else { v.run(args) };
+        check(out, &format!("unreadable, {args:?}"));
+    }
+    std::fs::set_permissions(&v.path, std::fs::Permissions::from_mode(0o700)).unwrap();
+
+    // Another user's vault (only root can hand a folder to another user). Opening it as root
+    // would leave root-owned files its owner cannot open: refused, naming whose it is.
+    if me == 0 {
+        std::os::unix::fs::chown(&v.path, Some(65534), None).unwrap();
+        for args in [&["status"][..], &["secret", "list"]] {
+            let out = v.run(args);
+            check(out, &format!("other owner, {args:?}"));
+            assert!(String::from_utf8_lossy(&v.run(args).stderr).contains("belongs to user id 65534"));
+        }
+        std::os::unix::fs::chown(&v.path, Some(0), None).unwrap();
+    }
+    assert_eq!(v.json(&["service", "list"]).as_array().unwrap().len(), 1);
+}

@@ -33,6 +33,45 @@ fn wrong_passphrase_exits_2_and_changes_nothing() {
 }
 
 #[test]
+fn status_tells_a_wrong_passphrase_from_a_locked_vault() {
+    let v = TestVault::init();
+    // No key offered: locked, exit 0, unlock_error null (the fields scripts read are unchanged).
+    let mut c = v.cmd(&["status", "--json"]);
+    c.env_remove("KEYLOOM_PASSPHRASE");
+    let out = c.output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let st: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((st["locked"].as_bool(), st["unlock_error"].is_null()), (Some(true), true));
+    assert!(st["vault_id"].is_string() && st["slots"].is_array());
+    let mut c = v.cmd(&["status"]);
+    c.env_remove("KEYLOOM_PASSPHRASE");
+    let out = c.output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("state      locked (counts need"));
+
+    // A wrong passphrase: said so, exit 2, in text and JSON; the passphrase itself never shown.
+    for json in [false, true] {
+        let mut c = v.cmd(if json { &["status", "--json"][..] } else { &["status"] });
+        c.env("KEYLOOM_PASSPHRASE", "not the passphrase");
+        let out = c.output().unwrap();
+        let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert_eq!(out.status.code(), Some(2), "{stdout}{stderr}");
+        assert!(stderr.contains("wrong passphrase or key"), "{stderr}");
+        assert!(!stdout.contains("not the passphrase") && !stderr.contains("not the passphrase"));
+        if json {
+            let st: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+            assert_eq!(st["locked"], true);
+            assert_eq!(st["unlock_error"]["code"], "wrong_key");
+        } else {
+            assert!(stdout.contains("locked: the passphrase or key given is wrong"), "{stdout}");
+        }
+    }
+    // The right one: unlocked, with counts.
+    let st = v.json(&["status"]);
+    assert_eq!((st["locked"].as_bool(), st["unlock_error"].is_null()), (Some(false), true));
+}
+
+#[test]
 fn flipped_object_record_is_an_integrity_error_naming_it() {
     let v = TestVault::init();
     v.ok(&["service", "add", "payments", "--env", "prod"]);

@@ -97,6 +97,17 @@ pub enum Error {
         /// The underlying error.
         source: std::io::Error,
     },
+    /// The operating system refused access to a file or directory, or the vault belongs to
+    /// another user. Never reported as "no vault": that would send the user to `init`.
+    #[error("{action} {}: permission denied{}", .path.display(), .reason.as_deref().map(|r| format!(" ({r})")).unwrap_or_default())]
+    PermissionDenied {
+        /// What was being done ("cannot open", "cannot read", ...).
+        action: &'static str,
+        /// The file or directory concerned.
+        path: PathBuf,
+        /// Why, when more is known than the operating system's refusal.
+        reason: Option<String>,
+    },
     /// The OS keyring (Secret Service, Keychain, Credential Manager) failed.
     #[error("OS keyring: {0}")]
     Keyring(String),
@@ -149,13 +160,24 @@ impl Error {
             Error::UnsupportedFormat { .. } => "unsupported_format",
             Error::Storage(_) => "storage",
             Error::Io { .. } => "io",
+            Error::PermissionDenied { .. } => "permission_denied",
             Error::Keyring(_) => "keyring",
         }
     }
 
     pub(crate) fn io(action: &'static str, path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Error {
         let path = path.into();
-        move |source| Error::Io { action, path, source }
+        move |source| Error::from_io(action, path, source)
+    }
+
+    /// A file system error; a refused access becomes [`Error::PermissionDenied`], worded the same
+    /// everywhere.
+    pub(crate) fn from_io(action: &'static str, path: PathBuf, source: std::io::Error) -> Error {
+        if source.kind() == std::io::ErrorKind::PermissionDenied {
+            Error::PermissionDenied { action, path, reason: None }
+        } else {
+            Error::Io { action, path, source }
+        }
     }
 }
 

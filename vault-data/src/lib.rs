@@ -27,6 +27,7 @@ pub mod store;
 pub mod vault;
 
 pub use crypto::generate::Charset;
+pub use crypto::key_text::{looks_like_private_key, ordinal};
 pub use crypto::passphrase::{estimate_strength, KdfCost, Strength, MIN_SCRYPT_LOG_N};
 pub use crypto::slots::{SlotInfo, SlotKind};
 pub use error::{Error, ErrorCategory, Result};

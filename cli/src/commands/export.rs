@@ -21,7 +21,12 @@ pub fn export(ctx: &Context, a: ExportArgs) -> CliResult<()> {
                 .ok_or_else(|| CliError::Usage("--format p12 needs --p12-password-file".into()))?;
             Format::P12(crate::secret_input::read_secret_file(file)?)
         }
-        _ => Format::Age(a.recipients.clone()),
+        _ if a.recipients.is_empty() => {
+            return Err(CliError::Usage(
+                "--format age needs at least one --recipient (age1… or an SSH public key)".into(),
+            ))
+        }
+        _ => Format::age(a.recipients.clone())?,
     };
     if a.p12_password_file.is_some() && !matches!(format, Format::P12(_)) {
         return Err(CliError::Usage("--p12-password-file goes with --format p12".into()));

@@ -68,13 +68,29 @@ pub fn init(ctx: &Context, args: InitArgs) -> CliResult<()> {
 
 pub fn status(ctx: &Context) -> CliResult<()> {
     let mut vault = ctx.open()?;
-    // Counts need the key; never prompt for a status line.
-    if let Err(e) = ctx.unlock_quietly(&mut vault) {
-        tracing::debug!(error = %e, "status without unlocking");
-    }
+    // Counts need the key; never prompt for a status line. No key offered at all is the plain
+    // locked state (exit 0); a key that was offered and failed (a wrong KEYLOOM_PASSPHRASE, an
+    // unreadable --passphrase-file) is an error like in any other command, after the status.
+    let unlock_error = match ctx.unlock_quietly(&mut vault) {
+        Ok(()) => None,
+        Err(CliError::Vault(vault_data::Error::NoUnlockMethod(e))) => {
+            tracing::debug!(error = %e, "status without unlocking");
+            None
+        }
+        Err(e) => Some(e),
+    };
     let st = vault.status()?;
     if ctx.json {
-        return ctx.print_json(&st);
+        // The status's own fields, in their order, plus `unlock_error` (null, or {code, message}).
+        #[derive(serde::Serialize)]
+        struct Status<'a> {
+            #[serde(flatten)]
+            status: &'a vault_data::VaultStatus,
+            unlock_error: Option<serde_json::Value>,
+        }
+        let err = unlock_error.as_ref().map(|e| serde_json::json!({ "code": e.code(), "message": e.to_string() }));
+        ctx.print_json(&Status { status: &st, unlock_error: err })?;
+        return unlock_error.map_or(Ok(()), Err);
     }
     println!("vault      {}", st.vault_id);
     println!("path       {}", st.path.display());
@@ -82,10 +98,13 @@ pub fn status(ctx: &Context) -> CliResult<()> {
     if st.demo {
         println!("demo       yes: this vault holds the generated demo estate");
     }
-    println!(
-        "state      {}",
-        if st.locked { "locked (counts need the passphrase or an agent: `keyloom unlock`)" } else { "unlocked" }
-    );
+    let state = match (&unlock_error, st.locked) {
+        (Some(CliError::Vault(vault_data::Error::WrongKey)), _) => "locked: the passphrase or key given is wrong",
+        (Some(_), _) => "locked: the key given could not be used (see the error below)",
+        (None, true) => "locked (counts need the passphrase or an agent: `keyloom unlock`)",
+        (None, false) => "unlocked",
+    };
+    println!("state      {state}");
     for s in &st.slots {
         let exp = s.expires.map(|e| format!(", expires {}", when(e))).unwrap_or_default();
         println!("slot       {:?} {} (created {}{exp})", s.kind, s.id.short(), when(s.created));
@@ -99,7 +118,7 @@ pub fn status(ctx: &Context) -> CliResult<()> {
     if let Some(n) = st.audit_entries {
         println!("audit      {n} entries");
     }
-    Ok(())
+    unlock_error.map_or(Ok(()), Err)
 }
 
 pub fn demo(ctx: &Context, args: crate::args::DemoArgs) -> CliResult<()> {

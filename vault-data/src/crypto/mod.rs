@@ -3,6 +3,7 @@
 
 pub mod device_keyring;
 pub mod generate;
+pub mod key_text;
 pub mod keys;
 pub mod passphrase;
 pub mod seal;

@@ -66,19 +66,69 @@ fn read_tar_gz(bytes: &[u8]) -> Result<Files> {
     Ok(out)
 }
 
-/// Verifies the bundle at `path` (directory or tar.gz) against the signing public key.
+/// Whether `path` holds a regular file (not a link, not a directory).
+fn regular_file(path: &Path) -> Result<bool> {
+    match std::fs::symlink_metadata(path) {
+        Ok(m) => Ok(m.is_file()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(Error::io("cannot read", path)(e)),
+    }
+}
+
+/// Refuses a directory that is not a bundle before anything under it is read: a bundle has
+/// `manifest.json` and `manifest.sig` at its top. Only a Keyloom manifest without its signature
+/// counts as a (damaged) bundle, so the check can report it; a web project's `manifest.json`
+/// does not.
+fn refuse_unless_bundle_dir(dir: &Path) -> Result<()> {
+    let manifest = dir.join("manifest.json");
+    let (has_manifest, has_sig) = (regular_file(&manifest)?, regular_file(&dir.join("manifest.sig"))?);
+    let is_keyloom_manifest = || {
+        // A manifest is small; a huge file of that name is not one, and is not read whole.
+        let small = std::fs::symlink_metadata(&manifest).is_ok_and(|m| m.len() <= MAX_MANIFEST_BYTES);
+        small && std::fs::read(&manifest).ok().is_some_and(|b| serde_json::from_slice::<Manifest>(&b).is_ok())
+    };
+    if has_sig || (has_manifest && is_keyloom_manifest()) {
+        return Ok(());
+    }
+    Err(Error::Invalid(format!(
+        "{} is not a Keyloom bundle: it has no manifest.json and manifest.sig at its top (nothing under it was read)",
+        dir.display()
+    )))
+}
+
+/// Manifests list a bundle's files; far below this.
+const MAX_MANIFEST_BYTES: u64 = 16 << 20;
+
+/// Refuses a file that is neither a tar.gz nor an age-encrypted bundle, from its first bytes.
+fn refuse_unless_bundle_file(path: &Path) -> Result<()> {
+    let mut head = Vec::with_capacity(32);
+    std::fs::File::open(path)
+        .and_then(|f| f.take(32).read_to_end(&mut head))
+        .map_err(Error::io("cannot read", path))?;
+    if head.starts_with(b"age-encryption.org/") {
+        return Err(Error::Invalid("this bundle is age-encrypted: decrypt it (age -d) and verify the tar.gz".into()));
+    }
+    if !head.starts_with(&[0x1f, 0x8b]) {
+        return Err(Error::Invalid(format!(
+            "{} is not a Keyloom bundle: neither a bundle directory nor a tar.gz",
+            path.display()
+        )));
+    }
+    Ok(())
+}
+
+/// Verifies the bundle at `path` (directory or tar.gz) against the signing public key. A path
+/// that is not a bundle at all is refused at once, before its contents are read.
 pub fn verify_bundle(path: &Path, key: &VerifyingKey) -> Result<BundleCheck> {
-    let mut files = if path.is_dir() {
+    let meta = std::fs::metadata(path).map_err(Error::io("cannot read", path))?;
+    let mut files = if meta.is_dir() {
+        refuse_unless_bundle_dir(path)?;
         let mut f = Files::new();
         read_dir(path, path, &mut f)?;
         f
     } else {
+        refuse_unless_bundle_file(path)?;
         let bytes = std::fs::read(path).map_err(Error::io("cannot read", path))?;
-        if bytes.starts_with(b"age-encryption.org/") {
-            return Err(Error::Invalid(
-                "this bundle is age-encrypted: decrypt it (age -d) and verify the tar.gz".into(),
-            ));
-        }
         read_tar_gz(&bytes)?
     };
     let mut problems = Vec::new();

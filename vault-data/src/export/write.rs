@@ -68,10 +68,7 @@ impl Format {
             "k8s" => Format::K8s(namespace.filter(|n| !n.trim().is_empty())),
             "compose" => Format::Compose,
             "env" => Format::Env,
-            "age" if recipients.is_empty() => {
-                return Err(Error::Invalid("an age export needs at least one recipient (age1… or ssh-…)".into()))
-            }
-            "age" => Format::Age(recipients),
+            "age" => Format::age(recipients)?,
             other => {
                 return Err(Error::Invalid(format!(
                     "unknown export format {other:?}: use dir, tar.gz, age, k8s, compose or env"
@@ -79,6 +76,13 @@ impl Format {
             }
         };
         Ok(format)
+    }
+
+    /// The age format, its recipients checked now, before anything is exported: at least one,
+    /// each an age or SSH public key. A private key is refused by position and never quoted.
+    pub fn age(recipients: Vec<String>) -> Result<Format> {
+        parse_recipients(&recipients)?;
+        Ok(Format::Age(recipients))
     }
 
     /// Whether the output carries only secrets (an env file never takes the private key along).
@@ -179,23 +183,37 @@ pub fn tar_gz(bundle: &Bundle, mtime: u64) -> Result<zeroize::Zeroizing<Vec<u8>>
     gz.finish().map(zeroize::Zeroizing::new).map_err(|e| Error::Storage(e.to_string()))
 }
 
-fn age_encrypt(plain: &[u8], recipients: &[String]) -> Result<Vec<u8>> {
+/// Reads age recipients (`age1…`, `ssh-ed25519 …`, `ssh-rsa …`). One that is not a recipient is
+/// named by its position, never quoted: it may be a private key pasted by mistake, and an error
+/// quoting it would print the key to a terminal or a CI log.
+pub fn parse_recipients(recipients: &[String]) -> Result<Vec<Box<dyn age::Recipient + Send>>> {
     if recipients.is_empty() {
-        return Err(Error::Invalid(
-            "the age format needs at least one --recipient (age1… or an SSH public key)".into(),
-        ));
+        return Err(Error::Invalid("the age format needs at least one recipient (age1… or an SSH public key)".into()));
     }
     let mut parsed: Vec<Box<dyn age::Recipient + Send>> = Vec::new();
-    for r in recipients {
+    for (i, r) in recipients.iter().enumerate() {
+        let nth = crate::crypto::key_text::ordinal(i + 1);
+        if crate::crypto::key_text::looks_like_private_key(r) {
+            return Err(Error::Invalid(format!(
+                "the {nth} recipient is a private key; pass its public key (age1… or ssh-…) and keep the private key off command lines"
+            )));
+        }
         let r = r.trim();
         if let Ok(x) = age::x25519::Recipient::from_str(r) {
             parsed.push(Box::new(x));
         } else if let Ok(s) = age::ssh::Recipient::from_str(r) {
             parsed.push(Box::new(s));
         } else {
-            return Err(Error::Invalid(format!("{r:?} is not an age recipient (age1…) or a supported SSH public key")));
+            return Err(Error::Invalid(format!(
+                "the {nth} recipient is not an age recipient (age1…) or a supported SSH public key (ssh-ed25519 or ssh-rsa)"
+            )));
         }
     }
+    Ok(parsed)
+}
+
+fn age_encrypt(plain: &[u8], recipients: &[String]) -> Result<Vec<u8>> {
+    let parsed = parse_recipients(recipients)?;
     let enc = age::Encryptor::with_recipients(parsed.iter().map(|r| r.as_ref() as &dyn age::Recipient))
         .map_err(|e| Error::Invalid(format!("cannot encrypt to these recipients: {e}")))?;
     let mut out = Vec::new();

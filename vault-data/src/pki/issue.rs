@@ -13,6 +13,7 @@ use zeroize::Zeroizing;
 
 use crate::error::{Error, Result};
 use crate::pki::key_type::KeyType;
+use crate::pki::names;
 
 /// Clock skew tolerated by starting validity a little in the past.
 const BACKDATE: Duration = Duration::minutes(5);
@@ -144,6 +145,12 @@ fn validity(days: u32, now: OffsetDateTime) -> Result<(OffsetDateTime, OffsetDat
 }
 
 fn ca_params(spec: &CaSpec, now: OffsetDateTime) -> Result<CertificateParams> {
+    for d in &spec.constraints.dns {
+        names::check_permitted_dns(d)?;
+    }
+    for u in &spec.constraints.uri {
+        names::check_permitted_uri(u)?;
+    }
     let (not_before, not_after) = validity(spec.validity_days, now)?;
     let mut p = CertificateParams::default();
     p.distinguished_name = dn(&spec.name);
@@ -232,14 +239,13 @@ fn leaf_params(
         p.extended_key_usages.push(ExtendedKeyUsagePurpose::ClientAuth);
     }
     for d in &spec.dns {
+        names::check_dns_name(d)?;
         let name = d.clone().try_into().map_err(|_| Error::Invalid(format!("{d:?} is not a valid DNS name")))?;
         p.subject_alt_names.push(SanType::DnsName(name));
     }
     p.subject_alt_names.extend(spec.ips.iter().map(|ip| SanType::IpAddress(*ip)));
     for u in &spec.uris {
-        if !u.contains("://") {
-            return Err(Error::Invalid(format!("{u:?} is not a URI (e.g. spiffe://corp.example/payments)")));
-        }
+        names::check_uri(u)?;
         let uri = u.clone().try_into().map_err(|_| Error::Invalid(format!("{u:?} is not a valid URI")))?;
         p.subject_alt_names.push(SanType::URI(uri));
     }
@@ -280,6 +286,14 @@ pub(crate) fn sign_csr(csr: &[u8], issuer: &SigningCa, validity_days: u32, now: 
     let der = rustls_pki_types::CertificateSigningRequestDer::from(der);
     let mut req = rcgen::CertificateSigningRequestParams::from_der(&der)
         .map_err(|e| Error::Invalid(format!("the CSR cannot be read or its signature is invalid: {e}")))?;
+    // The requester chose these names; they meet the same rules as names Keyloom issues.
+    for san in &req.params.subject_alt_names {
+        match san {
+            SanType::DnsName(d) => names::check_dns_name(d.as_str())?,
+            SanType::URI(u) => names::check_uri(u.as_str())?,
+            _ => {}
+        }
+    }
     let (not_before, mut not_after) = validity(validity_days, now)?;
     if not_after > issuer.not_after {
         not_after = issuer.not_after;

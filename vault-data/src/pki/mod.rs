@@ -9,6 +9,7 @@ pub mod import;
 pub mod inspect;
 pub mod issue;
 pub mod key_type;
+pub mod names;
 pub mod verify;
 
 pub use inspect::CertInfo;

@@ -37,7 +37,7 @@ fn walk(
             match on_file(&path) {
                 Ok(()) => {}
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(source) => return Err(Error::Io { action, path, source }),
+                Err(source) => return Err(Error::from_io(action, path, source)),
             }
         }
     }

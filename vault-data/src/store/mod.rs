@@ -102,9 +102,41 @@ pub(crate) fn sled_err(e: sled::Error) -> Error {
 }
 
 impl Store {
-    /// Whether `dir` looks like a vault (has a database directory).
+    /// Whether `dir` may hold a vault: true when it has a database directory, and also when that
+    /// cannot be told (opening it then says why, see [`Store::check`]).
     pub(crate) fn exists(dir: &Path) -> bool {
-        dir.join(DB_DIR).is_dir()
+        Store::check(dir).unwrap_or(true)
+    }
+
+    /// Whether `dir` holds a vault (has a database directory). A directory that cannot be looked
+    /// into, or a vault that belongs to another user, is a permission error naming the path, not
+    /// "no vault": that would send the user to `init`, and opening another user's vault (as root)
+    /// would leave files in it its owner cannot open.
+    pub(crate) fn check(dir: &Path) -> Result<bool> {
+        use std::os::unix::fs::MetadataExt;
+        let db = dir.join(DB_DIR);
+        match std::fs::metadata(&db) {
+            Ok(m) if m.is_dir() => {}
+            Ok(_) => return Ok(false),
+            Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+                return Err(Error::PermissionDenied {
+                    action: "cannot open the vault at",
+                    path: dir.to_path_buf(),
+                    reason: Some("this user cannot look inside it".into()),
+                })
+            }
+            Err(_) => return Ok(false),
+        }
+        let owner = std::fs::metadata(dir).map_err(Error::io("cannot open the vault at", dir))?.uid();
+        let me = rustix::process::geteuid().as_raw();
+        if owner != me {
+            return Err(Error::PermissionDenied {
+                action: "cannot open the vault at",
+                path: dir.to_path_buf(),
+                reason: Some(format!("it belongs to user id {owner}, and this is user id {me}; open it as its owner")),
+            });
+        }
+        Ok(true)
     }
 
     /// Opens (or, with `create`, creates) the database. Takes the process lock first, so a
@@ -116,11 +148,11 @@ impl Store {
     /// Like [`Store::open`], waiting up to `wait` for another process to close the vault.
     pub(crate) fn open_wait(dir: &Path, create: bool, wait: std::time::Duration) -> Result<Store> {
         if create {
-            if Store::exists(dir) {
+            if Store::check(dir)? {
                 return Err(Error::AlreadyExists(dir.to_path_buf()));
             }
             durable::create_private_dir(dir)?;
-        } else if !Store::exists(dir) && !dir.join(REBUILD_DONE).exists() {
+        } else if !Store::check(dir)? && !dir.join(REBUILD_DONE).exists() {
             return Err(Error::NotFound(dir.to_path_buf()));
         }
         let lock = lockfile::LockFile::acquire_wait(dir, wait)?;
@@ -170,6 +202,13 @@ impl Store {
             sled::Config::new().path(db_path).mode(sled::Mode::HighThroughput).open().map_err(|e| match e {
                 sled::Error::Io(ref io) if io.kind() == std::io::ErrorKind::WouldBlock => {
                     Error::InUse { pid: "unknown".into() }
+                }
+                sled::Error::Io(ref io) if io.kind() == std::io::ErrorKind::PermissionDenied => {
+                    Error::PermissionDenied {
+                        action: "cannot open the database in",
+                        path: db_path.to_path_buf(),
+                        reason: None,
+                    }
                 }
                 other => sled_err(other),
             })
