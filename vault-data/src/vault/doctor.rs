@@ -353,11 +353,24 @@ fn open_snapshot(dir: &Path, snap: &Snapshot, method: &Unlock) -> Result<Opened>
         .and_then(|e| <[u8; VAULT_ID_LEN]>::try_from(e.value.as_slice()).ok())
         .ok_or_else(|| Error::Integrity(format!("snapshot {} has no vault id", snap.path.display())))?;
     let id_hex = hex::encode(vault_id);
-    let (slots, from_file) = match slots_file::read(dir, &id_hex) {
-        Ok(Some(slots)) => (slots, true),
-        _ => (migrate::snapshot_slots(&snap.header, &entries)?, false),
+    // Today's slots when the file is there and sound; a damaged or lost file falls back to the
+    // copy in the snapshot header (current as of the last slot change).
+    let from_file = match slots_file::read(dir, &id_hex) {
+        Ok(Some(slots)) => match open_slots(&slots, method, &id_hex) {
+            Ok(opened) if !opened.is_empty() => Some((slots, opened)),
+            Ok(_) | Err(Error::Integrity(_)) => None,
+            Err(e) => return Err(e),
+        },
+        _ => None,
     };
-    let opened = open_slots(&slots, method, &id_hex)?;
+    let (slots, opened, from_file) = match from_file {
+        Some((slots, opened)) => (slots, opened, true),
+        None => {
+            let slots = migrate::snapshot_slots(&snap.header, &entries)?;
+            let opened = open_slots(&slots, method, &id_hex)?;
+            (slots, opened, false)
+        }
+    };
     if opened.is_empty() {
         return Err(Error::WrongKey);
     }

@@ -52,8 +52,42 @@ impl Vault {
         if self.unlocked.is_some() {
             return Ok(());
         }
-        let opened = open_slots(&self.slots()?, &method, &self.vault_id())?;
+        let opened = match open_slots(&self.slots()?, &method, &self.vault_id()) {
+            Ok(opened) => opened,
+            Err(e @ Error::Integrity(_)) => return Err(self.slots_file_damage(&method).unwrap_or(e)),
+            Err(e) => return Err(e),
+        };
+        if opened.is_empty() {
+            if let Some(e) = self.slots_file_damage(&method) {
+                return Err(e);
+            }
+        }
         self.unlock_with(kind_of(&method), opened)
+    }
+
+    /// When nothing in `vault.slots` opens, tells a damaged slots file from a wrong secret: if
+    /// the snapshot's copy of the slots differs and opens this vault's key with the same secret,
+    /// the file is damaged (an integrity error pointing to `doctor --restore`). Costs a second
+    /// key derivation only when the two copies differ.
+    fn slots_file_damage(&self, method: &Unlock) -> Option<Error> {
+        let header = snapshot::read_header(self.store.dir()).ok().flatten()?.header;
+        let theirs = header.slots?;
+        let ours = self.slots().unwrap_or_default();
+        let same = theirs.len() == ours.len() && theirs.iter().zip(&ours).all(|(a, b)| a.wrapped == b.wrapped);
+        if same {
+            return None;
+        }
+        let sealed = self.store.get(TreeName::Meta, META_SIGNING_KEY).ok().flatten()?;
+        let opens = open_slots(&theirs, method, &self.vault_id()).ok()?.into_iter().any(|vk| {
+            let keys = VaultKeys::derive(vk, &self.vault_id);
+            seal::open(&keys.meta, &self.vault_id, Location { tree: "meta", key: META_SIGNING_KEY }, &sealed).is_ok()
+        });
+        opens.then(|| {
+            Error::Integrity(format!(
+                "the unlock slots file {} is damaged; run `keyloom doctor --restore` to take the slots from the snapshot",
+                slots_file::path(self.store.dir()).display()
+            ))
+        })
     }
 
     /// Opens the vault at `dir` and unlocks it with `method`, running the key derivation
@@ -66,7 +100,14 @@ impl Vault {
         };
         let mut vault = Vault::open_wait(dir, wait)?;
         match early {
-            Some((opened, id)) if id == vault.vault_id() => vault.unlock_with(kind_of(&method), opened)?,
+            Some((opened, id)) if id == vault.vault_id() => {
+                if opened.is_empty() {
+                    if let Some(e) = vault.slots_file_damage(&method) {
+                        return Err(e);
+                    }
+                }
+                vault.unlock_with(kind_of(&method), opened)?
+            }
             _ => vault.unlock(method)?,
         }
         Ok(vault)
