@@ -70,6 +70,30 @@ pub fn forward(cli: &Cli, ctx: &Context) -> CliResult<Option<i32>> {
     Ok(Some(reply.exit))
 }
 
+/// Runs `args` (a `keyloom` command line without the program name) in the vault's agent with
+/// its stdout captured, for commands that need the agent's answer as data (`run`). `Ok(None)`
+/// when no agent runs.
+pub fn capture(ctx: &Context, args: &[&str]) -> CliResult<Option<(i32, zeroize::Zeroizing<Vec<u8>>)>> {
+    let Some(stream) = agent::connect(&ctx.vault_dir)? else { return Ok(None) };
+    let mut argv = vec!["keyloom".to_string(), "--vault".to_string(), ctx.vault_dir.display().to_string()];
+    argv.extend(args.iter().map(|a| a.to_string()));
+    let cwd = std::env::current_dir().map_err(|e| CliError::Usage(format!("cannot read the working directory: {e}")))?;
+    let request = Request { argv, cwd, env: BTreeMap::new() };
+    let (mut reader, writer) =
+        std::io::pipe().map_err(|e| CliError::Usage(format!("cannot talk to the agent: {e}")))?;
+    let collect = std::thread::spawn(move || {
+        let mut out = zeroize::Zeroizing::new(Vec::new());
+        let _ = reader.read_to_end(&mut out);
+        out
+    });
+    let devnull = std::fs::File::open("/dev/null").map_err(|e| CliError::Usage(format!("cannot open /dev/null: {e}")))?;
+    let stderr = std::io::stderr();
+    let reply = agent::call(stream, &request, [devnull.as_fd(), writer.as_fd(), stderr.as_fd()]);
+    drop(writer);
+    let out = collect.join().map_err(|_| CliError::Usage("cannot read the agent's answer".into()))?;
+    Ok(Some((reply?.exit, out)))
+}
+
 /// The agent never prompts on a client's terminal; commands that need a typed secret ask here
 /// first and send it with the request.
 fn prompt_for_agent(command: &Command, ctx: &Context, env: &mut BTreeMap<String, String>) -> CliResult<()> {
@@ -251,6 +275,22 @@ pub fn serve(ctx: &Context, ttl: Duration, idle: Duration) -> CliResult<()> {
     Ok(())
 }
 
+/// Whether `pid` descends from a `keyloom run`: its children get a service's secrets, never the
+/// vault. (Best effort: a process that detaches from its parent escapes the check; see
+/// docs/SECURITY.md.)
+fn started_by_keyloom_run(pid: u32) -> bool {
+    agent::ancestors(pid).into_iter().any(|a| {
+        let same_binary = std::fs::read_link(format!("/proc/{a}/exe"))
+            .ok()
+            .is_some_and(|exe| exe.file_name().is_some_and(|n| n == "keyloom"));
+        let argv = std::fs::read(format!("/proc/{a}/cmdline")).unwrap_or_default();
+        let args: Vec<&[u8]> = argv.split(|b| *b == 0).collect();
+        // `keyloom [global options] run …`: the first word that is a subcommand is "run".
+        let runs = args.iter().skip(1).take_while(|a| *a != b"--").any(|a| *a == b"run");
+        same_binary && runs
+    })
+}
+
 /// Runs one client's command on `vault`, which another process (the desktop app) holds for the
 /// vault at `vault_dir`. Returns the exit code, the vault (unless a panic lost it), and whether
 /// the client asked to lock.
@@ -275,7 +315,11 @@ pub fn refuse(received: agent::Received, message: &str) {
 /// Runs one client's command on the vault. Returns the exit code, the vault (unless it was
 /// lost to a panic), and whether the client asked to lock.
 fn run_request(template: &Context, vault: Vault, received: agent::Received) -> (i32, Option<Vault>, bool) {
-    let agent::Received { request, stdio: [stdin, stdout, stderr] } = received;
+    if received.peer_pid.is_some_and(started_by_keyloom_run) {
+        refuse(received, "a process started by `keyloom run` cannot use the agent");
+        return (2, Some(vault), false);
+    }
+    let agent::Received { request, stdio: [stdin, stdout, stderr], .. } = received;
     let client = crate::output::Client { stdin, stdout, stderr, env: request.env };
     crate::output::with_client(client, move || {
         let cli = match Cli::try_parse_from(&request.argv) {

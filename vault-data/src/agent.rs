@@ -54,6 +54,27 @@ pub struct Received {
     pub request: Request,
     /// The client's stdin, stdout and stderr.
     pub stdio: [std::fs::File; 3],
+    /// The client's process id, as the kernel reports it.
+    pub peer_pid: Option<u32>,
+}
+
+/// The process ids above `pid` (its parent, the parent's parent, …), from `/proc`. Stops at
+/// init or after 64 steps.
+pub fn ancestors(pid: u32) -> Vec<u32> {
+    let mut out = Vec::new();
+    let mut at = pid;
+    for _ in 0..64 {
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{at}/stat")) else { break };
+        // The command name is in parentheses and may hold spaces: the parent pid follows the last ')'.
+        let Some(ppid) = stat.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().nth(1)) else { break };
+        let Ok(ppid) = ppid.parse::<u32>() else { break };
+        if ppid <= 1 {
+            break;
+        }
+        out.push(ppid);
+        at = ppid;
+    }
+    out
 }
 
 /// The private directory holding this user's agent sockets, created 0700 if missing. Refused
@@ -202,7 +223,7 @@ pub fn receive(stream: &mut UnixStream) -> Result<Received> {
         serde_json::from_slice(&body).map_err(|_| Error::Invalid("the request is not understood".into()))?;
     let [a, b, c]: [OwnedFd; 3] =
         fds.try_into().map_err(|_| Error::Invalid("the request did not carry its standard streams".into()))?;
-    Ok(Received { request, stdio: [a.into(), b.into(), c.into()] })
+    Ok(Received { request, stdio: [a.into(), b.into(), c.into()], peer_pid: peer_pid(stream) })
 }
 
 /// Sends the reply and closes the connection.
