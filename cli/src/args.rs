@@ -576,7 +576,8 @@ pub struct ExportArgs {
     /// age recipient: age1… or an SSH public key (repeatable; with --format age)
     #[arg(long = "recipient")]
     pub recipients: Vec<String>,
-    /// Replace an existing output
+    /// Replace a previous Keyloom export at the output path (one this vault's export history
+    /// records there, or a bundle signed by this vault); anything else is never replaced
     #[arg(long)]
     pub force: bool,
     /// Export a service without an active certificate (secrets only)

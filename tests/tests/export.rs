@@ -584,3 +584,174 @@ fn bundle_verify_refuses_what_is_not_a_bundle_at_once() {
     assert_eq!(out.status.code(), Some(3));
     assert!(String::from_utf8_lossy(&out.stdout).contains("manifest.json or manifest.sig is missing"));
 }
+
+/// Every entry under `dir` (relative, sorted), to show a refused export changed nothing.
+fn tree(dir: &Path) -> Vec<String> {
+    fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            let rel = p.strip_prefix(root).unwrap().to_string_lossy().to_string();
+            let meta = std::fs::symlink_metadata(&p).unwrap();
+            if meta.is_dir() {
+                out.push(format!("{rel}/"));
+                walk(root, &p, out);
+            } else {
+                let body = if meta.is_file() { std::fs::read(&p).unwrap() } else { Vec::new() };
+                out.push(format!("{rel} {}", String::from_utf8_lossy(&body).len()));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(dir, dir, &mut out);
+    out.sort();
+    out
+}
+
+#[test]
+fn force_with_dot_dot_from_a_subdirectory_deletes_nothing() {
+    let v = estate();
+    let a = v.root.path().join("a");
+    std::fs::create_dir_all(a.join("b")).unwrap();
+    std::fs::write(a.join("KEEP"), b"my notes").unwrap();
+    for out in ["..", ".", "../b", "../.."] {
+        let r = v.cmd(&["export", "payments", "--force", "--out", out]).current_dir(a.join("b")).output().unwrap();
+        let err = String::from_utf8_lossy(&r.stderr);
+        assert_eq!(r.status.code(), Some(1), "--out {out}: {err}");
+        assert!(err.contains("will not replace") && err.contains("current directory"), "--out {out}: {err}");
+        assert_eq!(std::fs::read(a.join("KEEP")).unwrap(), b"my notes", "--out {out}");
+        assert!(a.join("b").is_dir(), "--out {out}");
+    }
+    // The home directory (the test's HOME) holds the vault: never replaced either.
+    let err = v.fails(&["export", "payments", "--force", "--out", s(v.root.path())], 1);
+    assert!(err.contains("home directory"), "{err}");
+    assert!(v.path.is_dir());
+    assert_eq!(v.json(&["bundle", "history", "payments"]).as_array().unwrap().len(), 0, "nothing was exported");
+}
+
+#[test]
+fn force_refuses_what_keyloom_did_not_write_and_leaves_it_alone() {
+    let v = estate();
+    let d = v.root.path().join("work");
+    std::fs::create_dir(&d).unwrap();
+    // An unrelated directory and file.
+    std::fs::create_dir(d.join("mine")).unwrap();
+    std::fs::write(d.join("mine/notes.txt"), b"notes").unwrap();
+    std::fs::write(d.join("file.tar.gz"), b"not a bundle").unwrap();
+    std::os::unix::fs::symlink(d.join("mine"), d.join("link")).unwrap();
+    // A previous bundle of ours with the user's file added to it, and one of another vault.
+    v.ok(&["export", "payments", "--out", s(&d.join("edited"))]);
+    std::fs::write(d.join("edited/tls/my-extra.pem"), b"mine").unwrap();
+    let other = TestVault::init();
+    other.ok(&["service", "add", "x", "--env", "prod"]);
+    keyloom_tests::assert_success(&other.run_with_stdin(&["secret", "set", "x/TOKEN"], b"t"), &["secret set"]);
+    other.ok(&["export", "x", "--secrets-only", "--out", s(&d.join("foreign"))]);
+    // A previous tar.gz of ours, changed since.
+    v.ok(&["export", "payments", "--format", "tar.gz", "--out", s(&d.join("changed.tar.gz"))]);
+    std::fs::write(d.join("changed.tar.gz"), b"edited by hand").unwrap();
+    let before = tree(&d);
+    for (out, format, why) in [
+        ("mine", "dir", "not a Keyloom bundle"),
+        ("file.tar.gz", "tar.gz", "records no output"),
+        ("link", "dir", "symbolic link"),
+        ("edited", "dir", "tls/my-extra.pem is not in its manifest"),
+        ("foreign", "dir", "does not verify with this vault's signing key"),
+        ("changed.tar.gz", "tar.gz", "contents differ"),
+        ("mine", "tar.gz", "is a directory, and this export writes a file"),
+        ("file.tar.gz", "dir", "is a file, and this export writes a directory"),
+    ] {
+        let target = d.join(out);
+        let err = v.fails(&["export", "payments", "--format", format, "--force", "--out", s(&target)], 1);
+        assert!(err.contains("will not replace") && err.contains(out) && err.contains(why), "{out} ({format}): {err}");
+    }
+    assert_eq!(tree(&d), before, "refused exports changed nothing, and left no temporary files");
+    assert_eq!(v.json(&["bundle", "history", "payments"]).as_array().unwrap().len(), 2, "and recorded none");
+}
+
+#[test]
+fn force_replaces_the_previous_dir_bundle_and_tar_gz_of_the_same_kind() {
+    let v = estate();
+    let d = v.root.path().join("work");
+    std::fs::create_dir(&d).unwrap();
+    let dir = d.join("payments");
+    let tgz = d.join("payments.tar.gz");
+    let env = d.join("payments.env");
+    v.ok(&["export", "payments", "--out", s(&dir)]);
+    v.ok(&["export", "payments", "--format", "tar.gz", "--out", s(&tgz)]);
+    v.ok(&["export", "payments", "--format", "env", "--out", s(&env)]);
+    // A new certificate, so the replacement visibly carries it.
+    v.ok(&[
+        "cert",
+        "issue",
+        "--service",
+        "payments",
+        "--ca",
+        "prod-issuing",
+        "--dns",
+        "localhost.prod.corp.example",
+        "--server",
+    ]);
+    let serial = v.json(&["cert", "show", "payments"])["certificate"]["serial"].as_str().unwrap().to_string();
+    // The wrong kind is refused both ways, and changes nothing.
+    let err = v.fails(&["export", "payments", "--format", "tar.gz", "--force", "--out", s(&dir)], 1);
+    assert!(err.contains("is a directory, and this export writes a file"), "{err}");
+    let err = v.fails(&["export", "payments", "--format", "dir", "--force", "--out", s(&tgz)], 1);
+    assert!(err.contains("is a file, and this export writes a directory"), "{err}");
+    assert!(dir.is_dir() && tgz.is_file());
+    for (path, format) in [(&dir, "dir"), (&tgz, "tar.gz"), (&env, "env")] {
+        let r = v.json(&["export", "payments", "--format", format, "--force", "--out", s(path)]);
+        assert_eq!(r["replaced"], true, "{format}");
+    }
+    for b in [&dir, &tgz] {
+        let (ok, report) = verify(&v, b);
+        assert!(ok, "{}: {report}", b.display());
+    }
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["certificate"]["serial"], serial.as_str());
+    // A replaced output is itself a previous output: --force again works, and nothing is left beside.
+    v.ok(&["export", "payments", "--force", "--out", s(&dir)]);
+    let mut names: Vec<_> = std::fs::read_dir(&d).unwrap().map(|e| e.unwrap().file_name()).collect();
+    names.sort();
+    assert_eq!(names, ["payments", "payments.env", "payments.tar.gz"]);
+    let audit = v.json(&["audit", "list", "--action", "export", "--limit", "1"]);
+    assert!(audit[0]["detail"]
+        .as_str()
+        .unwrap()
+        .contains(&format!("replacing the previous output at {}", dir.display())));
+}
+
+#[test]
+fn env_export_with_force_replaces_its_bundles_and_leaves_the_rest_of_the_folder_alone() {
+    let v = estate();
+    v.ok(&["cert", "issue", "--service", "bare", "--ca", "prod-issuing", "--dns", "bare.prod.corp.example"]);
+    let out = v.root.path().join("bundles");
+    v.ok(&["export", "--env", "prod", "--out", s(&out)]);
+    std::fs::write(out.join("README.txt"), b"deploy notes").unwrap();
+    std::fs::create_dir(out.join("other")).unwrap();
+    std::fs::write(out.join("other/keep"), b"keep").unwrap();
+    let err = v.fails(&["export", "--env", "prod", "--out", s(&out)], 1);
+    assert!(err.contains("--force"), "{err}");
+    let r = v.json(&["export", "--env", "prod", "--force", "--out", s(&out)]);
+    assert_eq!(r["replaced"].as_array().unwrap().len(), 4);
+    for svc in ["bare", "checkout", "payments", "rogue-client"] {
+        assert!(verify(&v, &out.join(svc)).0, "{svc}");
+    }
+    assert_eq!(std::fs::read(out.join("README.txt")).unwrap(), b"deploy notes");
+    assert_eq!(std::fs::read(out.join("other/keep")).unwrap(), b"keep");
+    assert_eq!(std::fs::read_dir(&out).unwrap().count(), 6, "four bundles, README.txt, other/");
+
+    // A service named ".." would name the output folder's parent: refused before anything.
+    let work = v.root.path().join("work");
+    std::fs::create_dir_all(work.join("out")).unwrap();
+    std::fs::write(work.join("KEEP"), b"keep").unwrap();
+    if v.run(&["service", "add", "..", "--env", "evil"]).status.success() {
+        keyloom_tests::assert_success(&v.run_with_stdin(&["secret", "set", "../TOKEN"], b"t"), &["secret set"]);
+        let err = v.fails(
+            &["export", "--env", "evil", "--format", "dir", "--secrets-only", "--force", "--out", s(&work.join("out"))],
+            1,
+        );
+        assert!(err.contains("\"..\"") && err.contains("file name"), "{err}");
+    }
+    assert_eq!(std::fs::read(work.join("KEEP")).unwrap(), b"keep");
+    assert!(work.join("out").is_dir());
+}

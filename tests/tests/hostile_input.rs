@@ -144,7 +144,7 @@ fn export_fixture(root: &Path) -> (std::path::PathBuf, String) {
     let opts = vault_data::ExportOptions { secrets_only: false, no_env: false, format: "dir".into() };
     let bundle = vault.export_bundle(&name, &opts).unwrap();
     let out = root.join("bundle");
-    vault_data::export::write_bundle(&bundle, &vault_data::export::Format::Dir, &out, false, 0).unwrap();
+    vault_data::export::write_bundle(&bundle, &vault_data::export::Format::Dir, &out, 0).unwrap();
     let key = vault.signing_public_key().unwrap();
     vault.close().unwrap();
     (out, key)

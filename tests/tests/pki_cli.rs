@@ -141,3 +141,33 @@ fn pki_tour() {
     assert_eq!(v.json(&["audit", "verify"])["ok"], true);
     assert_eq!(v.json(&["status"])["counts"]["certificates"], 6);
 }
+
+#[test]
+fn removing_a_service_revokes_its_active_certificates() {
+    let v = TestVault::init();
+    v.ok(&["service", "add", "payments", "--env", "prod"]);
+    v.ok(&["ca", "create", "corp-root"]);
+    let cert = v.json(&["cert", "issue", "--service", "payments", "--ca", "corp-root", "--dns", "payments.example"]);
+    let (id, serial) = (cert["id"].as_str().unwrap(), cert["certificate"]["serial"].as_str().unwrap());
+    // Without --force the certificate is named and nothing changes.
+    let err = v.fails(&["service", "remove", "payments"], 1);
+    assert!(err.contains("active certificate") && err.contains(serial), "{err}");
+    assert_eq!(v.json(&["cert", "show", id])["status"], "active");
+    let removed = v.json(&["service", "remove", "payments", "--force"]);
+    assert_eq!(removed["revoked"][0]["serial"], serial);
+    let shown = v.json(&["cert", "show", id]);
+    assert_eq!(shown["status"], "revoked");
+    assert_eq!(shown["revocation"]["reason"], "cessation-of-operation");
+    let listed = v.json(&["cert", "list"]);
+    assert!(listed.as_array().unwrap().iter().any(|c| c["id"] == id && c["status"] == "revoked"), "{listed}");
+    let crl = v.root.path().join("root.crl.pem");
+    v.ok(&["ca", "crl", "corp-root", "--out", crl.to_str().unwrap()]);
+    let text = std::process::Command::new("openssl")
+        .args(["crl", "-in", crl.to_str().unwrap(), "-noout", "-text"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&text.stdout).to_ascii_lowercase().replace(':', "");
+    assert!(text.contains(&serial.to_ascii_lowercase().replace(':', "")), "the CRL lists {serial}: {text}");
+    let revokes = v.json(&["audit", "list", "--action", "cert.revoke"]);
+    assert!(revokes[0]["detail"].as_str().unwrap().contains(serial), "{revokes}");
+}

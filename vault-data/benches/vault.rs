@@ -230,7 +230,7 @@ fn bench_export(c: &mut Criterion) {
                     let opts = ExportOptions { secrets_only: false, no_env: false, format: label.into() };
                     let bundles = v.export_bundles(&services, &opts, &|_, _| {}).expect("export");
                     for (bundle, name) in bundles.iter().zip(&services) {
-                        write_bundle(bundle, &format, &out.path().join(name), false, 0).expect("write");
+                        write_bundle(bundle, &format, &out.path().join(name), 0).expect("write");
                     }
                     out
                 },

@@ -63,12 +63,24 @@ pub enum Error {
         name: String,
     },
     /// Removing something that other records still point at.
-    #[error("service {name:?} is still referenced by {references}; remove those first or pass --force")]
+    #[error(
+        "service {name:?} is still referenced by {references}; remove those first, or pass --force to remove its \
+         secrets and intents with it and revoke its active certificates"
+    )]
     StillReferenced {
         /// The service being removed.
         name: String,
         /// A readable list of what refers to it.
         references: String,
+    },
+    /// An export would replace something that is not a previous Keyloom output (or `--force`
+    /// was not given); nothing was written or removed.
+    #[error("will not replace {}: {why}", .path.display())]
+    WontReplace {
+        /// The output path, resolved.
+        path: PathBuf,
+        /// Why not.
+        why: String,
     },
     /// Input the user gave is not acceptable; the message says why.
     #[error("{0}")]
@@ -155,6 +167,7 @@ impl Error {
             Error::UnknownCertificate(_) => "unknown_certificate",
             Error::Exists { .. } => "exists",
             Error::StillReferenced { .. } => "still_referenced",
+            Error::WontReplace { .. } => "wont_replace",
             Error::Invalid(_) => "invalid",
             Error::Integrity(_) => "integrity",
             Error::UnsupportedFormat { .. } => "unsupported_format",

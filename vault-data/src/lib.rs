@@ -37,12 +37,12 @@ pub use model::{Credential, CredentialVersion, Intent, SecretRef, Service, Servi
 pub use vault::doctor_restore as restore;
 pub use vault::restore_backup;
 pub use vault::{
-    to_pem, BundlePreview, CaView, CertView, Direction, ExportOptions, ExportView, IssueRequest, PreviewFile,
-    ServiceIdentity, TrustView, VerifyReport, DEFAULT_LEAF_DAYS,
+    to_pem, BundlePreview, CaView, CertView, Destination, Direction, ExportOptions, ExportStage, ExportTarget,
+    ExportView, Exported, IssueRequest, PreviewFile, ServiceIdentity, TrustView, VerifyReport, DEFAULT_LEAF_DAYS,
 };
 pub use vault::{
-    CreateOptions, DoctorReport, IntentView, NewSecret, RecoveryKey, RestoreReport, SecretOptions, SecretSummary,
-    Unlock, Vault, VaultStatus,
+    CreateOptions, DoctorReport, IntentView, NewSecret, RecoveryKey, RestoreReport, RevokedCert, SecretOptions,
+    SecretSummary, ServiceRemoval, Unlock, Vault, VaultStatus,
 };
 
 /// Re-exported so front ends build secrets with the same types.

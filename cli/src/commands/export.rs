@@ -1,7 +1,7 @@
 //! `export`, `bundle verify | history`, `signing-key export`.
 
-use vault_data::export::{target_in, verify_bundle, write_bundle, write_bundles, Format};
-use vault_data::ExportOptions;
+use vault_data::export::{verify_bundle, Format};
+use vault_data::{Destination, ExportOptions, ExportStage, ExportTarget};
 
 use crate::args::{BundleCmd, ExportArgs, SigningKeyCmd};
 use crate::context::{progress, table, when, write_new_file, Context};
@@ -40,51 +40,75 @@ pub fn export(ctx: &Context, a: ExportArgs) -> CliResult<()> {
     let secrets_only = a.secrets_only || format.secrets_only();
     let opts = ExportOptions { secrets_only, no_env: a.no_env, format: a.format.clone() };
     let mtime = time::OffsetDateTime::now_utc().unix_timestamp().max(0) as u64;
-    let Some(env) = a.environment.clone() else {
-        let service = a.service.clone().ok_or_else(|| CliError::Usage("say which service, or --env".into()))?;
-        if a.out.exists() && !a.force {
-            return Err(CliError::Usage(format!("{} exists; pass --force to replace it", a.out.display())));
-        }
-        let mut vault = ctx.open_unlocked()?;
-        let bundle = vault.export_bundle(&service, &opts)?;
-        vault.close()?;
-        write_bundle(&bundle, &format, &a.out, a.force, mtime)?;
-        return if ctx.json {
-            let files: Vec<_> = bundle
-                .files
-                .iter()
-                .map(|f| serde_json::json!({ "path": f.path, "mode": format!("{:04o}", f.mode) }))
-                .collect();
-            ctx.print_json(&serde_json::json!({ "service": service, "format": a.format, "out": a.out, "files": files, "manifest": bundle.manifest }))
-        } else {
-            println!("Exported {service} ({} files, signed) to {}", bundle.files.len(), a.out.display());
-            Ok(())
-        };
-    };
-    // Every service of an environment: one audited commit, then one output per service.
+    if a.environment.is_none() && a.service.is_none() {
+        return Err(CliError::Usage("say which service, or --env".into()));
+    }
     let mut vault = ctx.open_unlocked()?;
-    let services = vault.services_in(&env)?;
-    if services.is_empty() {
-        return Err(CliError::Usage(format!("no service has environment {env:?}")));
-    }
-    if let Some(t) = services.iter().map(|s| target_in(&a.out, s, &format)).find(|t| t.exists() && !a.force) {
-        return Err(CliError::Usage(format!("{} exists; pass --force to replace it", t.display())));
-    }
-    let bar = if ctx.json { indicatif::ProgressBar::hidden() } else { progress(services.len(), "exporting") };
-    let bundles = vault.export_bundles(&services, &opts, &|done, _| bar.set_position(done as u64))?;
-    vault.close()?;
-    bar.set_position(0);
-    bar.set_message("writing");
-    let named: Vec<_> = services.iter().cloned().zip(bundles).collect();
-    write_bundles(&named, &format, &a.out, a.force, mtime, &|done, _| bar.set_position(done as u64))?;
-    bar.finish_and_clear();
-    if ctx.json {
-        ctx.print_json(
-            &serde_json::json!({ "environment": env, "format": a.format, "out": a.out, "services": services }),
-        )
+    let (services, destination) = match (&a.environment, &a.service) {
+        (None, None) => return Err(CliError::Usage("say which service, or --env".into())),
+        (None, Some(service)) => (vec![service.clone()], Destination::Path(a.out.clone())),
+        (Some(env), _) => {
+            let services = vault.services_in(env)?;
+            if services.is_empty() {
+                return Err(CliError::Usage(format!("no service has environment {env:?}")));
+            }
+            (services, Destination::Into(a.out.clone()))
+        }
+    };
+    let target = ExportTarget { format, destination, force: a.force, mtime };
+    // Every service in one audited commit, then one output per service.
+    let bar = if ctx.json || a.environment.is_none() {
+        indicatif::ProgressBar::hidden()
     } else {
-        println!("Exported {} {env} services to {}", services.len(), a.out.display());
-        Ok(())
+        progress(services.len(), "exporting")
+    };
+    let written = vault.export_to(&services, &opts, &target, &|stage, done, _| {
+        if stage == ExportStage::Writing && done == 1 {
+            bar.set_message("writing");
+        }
+        bar.set_position(done as u64);
+    })?;
+    bar.finish_and_clear();
+    vault.close()?;
+    match (&a.environment, written.as_slice()) {
+        (None, [one]) => {
+            if ctx.json {
+                let files: Vec<_> = one
+                    .bundle
+                    .files
+                    .iter()
+                    .map(|f| serde_json::json!({ "path": f.path, "mode": format!("{:04o}", f.mode) }))
+                    .collect();
+                ctx.print_json(&serde_json::json!({
+                    "service": one.service, "format": a.format, "out": one.path, "replaced": one.replaced,
+                    "files": files, "manifest": one.bundle.manifest,
+                }))
+            } else {
+                let verb = if one.replaced { "replacing the previous export" } else { "signed" };
+                println!(
+                    "Exported {} ({} files, {verb}) to {}",
+                    one.service,
+                    one.bundle.files.len(),
+                    one.path.display()
+                );
+                Ok(())
+            }
+        }
+        _ => {
+            let env = a.environment.clone().unwrap_or_default();
+            if ctx.json {
+                let replaced: Vec<_> = written.iter().filter(|w| w.replaced).map(|w| &w.path).collect();
+                ctx.print_json(&serde_json::json!({
+                    "environment": env, "format": a.format, "out": a.out, "services": services, "replaced": replaced,
+                }))
+            } else {
+                let replaced = written.iter().filter(|w| w.replaced).count();
+                let note =
+                    if replaced > 0 { format!(" ({replaced} replacing previous exports)") } else { String::new() };
+                println!("Exported {} {env} services to {}{note}", services.len(), a.out.display());
+                Ok(())
+            }
+        }
     }
 }
 

@@ -111,11 +111,25 @@ pub fn run(ctx: &Context, cmd: ServiceCmd) -> CliResult<()> {
             }
         }
         ServiceCmd::Remove { name, force } => {
-            vault.remove_service(&name, force)?;
+            let removal = vault.remove_service(&name, force)?;
             if ctx.json {
-                ctx.print_json(&serde_json::json!({ "removed": name }))?;
+                ctx.print_json(&serde_json::json!({
+                    "removed": removal.service,
+                    "secrets": removal.secrets,
+                    "intents": removal.intents,
+                    "revoked": removal.revoked,
+                }))?;
             } else {
-                println!("Removed service {name}");
+                println!("Removed service {}", removal.service);
+                for s in &removal.secrets {
+                    println!("  removed secret {}/{s}", removal.service);
+                }
+                for i in &removal.intents {
+                    println!("  removed intent {i}");
+                }
+                for c in &removal.revoked {
+                    println!("  revoked certificate {} (serial {}, reason cessation-of-operation)", c.id, c.serial);
+                }
             }
         }
     }

@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 use tauri::ipc::Channel;
 use tauri::AppHandle;
-use vault_data::export::{verify_bundle, write_bundles, BundleCheck, Format};
-use vault_data::{BundlePreview, ExportOptions};
+use vault_data::export::{verify_bundle, BundleCheck, Format};
+use vault_data::{BundlePreview, Destination, ExportOptions, ExportTarget};
 
 use crate::commands::certificates::Progress;
 use crate::error::{AppError, AppResult};
@@ -89,14 +89,17 @@ pub async fn export_run(
         let report = |done: usize, total: usize| {
             let _ = on_progress.send(Progress { done, total });
         };
-        let (bundles, signing_key) = s.with_vault(|v| {
-            let bundles = v.export_bundles(&p.services, &p.options, &report)?;
-            Ok((bundles, v.signing_public_key()?))
+        let target = ExportTarget {
+            format: p.format,
+            destination: Destination::Into(out),
+            force: false,
+            mtime: time::OffsetDateTime::now_utc().unix_timestamp().max(0) as u64,
+        };
+        let (written, signing_key) = s.with_vault(|v| {
+            let written = v.export_to(&p.services, &p.options, &target, &|_, done, total| report(done, total))?;
+            Ok((written, v.signing_public_key()?))
         })?;
-        let named: Vec<_> = p.services.into_iter().zip(bundles).collect();
-        let mtime = time::OffsetDateTime::now_utc().unix_timestamp().max(0) as u64;
-        let written = write_bundles(&named, &p.format, &out, false, mtime, &report)?;
-        Ok(ExportSummary { written: written.iter().map(|w| w.display().to_string()).collect(), signing_key })
+        Ok(ExportSummary { written: written.iter().map(|w| w.path.display().to_string()).collect(), signing_key })
     })
     .await
 }

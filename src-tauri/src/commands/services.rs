@@ -95,9 +95,10 @@ pub async fn service_update(app: AppHandle, args: ServiceEditArgs) -> AppResult<
     .await
 }
 
-/// Deletes a service; refused while certificates, credentials or intents refer to it unless
-/// `force` (the same check as `keyloom service remove`).
+/// Deletes a service; refused while active certificates, credentials or intents refer to it
+/// unless `force`, which removes those secrets and intents and revokes those certificates (the
+/// same rule as `keyloom service remove`).
 #[tauri::command]
 pub async fn service_delete(app: AppHandle, name: String, force: bool) -> AppResult<()> {
-    blocking(app, move |s| s.with_vault(|v| v.remove_service(&name, force))).await
+    blocking(app, move |s| s.with_vault(|v| v.remove_service(&name, force).map(|_| ()))).await
 }

@@ -6,11 +6,13 @@ pub mod bundle;
 pub mod envfile;
 pub mod manifest;
 pub mod platform;
+pub mod replace;
 pub mod template;
 pub mod verify;
 pub mod write;
 
 pub use bundle::{Bundle, BundleFile};
 pub use manifest::{Manifest, ManifestFile};
+pub use replace::{OutputKind, ReplaceRule};
 pub use verify::{verify_bundle, BundleCheck};
-pub use write::{target_in, write_bundle, write_bundles, Format};
+pub use write::{render, target_in, write_bundle, Format, Rendered};

@@ -27,3 +27,36 @@ pub struct ExportRecord {
     #[serde(with = "crate::model::timestamp")]
     pub created: OffsetDateTime,
 }
+
+/// Whether an output is a directory tree or a single file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum OutputKind {
+    /// A directory (the dir and compose formats).
+    Dir,
+    /// One file (tar.gz, age, k8s, env, p12).
+    File,
+}
+
+/// Where an export was written and a fingerprint of exactly what was written there, so that
+/// `export --force` can later tell a previous Keyloom output from anything else at that path.
+/// Kept as its own record (not a field of [`ExportRecord`]) so export records sealed before it
+/// existed still decode.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OutputRecord {
+    /// Random id.
+    pub id: RecordId,
+    /// The [`ExportRecord`] this output carries.
+    pub export_id: RecordId,
+    /// Absolute path, its parent directory resolved (no symbolic links, no `..`).
+    pub path: String,
+    /// Directory or file.
+    pub kind: OutputKind,
+    /// For a file: SHA-256 of its bytes. For a directory: SHA-256 of its listing (every
+    /// sub-directory, and every file with its mode and SHA-256; see `export::replace`).
+    pub sha256: String,
+    /// For a file: its size in bytes. For a directory: how many files and sub-directories.
+    pub size: u64,
+    /// When.
+    #[serde(with = "crate::model::timestamp")]
+    pub created: OffsetDateTime,
+}

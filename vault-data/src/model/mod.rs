@@ -26,6 +26,7 @@ pub(crate) enum ObjectRecord {
     Ca(Ca),
     Certificate(Certificate),
     Export(export::ExportRecord),
+    Output(export::OutputRecord),
 }
 
 impl ObjectRecord {
@@ -38,6 +39,7 @@ impl ObjectRecord {
             ObjectRecord::Ca(x) => x.id,
             ObjectRecord::Certificate(x) => x.id,
             ObjectRecord::Export(x) => x.id,
+            ObjectRecord::Output(x) => x.id,
         }
     }
 

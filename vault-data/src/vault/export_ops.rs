@@ -1,5 +1,8 @@
 //! Assembling a service's export bundle from the vault, signing it, and recording what left.
 
+use std::fs;
+use std::path::PathBuf;
+
 use ed25519_dalek::SigningKey;
 use serde::Serialize;
 use time::format_description::well_known::Rfc3339;
@@ -12,13 +15,60 @@ use crate::error::{Error, Result};
 use crate::export::bundle::{Bundle, BundleFile, PUBLIC_MODE, SECRET_MODE};
 use crate::export::envfile;
 use crate::export::manifest::{self, Manifest, ManifestCertificate, MANIFEST_VERSION};
+use crate::export::replace::{self, OutputRecord, ReplaceRule};
+use crate::export::write::{render, target_in, write_output, Format, Rendered};
 use crate::ids::RecordId;
 use crate::model::export::ExportRecord;
 use crate::model::ObjectRecord;
 use crate::pki::inspect::inspect;
-use crate::store::TreeName;
+use crate::store::{durable, TreeName};
 use crate::vault::cas::{chain, to_pem};
 use crate::vault::{Vault, META_SIGNING_KEY};
+
+/// Where [`Vault::export_to`] writes.
+#[derive(Debug, Clone)]
+pub enum Destination {
+    /// Exactly this path (one service).
+    Path(PathBuf),
+    /// One output per service in this directory (created 0700 if missing), named by
+    /// [`target_in`].
+    Into(PathBuf),
+}
+
+/// How [`Vault::export_to`] writes.
+#[derive(Clone)]
+pub struct ExportTarget {
+    /// The output format.
+    pub format: Format,
+    /// Where.
+    pub destination: Destination,
+    /// Replace previous Keyloom outputs at the output paths (never anything else).
+    pub force: bool,
+    /// Modification time of tar entries (Unix seconds).
+    pub mtime: u64,
+}
+
+/// What [`Vault::export_to`] is doing, for progress.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExportStage {
+    /// Building and signing bundles.
+    Building,
+    /// Writing outputs.
+    Writing,
+}
+
+/// One output [`Vault::export_to`] wrote.
+#[derive(Debug)]
+pub struct Exported {
+    /// The service.
+    pub service: String,
+    /// Where (resolved).
+    pub path: PathBuf,
+    /// Whether it replaced a previous output.
+    pub replaced: bool,
+    /// What it holds.
+    pub bundle: Bundle,
+}
 
 /// What to put in a bundle.
 #[derive(Debug, Clone, Default)]
@@ -113,29 +163,145 @@ impl Vault {
         opts: &ExportOptions,
         progress: &dyn Fn(usize, usize),
     ) -> Result<Vec<Bundle>> {
+        let prepared = self.prepare_bundles(services, opts, progress)?;
+        self.record_exports(prepared, Vec::new())
+    }
+
+    fn prepare_bundles(
+        &self,
+        services: &[String],
+        opts: &ExportOptions,
+        progress: &dyn Fn(usize, usize),
+    ) -> Result<Vec<(Bundle, ExportRecord, AuditEvent)>> {
         let key = self.signing_key()?;
         let now = OffsetDateTime::now_utc();
-        let mut bundles = Vec::with_capacity(services.len());
-        let mut ops = Vec::with_capacity(services.len());
-        let mut events = Vec::with_capacity(services.len());
-        let mut records = Vec::with_capacity(services.len());
+        let mut prepared = Vec::with_capacity(services.len());
         for (i, service) in services.iter().enumerate() {
-            let (bundle, record, event) = self.prepare_bundle(service, opts, &key, now)?;
+            prepared.push(self.prepare_bundle(service, opts, &key, now)?);
+            progress(i + 1, services.len());
+        }
+        Ok(prepared)
+    }
+
+    /// Commits the export records (and where they were written), with their audit events.
+    fn record_exports(
+        &mut self,
+        prepared: Vec<(Bundle, ExportRecord, AuditEvent)>,
+        outputs: Vec<OutputRecord>,
+    ) -> Result<Vec<Bundle>> {
+        let many = prepared.len() > 1;
+        let mut ops = Vec::with_capacity(prepared.len() + outputs.len());
+        let mut events = Vec::with_capacity(prepared.len());
+        let mut records = Vec::with_capacity(prepared.len());
+        let mut bundles = Vec::with_capacity(prepared.len());
+        for (bundle, record, event) in prepared {
             ops.push(self.seal_object(record.id, &ObjectRecord::Export(record.clone()))?);
             events.push(event);
             records.push(record);
             bundles.push(bundle);
-            progress(i + 1, services.len());
+        }
+        for o in &outputs {
+            ops.push(self.seal_object(o.id, &ObjectRecord::Output(o.clone()))?);
         }
         self.commit(ops, events)?;
         let index = &mut self.unlocked_mut()?.index;
         for r in records {
             index.exports.insert(r.id, r);
         }
-        if services.len() > 1 {
+        for o in outputs {
+            index.outputs.insert(o.id, o);
+        }
+        if many {
             self.checkpoint()?;
         }
         Ok(bundles)
+    }
+
+    /// What `export --force` may replace for this vault (see [`ReplaceRule`]).
+    pub fn replace_rule(&self) -> Result<ReplaceRule> {
+        let outputs = self.unlocked()?.index.outputs.values().cloned().collect();
+        Ok(ReplaceRule::new(self.signing_key()?.verifying_key(), outputs, self.path()))
+    }
+
+    /// Exports `services` and writes them: builds and signs every bundle, checks every output
+    /// path, records the exports with where they go and what was written (audited, one commit),
+    /// then writes each output. An existing output is replaced only with `force` and only when
+    /// [`ReplaceRule`] judges it a previous Keyloom output; anything else at an output path stops
+    /// the export before anything is recorded or written. `progress` gets the stage, done, total.
+    pub fn export_to(
+        &mut self,
+        services: &[String],
+        opts: &ExportOptions,
+        to: &ExportTarget,
+        progress: &dyn Fn(ExportStage, usize, usize),
+    ) -> Result<Vec<Exported>> {
+        let targets: Vec<PathBuf> = match &to.destination {
+            Destination::Path(p) if services.len() == 1 => vec![p.clone()],
+            Destination::Path(_) => {
+                return Err(Error::Invalid("several services go into a directory, not to one path".into()))
+            }
+            Destination::Into(dir) => {
+                services.iter().map(|s| target_in(dir, s, &to.format)).collect::<Result<Vec<_>>>()?
+            }
+        };
+        let targets = targets.iter().map(|t| replace::resolve(t)).collect::<Result<Vec<_>>>()?;
+        if let Some(t) = targets.iter().enumerate().find_map(|(i, t)| targets[..i].contains(t).then_some(t)) {
+            return Err(Error::Invalid(format!("two services would be written to {}", t.display())));
+        }
+        let rule = self.replace_rule()?;
+        let kind = to.format.kind();
+        let replacing = targets.iter().map(|t| rule.check(t, kind, to.force)).collect::<Result<Vec<bool>>>()?;
+
+        let prepared =
+            self.prepare_bundles(services, opts, &|done, total| progress(ExportStage::Building, done, total))?;
+        let rendered =
+            prepared.iter().map(|(b, ..)| render(b, &to.format, to.mtime)).collect::<Result<Vec<Rendered>>>()?;
+        let created_dir = match &to.destination {
+            Destination::Into(dir) if fs::symlink_metadata(dir).is_err() => {
+                durable::create_private_dir(dir)?;
+                Some(dir)
+            }
+            _ => None,
+        };
+        let now = OffsetDateTime::now_utc();
+        let mut prepared = prepared;
+        let mut outputs = Vec::with_capacity(targets.len());
+        for (((_, record, event), out), (target, replaces)) in
+            prepared.iter_mut().zip(&rendered).zip(targets.iter().zip(&replacing))
+        {
+            let (sha256, size) = out.fingerprint();
+            outputs.push(OutputRecord {
+                id: RecordId::random(),
+                export_id: record.id,
+                path: target.to_string_lossy().into_owned(),
+                kind,
+                sha256,
+                size,
+                created: now,
+            });
+            let verb = if *replaces { "replacing the previous output at" } else { "to" };
+            let detail = event.detail.take().unwrap_or_default();
+            event.detail = Some(format!("{detail}; {verb} {}", target.display()));
+        }
+        let bundles = match self.record_exports(prepared, outputs) {
+            Ok(b) => b,
+            Err(e) => {
+                if let Some(dir) = created_dir {
+                    let _ = fs::remove_dir(dir);
+                }
+                return Err(e);
+            }
+        };
+        let total = targets.len();
+        let mut written = Vec::with_capacity(total);
+        for (i, (((service, bundle), out), (target, replaces))) in
+            services.iter().zip(bundles).zip(&rendered).zip(targets.into_iter().zip(replacing)).enumerate()
+        {
+            write_output(out, &target, replaces.then_some(&rule))?;
+            progress(ExportStage::Writing, i + 1, total);
+            written.push(Exported { service: service.clone(), path: target, replaced: replaces, bundle });
+        }
+        Ok(written)
     }
 
     fn prepare_bundle(

@@ -41,6 +41,7 @@ pub(crate) struct Index {
     pub ca_by_name: HashMap<String, RecordId>,
     pub certs: HashMap<RecordId, Certificate>,
     pub exports: HashMap<RecordId, crate::model::export::ExportRecord>,
+    pub outputs: HashMap<RecordId, crate::model::export::OutputRecord>,
 }
 
 impl Index {
@@ -85,6 +86,9 @@ impl Index {
             }
             ObjectRecord::Export(e) => {
                 self.exports.insert(id, e);
+            }
+            ObjectRecord::Output(o) => {
+                self.outputs.insert(id, o);
             }
         }
         Ok(())

@@ -40,11 +40,14 @@ pub use backup::restore_backup;
 pub use cas::{to_pem, CaView};
 pub use certs::{CertView, IssueRequest, ServiceIdentity, VerifyReport, DEFAULT_LEAF_DAYS};
 pub use doctor::{restore as doctor_restore, DoctorReport, RestoreReport, SnapshotCheck};
-pub use export_ops::{BundlePreview, ExportOptions, ExportView, PreviewFile};
+pub use export_ops::{
+    BundlePreview, Destination, ExportOptions, ExportStage, ExportTarget, ExportView, Exported, PreviewFile,
+};
 pub use index::Counts;
 pub use intents::IntentView;
 pub use key_admin::RekeyReport;
 pub use secrets::{NewSecret, SecretOptions, SecretSummary};
+pub use services::{RevokedCert, ServiceRemoval};
 pub use trust::{Direction, TrustView};
 pub use unlock::Unlock;
 

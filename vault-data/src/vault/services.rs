@@ -1,12 +1,14 @@
 //! Service operations.
 
+use serde::Serialize;
 use time::OffsetDateTime;
 
 use crate::audit::{AuditEvent, AuditObject};
 use crate::error::{Error, Result};
 use crate::ids::RecordId;
 use crate::model::service::{validate_spiffe_id, ServiceUpdate};
-use crate::model::{validate_name, ObjectRecord, Service, ServiceSpec};
+use crate::model::{validate_name, CertStatus, Certificate, ObjectRecord, Revocation, Service, ServiceSpec};
+use crate::pki::crl::Reason;
 use crate::store::{Op, TreeName};
 use crate::vault::Vault;
 
@@ -111,9 +113,11 @@ impl Vault {
         Ok(svc)
     }
 
-    /// Removes a service. Refused while secrets or intents refer to it, naming them, unless
-    /// `force`, which removes those too (in the same commit).
-    pub fn remove_service(&mut self, name: &str, force: bool) -> Result<()> {
+    /// Removes a service. Refused while secrets, intents or active certificates refer to it,
+    /// naming them, unless `force`, which removes the secrets and intents too and revokes the
+    /// active certificates (reason cessationOfOperation, so their CAs' next CRLs list them), all
+    /// in the same commit and audited. Says what went with it.
+    pub fn remove_service(&mut self, name: &str, force: bool) -> Result<ServiceRemoval> {
         let index = &self.unlocked()?.index;
         let svc = index.service_named(name)?.clone();
         let mut creds: Vec<_> = index.credentials.values().filter(|c| c.service_id == svc.id).cloned().collect();
@@ -121,15 +125,22 @@ impl Vault {
         let mut intents: Vec<_> =
             index.intents.values().filter(|i| i.from == svc.id || i.to == svc.id).cloned().collect();
         intents.sort_by_key(|i| (index.service_name(i.from), index.service_name(i.to)));
-        if !force && (!creds.is_empty() || !intents.is_empty()) {
+        let mut certs: Vec<Certificate> = index
+            .certs
+            .values()
+            .filter(|c| c.service_id == Some(svc.id) && c.status == CertStatus::Active)
+            .cloned()
+            .collect();
+        certs.sort_by_key(|c| c.created);
+        let intent_names: Vec<String> =
+            intents.iter().map(|i| format!("{} -> {}", index.service_name(i.from), index.service_name(i.to))).collect();
+        if !force && (!creds.is_empty() || !intents.is_empty() || !certs.is_empty()) {
             let mut refs: Vec<String> = creds.iter().map(|c| format!("secret {}/{}", svc.name, c.name)).collect();
-            refs.extend(
-                intents
-                    .iter()
-                    .map(|i| format!("intent {} -> {}", index.service_name(i.from), index.service_name(i.to))),
-            );
+            refs.extend(intent_names.iter().map(|i| format!("intent {i}")));
+            refs.extend(certs.iter().map(|c| format!("active certificate {} (serial {})", c.id.short(), c.serial)));
             return Err(Error::StillReferenced { name: svc.name, references: refs.join(", ") });
         }
+        let now = OffsetDateTime::now_utc();
         let mut ops = vec![Op::Delete(TreeName::Objects, svc.id.as_bytes().to_vec())];
         let mut objects = vec![AuditObject::new("service", Some(svc.id), svc.name.clone())];
         for c in &creds {
@@ -137,19 +148,43 @@ impl Vault {
             ops.extend(c.versions.iter().map(|v| Op::Delete(TreeName::Payloads, v.payload_id.as_bytes().to_vec())));
             objects.push(AuditObject::new("secret", Some(c.id), format!("{}/{}", svc.name, c.name)));
         }
-        for i in &intents {
+        for (i, label) in intents.iter().zip(&intent_names) {
             ops.push(Op::Delete(TreeName::Objects, i.id.as_bytes().to_vec()));
-            objects.push(AuditObject::new(
-                "intent",
-                Some(i.id),
-                format!("{} -> {}", index.service_name(i.from), index.service_name(i.to)),
-            ));
+            objects.push(AuditObject::new("intent", Some(i.id), label.clone()));
+        }
+        // A certificate outliving its service would stay valid, unrevoked, for a name nobody
+        // manages any more: revoke it with the service.
+        let reason = Reason::CessationOfOperation;
+        let mut events = Vec::with_capacity(certs.len() + 1);
+        for c in &mut certs {
+            c.status = CertStatus::Revoked;
+            c.revocation = Some(Revocation { time: now, reason });
+            ops.push(self.seal_object(c.id, &ObjectRecord::Certificate(c.clone()))?);
+            events.push(
+                AuditEvent::success("cert.revoke", vec![AuditObject::new("certificate", Some(c.id), svc.name.clone())])
+                    .with_detail(format!("serial {}, reason {reason:?}: service {} removed", c.serial, svc.name)),
+            );
         }
         let mut event = AuditEvent::success("service.remove", objects);
-        if force && (!creds.is_empty() || !intents.is_empty()) {
-            event = event.with_detail("forced: removed its secrets and intents too");
+        if force && (!creds.is_empty() || !intents.is_empty() || !certs.is_empty()) {
+            let mut went = Vec::new();
+            if !creds.is_empty() || !intents.is_empty() {
+                went.push("removed its secrets and intents too".to_string());
+            }
+            if !certs.is_empty() {
+                let serials: Vec<&str> = certs.iter().map(|c| c.serial.as_str()).collect();
+                went.push(format!("revoked its active certificates (serial {})", serials.join(", ")));
+            }
+            event = event.with_detail(format!("forced: {}", went.join("; ")));
         }
-        self.commit(ops, vec![event])?;
+        events.insert(0, event);
+        self.commit(ops, events)?;
+        let removal = ServiceRemoval {
+            service: svc.name.clone(),
+            secrets: creds.iter().map(|c| c.name.clone()).collect(),
+            intents: intent_names,
+            revoked: certs.iter().map(|c| RevokedCert { id: c.id.to_string(), serial: c.serial.clone() }).collect(),
+        };
         let index = &mut self.unlocked_mut()?.index;
         for c in creds {
             index.remove_credential(c.id);
@@ -157,7 +192,34 @@ impl Vault {
         for i in intents {
             index.intents.remove(&i.id);
         }
+        for c in certs {
+            index.certs.insert(c.id, c);
+        }
         index.remove_service(svc.id);
-        Ok(())
+        Ok(removal)
     }
+}
+
+/// What [`Vault::remove_service`] removed and revoked with the service.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct ServiceRemoval {
+    /// The service removed.
+    pub service: String,
+    /// Names of its secrets, removed with it.
+    pub secrets: Vec<String>,
+    /// Intents to or from it, removed with it (`from -> to`).
+    pub intents: Vec<String>,
+    /// Its active certificates, revoked (cessationOfOperation).
+    pub revoked: Vec<RevokedCert>,
+}
+
+/// A certificate revoked because its service was removed.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct RevokedCert {
+    /// Vault certificate id.
+    pub id: String,
+    /// Serial (hex).
+    pub serial: String,
 }
