@@ -381,6 +381,10 @@ fn unsafe_names_are_refused_and_change_nothing() {
         let err = v.fails(&["secret", "generate", &reference], 1);
         assert!(err.contains("environment variable name"), "{name}: {err}");
     }
+    // One bad name refuses the whole import: the good line is not stored either.
+    let file = v.root.path().join("bad-name.env");
+    std::fs::write(&file, "GOOD=1\n1X=2\n").unwrap();
+    v.fails(&["secret", "import", "--service", "payments", file.to_str().unwrap()], 1);
     assert_eq!(keyloom_tests::data_trees(&v.path), before, "a refused name wrote something");
     assert_eq!(v.json(&["service", "list"]).as_array().unwrap().len(), 1);
     assert_eq!(v.json(&["secret", "list"]).as_array().unwrap().len(), 0);

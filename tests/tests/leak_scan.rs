@@ -73,6 +73,9 @@ fn canaries_appear_only_where_a_secret_is_handed_over() {
         (vec!["bundle", "history", "pay"], None, false),
         (vec!["inject", "-i", &p("t.tpl"), "-o", &p("t.out")], None, false),
         (vec!["run", "--service", "pay", "--", "true"], None, false),
+        (vec!["secret", "rename", "pay/DB_PASSWORD", "DB_PASS"], None, false),
+        (vec!["ca", "rename", "root", "corp-root"], None, false),
+        (vec!["service", "rename", "pay", "payments"], None, false),
         (vec!["unlock"], None, true), // prints the session token the user asked for
         (vec!["lock"], None, false),
         (vec!["device", "status"], None, false),
