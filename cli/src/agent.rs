@@ -77,7 +77,8 @@ pub fn capture(ctx: &Context, args: &[&str]) -> CliResult<Option<(i32, zeroize::
     let Some(stream) = agent::connect(&ctx.vault_dir)? else { return Ok(None) };
     let mut argv = vec!["keyloom".to_string(), "--vault".to_string(), ctx.vault_dir.display().to_string()];
     argv.extend(args.iter().map(|a| a.to_string()));
-    let cwd = std::env::current_dir().map_err(|e| CliError::Usage(format!("cannot read the working directory: {e}")))?;
+    let cwd =
+        std::env::current_dir().map_err(|e| CliError::Usage(format!("cannot read the working directory: {e}")))?;
     let request = Request { argv, cwd, env: BTreeMap::new() };
     let (mut reader, writer) =
         std::io::pipe().map_err(|e| CliError::Usage(format!("cannot talk to the agent: {e}")))?;
@@ -86,7 +87,8 @@ pub fn capture(ctx: &Context, args: &[&str]) -> CliResult<Option<(i32, zeroize::
         let _ = reader.read_to_end(&mut out);
         out
     });
-    let devnull = std::fs::File::open("/dev/null").map_err(|e| CliError::Usage(format!("cannot open /dev/null: {e}")))?;
+    let devnull =
+        std::fs::File::open("/dev/null").map_err(|e| CliError::Usage(format!("cannot open /dev/null: {e}")))?;
     let stderr = std::io::stderr();
     let reply = agent::call(stream, &request, [devnull.as_fd(), writer.as_fd(), stderr.as_fd()]);
     drop(writer);

@@ -152,7 +152,7 @@ pub struct AgentArgs {
 pub enum ServiceCmd {
     /// Add a service
     Add {
-        /// Unique name
+        /// Unique name: lowercase letters, digits and '-' (it becomes a directory and a DNS label)
         name: String,
         /// Environment (prod, staging, ...)
         #[arg(long = "env")]
@@ -206,6 +206,13 @@ pub enum ServiceCmd {
         /// Also remove its secrets and intents
         #[arg(long)]
         force: bool,
+    },
+    /// Rename a service, keeping its secrets, certificates, intents, trust, history and audit trail
+    Rename {
+        /// Current name
+        name: String,
+        /// New name: lowercase letters, digits and '-'
+        new_name: String,
     },
 }
 
@@ -273,6 +280,13 @@ pub enum SecretCmd {
         /// SERVICE/NAME
         reference: String,
     },
+    /// Rename a secret within its service, keeping every version and its audit trail
+    Rename {
+        /// SERVICE/NAME
+        reference: String,
+        /// New name: letters, digits and '_', not starting with a digit
+        new_name: String,
+    },
     /// Import KEY=value lines (dotenv format) into a service in one durable operation
     Import {
         /// The service receiving the secrets
@@ -320,7 +334,7 @@ pub enum IntentCmd {
 pub enum CaCmd {
     /// Create a root CA, or an intermediate with --parent
     Create {
-        /// Unique name (also the certificate's CN)
+        /// Unique name, also the certificate's CN: lowercase letters, digits and '-'
         name: String,
         /// ecdsa-p256, ecdsa-p384, ed25519, rsa-2048, rsa-3072 or rsa-4096
         #[arg(long, default_value = "ecdsa-p256")]
@@ -351,10 +365,17 @@ pub enum CaCmd {
         #[arg(long)]
         pem: bool,
     },
-    /// Import CA certificates (PEM bundle or DER) for trust only
+    /// Import CA certificates (PEM bundle or DER) for trust only; each is named from its subject
     Import {
         /// The file
         file: PathBuf,
+    },
+    /// Rename a CA, keeping the trust stores, certificates and audit trail that refer to it
+    Rename {
+        /// Current name
+        name: String,
+        /// New name: lowercase letters, digits and '-'
+        new_name: String,
     },
     /// Write the CA's current CRL (PEM, or DER with --der)
     Crl {

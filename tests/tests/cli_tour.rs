@@ -347,3 +347,144 @@ fn usage_errors_exit_1_on_every_command_and_help_exits_0() {
         assert!(!out.stdout.is_empty() && out.stderr.is_empty(), "{args:?}");
     }
 }
+
+/// Every name that becomes a path, DNS label or Kubernetes name follows one rule; a refused name
+/// gets a clear error (exit 1) and writes nothing.
+#[test]
+fn unsafe_names_are_refused_and_change_nothing() {
+    let v = TestVault::init();
+    v.ok(&["service", "add", "payments", "--env", "prod"]);
+    v.ok(&["ca", "create", "root"]);
+    let before = keyloom_tests::data_trees(&v.path);
+    let long = "a".repeat(64);
+    let bad = ["..", ".", "a/b", "../x", ".hidden", " x", "x ", "a\tb", "zürich", "ｐayments", "x-", "a_b", &long, ""];
+    for name in bad {
+        for args in [
+            vec!["service", "add", name, "--env", "prod"],
+            vec!["service", "add", "fine", "--env", name],
+            vec!["service", "edit", "payments", "--env", name],
+            vec!["service", "rename", "payments", name],
+            vec!["ca", "create", name],
+            vec!["ca", "rename", "root", name],
+        ] {
+            let err = v.fails(&args, 1);
+            assert!(
+                err.contains("is not valid") && err.contains("lowercase letters, digits and '-'"),
+                "{args:?}: {err}"
+            );
+        }
+    }
+    // Unique regardless of case: the error names the one that exists.
+    let err = v.fails(&["service", "add", "Payments", "--env", "prod"], 1);
+    assert!(err.contains("service \"payments\" already exists"), "{err}");
+    let err = v.fails(&["ca", "create", "ROOT"], 1);
+    assert!(err.contains("CA \"root\" already exists"), "{err}");
+    // Uppercase alone is refused with the lowercase form suggested.
+    let err = v.fails(&["service", "add", "Billing", "--env", "prod"], 1);
+    assert!(err.contains("uppercase") && err.contains("Try \"billing\""), "{err}");
+    // Secret names are portable environment names.
+    for name in ["1X", "A-B", "A B", "A.B", "Ä", ".."] {
+        let reference = format!("payments/{name}");
+        let out = v.run_with_stdin(&["secret", "set", &reference], b"value");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{name}: {err}");
+        assert!(err.contains("environment variable name"), "{name}: {err}");
+        let err = v.fails(&["secret", "generate", &reference], 1);
+        assert!(err.contains("environment variable name"), "{name}: {err}");
+    }
+    // One bad name refuses the whole import: the good line is not stored either.
+    let file = v.root.path().join("bad-name.env");
+    std::fs::write(&file, "GOOD=1\n1X=2\n").unwrap();
+    v.fails(&["secret", "import", "--service", "payments", file.to_str().unwrap()], 1);
+    assert_eq!(keyloom_tests::data_trees(&v.path), before, "a refused name wrote something");
+    assert_eq!(v.json(&["service", "list"]).as_array().unwrap().len(), 1);
+    assert_eq!(v.json(&["secret", "list"]).as_array().unwrap().len(), 0);
+}
+
+/// `service rename`, `ca rename` and `secret rename` keep the record (its id), so history, audit,
+/// trust stores, intents, certificates, bundle history and credential targets follow.
+#[test]
+fn renames_keep_history_audit_and_references() {
+    let v = TestVault::init();
+    v.ok(&["service", "add", "payments", "--env", "prod"]);
+    v.ok(&["service", "add", "checkout", "--env", "prod"]);
+    v.ok(&["ca", "create", "corp-root"]);
+    v.ok(&["trust", "add", "payments", "--ca", "corp-root", "--inbound"]);
+    v.ok(&["intent", "add", "--from", "checkout", "--to", "payments"]);
+    for value in [&b"first"[..], b"second"] {
+        keyloom_tests::assert_success(&v.run_with_stdin(&["secret", "set", "payments/STRIPE_KEY"], value), &["set"]);
+    }
+    let out = v.run_with_stdin(&["secret", "set", "checkout/PAY_TOKEN", "--target", "payments"], b"tok");
+    keyloom_tests::assert_success(&out, &["set"]);
+    v.ok(&["cert", "issue", "--service", "payments", "--ca", "corp-root", "--dns", "payments.example"]);
+    let out = v.root.path().join("bundle");
+    v.ok(&["export", "payments", "--out", out.to_str().unwrap()]);
+    let svc_id = v.json(&["service", "show", "payments"])["service"]["id"].as_str().unwrap().to_string();
+    let secret_id = v.json(&["secret", "list", "payments"])[0]["id"].as_str().unwrap().to_string();
+
+    let renamed = v.json(&["service", "rename", "payments", "billing"]);
+    assert_eq!((renamed["name"].as_str(), renamed["id"].as_str()), (Some("billing"), Some(svc_id.as_str())));
+    let err = v.fails(&["service", "show", "payments"], 1);
+    assert!(err.contains("unknown service \"payments\""), "{err}");
+    let show = v.json(&["service", "show", "billing"]);
+    assert_eq!(show["secrets"][0]["name"], "STRIPE_KEY");
+    assert_eq!(show["secrets"][0]["versions"], 2);
+    assert_eq!(
+        (show["intents"][0]["from"].as_str(), show["intents"][0]["to"].as_str()),
+        (Some("checkout"), Some("billing"))
+    );
+    assert_eq!(v.json(&["trust", "list", "billing"])["inbound"][0], "corp-root");
+    assert_eq!(v.json(&["secret", "list", "checkout"])[0]["target"], "billing", "the credential target follows");
+    let certs = v.json(&["cert", "list"]);
+    assert_eq!(certs[0]["service"], "billing");
+    assert_eq!(v.json(&["bundle", "history", "billing"]).as_array().unwrap().len(), 1, "bundle history follows");
+    // Renaming onto a name in use (in any case) is refused, naming it.
+    let err = v.fails(&["service", "rename", "billing", "checkout"], 1);
+    assert!(err.contains("service \"checkout\" already exists"), "{err}");
+
+    let ca = v.json(&["ca", "rename", "corp-root", "corp-root-2024"]);
+    assert_eq!(ca["name"], "corp-root-2024");
+    assert!(ca["certificate"]["subject"].as_str().unwrap().contains("corp-root"), "the subject is unchanged");
+    assert_eq!(v.json(&["trust", "list", "billing"])["inbound"][0], "corp-root-2024");
+    assert_eq!(v.json(&["cert", "list"])[0]["issuer_ca"], "corp-root-2024");
+    v.ok(&["cert", "renew", "billing"]);
+
+    let s = v.json(&["secret", "rename", "billing/STRIPE_KEY", "STRIPE_API_KEY"]);
+    assert_eq!(
+        (s["name"].as_str(), s["id"].as_str(), s["versions"].as_u64()),
+        (Some("STRIPE_API_KEY"), Some(secret_id.as_str()), Some(2))
+    );
+    assert_eq!(v.ok(&["secret", "get", "billing/STRIPE_API_KEY", "--version", "1", "-n"]), "first");
+    assert_eq!(v.json(&["secret", "history", "billing/STRIPE_API_KEY"])["versions"].as_array().unwrap().len(), 2);
+    v.fails(&["secret", "get", "billing/STRIPE_KEY"], 1);
+    let err = v.fails(&["secret", "rename", "billing/STRIPE_API_KEY", "1X"], 1);
+    assert!(err.contains("environment variable name"), "{err}");
+    keyloom_tests::assert_success(&v.run_with_stdin(&["secret", "set", "billing/OTHER"], b"x"), &["set"]);
+    let err = v.fails(&["secret", "rename", "billing/OTHER", "STRIPE_API_KEY"], 1);
+    assert!(err.contains("secret \"billing/STRIPE_API_KEY\" already exists"), "{err}");
+
+    // The audit trail of each record, found by its id, runs from creation through the rename.
+    let entries = v.json(&["audit", "list"]);
+    let trail = |id: &str| -> Vec<String> {
+        let mut t: Vec<String> = entries
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["objects"].as_array().unwrap().iter().any(|o| o["id"] == id))
+            .map(|e| e["action"].as_str().unwrap().to_string())
+            .collect();
+        t.reverse();
+        t
+    };
+    let svc_trail = trail(&svc_id);
+    assert_eq!(svc_trail.first().map(String::as_str), Some("service.add"), "{svc_trail:?}");
+    assert!(
+        svc_trail.contains(&"service.rename".to_string()) && svc_trail.contains(&"export".to_string()),
+        "{svc_trail:?}"
+    );
+    assert_eq!(trail(&secret_id), ["secret.set", "secret.set", "secret.rename", "secret.reveal"]);
+    let rename = entries.as_array().unwrap().iter().find(|e| e["action"] == "service.rename").unwrap();
+    assert_eq!(rename["detail"], "renamed from \"payments\" to \"billing\"; target of 1 secret(s) updated");
+    assert!(entries.as_array().unwrap().iter().any(|e| e["action"] == "ca.rename"));
+    assert_eq!(v.json(&["audit", "verify"])["ok"], true);
+}

@@ -30,6 +30,9 @@ fn demo_estate_is_deterministic_labelled_and_has_every_finding_kind() {
         serde_json::from_slice(&out.stdout).unwrap()
     };
     assert_eq!(run(&a, &["status", "--json"])["demo"], true);
+    // Every name the demo makes follows the name rule (it renders 40 services: `payments-2` and
+    // `PAYMENTS_2_TOKEN` included).
+    assert_eq!(run(&a, &["doctor", "--json"])["name_problems"], serde_json::json!([]));
     assert_eq!(run(&v.path, &["status", "--json"])["demo"], false);
     // Same seed, same estate: the same findings (by kind and message; certificate ids are random).
     let shape = |f: &serde_json::Value| -> Vec<(String, String)> {

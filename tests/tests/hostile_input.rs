@@ -1,6 +1,6 @@
 //! Hostile input, property-based (proptest): random bytes and randomly damaged valid inputs for
-//! certificate and key import, CSR signing, the bundle-signing key, bundle verify, and the CLI's
-//! env import. Every call must return a clear error or correct data: no panic, no certificate
+//! certificate and key import, CSR signing, the bundle-signing key, bundle verify, the CLI's
+//! env import, and random names against the name rule. Every call must return a clear error or correct data: no panic, no certificate
 //! that does not parse, no damaged bundle reported as verified.
 //!
 //! Cases per property: PROPTEST_CASES (default 256 here; the long run sets more).
@@ -10,10 +10,11 @@ use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use proptest::prelude::*;
+use vault_data::model::names::{self, NameKind};
 use vault_data::pki::import::{key_matches_certificate, parse_certificates, parse_private_key};
 use vault_data::pki::inspect::inspect;
 use vault_data::pki::{CaSpec, KeyType, NameConstraintsSpec};
-use vault_data::{KdfCost, SecretString, Vault};
+use vault_data::{KdfCost, SecretString, ServiceSpec, Vault};
 
 static EXECUTIONS: AtomicUsize = AtomicUsize::new(0);
 
@@ -200,4 +201,99 @@ fn cli_env_import_refuses_garbage_without_panicking() {
     let audit = tv.run(&["audit", "verify"]);
     assert!(audit.status.success());
     eprintln!("hostile input: CLI env import, {} executions (process total)", EXECUTIONS.load(Ordering::Relaxed));
+}
+
+/// `[a-z0-9]([a-z0-9-]*[a-z0-9])?`, 1–63 characters, written out independently of the library.
+fn matches_label_regex(s: &str) -> bool {
+    let edge = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit();
+    let chars: Vec<char> = s.chars().collect();
+    (1..=63).contains(&chars.len())
+        && edge(chars[0])
+        && edge(chars[chars.len() - 1])
+        && chars.iter().all(|c| edge(*c) || *c == '-')
+}
+
+/// `[A-Za-z_][A-Za-z0-9_]*`, written out independently of the library.
+fn matches_env_regex(s: &str) -> bool {
+    let mut chars = s.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// One plain component: joined to a directory it names a child of that directory, never the
+/// directory itself, its parent, a hidden file or somewhere else.
+fn safe_path_component(s: &str) -> bool {
+    let base = Path::new("/base");
+    let joined = base.join(s);
+    let comps: Vec<_> = Path::new(s).components().collect();
+    comps == [std::path::Component::Normal(std::ffi::OsStr::new(s))]
+        && joined.parent() == Some(base)
+        && !s.starts_with('.')
+        && !s.contains(['/', '\\', '\0'])
+}
+
+fn hostile_name() -> impl Strategy<Value = String> {
+    prop_oneof![
+        "[a-z0-9-]{0,66}",
+        "[a-zA-Z0-9._/ -]{0,70}",
+        "(\\.|\\.\\.|/|-|[a-z]){1,8}",
+        "[A-Za-z0-9_-]{0,130}",
+        any::<String>(),
+        prop::collection::vec(any::<char>(), 0..80).prop_map(|v| v.into_iter().collect()),
+    ]
+}
+
+#[test]
+fn name_rule_never_panics_and_accepts_only_safe_names() {
+    let root = tempfile::tempdir().unwrap();
+    let pass = SecretString::from("correct horse battery staple".to_string());
+    let (vault, _) =
+        Vault::create(&root.path().join("v"), &pass, vault_data::CreateOptions { kdf: KdfCost::LogN(14) }).unwrap();
+    let vault = std::cell::RefCell::new(vault);
+    let accepted = AtomicUsize::new(0);
+    proptest!(config(), |(name in hostile_name())| {
+        EXECUTIONS.fetch_add(1, Ordering::Relaxed);
+        for kind in [NameKind::Service, NameKind::Ca, NameKind::Environment] {
+            match names::check(kind, &name) {
+                Ok(()) => {
+                    prop_assert!(matches_label_regex(&name), "{kind:?} {name:?} accepted");
+                    prop_assert!(safe_path_component(&name), "{name:?} is not a safe path component");
+                }
+                Err(e) => {
+                    let msg = e.to_string();
+                    prop_assert!(msg.starts_with(&format!("{} name ", kind.label())), "{msg}");
+                    prop_assert!(msg.len() < 700, "the message grows with the name: {} bytes", msg.len());
+                }
+            }
+        }
+        match names::check(NameKind::Secret, &name) {
+            Ok(()) => prop_assert!(matches_env_regex(&name) && safe_path_component(&name), "secret {name:?} accepted"),
+            Err(e) => prop_assert!(e.to_string().contains("environment variable name")),
+        }
+        let slug = names::slugify(&name);
+        prop_assert!(slug.is_empty() || matches_label_regex(&slug), "slug {slug:?} of {name:?}");
+        let env = names::env_name_from(&name);
+        prop_assert!(env.is_empty() || matches_env_regex(&env), "env name {env:?} of {name:?}");
+        // Through the vault: accepted only when valid, and then findable by exactly that name.
+        let spec = ServiceSpec { name: name.clone(), environment: "prod".into(), ..Default::default() };
+        let mut v = vault.borrow_mut();
+        match v.add_service(spec) {
+            Ok(svc) => {
+                accepted.fetch_add(1, Ordering::Relaxed);
+                prop_assert!(matches_label_regex(&svc.name) && svc.name == name);
+                prop_assert_eq!(v.service(&name).unwrap().id, svc.id);
+            }
+            Err(e) => prop_assert!(
+                !matches_label_regex(&name) || e.to_string().contains("already exists"),
+                "{name:?} refused: {e}"
+            ),
+        }
+    });
+    let n = vault.borrow().list_services().unwrap().len();
+    assert_eq!(n, accepted.load(Ordering::Relaxed));
+    eprintln!(
+        "hostile input: name rule, {} executions (process total), {n} names accepted",
+        EXECUTIONS.load(Ordering::Relaxed)
+    );
+    vault.into_inner().close().unwrap();
 }

@@ -73,8 +73,11 @@ fn canaries_appear_only_where_a_secret_is_handed_over() {
         (vec!["bundle", "history", "pay"], None, false),
         (vec!["inject", "-i", &p("t.tpl"), "-o", &p("t.out")], None, false),
         (vec!["run", "--service", "pay", "--", "true"], None, false),
+        (vec!["secret", "rename", "pay/DB_PASSWORD", "DB_PASS"], None, false),
+        (vec!["ca", "rename", "root", "corp-root"], None, false),
+        (vec!["service", "rename", "pay", "payments"], None, false),
         (vec!["unlock"], None, false),
-        (vec!["secret", "list", "pay"], None, false), // through the agent
+        (vec!["secret", "list", "payments"], None, false), // through the agent
         (vec!["lock"], None, false),
         (vec!["device", "status"], None, false),
         (vec!["audit", "list"], None, false),

@@ -155,6 +155,29 @@ fn imports_every_certificate_of_debians_ca_bundle() {
     let added = v.json(&["ca", "import", s(bundle)]);
     assert_eq!(added.as_array().unwrap().len(), expected);
     assert!(added.as_array().unwrap().iter().all(|c| c["trust_only"] == true));
+    // Each is named by a slug of its subject that follows the name rule, unique, with the
+    // subject kept for display.
+    let names: Vec<&str> = added.as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
+    for n in &names {
+        let ok = !n.is_empty()
+            && n.len() <= 63
+            && n.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && !n.starts_with('-')
+            && !n.ends_with('-');
+        assert!(ok, "{n:?} breaks the name rule");
+    }
+    let unique: std::collections::HashSet<&&str> = names.iter().collect();
+    assert_eq!(unique.len(), names.len(), "names are unique");
+    let by_name = |n: &str| added.as_array().unwrap().iter().find(|c| c["name"] == n).cloned();
+    let g2 = by_name("digicert-global-root-g2").expect("CN=DigiCert Global Root G2 → digicert-global-root-g2");
+    assert!(g2["certificate"]["subject"].as_str().unwrap().contains("DigiCert Global Root G2"));
+    assert!(by_name("security-communication-rootca2").is_some(), "no CN: named from the OU");
+    // Four roots are CN=GlobalSign: the others are told apart by their OU; two identical subjects
+    // by a suffix.
+    assert!(by_name("globalsign").is_some() && by_name("globalsign-root-ca-r3").is_some(), "{names:?}");
+    let firma = "autoridad-de-certificacion-firmaprofesional-cif-a62634068";
+    assert!(by_name(firma).is_some() && by_name(&format!("{firma}-2")).is_some(), "{names:?}");
+    assert!(names.iter().all(|n| !n.contains("--")));
     // Importing again adds nothing; and nothing here can sign.
     assert_eq!(v.json(&["ca", "import", s(bundle)]).as_array().unwrap().len(), 0);
     let first = added[0]["name"].as_str().unwrap().to_string();

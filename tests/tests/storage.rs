@@ -130,6 +130,8 @@ fn doctor_passes_a_healthy_vault() {
     assert_eq!(r["snapshot"]["authentic"], true);
     assert_eq!(r["snapshot"]["differences"], 0);
     assert!(r["records_checked"].as_u64().unwrap() >= 3 + 3 + 1 + 8);
+    assert_eq!(r["name_problems"], serde_json::json!([]), "every name follows the name rule");
+    assert!(v.ok(&["doctor"]).contains("names            OK"));
 }
 
 #[test]

@@ -32,10 +32,12 @@ pub use crypto::passphrase::{estimate_strength, KdfCost, Strength, MIN_SCRYPT_LO
 pub use crypto::slots::{SlotInfo, SlotKind};
 pub use error::{Error, ErrorCategory, Result};
 pub use ids::RecordId;
+pub use model::names::NameKind;
 pub use model::service::{parse_tag, ServiceUpdate};
 pub use model::{Credential, CredentialVersion, Intent, SecretRef, Service, ServiceSpec};
 pub use vault::doctor_restore as restore;
 pub use vault::restore_backup;
+pub use vault::NameProblem;
 pub use vault::{
     to_pem, BundlePreview, CaView, CertView, Destination, Direction, ExportOptions, ExportStage, ExportTarget,
     ExportView, Exported, IssueRequest, PreviewFile, ServiceIdentity, TrustView, VerifyReport, DEFAULT_LEAF_DAYS,

@@ -1,4 +1,4 @@
-//! `ca create | list | show | import | crl | sign-csr`.
+//! `ca create | list | show | import | rename | crl | sign-csr`.
 
 use vault_data::pki::{CaSpec, KeyType, NameConstraintsSpec};
 use vault_data::CaView;
@@ -108,6 +108,14 @@ pub fn run(ctx: &Context, cmd: CaCmd) -> CliResult<()> {
                 ctx.print_json(&added)?;
             } else {
                 println!("Imported {} CA certificate(s) for trust only from {}", added.len(), file.display());
+            }
+        }
+        CaCmd::Rename { name, new_name } => {
+            let ca = vault.rename_ca(&name, &new_name)?;
+            if ctx.json {
+                ctx.print_json(&ca)?;
+            } else {
+                println!("Renamed CA {name} to {} (subject {})", ca.name, ca.certificate.subject);
             }
         }
         CaCmd::Crl { name, out, der } => {

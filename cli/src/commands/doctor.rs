@@ -72,9 +72,13 @@ pub fn run(ctx: &Context, args: DoctorArgs) -> CliResult<()> {
         vault.unlock_keys_only(unlock_method(ctx, &args)?)?;
     }
     let report = vault.doctor()?;
+    // Names from before the name rule are not damage: listed with their fix, the verdict stands.
+    let names = vault.name_problems()?;
     vault.close()?;
     if ctx.json {
-        ctx.print_json(&report)?;
+        let mut json = serde_json::to_value(&report).map_err(|e| CliError::Usage(e.to_string()))?;
+        json["name_problems"] = serde_json::to_value(&names).map_err(|e| CliError::Usage(e.to_string()))?;
+        ctx.print_json(&json)?;
     } else {
         println!("records checked  {}", report.records_checked);
         for d in &report.damaged {
@@ -85,6 +89,15 @@ pub fn run(ctx: &Context, args: DoctorArgs) -> CliResult<()> {
             Some(p) => println!("audit chain      BROKEN at #{}: {}", p.seq, p.problem),
         }
         println!("snapshot         {}", report.snapshot.verdict);
+        if names.is_empty() {
+            println!("names            OK");
+        } else {
+            println!("names            {} break the name rule; rename them:", names.len());
+            for p in &names {
+                println!("  {} {}: {}", p.kind.label(), vault_data::model::names::shown(&p.name), p.problem);
+                println!("    fix: {}", p.fix);
+            }
+        }
         println!("verdict          {}", if report.ok { "healthy" } else { "PROBLEMS FOUND" });
     }
     if report.ok {

@@ -1,4 +1,4 @@
-//! `secret set | generate | get | history | list | remove | import`.
+//! `secret set | generate | get | history | list | remove | rename | import`.
 
 use vault_data::{Charset, ExposeSecret, NewSecret, SecretOptions, SecretRef, SecretSlice, SecretSummary};
 
@@ -25,8 +25,8 @@ pub fn run(ctx: &Context, cmd: SecretCmd) -> CliResult<()> {
     match cmd {
         SecretCmd::Set { reference, policy, from_file, keep_newline } => {
             let r: SecretRef = reference.parse()?;
-            // Resolve the service before reading a value, so a typo fails before the user types.
-            vault.service(&r.service)?;
+            // Check the service and name before reading a value, so a typo fails before the user types.
+            vault.check_secret_reference(&r)?;
             let value = secret_input::secret_value(from_file.as_deref(), keep_newline)?;
             let s = vault.set_secret(&r, &SecretSlice::from(value.to_vec()), options(policy))?;
             print_stored(ctx, &s, "Stored")?;
@@ -122,6 +122,15 @@ pub fn run(ctx: &Context, cmd: SecretCmd) -> CliResult<()> {
                 ctx.print_json(&serde_json::json!({ "removed": r.to_string() }))?;
             } else {
                 println!("Removed {r} and all its versions");
+            }
+        }
+        SecretCmd::Rename { reference, new_name } => {
+            let r: SecretRef = reference.parse()?;
+            let s = vault.rename_secret(&r, &new_name)?;
+            if ctx.json {
+                ctx.print_json(&s)?;
+            } else {
+                println!("Renamed {r} to {}/{} ({} version(s) kept)", s.service, s.name, s.versions);
             }
         }
         SecretCmd::Import { service, file, policy } => {

@@ -1,4 +1,4 @@
-//! `service add | list | show | edit | remove`.
+//! `service add | list | show | edit | remove | rename | import`.
 
 use std::collections::BTreeMap;
 
@@ -108,6 +108,14 @@ pub fn run(ctx: &Context, cmd: ServiceCmd) -> CliResult<()> {
                 ctx.print_json(&svc)?;
             } else {
                 println!("Updated service {}", svc.name);
+            }
+        }
+        ServiceCmd::Rename { name, new_name } => {
+            let svc = vault.rename_service(&name, &new_name)?;
+            if ctx.json {
+                ctx.print_json(&svc)?;
+            } else {
+                println!("Renamed service {name} to {} [{}]", svc.name, svc.id.short());
             }
         }
         ServiceCmd::Remove { name, force } => {

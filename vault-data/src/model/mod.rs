@@ -5,6 +5,7 @@ pub mod certificate;
 pub mod credential;
 pub mod export;
 pub mod intent;
+pub mod names;
 pub mod service;
 pub mod timestamp;
 
@@ -51,22 +52,6 @@ impl ObjectRecord {
 
     pub(crate) fn decode(bytes: &[u8]) -> Option<ObjectRecord> {
         postcard::from_bytes(bytes).ok()
-    }
-}
-
-/// Names of services, secrets and environments: printable, no slash, no surrounding space.
-pub(crate) fn validate_name(kind: &str, name: &str) -> crate::Result<()> {
-    let ok = !name.is_empty()
-        && name.len() <= 128
-        && name.trim() == name
-        && !name.contains('/')
-        && name.chars().all(|c| !c.is_control());
-    if ok {
-        Ok(())
-    } else {
-        Err(crate::Error::Invalid(format!(
-            "{kind} name {name:?} is not valid: use 1–128 printable characters without '/' or surrounding spaces"
-        )))
     }
 }
 

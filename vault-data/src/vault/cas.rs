@@ -6,7 +6,8 @@ use time::OffsetDateTime;
 use crate::audit::{AuditEvent, AuditObject};
 use crate::error::{Error, Result};
 use crate::ids::RecordId;
-use crate::model::{validate_name, Ca, CertStatus, ObjectRecord};
+use crate::model::names::{self, folded, NameKind};
+use crate::model::{Ca, CertStatus, ObjectRecord};
 use crate::pki::crl::{self, RevokedEntry};
 use crate::pki::import::parse_certificates;
 use crate::pki::inspect::{inspect, CertInfo};
@@ -103,11 +104,12 @@ impl Vault {
     /// Creates a root CA, or an intermediate under `parent`. The intermediate may not outlive its
     /// parent, and its constraints must sit inside the parent's.
     pub fn create_ca(&mut self, spec: CaSpec, parent: Option<&str>) -> Result<CaView> {
-        validate_name("CA", &spec.name)?;
         let index = &self.unlocked()?.index;
-        if index.ca_by_name.contains_key(&spec.name) {
-            return Err(Error::Exists { kind: "CA", name: spec.name });
+        // Taken is checked first, so `Root` beside `root` names the existing one.
+        if let Some(existing) = index.ca_name_taken(&spec.name, None) {
+            return Err(Error::Exists { kind: "CA", name: existing.name.clone() });
         }
+        names::check(NameKind::Ca, &spec.name)?;
         let now = OffsetDateTime::now_utc();
         let (issued, parent_id) = match parent {
             None => (issue::root_ca(&spec, now)?, None),
@@ -164,12 +166,15 @@ impl Vault {
     }
 
     /// Imports every CA certificate in a PEM bundle or DER file for trust only (no key). Ones
-    /// already present (same certificate) are skipped; names come from the subject CN.
+    /// already present (same certificate) are skipped. Each gets a name that follows the name
+    /// rule, made from its subject (`CN=DigiCert Global Root G2` → `digicert-global-root-g2`; the
+    /// OU or O when the CN's is taken or missing; `-2`, `-3`, ... when all are taken;
+    /// `ca-<fingerprint>` when the subject gives nothing). The subject stays in the certificate.
     pub fn import_cas(&mut self, bytes: &[u8], origin: &str) -> Result<Vec<CaView>> {
         let ders = parse_certificates(bytes, origin)?;
         let index = &self.unlocked()?.index;
         let now = OffsetDateTime::now_utc();
-        let mut names: std::collections::HashSet<String> = index.ca_by_name.keys().cloned().collect();
+        let mut taken: std::collections::HashSet<String> = index.ca_by_name.keys().map(|n| folded(n)).collect();
         let mut known: std::collections::HashSet<Vec<u8>> = index.cas.values().map(|c| c.cert_der.clone()).collect();
         let mut new = Vec::new();
         for (i, der) in ders.into_iter().enumerate() {
@@ -177,23 +182,21 @@ impl Vault {
                 continue;
             }
             let info = inspect(&der).map_err(|e| Error::Invalid(format!("{origin}: certificate {}: {e}", i + 1)))?;
-            let base: String = info
-                .common_name
-                .clone()
-                .unwrap_or_else(|| format!("ca-{}", &info.sha256_fingerprint.replace(':', "")[..12]))
-                .chars()
-                .map(|c| if c == '/' || c.is_control() { '-' } else { c })
-                .collect::<String>()
-                .trim()
-                .to_string();
-            let base = if base.is_empty() { format!("ca-{}", i + 1) } else { base };
-            let mut name = base.clone();
-            let mut n = 2;
-            while names.contains(&name) {
-                name = format!("{base} ({n})");
-                n += 1;
-            }
-            names.insert(name.clone());
+            // The name is a slug of the subject: its CN, or when that is taken (four roots are
+            // CN=GlobalSign) its OU or O, else the first with `-2`, `-3`, ...; `ca-<fingerprint>`
+            // when the subject gives nothing. The subject itself stays in the certificate.
+            let candidates: Vec<String> =
+                subject_labels(&der).iter().map(|l| names::slugify(l)).filter(|l| !l.is_empty()).collect();
+            let free = candidates.iter().find(|c| !taken.contains(&folded(c)));
+            let name = match (free, candidates.first()) {
+                (Some(c), _) => c.clone(),
+                (None, Some(first)) => names::unique_label(first, |n| taken.contains(&folded(n))),
+                (None, None) => names::unique_label(
+                    &format!("ca-{}", &info.sha256_fingerprint.replace(':', "").to_lowercase()[..12]),
+                    |n| taken.contains(&folded(n)),
+                ),
+            };
+            taken.insert(folded(&name));
             let parent = if info.self_issued { None } else { index.ca_with_subject(&info.issuer).map(|c| c.id) };
             new.push(Ca {
                 id: RecordId::random(),
@@ -230,6 +233,29 @@ impl Vault {
             index.put_ca(ca.clone());
         }
         new.iter().map(|c| view(index, c)).collect()
+    }
+
+    /// Renames a CA. The record keeps its id, so trust stores, issued certificates, child CAs and
+    /// the audit trail (all kept by id) follow it; the certificate (its subject) does not change.
+    /// The new name must follow the name rule and be unused (ignoring case).
+    pub fn rename_ca(&mut self, name: &str, new_name: &str) -> Result<CaView> {
+        let index = &self.unlocked()?.index;
+        let mut ca = index.ca_named(name)?.clone();
+        if ca.name == new_name {
+            return Err(Error::Invalid(format!("CA {} already has that name", names::shown(&ca.name))));
+        }
+        if let Some(other) = index.ca_name_taken(new_name, Some(ca.id)) {
+            return Err(Error::Exists { kind: "CA", name: other.name.clone() });
+        }
+        names::check(NameKind::Ca, new_name)?;
+        let old = std::mem::replace(&mut ca.name, new_name.to_string());
+        let op = self.seal_object(ca.id, &ObjectRecord::Ca(ca.clone()))?;
+        let obj = AuditObject::new("ca", Some(ca.id), ca.name.clone());
+        let detail = format!("renamed from {old:?} to {:?}", ca.name);
+        self.commit(vec![op], vec![AuditEvent::success("ca.rename", vec![obj]).with_detail(detail)])?;
+        let index = &mut self.unlocked_mut()?.index;
+        index.put_ca(ca.clone());
+        view(index, &ca)
     }
 
     /// Every CA, sorted by name.
@@ -323,4 +349,22 @@ impl Vault {
         self.unlocked_mut()?.index.certs.insert(cert.id, cert);
         Ok(der)
     }
+}
+
+/// The readable parts of a certificate's subject, most specific first: its CN, OU and O (Debian's
+/// bundle has roots with no CN, e.g. `OU=Security Communication RootCA2`).
+fn subject_labels(der: &[u8]) -> Vec<String> {
+    let Ok(cert) = crate::pki::inspect::parse(der) else {
+        return Vec::new();
+    };
+    let subject = cert.subject();
+    let text = |a: &x509_parser::x509::AttributeTypeAndValue<'_>| {
+        a.as_str().ok().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string)
+    };
+    let labels = [
+        subject.iter_common_name().find_map(text),
+        subject.iter_organizational_unit().find_map(text),
+        subject.iter_organization().find_map(text),
+    ];
+    labels.into_iter().flatten().collect()
 }

@@ -370,6 +370,7 @@ impl Vault {
         let index = &self.unlocked()?.index;
         let mut creds: Vec<_> = index.credentials.values().filter(|c| c.service_id == svc.id).cloned().collect();
         creds.sort_by(|a, b| a.name.cmp(&b.name));
+        super::name_problems::check_exportable(&svc.name, creds.iter().map(|c| c.name.as_str()))?;
         let mut secrets = Vec::with_capacity(creds.len());
         for c in &creds {
             if let Some(v) = c.current() {

@@ -9,6 +9,7 @@ use crate::crypto::keys::{VaultId, VaultKeys};
 use crate::crypto::seal::{self, Location};
 use crate::error::{Error, Result};
 use crate::ids::RecordId;
+use crate::model::names::folded;
 use crate::model::{Ca, Certificate, Credential, Intent, ObjectRecord, Service};
 use crate::store::{Store, TreeName};
 
@@ -102,8 +103,17 @@ impl Index {
         self.cas.insert(c.id, c);
     }
 
+    /// The CA called `name`: the exact name first (vaults made before the name rule may hold
+    /// names that differ only in case), else the one CA whose name matches ignoring case.
     pub(crate) fn ca_named(&self, name: &str) -> Result<&Ca> {
-        self.ca_by_name.get(name).and_then(|id| self.cas.get(id)).ok_or_else(|| Error::UnknownCa(name.to_string()))
+        let id = self.ca_by_name.get(name).copied().or_else(|| only_match(&self.ca_by_name, name));
+        id.and_then(|id| self.cas.get(&id)).ok_or_else(|| Error::UnknownCa(name.to_string()))
+    }
+
+    /// A CA other than `except` whose name equals `name` ignoring case.
+    pub(crate) fn ca_name_taken(&self, name: &str, except: Option<RecordId>) -> Option<&Ca> {
+        let key = folded(name);
+        self.cas.values().find(|c| Some(c.id) != except && folded(&c.name) == key)
     }
 
     /// The vault CA whose subject DN is `dn` (the issuer of a certificate made elsewhere).
@@ -140,11 +150,18 @@ impl Index {
         }
     }
 
+    /// The service called `name`: the exact name first (vaults made before the name rule may
+    /// hold names that differ only in case), else the one service whose name matches ignoring
+    /// case. Two or more such matches find nothing: guessing could touch the wrong service.
     pub(crate) fn service_named(&self, name: &str) -> Result<&Service> {
-        self.service_by_name
-            .get(name)
-            .and_then(|id| self.services.get(id))
-            .ok_or_else(|| Error::UnknownService(name.to_string()))
+        let id = self.service_by_name.get(name).copied().or_else(|| only_match(&self.service_by_name, name));
+        id.and_then(|id| self.services.get(&id)).ok_or_else(|| Error::UnknownService(name.to_string()))
+    }
+
+    /// A service other than `except` whose name equals `name` ignoring case.
+    pub(crate) fn service_name_taken(&self, name: &str, except: Option<RecordId>) -> Option<&Service> {
+        let key = folded(name);
+        self.services.values().find(|s| Some(s.id) != except && folded(&s.name) == key)
     }
 
     pub(crate) fn service_name(&self, id: RecordId) -> String {
@@ -160,5 +177,15 @@ impl Index {
             cas: self.cas.len(),
             certificates: self.certs.len(),
         }
+    }
+}
+
+/// The id of the one key of `by_name` equal to `name` ignoring case, if exactly one is.
+fn only_match(by_name: &HashMap<String, RecordId>, name: &str) -> Option<RecordId> {
+    let key = folded(name);
+    let mut found = by_name.iter().filter(|(n, _)| folded(n) == key).map(|(_, id)| *id);
+    match (found.next(), found.next()) {
+        (Some(id), None) => Some(id),
+        _ => None,
     }
 }

@@ -11,6 +11,7 @@ pub(crate) mod index;
 mod intents;
 mod key_admin;
 mod migrate;
+mod name_problems;
 mod pending;
 mod secrets;
 mod services;
@@ -46,6 +47,7 @@ pub use export_ops::{
 pub use index::Counts;
 pub use intents::IntentView;
 pub use key_admin::RekeyReport;
+pub use name_problems::NameProblem;
 pub use secrets::{NewSecret, SecretOptions, SecretSummary};
 pub use services::{RevokedCert, ServiceRemoval};
 pub use trust::{Direction, TrustView};

@@ -10,7 +10,8 @@ use crate::audit::{AuditEvent, AuditObject};
 use crate::crypto::generate::{generate_secret, Charset};
 use crate::error::{Error, Result};
 use crate::ids::RecordId;
-use crate::model::{validate_name, Credential, CredentialVersion, ObjectRecord, SecretRef};
+use crate::model::names::{self, NameKind};
+use crate::model::{Credential, CredentialVersion, ObjectRecord, SecretRef};
 use crate::store::{Op, TreeName};
 use crate::vault::Vault;
 
@@ -140,26 +141,30 @@ impl Vault {
         ops: &mut Vec<Op>,
     ) -> Result<(RecordId, u32)> {
         let Item { reference, value, options, generated, at: now } = *item;
-        validate_name("secret", &reference.name)?;
-        validate_value(reference, value)?;
         let index = &self.unlocked()?.index;
         let svc = index.service_named(&reference.service)?;
         let key = (svc.id, reference.name.clone());
         let mut cred = match staged.remove(&key) {
             Some(c) => c,
             None => match index.credential_by_name.get(&key).and_then(|id| index.credentials.get(id)) {
+                // A new version of a credential from a vault made before the name rule is fine;
+                // only a new name is checked.
                 Some(c) => c.clone(),
-                None => Credential {
-                    id: RecordId::random(),
-                    service_id: svc.id,
-                    name: reference.name.clone(),
-                    target: None,
-                    rotate_days: None,
-                    versions: Vec::new(),
-                    created: now,
-                },
+                None => {
+                    names::check(NameKind::Secret, &reference.name)?;
+                    Credential {
+                        id: RecordId::random(),
+                        service_id: svc.id,
+                        name: reference.name.clone(),
+                        target: None,
+                        rotate_days: None,
+                        versions: Vec::new(),
+                        created: now,
+                    }
+                }
             },
         };
+        validate_value(reference, value)?;
         if options.target.is_some() {
             cred.target = options.target.clone();
         }
@@ -196,6 +201,18 @@ impl Vault {
         }
         out.sort_by(|a, b| (&a.service, &a.name).cmp(&(&b.service, &b.name)));
         Ok(out)
+    }
+
+    /// Checks, before a value is read, that `reference` can take one: its service exists, and the
+    /// secret exists or its name follows the name rule. Front ends call it so a typo fails before
+    /// the user types a secret.
+    pub fn check_secret_reference(&self, reference: &SecretRef) -> Result<()> {
+        let index = &self.unlocked()?.index;
+        let svc = index.service_named(&reference.service)?;
+        if index.credential_by_name.contains_key(&(svc.id, reference.name.clone())) {
+            return Ok(());
+        }
+        names::check(NameKind::Secret, &reference.name)
     }
 
     /// Stores `value` as the next version of `reference` (creating the credential if new).
@@ -274,6 +291,32 @@ impl Vault {
             .collect();
         v.sort_by(|a, b| (&a.service, &a.name).cmp(&(&b.service, &b.name)));
         Ok(v)
+    }
+
+    /// Renames a credential within its service. The record keeps its id and every version, so
+    /// its history and audit trail follow it. The new name must be a portable environment name
+    /// not used by another secret of the service. Bundles exported earlier keep the old name in
+    /// their history: that is the name those bundles carry.
+    pub fn rename_secret(&mut self, reference: &SecretRef, new_name: &str) -> Result<SecretSummary> {
+        let mut cred = self.credential(reference)?.clone();
+        if cred.name == new_name {
+            return Err(Error::Invalid(format!("{reference} already has that name")));
+        }
+        names::check(NameKind::Secret, new_name)?;
+        let index = &self.unlocked()?.index;
+        let service = index.service_name(cred.service_id);
+        if index.credential_by_name.contains_key(&(cred.service_id, new_name.to_string())) {
+            return Err(Error::Exists { kind: "secret", name: format!("{service}/{new_name}") });
+        }
+        let old = std::mem::replace(&mut cred.name, new_name.to_string());
+        let op = self.seal_object(cred.id, &ObjectRecord::Credential(cred.clone()))?;
+        let obj = AuditObject::new("secret", Some(cred.id), format!("{service}/{new_name}"));
+        let detail = format!("renamed from {old:?} to {new_name:?}");
+        self.commit(vec![op], vec![AuditEvent::success("secret.rename", vec![obj]).with_detail(detail)])?;
+        let index = &mut self.unlocked_mut()?.index;
+        index.remove_credential(cred.id);
+        index.put_credential(cred.clone());
+        Ok(summary(&service, &cred, OffsetDateTime::now_utc()))
     }
 
     /// Removes a credential and every version of its value.

@@ -1,24 +1,61 @@
 //! Service operations.
 
+use std::collections::{HashMap, HashSet};
+
 use serde::Serialize;
 use time::OffsetDateTime;
 
 use crate::audit::{AuditEvent, AuditObject};
 use crate::error::{Error, Result};
 use crate::ids::RecordId;
+use crate::model::names::{self, folded, NameKind};
 use crate::model::service::{validate_spiffe_id, ServiceUpdate};
-use crate::model::{validate_name, CertStatus, Certificate, ObjectRecord, Revocation, Service, ServiceSpec};
+use crate::model::{CertStatus, Certificate, ObjectRecord, Revocation, Service, ServiceSpec};
 use crate::pki::crl::Reason;
 use crate::store::{Op, TreeName};
+use crate::vault::index::Index;
 use crate::vault::Vault;
 
-fn validate_spec(spec: &ServiceSpec) -> Result<()> {
-    validate_name("service", &spec.name)?;
-    validate_name("environment", &spec.environment)?;
-    if let Some(id) = &spec.spiffe_id {
-        validate_spiffe_id(id)?;
+/// Environments in use: each spelling, and one spelling per folded name, so a new `Prod` is not
+/// added beside `prod` (one folded name has several spellings only in vaults made before the
+/// name rule).
+#[derive(Default)]
+struct Environments {
+    exact: HashSet<String>,
+    folded: HashMap<String, String>,
+}
+
+impl Environments {
+    fn of(index: &Index) -> Environments {
+        let mut envs = Environments::default();
+        for s in index.services.values() {
+            envs.insert(&s.environment);
+        }
+        envs
     }
-    Ok(())
+
+    fn insert(&mut self, env: &str) {
+        self.exact.insert(env.to_string());
+        self.folded.insert(folded(env), env.to_string());
+    }
+
+    /// A new environment value must follow the name rule and must not differ from one in use
+    /// only in case.
+    fn check(&self, env: &str) -> Result<()> {
+        names::check(NameKind::Environment, env)?;
+        if self.exact.contains(env) {
+            return Ok(());
+        }
+        match self.folded.get(&folded(env)) {
+            Some(existing) => Err(Error::Invalid(format!(
+                "environment {} differs only in case from the environment {} in use; rename that one first \
+                 (`keyloom service edit SERVICE --env {env}` for each of its services; `keyloom doctor` lists them)",
+                names::shown(env),
+                names::shown(existing),
+            ))),
+            None => Ok(()),
+        }
+    }
 }
 
 impl Vault {
@@ -32,12 +69,21 @@ impl Vault {
     /// if any is not, nothing is added.
     pub fn add_services(&mut self, specs: Vec<ServiceSpec>) -> Result<Vec<Service>> {
         let index = &self.unlocked()?.index;
-        let mut seen = std::collections::HashSet::new();
+        let mut taken: HashMap<String, String> =
+            index.services.values().map(|s| (folded(&s.name), s.name.clone())).collect();
+        let mut envs = Environments::of(index);
         for spec in &specs {
-            validate_spec(spec)?;
-            if index.service_by_name.contains_key(&spec.name) || !seen.insert(spec.name.as_str()) {
-                return Err(Error::Exists { kind: "service", name: spec.name.clone() });
+            // Taken is checked first, so `Payments` beside `payments` names the existing one.
+            if let Some(existing) = taken.get(&folded(&spec.name)) {
+                return Err(Error::Exists { kind: "service", name: existing.clone() });
             }
+            names::check(NameKind::Service, &spec.name)?;
+            envs.check(&spec.environment)?;
+            if let Some(id) = &spec.spiffe_id {
+                validate_spiffe_id(id)?;
+            }
+            taken.insert(folded(&spec.name), spec.name.clone());
+            envs.insert(&spec.environment);
         }
         let now = OffsetDateTime::now_utc();
         let services: Vec<Service> = specs
@@ -82,10 +128,18 @@ impl Vault {
         self.unlocked()?.index.service_named(name).cloned()
     }
 
-    /// Changes a service's environment, owner, tags or SPIFFE ID.
+    /// Changes a service's environment, owner, tags or SPIFFE ID. A new environment must follow
+    /// the name rule; values that do not change are not re-checked, so a service from a vault
+    /// made before the rule can still be edited.
     pub fn update_service(&mut self, name: &str, update: ServiceUpdate) -> Result<Service> {
         let mut svc = self.service(name)?;
         if let Some(env) = update.environment {
+            if env != svc.environment && folded(&env) == folded(&svc.environment) {
+                // Moving from a legacy spelling (`Prod`) to the valid one is how it gets fixed.
+                names::check(NameKind::Environment, &env)?;
+            } else if env != svc.environment {
+                Environments::of(&self.unlocked()?.index).check(&env)?;
+            }
             svc.environment = env;
         }
         if let Some(owner) = update.owner {
@@ -96,20 +150,57 @@ impl Vault {
         }
         svc.tags.extend(update.set_tags);
         if let Some(sid) = update.spiffe_id {
+            if let Some(id) = &sid {
+                validate_spiffe_id(id)?;
+            }
             svc.spiffe_id = sid;
         }
-        validate_spec(&ServiceSpec {
-            name: svc.name.clone(),
-            environment: svc.environment.clone(),
-            owner: svc.owner.clone(),
-            tags: svc.tags.clone(),
-            spiffe_id: svc.spiffe_id.clone(),
-        })?;
         svc.updated = OffsetDateTime::now_utc();
         let op = self.seal_object(svc.id, &ObjectRecord::Service(svc.clone()))?;
         let obj = AuditObject::new("service", Some(svc.id), svc.name.clone());
         self.commit(vec![op], vec![AuditEvent::success("service.update", vec![obj])])?;
         self.unlocked_mut()?.index.put_service(svc.clone());
+        Ok(svc)
+    }
+
+    /// Renames a service. The record keeps its id, so its secrets, certificates, intents, trust
+    /// stores, bundle history and audit trail (all kept by id) follow it; credentials that name
+    /// it as their target are updated in the same commit. The new name must follow the name rule
+    /// and be unused (ignoring case).
+    pub fn rename_service(&mut self, name: &str, new_name: &str) -> Result<Service> {
+        let index = &self.unlocked()?.index;
+        let mut svc = index.service_named(name)?.clone();
+        if svc.name == new_name {
+            return Err(Error::Invalid(format!("service {} already has that name", names::shown(&svc.name))));
+        }
+        if let Some(other) = index.service_name_taken(new_name, Some(svc.id)) {
+            return Err(Error::Exists { kind: "service", name: other.name.clone() });
+        }
+        names::check(NameKind::Service, new_name)?;
+        let old = std::mem::replace(&mut svc.name, new_name.to_string());
+        svc.updated = OffsetDateTime::now_utc();
+        // A credential's target is a service name (it may be outside the vault), not an id.
+        let mut retargeted: Vec<_> =
+            index.credentials.values().filter(|c| c.target.as_deref() == Some(old.as_str())).cloned().collect();
+        retargeted.sort_by_key(|c| c.id);
+        let mut ops = vec![self.seal_object(svc.id, &ObjectRecord::Service(svc.clone()))?];
+        let mut objects = vec![AuditObject::new("service", Some(svc.id), svc.name.clone())];
+        for c in &mut retargeted {
+            c.target = Some(svc.name.clone());
+            ops.push(self.seal_object(c.id, &ObjectRecord::Credential(c.clone()))?);
+            let holder = if c.service_id == svc.id { svc.name.clone() } else { index.service_name(c.service_id) };
+            objects.push(AuditObject::new("secret", Some(c.id), format!("{holder}/{}", c.name)));
+        }
+        let mut detail = format!("renamed from {old:?} to {:?}", svc.name);
+        if !retargeted.is_empty() {
+            detail.push_str(&format!("; target of {} secret(s) updated", retargeted.len()));
+        }
+        self.commit(ops, vec![AuditEvent::success("service.rename", objects).with_detail(detail)])?;
+        let index = &mut self.unlocked_mut()?.index;
+        index.put_service(svc.clone());
+        for c in retargeted {
+            index.put_credential(c);
+        }
         Ok(svc)
     }
 
