@@ -2,7 +2,7 @@
 //! and `doctor` with `--restore` after the database is deleted or overwritten.
 
 use std::os::unix::fs::PermissionsExt;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use keyloom_tests::TestVault;
 
