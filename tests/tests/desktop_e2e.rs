@@ -247,19 +247,31 @@ async fn graph_evidence_export_and_audit() {
     app.wait_text("body", "export").await;
     app.screenshot("17-audit").await;
 
-    // While the app has the vault open, the CLI on the same vault is refused at once, naming the
-    // holder, and changes nothing.
-    let out = std::process::Command::new(keyloom_tests::keyloom_bin())
-        .args(["service", "add", "intruder", "--env", "prod", "--wait", "1"])
-        .env("XDG_DATA_HOME", app.home.path().join("data"))
-        .env("KEYLOOM_PASSPHRASE", keyloom_tests::PASSPHRASE)
-        .env_remove("KEYLOOM_VAULT")
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("in use by process"), "{out:?}");
+    // While the app holds the vault unlocked, the CLI runs through it (the app serves the agent
+    // socket), with no passphrase anywhere.
+    let cli = |args: &[&str]| {
+        std::process::Command::new(keyloom_tests::keyloom_bin())
+            .args(args)
+            .env("XDG_DATA_HOME", app.home.path().join("data"))
+            .env("XDG_RUNTIME_DIR", app.home.path())
+            .env_remove("KEYLOOM_PASSPHRASE")
+            .env_remove("KEYLOOM_VAULT")
+            .output()
+            .unwrap()
+    };
+    let out = cli(&["service", "list", "--json"]);
+    assert!(out.status.success(), "{out:?}");
+    let listed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(listed.as_array().map(Vec::len), Some(12), "{listed}");
     app.click("[data-testid=nav-services]").await;
     app.wait_text("[data-testid=count]", "12 services").await;
+    // Locked in the app, the CLI is told to unlock there (exit 2), and gets nothing.
+    app.find("body").await.send_keys("\u{E009}l").await.expect("Ctrl+L");
+    app.find("[data-testid=unlock-pass]").await;
+    let out = cli(&["service", "list"]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unlock it in the app"), "{out:?}");
+    assert!(out.stdout.is_empty());
     app.client.clone().close().await.expect("close session");
 }
 
