@@ -130,7 +130,7 @@ impl Context {
                 Err(e @ (Error::Keyring(_) | Error::WrongKey | Error::Invalid(_) | Error::NoUnlockMethod(_))) => {
                     eprintln!("note: device unlock: {e}")
                 }
-                Err(e) => return Err(in_use_hint(e).into()),
+                Err(e) => return Err(in_use_hint(e)),
             }
         }
         let method = self.real_factor()?;
@@ -172,10 +172,11 @@ impl Context {
         if vault.is_unlocked() {
             return Ok(());
         }
-        if self.device_allowed_for_cli() && vault.status()?.slots.iter().any(|s| s.kind == SlotKind::Device) {
-            if vault.unlock(Unlock::Device).is_ok() {
-                return Ok(());
-            }
+        if self.device_allowed_for_cli()
+            && vault.status()?.slots.iter().any(|s| s.kind == SlotKind::Device)
+            && vault.unlock(Unlock::Device).is_ok()
+        {
+            return Ok(());
         }
         match secret_input::passphrase_non_interactive(self.passphrase_file())? {
             Some(p) => Ok(vault.unlock(Unlock::Passphrase(p))?),

@@ -22,7 +22,7 @@ fn socket_of(v: &TestVault) -> Option<PathBuf> {
 fn gone(pid: u32) -> bool {
     for _ in 0..200 {
         let alive = std::fs::read_to_string(format!("/proc/{pid}/stat"))
-            .map(|s| !s.split_whitespace().nth(2).is_some_and(|state| state == "Z"))
+            .map(|s| s.split_whitespace().nth(2).is_none_or(|state| state != "Z"))
             .unwrap_or(false);
         if !alive {
             return true;

@@ -74,5 +74,5 @@ pub fn run(ctx: &Context, cmd: AuditCmd) -> CliResult<()> {
             }
         }
     }
-    Ok(vault.close()?)
+    vault.close()
 }

@@ -139,5 +139,5 @@ pub fn run(ctx: &Context, cmd: CaCmd) -> CliResult<()> {
             }
         }
     }
-    Ok(vault.close()?)
+    vault.close()
 }

@@ -37,5 +37,5 @@ pub fn run(ctx: &Context, cmd: IntentCmd) -> CliResult<()> {
             }
         }
     }
-    Ok(vault.close()?)
+    vault.close()
 }

@@ -159,7 +159,7 @@ pub fn run(ctx: &Context, cmd: SecretCmd) -> CliResult<()> {
             }
         }
     }
-    Ok(vault.close()?)
+    vault.close()
 }
 
 fn hex_encode(bytes: &[u8]) -> String {

@@ -39,5 +39,5 @@ pub fn run(ctx: &Context, cmd: TrustCmd) -> CliResult<()> {
         TrustCmd::List { service } => vault.trust(&service)?,
     };
     print(ctx, &view)?;
-    Ok(vault.close()?)
+    vault.close()
 }
