@@ -4,10 +4,11 @@
 use std::ffi::OsStr;
 
 /// The prefix of every environment variable Keyloom reads: `KEYLOOM_PASSPHRASE`,
-/// `KEYLOOM_NEW_PASSPHRASE`, `KEYLOOM_SESSION`, `KEYLOOM_VAULT` (and the agent socket and key-file
-/// variables to come). Any one of them in a child's hands opens the whole vault to it, so `run`
-/// withholds every inherited variable with this prefix, not a list that a new variable could
-/// slip past.
+/// `KEYLOOM_NEW_PASSPHRASE`, `KEYLOOM_VAULT`, `KEYLOOM_SCRYPT_LOG_N`, and whatever comes later (a
+/// session, agent socket or key-file variable). A passphrase or key variable in a child's hands
+/// opens the whole vault to it, so `run` withholds every inherited variable with this prefix: a
+/// list would let the next new variable slip past. (The agent's socket is found through
+/// `XDG_RUNTIME_DIR`, which the child keeps; the agent refuses `run` descendants itself.)
 pub const KEYLOOM_PREFIX: &str = "KEYLOOM_";
 
 /// The variables `run` sets to the paths of the service's TLS files, with the bundle file each

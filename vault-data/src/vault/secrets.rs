@@ -218,7 +218,8 @@ impl Vault {
         names::check(NameKind::Secret, &reference.name)
     }
 
-    /// Stores `value` as the next version of `reference` (creating the credential if new).
+    /// Stores `value` as the next version of `reference` (creating the credential if new). An
+    /// empty value is refused (an empty pipe, by mistake); [`Vault::import_secrets`] keeps one.
     pub fn set_secret(
         &mut self,
         reference: &SecretRef,
