@@ -81,8 +81,9 @@ pub enum Command {
     /// The bundle signing key
     #[command(subcommand)]
     SigningKey(SigningKeyCmd),
-    /// Run a command with a service's secrets as environment variables and its TLS files in a
-    /// private temporary directory (KEYLOOM_TLS_CERT, KEYLOOM_TLS_KEY, KEYLOOM_TLS_CA)
+    /// Run a command with a service's secrets as environment variables and, if it has a
+    /// certificate, its TLS files in a private temporary directory (KEYLOOM_TLS_CERT,
+    /// KEYLOOM_TLS_KEY, KEYLOOM_TLS_CA). No other KEYLOOM_* variable reaches the command.
     Run(RunArgs),
     /// Fill a template's {{ keyloom://SERVICE/NAME }} references
     Inject {
@@ -287,7 +288,8 @@ pub enum SecretCmd {
         /// New name: letters, digits and '_', not starting with a digit
         new_name: String,
     },
-    /// Import KEY=value lines (dotenv format) into a service in one durable operation
+    /// Import an env file's NAME=value lines into a service in one durable operation (nothing
+    /// substituted: `$X` stays `$X`; 'single' and "double" quotes as in secrets.env and dotenv)
     Import {
         /// The service receiving the secrets
         #[arg(long)]
@@ -614,7 +616,7 @@ pub struct RunArgs {
     /// The service
     #[arg(long)]
     pub service: String,
-    /// Only secrets (no TLS files), e.g. for a service without a certificate
+    /// Only secrets, no TLS files, even if the service has a certificate
     #[arg(long)]
     pub secrets_only: bool,
     /// The command and its arguments

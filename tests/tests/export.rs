@@ -183,6 +183,10 @@ fn no_certificate_is_refused_unless_secrets_only_and_env_values_round_trip_or_ar
         .output()
         .unwrap();
     assert_eq!(sh.stdout, b"tok_123:abc/def=+%@");
+    // Keyloom's own import reads back exactly what it wrote.
+    let env_file = format!("{out_str}/secrets.env");
+    v.ok(&["secret", "import", "--service", "checkout", &env_file]);
+    assert_eq!(v.ok(&["secret", "get", "checkout/API_TOKEN", "-n"]), "tok_123:abc/def=+%@");
     // Values a shell and docker --env-file read differently are refused, naming the secret,
     // and nothing is written.
     let tricky = "it's \"quoted\" $HOME \\ and\nnewline";
@@ -489,6 +493,83 @@ fn run_passes_secrets_and_tls_files_and_cleans_up() {
     Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(42));
+}
+
+/// Every `KEYLOOM_*` line of `env` output, as (name, value).
+fn keyloom_vars(env_output: &[u8]) -> Vec<(String, String)> {
+    String::from_utf8_lossy(env_output)
+        .lines()
+        .filter(|l| l.starts_with("KEYLOOM_"))
+        .filter_map(|l| l.split_once('=').map(|(n, v)| (n.to_string(), v.to_string())))
+        .collect()
+}
+
+#[test]
+fn run_child_cannot_open_the_vault_or_see_keyloom_variables() {
+    let v = estate();
+    // The child finds `keyloom` on its PATH, as it would on a real machine, and every variable
+    // Keyloom reads is set in run's own environment (session and agent ones as stand-ins).
+    let bin_dir = keyloom_tests::keyloom_bin().parent().unwrap().to_path_buf();
+    let path = format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap_or_default());
+    let hostile = |args: &[&str]| {
+        let mut c = v.cmd(args);
+        c.env("PATH", &path)
+            .env("KEYLOOM_NEW_PASSPHRASE", "new passphrase canary")
+            .env("KEYLOOM_SESSION", "keyloom-session:v1:canary")
+            .env("KEYLOOM_AGENT_SOCK", v.root.path().join("agent.sock"))
+            .env("KEYLOOM_KEY_FILE", v.root.path().join("key-file"))
+            .env("KEYLOOM_TLS_CERT", "/inherited/cert.pem");
+        c.output().unwrap()
+    };
+
+    // checkout's process asks for payments' key with the tools it has: it gets nothing.
+    let out = hostile(&["run", "--service", "checkout", "--", "sh", "-c", "keyloom secret get payments/STRIPE_KEY"]);
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(!stdout.contains("sk_live_abc123") && !stderr.contains("sk_live_abc123"), "{stdout}{stderr}");
+    assert_ne!(out.status.code(), Some(0), "the child's keyloom must fail: {stderr}");
+
+    // What the child sees: the TLS paths run set, and no other KEYLOOM_ variable.
+    let out = hostile(&["run", "--service", "payments", "--", "env"]);
+    keyloom_tests::assert_success(&out, &["run", "env"]);
+    let mut names: Vec<String> = keyloom_vars(&out.stdout)
+        .into_iter()
+        .map(|(n, val)| {
+            assert!(val.contains("keyloom-run-"), "{n}={val} is not a path run set");
+            n
+        })
+        .collect();
+    names.sort();
+    assert_eq!(names, ["KEYLOOM_TLS_CA", "KEYLOOM_TLS_CERT", "KEYLOOM_TLS_KEY"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("STRIPE_KEY=sk_live_abc123\n"));
+    let out = hostile(&["run", "--service", "payments", "--secrets-only", "--", "env"]);
+    keyloom_tests::assert_success(&out, &["run", "--secrets-only", "env"]);
+    assert_eq!(keyloom_vars(&out.stdout), [], "with --secrets-only not even a TLS path");
+    // Other variables still pass.
+    assert!(String::from_utf8_lossy(&out.stdout).lines().any(|l| l.starts_with("HOME=")));
+}
+
+#[test]
+fn run_a_service_with_secrets_and_no_certificate() {
+    let v = estate();
+    let r = v.run_with_stdin(&["secret", "set", "bare/API_TOKEN"], b"tok_bare_1");
+    keyloom_tests::assert_success(&r, &["secret set"]);
+    let out = v.run(&[
+        "run",
+        "--service",
+        "bare",
+        "--",
+        "sh",
+        "-c",
+        "printf '%s|%s' \"$API_TOKEN\" \"${KEYLOOM_TLS_CERT-unset}\"",
+    ]);
+    keyloom_tests::assert_success(&out, &["run", "--service", "bare"]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "tok_bare_1|unset");
+    // A secret that would shadow a TLS path is refused rather than overwritten.
+    let r = v.run_with_stdin(&["secret", "set", "payments/KEYLOOM_TLS_KEY"], b"shadow");
+    keyloom_tests::assert_success(&r, &["secret set"]);
+    let err = v.fails(&["run", "--service", "payments", "--", "true"], 1);
+    assert!(err.contains("payments/KEYLOOM_TLS_KEY") && err.contains("--secrets-only"), "{err}");
+    assert!(!err.contains("shadow"), "{err}");
 }
 
 #[test]

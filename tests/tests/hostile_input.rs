@@ -1,7 +1,9 @@
 //! Hostile input, property-based (proptest): random bytes and randomly damaged valid inputs for
-//! certificate and key import, CSR signing, the bundle-signing key, bundle verify, the CLI's
-//! env import, and random names against the name rule. Every call must return a clear error or correct data: no panic, no certificate
-//! that does not parse, no damaged bundle reported as verified.
+//! certificate and key import, CSR signing, the bundle-signing key, bundle verify, the env-file
+//! parser and the CLI's env import, and random names against the name rule. Every call must
+//! return a clear error or correct data: no panic, no certificate that does not parse, no damaged
+//! bundle reported as verified, no env error that shows a value, no value that does not read back
+//! as written.
 //!
 //! Cases per property: PROPTEST_CASES (default 256 here; the long run sets more).
 
@@ -296,4 +298,126 @@ fn name_rule_never_panics_and_accepts_only_safe_names() {
         EXECUTIONS.load(Ordering::Relaxed)
     );
     vault.into_inner().close().unwrap();
+}
+
+/// Value bytes for the env-parser properties: `@`, `%` and `~` are in no variable name and in none
+/// of the parser's own words, so an error holding one has echoed part of a value.
+const VALUE_MARKS: [char; 3] = ['@', '%', '~'];
+
+/// Text near the env dialect: names, `=`, quotes, escapes, joins, comments, line ends, and runs of
+/// marked value bytes, in any order.
+fn env_text() -> impl Strategy<Value = Vec<u8>> {
+    let piece = prop_oneof![
+        "[A-Za-z_][A-Za-z0-9_]{0,5}",
+        prop::sample::select(vec![
+            "=", "export ", "\"", "'", "\\", "'\\''", " #", "#", " ", "\t", "\n", "\r\n", "$", "\\n"
+        ])
+        .prop_map(str::to_string),
+        "[@%~a-z0-9 -]{1,6}",
+    ];
+    prop::collection::vec(piece, 0..32).prop_map(|v| v.concat().into_bytes())
+}
+
+#[test]
+fn env_parser_never_panics_and_its_errors_never_show_a_value() {
+    use vault_data::export::envparse::parse;
+    proptest!(config(), |(input in prop_oneof![prop::collection::vec(any::<u8>(), 0..1024), env_text()])| {
+        EXECUTIONS.fetch_add(1, Ordering::Relaxed);
+        let lines = input.iter().filter(|&&b| b == b'\n').count() + 1;
+        match parse("fuzz.env", &input) {
+            Ok(entries) => {
+                for e in &entries {
+                    prop_assert!(vault_data::export::envfile::valid_name(&e.name));
+                    prop_assert!(e.line >= 1 && e.line <= lines);
+                }
+            }
+            Err(e) => {
+                let msg = e.to_string();
+                // fuzz.env:LINE: with a 1-based line number inside the input, not an offset.
+                let line: usize = msg
+                    .strip_prefix("fuzz.env:")
+                    .and_then(|r| r.split(':').next())
+                    .and_then(|n| n.parse().ok())
+                    .unwrap_or(0);
+                prop_assert!(line >= 1 && line <= lines, "no file:line in {msg:?}");
+                prop_assert!(!msg.contains(VALUE_MARKS), "a value byte in {msg:?}");
+            }
+        }
+    });
+    eprintln!("hostile input: env parser, {} executions (process total)", EXECUTIONS.load(Ordering::Relaxed));
+}
+
+#[test]
+fn env_values_read_back_exactly_as_written() {
+    use vault_data::export::{envfile, envparse};
+    static WRITTEN: AtomicUsize = AtomicUsize::new(0);
+    let value = prop_oneof![
+        any::<String>().prop_map(String::into_bytes),
+        "[ -~]{0,40}".prop_map(String::into_bytes),
+        "[A-Za-z0-9:/?#@!*+,=%._~-]{0,40}".prop_map(String::into_bytes),
+        prop::collection::vec(any::<u8>(), 0..40),
+    ];
+    proptest!(config(), |(values in prop::collection::vec(value, 1..6))| {
+        EXECUTIONS.fetch_add(2, Ordering::Relaxed);
+        let secrets: Vec<(String, zeroize::Zeroizing<Vec<u8>>)> =
+            values.iter().enumerate().map(|(i, v)| (format!("V_{i}"), zeroize::Zeroizing::new(v.clone()))).collect();
+        // Whatever Keyloom's secrets.env writer accepts comes back byte for byte.
+        if let Ok(text) = envfile::render(&secrets) {
+            WRITTEN.fetch_add(1, Ordering::Relaxed);
+            let back = envparse::parse("secrets.env", &text).map_err(|e| TestCaseError::fail(e.to_string()))?;
+            let back: Vec<_> = back.into_iter().map(|e| (e.name, e.value.to_vec())).collect();
+            let want: Vec<_> = secrets.iter().map(|(n, v)| (n.clone(), v.to_vec())).collect();
+            prop_assert_eq!(back, want);
+        }
+        // So does POSIX single quoting (`'\\''` joins), which carries any byte at all.
+        let mut text = Vec::new();
+        for (name, v) in &secrets {
+            text.extend_from_slice(format!("export {name}='").as_bytes());
+            for &b in v.iter() {
+                if b == b'\'' { text.extend_from_slice(b"'\\''") } else { text.push(b) }
+            }
+            text.extend_from_slice(b"'\n");
+        }
+        let back = envparse::parse("quoted.env", &text).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        prop_assert_eq!(back.len(), secrets.len());
+        for (e, (name, v)) in back.iter().zip(&secrets) {
+            prop_assert_eq!((&e.name, e.value.as_slice()), (name, v.as_slice()));
+        }
+    });
+    let written = WRITTEN.load(Ordering::Relaxed);
+    assert!(written > 0, "the writer accepted no generated file: the round trip proved nothing");
+    eprintln!("hostile input: env round trip, {written} files the writer accepted");
+}
+
+#[test]
+fn cli_env_import_stores_values_exactly_and_refuses_bad_files_whole() {
+    let tv = keyloom_tests::TestVault::init();
+    tv.ok(&["service", "add", "base", "--env", "prod"]);
+    let file = tv.root.path().join("in.env");
+    // Each line was stored changed, or refused the whole file, before Keyloom had its own parser.
+    let lines: &[(&str, &str)] = &[
+        ("A=pa$$word", "pa$$word"),
+        ("STOLEN=${KEYLOOM_PASSPHRASE}", "${KEYLOOM_PASSPHRASE}"),
+        ("HOMELESS=$HOME/x", "$HOME/x"),
+        ("EMPTY=", ""),
+        ("export Q='it'\\''s'", "it's"),
+        ("D=\"two\\nlines \\\"quoted\\\" \\\\ $X\"", "two\nlines \"quoted\" \\ $X"),
+        ("M='multi\nline'", "multi\nline"),
+        ("U=ünï©ødé 🔑", "ünï©ødé 🔑"),
+    ];
+    let body: String = lines.iter().map(|(l, _)| format!("{l}\n")).collect();
+    std::fs::write(&file, body).unwrap();
+    tv.ok(&["secret", "import", "--service", "base", file.to_str().unwrap()]);
+    for (line, want) in lines {
+        let name = line.trim_start_matches("export ").split('=').next().unwrap();
+        let got = tv.json(&["secret", "get", &format!("base/{name}")]);
+        assert_eq!(got["value"].as_str(), Some(*want), "{line}");
+    }
+    // A bad line refuses the whole file, saying where, and stores nothing.
+    std::fs::write(&file, "NEW_ONE=fine\nA=changed\nBROKEN=\"half a value\n").unwrap();
+    let err = tv.fails(&["secret", "import", "--service", "base", file.to_str().unwrap()], 1);
+    assert!(err.contains(&format!("{}:3: BROKEN", file.display())), "{err}");
+    assert!(!err.contains("half a value"), "{err}");
+    assert_eq!(tv.json(&["secret", "get", "base/A"])["value"], "pa$$word");
+    tv.fails(&["secret", "get", "base/NEW_ONE"], 1);
 }

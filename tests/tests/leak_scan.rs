@@ -11,6 +11,7 @@ use keyloom_tests::{TestVault, PASSPHRASE};
 
 const VALUE: &str = "canary-value-91d3f0a7";
 const IMPORTED: &str = "canary-import-4be2";
+const BAD_ENV: &str = "canary-badenv-5c08";
 
 fn files(dir: &Path, out: &mut Vec<PathBuf>) {
     for e in std::fs::read_dir(dir).unwrap() {
@@ -113,6 +114,39 @@ fn canaries_appear_only_where_a_secret_is_handed_over() {
         }
     }
 
+    // Env files with a malformed line holding a canary, one per kind of refusal: the error says
+    // file:line (and the name, once the line has one), never the value.
+    let bad_env = [
+        format!("OK=1\n{BAD_ENV}\n"),
+        format!("{BAD_ENV}=1\n"),
+        format!("export {BAD_ENV}\n"),
+        format!("K=\"{BAD_ENV}\n"),
+        format!("K='{BAD_ENV}\n\n"),
+        format!("K='{BAD_ENV}'tail\n"),
+        format!("K=\"{BAD_ENV}\"{BAD_ENV}\n"),
+        format!("K=\"{BAD_ENV}\\q\"\n"),
+        format!("K={BAD_ENV} #note\n"),
+        format!("K={BAD_ENV}\nK={BAD_ENV}\n"),
+    ];
+    for (i, body) in bad_env.iter().enumerate() {
+        let file = p(&format!("bad{i}.env"));
+        std::fs::write(&file, body).unwrap();
+        for json in [false, true] {
+            let mut args = vec!["secret", "import", "--service", "web", &file];
+            if json {
+                args.push("--json");
+            }
+            let mut c = v.cmd(&args);
+            c.env("RUST_LOG", "trace");
+            let out = c.output().unwrap();
+            let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+            assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+            assert!(stderr.contains(&format!("bad{i}.env:")), "{args:?} does not say which file: {stderr}");
+            channels.push((format!("stderr of {}", args.join(" ")), out.stderr));
+            channels.push((format!("stdout of {}", args.join(" ")), out.stdout));
+        }
+    }
+
     // Files: the whole vault folder, and every exported file that is public by design.
     let mut vault_files = Vec::new();
     files(&v.path, &mut vault_files);
@@ -135,6 +169,7 @@ fn canaries_appear_only_where_a_secret_is_handed_over() {
     let canaries: Vec<(&str, String)> = vec![
         ("credential value", VALUE.to_string()),
         ("imported credential value", IMPORTED.to_string()),
+        ("value on a malformed env line", BAD_ENV.to_string()),
         ("passphrase", PASSPHRASE.to_string()),
         ("recovery key", v.recovery_key.clone()),
         ("private key", key_body[..48].to_string()),

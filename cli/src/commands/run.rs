@@ -5,7 +5,7 @@
 use std::os::unix::process::ExitStatusExt;
 
 use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM};
-use vault_data::ExportOptions;
+use vault_data::export::run::{tls_variable, withheld_from_child};
 
 use crate::args::RunArgs;
 use crate::context::Context;
@@ -13,8 +13,7 @@ use crate::error::{CliError, CliResult};
 
 pub fn run(ctx: &Context, a: RunArgs) -> CliResult<()> {
     let mut vault = ctx.open_unlocked()?;
-    let opts = ExportOptions { secrets_only: a.secrets_only, no_env: true, format: "run".into() };
-    let bundle = vault.export_bundle(&a.service, &opts)?;
+    let bundle = vault.run_bundle(&a.service, a.secrets_only)?;
     // Release the vault before the child starts: it may itself call keyloom.
     vault.close()?;
 
@@ -26,6 +25,12 @@ pub fn run(ctx: &Context, a: RunArgs) -> CliResult<()> {
         .map_err(CliError::file("cannot set mode of", dir.path()))?;
     let mut cmd = std::process::Command::new(&a.command[0]);
     cmd.args(&a.command[1..]);
+    // Nothing of Keyloom's own reaches the child (the rule and its reasons: vault_data::export::run).
+    for (name, _) in std::env::vars_os() {
+        if withheld_from_child(&name) {
+            cmd.env_remove(&name);
+        }
+    }
     for f in &bundle.files {
         match f.path.as_str() {
             "secrets.json" => {
@@ -33,20 +38,15 @@ pub fn run(ctx: &Context, a: RunArgs) -> CliResult<()> {
                     serde_json::from_slice(&f.contents).map_err(|e| CliError::Usage(e.to_string()))?;
                 cmd.envs(map);
             }
-            "tls/chain.pem" | "tls/key.pem" | "tls/ca-inbound.pem" => {
-                let path = dir.path().join(f.path.trim_start_matches("tls/"));
+            path => {
+                let Some(var) = tls_variable(path) else { continue };
+                let path = dir.path().join(path.trim_start_matches("tls/"));
                 let mut o = std::fs::OpenOptions::new();
                 std::os::unix::fs::OpenOptionsExt::mode(o.write(true).create_new(true), 0o600);
                 let mut file = o.open(&path).map_err(CliError::file("cannot create", &path))?;
                 std::io::Write::write_all(&mut file, &f.contents).map_err(CliError::file("cannot write", &path))?;
-                let var = match f.path.as_str() {
-                    "tls/chain.pem" => "KEYLOOM_TLS_CERT",
-                    "tls/key.pem" => "KEYLOOM_TLS_KEY",
-                    _ => "KEYLOOM_TLS_CA",
-                };
                 cmd.env(var, &path);
             }
-            _ => {}
         }
     }
     drop(bundle);

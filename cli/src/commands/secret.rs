@@ -136,20 +136,20 @@ pub fn run(ctx: &Context, cmd: SecretCmd) -> CliResult<()> {
         SecretCmd::Import { service, file, policy } => {
             vault.service(&service)?;
             let opts = options(policy);
-            let iter = dotenvy::from_path_iter(&file)
-                .map_err(|e| CliError::Usage(format!("cannot read {}: {e}", file.display())))?;
-            let mut secrets = Vec::new();
-            for item in iter {
-                let (name, value) = item.map_err(|e| CliError::Usage(format!("{}: {e}", file.display())))?;
-                secrets.push(NewSecret {
-                    reference: SecretRef { service: service.clone(), name },
-                    value: SecretSlice::from(value.into_bytes()),
+            // Keyloom's own strict dialect (vault_data::export::envparse): nothing substituted,
+            // nothing guessed, errors with file:line and never a value.
+            let entries = vault_data::export::envparse::read_file(&file)?;
+            let secrets: Vec<NewSecret> = entries
+                .into_iter()
+                .map(|mut e| NewSecret {
+                    reference: SecretRef { service: service.clone(), name: e.name },
+                    value: SecretSlice::from(std::mem::take(&mut *e.value)),
                     options: opts.clone(),
                     set_at: None,
-                });
-            }
+                })
+                .collect();
             if secrets.is_empty() {
-                return Err(CliError::Usage(format!("{} holds no KEY=value lines", file.display())));
+                return Err(CliError::Usage(format!("{} holds no NAME=value lines", file.display())));
             }
             let stored = vault.import_secrets(&secrets)?;
             if ctx.json {

@@ -4,9 +4,11 @@
 
 pub mod bundle;
 pub mod envfile;
+pub mod envparse;
 pub mod manifest;
 pub mod platform;
 pub mod replace;
+pub mod run;
 pub mod template;
 pub mod verify;
 pub mod write;

@@ -19,10 +19,11 @@ use crate::export::replace::{self, OutputRecord, ReplaceRule};
 use crate::export::write::{render, target_in, write_output, Format, Rendered};
 use crate::ids::RecordId;
 use crate::model::export::ExportRecord;
-use crate::model::ObjectRecord;
+use crate::model::{Certificate, ObjectRecord};
 use crate::pki::inspect::inspect;
 use crate::store::{durable, TreeName};
 use crate::vault::cas::{chain, to_pem};
+use crate::vault::index::Index;
 use crate::vault::{Vault, META_SIGNING_KEY};
 
 /// Where [`Vault::export_to`] writes.
@@ -123,6 +124,15 @@ pub struct PreviewFile {
     pub mode: u32,
 }
 
+/// The certificate a bundle carries: the service's newest active one.
+fn active_certificate(index: &Index, service: RecordId) -> Option<&Certificate> {
+    index
+        .certs
+        .values()
+        .filter(|c| c.service_id == Some(service) && c.status == crate::model::CertStatus::Active)
+        .max_by_key(|c| c.created)
+}
+
 fn file(path: &str, mode: u32, contents: Vec<u8>) -> BundleFile {
     BundleFile { path: path.into(), mode, contents: Zeroizing::new(contents) }
 }
@@ -153,6 +163,32 @@ impl Vault {
     pub fn export_bundle(&mut self, service: &str, opts: &ExportOptions) -> Result<Bundle> {
         let mut v = self.export_bundles(&[service.to_string()], opts, &|_, _| {})?;
         v.pop().ok_or_else(|| Error::Storage("bundle was not built".into()))
+    }
+
+    /// Builds the bundle `keyloom run` hands to a child: the service's secrets, and its TLS files
+    /// when it has an active certificate and `secrets_only` is not asked. Unlike an export, a
+    /// service without a certificate runs with its secrets alone: the process may need no TLS.
+    /// Audited and recorded as an export of format `run`. Refuses a secret named like a TLS
+    /// variable `run` sets (see [`crate::export::run::TLS_VARIABLES`]), which would be overwritten.
+    pub fn run_bundle(&mut self, service: &str, secrets_only: bool) -> Result<Bundle> {
+        let index = &self.unlocked()?.index;
+        let svc = index.service_named(service)?;
+        let secrets_only = secrets_only || active_certificate(index, svc.id).is_none();
+        if !secrets_only {
+            let tls_variable = |name: &str| crate::export::run::TLS_VARIABLES.iter().any(|(_, var)| *var == name);
+            if let Some(c) = index
+                .credentials
+                .values()
+                .find(|c| c.service_id == svc.id && c.current().is_some() && tls_variable(&c.name))
+            {
+                return Err(Error::Invalid(format!(
+                    "{}/{} has the name of a variable `run` sets to a TLS file path; rename the secret or pass \
+                     --secrets-only",
+                    svc.name, c.name
+                )));
+            }
+        }
+        self.export_bundle(service, &ExportOptions { secrets_only, no_env: true, format: "run".into() })
     }
 
     /// Builds the bundles of many services, audited and recorded in one commit (one durable
@@ -313,12 +349,7 @@ impl Vault {
     ) -> Result<(Bundle, ExportRecord, AuditEvent)> {
         let index = &self.unlocked()?.index;
         let svc = index.service_named(service)?.clone();
-        let cert = index
-            .certs
-            .values()
-            .filter(|c| c.service_id == Some(svc.id) && c.status == crate::model::CertStatus::Active)
-            .max_by_key(|c| c.created)
-            .cloned();
+        let cert = active_certificate(index, svc.id).cloned();
         if cert.is_none() && !opts.secrets_only {
             return Err(Error::Invalid(format!(
                 "{} has no active certificate: issue one (keyloom cert issue) or export with --secrets-only",

@@ -78,6 +78,9 @@ struct Item<'a> {
     options: &'a SecretOptions,
     generated: bool,
     at: OffsetDateTime,
+    /// Imports may carry an empty value (`EMPTY=` in an env file is a setting, kept as it is);
+    /// `set` refuses one, where an empty value is almost always an empty pipe by mistake.
+    empty_ok: bool,
 }
 
 impl<'a> Item<'a> {
@@ -88,7 +91,7 @@ impl<'a> Item<'a> {
         generated: bool,
         at: OffsetDateTime,
     ) -> Self {
-        Item { reference, value, options, generated, at }
+        Item { reference, value, options, generated, at, empty_ok: false }
     }
 }
 
@@ -108,8 +111,8 @@ fn summary(service: &str, c: &Credential, now: OffsetDateTime) -> SecretSummary 
     }
 }
 
-fn validate_value(reference: &SecretRef, value: &[u8]) -> Result<()> {
-    if value.is_empty() {
+fn validate_value(reference: &SecretRef, value: &[u8], empty_ok: bool) -> Result<()> {
+    if value.is_empty() && !empty_ok {
         return Err(Error::Invalid(format!("the value for {reference} is empty")));
     }
     if value.len() > MAX_SECRET_LEN {
@@ -140,7 +143,7 @@ impl Vault {
         item: &Item<'_>,
         ops: &mut Vec<Op>,
     ) -> Result<(RecordId, u32)> {
-        let Item { reference, value, options, generated, at: now } = *item;
+        let Item { reference, value, options, generated, at: now, empty_ok } = *item;
         let index = &self.unlocked()?.index;
         let svc = index.service_named(&reference.service)?;
         let key = (svc.id, reference.name.clone());
@@ -164,7 +167,7 @@ impl Vault {
                 }
             },
         };
-        validate_value(reference, value)?;
+        validate_value(reference, value, empty_ok)?;
         if options.target.is_some() {
             cred.target = options.target.clone();
         }
@@ -215,7 +218,8 @@ impl Vault {
         names::check(NameKind::Secret, &reference.name)
     }
 
-    /// Stores `value` as the next version of `reference` (creating the credential if new).
+    /// Stores `value` as the next version of `reference` (creating the credential if new). An
+    /// empty value is refused (an empty pipe, by mistake); [`Vault::import_secrets`] keeps one.
     pub fn set_secret(
         &mut self,
         reference: &SecretRef,
@@ -241,12 +245,16 @@ impl Vault {
         out.pop().ok_or_else(|| Error::Storage("secret was not stored".into()))
     }
 
-    /// Stores many secrets in one commit (one durable flush), then writes a snapshot.
+    /// Stores many secrets in one commit (one durable flush), then writes a snapshot. Unlike
+    /// [`Vault::set_secret`], an empty value is stored as it is (an env file's `EMPTY=`).
     pub fn import_secrets(&mut self, secrets: &[NewSecret]) -> Result<Vec<SecretSummary>> {
         let now = OffsetDateTime::now_utc();
         let items: Vec<_> = secrets
             .iter()
-            .map(|s| Item::new(&s.reference, s.value.expose_secret(), &s.options, false, s.set_at.unwrap_or(now)))
+            .map(|s| Item {
+                empty_ok: true,
+                ..Item::new(&s.reference, s.value.expose_secret(), &s.options, false, s.set_at.unwrap_or(now))
+            })
             .collect();
         let out = self.store_secrets(&items, "secret.import")?;
         self.checkpoint()?;
