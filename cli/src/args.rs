@@ -37,6 +37,16 @@ pub enum Command {
     /// The agent process that `unlock` starts (not for direct use)
     #[command(hide = true)]
     Agent(AgentArgs),
+    /// What `run` asks an agent for: the service's run bundle as JSON (only inside an agent)
+    #[command(hide = true)]
+    RunBundle {
+        /// The service
+        #[arg(long)]
+        service: String,
+        /// Only secrets
+        #[arg(long)]
+        secrets_only: bool,
+    },
     /// Services: add, list, show, edit, remove
     #[command(subcommand)]
     Service(ServiceCmd),

@@ -334,3 +334,23 @@ fn a_vault_from_the_previous_release_is_migrated_and_its_sessions_dropped() {
     }
     v.ok(&["doctor"]);
 }
+
+#[test]
+fn run_gets_its_bundle_from_the_agent_and_its_child_cannot_use_the_agent() {
+    let v = populated();
+    v.json(&["unlock"]);
+    let bin = keyloom_tests::keyloom_bin();
+    let vault = v.path.to_str().unwrap().to_string();
+    // The child knows where the vault is and tries the agent with it; its own secret it has.
+    let script = r#"echo "own=$STRIPE_KEY"; "$KLBIN" --vault "$KLVAULT" --wait 0 secret get payments/STRIPE_KEY; echo "exit=$?""#;
+    let mut c = v.cmd(&["run", "--service", "payments", "--secrets-only", "--", "sh", "-c", script]);
+    c.env_remove("KEYLOOM_PASSPHRASE").env("KLBIN", &bin).env("KLVAULT", &vault);
+    let out = c.output().unwrap();
+    keyloom_tests::assert_success(&out, &["run through the agent"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stdout.contains("own=sk_live_agent_canary"), "run got the service's secrets from the agent: {stdout}");
+    assert_eq!(stdout.matches("sk_live_agent_canary").count(), 1, "the child's own call must not print it: {stdout}");
+    assert!(stdout.contains("exit=2"), "{stdout}\n{stderr}");
+    assert!(stderr.contains("started by `keyloom run`"), "{stderr}");
+}

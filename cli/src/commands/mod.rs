@@ -26,6 +26,7 @@ pub fn run(ctx: &Context, command: Command) -> CliResult<()> {
         Command::Unlock(a) => keys::unlock(ctx, a),
         Command::Lock => keys::lock(ctx),
         Command::Agent(a) => keys::agent(ctx, a),
+        Command::RunBundle { service, secrets_only } => run::bundle_for_client(ctx, &service, secrets_only),
         Command::Service(c) => service::run(ctx, c),
         Command::Secret(c) => secret::run(ctx, c),
         Command::Intent(c) => intent::run(ctx, c),

@@ -10,12 +10,65 @@ use vault_data::export::run::{tls_variable, withheld_from_child};
 use crate::args::RunArgs;
 use crate::context::Context;
 use crate::error::{CliError, CliResult};
+use zeroize::Zeroizing;
 
-pub fn run(ctx: &Context, a: RunArgs) -> CliResult<()> {
+/// The run bundle's files (path, contents): from the agent when one holds the vault, else
+/// from the vault opened here and closed again before the child starts.
+fn files(ctx: &Context, a: &RunArgs) -> CliResult<Vec<(String, Zeroizing<Vec<u8>>)>> {
+    let mut args = vec!["run-bundle", "--service", a.service.as_str()];
+    if a.secrets_only {
+        args.push("--secrets-only");
+    }
+    if let Some((exit, out)) = crate::agent::capture(ctx, &args)? {
+        if exit != 0 {
+            // The agent has said why on our stderr.
+            return Err(CliError::Exit { code: exit, message: "the agent could not build the run bundle".into() });
+        }
+        let parsed: serde_json::Value =
+            serde_json::from_slice(&out).map_err(|_| CliError::Usage("the agent's answer is not understood".into()))?;
+        let mut files = Vec::new();
+        for f in parsed["files"].as_array().into_iter().flatten() {
+            let (Some(path), Some(b64)) = (f["path"].as_str(), f["contents"].as_str()) else {
+                return Err(CliError::Usage("the agent's answer is not understood".into()));
+            };
+            let contents = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, b64)
+                .map_err(|_| CliError::Usage("the agent's answer is not understood".into()))?;
+            files.push((path.to_string(), Zeroizing::new(contents)));
+        }
+        return Ok(files);
+    }
     let mut vault = ctx.open_unlocked()?;
     let bundle = vault.run_bundle(&a.service, a.secrets_only)?;
     // Release the vault before the child starts: it may itself call keyloom.
     vault.close()?;
+    Ok(bundle.files.into_iter().map(|f| (f.path, f.contents)).collect())
+}
+
+/// `run-bundle` inside the agent: the run bundle as JSON on the client's stdout (a pipe of the
+/// `run` that asked). Refused anywhere else: it is not a way to print a service's key.
+pub fn bundle_for_client(ctx: &Context, service: &str, secrets_only: bool) -> CliResult<()> {
+    if !crate::output::is_remote() {
+        return Err(CliError::Usage("run-bundle is internal to `keyloom run`".into()));
+    }
+    let mut vault = ctx.open_unlocked()?;
+    let bundle = vault.run_bundle(service, secrets_only)?;
+    vault.close()?;
+    let files: Vec<serde_json::Value> = bundle
+        .files
+        .iter()
+        .map(|f| {
+            serde_json::json!({
+                "path": f.path,
+                "contents": base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &f.contents[..]),
+            })
+        })
+        .collect();
+    let out = Zeroizing::new(serde_json::to_vec(&serde_json::json!({ "files": files })).unwrap_or_default());
+    crate::output::write_stdout_bytes(&out).map_err(|e| CliError::Usage(format!("cannot answer: {e}")))
+}
+
+pub fn run(ctx: &Context, a: RunArgs) -> CliResult<()> {
+    let bundle = files(ctx, &a)?;
 
     let dir = tempfile::Builder::new()
         .prefix("keyloom-run-")
@@ -31,11 +84,11 @@ pub fn run(ctx: &Context, a: RunArgs) -> CliResult<()> {
             cmd.env_remove(&name);
         }
     }
-    for f in &bundle.files {
-        match f.path.as_str() {
+    for (path, contents) in &bundle {
+        match path.as_str() {
             "secrets.json" => {
                 let map: std::collections::BTreeMap<String, String> =
-                    serde_json::from_slice(&f.contents).map_err(|e| CliError::Usage(e.to_string()))?;
+                    serde_json::from_slice(contents).map_err(|e| CliError::Usage(e.to_string()))?;
                 cmd.envs(map);
             }
             path => {
@@ -44,7 +97,7 @@ pub fn run(ctx: &Context, a: RunArgs) -> CliResult<()> {
                 let mut o = std::fs::OpenOptions::new();
                 std::os::unix::fs::OpenOptionsExt::mode(o.write(true).create_new(true), 0o600);
                 let mut file = o.open(&path).map_err(CliError::file("cannot create", &path))?;
-                std::io::Write::write_all(&mut file, &f.contents).map_err(CliError::file("cannot write", &path))?;
+                std::io::Write::write_all(&mut file, contents).map_err(CliError::file("cannot write", &path))?;
                 cmd.env(var, &path);
             }
         }
