@@ -51,6 +51,10 @@ pub struct AppState {
     pub settings_path: PathBuf,
     /// The system clipboard, for copying secrets.
     pub clipboard: SecretClipboard,
+    /// Whether the device key may still unlock: only until the first lock of this run. After
+    /// any lock (the button, Ctrl+L, idle, the CLI) the passphrase is needed until the app
+    /// restarts; enforced here, not in the page.
+    device_unlock_allowed: AtomicBool,
 }
 
 impl AppState {
@@ -65,7 +69,13 @@ impl AppState {
             settings: Mutex::new(Settings::load(&settings_path)),
             settings_path,
             clipboard: SecretClipboard::default(),
+            device_unlock_allowed: AtomicBool::new(true),
         }
+    }
+
+    /// Whether an unlock with the device key is still allowed in this run.
+    pub fn device_unlock_allowed(&self) -> bool {
+        self.device_unlock_allowed.load(Ordering::SeqCst)
     }
 
     /// Whether a vault is open and unlocked.
@@ -93,6 +103,7 @@ impl AppState {
     /// Locks the vault (zeroizing its keys and index), forgets a pending recovery key, and takes
     /// a copied secret back off the clipboard.
     pub fn lock_vault(&self) -> AppResult<()> {
+        self.device_unlock_allowed.store(false, Ordering::SeqCst);
         let mut guard = lock(&self.vault);
         let result = guard.as_mut().map_or(Ok(()), Vault::lock);
         self.sync_unlocked(&guard);
@@ -109,5 +120,19 @@ impl AppState {
         let result = guard.take().map_or(Ok(()), Vault::close);
         self.sync_unlocked(&guard);
         Ok(result?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn after_any_lock_the_device_key_no_longer_unlocks() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = AppState::new(dir.path().join("desktop.json"));
+        assert!(state.device_unlock_allowed(), "the first unlock screen of a run may use it");
+        state.lock_vault().unwrap();
+        assert!(!state.device_unlock_allowed());
     }
 }

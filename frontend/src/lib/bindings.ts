@@ -862,9 +862,14 @@ vault: VaultStatus | null,
  */
 unlocked: boolean, 
 /**
- * Whether a device slot exists, so unlocking needs no typing.
+ * Whether a device slot exists ("remember on this device" is on).
  */
 device_slot: boolean, 
+/**
+ * Whether the device key may unlock now: a device slot exists and the vault has not been
+ * locked since the app started.
+ */
+device_unlock: boolean, 
 /**
  * Seconds before another unlock attempt is accepted.
  */

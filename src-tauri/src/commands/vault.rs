@@ -28,8 +28,11 @@ pub struct AppStatus {
     pub vault: Option<VaultStatus>,
     /// Whether it is unlocked.
     pub unlocked: bool,
-    /// Whether a device slot exists, so unlocking needs no typing.
+    /// Whether a device slot exists ("remember on this device" is on).
     pub device_slot: bool,
+    /// Whether the device key may unlock now: a device slot exists and the vault has not been
+    /// locked since the app started.
+    pub device_unlock: bool,
     /// Seconds before another unlock attempt is accepted.
     pub retry_after_secs: u32,
     /// The demo vault's (public) passphrase, when the open vault is the demo.
@@ -58,6 +61,7 @@ pub fn status(state: &AppState) -> AppResult<AppStatus> {
         vault,
         unlocked,
         device_slot,
+        device_unlock: device_slot && state.device_unlock_allowed(),
         retry_after_secs: wait.as_secs_f64().ceil() as u32,
         demo_passphrase,
         default_vault_path: vault_data::paths::default_vault_dir().ok().map(|p| p.display().to_string()),
@@ -244,7 +248,12 @@ pub async fn vault_unlock(app: AppHandle, args: UnlockArgs) -> AppResult<UnlockO
 fn unlock(state: &AppState, args: UnlockArgs) -> AppResult<UnlockOutcome> {
     let method = match args.passphrase {
         Some(p) => Unlock::Passphrase(SecretString::from(p)),
-        None => Unlock::Device,
+        None if state.device_unlock_allowed() => Unlock::Device,
+        None => {
+            return Err(AppError::Invalid(
+                "after a lock the passphrase is needed (the device key unlocks only when the app starts)".into(),
+            ))
+        }
     };
     let by_passphrase = matches!(method, Unlock::Passphrase(_));
     // Kept as the proof "remember on this device" needs (a real factor, checked again there).
