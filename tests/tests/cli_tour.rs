@@ -17,6 +17,11 @@ fn tour_of_every_command() {
     assert_eq!(st["counts"]["services"], 0);
     assert_eq!(st["locked"], false);
 
+    // As the README does: an agent holds the vault for the rest of the tour, so every command
+    // below runs in it (a client asks the agent before anything else).
+    let agent = v.json(&["unlock", "--ttl", "30m"]);
+    assert!(agent["agent_pid"].is_u64(), "{agent}");
+
     // services
     let svc = v.json(&[
         "service",
@@ -147,6 +152,9 @@ fn tour_of_every_command() {
         let e: serde_json::Value = serde_json::from_str(line).unwrap();
         assert!(e["seq"].is_u64());
     }
+    // lock ends the agent; the tour's writes are all there when the vault is opened directly.
+    assert_eq!(v.json(&["lock"])["locked"], true);
+    assert_eq!(v.json(&["service", "list"]).as_array().map(Vec::len), Some(1));
 }
 
 #[test]
