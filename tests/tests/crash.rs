@@ -33,7 +33,9 @@ enum Op {
     ImportSecrets(String),
 }
 
-fn run_op(tv: &TestVault, op: &Op, kill_after: Duration) -> (bool, bool) {
+/// Runs `op` in a client process and SIGKILLs, after `kill_after`, the client or (with `agent`)
+/// the agent doing the work. Returns (acknowledged, killed).
+fn run_op(tv: &TestVault, op: &Op, kill_after: Duration, agent: Option<u32>) -> (bool, bool) {
     let dir = tv.root.path();
     let (args, stdin): (Vec<String>, Option<Vec<u8>>) = match op {
         Op::AddService(name) => {
@@ -71,6 +73,14 @@ fn run_op(tv: &TestVault, op: &Op, kill_after: Duration) -> (bool, bool) {
             return (status.success(), false);
         }
         if start.elapsed() >= kill_after {
+            if let Some(pid) = agent {
+                // The agent holds the vault and does the work; the client only waits for it.
+                std::process::Command::new("kill").args(["-9", &pid.to_string()]).status().expect("kill");
+                // The client may still finish on its own (it reaches a dead agent and opens the
+                // vault itself): whatever it reports, the agent is gone, and that is the kill.
+                let status = child.wait().expect("wait");
+                return (status.success(), true);
+            }
             // Child::kill is SIGKILL on Unix: no handler runs, nothing is flushed.
             let _ = child.kill();
             let status = child.wait().expect("wait");
@@ -124,6 +134,23 @@ fn check(tv: &TestVault, expected: &Expected) -> Result<(), String> {
 #[test]
 fn sigkill_at_random_moments_loses_nothing_acknowledged() {
     let kills_wanted: usize = std::env::var("KEYLOOM_CRASH_KILLS").ok().and_then(|v| v.parse().ok()).unwrap_or(30);
+    campaign(kills_wanted, false);
+}
+
+/// The same with an agent doing the writes: the agent is killed mid-operation, a new one is
+/// started, and nothing its clients were told succeeded may be lost.
+#[test]
+fn sigkill_of_the_agent_at_random_moments_loses_nothing_acknowledged() {
+    let kills_wanted: usize =
+        std::env::var("KEYLOOM_CRASH_KILLS").ok().and_then(|v| v.parse::<usize>().ok()).map_or(15, |n| n / 2);
+    campaign(kills_wanted, true);
+}
+
+fn agent_pid(tv: &TestVault) -> u32 {
+    tv.json(&["unlock", "--ttl", "30m"])["agent_pid"].as_u64().expect("agent pid") as u32
+}
+
+fn campaign(kills_wanted: usize, through_agent: bool) {
     let seed: u64 =
         std::env::var("KEYLOOM_CRASH_SEED").ok().and_then(|v| v.parse().ok()).unwrap_or(0x6b65_796c_6f6f_6d21);
     let mut rng = Rng::new(seed);
@@ -133,6 +160,7 @@ fn sigkill_at_random_moments_loses_nothing_acknowledged() {
     let mut expected = Expected::default();
     let (mut kills, mut survived, mut ops, mut acked_ops) = (0usize, 0usize, 0usize, 0usize);
     let mut failures = Vec::new();
+    let mut agent: Option<u32> = None;
     while kills < kills_wanted {
         let id = ops;
         ops += 1;
@@ -142,10 +170,16 @@ fn sigkill_at_random_moments_loses_nothing_acknowledged() {
             2 => Op::SetSecret(format!("KEY_{id}")),
             _ => Op::ImportSecrets(format!("BULK{id}")),
         };
-        // A whole operation takes 40–120 ms here (key derivation, commit, fsync, snapshot): kill
-        // anywhere from the start to a little past the end.
-        let kill_after = Duration::from_millis(rng.below(130));
-        let (acked, killed) = run_op(&tv, &op, kill_after);
+        // A whole operation takes 40–120 ms here (key derivation, commit, fsync, snapshot), and
+        // 5–40 ms through an agent: kill anywhere from the start to a little past the end.
+        let kill_after = Duration::from_millis(rng.below(if through_agent { 50 } else { 130 }));
+        if through_agent && agent.is_none() {
+            agent = Some(agent_pid(&tv));
+        }
+        let (acked, killed) = run_op(&tv, &op, kill_after, agent);
+        if killed {
+            agent = None;
+        }
         if acked {
             acked_ops += 1;
         }
@@ -173,8 +207,12 @@ fn sigkill_at_random_moments_loses_nothing_acknowledged() {
             Err(e) => failures.push(format!("kill {kills} (seed {seed}, op {id}): {e}")),
         }
     }
+    if agent.is_some() {
+        tv.ok(&["lock"]);
+    }
+    let what = if through_agent { " (agent killed)" } else { "" };
     eprintln!(
-        "crash campaign: {survived}/{kills} kills survived; {ops} operations, {acked_ops} acknowledged; seed {seed}"
+        "crash campaign{what}: {survived}/{kills} kills survived; {ops} operations, {acked_ops} acknowledged; seed {seed}"
     );
     assert!(failures.is_empty(), "{} of {kills} kills lost or damaged data:\n{}", failures.len(), failures.join("\n"));
 }
