@@ -41,13 +41,26 @@ fn runs_in_agent(command: &Command) -> bool {
         && !matches!(command, Command::Doctor(a) if a.restore)
 }
 
+/// The vault's agent, if one runs. A socket directory that is not private is never used: the
+/// command runs here instead, with a warning (someone else may have made that directory).
+pub fn connect(ctx: &Context) -> CliResult<Option<std::os::unix::net::UnixStream>> {
+    match agent::connect(&ctx.vault_dir) {
+        Ok(s) => Ok(s),
+        Err(e @ vault_data::Error::Invalid(_)) => {
+            eprintln!("warning: {e}; running without the agent");
+            Ok(None)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// Runs `cli`'s command through the vault's agent if one is running. `Ok(None)`: no agent, run it
 /// here. `Ok(Some(code))`: it ran there and exited with `code`.
 pub fn forward(cli: &Cli, ctx: &Context) -> CliResult<Option<i32>> {
     if !runs_in_agent(&cli.command) {
         return Ok(None);
     }
-    let Some(stream) = agent::connect(&ctx.vault_dir)? else {
+    let Some(stream) = connect(ctx)? else {
         return Ok(None);
     };
     let mut argv = Vec::new();
@@ -74,7 +87,7 @@ pub fn forward(cli: &Cli, ctx: &Context) -> CliResult<Option<i32>> {
 /// its stdout captured, for commands that need the agent's answer as data (`run`). `Ok(None)`
 /// when no agent runs.
 pub fn capture(ctx: &Context, args: &[&str]) -> CliResult<Option<(i32, zeroize::Zeroizing<Vec<u8>>)>> {
-    let Some(stream) = agent::connect(&ctx.vault_dir)? else { return Ok(None) };
+    let Some(stream) = connect(ctx)? else { return Ok(None) };
     let mut argv = vec!["keyloom".to_string(), "--vault".to_string(), ctx.vault_dir.display().to_string()];
     argv.extend(args.iter().map(|a| a.to_string()));
     let cwd =
@@ -234,19 +247,24 @@ pub fn serve(ctx: &Context, ttl: Duration, idle: Duration) -> CliResult<()> {
     for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
         let _ = signal_hook::flag::register(sig, stop.clone());
     }
-    let deadline = now_secs() + ttl.as_secs();
+    let deadline = now_secs().saturating_add(ttl.as_secs());
     {
         // The watchdog ends the agent at its deadline or when idle: it raises `stop` and wakes
-        // the accept loop with a connection of its own.
+        // the accept loop with a connection of its own. If a command still holds the loop 10 s
+        // later, the process ends anyway: its memory goes with it.
         let (stop, last_use, path) = (stop.clone(), last_use.clone(), path.clone());
         std::thread::spawn(move || loop {
             std::thread::sleep(Duration::from_millis(200));
             let now = now_secs();
-            if stop.load(Ordering::SeqCst) || now >= deadline || now >= last_use.load(Ordering::SeqCst) + idle.as_secs()
+            if stop.load(Ordering::SeqCst)
+                || now >= deadline
+                || now >= last_use.load(Ordering::SeqCst).saturating_add(idle.as_secs())
             {
                 stop.store(true, Ordering::SeqCst);
                 let _ = std::os::unix::net::UnixStream::connect(&path);
-                return;
+                std::thread::sleep(Duration::from_secs(10));
+                let _ = std::fs::remove_file(&path);
+                std::process::exit(0);
             }
         });
     }
@@ -260,8 +278,13 @@ pub fn serve(ctx: &Context, ttl: Duration, idle: Duration) -> CliResult<()> {
         if agent::check_peer(&stream).is_err() {
             continue;
         }
-        last_use.store(now_secs(), Ordering::SeqCst);
+        // A client that connects and then says nothing must not hold the agent past its time.
+        let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
         let Ok(received) = agent::receive(&mut stream) else { continue };
+        if stop.load(Ordering::SeqCst) {
+            break;
+        }
+        last_use.store(now_secs(), Ordering::SeqCst);
         let Some(v) = vault.take() else { break };
         let (exit, back, lock_now) = run_request(ctx, v, received);
         vault = back;
@@ -282,14 +305,16 @@ pub fn serve(ctx: &Context, ttl: Duration, idle: Duration) -> CliResult<()> {
 /// docs/SECURITY.md.)
 fn started_by_keyloom_run(pid: u32) -> bool {
     agent::ancestors(pid).into_iter().any(|a| {
-        let same_binary = std::fs::read_link(format!("/proc/{a}/exe"))
+        // The command name from `stat`, not the `exe` link: keyloom processes are not dumpable
+        // (hardened), and the kernel refuses `exe` of those to anyone without CAP_SYS_PTRACE.
+        let comm = std::fs::read_to_string(format!("/proc/{a}/stat"))
             .ok()
-            .is_some_and(|exe| exe.file_name().is_some_and(|n| n == "keyloom"));
+            .and_then(|s| s.split_once('(').and_then(|(_, rest)| rest.rsplit_once(')').map(|(c, _)| c.to_string())));
         let argv = std::fs::read(format!("/proc/{a}/cmdline")).unwrap_or_default();
         let args: Vec<&[u8]> = argv.split(|b| *b == 0).collect();
-        // `keyloom [global options] run …`: the first word that is a subcommand is "run".
+        // `keyloom [global options] run …`: "run" before any "--".
         let runs = args.iter().skip(1).take_while(|a| *a != b"--").any(|a| *a == b"run");
-        same_binary && runs
+        comm.as_deref() == Some("keyloom") && runs
     })
 }
 
@@ -317,7 +342,7 @@ pub fn refuse(received: agent::Received, message: &str) {
 /// Runs one client's command on the vault. Returns the exit code, the vault (unless it was
 /// lost to a panic), and whether the client asked to lock.
 fn run_request(template: &Context, vault: Vault, received: agent::Received) -> (i32, Option<Vault>, bool) {
-    if received.peer_pid.is_some_and(started_by_keyloom_run) {
+    if received.peer_pid.is_none_or(started_by_keyloom_run) {
         refuse(received, "a process started by `keyloom run` cannot use the agent");
         return (2, Some(vault), false);
     }
@@ -357,7 +382,8 @@ fn run_request(template: &Context, vault: Vault, received: agent::Received) -> (
             }
             Err(_) => {
                 eprintln!("error: the command failed unexpectedly; the agent stops");
-                3
+                let _ = std::env::set_current_dir("/");
+                return (3, ctx.into_held(), true);
             }
         };
         let _ = std::env::set_current_dir("/");

@@ -91,12 +91,33 @@ pub fn env_var(name: &str) -> Option<String> {
     std::env::var(name).ok()
 }
 
-/// Standard input: the client's when running for one.
+/// How long a command served for a client waits for the client's stdin to say something. The
+/// agent (and the desktop app, which holds its vault lock meanwhile) serves one command at a
+/// time: a client that never writes must not hold off `lock`, the TTL or the app's auto-lock.
+pub const CLIENT_STDIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Standard input: the client's when running for one (each read waits at most
+/// [`CLIENT_STDIN_TIMEOUT`]).
 pub fn stdin() -> Box<dyn Read> {
     match CLIENT.with(|c| c.borrow().as_ref().map(|c| c.stdin.try_clone())) {
-        Some(Ok(f)) => Box::new(f),
+        Some(Ok(f)) => Box::new(TimedRead(f)),
         Some(Err(_)) => Box::new(std::io::empty()),
         None => Box::new(std::io::stdin()),
+    }
+}
+
+/// A client's stdin whose reads give up after [`CLIENT_STDIN_TIMEOUT`] without data.
+struct TimedRead(File);
+
+impl Read for TimedRead {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let timeout = rustix::time::Timespec { tv_sec: CLIENT_STDIN_TIMEOUT.as_secs() as i64, tv_nsec: 0 };
+        let mut fds = [rustix::event::PollFd::new(&self.0, rustix::event::PollFlags::IN)];
+        match rustix::event::poll(&mut fds, Some(&timeout)) {
+            Ok(0) => Err(std::io::Error::new(std::io::ErrorKind::TimedOut, "nothing arrived on stdin for 30 s")),
+            Ok(_) => self.0.read(buf),
+            Err(e) => Err(e.into()),
+        }
     }
 }
 

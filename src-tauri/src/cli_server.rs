@@ -60,6 +60,8 @@ fn serve(app: &AppHandle, dir: Option<PathBuf>, mut stream: std::os::unix::net::
     if stream.set_nonblocking(false).is_err() || agent::check_peer(&stream).is_err() {
         return;
     }
+    // A client that connects and says nothing must not stall the server.
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
     let Ok(received) = agent::receive(&mut stream) else { return };
     let state = app.state::<AppState>();
     let mut guard = lock(&state.vault);

@@ -77,14 +77,19 @@ pub fn ancestors(pid: u32) -> Vec<u32> {
     out
 }
 
+/// Where this user's agent sockets live: `$XDG_RUNTIME_DIR/keyloom`, else `/tmp/keyloom-<uid>`.
+fn socket_dir_path() -> PathBuf {
+    match std::env::var_os("XDG_RUNTIME_DIR").filter(|d| !d.is_empty()) {
+        Some(run) => PathBuf::from(run).join("keyloom"),
+        None => std::env::temp_dir().join(format!("keyloom-{}", rustix::process::getuid().as_raw())),
+    }
+}
+
 /// The private directory holding this user's agent sockets, created 0700 if missing. Refused
 /// (never used) when it belongs to someone else or others can enter it.
 pub fn socket_dir() -> Result<PathBuf> {
     let uid = rustix::process::getuid().as_raw();
-    let dir = match std::env::var_os("XDG_RUNTIME_DIR").filter(|d| !d.is_empty()) {
-        Some(run) => PathBuf::from(run).join("keyloom"),
-        None => std::env::temp_dir().join(format!("keyloom-{uid}")),
-    };
+    let dir = socket_dir_path();
     match std::fs::DirBuilder::new().mode(0o700).create(&dir) {
         Ok(()) => {}
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
@@ -109,11 +114,16 @@ pub fn check_private_dir(dir: &Path, uid: u32) -> Result<()> {
     Ok(())
 }
 
-/// The agent socket for the vault at `vault_dir`: one per vault, named by a hash of its path.
+/// The agent socket for the vault at `vault_dir` (its directory made and checked): one per
+/// vault, named by a hash of its path.
 pub fn socket_path(vault_dir: &Path) -> Result<PathBuf> {
+    Ok(socket_dir()?.join(socket_name(vault_dir)))
+}
+
+fn socket_name(vault_dir: &Path) -> String {
     let canonical = std::fs::canonicalize(vault_dir).unwrap_or_else(|_| vault_dir.to_path_buf());
     let digest = Sha256::digest(canonical.as_os_str().as_encoded_bytes());
-    Ok(socket_dir()?.join(format!("agent-{}.sock", &hex::encode(digest)[..16])))
+    format!("agent-{}.sock", &hex::encode(digest)[..16])
 }
 
 /// Binds the agent socket at `path`, 0600, replacing a stale socket (one nobody answers on).
@@ -153,7 +163,13 @@ pub fn peer_pid(stream: &UnixStream) -> Option<u32> {
 /// Connects to the agent of `vault_dir`, if one is running, after checking its directory and
 /// its uid. `Ok(None)` when there is no agent (no socket, or nobody answering).
 pub fn connect(vault_dir: &Path) -> Result<Option<UnixStream>> {
-    let path = socket_path(vault_dir)?;
+    // Asking whether an agent runs creates nothing: no directory, no agent.
+    let dir = socket_dir_path();
+    if std::fs::symlink_metadata(&dir).is_err() {
+        return Ok(None);
+    }
+    check_private_dir(&dir, rustix::process::getuid().as_raw())?;
+    let path = dir.join(socket_name(vault_dir));
     if !path.exists() {
         return Ok(None);
     }

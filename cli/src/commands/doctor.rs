@@ -22,7 +22,7 @@ fn unlock_method(ctx: &Context, args: &DoctorArgs) -> CliResult<Unlock> {
 
 pub fn run(ctx: &Context, args: DoctorArgs) -> CliResult<()> {
     if args.restore {
-        if vault_data::agent::connect(&ctx.vault_dir)?.is_some() {
+        if crate::agent::connect(ctx)?.is_some() {
             return Err(CliError::Usage(
                 "an agent holds this vault open; stop it with `keyloom lock` before restoring".into(),
             ));

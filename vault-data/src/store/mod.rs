@@ -59,8 +59,11 @@ pub(crate) enum Op {
 pub(crate) const DB_DIR: &str = "db";
 /// A database being rebuilt from scratch (see [`Store::rebuild`]).
 const REBUILD_DIR: &str = "db.rebuild";
-/// Written once the rebuilt database is complete and durable, before it is swapped in.
+/// Written once the rebuilt database is complete and durable, before it is swapped in; holds the
+/// new database's token.
 const REBUILD_DONE: &str = "db.rebuild.done";
+/// Inside a rebuilt database directory: the token naming it (sled ignores files it does not know).
+const GENERATION_FILE: &str = "keyloom.generation";
 
 /// An open vault database, holding the vault's process lock.
 pub(crate) struct Store {
@@ -181,10 +184,13 @@ impl Store {
             let store = Store::open_at(&dir, &fresh)?;
             store.load(entries)?;
         }
+        // The new database carries a random token, and so does the marker: after a crash, the
+        // directory holding the token is the new one, whichever name it has by then.
+        let token = crate::ids::RecordId::random().to_string();
+        durable::write_atomic(&fresh.join(GENERATION_FILE), token.as_bytes())?;
         durable::sync_tree(&fresh)?;
-        durable::create_private_file(&done)?;
-        durable::sync_dir(&dir)?;
-        swap_in_rebuilt(&dir)?;
+        durable::write_atomic(&done, token.as_bytes())?;
+        swap_in_rebuilt(&dir, &token)?;
         Store::open_locked(&dir, lock)
     }
 
@@ -350,66 +356,117 @@ impl Store {
     }
 }
 
-/// Swaps the rebuilt database in for the old one and removes the old one.
-fn swap_in_rebuilt(dir: &Path) -> Result<()> {
+/// Swaps the rebuilt database (the directory holding `token`) in for the old one, then removes
+/// the old one and the marker. Safe to run again after a crash at any point.
+fn swap_in_rebuilt(dir: &Path, token: &str) -> Result<()> {
     let fresh = dir.join(REBUILD_DIR);
     let live = dir.join(DB_DIR);
-    let exchanged = live.exists()
-        && rustix::fs::renameat_with(
-            rustix::fs::CWD,
-            &fresh,
-            rustix::fs::CWD,
-            &live,
-            rustix::fs::RenameFlags::EXCHANGE,
-        )
-        .is_ok();
-    if exchanged {
-        // The old database now sits at the rebuild path.
-        durable::sync_dir(dir)?;
-    } else {
-        // No RENAME_EXCHANGE here (or no old database): move the old one aside, then the new
-        // one in. `finish_interrupted_rebuild` completes this after a crash in between.
-        if live.exists() {
-            let aside = dir.join(format!("{REBUILD_DIR}.old"));
-            let _ = std::fs::remove_dir_all(&aside);
-            std::fs::rename(&live, &aside).map_err(Error::io("cannot move aside", &live))?;
-            durable::sync_dir(dir)?;
+    let aside = dir.join(format!("{REBUILD_DIR}.old"));
+    let holds = |d: &Path| std::fs::read_to_string(d.join(GENERATION_FILE)).is_ok_and(|t| t == token);
+    if !holds(&live) {
+        if !holds(&fresh) {
+            return Err(Error::Integrity(format!(
+                "an interrupted database rebuild in {} cannot be finished: neither copy is the new one",
+                dir.display()
+            )));
         }
-        std::fs::rename(&fresh, &live).map_err(Error::io("cannot move into place", &fresh))?;
+        let exchanged = live.exists()
+            && rustix::fs::renameat_with(
+                rustix::fs::CWD,
+                &fresh,
+                rustix::fs::CWD,
+                &live,
+                rustix::fs::RenameFlags::EXCHANGE,
+            )
+            .is_ok();
+        if !exchanged {
+            // No RENAME_EXCHANGE here (or no old database): the old one aside, the new one in.
+            if live.exists() {
+                let _ = std::fs::remove_dir_all(&aside);
+                std::fs::rename(&live, &aside).map_err(Error::io("cannot move aside", &live))?;
+                durable::sync_dir(dir)?;
+            }
+            std::fs::rename(&fresh, &live).map_err(Error::io("cannot move into place", &fresh))?;
+        }
         durable::sync_dir(dir)?;
+    }
+    // The new database is live: what remains under the other names is the old one.
+    for old in [&fresh, &aside] {
+        if old.exists() {
+            std::fs::remove_dir_all(old).map_err(Error::io("cannot remove", old))?;
+        }
     }
     let done = dir.join(REBUILD_DONE);
     std::fs::remove_file(&done).map_err(Error::io("cannot remove", &done))?;
-    durable::sync_dir(dir)?;
-    for old in [fresh, dir.join(format!("{REBUILD_DIR}.old"))] {
-        if old.exists() {
-            std::fs::remove_dir_all(&old).map_err(Error::io("cannot remove", &old))?;
-        }
-    }
-    Ok(())
+    durable::sync_dir(dir)
 }
 
-/// Completes a rebuild that was interrupted after the new database became durable.
+/// Completes a rebuild that was interrupted after the new database became durable, or drops one
+/// that never got that far.
 fn finish_interrupted_rebuild(dir: &Path) -> Result<()> {
-    if dir.join(REBUILD_DONE).exists() {
-        if dir.join(DB_DIR).exists() {
-            // The swap has not happened; the old database is still complete, and so is the new.
-            swap_in_rebuilt(dir)?;
-        } else {
-            std::fs::rename(dir.join(REBUILD_DIR), dir.join(DB_DIR))
-                .map_err(Error::io("cannot move into place", dir.join(REBUILD_DIR)))?;
-            let done = dir.join(REBUILD_DONE);
-            std::fs::remove_file(&done).map_err(Error::io("cannot remove", &done))?;
-            durable::sync_dir(dir)?;
-            let old = dir.join(format!("{REBUILD_DIR}.old"));
-            if old.exists() {
-                std::fs::remove_dir_all(&old).map_err(Error::io("cannot remove", &old))?;
+    match std::fs::read_to_string(dir.join(REBUILD_DONE)) {
+        Ok(token) => swap_in_rebuilt(dir, token.trim()),
+        Err(_) => {
+            let fresh = dir.join(REBUILD_DIR);
+            if fresh.exists() {
+                // Never completed: the live database is untouched.
+                std::fs::remove_dir_all(&fresh).map_err(Error::io("cannot remove", &fresh))?;
             }
+            Ok(())
         }
-    } else if dir.join(REBUILD_DIR).exists() {
-        // Never completed: the live database is untouched.
-        let fresh = dir.join(REBUILD_DIR);
-        std::fs::remove_dir_all(&fresh).map_err(Error::io("cannot remove", &fresh))?;
     }
-    Ok(())
+}
+
+#[cfg(test)]
+mod rebuild_tests {
+    use super::*;
+
+    fn db_with(dir: &Path, name: &str, token: Option<&str>) {
+        std::fs::create_dir_all(dir.join(name)).unwrap();
+        std::fs::write(dir.join(name).join("db"), name).unwrap();
+        if let Some(t) = token {
+            std::fs::write(dir.join(name).join(GENERATION_FILE), t).unwrap();
+        }
+    }
+
+    fn live_is_new(dir: &Path) -> bool {
+        std::fs::read_to_string(dir.join(DB_DIR).join(GENERATION_FILE)).is_ok_and(|t| t == "T")
+            && !dir.join(REBUILD_DIR).exists()
+            && !dir.join(format!("{REBUILD_DIR}.old")).exists()
+            && !dir.join(REBUILD_DONE).exists()
+    }
+
+    /// Every state a crash can leave a rebuild in ends with the new database live and nothing
+    /// else left; a rebuild that never completed leaves the old one alone.
+    #[test]
+    fn an_interrupted_rebuild_finishes_from_every_state() {
+        // Before the swap.
+        let d = tempfile::tempdir().unwrap();
+        db_with(d.path(), DB_DIR, None);
+        db_with(d.path(), REBUILD_DIR, Some("T"));
+        std::fs::write(d.path().join(REBUILD_DONE), "T").unwrap();
+        finish_interrupted_rebuild(d.path()).unwrap();
+        assert!(live_is_new(d.path()));
+        // After RENAME_EXCHANGE, before the clean-up: must not swap back.
+        let d = tempfile::tempdir().unwrap();
+        db_with(d.path(), DB_DIR, Some("T"));
+        db_with(d.path(), REBUILD_DIR, None);
+        std::fs::write(d.path().join(REBUILD_DONE), "T").unwrap();
+        finish_interrupted_rebuild(d.path()).unwrap();
+        assert!(live_is_new(d.path()));
+        // Without RENAME_EXCHANGE: the old one aside, the new one not yet in.
+        let d = tempfile::tempdir().unwrap();
+        db_with(d.path(), &format!("{REBUILD_DIR}.old"), None);
+        db_with(d.path(), REBUILD_DIR, Some("T"));
+        std::fs::write(d.path().join(REBUILD_DONE), "T").unwrap();
+        finish_interrupted_rebuild(d.path()).unwrap();
+        assert!(live_is_new(d.path()));
+        // Never completed (no marker): the half-made one goes, the live one stays.
+        let d = tempfile::tempdir().unwrap();
+        db_with(d.path(), DB_DIR, None);
+        db_with(d.path(), REBUILD_DIR, Some("T"));
+        finish_interrupted_rebuild(d.path()).unwrap();
+        assert!(!d.path().join(REBUILD_DIR).exists());
+        assert_eq!(std::fs::read_to_string(d.path().join(DB_DIR).join("db")).unwrap(), DB_DIR);
+    }
 }

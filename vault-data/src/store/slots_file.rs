@@ -67,13 +67,37 @@ pub(crate) fn decode(bytes: &[u8], vault_id_hex: &str, origin: &Path) -> Result<
     Ok(file.slots)
 }
 
+/// Largest slots file read: a handful of slots is a few KiB; anything huge is not ours.
+const MAX_SLOTS_FILE: u64 = 1 << 20;
+
+/// Reads the file's bytes: a regular file (not a link to a device or a pipe), at most
+/// [`MAX_SLOTS_FILE`] bytes. `Ok(None)` when it does not exist.
+fn read_bytes(p: &Path) -> Result<Option<Vec<u8>>> {
+    use std::io::Read;
+    let meta = match std::fs::symlink_metadata(p) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(Error::Io { action: "cannot read", path: p.to_path_buf(), source: e }),
+    };
+    if !meta.is_file() || meta.len() > MAX_SLOTS_FILE {
+        return Err(Error::Integrity(format!(
+            "{} is not a slots file (not a regular file, or too large); run `keyloom doctor --restore`",
+            p.display()
+        )));
+    }
+    let mut bytes = Vec::new();
+    std::fs::File::open(p)
+        .and_then(|f| f.take(MAX_SLOTS_FILE).read_to_end(&mut bytes))
+        .map_err(Error::io("cannot read", p))?;
+    Ok(Some(bytes))
+}
+
 /// Reads the slots of the vault at `dir`. `Ok(None)` when the file does not exist.
 pub(crate) fn read(dir: &Path, vault_id_hex: &str) -> Result<Option<Vec<SlotRecord>>> {
     let p = path(dir);
-    match std::fs::read(&p) {
-        Ok(bytes) => decode(&bytes, vault_id_hex, &p).map(Some),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(Error::Io { action: "cannot read", path: p, source: e }),
+    match read_bytes(&p)? {
+        Some(bytes) => decode(&bytes, vault_id_hex, &p).map(Some),
+        None => Ok(None),
     }
 }
 
@@ -82,15 +106,10 @@ pub(crate) fn read(dir: &Path, vault_id_hex: &str) -> Result<Option<Vec<SlotReco
 /// the database's before trusting the result.
 pub(crate) fn read_unchecked(dir: &Path) -> Result<Option<(String, Vec<SlotRecord>)>> {
     let p = path(dir);
-    match std::fs::read(&p) {
-        Ok(bytes) => {
-            let file: SlotsFile = serde_json::from_slice(&bytes)
-                .map_err(|_| Error::Integrity(format!("the unlock slots in {} are damaged", p.display())))?;
-            Ok(Some((file.vault_id, file.slots)))
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(Error::Io { action: "cannot read", path: p, source: e }),
-    }
+    let Some(bytes) = read_bytes(&p)? else { return Ok(None) };
+    let file: SlotsFile = serde_json::from_slice(&bytes)
+        .map_err(|_| Error::Integrity(format!("the unlock slots in {} are damaged", p.display())))?;
+    Ok(Some((file.vault_id, file.slots)))
 }
 
 /// Replaces the slots of the vault at `dir` atomically and durably.

@@ -272,19 +272,28 @@ pub fn restore(dir: &Path, method: Unlock, force: bool) -> Result<RestoreReport>
     };
 
     let db_dir = dir.join(DB_DIR);
-    if db_dir.exists() && !force && slots_file_ok {
-        let healthy = match Store::open_locked(dir, lock) {
+    if db_dir.exists() {
+        let mut healthy = false;
+        match Store::open_locked(dir, lock) {
             Ok(store) => {
-                let healthy = database_is_healthy(&store, &keys, &vault_id, seq);
+                // Where the database can tell, the snapshot's key must be the vault's current
+                // key: a snapshot from before a rekey must not roll the key (and the factors
+                // that rekey revoked) back.
+                if let Ok(Some(sealed)) = store.get(TreeName::Meta, META_SIGNING_KEY) {
+                    let loc = Location { tree: "meta", key: META_SIGNING_KEY };
+                    if seal::open(&keys.meta, &vault_id, loc, &sealed).is_err() {
+                        return Err(Error::Integrity(format!(
+                            "the {generation} snapshot holds another vault key than the database (from before a \
+                             rekey?); restoring it would bring back what the rekey revoked"
+                        )));
+                    }
+                }
+                healthy = database_is_healthy(&store, &keys, &vault_id, seq);
                 lock = store.into_lock();
-                healthy
             }
-            Err(_) => {
-                lock = LockFile::acquire(dir)?;
-                false
-            }
-        };
-        if healthy {
+            Err(_) => lock = LockFile::acquire(dir)?,
+        }
+        if healthy && slots_file_ok && !force {
             return Err(Error::Invalid(
                 "nothing is damaged: the database opens and every record and the audit chain authenticate. \
                  Restoring would roll the vault back to its snapshot; pass --force to do that anyway"
@@ -353,11 +362,16 @@ fn open_snapshot(dir: &Path, snap: &Snapshot, method: &Unlock) -> Result<Opened>
         .and_then(|e| <[u8; VAULT_ID_LEN]>::try_from(e.value.as_slice()).ok())
         .ok_or_else(|| Error::Integrity(format!("snapshot {} has no vault id", snap.path.display())))?;
     let id_hex = hex::encode(vault_id);
-    // Today's slots when the file is there and sound; a damaged or lost file falls back to the
-    // copy in the snapshot header (current as of the last slot change).
+    // Today's slots when the file is there and sound. Only a lost or damaged file falls back to
+    // the copy in the snapshot header (current as of the last slot change): a secret that simply
+    // opens nothing in a sound file is wrong, whatever an older header says. A slot damaged inside
+    // its ciphertext cannot be told from a wrong secret, so that one case tries the header too,
+    // when it differs; the database check in `restore` still stops an older vault key.
+    let header_slots = migrate::snapshot_slots(&snap.header, &entries)?;
     let from_file = match slots_file::read(dir, &id_hex) {
         Ok(Some(slots)) => match open_slots(&slots, method, &id_hex) {
             Ok(opened) if !opened.is_empty() => Some((slots, opened)),
+            Ok(_) if same_slots(&slots, &header_slots) => return Err(Error::WrongKey),
             Ok(_) | Err(Error::Integrity(_)) => None,
             Err(e) => return Err(e),
         },
@@ -366,9 +380,8 @@ fn open_snapshot(dir: &Path, snap: &Snapshot, method: &Unlock) -> Result<Opened>
     let (slots, opened, from_file) = match from_file {
         Some((slots, opened)) => (slots, opened, true),
         None => {
-            let slots = migrate::snapshot_slots(&snap.header, &entries)?;
-            let opened = open_slots(&slots, method, &id_hex)?;
-            (slots, opened, false)
+            let opened = open_slots(&header_slots, method, &id_hex)?;
+            (header_slots, opened, false)
         }
     };
     if opened.is_empty() {
@@ -383,6 +396,10 @@ fn open_snapshot(dir: &Path, snap: &Snapshot, method: &Unlock) -> Result<Opened>
         }
     }
     Err(last)
+}
+
+fn same_slots(a: &[SlotRecord], b: &[SlotRecord]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.wrapped == y.wrapped)
 }
 
 /// Records the restore in the restored vault's audit chain (a rollback must leave a trace).

@@ -95,12 +95,19 @@ impl Vault {
     /// commands queue only for the short part. Waits up to `wait` for another process.
     pub fn open_unlocked(dir: &Path, method: Unlock, wait: std::time::Duration) -> Result<Vault> {
         let early = match slots_file::read_unchecked(dir) {
-            Ok(Some((vault_id, slots))) => Some((open_slots(&slots, &method, &vault_id)?, vault_id)),
+            Ok(Some((vault_id, slots))) => Some((open_slots(&slots, &method, &vault_id)?, vault_id, slots)),
             _ => None,
         };
         let mut vault = Vault::open_wait(dir, wait)?;
+        // The slots may have changed between the derivation and the lock (a `passwd` in
+        // between): then the derivation is redone against the slots as they are now.
+        let early = early.filter(|(_, _, slots)| {
+            vault.slots().is_ok_and(|now| {
+                now.len() == slots.len() && now.iter().zip(slots).all(|(a, b)| a.id == b.id && a.wrapped == b.wrapped)
+            })
+        });
         match early {
-            Some((opened, id)) if id == vault.vault_id() => {
+            Some((opened, id, _)) if id == vault.vault_id() => {
                 if opened.is_empty() {
                     if let Some(e) = vault.slots_file_damage(&method) {
                         return Err(e);
@@ -134,8 +141,14 @@ impl Vault {
         self.check_snapshot_freshness(&keys, head.seq, &head.hash)?;
         let index = Index::load(&keys, &self.vault_id, &self.store)?;
         self.unlocked = Some(Unlocked { keys, index, head, unlocked_by: kind });
-        self.drain_pending()?;
-        self.refresh_snapshot_slots()?;
+        // Housekeeping after the unlock itself: a failure here (a full disk, say) must neither
+        // fail the unlock nor leave a half-unlocked handle reporting an error.
+        if let Err(e) = self.drain_pending() {
+            tracing::warn!(error = %e, "could not move locked-time events into the audit chain");
+        }
+        if let Err(e) = self.refresh_snapshot_slots() {
+            tracing::warn!(error = %e, "could not rewrite the snapshots with the current slots");
+        }
         tracing::debug!(slot = ?kind, "vault unlocked");
         Ok(())
     }
@@ -175,6 +188,13 @@ impl Vault {
         }
         self.snapshot_len = std::fs::metadata(self.store.dir().join(snapshot::CURRENT)).map(|m| m.len()).unwrap_or(0);
         let (snap_seq, snap_hash) = newest;
+        if snap_seq < seq {
+            // Commits reached the database but not the journal (a crash between the two, or
+            // before the journal was synced): appending now would leave a hole. The next
+            // checkpoint writes a full snapshot instead.
+            self.journal = None;
+            self.dirty = true;
+        }
         if snap_seq > seq || (snap_seq == seq && snap_hash != hash) {
             self.journal = None;
             return Err(Error::Integrity(format!(
