@@ -238,7 +238,8 @@ pub fn serve(ctx: &Context, ttl: Duration, idle: Duration) -> CliResult<()> {
             return Ok(());
         }
     };
-    report(serde_json::json!({ "ready": true }));
+    let failed = vault.failed_unlocks_before();
+    report(serde_json::json!({ "ready": true, "failed_unlocks": failed.count }));
     // Detach from the starter's pipes: nothing more is said there.
     let _ = signal_hook::flag::register(signal_hook::consts::SIGHUP, Arc::new(AtomicBool::new(false)));
 

@@ -134,8 +134,21 @@ impl Context {
             }
         }
         let method = self.real_factor()?;
+        self.wait_out_failed_unlocks();
         let vault = Vault::open_unlocked(&self.vault_dir, method, self.wait).map_err(in_use_hint)?;
+        report_failed_unlocks(&vault);
         Ok(VaultHandle { vault: Some(vault), home: None })
+    }
+
+    /// After failed unlocks, every front end waits (1, 2, 4 … 60 s) before trying again; the
+    /// count lives beside the vault, so a new process does not start afresh.
+    fn wait_out_failed_unlocks(&self) {
+        let delay = vault_data::unlock_delay(&self.vault_dir);
+        if !delay.is_zero() {
+            let n = vault_data::store::failures::read(&self.vault_dir).count;
+            eprintln!("{n} failed unlock attempts: waiting {} s before trying again", delay.as_secs_f64().ceil());
+            std::thread::sleep(delay);
+        }
     }
 
     /// Opens and unlocks with `method` (a real factor the command also uses as proof); inside
@@ -144,7 +157,9 @@ impl Context {
         if let Some(h) = self.lent() {
             return Ok(h);
         }
+        self.wait_out_failed_unlocks();
         let vault = Vault::open_unlocked(&self.vault_dir, method.clone(), self.wait).map_err(in_use_hint)?;
+        report_failed_unlocks(&vault);
         Ok(VaultHandle { vault: Some(vault), home: None })
     }
 
@@ -189,6 +204,15 @@ impl Context {
         let s = serde_json::to_string_pretty(value).map_err(|e| CliError::Usage(format!("cannot encode JSON: {e}")))?;
         println!("{s}");
         Ok(())
+    }
+}
+
+/// Tells the user about failed unlocks since their last one (the counter is cleared now).
+pub fn report_failed_unlocks(vault: &Vault) {
+    let f = vault.failed_unlocks_before();
+    if f.count > 0 {
+        let last = f.last.map(|t| format!(", the last at {}", when(t))).unwrap_or_default();
+        eprintln!("warning: {} failed unlock attempt(s) since the last successful unlock{last}", f.count);
     }
 }
 

@@ -42,6 +42,7 @@ pub fn typescript() -> String {
         // vault_data
         decl::<RecordId>(&cfg),
         decl::<VaultStatus>(&cfg),
+        decl::<vault_data::FailedUnlocks>(&cfg),
         decl::<SlotInfo>(&cfg),
         decl::<SlotKind>(&cfg),
         decl::<Counts>(&cfg),

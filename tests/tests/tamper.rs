@@ -149,3 +149,102 @@ fn a_record_moved_to_another_id_fails_authentication() {
     drop(db);
     v.fails(&["service", "list"], 3);
 }
+
+/// Encrypts `event` (JSON) to the vault's public inbox recipient with the `age` CLI, as anyone
+/// who can write the folder could.
+fn plant_locked_event(v: &TestVault, events: &[serde_json::Value]) {
+    let db = keyloom_tests::open_raw(&v.path);
+    let meta = db.open_tree("meta").unwrap();
+    let recipient = String::from_utf8(meta.get(b"inbox_recipient").unwrap().unwrap().to_vec()).unwrap();
+    for (i, event) in events.iter().enumerate() {
+        let mut age = std::process::Command::new("age")
+            .args(["-r", &recipient])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("age (apt install age)");
+        use std::io::Write;
+        age.stdin.take().unwrap().write_all(&serde_json::to_vec(event).unwrap()).unwrap();
+        let ct = age.wait_with_output().unwrap().stdout;
+        meta.insert(format!("pending/planted{i:04}").as_bytes(), ct).unwrap();
+    }
+    db.flush().unwrap();
+}
+
+/// The inbox for locked-time events is public (anyone who can write the folder can encrypt to
+/// it): planted events cannot claim other actions, are marked unauthenticated with clamped times,
+/// and filling the inbox does not silently push real failed unlocks out.
+#[test]
+fn planted_inbox_events_are_refused_marked_and_counted() {
+    let v = TestVault::init();
+    plant_locked_event(
+        &v,
+        &[
+            serde_json::json!({"time": "2020-01-01T00:00:00Z", "user": "admin", "action": "secret.set",
+                               "outcome": "success", "detail": "rotated by the security team"}),
+            serde_json::json!({"time": "2099-01-01T00:00:00Z", "user": "mallory", "action": "vault.unlock",
+                               "outcome": "failure", "detail": "passphrase unlock refused"}),
+        ],
+    );
+    let entries = v.json(&["audit", "list"]);
+    let all = entries.as_array().unwrap();
+    assert!(!all.iter().any(|e| e["action"] == "secret.set"), "a planted event cannot claim another action");
+    let refused = all.iter().find(|e| e["action"] == "vault.inbox").expect("the refusal is recorded");
+    assert!(refused["detail"].as_str().unwrap().contains("\"secret.set\""), "{refused}");
+    let unlock = all
+        .iter()
+        .find(|e| e["action"] == "vault.unlock" && e["user"] == "mallory")
+        .expect("a failed unlock still passes, marked");
+    assert!(unlock["detail"].as_str().unwrap().starts_with("recorded while locked (not authenticated)"), "{unlock}");
+    assert!(unlock["time"].as_str().unwrap() < "2099", "times are clamped to now: {unlock}");
+
+    // A full inbox: the next real failed unlock is counted, not lost without a trace.
+    let planted: Vec<_> = (0..1000)
+        .map(|_| {
+            serde_json::json!({"time": "2020-01-01T00:00:00Z", "user": "x", "action": "vault.unlock",
+                                    "outcome": "failure", "detail": "noise"})
+        })
+        .collect();
+    plant_locked_event(&v, &planted[..1]);
+    {
+        // The same ciphertext under 1,000 keys fills it quickly.
+        let db = keyloom_tests::open_raw(&v.path);
+        let meta = db.open_tree("meta").unwrap();
+        let ct = meta.get(b"pending/planted0000").unwrap().unwrap();
+        for i in 1..1000 {
+            meta.insert(format!("pending/fill{i:04}").as_bytes(), ct.clone()).unwrap();
+        }
+        db.flush().unwrap();
+    }
+    let mut c = v.cmd(&["service", "list"]);
+    c.env("KEYLOOM_PASSPHRASE", "not the passphrase");
+    assert_eq!(c.output().unwrap().status.code(), Some(2));
+    let entries = v.json(&["audit", "list"]).to_string();
+    assert!(entries.contains("1 locked-time event(s) were dropped because the inbox was full"), "{entries}");
+}
+
+/// Failed unlocks are counted on disk, so a new process (or an app restart) does not start
+/// afresh: `status` shows the count, the next unlock reports it and clears it, and after two
+/// failures every front end waits before trying again.
+#[test]
+fn failed_unlocks_are_counted_across_processes_and_reported_at_the_next_unlock() {
+    let v = TestVault::init();
+    for _ in 0..2 {
+        let mut c = v.cmd(&["service", "list"]);
+        c.env("KEYLOOM_PASSPHRASE", "not the passphrase");
+        assert_eq!(c.output().unwrap().status.code(), Some(2));
+    }
+    let mut c = v.cmd(&["status", "--json"]);
+    c.env_remove("KEYLOOM_PASSPHRASE");
+    let st: serde_json::Value = serde_json::from_slice(&c.output().unwrap().stdout).unwrap();
+    assert_eq!(st["failed_unlocks"]["count"], 2, "{st}");
+    let out = v.run(&["service", "list"]);
+    assert!(out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("2 failed unlock attempt(s) since the last successful unlock"), "{err}");
+    assert!(err.contains("waiting"), "the second failure earns a delay: {err}");
+    let mut c = v.cmd(&["status", "--json"]);
+    c.env_remove("KEYLOOM_PASSPHRASE");
+    let st: serde_json::Value = serde_json::from_slice(&c.output().unwrap().stdout).unwrap();
+    assert_eq!(st["failed_unlocks"]["count"], 0, "the unlock cleared it: {st}");
+}

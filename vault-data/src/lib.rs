@@ -35,6 +35,7 @@ pub use ids::RecordId;
 pub use model::names::NameKind;
 pub use model::service::{parse_tag, ServiceUpdate};
 pub use model::{Credential, CredentialVersion, Intent, SecretRef, Service, ServiceSpec};
+pub use store::failures::{delay as unlock_delay, FailedUnlocks};
 pub use vault::doctor_restore as restore;
 pub use vault::restore_backup;
 pub use vault::NameProblem;

@@ -72,7 +72,10 @@ pub fn status(ctx: &Context) -> CliResult<()> {
     // locked state (exit 0); a key that was offered and failed (a wrong KEYLOOM_PASSPHRASE, an
     // unreadable --passphrase-file) is an error like in any other command, after the status.
     let unlock_error = match ctx.unlock_quietly(&mut vault) {
-        Ok(()) => None,
+        Ok(()) => {
+            crate::context::report_failed_unlocks(&vault);
+            None
+        }
         Err(CliError::Vault(vault_data::Error::NoUnlockMethod(e))) => {
             tracing::debug!(error = %e, "status without unlocking");
             None
@@ -105,6 +108,10 @@ pub fn status(ctx: &Context) -> CliResult<()> {
         (None, false) => "unlocked",
     };
     println!("state      {state}");
+    if st.failed_unlocks.count > 0 {
+        let last = st.failed_unlocks.last.map(|t| format!(", the last at {}", when(t))).unwrap_or_default();
+        println!("failed     {} unlock attempt(s) since the last successful unlock{last}", st.failed_unlocks.count);
+    }
     for s in &st.slots {
         let exp = s.expires.map(|e| format!(", expires {}", when(e))).unwrap_or_default();
         println!("slot       {:?} {} (created {}{exp})", s.kind, s.id.short(), when(s.created));

@@ -35,7 +35,21 @@ audit_entries: number | null,
 /**
  * Whether this is a demo vault made by `keyloom demo`.
  */
-demo: boolean, };
+demo: boolean, 
+/**
+ * Failed unlocks since the last successful one (readable while locked).
+ */
+failed_unlocks: FailedUnlocks, };
+
+export type FailedUnlocks = { 
+/**
+ * How many.
+ */
+count: bigint, 
+/**
+ * When the last one happened.
+ */
+last: string | null, };
 
 export type SlotInfo = { 
 /**

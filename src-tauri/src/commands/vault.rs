@@ -261,7 +261,10 @@ fn unlock(state: &AppState, args: UnlockArgs) -> AppResult<UnlockOutcome> {
     // The wait is checked and a failure recorded while holding the vault, so parallel attempts
     // queue behind each other and each one sees the delay the previous one earned.
     let mut guard = lock(&state.vault);
-    let wait = lock(&state.throttle).wait(Instant::now());
+    // The app's own back-off, and the vault's persistent one (failed unlocks through any front
+    // end, surviving restarts): the longer wins.
+    let persisted = guard.as_ref().map_or(std::time::Duration::ZERO, |v| vault_data::unlock_delay(v.path()));
+    let wait = lock(&state.throttle).wait(Instant::now()).max(persisted);
     if !wait.is_zero() {
         return Err(AppError::Throttled(wait.as_secs_f64().ceil() as u64));
     }
@@ -278,7 +281,11 @@ fn unlock(state: &AppState, args: UnlockArgs) -> AppResult<UnlockOutcome> {
         Err(e) => return Err(e.into()),
         Ok(()) => lock(&state.throttle).succeeded(),
     }
-    let mut notice = None;
+    let mut notice = guard
+        .as_ref()
+        .map(Vault::failed_unlocks_before)
+        .filter(|f| f.count > 0)
+        .map(|f| format!("{} failed unlock attempt(s) since the last successful unlock.", f.count));
     if let (true, Unlock::Passphrase(p)) = (args.remember, &method_copy) {
         if let Some(vault) = guard.as_mut() {
             if let Err(e) = vault.enable_device(&Unlock::Passphrase(p.clone()), false) {

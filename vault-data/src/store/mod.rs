@@ -8,6 +8,7 @@
 //! every call into it is guarded and a panic becomes an integrity error.
 
 pub mod durable;
+pub mod failures;
 pub(crate) mod journal;
 pub mod lockfile;
 pub(crate) mod slots_file;

@@ -416,6 +416,7 @@ fn audit_restore(store: Store, keys: VaultKeys, vault_id: VaultId, kind: SlotKin
         dirty: false,
         journal: None,
         snapshot_len: 0,
+        failed_before: Default::default(),
         graph_cache: Default::default(),
     };
     let detail = format!(

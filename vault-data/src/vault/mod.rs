@@ -92,6 +92,8 @@ pub struct VaultStatus {
     pub audit_entries: Option<u64>,
     /// Whether this is a demo vault made by `keyloom demo`.
     pub demo: bool,
+    /// Failed unlocks since the last successful one (readable while locked).
+    pub failed_unlocks: crate::store::failures::FailedUnlocks,
 }
 
 struct Unlocked {
@@ -114,6 +116,8 @@ pub struct Vault {
     journal: Option<journal::Writer>,
     /// Size of the current full snapshot, to decide when the journal has grown enough to fold.
     snapshot_len: u64,
+    /// Failed unlocks counted before this handle's successful unlock (to tell the user).
+    failed_before: crate::store::failures::FailedUnlocks,
     /// Trust-graph facts derived from the index (names, not secrets), dropped at lock.
     graph_cache: std::sync::Mutex<Option<graph_ops::GraphCache>>,
 }
@@ -208,6 +212,7 @@ impl Vault {
             dirty: false,
             journal: None,
             snapshot_len: 0,
+            failed_before: Default::default(),
             graph_cache: Default::default(),
         };
         vault.commit(ops, vec![AuditEvent::success("vault.create", vec![vault.vault_object()])])?;
@@ -252,6 +257,7 @@ impl Vault {
             dirty: false,
             journal: None,
             snapshot_len: 0,
+            failed_before: Default::default(),
             graph_cache: Default::default(),
         })
     }
@@ -271,6 +277,12 @@ impl Vault {
         self.unlocked.is_some()
     }
 
+    /// Failed unlocks (through any front end) between the previous successful unlock and this
+    /// handle's; the counter is cleared by the unlock, so this is the one chance to say so.
+    pub fn failed_unlocks_before(&self) -> crate::store::failures::FailedUnlocks {
+        self.failed_before
+    }
+
     /// Which kind of slot unlocked this handle.
     pub fn unlocked_by(&self) -> Option<SlotKind> {
         self.unlocked.as_ref().map(|u| u.unlocked_by)
@@ -288,6 +300,7 @@ impl Vault {
             counts: self.unlocked.as_ref().map(|u| u.index.counts()),
             audit_entries: self.unlocked.as_ref().map(|u| u.head.seq),
             demo: self.store.get(TreeName::Meta, META_DEMO)?.is_some(),
+            failed_unlocks: crate::store::failures::read(self.store.dir()),
         })
     }
 

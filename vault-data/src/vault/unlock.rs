@@ -11,7 +11,7 @@ use crate::crypto::keys::{VaultKey, VaultKeys};
 use crate::crypto::seal::{self, Location};
 use crate::crypto::slots::{self, SlotKind, SlotRecord, SlotSecret};
 use crate::error::{Error, Result};
-use crate::store::{journal, slots_file, snapshot, TreeName};
+use crate::store::{failures, journal, slots_file, snapshot, TreeName};
 use crate::vault::index::Index;
 use crate::vault::{Unlocked, Vault, META_SIGNING_KEY};
 
@@ -141,6 +141,10 @@ impl Vault {
         self.check_snapshot_freshness(&keys, head.seq, &head.hash)?;
         let index = Index::load(&keys, &self.vault_id, &self.store)?;
         self.unlocked = Some(Unlocked { keys, index, head, unlocked_by: kind });
+        self.failed_before = failures::read(self.store.dir());
+        if self.failed_before.count > 0 {
+            failures::reset(self.store.dir());
+        }
         // Housekeeping after the unlock itself: a failure here (a full disk, say) must neither
         // fail the unlock nor leave a half-unlocked handle reporting an error.
         if let Err(e) = self.drain_pending() {
@@ -154,6 +158,7 @@ impl Vault {
     }
 
     fn failed_unlock(&self, kind: SlotKind, why: &str) -> Error {
+        failures::record(self.store.dir());
         self.record_locked_event(
             "vault.unlock",
             Outcome::Failure,
