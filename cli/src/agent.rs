@@ -23,9 +23,20 @@ use crate::args::{Cli, Command};
 use crate::context::Context;
 use crate::error::{CliError, CliResult};
 
-/// Environment variables a client sends along: the ones Keyloom's commands read. Nothing else of
-/// the client's environment reaches the agent.
-pub const FORWARDED_ENV: &[&str] = &["KEYLOOM_PASSPHRASE", "KEYLOOM_NEW_PASSPHRASE", "NO_COLOR"];
+/// Environment variables a client sends along with a command that changes factors: the ones
+/// those commands read.
+pub const FORWARDED_ENV: &[&str] = &["KEYLOOM_PASSPHRASE", "KEYLOOM_NEW_PASSPHRASE"];
+
+/// Commands that need the passphrase itself (a proof) or a new one, even through the agent.
+fn needs_factors(command: &Command) -> bool {
+    matches!(
+        command,
+        Command::Passwd(_)
+            | Command::Recover(_)
+            | Command::Rekey(_)
+            | Command::Device(crate::args::DeviceCmd::Enable { .. })
+    )
+}
 
 /// What the agent replies with when it was locked by the request.
 const LOCKED_EXIT: i32 = 0;
@@ -67,12 +78,22 @@ pub fn forward(cli: &Cli, ctx: &Context) -> CliResult<Option<i32>> {
     for a in std::env::args_os() {
         match a.into_string() {
             Ok(s) => argv.push(s),
-            // Not UTF-8: run here rather than mangle an argument.
-            Err(_) => return Ok(None),
+            Err(_) => {
+                return Err(CliError::Usage(
+                    "an argument is not UTF-8 text, so it cannot be passed to the agent; stop it with `keyloom lock` \
+                     to run this command on its own"
+                        .into(),
+                ))
+            }
         }
     }
-    let mut env: BTreeMap<String, String> =
-        FORWARDED_ENV.iter().filter_map(|k| std::env::var(k).ok().map(|v| (k.to_string(), v))).collect();
+    // Only the commands that need a proof or a new passphrase send them; nothing else of the
+    // client's environment reaches the agent.
+    let mut env: BTreeMap<String, String> = if needs_factors(&cli.command) {
+        FORWARDED_ENV.iter().filter_map(|k| std::env::var(k).ok().map(|v| (k.to_string(), v))).collect()
+    } else {
+        BTreeMap::new()
+    };
     prompt_for_agent(&cli.command, ctx, &mut env)?;
     let cwd =
         std::env::current_dir().map_err(|e| CliError::Usage(format!("cannot read the working directory: {e}")))?;
@@ -113,10 +134,7 @@ pub fn capture(ctx: &Context, args: &[&str]) -> CliResult<Option<(i32, zeroize::
 /// first and send it with the request.
 fn prompt_for_agent(command: &Command, ctx: &Context, env: &mut BTreeMap<String, String>) -> CliResult<()> {
     use vault_data::ExposeSecret;
-    let needs_proof = matches!(
-        command,
-        Command::Passwd(_) | Command::Rekey(_) | Command::Device(crate::args::DeviceCmd::Enable { .. })
-    );
+    let needs_proof = needs_factors(command) && !matches!(command, Command::Recover(_));
     if needs_proof && ctx.passphrase_file().is_none() && !env.contains_key("KEYLOOM_PASSPHRASE") {
         if let Some(p) = crate::secret_input::passphrase(None)? {
             env.insert("KEYLOOM_PASSPHRASE".into(), p.expose_secret().to_string());
