@@ -728,6 +728,13 @@ pub enum AuditCmd {
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
     },
+    /// The newest entry's number and hash, signed with the vault's key: keep it outside the vault
+    /// folder (a ticket, a SIEM) and check it later with --check
+    Head {
+        /// Check a head saved earlier: signed by this vault, and still in its history
+        #[arg(long, value_name = "FILE")]
+        check: Option<PathBuf>,
+    },
 }
 
 #[derive(Args, Debug)]

@@ -248,3 +248,36 @@ fn failed_unlocks_are_counted_across_processes_and_reported_at_the_next_unlock()
     let st: serde_json::Value = serde_json::from_slice(&c.output().unwrap().stdout).unwrap();
     assert_eq!(st["failed_unlocks"]["count"], 0, "the unlock cleared it: {st}");
 }
+
+/// A head kept outside the folder catches what nothing inside it can: an old copy of the folder
+/// put back (or a cut log) fails the check with exit 3, an edited head fails its signature, and a
+/// history that only grew passes.
+#[test]
+fn an_anchored_audit_head_catches_a_rolled_back_folder() {
+    let v = TestVault::init();
+    v.ok(&["service", "add", "payments", "--env", "prod"]);
+    let old_copy = v.root.path().join("old-copy");
+    assert!(std::process::Command::new("cp").arg("-a").arg(&v.path).arg(&old_copy).status().unwrap().success());
+    let first = v.root.path().join("head-1.json");
+    std::fs::write(&first, v.ok(&["audit", "head", "--json"])).unwrap();
+    v.ok(&["service", "add", "checkout", "--env", "prod"]);
+    // The history grew: the first anchor still checks out.
+    v.ok(&["audit", "head", "--check", first.to_str().unwrap()]);
+    let second = v.root.path().join("head-2.json");
+    std::fs::write(&second, v.ok(&["audit", "head", "--json"])).unwrap();
+
+    // An edited head does not verify.
+    let mut edited: serde_json::Value = serde_json::from_slice(&std::fs::read(&second).unwrap()).unwrap();
+    edited["seq"] = serde_json::json!(edited["seq"].as_u64().unwrap() - 1);
+    let edited_path = v.root.path().join("edited.json");
+    std::fs::write(&edited_path, edited.to_string()).unwrap();
+    let err = v.fails(&["audit", "head", "--check", edited_path.to_str().unwrap()], 3);
+    assert!(err.contains("not signed by this vault's key"), "{err}");
+
+    // The old copy put back: `audit verify` alone cannot tell, the anchor can.
+    std::fs::remove_dir_all(&v.path).unwrap();
+    assert!(std::process::Command::new("cp").arg("-a").arg(&old_copy).arg(&v.path).status().unwrap().success());
+    assert_eq!(v.json(&["audit", "verify"])["ok"], true);
+    let err = v.fails(&["audit", "head", "--check", second.to_str().unwrap()], 3);
+    assert!(err.contains("rolled back"), "{err}");
+}

@@ -9,6 +9,32 @@ use crate::error::{CliError, CliResult};
 pub fn run(ctx: &Context, cmd: AuditCmd) -> CliResult<()> {
     let vault = ctx.open_unlocked()?;
     match cmd {
+        AuditCmd::Head { check: None } => {
+            let head = vault.signed_audit_head()?;
+            if ctx.json {
+                ctx.print_json(&head)?;
+            } else {
+                println!("entry      #{}", head.seq);
+                println!("hash       {}", head.hash);
+                println!("signed at  {}", when(head.signed_at));
+                println!("(keep `keyloom audit head --json` output outside the vault folder; `--check FILE` later)");
+            }
+        }
+        AuditCmd::Head { check: Some(file) } => {
+            let text = std::fs::read(&file).map_err(CliError::file("cannot read", &file))?;
+            let anchored: vault_data::audit::signed_head::SignedHead = serde_json::from_slice(&text).map_err(|_| {
+                CliError::Usage(format!("{} is not a head saved by `keyloom audit head --json`", file.display()))
+            })?;
+            vault.check_audit_head(&anchored)?;
+            if ctx.json {
+                ctx.print_json(&serde_json::json!({ "ok": true, "seq": anchored.seq }))?;
+            } else {
+                println!(
+                    "OK: entry #{} is still in the history with the anchored hash, and the chain verifies.",
+                    anchored.seq
+                );
+            }
+        }
         AuditCmd::List { limit, action } => {
             let mut entries = vault.audit_entries()?;
             entries.reverse();

@@ -5,6 +5,7 @@
 //! and its hash. A deleted, reordered or altered entry breaks the chain at a point `verify` names.
 
 pub mod chain;
+pub mod signed_head;
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;

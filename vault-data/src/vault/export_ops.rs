@@ -138,7 +138,7 @@ fn file(path: &str, mode: u32, contents: Vec<u8>) -> BundleFile {
 }
 
 impl Vault {
-    fn signing_key(&self) -> Result<SigningKey> {
+    pub(crate) fn signing_key(&self) -> Result<SigningKey> {
         let u = self.unlocked()?;
         let sealed = self
             .store
