@@ -64,6 +64,17 @@ pub(crate) fn create_private_file(path: &Path) -> Result<File> {
     OpenOptions::new().write(true).create_new(true).mode(0o600).open(path).map_err(Error::io("cannot create", path))
 }
 
+/// Makes `previous` name what `current` holds now (a hard link, put in place by rename), so a
+/// file rewritten next keeps its former generation and a complete one exists at every instant.
+pub(crate) fn keep_as_previous(current: &Path, previous: &Path) -> Result<()> {
+    let mut tmp = previous.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = std::path::PathBuf::from(tmp);
+    let _ = fs::remove_file(&tmp);
+    fs::hard_link(current, &tmp).map_err(Error::io("cannot keep the previous generation", &tmp))?;
+    fs::rename(&tmp, previous).map_err(Error::io("cannot keep the previous generation", previous))
+}
+
 /// Writes `bytes` to `path` atomically: a 0600 temp file beside it, fsync, rename, fsync dir.
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));

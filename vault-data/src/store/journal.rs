@@ -221,8 +221,5 @@ pub(crate) fn keep_as_previous(dir: &Path) -> Result<()> {
         let _ = std::fs::remove_file(&prev);
         return Ok(());
     }
-    let tmp = dir.join(format!("{PREVIOUS}.tmp"));
-    let _ = std::fs::remove_file(&tmp);
-    std::fs::hard_link(&current, &tmp).map_err(Error::io("cannot keep previous journal", &tmp))?;
-    std::fs::rename(&tmp, &prev).map_err(Error::io("cannot keep previous journal", &prev))
+    durable::keep_as_previous(&current, &prev)
 }

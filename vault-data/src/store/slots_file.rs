@@ -67,6 +67,11 @@ pub(crate) fn decode(bytes: &[u8], vault_id_hex: &str, origin: &Path) -> Result<
     Ok(file.slots)
 }
 
+/// Whether two lists hold the same slots (same ids and wrapped keys, in order).
+pub(crate) fn same(a: &[SlotRecord], b: &[SlotRecord]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.id == y.id && x.wrapped == y.wrapped)
+}
+
 /// Largest slots file read: a handful of slots is a few KiB; anything huge is not ours.
 const MAX_SLOTS_FILE: u64 = 1 << 20;
 

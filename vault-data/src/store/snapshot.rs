@@ -102,12 +102,7 @@ pub(crate) fn write(dir: &Path, key: &SubKey, mut header: Header, entries: &[Ent
 
     let current = dir.join(CURRENT);
     if current.exists() {
-        // Hard-link the current generation to the previous name first, so at every instant a
-        // complete current snapshot exists.
-        let prev_tmp = dir.join(format!("{PREVIOUS}.tmp"));
-        let _ = fs::remove_file(&prev_tmp);
-        fs::hard_link(&current, &prev_tmp).map_err(Error::io("cannot keep previous snapshot", &prev_tmp))?;
-        fs::rename(&prev_tmp, dir.join(PREVIOUS)).map_err(Error::io("cannot keep previous snapshot", &prev_tmp))?;
+        durable::keep_as_previous(&current, &dir.join(PREVIOUS))?;
     }
     durable::write_atomic(&current, &out)
 }

@@ -371,7 +371,7 @@ fn open_snapshot(dir: &Path, snap: &Snapshot, method: &Unlock) -> Result<Opened>
     let from_file = match slots_file::read(dir, &id_hex) {
         Ok(Some(slots)) => match open_slots(&slots, method, &id_hex) {
             Ok(opened) if !opened.is_empty() => Some((slots, opened)),
-            Ok(_) if same_slots(&slots, &header_slots) => return Err(Error::WrongKey),
+            Ok(_) if slots_file::same(&slots, &header_slots) => return Err(Error::WrongKey),
             Ok(_) | Err(Error::Integrity(_)) => None,
             Err(e) => return Err(e),
         },
@@ -396,10 +396,6 @@ fn open_snapshot(dir: &Path, snap: &Snapshot, method: &Unlock) -> Result<Opened>
         }
     }
     Err(last)
-}
-
-fn same_slots(a: &[SlotRecord], b: &[SlotRecord]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.wrapped == y.wrapped)
 }
 
 /// Records the restore in the restored vault's audit chain (a rollback must leave a trace).

@@ -71,11 +71,7 @@ impl Vault {
     /// so an old passphrase or session opens no snapshot. Called right after unlock.
     pub(crate) fn refresh_snapshot_slots(&mut self) -> Result<()> {
         let current = self.slots()?;
-        let same = |theirs: &Option<Vec<SlotRecord>>| {
-            theirs.as_ref().is_some_and(|t| {
-                t.len() == current.len() && t.iter().zip(&current).all(|(a, b)| a.id == b.id && a.wrapped == b.wrapped)
-            })
-        };
+        let same = |theirs: &Option<Vec<SlotRecord>>| theirs.as_ref().is_some_and(|t| slots_file::same(t, &current));
         let mut stale = false;
         for name in [snapshot::CURRENT, snapshot::PREVIOUS] {
             match snapshot::read_header_at(&self.store.dir().join(name)) {

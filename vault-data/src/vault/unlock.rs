@@ -73,8 +73,7 @@ impl Vault {
         let header = snapshot::read_header(self.store.dir()).ok().flatten()?.header;
         let theirs = header.slots?;
         let ours = self.slots().unwrap_or_default();
-        let same = theirs.len() == ours.len() && theirs.iter().zip(&ours).all(|(a, b)| a.wrapped == b.wrapped);
-        if same {
+        if slots_file::same(&theirs, &ours) {
             return None;
         }
         let sealed = self.store.get(TreeName::Meta, META_SIGNING_KEY).ok().flatten()?;
@@ -101,11 +100,7 @@ impl Vault {
         let mut vault = Vault::open_wait(dir, wait)?;
         // The slots may have changed between the derivation and the lock (a `passwd` in
         // between): then the derivation is redone against the slots as they are now.
-        let early = early.filter(|(_, _, slots)| {
-            vault.slots().is_ok_and(|now| {
-                now.len() == slots.len() && now.iter().zip(slots).all(|(a, b)| a.id == b.id && a.wrapped == b.wrapped)
-            })
-        });
+        let early = early.filter(|(_, _, slots)| vault.slots().is_ok_and(|now| slots_file::same(&now, slots)));
         match early {
             Some((opened, id, _)) if id == vault.vault_id() => {
                 if opened.is_empty() {
