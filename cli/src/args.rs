@@ -745,6 +745,11 @@ pub struct DoctorArgs {
     /// With --restore: roll a healthy vault back to its snapshot anyway
     #[arg(long, requires = "restore")]
     pub force: bool,
+    /// Accept a vault that is behind this machine's anchor or whose records no longer match its
+    /// head (after putting an older copy back on purpose); needs the passphrase or recovery key
+    /// and is recorded in the audit log
+    #[arg(long, conflicts_with = "restore")]
+    pub accept_rollback: bool,
     /// Unlock with the recovery key in this file instead of the passphrase
     #[arg(long, value_name = "FILE")]
     pub recovery_key_file: Option<PathBuf>,

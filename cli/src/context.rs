@@ -137,6 +137,7 @@ impl Context {
         self.wait_out_failed_unlocks();
         let vault = Vault::open_unlocked(&self.vault_dir, method, self.wait).map_err(in_use_hint)?;
         report_failed_unlocks(&vault);
+        report_notices(&vault);
         Ok(VaultHandle { vault: Some(vault), home: None })
     }
 
@@ -160,6 +161,7 @@ impl Context {
         self.wait_out_failed_unlocks();
         let vault = Vault::open_unlocked(&self.vault_dir, method.clone(), self.wait).map_err(in_use_hint)?;
         report_failed_unlocks(&vault);
+        report_notices(&vault);
         Ok(VaultHandle { vault: Some(vault), home: None })
     }
 
@@ -208,6 +210,13 @@ impl Context {
 }
 
 /// Tells the user about failed unlocks since their last one (the counter is cleared now).
+/// Tells the user what the unlock noticed (an adopted anchor, an accepted rollback).
+pub fn report_notices(vault: &Vault) {
+    for n in vault.notices() {
+        eprintln!("note: {n}");
+    }
+}
+
 pub fn report_failed_unlocks(vault: &Vault) {
     let f = vault.failed_unlocks_before();
     if f.count > 0 {

@@ -46,6 +46,17 @@ impl CliError {
         }
     }
 
+    /// What to do next, where the error alone does not say (printed as `hint:` under it).
+    pub fn hint(&self) -> Option<&'static str> {
+        match self {
+            CliError::Vault(vault_data::Error::RolledBack { .. }) => Some(
+                "`keyloom doctor` says more; if you put this copy back on purpose, accept it with \
+                 `keyloom doctor --accept-rollback` (needs the passphrase or recovery key; recorded in the audit log)",
+            ),
+            _ => None,
+        }
+    }
+
     pub fn file(action: &'static str, path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> CliError {
         let path = path.into();
         move |source| CliError::File { action, path, source }

@@ -62,6 +62,9 @@ pub fn main_entry() {
         });
     if let Err(e) = result {
         eprintln!("error: {e}");
+        if let Some(hint) = e.hint() {
+            eprintln!("hint: {hint}");
+        }
         std::process::exit(e.exit_code());
     }
 }

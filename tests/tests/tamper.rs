@@ -84,19 +84,21 @@ fn flipped_object_record_is_an_integrity_error_naming_it() {
     assert!(!err.contains("panicked"), "{err}");
 }
 
+/// A damaged payload no longer matches the sealed head: the vault refuses to unlock, naming the
+/// record, and prints no value; `doctor --restore` rebuilds it from the snapshot.
 #[test]
-fn flipped_payload_fails_the_reveal_not_the_vault() {
+fn a_flipped_payload_is_named_at_unlock_and_restored_from_the_snapshot() {
     let v = vault_with_data();
     let keys = raw_keys(&v.path, "payloads");
     assert_eq!(keys.len(), 1);
     flip_value(&v.path, "payloads", &keys[0], 40);
-    // Listing never decrypts payloads, so it still works...
-    assert_eq!(v.json(&["secret", "list"]).as_array().unwrap().len(), 1);
-    // ...but the reveal fails with exit 3, naming the record, and prints no value.
     let out = v.run(&["secret", "get", "payments/STRIPE_KEY"]);
     assert_eq!(out.status.code(), Some(3));
     assert!(out.stdout.is_empty());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("payloads"));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("payloads") && err.contains("doctor --restore"), "{err}");
+    v.json(&["doctor", "--restore"]);
+    assert_eq!(v.ok(&["secret", "get", "payments/STRIPE_KEY"]).trim(), "sk_live_tamper");
 }
 
 #[test]
@@ -105,12 +107,15 @@ fn tampered_audit_entry_is_named_by_verify() {
     let keys = raw_keys(&v.path, "audit");
     assert!(keys.len() >= 3);
     flip_value(&v.path, "audit", &keys[1], 50);
-    let out = v.run(&["audit", "verify", "--json"]);
+    // Refused at unlock, naming the entry...
+    let err = v.fails(&["audit", "verify"], 3);
+    assert!(err.contains("entry #2"), "{err}");
+    // ...and `doctor` (which opens without the checks, to look) reports where the chain breaks.
+    let out = v.run(&["doctor", "--json"]);
     assert_eq!(out.status.code(), Some(3));
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(report["ok"], false);
-    assert_eq!(report["first_problem"]["seq"], 2);
-    assert!(report["first_problem"]["problem"].as_str().unwrap().contains("#2"));
+    assert_eq!(report["audit"]["ok"], false);
+    assert_eq!(report["audit"]["first_problem"]["seq"], 2);
 }
 
 #[test]
@@ -119,18 +124,17 @@ fn deleted_audit_entries_are_found_in_the_middle_and_at_the_end() {
     let keys = raw_keys(&v.path, "audit");
     let n = keys.len();
     remove_raw(&v.path, "audit", &keys[1]);
-    let report = serde_json::from_slice::<serde_json::Value>(&v.run(&["audit", "verify", "--json"]).stdout).unwrap();
-    assert_eq!(report["first_problem"]["seq"], 2);
-    assert!(report["first_problem"]["problem"].as_str().unwrap().contains("missing"));
+    let err = v.fails(&["audit", "verify"], 3);
+    assert!(err.contains("entry #2 is missing"), "{err}");
+    let report = serde_json::from_slice::<serde_json::Value>(&v.run(&["doctor", "--json"]).stdout).unwrap();
+    assert_eq!(report["audit"]["first_problem"]["seq"], 2);
 
     let v = vault_with_data();
     let keys = raw_keys(&v.path, "audit");
     let last = keys.last().unwrap().clone();
     remove_raw(&v.path, "audit", &last);
-    let out = v.run(&["audit", "verify", "--json"]);
-    assert_eq!(out.status.code(), Some(3));
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert!(report["first_problem"]["problem"].as_str().unwrap().contains("missing"), "{report}");
+    let err = v.fails(&["audit", "verify"], 3);
+    assert!(err.contains("missing"), "{err}");
     assert!(n >= 3);
 }
 
@@ -274,10 +278,182 @@ fn an_anchored_audit_head_catches_a_rolled_back_folder() {
     let err = v.fails(&["audit", "head", "--check", edited_path.to_str().unwrap()], 3);
     assert!(err.contains("not signed by this vault's key"), "{err}");
 
-    // The old copy put back: `audit verify` alone cannot tell, the anchor can.
+    // The old copy put back: this machine's anchor refuses it at unlock.
     std::fs::remove_dir_all(&v.path).unwrap();
     assert!(std::process::Command::new("cp").arg("-a").arg(&old_copy).arg(&v.path).status().unwrap().success());
-    assert_eq!(v.json(&["audit", "verify"])["ok"], true);
+    let err = v.fails(&["audit", "verify"], 3);
+    assert!(err.contains("rolled back"), "{err}");
+    // On a machine without the anchor (or after a same-user attacker removed it), the chain
+    // alone cannot tell and the vault adopts its head with a notice; the signed head kept
+    // outside still catches it.
+    std::fs::remove_dir_all(v.root.path().join("xdg-config/keyloom/anchors")).unwrap();
+    let out = v.run(&["audit", "verify", "--json"]);
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no anchor for this vault"));
     let err = v.fails(&["audit", "head", "--check", second.to_str().unwrap()], 3);
+    assert!(err.contains("rolled back"), "{err}");
+}
+
+// ----- anti-rollback: the record set in the sealed head, and the anchor outside the folder -----
+
+fn cp_a(from: &std::path::Path, to: &std::path::Path) {
+    let _ = std::fs::remove_dir_all(to);
+    assert!(std::process::Command::new("cp").arg("-a").arg(from).arg(to).status().unwrap().success());
+}
+
+fn audit_actions(v: &TestVault) -> Vec<(String, String)> {
+    let log = v.json(&["audit", "list"]);
+    log.as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["action"].as_str().unwrap().to_string(), e["detail"].as_str().unwrap_or("").to_string()))
+        .collect()
+}
+
+fn crl_number(v: &TestVault) -> u128 {
+    let pem = v.root.path().join("root.crl");
+    let _ = std::fs::remove_file(&pem);
+    v.ok(&["ca", "crl", "root", "--out", pem.to_str().unwrap()]);
+    let out =
+        std::process::Command::new("openssl").args(["crl", "-noout", "-crlnumber", "-in"]).arg(&pem).output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let hex = text.trim().trim_start_matches("crlNumber=").trim_start_matches("0x");
+    u128::from_str_radix(hex, 16).unwrap_or_else(|_| panic!("CRL number in {text:?}"))
+}
+
+/// The attack from the issue: copy the folder, revoke a certificate and rotate a leaked
+/// credential, put the old copy back. Refused (exit 3) naming both sequence numbers; `doctor`
+/// explains; accepting it needs a real factor, is audited, and CRL numbers still go up.
+#[test]
+fn an_old_copy_of_the_folder_put_back_is_refused_until_accepted() {
+    let v = vault_with_data();
+    v.ok(&["ca", "create", "root"]);
+    v.ok(&["cert", "issue", "--service", "payments", "--ca", "root", "--dns", "payments.example"]);
+    let first_crl = crl_number(&v);
+    let old_copy = v.root.path().join("old-copy");
+    cp_a(&v.path, &old_copy);
+    v.ok(&["cert", "revoke", "payments"]);
+    let out = v.run_with_stdin(&["secret", "set", "payments/STRIPE_KEY"], b"sk_live_rotated");
+    keyloom_tests::assert_success(&out, &["secret set"]);
+    let second_crl = crl_number(&v);
+    assert!(second_crl > first_crl);
+
+    cp_a(&old_copy, &v.path);
+    let out = v.run(&["secret", "get", "payments/STRIPE_KEY"]);
+    assert_eq!(out.status.code(), Some(3), "the leaked value must not come back silently");
+    assert!(out.stdout.is_empty());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("rolled back") && err.contains("--accept-rollback"), "{err}");
+    let v_seq = err.split("audit entry #").nth(1).and_then(|s| s.split(|c: char| !c.is_ascii_digit()).next());
+    let a_seq = err.split("last saw entry #").nth(1).and_then(|s| s.split(|c: char| !c.is_ascii_digit()).next());
+    let (v_seq, a_seq): (u64, u64) = (v_seq.unwrap().parse().unwrap(), a_seq.unwrap().parse().unwrap());
+    assert!(v_seq < a_seq, "names both sequence numbers: {err}");
+
+    let out = v.run(&["doctor"]);
+    assert_eq!(out.status.code(), Some(3));
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(report.contains("anchor") && report.contains("rolled back"), "{report}");
+
+    // A device or agent cannot accept it; with no factor at all, nothing changes.
+    let out = v.cmd(&["doctor", "--accept-rollback"]).env_remove("KEYLOOM_PASSPHRASE").output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+    v.fails(&["service", "list"], 3);
+
+    let out = v.run(&["doctor", "--accept-rollback"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("accepted"));
+    // The old state is what the user accepted: the certificate is active again, and the log says so.
+    assert_eq!(v.ok(&["secret", "get", "payments/STRIPE_KEY"]).trim(), "sk_live_tamper");
+    let accepted: Vec<_> = audit_actions(&v).into_iter().filter(|(a, _)| a == "vault.rollback_accepted").collect();
+    assert_eq!(accepted.len(), 1);
+    assert!(accepted[0].1.contains(&format!("#{a_seq}")), "{accepted:?}");
+    // CRL numbers are time-based: the rolled-back counter does not make them go back.
+    assert!(crl_number(&v) > second_crl);
+}
+
+/// Without any key: delete one certificate record (so it would drop off the next CRL), or put
+/// an older version of one record back among new ones (a mix of two real copies).
+#[test]
+fn a_deleted_or_stale_record_is_refused_at_unlock() {
+    let v = vault_with_data();
+    v.ok(&["ca", "create", "root"]);
+    v.ok(&["cert", "issue", "--service", "payments", "--ca", "root", "--dns", "payments.example"]);
+    v.ok(&["cert", "revoke", "payments"]);
+    let one_copy = v.root.path().join("copy-1");
+    cp_a(&v.path, &one_copy);
+    let out = v.run_with_stdin(&["secret", "set", "payments/STRIPE_KEY"], b"sk_live_rotated");
+    keyloom_tests::assert_success(&out, &["secret set"]);
+
+    // A mix: every record new, but the credential record (and its payloads) from the older copy.
+    let old_objects = keyloom_tests::raw_entries(&one_copy, "objects", b"");
+    let old_payloads = keyloom_tests::raw_entries(&one_copy, "payloads", b"");
+    let pristine = v.root.path().join("pristine");
+    cp_a(&v.path, &pristine);
+    {
+        let db = keyloom_tests::open_raw(&v.path);
+        let objects = db.open_tree("objects").unwrap();
+        for (k, val) in &old_objects {
+            if objects.get(k).unwrap().is_some_and(|now| now.as_ref() != val.as_slice()) {
+                objects.insert(k.as_slice(), val.as_slice()).unwrap();
+            }
+        }
+        let payloads = db.open_tree("payloads").unwrap();
+        payloads.clear().unwrap();
+        for (k, val) in &old_payloads {
+            payloads.insert(k.as_slice(), val.as_slice()).unwrap();
+        }
+        db.flush().unwrap();
+    }
+    let err = v.fails(&["secret", "get", "payments/STRIPE_KEY"], 3);
+    assert!(err.contains("do not match its sealed head"), "{err}");
+
+    // Deleting one certificate record.
+    cp_a(&pristine, &v.path);
+    assert_eq!(v.ok(&["secret", "get", "payments/STRIPE_KEY"]).trim(), "sk_live_rotated");
+    let objects_now = keyloom_tests::raw_keys(&v.path, "objects");
+    let mut refused = 0;
+    for k in &objects_now {
+        cp_a(&pristine, &v.path);
+        remove_raw(&v.path, "objects", k);
+        let out = v.run(&["ca", "crl", "root", "--out", v.root.path().join("x.crl").to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(3), "deleting record {k:?} went unnoticed");
+        assert!(String::from_utf8_lossy(&out.stderr).contains("do not match its sealed head"));
+        refused += 1;
+    }
+    assert!(refused >= 4, "services, the CA, the certificate and the credential");
+    // doctor explains, and --restore (the snapshot is intact) brings the record back.
+    let out = v.run(&["doctor"]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("do not match its sealed head"));
+    v.json(&["doctor", "--restore"]);
+    assert!(v.run(&["service", "list"]).status.success());
+}
+
+/// Cutting the audit tail: an older sealed head put back and the later entries deleted.
+#[test]
+fn a_cut_audit_tail_is_refused() {
+    let v = vault_with_data();
+    let old_head = keyloom_tests::raw_entries(&v.path, "meta", b"audit_head");
+    let seqs_before = keyloom_tests::raw_keys(&v.path, "audit").len();
+    // Only reads happen after the copy, so the records besides the audit tail are the same.
+    v.ok(&["secret", "get", "payments/STRIPE_KEY"]);
+    v.ok(&["secret", "get", "payments/STRIPE_KEY"]);
+    let keys = keyloom_tests::raw_keys(&v.path, "audit");
+    assert!(keys.len() > seqs_before);
+    {
+        let db = keyloom_tests::open_raw(&v.path);
+        let audit = db.open_tree("audit").unwrap();
+        for k in &keys[seqs_before..] {
+            audit.remove(k.as_slice()).unwrap();
+        }
+        let meta = db.open_tree("meta").unwrap();
+        meta.insert(old_head[0].0.as_slice(), old_head[0].1.as_slice()).unwrap();
+        db.flush().unwrap();
+    }
+    // Also make the snapshot agree, as someone who cut it with care would: remove both.
+    for f in ["vault.snapshot", "vault.snapshot.prev", "vault.journal", "vault.journal.prev"] {
+        let _ = std::fs::remove_file(v.path.join(f));
+    }
+    let err = v.fails(&["audit", "verify"], 3);
     assert!(err.contains("rolled back"), "{err}");
 }

@@ -88,6 +88,20 @@ pub enum Error {
     /// A record, the audit chain or a snapshot failed authentication or is missing.
     #[error("integrity failure: {0}")]
     Integrity(String),
+    /// The vault is behind the head anchored outside its folder: an older copy of the folder
+    /// was put back. Accepting it is an explicit, audited step that needs a real factor.
+    #[error(
+        "the vault was rolled back: its history ends at audit entry #{vault_seq}, but this machine last saw \
+         entry #{anchor_seq} (anchored {anchored}); an older copy of the vault folder was put back"
+    )]
+    RolledBack {
+        /// The vault's newest audit entry.
+        vault_seq: u64,
+        /// The newest entry anchored on this machine.
+        anchor_seq: u64,
+        /// When the anchor was written (RFC 3339).
+        anchored: String,
+    },
     /// The vault was written by a newer (or unknown) format.
     #[error("vault format version {found} is not supported (this build reads version {supported})")]
     UnsupportedFormat {
@@ -145,7 +159,7 @@ impl Error {
             Error::WrongKey | Error::Locked | Error::NoUnlockMethod(_) | Error::NeedsRealFactor(_) => {
                 ErrorCategory::Auth
             }
-            Error::Integrity(_) => ErrorCategory::Integrity,
+            Error::Integrity(_) | Error::RolledBack { .. } => ErrorCategory::Integrity,
             _ => ErrorCategory::User,
         }
     }
@@ -170,6 +184,7 @@ impl Error {
             Error::WontReplace { .. } => "wont_replace",
             Error::Invalid(_) => "invalid",
             Error::Integrity(_) => "integrity",
+            Error::RolledBack { .. } => "rolled_back",
             Error::UnsupportedFormat { .. } => "unsupported_format",
             Error::Storage(_) => "storage",
             Error::Io { .. } => "io",

@@ -3,7 +3,7 @@
 use vault_data::{Error, Unlock};
 
 use crate::args::DoctorArgs;
-use crate::context::{when, Context};
+use crate::context::{report_notices, when, Context};
 use crate::error::{CliError, CliResult};
 use crate::secret_input;
 
@@ -68,7 +68,15 @@ pub fn run(ctx: &Context, args: DoctorArgs) -> CliResult<()> {
         }
         Err(e) => return Err(e),
     };
-    if !vault.is_unlocked() {
+    if args.accept_rollback {
+        if vault.is_unlocked() {
+            return Err(CliError::Usage(
+                "an agent holds this vault open, so it passed its checks; there is no rollback to accept".into(),
+            ));
+        }
+        vault.unlock_accepting_rollback(unlock_method(ctx, &args)?)?;
+        report_notices(&vault);
+    } else if !vault.is_unlocked() {
         vault.unlock_keys_only(unlock_method(ctx, &args)?)?;
     }
     let report = vault.doctor()?;
@@ -89,6 +97,8 @@ pub fn run(ctx: &Context, args: DoctorArgs) -> CliResult<()> {
             Some(p) => println!("audit chain      BROKEN at #{}: {}", p.seq, p.problem),
         }
         println!("snapshot         {}", report.snapshot.verdict);
+        println!("records          {}", report.rollback.records);
+        println!("anchor           {}", report.rollback.anchor);
         if names.is_empty() {
             println!("names            OK");
         } else {
@@ -102,6 +112,12 @@ pub fn run(ctx: &Context, args: DoctorArgs) -> CliResult<()> {
     }
     if report.ok {
         Ok(())
+    } else if !report.rollback.ok && report.damaged.is_empty() && report.audit.ok {
+        Err(CliError::CheckFailed(
+            "the vault was rolled back or records were removed (see above): `keyloom doctor --restore` rebuilds it \
+             from the newest good snapshot; if you put this copy back on purpose, `keyloom doctor --accept-rollback`"
+                .into(),
+        ))
     } else {
         Err(CliError::CheckFailed(
             "the vault has problems (see above); `keyloom doctor --restore` rebuilds it from the newest good snapshot"

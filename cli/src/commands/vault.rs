@@ -74,6 +74,7 @@ pub fn status(ctx: &Context) -> CliResult<()> {
     let unlock_error = match ctx.unlock_quietly(&mut vault) {
         Ok(()) => {
             crate::context::report_failed_unlocks(&vault);
+            crate::context::report_notices(&vault);
             None
         }
         Err(CliError::Vault(vault_data::Error::NoUnlockMethod(e))) => {

@@ -28,7 +28,8 @@ pub(crate) fn open_head(keys: &VaultKeys, vault_id: &VaultId, sealed: &[u8]) -> 
     serde_json::from_slice(&pt).map_err(|_| Error::Integrity("the audit head cannot be decoded".into()))
 }
 
-/// Builds the ops that append `events` after `head`; returns them with the new head.
+/// Builds the ops that append `events` after `head`; returns them with the new head, whose record
+/// set is left for the caller to fill in and seal ([`seal_head`]) once every op is known.
 pub(crate) fn append(
     keys: &VaultKeys,
     vault_id: &VaultId,
@@ -56,9 +57,8 @@ pub(crate) fn append(
             key.to_vec(),
             seal::seal(&keys.audit, vault_id, Location { tree: "audit", key: &key }, &pt),
         ));
-        head = AuditHead { seq: entry.seq, hash: hex::encode(Sha256::digest(&pt)) };
+        head = AuditHead { seq: entry.seq, hash: hex::encode(Sha256::digest(&pt)), set: None };
     }
-    ops.push(seal_head(keys, vault_id, &head)?);
     Ok((ops, head))
 }
 

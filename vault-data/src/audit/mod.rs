@@ -99,15 +99,20 @@ impl AuditEvent {
     }
 }
 
-/// The newest entry's sequence number and hash, sealed in `meta`.
+/// The vault's sealed head in `meta`: the newest audit entry's sequence number and hash (every
+/// commit appends at least one entry, so this is also the commit sequence), and the keyed hash
+/// over every record (`store::record_set`), so a deleted, added or older record is seen at unlock.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct AuditHead {
     pub seq: u64,
     pub hash: String,
+    /// Hex record-set hash; None in vaults written before it existed (computed at the next unlock).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub set: Option<String>,
 }
 
 impl AuditHead {
     pub(crate) fn genesis() -> Self {
-        AuditHead { seq: 0, hash: "0".repeat(64) }
+        AuditHead { seq: 0, hash: "0".repeat(64), set: None }
     }
 }

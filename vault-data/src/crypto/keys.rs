@@ -98,6 +98,9 @@ pub(crate) enum Purpose {
     Audit,
     Meta,
     Snapshot,
+    RecordSet,
+    Anchor,
+    DeviceCheck,
 }
 
 impl Purpose {
@@ -108,6 +111,9 @@ impl Purpose {
             Purpose::Audit => b"keyloom v1 seal audit",
             Purpose::Meta => b"keyloom v1 seal meta",
             Purpose::Snapshot => b"keyloom v1 mac snapshot",
+            Purpose::RecordSet => b"keyloom v1 mac record set",
+            Purpose::Anchor => b"keyloom v1 mac anchor",
+            Purpose::DeviceCheck => b"keyloom v1 device check value",
         }
     }
 }
@@ -143,6 +149,10 @@ pub(crate) struct VaultKeys {
     pub(crate) audit: SubKey,
     pub(crate) meta: SubKey,
     pub(crate) snapshot: SubKey,
+    /// Keys the hash over the set of records (anti-rollback, see `store::record_set`).
+    pub(crate) record_set: SubKey,
+    /// MACs the head anchored outside the vault folder (see `vault::anchor`).
+    pub(crate) anchor: SubKey,
 }
 
 impl VaultKeys {
@@ -153,6 +163,8 @@ impl VaultKeys {
             audit: vault_key.derive(vault_id, Purpose::Audit),
             meta: vault_key.derive(vault_id, Purpose::Meta),
             snapshot: vault_key.derive(vault_id, Purpose::Snapshot),
+            record_set: vault_key.derive(vault_id, Purpose::RecordSet),
+            anchor: vault_key.derive(vault_id, Purpose::Anchor),
             vault_key,
         }
     }

@@ -68,6 +68,15 @@ pub(crate) struct RevokedEntry {
 pub const CRL_VALIDITY: Duration = Duration::days(7);
 
 /// A DER CRL listing `revoked`, signed by `ca`.
+/// The number of a CRL issued at `now`: the CA's stored next number, or the time in milliseconds
+/// since 1970 when that is larger. Time-based so a CRL number never goes back, even after the vault
+/// was rolled back to an older copy (whose stored counter is older): relying parties (RFC 5280
+/// 5.2.3) take a lower number as an older CRL.
+pub(crate) fn number_at(stored_next: u64, now: OffsetDateTime) -> u64 {
+    let millis = u64::try_from(now.unix_timestamp_nanos() / 1_000_000).unwrap_or(0);
+    stored_next.max(millis)
+}
+
 pub(crate) fn build(ca: &SigningCa, number: u64, revoked: &[RevokedEntry], now: OffsetDateTime) -> Result<Vec<u8>> {
     let params = CertificateRevocationListParams {
         this_update: now - Duration::minutes(5),
@@ -87,4 +96,21 @@ pub(crate) fn build(ca: &SigningCa, number: u64, revoked: &[RevokedEntry], now: 
     };
     let crl = params.signed_by(ca.issuer()).map_err(|e| Error::Invalid(format!("cannot sign the CRL: {e}")))?;
     Ok(crl.der().to_vec())
+}
+
+#[cfg(test)]
+mod number_tests {
+    use super::number_at;
+    use time::macros::datetime;
+
+    #[test]
+    fn crl_numbers_follow_time_and_never_go_back() {
+        let t = datetime!(2026-12-02 10:00:00 UTC);
+        let first = number_at(1, t);
+        assert_eq!(first, 1_796_205_600_000);
+        // A rolled-back vault stores an older counter; later issues still go up.
+        assert!(number_at(1, t + time::Duration::seconds(1)) > first);
+        // A counter ahead of the clock (a clock set back) still wins.
+        assert_eq!(number_at(first + 5, t - time::Duration::hours(1)), first + 5);
+    }
 }

@@ -11,6 +11,7 @@ pub mod durable;
 pub mod failures;
 pub(crate) mod journal;
 pub mod lockfile;
+pub(crate) mod record_set;
 pub(crate) mod slots_file;
 pub mod snapshot;
 

@@ -295,9 +295,10 @@ impl Vault {
     /// Issues the next CRL of `name` (DER), signed by that CA, and records its number.
     pub fn issue_crl(&mut self, name: &str) -> Result<Vec<u8>> {
         let mut ca = self.unlocked()?.index.ca_named(name)?.clone();
-        let der = self.build_crl(&ca, ca.next_crl_number, OffsetDateTime::now_utc())?;
-        let number = ca.next_crl_number;
-        ca.next_crl_number += 1;
+        let now = OffsetDateTime::now_utc();
+        let number = crl::number_at(ca.next_crl_number, now);
+        let der = self.build_crl(&ca, number, now)?;
+        ca.next_crl_number = number + 1;
         let op = self.seal_object(ca.id, &ObjectRecord::Ca(ca.clone()))?;
         let obj = AuditObject::new("ca", Some(ca.id), ca.name.clone());
         self.commit(

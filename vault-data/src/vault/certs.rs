@@ -506,7 +506,7 @@ impl Vault {
             // Every CA the vault can sign for gets a CRL, empty or not, so a relying party can
             // tell "not revoked" from "unknown" at every level of the chain.
             if ca.can_sign() {
-                v.crls.push(self.build_crl(ca, ca.next_crl_number, now)?);
+                v.crls.push(self.build_crl(ca, crate::pki::crl::number_at(ca.next_crl_number, now), now)?);
             }
         }
         Ok(v)

@@ -16,6 +16,7 @@ use crate::crypto::slots::{SlotKind, SlotRecord};
 use crate::error::{Error, Result};
 use crate::model::ObjectRecord;
 use crate::store::lockfile::LockFile;
+use crate::store::record_set::RecordSet;
 use crate::store::snapshot::{self, Entry, Snapshot};
 use crate::store::{guard, journal, slots_file, Store, TreeName, DB_DIR};
 use crate::vault::unlock::{kind_of, open_slots, Unlock};
@@ -34,6 +35,8 @@ pub struct DoctorReport {
     pub audit: AuditReport,
     /// The snapshot.
     pub snapshot: SnapshotCheck,
+    /// The anti-rollback checks (record set, anchor).
+    pub rollback: super::RollbackCheck,
 }
 
 /// The snapshot part of a doctor report.
@@ -88,8 +91,9 @@ impl Vault {
         let head = self.load_head(keys)?;
         let audit = chain::verify(keys, &self.vault_id, &head, &audit_records);
         let snapshot = self.check_snapshot(keys, head.seq)?;
-        let ok = damaged.is_empty() && audit.ok && snapshot.authentic && snapshot.differences == 0;
-        Ok(DoctorReport { ok, records_checked: checked, damaged, audit, snapshot })
+        let rollback = self.rollback_check(keys, &head)?;
+        let ok = damaged.is_empty() && audit.ok && snapshot.authentic && snapshot.differences == 0 && rollback.ok;
+        Ok(DoctorReport { ok, records_checked: checked, damaged, audit, snapshot, rollback })
     }
 
     fn check_snapshot(&self, keys: &VaultKeys, db_seq: u64) -> Result<SnapshotCheck> {
@@ -183,7 +187,7 @@ fn with_journal(snap: &Snapshot, journal_path: &Path, keys: &VaultKeys) -> Resul
 
 /// Opens every object and payload record (and checks each credential version's payload is
 /// there). Returns how many records were checked and what is damaged.
-fn check_records(store: &Store, keys: &VaultKeys, vault_id: &VaultId) -> Result<(usize, Vec<String>)> {
+pub(crate) fn check_records(store: &Store, keys: &VaultKeys, vault_id: &VaultId) -> Result<(usize, Vec<String>)> {
     let mut damaged = Vec::new();
     let mut checked = 0usize;
     let mut payload_refs = Vec::new();
@@ -213,15 +217,19 @@ fn check_records(store: &Store, keys: &VaultKeys, vault_id: &VaultId) -> Result<
     Ok((checked, damaged))
 }
 
-/// Whether the database at `dir` opens and every record, the audit chain and the head
-/// authenticate under `keys`, and it is not behind `snapshot_seq`.
+/// Whether the database at `dir` opens, every record, the audit chain and the head authenticate
+/// under `keys`, the records are the set the head seals, and it is not behind `snapshot_seq`.
 fn database_is_healthy(store: &Store, keys: &VaultKeys, vault_id: &VaultId, snapshot_seq: u64) -> bool {
     let check = || -> Result<bool> {
         let (_, damaged) = check_records(store, keys, vault_id)?;
         let sealed = store.get(TreeName::Meta, HEAD_KEY)?.ok_or_else(|| Error::Integrity("no head".into()))?;
         let head = chain::open_head(keys, vault_id, &sealed)?;
         let audit = chain::verify(keys, vault_id, &head, &store.scan(TreeName::Audit)?);
-        Ok(damaged.is_empty() && audit.ok && head.seq >= snapshot_seq)
+        let set_ok = match &head.set {
+            Some(hex) => RecordSet::from_hex(hex)?.same(&RecordSet::of_store(&keys.record_set, store)?),
+            None => true,
+        };
+        Ok(damaged.is_empty() && audit.ok && set_ok && head.seq >= snapshot_seq)
     };
     check().unwrap_or(false)
 }
@@ -404,19 +412,19 @@ fn audit_restore(store: Store, keys: VaultKeys, vault_id: VaultId, kind: SlotKin
         .get(TreeName::Meta, HEAD_KEY)?
         .ok_or_else(|| Error::Integrity("the restored vault has no audit head".into()))?;
     let head = chain::open_head(&keys, &vault_id, &sealed)?;
-    let mut vault = Vault {
+    let mut vault = Vault::handle(
         store,
         vault_id,
-        actor: super::current_user(),
-        unlocked: Some(super::Unlocked { keys, index: super::index::Index::default(), head, unlocked_by: kind }),
-        dirty: false,
-        journal: None,
-        snapshot_len: 0,
-        failed_before: Default::default(),
-        graph_cache: Default::default(),
-    };
+        Some(super::Unlocked { keys, index: super::index::Index::default(), head, unlocked_by: kind }),
+    );
+    let past_anchor = vault
+        .unlocked()
+        .ok()
+        .and_then(|u| vault.anchored_beyond(&u.keys, r.audit_seq))
+        .map(|seq| format!("; an explicit rollback past this machine's anchor at entry #{seq}"))
+        .unwrap_or_default();
     let detail = format!(
-        "restored from the {} snapshot (audit entry #{}, written {}); {} later operation(s) lost{}",
+        "restored from the {} snapshot (audit entry #{}, written {}); {} later operation(s) lost{}{past_anchor}",
         r.generation,
         r.audit_seq,
         r.snapshot_created,

@@ -197,9 +197,16 @@ impl Vault {
         );
         let obj = self.vault_object();
         // Step 2: every record under the new key, in one commit.
-        self.unlocked_mut()?.keys = new_keys;
+        // The record set is keyed by VK too: dropping it makes the commit recompute it, in full,
+        // under the new key.
+        let old_set = self.unlocked()?.head.set.clone();
+        let u = self.unlocked_mut()?;
+        u.keys = new_keys;
+        u.head.set = None;
         if let Err(e) = self.commit(ops, vec![AuditEvent::success("vault.rekey", vec![obj]).with_detail(detail)]) {
-            self.unlocked_mut()?.keys = old_keys;
+            let u = self.unlocked_mut()?;
+            u.keys = old_keys;
+            u.head.set = old_set;
             slots_file::write(self.store.dir(), &self.vault_id(), &slots_now)?;
             return Err(e);
         }

@@ -1,5 +1,6 @@
 //! The vault: opening, unlocking, locking, and the commit path every mutation goes through.
 
+mod anchor;
 mod audit_log;
 mod backup;
 mod cas;
@@ -12,7 +13,8 @@ mod intents;
 mod key_admin;
 mod migrate;
 mod name_problems;
-mod pending;
+pub(crate) mod pending;
+mod rollback;
 mod secrets;
 mod services;
 mod trust;
@@ -32,6 +34,7 @@ use crate::crypto::slots::{self, SlotInfo, SlotKind, SlotRecord};
 use crate::error::{Error, Result};
 use crate::ids::RecordId;
 use crate::model::ObjectRecord;
+use crate::store::record_set::RecordSet;
 use crate::store::slots_file;
 use crate::store::{journal, snapshot};
 use crate::store::{Op, Store, TreeName};
@@ -48,6 +51,7 @@ pub use index::Counts;
 pub use intents::IntentView;
 pub use key_admin::RekeyReport;
 pub use name_problems::NameProblem;
+pub use rollback::RollbackCheck;
 pub use secrets::{NewSecret, SecretOptions, SecretSummary};
 pub use services::{RevokedCert, ServiceRemoval};
 pub use trust::{Direction, TrustView};
@@ -120,6 +124,12 @@ pub struct Vault {
     failed_before: crate::store::failures::FailedUnlocks,
     /// Trust-graph facts derived from the index (names, not secrets), dropped at lock.
     graph_cache: std::sync::Mutex<Option<graph_ops::GraphCache>>,
+    /// Where the head is anchored outside the folder (None: no home directory, no anchoring).
+    anchor_file: Option<PathBuf>,
+    /// Things the last unlock wants the user told (an adopted anchor, an accepted rollback).
+    notices: Vec<String>,
+    /// Set only for the length of [`Vault::unlock_accepting_rollback`].
+    accept_rollback: bool,
 }
 
 impl std::fmt::Debug for Vault {
@@ -199,22 +209,16 @@ impl Vault {
         ];
         slots_file::write(store.dir(), &hex::encode(vault_id), &[pass_slot, recovery_slot])?;
         ops.extend(pending::init_ops(&keys, &vault_id)?);
-        let mut vault = Vault {
+        let mut vault = Vault::handle(
             store,
             vault_id,
-            actor: current_user(),
-            unlocked: Some(Unlocked {
+            Some(Unlocked {
                 keys,
                 index: index::Index::default(),
                 head: AuditHead::genesis(),
                 unlocked_by: SlotKind::Passphrase,
             }),
-            dirty: false,
-            journal: None,
-            snapshot_len: 0,
-            failed_before: Default::default(),
-            graph_cache: Default::default(),
-        };
+        );
         vault.commit(ops, vec![AuditEvent::success("vault.create", vec![vault.vault_object()])])?;
         vault.write_snapshot()?;
         Ok((vault, RecoveryKey(recovery_identity)))
@@ -249,17 +253,32 @@ impl Vault {
         let vault_id = <[u8; VAULT_ID_LEN]>::try_from(id.as_slice())
             .map_err(|_| Error::Integrity("the vault id record is damaged".into()))?;
         let store = migrate::move_slots_out_of_database(store, &hex::encode(vault_id))?;
-        Ok(Vault {
+        Ok(Vault::handle(store, vault_id, None))
+    }
+
+    /// A handle on an open store.
+    fn handle(store: Store, vault_id: VaultId, unlocked: Option<Unlocked>) -> Vault {
+        let anchor_file = anchor::file_for(&hex::encode(vault_id), store.dir());
+        Vault {
             store,
             vault_id,
             actor: current_user(),
-            unlocked: None,
+            unlocked,
             dirty: false,
             journal: None,
             snapshot_len: 0,
             failed_before: Default::default(),
             graph_cache: Default::default(),
-        })
+            anchor_file,
+            notices: Vec::new(),
+            accept_rollback: false,
+        }
+    }
+
+    /// What the last unlock asks to tell the user (e.g. "no anchor for this vault on this
+    /// machine yet: adopted entry #12"). Front ends show these once.
+    pub fn notices(&self) -> &[String] {
+        &self.notices
     }
 
     /// The vault directory.
@@ -365,9 +384,22 @@ impl Vault {
     /// If the audit entries cannot be built or written, nothing is written (fail closed).
     fn commit(&mut self, mut ops: Vec<Op>, events: Vec<AuditEvent>) -> Result<()> {
         let u = self.unlocked.as_mut().ok_or(Error::Locked)?;
-        let (audit_ops, head) = chain::append(&u.keys, &self.vault_id, &u.head, &self.actor, events)?;
+        let (audit_ops, mut head) = chain::append(&u.keys, &self.vault_id, &u.head, &self.actor, events)?;
         ops.extend(audit_ops);
+        let before = match &u.head.set {
+            Some(hex) => RecordSet::from_hex(hex)?,
+            // A head from before record sets, or one a rekey reset: computed once, in full.
+            None => RecordSet::of_store(&u.keys.record_set, &self.store)?,
+        };
+        head.set = Some(before.after(&u.keys.record_set, &self.store, &ops)?.to_hex());
+        ops.push(chain::seal_head(&u.keys, &self.vault_id, &head)?);
         self.store.commit(&ops)?;
+        // Durable; now the outside anchor follows (see `anchor` for why it is not fsynced).
+        if let Some(file) = &self.anchor_file {
+            if let Err(e) = anchor::write(file, &u.keys.anchor, &hex::encode(self.vault_id), head.seq, &head.hash) {
+                tracing::warn!(error = %e, "could not update the vault's anchor");
+            }
+        }
         // The commit is durable; the journal only keeps the snapshot up to date. If it cannot be
         // written, the next checkpoint writes a full snapshot instead.
         if let Some(j) = self.journal.as_mut() {

@@ -59,6 +59,12 @@ pub(crate) fn reseal_ops(old: &VaultKeys, new: &VaultKeys, vault_id: &VaultId, s
     Ok(seal_meta(new, vault_id, IDENTITY_KEY, &pt))
 }
 
+/// Whether a meta key belongs to the locked-time inbox (written without the vault key, so it
+/// stays out of the anti-rollback record set).
+pub(crate) fn is_inbox_key(key: &[u8]) -> bool {
+    key.starts_with(PENDING_PREFIX) || key == OVERFLOW_KEY
+}
+
 pub(crate) fn identity_key() -> &'static [u8] {
     IDENTITY_KEY
 }

@@ -133,9 +133,27 @@ impl Vault {
             return Err(self.failed_unlock(kind, "the slot holds a stale key"));
         };
         let head = self.load_head(&keys)?;
-        self.check_snapshot_freshness(&keys, head.seq, &head.hash)?;
+        if self.accept_rollback && !matches!(kind, SlotKind::Passphrase | SlotKind::Recovery) {
+            return Err(Error::NeedsRealFactor("accepting a rolled-back vault".into()));
+        }
+        self.notices.clear();
+        // A database behind its own snapshot has a precise remedy (`doctor --restore`), so that
+        // is said first; an accepted rollback takes the database as it is instead.
+        if !self.accept_rollback {
+            self.check_snapshot_freshness(&keys, head.seq, &head.hash)?;
+        }
+        let accepted = self.check_freshness(&keys, &head)?;
+        if self.accept_rollback {
+            // The snapshot follows at the next checkpoint, in full.
+            self.journal = None;
+            self.dirty = true;
+        }
         let index = Index::load(&keys, &self.vault_id, &self.store)?;
         self.unlocked = Some(Unlocked { keys, index, head, unlocked_by: kind });
+        if let Err(e) = self.record_accepted_rollback(&accepted) {
+            self.unlocked = None;
+            return Err(e);
+        }
         self.failed_before = failures::read(self.store.dir());
         if self.failed_before.count > 0 {
             failures::reset(self.store.dir());
