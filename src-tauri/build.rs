@@ -11,6 +11,7 @@ const COMMANDS: &[&str] = &[
     "vault_lock",
     "recovery_key_save",
     "recovery_key_done",
+    "key_file_pick",
     "device_remember",
     "settings_update",
     "activity",

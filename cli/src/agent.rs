@@ -17,7 +17,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use clap::Parser;
 use vault_data::agent::{self, Reply, Request};
-use vault_data::{SecretString, Unlock, Vault};
+use vault_data::{SecretString, Vault};
 
 use crate::args::{Cli, Command};
 use crate::context::Context;
@@ -50,6 +50,8 @@ fn now_secs() -> u64 {
 fn runs_in_agent(command: &Command) -> bool {
     !matches!(command, Command::Init(_) | Command::Demo(_) | Command::Unlock(_) | Command::Agent(_) | Command::Run(_))
         && !matches!(command, Command::Doctor(a) if a.restore)
+        // A follower polls the agent; sent whole, it would hold the agent for good.
+        && !matches!(command, Command::Audit(crate::args::AuditCmd::Export { follow: true, .. }))
 }
 
 /// The vault's agent, if one runs. A socket directory that is not private is never used: the
@@ -166,14 +168,18 @@ pub fn start(ctx: &Context, start: Start) -> CliResult<()> {
                 .into(),
         ));
     }
-    let Unlock::Passphrase(passphrase) = ctx.real_factor()? else {
+    let method = ctx.real_factor()?;
+    let Some(passphrase) = method.passphrase() else {
         return Err(CliError::Usage("starting an agent needs the passphrase".into()));
     };
     let exe = std::env::current_exe().map_err(|e| CliError::Usage(format!("cannot find the keyloom binary: {e}")))?;
     let mut cmd = std::process::Command::new(exe);
-    cmd.arg("--vault")
-        .arg(&ctx.vault_dir)
-        .arg("agent")
+    cmd.arg("--vault").arg(&ctx.vault_dir);
+    if let Some(f) = &ctx.key_file {
+        // A path, not a secret: the agent reads the file itself.
+        cmd.arg("--key-file").arg(std::path::absolute(f).unwrap_or_else(|_| f.clone()));
+    }
+    cmd.arg("agent")
         .arg("--ttl-secs")
         .arg(start.ttl.as_secs().to_string())
         .arg("--idle-secs")
@@ -240,10 +246,10 @@ pub fn serve(ctx: &Context, ttl: Duration, idle: Duration) -> CliResult<()> {
     let _ = stdin.by_ref().take(64 * 1024).read_to_string(&mut secret);
     let passphrase = SecretString::from(secret.trim_end_matches(['\n', '\r']).to_string());
     drop(secret);
-    let vault = match Vault::open_unlocked(&ctx.vault_dir, Unlock::Passphrase(passphrase), ctx.wait) {
+    let vault = match ctx.with_key_file(passphrase).and_then(|m| Ok(Vault::open_unlocked(&ctx.vault_dir, m, ctx.wait)?))
+    {
         Ok(v) => v,
         Err(e) => {
-            let e = CliError::from(e);
             report(serde_json::json!({ "error": e.to_string(), "exit": e.exit_code() }));
             return Ok(());
         }
@@ -345,7 +351,7 @@ pub fn serve_request(
     vault: Vault,
     received: agent::Received,
 ) -> (i32, Option<Vault>, bool) {
-    let template = Context::new(Some(vault_dir.to_path_buf()), None, false, Duration::ZERO);
+    let template = Context::new(Some(vault_dir.to_path_buf()), None, None, false, Duration::ZERO);
     match template {
         Ok(t) => run_request(&t, vault, received),
         Err(_) => (1, Some(vault), false),
@@ -391,7 +397,7 @@ fn run_request(template: &Context, vault: Vault, received: agent::Received) -> (
             eprintln!("error: cannot use the working directory {}", request.cwd.display());
             return (1, Some(vault), false);
         }
-        let ctx = Context::for_agent(template, cli.passphrase_file.clone(), cli.json, vault);
+        let ctx = Context::for_agent(template, cli.passphrase_file.clone(), cli.key_file.clone(), cli.json, vault);
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| crate::commands::run(&ctx, cli.command)));
         let code = match result {
             Ok(Ok(())) => 0,

@@ -14,6 +14,9 @@ pub struct Cli {
     /// Read the passphrase from this file (first line) instead of KEYLOOM_PASSPHRASE or a prompt
     #[arg(long, global = true, value_name = "FILE")]
     pub passphrase_file: Option<PathBuf>,
+    /// The key file of a two-factor slot, used with the passphrase
+    #[arg(long, global = true, env = "KEYLOOM_KEY_FILE", value_name = "FILE")]
+    pub key_file: Option<PathBuf>,
     /// Print machine-readable JSON
     #[arg(long, global = true)]
     pub json: bool,
@@ -114,6 +117,9 @@ pub enum Command {
     /// Remember on this device: unlock through the OS keyring
     #[command(subcommand)]
     Device(DeviceCmd),
+    /// Unlock slots: list them, add a two-factor slot (passphrase AND key file), remove one
+    #[command(subcommand)]
+    Slot(SlotCmd),
     /// Replace the vault key and reseal every record
     Rekey(RekeyArgs),
     /// The audit log
@@ -697,6 +703,26 @@ pub enum DeviceCmd {
     Status,
 }
 
+#[derive(Subcommand, Debug)]
+pub enum SlotCmd {
+    /// Every unlock slot: its id, kind and age
+    List,
+    /// Add a slot that needs the passphrase AND the file given with --key-file (any non-empty file)
+    Add {
+        /// The key file that opens the vault today, when it has only a two-factor slot
+        #[arg(long, value_name = "FILE")]
+        current_key_file: Option<PathBuf>,
+        #[command(flatten)]
+        kdf: KdfArgs,
+    },
+    /// Remove a slot by id (or `passphrase` for the plain passphrase slot); the last passphrase
+    /// slot and the recovery slot stay
+    Remove {
+        /// Slot id from `slot list`, or `passphrase`
+        slot: String,
+    },
+}
+
 #[derive(Args, Debug)]
 pub struct RekeyArgs {
     /// Also replace the recovery key (the new one is printed once)
@@ -719,14 +745,24 @@ pub enum AuditCmd {
     },
     /// Verify the hash chain from the first entry to the head
     Verify,
-    /// Export every entry for a SIEM
+    /// Export every entry for a SIEM (JSON lines)
     Export {
         /// Output format
         #[arg(long, default_value = "jsonl", value_parser = ["jsonl"])]
         format: String,
         /// Write to this file instead of stdout
-        #[arg(long, value_name = "FILE")]
+        #[arg(long, value_name = "FILE", conflicts_with = "follow")]
         out: Option<PathBuf>,
+        /// Only entries after this sequence number
+        #[arg(long, value_name = "SEQ")]
+        since: Option<u64>,
+        /// Keep streaming new entries as they are written (through the agent, so the vault stays
+        /// usable); for a log shipper such as Filebeat, Fluent Bit or the Splunk forwarder
+        #[arg(long)]
+        follow: bool,
+        /// With --follow: seconds between checks for new entries
+        #[arg(long, default_value_t = 2.0, value_name = "SECS", requires = "follow")]
+        interval: f64,
     },
     /// The newest entry's number and hash, signed with the vault's key: keep it outside the vault
     /// folder (a ticket, a SIEM) and check it later with --check

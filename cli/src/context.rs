@@ -17,6 +17,8 @@ use crate::secret_input;
 pub struct Context {
     pub vault_dir: PathBuf,
     pub passphrase_file: Option<PathBuf>,
+    /// The key file of a two-factor slot (`--key-file`, KEYLOOM_KEY_FILE).
+    pub key_file: Option<PathBuf>,
     pub json: bool,
     /// How long to wait for another process to close the vault.
     pub wait: Duration,
@@ -75,6 +77,7 @@ impl Context {
     pub fn new(
         vault: Option<PathBuf>,
         passphrase_file: Option<PathBuf>,
+        key_file: Option<PathBuf>,
         json: bool,
         wait: Duration,
     ) -> CliResult<Context> {
@@ -82,14 +85,21 @@ impl Context {
             Some(v) => v,
             None => vault_data::paths::default_vault_dir()?,
         };
-        Ok(Context { vault_dir, passphrase_file, json, wait, held: RefCell::new(None) })
+        Ok(Context { vault_dir, passphrase_file, key_file, json, wait, held: RefCell::new(None) })
     }
 
     /// A context for one command run by the agent on its unlocked `vault`.
-    pub fn for_agent(template: &Context, passphrase_file: Option<PathBuf>, json: bool, vault: Vault) -> Context {
+    pub fn for_agent(
+        template: &Context,
+        passphrase_file: Option<PathBuf>,
+        key_file: Option<PathBuf>,
+        json: bool,
+        vault: Vault,
+    ) -> Context {
         Context {
             vault_dir: template.vault_dir.clone(),
             passphrase_file,
+            key_file,
             json,
             wait: Duration::ZERO,
             held: RefCell::new(Some(vault)),
@@ -169,12 +179,20 @@ impl Context {
     /// the vault is unlocked and for starting an agent.
     pub fn real_factor(&self) -> CliResult<Unlock> {
         match secret_input::passphrase(self.passphrase_file())? {
-            Some(p) => Ok(Unlock::Passphrase(p)),
+            Some(p) => self.with_key_file(p),
             None => Err(Error::NoUnlockMethod(
                 "set KEYLOOM_PASSPHRASE, pass --passphrase-file, start an agent with `keyloom unlock`, or run on a terminal"
                     .into(),
             )
             .into()),
+        }
+    }
+
+    /// The passphrase as an unlock method: with the key file when one was given (two-factor).
+    pub fn with_key_file(&self, passphrase: vault_data::SecretString) -> CliResult<Unlock> {
+        match &self.key_file {
+            Some(f) => Ok(Unlock::TwoFactor(passphrase, vault_data::KeyFile::read(f)?)),
+            None => Ok(Unlock::Passphrase(passphrase)),
         }
     }
 
@@ -196,7 +214,7 @@ impl Context {
             return Ok(());
         }
         match secret_input::passphrase_non_interactive(self.passphrase_file())? {
-            Some(p) => Ok(vault.unlock(Unlock::Passphrase(p))?),
+            Some(p) => Ok(vault.unlock(self.with_key_file(p)?)?),
             None => Err(Error::NoUnlockMethod("no passphrase was given".into()).into()),
         }
     }

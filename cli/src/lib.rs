@@ -54,12 +54,11 @@ pub fn main_entry() {
     }
     let wait = std::time::Duration::from_secs_f64(cli.wait.max(0.0));
     let result =
-        context::Context::new(cli.vault.clone(), cli.passphrase_file.clone(), cli.json, wait).and_then(|ctx| {
-            match agent::forward(&cli, &ctx)? {
+        context::Context::new(cli.vault.clone(), cli.passphrase_file.clone(), cli.key_file.clone(), cli.json, wait)
+            .and_then(|ctx| match agent::forward(&cli, &ctx)? {
                 Some(code) => std::process::exit(code),
                 None => commands::run(&ctx, cli.command),
-            }
-        });
+            });
     if let Err(e) = result {
         eprintln!("error: {e}");
         if let Some(hint) = e.hint() {

@@ -14,6 +14,7 @@ pub const ALLOWED_WHILE_LOCKED: &[&str] = &[
     "vault_restore",
     "vault_open",
     "vault_unlock",
+    "key_file_pick",
 ];
 
 /// Whether `command` may run now.

@@ -90,6 +90,7 @@ fn command_handler() -> impl Fn(tauri::ipc::Invoke<tauri::Wry>) -> bool + Send +
         commands::vault::vault_lock,
         commands::vault::recovery_key_save,
         commands::vault::recovery_key_done,
+        commands::vault::key_file_pick,
         commands::vault::device_remember,
         commands::vault::settings_update,
         commands::vault::activity,

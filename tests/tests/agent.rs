@@ -356,3 +356,119 @@ fn run_gets_its_bundle_from_the_agent_and_its_child_cannot_use_the_agent() {
     assert!(stdout.contains("exit=2"), "{stdout}\n{stderr}");
     assert!(stderr.contains("started by `keyloom run`"), "{stderr}");
 }
+
+/// Two-factor unlock: a slot that needs the passphrase AND a key file. With the plain passphrase
+/// slot removed, the passphrase alone, a wrong file or a missing file are refused with a clear
+/// message; the right file opens it (directly and through an agent), passwd, rekey and
+/// `doctor --restore` work with it, and the recovery key still opens the vault.
+#[test]
+fn a_two_factor_slot_needs_the_passphrase_and_the_key_file() {
+    let v = populated();
+    let key = v.root.path().join("keyloom.key");
+    let other = v.root.path().join("other.key");
+    std::fs::write(&key, b"any file at all \x00\x01 will do").unwrap();
+    std::fs::write(&other, b"a different file").unwrap();
+    let key_arg = key.to_str().unwrap();
+    let empty = v.root.path().join("empty.key");
+    std::fs::write(&empty, b"").unwrap();
+    let err = v.fails(&["slot", "add", "--key-file", empty.to_str().unwrap(), "--scrypt-log-n", "14"], 1);
+    assert!(err.contains("empty"), "{err}");
+
+    let added = v.json(&["slot", "add", "--key-file", key_arg, "--scrypt-log-n", "14"]);
+    assert_eq!(added["kind"], "two_factor");
+    // Both slots work until the plain one is removed.
+    v.ok(&["--key-file", key_arg, "service", "list"]);
+    v.ok(&["service", "list"]);
+    v.ok(&["--key-file", key_arg, "slot", "remove", "passphrase"]);
+    let kinds: Vec<String> =
+        v.json(&["slot", "list"]).as_array().unwrap().iter().map(|s| s["kind"].as_str().unwrap().to_string()).collect();
+    assert_eq!(kinds, ["recovery", "two_factor"]);
+
+    let err = v.fails(&["secret", "get", "payments/STRIPE_KEY"], 2);
+    assert!(err.contains("key file"), "the passphrase alone is refused, saying why: {err}");
+    let err = v.fails(&["--key-file", other.to_str().unwrap(), "secret", "get", "payments/STRIPE_KEY"], 2);
+    assert!(err.contains("wrong"), "{err}");
+    let err = v.fails(&["--key-file", "/nonexistent/keyloom.key", "secret", "get", "payments/STRIPE_KEY"], 1);
+    assert!(err.contains("key file") && err.contains("/nonexistent/keyloom.key"), "{err}");
+    let out = v.cmd(&["secret", "get", "payments/STRIPE_KEY"]).env("KEYLOOM_KEY_FILE", &key).output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "sk_live_agent_canary");
+    // The last passphrase slot cannot be removed.
+    let id = v.json(&["slot", "list"]).as_array().unwrap()[1]["id"].as_str().unwrap().to_string();
+    let err = v.fails(&["--key-file", key_arg, "slot", "remove", &id], 1);
+    assert!(err.contains("last passphrase slot"), "{err}");
+
+    // passwd and rekey keep the slot two-factor.
+    let out = v
+        .cmd(&["--key-file", key_arg, "passwd", "--scrypt-log-n", "14"])
+        .env("KEYLOOM_NEW_PASSPHRASE", "a whole new passphrase here")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let new_pass =
+        |args: &[&str]| v.cmd(args).env("KEYLOOM_PASSPHRASE", "a whole new passphrase here").output().unwrap();
+    assert_eq!(new_pass(&["secret", "get", "payments/STRIPE_KEY"]).status.code(), Some(2));
+    let out = new_pass(&["--key-file", key_arg, "rekey", "--scrypt-log-n", "14"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = new_pass(&["--key-file", key_arg, "secret", "get", "payments/STRIPE_KEY"]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "sk_live_agent_canary");
+
+    // Through an agent: `unlock` with both factors, then commands need neither.
+    let out = new_pass(&["--key-file", key_arg, "unlock"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(without_passphrase(&v, &["secret", "get", "payments/STRIPE_KEY"]).status.code(), Some(0));
+    v.ok(&["lock"]);
+
+    // doctor --restore works with both factors; the recovery key still opens the vault.
+    let out = new_pass(&["--key-file", key_arg, "doctor", "--restore", "--force", "--json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let rk = v.root.path().join("rk");
+    std::fs::write(&rk, &v.recovery_key).unwrap();
+    let out = v
+        .cmd(&["doctor", "--recovery-key-file", rk.to_str().unwrap()])
+        .env_remove("KEYLOOM_PASSPHRASE")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// `audit export --follow` streams new entries as JSON lines through the agent (the vault stays
+/// usable for other commands meanwhile), refuses to start without an agent, and stops with a
+/// message when the agent ends.
+#[test]
+fn audit_export_follow_streams_new_entries_through_the_agent() {
+    use std::io::BufRead;
+    let v = populated();
+    let err = v.fails(&["audit", "export", "--follow"], 1);
+    assert!(err.contains("keyloom unlock"), "{err}");
+    v.ok(&["unlock"]);
+    let mut follower = v
+        .cmd(&["audit", "export", "--follow", "--interval", "0.2"])
+        .env_remove("KEYLOOM_PASSPHRASE")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(follower.stdout.take().unwrap()).lines();
+    let first: serde_json::Value = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
+    assert_eq!(first["seq"], 1);
+    assert_eq!(first["action"], "vault.create");
+    // While it follows, other commands run as usual, and what they do arrives as new lines.
+    without_passphrase(&v, &["service", "add", "followed", "--env", "prod"]);
+    let mut seen = Vec::new();
+    for line in lines.by_ref() {
+        let e: serde_json::Value = serde_json::from_str(&line.unwrap()).unwrap();
+        seen.push(e["seq"].as_u64().unwrap());
+        if e["action"] == "service.add" && e["objects"].to_string().contains("followed") {
+            break;
+        }
+    }
+    let mut sorted = seen.clone();
+    sorted.dedup();
+    assert_eq!(sorted, seen, "no entry is sent twice");
+    v.ok(&["lock"]);
+    let status = follower.wait().unwrap();
+    assert_eq!(status.code(), Some(1));
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut follower.stderr.take().unwrap(), &mut err).unwrap();
+    assert!(err.contains("agent ended"), "{err}");
+}

@@ -31,15 +31,32 @@ if env -u KEYLOOM_PASSPHRASE "{bin}" secret get payments/TOKEN 2>/dev/null; then
 # --cli lets the CLI use it too; enabling it needs the passphrase, a device unlock is not enough.
 "{bin}" device enable --cli
 if env -u KEYLOOM_PASSPHRASE "{bin}" device enable --cli 2>/dev/null; then echo "UNEXPECTED: device unlock added a slot"; exit 1; fi
+# A rekey keeps the device slot working for the CLI (the check value follows the key).
+"{bin}" rekey --scrypt-log-n 14 >/dev/null
 # From here on no passphrase exists anywhere in the environment.
 unset KEYLOOM_PASSPHRASE
 "{bin}" device status --json
+"{bin}" secret get payments/TOKEN
+# A substitute vault with the same (public) id and a device slot wrapped to this device's
+# (public) recipient: refused, so nothing is written under the attacker's key.
+id=$("{bin}" status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["vault_id"])')
+recipient=$(python3 -c 'import json,sys; print([s["recipient"] for s in json.load(open(sys.argv[1]))["slots"] if s["kind"]=="device"][0])' "$KEYLOOM_VAULT/vault.slots")
+mv "$KEYLOOM_VAULT" "$KEYLOOM_VAULT.real"
+# (made on the attacker's machine: its own config dir)
+XDG_CONFIG_HOME="$HOME/attacker-config" "{forge}" impostor "$KEYLOOM_VAULT" "$id" "$recipient"
+set +e
+msg=$(echo planted | "{bin}" secret set payments/NEW_TOKEN 2>&1); code=$?
+set -e
+if [ "$code" != 3 ]; then echo "UNEXPECTED: substitute vault gave exit $code: $msg"; exit 1; fi
+case "$msg" in *"not the vault this device remembers"*) echo "substitute refused";; *) echo "UNEXPECTED message: $msg"; exit 1;; esac
+rm -rf "$KEYLOOM_VAULT"; mv "$KEYLOOM_VAULT.real" "$KEYLOOM_VAULT"
 "{bin}" secret get payments/TOKEN
 "{bin}" device disable
 if "{bin}" secret get payments/TOKEN 2>/dev/null; then echo "UNEXPECTED: opened after disable"; exit 1; fi
 echo done
 "#,
-        bin = bin.display()
+        bin = bin.display(),
+        forge = bin.with_file_name("keyloom-forge").display()
     );
     // The same isolated environment as every other keyloom call, inside a fresh D-Bus session.
     let env = v.cmd(&[]);
@@ -54,6 +71,7 @@ echo done
     assert!(out.status.success(), "stdout: {stdout}\nstderr: {stderr}");
     assert!(stdout.contains("\"this_device_unlocks\": true"), "{stdout}");
     assert!(stdout.contains("device-unlocked-value"), "{stdout}");
+    assert!(stdout.contains("substitute refused"), "{stdout}");
     assert!(stdout.trim_end().ends_with("done"), "{stdout}");
     let actions = v.json(&["audit", "list"]).to_string();
     assert!(actions.contains("device.enable") && actions.contains("device.disable"));

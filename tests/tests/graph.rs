@@ -64,7 +64,9 @@ fn dns_of(name: &str) -> String {
 fn estate() -> (tempfile::TempDir, Vault) {
     let dir = tempfile::tempdir().unwrap();
     let pw = SecretString::from("graph test".to_string());
-    let (mut v, _) = Vault::create(&dir.path().join("v"), &pw, CreateOptions { kdf: KdfCost::LogN(4) }).unwrap();
+    let (mut v, _) =
+        Vault::create(&dir.path().join("v"), &pw, CreateOptions { kdf: KdfCost::LogN(4), ..Default::default() })
+            .unwrap();
     v.add_services(
         SERVICES
             .iter()

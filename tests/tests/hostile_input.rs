@@ -115,8 +115,12 @@ fn csr_signing_refuses_damaged_requests_cleanly() {
     let fx = fixtures();
     let root = tempfile::tempdir().unwrap();
     let pass = SecretString::from("correct horse battery staple".to_string());
-    let (mut vault, _) =
-        Vault::create(&root.path().join("v"), &pass, vault_data::CreateOptions { kdf: KdfCost::LogN(14) }).unwrap();
+    let (mut vault, _) = Vault::create(
+        &root.path().join("v"),
+        &pass,
+        vault_data::CreateOptions { kdf: KdfCost::LogN(14), ..Default::default() },
+    )
+    .unwrap();
     let spec = CaSpec {
         name: "root".into(),
         key_type: KeyType::EcdsaP256,
@@ -140,8 +144,12 @@ fn csr_signing_refuses_damaged_requests_cleanly() {
 
 fn export_fixture(root: &Path) -> (std::path::PathBuf, String) {
     let pass = SecretString::from("correct horse battery staple".to_string());
-    let (mut vault, _) =
-        Vault::create(&root.join("v"), &pass, vault_data::CreateOptions { kdf: KdfCost::LogN(14) }).unwrap();
+    let (mut vault, _) = Vault::create(
+        &root.join("v"),
+        &pass,
+        vault_data::CreateOptions { kdf: KdfCost::LogN(14), ..Default::default() },
+    )
+    .unwrap();
     vault.populate_demo(8, 3).unwrap();
     let name = vault.list_services().unwrap().into_iter().map(|s| s.name).find(|n| n == "payments").unwrap();
     let opts = vault_data::ExportOptions { secrets_only: false, no_env: false, format: "dir".into() };
@@ -249,8 +257,12 @@ fn hostile_name() -> impl Strategy<Value = String> {
 fn name_rule_never_panics_and_accepts_only_safe_names() {
     let root = tempfile::tempdir().unwrap();
     let pass = SecretString::from("correct horse battery staple".to_string());
-    let (vault, _) =
-        Vault::create(&root.path().join("v"), &pass, vault_data::CreateOptions { kdf: KdfCost::LogN(14) }).unwrap();
+    let (vault, _) = Vault::create(
+        &root.path().join("v"),
+        &pass,
+        vault_data::CreateOptions { kdf: KdfCost::LogN(14), ..Default::default() },
+    )
+    .unwrap();
     let vault = std::cell::RefCell::new(vault);
     let accepted = AtomicUsize::new(0);
     proptest!(config(), |(name in hostile_name())| {

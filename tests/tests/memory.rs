@@ -12,7 +12,8 @@ fn lock_and_close_wipe_every_key_buffer() {
     let root = tempfile::tempdir().unwrap();
     let pass = SecretString::from("correct horse battery staple".to_string());
     let (mut vault, _) =
-        Vault::create(&root.path().join("v"), &pass, CreateOptions { kdf: KdfCost::LogN(14) }).unwrap();
+        Vault::create(&root.path().join("v"), &pass, CreateOptions { kdf: KdfCost::LogN(14), ..Default::default() })
+            .unwrap();
     vault.populate_demo(8, 1).unwrap();
     assert!(live_key_buffers() >= base + 6, "an unlocked vault holds its key and five subkeys");
 

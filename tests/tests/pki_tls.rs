@@ -38,7 +38,9 @@ fn request(dns: &str, server: bool, client: bool) -> IssueRequest {
 fn estate() -> (tempfile::TempDir, Vault) {
     let dir = tempfile::tempdir().unwrap();
     let pw = SecretString::from("tls test passphrase".to_string());
-    let (mut v, _) = Vault::create(&dir.path().join("v"), &pw, CreateOptions { kdf: KdfCost::LogN(4) }).unwrap();
+    let (mut v, _) =
+        Vault::create(&dir.path().join("v"), &pw, CreateOptions { kdf: KdfCost::LogN(4), ..Default::default() })
+            .unwrap();
     for (name, env) in [("payments", "prod"), ("checkout", "prod")] {
         v.add_service(ServiceSpec { name: name.into(), environment: env.into(), ..Default::default() }).unwrap();
     }

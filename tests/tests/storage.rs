@@ -252,8 +252,12 @@ fn backup_restores_into_a_new_folder() {
     use vault_data::{KdfCost, SecretString, Unlock, Vault};
     let root = tempfile::tempdir().unwrap();
     let pass = SecretString::from(keyloom_tests::PASSPHRASE.to_string());
-    let (mut vault, _) =
-        Vault::create(&root.path().join("v"), &pass, vault_data::CreateOptions { kdf: KdfCost::LogN(14) }).unwrap();
+    let (mut vault, _) = Vault::create(
+        &root.path().join("v"),
+        &pass,
+        vault_data::CreateOptions { kdf: KdfCost::LogN(14), ..Default::default() },
+    )
+    .unwrap();
     vault.populate_demo(20, 7).unwrap();
     let backup_pass = SecretString::from("backup passphrase for the test".to_string());
     let backup = vault.backup(&backup_pass, KdfCost::LogN(14)).unwrap();

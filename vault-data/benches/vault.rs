@@ -21,7 +21,8 @@ fn passphrase() -> SecretString {
 }
 
 fn fast_create(dir: &Path) -> (Vault, SecretString) {
-    let (v, rk) = Vault::create(dir, &passphrase(), CreateOptions { kdf: KdfCost::LogN(10) }).expect("create");
+    let (v, rk) = Vault::create(dir, &passphrase(), CreateOptions { kdf: KdfCost::LogN(10), ..Default::default() })
+        .expect("create");
     (v, rk.0)
 }
 
@@ -117,7 +118,8 @@ fn bench_kdf(c: &mut Criterion) {
     // The passphrase slot's key derivation at age's calibrated default (the ~1 s by design).
     let tmp = tempfile::tempdir().expect("tempdir");
     let dir = tmp.path().join("vault");
-    let (v, _) = Vault::create(&dir, &passphrase(), CreateOptions { kdf: KdfCost::Calibrated }).expect("create");
+    let (v, _) = Vault::create(&dir, &passphrase(), CreateOptions { kdf: KdfCost::Calibrated, ..Default::default() })
+        .expect("create");
     v.close().expect("close");
     let mut g = c.benchmark_group("kdf");
     g.sample_size(10).measurement_time(Duration::from_secs(20));

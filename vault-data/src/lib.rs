@@ -17,6 +17,8 @@ pub mod crypto;
 pub mod demo;
 pub mod error;
 pub mod export;
+#[cfg(feature = "forge")]
+pub mod forge;
 pub mod graph;
 pub mod ids;
 pub mod model;
@@ -29,7 +31,7 @@ pub mod vault;
 pub use crypto::generate::Charset;
 pub use crypto::key_text::{looks_like_private_key, ordinal};
 pub use crypto::passphrase::{estimate_strength, KdfCost, Strength, MIN_SCRYPT_LOG_N};
-pub use crypto::slots::{SlotInfo, SlotKind};
+pub use crypto::slots::{KeyFile, SlotInfo, SlotKind};
 pub use error::{Error, ErrorCategory, Result};
 pub use ids::RecordId;
 pub use model::names::NameKind;

@@ -7,6 +7,9 @@ use crate::context::{table, when, Context};
 use crate::error::{CliError, CliResult};
 
 pub fn run(ctx: &Context, cmd: AuditCmd) -> CliResult<()> {
+    if let AuditCmd::Export { follow: true, since, interval, .. } = cmd {
+        return follow(ctx, since.unwrap_or(0), interval);
+    }
     let vault = ctx.open_unlocked()?;
     match cmd {
         AuditCmd::Head { check: None } => {
@@ -79,8 +82,9 @@ pub fn run(ctx: &Context, cmd: AuditCmd) -> CliResult<()> {
                 return Err(CliError::CheckFailed(format!("the audit chain is broken at {p}")));
             }
         }
-        AuditCmd::Export { format: _, out } => {
-            let entries = vault.audit_entries()?;
+        AuditCmd::Export { out, since, .. } => {
+            let mut entries = vault.audit_entries()?;
+            entries.retain(|e| e.seq > since.unwrap_or(0));
             let mut buf = Vec::new();
             for e in &entries {
                 serde_json::to_writer(&mut buf, e).map_err(|e| CliError::Usage(e.to_string()))?;
@@ -101,4 +105,39 @@ pub fn run(ctx: &Context, cmd: AuditCmd) -> CliResult<()> {
         }
     }
     vault.close()
+}
+
+/// `audit export --follow`: asks the agent for the entries after the last one seen, every
+/// `interval` seconds, and streams them as JSON lines. Only an outside copy stops someone who
+/// can unlock from rewriting history, so this is meant to feed a SIEM as entries are written.
+fn follow(ctx: &Context, mut last: u64, interval: f64) -> CliResult<()> {
+    let interval = std::time::Duration::from_secs_f64(interval.clamp(0.1, 3600.0));
+    let mut first = true;
+    loop {
+        let since = last.to_string();
+        let Some((code, out)) = crate::agent::capture(ctx, &["audit", "export", "--since", &since])? else {
+            return Err(CliError::Usage(if first {
+                "--follow reads through an agent, so it never keeps the vault from other commands: start one with \
+                 `keyloom unlock`"
+                    .into()
+            } else {
+                format!("the agent ended (locked or timed out); following stopped after entry #{last}")
+            }));
+        };
+        if code != 0 {
+            return Err(CliError::Exit { code, message: "the agent could not export the audit log".into() });
+        }
+        for line in out.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+            let seq = serde_json::from_slice::<serde_json::Value>(line).ok().and_then(|v| v["seq"].as_u64());
+            last = last.max(seq.unwrap_or(last));
+            let mut line = line.to_vec();
+            line.push(b'\n');
+            if crate::output::write_stdout_bytes(&line).is_err() {
+                // The reader went away (a closed pipe): nothing left to follow for.
+                return Ok(());
+            }
+        }
+        first = false;
+        std::thread::sleep(interval);
+    }
 }

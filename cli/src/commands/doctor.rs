@@ -12,7 +12,7 @@ fn unlock_method(ctx: &Context, args: &DoctorArgs) -> CliResult<Unlock> {
         return Ok(Unlock::RecoveryKey(secret_input::read_secret_file(f)?));
     }
     match secret_input::passphrase(ctx.passphrase_file())? {
-        Some(p) => Ok(Unlock::Passphrase(p)),
+        Some(p) => ctx.with_key_file(p),
         None => Err(Error::NoUnlockMethod(
             "doctor needs the passphrase (KEYLOOM_PASSPHRASE, --passphrase-file) or --recovery-key-file".into(),
         )

@@ -116,14 +116,11 @@ pub fn device(ctx: &Context, cmd: DeviceCmd) -> CliResult<()> {
 pub fn rekey(ctx: &Context, args: RekeyArgs) -> CliResult<()> {
     let kdf = kdf_cost(&args.kdf)?;
     let proof = ctx.real_factor()?;
-    let Unlock::Passphrase(passphrase) = &proof else {
-        return Err(CliError::Usage("rekey needs the passphrase".into()));
-    };
     let mut vault = ctx.open_unlocked_with(&proof)?;
     if !ctx.json {
         eprintln!("Rekeying: resealing every record under a new vault key…");
     }
-    let report = vault.rekey(passphrase, kdf, args.new_recovery_key)?;
+    let report = vault.rekey(&proof, kdf, args.new_recovery_key)?;
     vault.close()?;
     let recovery = report.new_recovery_key.as_ref().map(|k| k.0.expose_secret().to_string());
     if ctx.json {

@@ -12,6 +12,7 @@ pub mod keys;
 pub mod run;
 pub mod secret;
 pub mod service;
+pub mod slot;
 pub mod trust;
 pub mod vault;
 
@@ -47,6 +48,7 @@ pub fn run(ctx: &Context, command: Command) -> CliResult<()> {
         Command::Recover(a) => keys::recover(ctx, a),
         Command::Device(c) => keys::device(ctx, c),
         Command::Rekey(a) => keys::rekey(ctx, a),
+        Command::Slot(c) => slot::run(ctx, c),
         Command::Audit(c) => audit::run(ctx, c),
         Command::Doctor(a) => doctor::run(ctx, a),
     }

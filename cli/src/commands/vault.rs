@@ -32,7 +32,9 @@ pub fn init(ctx: &Context, args: InitArgs) -> CliResult<()> {
     if !ctx.json {
         eprintln!("Creating the vault (deriving the passphrase key takes a moment)…");
     }
-    let (vault, recovery) = Vault::create(&ctx.vault_dir, &passphrase, CreateOptions { kdf })?;
+    // With --key-file the vault's daily slot is two-factor from the start.
+    let key_file = ctx.key_file.as_deref().map(vault_data::KeyFile::read).transpose()?;
+    let (vault, recovery) = Vault::create(&ctx.vault_dir, &passphrase, CreateOptions { kdf, key_file })?;
     let vault_id = vault.vault_id();
     vault.close()?;
     let key = recovery.0.expose_secret();
@@ -138,7 +140,8 @@ pub fn demo(ctx: &Context, args: crate::args::DemoArgs) -> CliResult<()> {
     if !ctx.json {
         eprintln!("Building a demo estate of {} services (seed {})…", args.services, args.seed);
     }
-    let (mut vault, recovery) = Vault::create(&ctx.vault_dir, &passphrase, CreateOptions { kdf })?;
+    let (mut vault, recovery) =
+        Vault::create(&ctx.vault_dir, &passphrase, CreateOptions { kdf, ..Default::default() })?;
     let summary = vault.populate_demo(args.services, args.seed)?;
     vault.close()?;
     if ctx.json {

@@ -73,7 +73,9 @@ export const api = {
   lock: () => call<AppStatus>("vault_lock"),
   saveRecoveryKey: () => call<string | null>("recovery_key_save"),
   recoveryKeyDone: () => call<null>("recovery_key_done"),
-  rememberDevice: (enabled: boolean, current: string | null) => call<AppStatus>("device_remember", { enabled, current }),
+  rememberDevice: (enabled: boolean, current: string | null, keyFile: string | null = null) =>
+    call<AppStatus>("device_remember", { enabled, current, keyFile }),
+  pickKeyFile: () => call<string | null>("key_file_pick"),
   updateSettings: (settings: Settings) => call<Settings>("settings_update", { settings }),
   activity: () => call<null>("activity"),
 
@@ -132,8 +134,8 @@ export const api = {
   verifyAudit: () => call<AuditReport>("audit_verify"),
   exportAudit: () => call<string | null>("audit_export"),
 
-  changePassphrase: (current: string, passphrase: string, confirm: string) =>
-    call<null>("passphrase_change", { current, passphrase, confirm }),
+  changePassphrase: (current: string, passphrase: string, confirm: string, keyFile: string | null = null) =>
+    call<null>("passphrase_change", { current, passphrase, confirm, keyFile }),
   rekey: (args: RekeyArgs) => call<RekeyOutcome>("vault_rekey", { args }),
   backup: (passphrase: string, confirm: string) => call<string | null>("vault_backup", { passphrase, confirm }),
   restore: (args: RestoreArgs) => call<AppStatus>("vault_restore", { args }),

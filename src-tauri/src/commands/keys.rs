@@ -3,10 +3,10 @@
 use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
 use tauri::AppHandle;
-use vault_data::{ExposeSecret, SecretString, Unlock};
+use vault_data::{ExposeSecret, SecretString};
 use zeroize::Zeroizing;
 
-use crate::commands::vault::{kdf_cost, MIN_STRENGTH};
+use crate::commands::vault::{kdf_cost, passphrase_method, MIN_STRENGTH};
 use crate::error::{AppError, AppResult};
 use crate::state::{blocking, lock};
 
@@ -26,9 +26,15 @@ pub(crate) fn checked_new(passphrase: String, confirm: String) -> AppResult<Secr
 /// Replaces the passphrase slot after the current passphrase is proven; the vault key, data and
 /// other slots stay.
 #[tauri::command]
-pub async fn passphrase_change(app: AppHandle, current: String, passphrase: String, confirm: String) -> AppResult<()> {
+pub async fn passphrase_change(
+    app: AppHandle,
+    current: String,
+    passphrase: String,
+    confirm: String,
+    key_file: Option<String>,
+) -> AppResult<()> {
     let new = checked_new(passphrase, confirm)?;
-    let proof = Unlock::Passphrase(SecretString::from(current));
+    let proof = passphrase_method(SecretString::from(current), key_file.as_deref())?;
     blocking(app, move |s| {
         let cost = kdf_cost()?;
         s.with_vault(|v| v.change_passphrase(&proof, &new, cost))
@@ -52,15 +58,17 @@ pub struct RekeyArgs {
     pub current: String,
     /// Also replace the recovery key.
     pub new_recovery_key: bool,
+    /// The key file, for a vault with a two-factor slot.
+    pub key_file: Option<String>,
 }
 
 /// A new vault key: every record resealed, slots rewrapped.
 #[tauri::command]
 pub async fn vault_rekey(app: AppHandle, args: RekeyArgs) -> AppResult<RekeyOutcome> {
-    let current = SecretString::from(args.current);
+    let proof = passphrase_method(SecretString::from(args.current), args.key_file.as_deref())?;
     blocking(app, move |s| {
         let cost = kdf_cost()?;
-        let report = s.with_vault(|v| v.rekey(&current, cost, args.new_recovery_key))?;
+        let report = s.with_vault(|v| v.rekey(&proof, cost, args.new_recovery_key))?;
         let recovery_key = report.new_recovery_key.map(|k| Zeroizing::new(k.0.expose_secret().to_string()));
         *lock(&s.recovery_key) = recovery_key.clone();
         Ok(RekeyOutcome {

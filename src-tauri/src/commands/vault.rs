@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
 use tauri::AppHandle;
 use tauri_plugin_dialog::DialogExt;
-use vault_data::{ExposeSecret, KdfCost, SecretString, SlotKind, Strength, Unlock, Vault, VaultStatus};
+use vault_data::{ExposeSecret, KdfCost, KeyFile, SecretString, SlotKind, Strength, Unlock, Vault, VaultStatus};
 use zeroize::Zeroizing;
 
 use crate::error::{AppError, AppResult};
@@ -33,6 +33,10 @@ pub struct AppStatus {
     /// Whether the device key may unlock now: a device slot exists and the vault has not been
     /// locked since the app started.
     pub device_unlock: bool,
+    /// Whether a two-factor slot (passphrase AND key file) exists.
+    pub two_factor: bool,
+    /// Whether the passphrase alone opens nothing: the key file is needed.
+    pub needs_key_file: bool,
     /// Seconds before another unlock attempt is accepted.
     pub retry_after_secs: u32,
     /// The demo vault's (public) passphrase, when the open vault is the demo.
@@ -47,7 +51,10 @@ pub struct AppStatus {
 pub fn status(state: &AppState) -> AppResult<AppStatus> {
     let guard = lock(&state.vault);
     let vault = guard.as_ref().map(Vault::status).transpose()?;
-    let device_slot = vault.as_ref().is_some_and(|v| v.slots.iter().any(|s| s.kind == SlotKind::Device));
+    let has = |kind: SlotKind| vault.as_ref().is_some_and(|v| v.slots.iter().any(|s| s.kind == kind));
+    let device_slot = has(SlotKind::Device);
+    let two_factor = has(SlotKind::TwoFactor);
+    let needs_key_file = two_factor && !has(SlotKind::Passphrase);
     // Only the app's own demo has the public passphrase; `keyloom demo` vaults keep the user's.
     let own_demo = vault_data::paths::default_demo_dir().ok();
     let demo_passphrase = vault
@@ -62,6 +69,8 @@ pub fn status(state: &AppState) -> AppResult<AppStatus> {
         unlocked,
         device_slot,
         device_unlock: device_slot && state.device_unlock_allowed(),
+        two_factor,
+        needs_key_file,
         retry_after_secs: wait.as_secs_f64().ceil() as u32,
         demo_passphrase,
         default_vault_path: vault_data::paths::default_vault_dir().ok().map(|p| p.display().to_string()),
@@ -91,6 +100,16 @@ pub struct CreateVaultArgs {
     pub passphrase: String,
     /// The same, typed again.
     pub confirm: String,
+    /// A key file: the vault then opens only with the passphrase AND this file (two-factor).
+    pub key_file: Option<String>,
+}
+
+/// The passphrase as an unlock method: with the key file at `key_file` when one is given.
+pub(crate) fn passphrase_method(passphrase: SecretString, key_file: Option<&str>) -> AppResult<Unlock> {
+    match key_file.map(str::trim).filter(|f| !f.is_empty()) {
+        Some(f) => Ok(Unlock::TwoFactor(passphrase, KeyFile::read(std::path::Path::new(f))?)),
+        None => Ok(Unlock::Passphrase(passphrase)),
+    }
 }
 
 /// A new vault and its recovery key, shown once.
@@ -141,8 +160,15 @@ fn create(state: &AppState, args: CreateVaultArgs) -> AppResult<CreatedVault> {
         return Err(AppError::Invalid("this passphrase is too easy to guess: use four or more random words".into()));
     }
     let dir = vault_dir(args.path)?;
+    let key_file = args
+        .key_file
+        .as_deref()
+        .map(str::trim)
+        .filter(|f| !f.is_empty())
+        .map(|f| KeyFile::read(std::path::Path::new(f)))
+        .transpose()?;
     state.close_vault()?;
-    let (vault, recovery) = Vault::create(&dir, &passphrase, vault_data::CreateOptions { kdf: kdf_cost()? })?;
+    let (vault, recovery) = Vault::create(&dir, &passphrase, vault_data::CreateOptions { kdf: kdf_cost()?, key_file })?;
     let recovery_key = Zeroizing::new(recovery.0.expose_secret().to_string());
     *lock(&state.recovery_key) = Some(recovery_key.clone());
     set_open(state, vault, dir);
@@ -214,7 +240,8 @@ fn create_demo(state: &AppState) -> AppResult<AppStatus> {
     }
     let passphrase = SecretString::from(DEMO_PASSPHRASE.to_string());
     let cost = KdfCost::LogN(vault_data::MIN_SCRYPT_LOG_N);
-    let (mut vault, _recovery) = Vault::create(&dir, &passphrase, vault_data::CreateOptions { kdf: cost })?;
+    let (mut vault, _recovery) =
+        Vault::create(&dir, &passphrase, vault_data::CreateOptions { kdf: cost, ..Default::default() })?;
     let seed = rand::random::<u64>();
     vault.populate_demo(DEMO_SERVICES, seed)?;
     set_open(state, vault, dir);
@@ -228,6 +255,8 @@ pub struct UnlockArgs {
     pub passphrase: Option<String>,
     /// After a passphrase unlock, remember the vault on this device (OS keyring).
     pub remember: bool,
+    /// The key file, for a vault with a two-factor slot.
+    pub key_file: Option<String>,
 }
 
 /// The state after unlocking, with a note when "remember" could not be honoured.
@@ -247,7 +276,7 @@ pub async fn vault_unlock(app: AppHandle, args: UnlockArgs) -> AppResult<UnlockO
 
 fn unlock(state: &AppState, args: UnlockArgs) -> AppResult<UnlockOutcome> {
     let method = match args.passphrase {
-        Some(p) => Unlock::Passphrase(SecretString::from(p)),
+        Some(p) => passphrase_method(SecretString::from(p), args.key_file.as_deref())?,
         None if state.device_unlock_allowed() => Unlock::Device,
         None => {
             return Err(AppError::Invalid(
@@ -255,7 +284,7 @@ fn unlock(state: &AppState, args: UnlockArgs) -> AppResult<UnlockOutcome> {
             ))
         }
     };
-    let by_passphrase = matches!(method, Unlock::Passphrase(_));
+    let by_passphrase = method.is_real_factor();
     // Kept as the proof "remember on this device" needs (a real factor, checked again there).
     let method_copy = method.clone();
     // The wait is checked and a failure recorded while holding the vault, so parallel attempts
@@ -286,9 +315,16 @@ fn unlock(state: &AppState, args: UnlockArgs) -> AppResult<UnlockOutcome> {
         .map(Vault::failed_unlocks_before)
         .filter(|f| f.count > 0)
         .map(|f| format!("{} failed unlock attempt(s) since the last successful unlock.", f.count));
-    if let (true, Unlock::Passphrase(p)) = (args.remember, &method_copy) {
+    // What the unlock noticed (an anchor adopted on this machine, say), after that.
+    let noticed: Vec<String> = guard.as_ref().map(|v| v.notices().to_vec()).unwrap_or_default();
+    if !noticed.is_empty() {
+        let mut all: Vec<String> = notice.into_iter().collect();
+        all.extend(noticed.into_iter().map(|n| format!("Note: {n}.")));
+        notice = Some(all.join(" "));
+    }
+    if args.remember && by_passphrase {
         if let Some(vault) = guard.as_mut() {
-            if let Err(e) = vault.enable_device(&Unlock::Passphrase(p.clone()), false) {
+            if let Err(e) = vault.enable_device(&method_copy, false) {
                 notice = Some(format!("Unlocked, but this device could not remember the vault: {e}"));
             }
         }
@@ -311,10 +347,15 @@ pub async fn vault_lock(app: AppHandle) -> AppResult<AppStatus> {
 /// Turns "remember on this device" on (which needs the current passphrase: an unlocked screen
 /// alone must not add a way in) or off.
 #[tauri::command]
-pub async fn device_remember(app: AppHandle, enabled: bool, current: Option<String>) -> AppResult<AppStatus> {
+pub async fn device_remember(
+    app: AppHandle,
+    enabled: bool,
+    current: Option<String>,
+    key_file: Option<String>,
+) -> AppResult<AppStatus> {
     blocking(app, move |state| {
         if enabled {
-            let proof = Unlock::Passphrase(SecretString::from(current.unwrap_or_default()));
+            let proof = passphrase_method(SecretString::from(current.unwrap_or_default()), key_file.as_deref())?;
             state.with_vault(|v| v.enable_device(&proof, false))?;
         } else {
             state.with_vault(|v| v.disable_device().map(|_| ()))?;
@@ -350,6 +391,16 @@ pub async fn recovery_key_save(app: AppHandle) -> AppResult<Option<String>> {
         Ok(Some(path.display().to_string()))
     })
     .await
+}
+
+/// Asks for a key file with a native dialog and returns its path (None when cancelled). Only the
+/// file's SHA-256 is ever used, at unlock or create.
+#[tauri::command]
+pub async fn key_file_pick(app: AppHandle) -> AppResult<Option<String>> {
+    let picked = app.dialog().file().set_title("Choose the key file").blocking_pick_file();
+    let Some(path) = picked else { return Ok(None) };
+    let path = path.into_path().map_err(|e| AppError::Invalid(format!("cannot use that file: {e}")))?;
+    Ok(Some(path.display().to_string()))
 }
 
 /// The user confirmed they saved the recovery key: forget it.

@@ -90,6 +90,14 @@ impl VaultKey {
     }
 }
 
+impl VaultKey {
+    /// The check value kept beside the device identity in the OS keyring: one-way from VK, so it
+    /// tells the real vault from a substitute without saying anything about the key.
+    pub(crate) fn device_check(&self, vault_id: &VaultId) -> String {
+        hex::encode(&self.derive(vault_id, Purpose::DeviceCheck).0[..16])
+    }
+}
+
 /// What a subkey is for; each one is a distinct HKDF info string.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Purpose {

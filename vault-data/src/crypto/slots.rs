@@ -1,6 +1,7 @@
 //! Unlock slots: each one an age ciphertext of the vault key (like LUKS key slots).
 //!
 //! - passphrase: age scrypt recipient;
+//! - two-factor: age scrypt recipient over the passphrase AND a key file (see [`KeyFile`]);
 //! - recovery: an age X25519 identity printed once at creation;
 //! - device: an age X25519 identity kept in the OS keyring.
 //!
@@ -28,6 +29,8 @@ use crate::ids::RecordId;
 pub enum SlotKind {
     /// The vault passphrase (age scrypt).
     Passphrase,
+    /// The passphrase and a key file together (age scrypt over both, as KeePassXC mixes them).
+    TwoFactor,
     /// The recovery key printed at creation (age X25519).
     Recovery,
     /// "Remember on this device": an age X25519 identity in the OS keyring.
@@ -99,6 +102,55 @@ fn wrapped_plaintext(vk: &VaultKey, expires: Option<OffsetDateTime>) -> Zeroizin
     pt.extend_from_slice(vk.expose());
     pt.extend_from_slice(&expires.map_or(0i64, |t| t.unix_timestamp()).to_be_bytes());
     pt
+}
+
+/// A key file, the second factor of a two-factor slot: any file; only its SHA-256 is kept, and
+/// only for as long as the unlock takes. `Debug` prints nothing of it.
+#[derive(Clone)]
+pub struct KeyFile(Zeroizing<[u8; 32]>);
+
+impl std::fmt::Debug for KeyFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("KeyFile(..)")
+    }
+}
+
+impl KeyFile {
+    /// Reads `path` and keeps its SHA-256. An empty file is refused: it would add nothing.
+    pub fn read(path: &std::path::Path) -> Result<KeyFile> {
+        use sha2::Digest;
+        let bytes = Zeroizing::new(std::fs::read(path).map_err(Error::io("cannot read the key file", path))?);
+        if bytes.is_empty() {
+            return Err(Error::Invalid(format!(
+                "the key file {} is empty; any non-empty file will do",
+                path.display()
+            )));
+        }
+        Ok(KeyFile(Zeroizing::new(sha2::Sha256::digest(bytes.as_slice()).into())))
+    }
+
+    /// The secret the two-factor slot's scrypt runs over: SHA-256(SHA-256(passphrase) ‖
+    /// SHA-256(file)), hex, so neither factor alone tells anything and both go through scrypt.
+    pub(crate) fn combine(&self, passphrase: &SecretString) -> SecretString {
+        use sha2::Digest;
+        let mut h = sha2::Sha256::new();
+        h.update(sha2::Sha256::digest(passphrase.expose_secret().as_bytes()));
+        h.update(self.0.as_slice());
+        let digest = Zeroizing::new(<[u8; 32]>::from(h.finalize()));
+        SecretString::from(hex::encode(digest.as_slice()))
+    }
+}
+
+/// Wraps VK to the passphrase and a key file together (a two-factor slot).
+pub(crate) fn wrap_two_factor(
+    vk: &VaultKey,
+    passphrase: &SecretString,
+    key_file: &KeyFile,
+    cost: KdfCost,
+) -> Result<SlotRecord> {
+    let mut slot = wrap_passphrase(vk, &key_file.combine(passphrase), cost)?;
+    slot.kind = SlotKind::TwoFactor;
+    Ok(slot)
 }
 
 /// Wraps VK to an age passphrase.
@@ -215,6 +267,31 @@ mod tests {
         assert_eq!(got.expose(), vk.expose());
         let wrong = SecretString::from("wrong horse");
         assert!(unwrap(&slot, &SlotSecret::Passphrase(&wrong), OffsetDateTime::now_utc()).unwrap().is_none());
+    }
+
+    #[test]
+    fn a_two_factor_slot_needs_both_the_passphrase_and_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let (right, wrong, empty) = (dir.path().join("a"), dir.path().join("b"), dir.path().join("c"));
+        std::fs::write(&right, b"key file one").unwrap();
+        std::fs::write(&wrong, b"key file two").unwrap();
+        std::fs::write(&empty, b"").unwrap();
+        assert!(KeyFile::read(&empty).is_err());
+        assert!(KeyFile::read(&dir.path().join("missing")).is_err());
+        let vk = VaultKey::generate();
+        let pw = SecretString::from("right horse");
+        let kf = KeyFile::read(&right).unwrap();
+        let slot = wrap_two_factor(&vk, &pw, &kf, KdfCost::LogN(4)).unwrap();
+        assert_eq!(slot.kind, SlotKind::TwoFactor);
+        let now = OffsetDateTime::now_utc();
+        let both = kf.combine(&pw);
+        assert_eq!(unwrap(&slot, &SlotSecret::Passphrase(&both), now).unwrap().unwrap().expose(), vk.expose());
+        assert!(unwrap(&slot, &SlotSecret::Passphrase(&pw), now).unwrap().is_none(), "passphrase alone");
+        let other = KeyFile::read(&wrong).unwrap().combine(&pw);
+        assert!(unwrap(&slot, &SlotSecret::Passphrase(&other), now).unwrap().is_none(), "wrong file");
+        let wrong_pw = kf.combine(&SecretString::from("wrong horse"));
+        assert!(unwrap(&slot, &SlotSecret::Passphrase(&wrong_pw), now).unwrap().is_none(), "wrong passphrase");
+        assert_eq!(format!("{kf:?}"), "KeyFile(..)");
     }
 
     #[test]

@@ -24,7 +24,7 @@ use crate::vault::{pending, seal_meta, RecoveryKey, Unlock, Vault, META_SIGNING_
 pub struct RekeyReport {
     /// Sealed records re-encrypted under the new key.
     pub records_resealed: usize,
-    /// Slots rewrapped (passphrase, recovery, device).
+    /// Slots rewrapped (passphrase, two-factor, recovery, device).
     pub slots_rewrapped: usize,
     /// A new recovery key, when one was asked for.
     #[serde(skip)]
@@ -32,7 +32,7 @@ pub struct RekeyReport {
 }
 
 impl Vault {
-    fn vault_key(&self) -> Result<VaultKey> {
+    pub(crate) fn vault_key(&self) -> Result<VaultKey> {
         Ok(self.unlocked()?.keys.vault_key.clone())
     }
 
@@ -53,7 +53,7 @@ impl Vault {
 
     /// Replaces the slots and audits it; if the audit entry cannot be written the old slots
     /// are put back (fail closed).
-    fn replace_slots(&mut self, slots: Vec<SlotRecord>, event: AuditEvent) -> Result<()> {
+    pub(crate) fn replace_slots(&mut self, slots: Vec<SlotRecord>, event: AuditEvent) -> Result<()> {
         let before = self.slots()?;
         self.write_slots(&slots)?;
         if let Err(e) = self.commit(vec![], vec![event]) {
@@ -76,11 +76,32 @@ impl Vault {
             return Err(Error::Invalid("the new passphrase is empty".into()));
         }
         let vk = self.vault_key()?;
-        let slot = slots::wrap_passphrase(&vk, new, cost)?;
-        let obj = AuditObject::new("slot", Some(slot.id), "passphrase");
-        let via = if matches!(current, Unlock::RecoveryKey(_)) { "recovery key" } else { "passphrase" };
-        let mut next: Vec<SlotRecord> = self.slots()?.into_iter().filter(|s| s.kind != SlotKind::Passphrase).collect();
-        next.push(slot);
+        let now = self.slots()?;
+        let mut next: Vec<SlotRecord> =
+            now.iter().filter(|s| !matches!(s.kind, SlotKind::Passphrase | SlotKind::TwoFactor)).cloned().collect();
+        let mut made = Vec::new();
+        if now.iter().any(|s| s.kind == SlotKind::Passphrase) {
+            made.push(slots::wrap_passphrase(&vk, new, cost)?);
+        }
+        if now.iter().any(|s| s.kind == SlotKind::TwoFactor) {
+            let Unlock::TwoFactor(_, file) = current else {
+                return Err(Error::Invalid(
+                    "the two-factor slot keeps its key file: prove the change with the passphrase and the key file"
+                        .into(),
+                ));
+            };
+            made.push(slots::wrap_two_factor(&vk, new, file, cost)?);
+        }
+        if made.is_empty() {
+            made.push(slots::wrap_passphrase(&vk, new, cost)?);
+        }
+        let obj = AuditObject::new("slot", Some(made[0].id), "passphrase");
+        let via = match current {
+            Unlock::RecoveryKey(_) => "recovery key",
+            Unlock::TwoFactor(..) => "passphrase and key file",
+            _ => "passphrase",
+        };
+        next.extend(made);
         self.replace_slots(
             next,
             AuditEvent::success("passphrase.change", vec![obj]).with_detail(format!("authorised by the {via}")),
@@ -99,7 +120,7 @@ impl Vault {
         let (identity, recipient) = slots::new_identity();
         let mut slot = slots::wrap_recipient(&vk, SlotKind::Device, &recipient, None)?;
         slot.cli = for_cli;
-        device_keyring::store(&self.vault_id(), &identity)?;
+        device_keyring::store(&self.vault_id(), &identity, &vk.device_check(&self.vault_id))?;
         let obj = AuditObject::new("slot", Some(slot.id), "device");
         let mut next: Vec<SlotRecord> = self.slots()?.into_iter().filter(|s| s.kind != SlotKind::Device).collect();
         next.push(slot);
@@ -127,14 +148,18 @@ impl Vault {
     }
 
     /// Replaces the vault key: every record is resealed, every slot rewrapped under the new key
-    /// (the passphrase one with `passphrase`, which must be the current one), and both snapshot
+    /// (the passphrase ones with the passphrase in `proof`, and its key file for a two-factor slot),
+    /// and both snapshot
     /// generations are rewritten, so nothing in the folder opens with the old key.
     ///
     /// Crash safety: the slots file first holds the old and the new slots together, then the
     /// records are resealed in one commit, then the old slots are dropped. Unlock tries every slot
     /// a secret opens and keeps the key that opens the records, so the vault opens at every step.
-    pub fn rekey(&mut self, passphrase: &SecretString, cost: KdfCost, new_recovery_key: bool) -> Result<RekeyReport> {
-        self.prove_real_factor(&Unlock::Passphrase(passphrase.clone()), "rekeying")?;
+    pub fn rekey(&mut self, proof: &Unlock, cost: KdfCost, new_recovery_key: bool) -> Result<RekeyReport> {
+        let Some(passphrase) = proof.passphrase() else {
+            return Err(Error::NeedsRealFactor("rekeying (it needs the passphrase to rewrap its slot)".into()));
+        };
+        self.prove_real_factor(proof, "rekeying")?;
         let slots_now = self.slots()?;
 
         let new_vk = VaultKey::generate();
@@ -173,12 +198,24 @@ impl Vault {
         for s in &slots_now {
             let slot = match (s.kind, &s.recipient) {
                 (SlotKind::Passphrase, _) => slots::wrap_passphrase(&new_vk, passphrase, cost)?,
+                (SlotKind::TwoFactor, _) => match proof {
+                    Unlock::TwoFactor(_, file) => slots::wrap_two_factor(&new_vk, passphrase, file, cost)?,
+                    _ => {
+                        return Err(Error::Invalid(
+                            "this vault has a two-factor slot: rekey with the passphrase and the key file".into(),
+                        ))
+                    }
+                },
                 (SlotKind::Recovery, _) if new_recovery_key => {
                     let (identity, recipient) = slots::new_identity();
                     recovery = Some(RecoveryKey(identity));
                     slots::wrap_recipient(&new_vk, SlotKind::Recovery, &recipient, None)?
                 }
-                (SlotKind::Recovery | SlotKind::Device, Some(r)) => slots::wrap_recipient(&new_vk, s.kind, r, None)?,
+                (SlotKind::Recovery | SlotKind::Device, Some(r)) => {
+                    let mut slot = slots::wrap_recipient(&new_vk, s.kind, r, None)?;
+                    slot.cli = s.cli;
+                    slot
+                }
                 (kind, None) => {
                     return Err(Error::Integrity(format!("the {kind:?} slot {} has no recipient to rewrap to", s.id)))
                 }
@@ -212,6 +249,15 @@ impl Vault {
         }
         // Step 3: only the new slots, and both snapshot generations under the new key.
         self.write_slots(&new_slots)?;
+        if new_slots.iter().any(|s| s.kind == SlotKind::Device) {
+            // The device's check value follows the key; without it the device slot is refused.
+            let id = self.vault_id();
+            let stored = device_keyring::load(&id)
+                .and_then(|e| device_keyring::store(&id, &e.identity, &new_vk.device_check(&self.vault_id)));
+            if let Err(e) = stored {
+                tracing::warn!(error = %e, "the device slot needs \"remember on this device\" turned on again");
+            }
+        }
         Ok(RekeyReport { records_resealed: resealed, slots_rewrapped: rewrapped, new_recovery_key: recovery })
     }
 }

@@ -17,6 +17,7 @@ pub(crate) mod pending;
 mod rollback;
 mod secrets;
 mod services;
+mod slot_admin;
 mod trust;
 mod unlock;
 
@@ -143,10 +144,13 @@ impl std::fmt::Debug for Vault {
 }
 
 /// Options for a new vault.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct CreateOptions {
     /// Cost of the passphrase slot's key derivation.
     pub kdf: KdfCost,
+    /// With a key file, the vault's daily slot is two-factor (passphrase AND this file) and
+    /// there is no passphrase-only slot.
+    pub key_file: Option<crate::crypto::slots::KeyFile>,
 }
 
 impl Vault {
@@ -167,7 +171,9 @@ impl Vault {
             }
         }
         let store = Store::open(dir, true)?;
-        let result = Vault::initialise(store, passphrase, options);
+        let mut vault_id = [0u8; VAULT_ID_LEN];
+        rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut vault_id);
+        let result = Vault::initialise(store, vault_id, passphrase, options);
         if result.is_err() {
             // Nothing was acknowledged: leave no half-made vault behind, and never touch more
             // than this call created.
@@ -187,16 +193,19 @@ impl Vault {
 
     fn initialise(
         store: Store,
+        vault_id: VaultId,
         passphrase: &age::secrecy::SecretString,
         options: CreateOptions,
     ) -> Result<(Vault, RecoveryKey)> {
-        let mut vault_id = [0u8; VAULT_ID_LEN];
-        rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut vault_id);
         let vk = VaultKey::generate();
         let keys = VaultKeys::derive(vk.clone(), &vault_id);
         let now = OffsetDateTime::now_utc();
 
-        let pass_slot = slots::wrap_passphrase(&vk, passphrase, options.kdf)?;
+        let pass_slot = match &options.key_file {
+            Some(file) => slots::wrap_two_factor(&vk, passphrase, file, options.kdf)?,
+            None => slots::wrap_passphrase(&vk, passphrase, options.kdf)?,
+        };
+        let first_kind = pass_slot.kind;
         let (recovery_identity, recovery_recipient) = slots::new_identity();
         let recovery_slot = slots::wrap_recipient(&vk, SlotKind::Recovery, &recovery_recipient, None)?;
 
@@ -216,12 +225,25 @@ impl Vault {
                 keys,
                 index: index::Index::default(),
                 head: AuditHead::genesis(),
-                unlocked_by: SlotKind::Passphrase,
+                unlocked_by: first_kind,
             }),
         );
         vault.commit(ops, vec![AuditEvent::success("vault.create", vec![vault.vault_object()])])?;
         vault.write_snapshot()?;
         Ok((vault, RecoveryKey(recovery_identity)))
+    }
+
+    /// A new vault at `dir` with a chosen id: what anyone can make, since the id is public. Only
+    /// the attack tests use it (feature `forge`), to show a substitute is refused.
+    #[cfg(feature = "forge")]
+    pub(crate) fn create_with_id(
+        dir: &Path,
+        vault_id: VaultId,
+        passphrase: &age::secrecy::SecretString,
+    ) -> Result<Vault> {
+        let store = Store::open(dir, true)?;
+        Vault::initialise(store, vault_id, passphrase, CreateOptions { kdf: KdfCost::LogN(10), key_file: None })
+            .map(|(v, _)| v)
     }
 
     /// Whether `dir` holds a vault.

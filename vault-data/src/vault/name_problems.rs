@@ -368,8 +368,12 @@ mod tests {
     fn a_vault_from_before_the_rule_is_found_listed_guarded_and_fixed_by_renames() {
         let dir = tempfile::tempdir().unwrap();
         let pass = SecretString::from(PASS.to_string());
-        let (mut v, _) =
-            Vault::create(&dir.path().join("v"), &pass, crate::CreateOptions { kdf: KdfCost::LogN(10) }).unwrap();
+        let (mut v, _) = Vault::create(
+            &dir.path().join("v"),
+            &pass,
+            crate::CreateOptions { kdf: KdfCost::LogN(10), ..Default::default() },
+        )
+        .unwrap();
         v.add_service(ServiceSpec { name: "payments".into(), environment: "prod".into(), ..Default::default() })
             .unwrap();
         v.create_ca(

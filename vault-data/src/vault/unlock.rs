@@ -9,7 +9,7 @@ use crate::audit::Outcome;
 use crate::crypto::device_keyring;
 use crate::crypto::keys::{VaultKey, VaultKeys};
 use crate::crypto::seal::{self, Location};
-use crate::crypto::slots::{self, SlotKind, SlotRecord, SlotSecret};
+use crate::crypto::slots::{self, KeyFile, SlotKind, SlotRecord, SlotSecret};
 use crate::error::{Error, Result};
 use crate::store::{failures, journal, slots_file, snapshot, TreeName};
 use crate::vault::index::Index;
@@ -20,6 +20,8 @@ use crate::vault::{Unlocked, Vault, META_SIGNING_KEY};
 pub enum Unlock {
     /// The vault passphrase.
     Passphrase(SecretString),
+    /// The passphrase and a key file, for a two-factor slot.
+    TwoFactor(SecretString, KeyFile),
     /// The recovery key (`AGE-SECRET-KEY-1…`).
     RecoveryKey(SecretString),
     /// The identity kept in this device's OS keyring.
@@ -30,6 +32,7 @@ impl std::fmt::Debug for Unlock {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
             Unlock::Passphrase(_) => "Unlock::Passphrase(..)",
+            Unlock::TwoFactor(..) => "Unlock::TwoFactor(..)",
             Unlock::RecoveryKey(_) => "Unlock::RecoveryKey(..)",
             Unlock::Device => "Unlock::Device",
         })
@@ -37,11 +40,20 @@ impl std::fmt::Debug for Unlock {
 }
 
 impl Unlock {
-    /// Whether this is a real factor (something the user knows or holds): the passphrase or
-    /// the recovery key. Adding or changing slots, restoring and starting an agent need one; a
-    /// device unlock only proves access to this user account.
+    /// Whether this is a real factor (something the user knows or holds): the passphrase (with
+    /// its key file where the vault needs one) or the recovery key. Adding or changing slots,
+    /// restoring and starting an agent need one; a device unlock only proves access to this
+    /// user account.
     pub fn is_real_factor(&self) -> bool {
-        matches!(self, Unlock::Passphrase(_) | Unlock::RecoveryKey(_))
+        !matches!(self, Unlock::Device)
+    }
+
+    /// The passphrase in it, if any.
+    pub fn passphrase(&self) -> Option<&SecretString> {
+        match self {
+            Unlock::Passphrase(p) | Unlock::TwoFactor(p, _) => Some(p),
+            _ => None,
+        }
     }
 }
 
@@ -133,7 +145,7 @@ impl Vault {
             return Err(self.failed_unlock(kind, "the slot holds a stale key"));
         };
         let head = self.load_head(&keys)?;
-        if self.accept_rollback && !matches!(kind, SlotKind::Passphrase | SlotKind::Recovery) {
+        if self.accept_rollback && kind == SlotKind::Device {
             return Err(Error::NeedsRealFactor("accepting a rolled-back vault".into()));
         }
         self.notices.clear();
@@ -228,6 +240,7 @@ impl Vault {
 pub(crate) fn kind_of(method: &Unlock) -> SlotKind {
     match method {
         Unlock::Passphrase(_) => SlotKind::Passphrase,
+        Unlock::TwoFactor(..) => SlotKind::TwoFactor,
         Unlock::RecoveryKey(_) => SlotKind::Recovery,
         Unlock::Device => SlotKind::Device,
     }
@@ -240,16 +253,54 @@ pub(crate) fn open_slots(slots: &[SlotRecord], method: &Unlock, vault_id_hex: &s
     let kind = kind_of(method);
     let candidates: Vec<&SlotRecord> = slots.iter().filter(|s| s.kind == kind).collect();
     let identity = match method {
+        Unlock::Passphrase(_) if candidates.is_empty() && slots.iter().any(|s| s.kind == SlotKind::TwoFactor) => {
+            return Err(Error::NoUnlockMethod(
+                "this vault needs its key file as well as the passphrase (two-factor unlock)".into(),
+            ))
+        }
         Unlock::Passphrase(p) => return try_slots(&candidates, &SlotSecret::Passphrase(p), now),
+        Unlock::TwoFactor(p, file) => {
+            if candidates.is_empty() {
+                return Err(Error::NoUnlockMethod(
+                    "this vault has no two-factor slot: unlock with the passphrase alone (no key file)".into(),
+                ));
+            }
+            return try_slots(&candidates, &SlotSecret::Passphrase(&file.combine(p)), now);
+        }
         Unlock::RecoveryKey(k) => slots::parse_identity(k)?,
         Unlock::Device => {
             if candidates.is_empty() {
                 return Err(Error::NoUnlockMethod("remember-on-this-device is not enabled for this vault".into()));
             }
-            slots::parse_identity(&device_keyring::load(vault_id_hex)?)?
+            let entry = device_keyring::load(vault_id_hex)?;
+            let identity = slots::parse_identity(&entry.identity)?;
+            let opened = try_slots(&candidates, &SlotSecret::Identity(&identity), now)?;
+            return device_checked(opened, &entry.check, vault_id_hex);
         }
     };
     try_slots(&candidates, &SlotSecret::Identity(&identity), now)
+}
+
+/// Keeps the keys whose check value is the one this device stored: a device slot that opens but
+/// holds another key is a substitute vault with the same (public) id, and is refused.
+fn device_checked(opened: Vec<VaultKey>, check: &str, vault_id_hex: &str) -> Result<Vec<VaultKey>> {
+    let id = hex::decode(vault_id_hex)
+        .ok()
+        .and_then(|b| <crate::crypto::keys::VaultId>::try_from(b).ok())
+        .ok_or_else(|| Error::Integrity("the vault id cannot be decoded".into()))?;
+    let any = !opened.is_empty();
+    let matching: Vec<VaultKey> = opened
+        .into_iter()
+        .filter(|vk| bool::from(subtle::ConstantTimeEq::ct_eq(vk.device_check(&id).as_bytes(), check.as_bytes())))
+        .collect();
+    if any && matching.is_empty() {
+        return Err(Error::Integrity(
+            "this is not the vault this device remembers: its key does not match the check value in the keyring \
+             (a vault with the same id was put in its place); unlock with the passphrase only if you trust this copy"
+                .into(),
+        ));
+    }
+    Ok(matching)
 }
 
 fn try_slots(slots: &[&SlotRecord], secret: &SlotSecret<'_>, now: OffsetDateTime) -> Result<Vec<VaultKey>> {
