@@ -116,9 +116,16 @@ impl Desktop {
     /// Like [`Desktop::start`], with a `keyloom demo` estate of `services` services already in
     /// the default vault (passphrase [`crate::PASSPHRASE`]), so the app opens at its unlock screen.
     pub async fn start_with_demo(services: usize) -> Desktop {
+        Desktop::start_after(&["demo", "--services", &services.to_string(), "--scrypt-log-n", "14"]).await
+    }
+
+    /// Runs `keyloom ARGS` on the default vault (passphrase [`crate::PASSPHRASE`]) in a fresh
+    /// home, then starts the app there. `{home}` in an argument becomes the home's path.
+    pub async fn start_after(args: &[&str]) -> Desktop {
         let home = tempfile::tempdir().expect("tempdir");
+        let args: Vec<String> = args.iter().map(|a| a.replace("{home}", &home.path().display().to_string())).collect();
         let out = Command::new(crate::keyloom_bin())
-            .args(["demo", "--services", &services.to_string(), "--scrypt-log-n", "14"])
+            .args(&args)
             .env("XDG_DATA_HOME", home.path().join("data"))
             .env("XDG_CONFIG_HOME", home.path().join("config"))
             .env("XDG_CACHE_HOME", home.path().join("cache"))
@@ -159,6 +166,25 @@ impl Desktop {
             .await
             .expect("WebDriver session on the app");
         Desktop { client, home, display, bus_address, _driver: driver, _bus: bus, _xvfb: xvfb }
+    }
+
+    /// Starts an unlocked gnome-keyring (Secret Service) on the app's session bus, for
+    /// "remember on this device". It ends with the bus.
+    pub fn start_keyring(&self) {
+        let mut cmd = Command::new("gnome-keyring-daemon");
+        cmd.args(["--unlock", "--components=secrets"]);
+        app_env(&mut cmd, &self.display, &self.bus_address, self.home.path());
+        let mut child = cmd
+            .env("HOME", self.home.path())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start gnome-keyring-daemon (apt install gnome-keyring)");
+        std::io::Write::write_all(&mut child.stdin.take().expect("keyring stdin"), b"test-keyring-pw")
+            .expect("unlock the keyring");
+        // It forks its daemon and exits once the keyring is unlocked and on the bus.
+        let _ = child.wait();
     }
 
     /// Starts a second copy of the app in the same session, as a user double-clicking the icon

@@ -136,17 +136,61 @@ async fn first_start_to_issued_certificate() {
     assert_eq!(revealed.unwrap()["value"], "s3cr3t-Value-42", "the one command that may carry it does");
     app.screenshot("08-certificates").await;
 
-    // Ctrl+L locks, and the value is gone from the window and from the clipboard.
+    // "Remember on this device" (a real Secret Service on the app's bus), then Ctrl+L locks: the
+    // value is gone from the window and the clipboard, and the device key no longer unlocks.
+    app.start_keyring();
     app.click("[data-testid=nav-settings]").await;
     app.wait_text("[data-testid=settings]", "Settings").await;
+    app.type_into("[data-testid=current-passphrase]", PASSPHRASE).await;
+    app.click("[data-testid=device-toggle]").await;
+    app.wait_text("[data-testid=device-toggle]", "Forget this device").await;
     app.screenshot("09-settings").await;
     app.find("body").await.send_keys("\u{E009}l").await.expect("Ctrl+L");
     app.find("[data-testid=unlock-pass]").await;
+    let device_buttons = app.client.find_all(fantoccini::Locator::Css("[data-testid=device-unlock]")).await.unwrap();
+    assert!(device_buttons.is_empty(), "after a lock the device button is gone");
+    let status = app.invoke_raw("app_status").await.expect("status");
+    assert_eq!((status["device_slot"].as_bool(), status["device_unlock"].as_bool()), (Some(true), Some(false)));
+    let refused = app
+        .invoke_with("vault_unlock", json!({"args": {"passphrase": null, "remember": false, "key_file": null}}))
+        .await
+        .expect_err("the device key must not unlock after a lock");
+    assert!(refused["message"].as_str().unwrap_or_default().contains("passphrase is needed"), "{refused}");
     let page = app.client.source().await.expect("page source");
     assert!(!page.contains("s3cr3t-Value-42"), "a revealed value survived locking");
     assert_ne!(app.clipboard(), "s3cr3t-Value-42", "locking must take the copied value back");
     app.screenshot("10-locked").await;
 
+    app.client.clone().close().await.expect("close session");
+}
+
+/// A vault made with `keyloom init --key-file`: the unlock screen asks for the file, a wrong file
+/// is refused, and remembering this device warns that it bypasses both factors.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_factor_unlock_and_the_device_bypass_warning() {
+    let key = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(key.path(), b"the second factor").unwrap();
+    let app = Desktop::start_after(&["init", "--scrypt-log-n", "14", "--key-file", key.path().to_str().unwrap()]).await;
+    app.wait_text("body", "Key file (this vault needs it)").await;
+    app.type_into("[data-testid=unlock-pass]", keyloom_tests::PASSPHRASE).await;
+    assert!(!app.find("[data-testid=unlock-submit]").await.is_enabled().await.unwrap(), "the file is needed");
+    let wrong = app.home.path().join("wrong.key");
+    std::fs::write(&wrong, b"not it").unwrap();
+    app.type_into("[data-testid=unlock-key-file]", wrong.to_str().unwrap()).await;
+    app.click("[data-testid=unlock-submit]").await;
+    app.wait_text("[data-testid=error]", "Wrong passphrase or key file").await;
+    app.screenshot("20-unlock-two-factor").await;
+    app.type_into("[data-testid=unlock-pass]", keyloom_tests::PASSPHRASE).await;
+    app.type_into("[data-testid=unlock-key-file]", key.path().to_str().unwrap()).await;
+    app.click("[data-testid=unlock-submit]").await;
+    app.find("[data-testid=nav-settings]").await;
+    app.start_keyring();
+    app.click("[data-testid=nav-settings]").await;
+    app.type_into("[data-testid=current-passphrase]", keyloom_tests::PASSPHRASE).await;
+    app.type_into("[data-testid=settings-key-file]", key.path().to_str().unwrap()).await;
+    app.click("[data-testid=device-toggle]").await;
+    app.wait_text("[data-testid=device-bypass]", "bypasses both factors").await;
+    app.screenshot("21-settings-device-bypasses-two-factor").await;
     app.client.clone().close().await.expect("close session");
 }
 

@@ -69,7 +69,7 @@ created: string,
  */
 expires: string | null, };
 
-export type SlotKind = "passphrase" | "recovery" | "device";
+export type SlotKind = "passphrase" | "two_factor" | "recovery" | "device";
 
 export type Counts = { 
 /**
@@ -885,6 +885,14 @@ device_slot: boolean,
  */
 device_unlock: boolean, 
 /**
+ * Whether a two-factor slot (passphrase AND key file) exists.
+ */
+two_factor: boolean, 
+/**
+ * Whether the passphrase alone opens nothing: the key file is needed.
+ */
+needs_key_file: boolean, 
+/**
  * Seconds before another unlock attempt is accepted.
  */
 retry_after_secs: number, 
@@ -913,7 +921,11 @@ passphrase: string,
 /**
  * The same, typed again.
  */
-confirm: string, };
+confirm: string, 
+/**
+ * A key file: the vault then opens only with the passphrase AND this file (two-factor).
+ */
+key_file: string | null, };
 
 export type CreatedVault = { 
 /**
@@ -933,7 +945,11 @@ passphrase: string | null,
 /**
  * After a passphrase unlock, remember the vault on this device (OS keyring).
  */
-remember: boolean, };
+remember: boolean, 
+/**
+ * The key file, for a vault with a two-factor slot.
+ */
+key_file: string | null, };
 
 export type UnlockOutcome = { 
 /**
@@ -1180,7 +1196,11 @@ current: string,
 /**
  * Also replace the recovery key.
  */
-new_recovery_key: boolean, };
+new_recovery_key: boolean, 
+/**
+ * The key file, for a vault with a two-factor slot.
+ */
+key_file: string | null, };
 
 export type RekeyOutcome = { 
 /**
