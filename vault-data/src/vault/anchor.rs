@@ -84,7 +84,7 @@ pub(crate) fn file_for(vault_id: &str, vault_dir: &Path) -> Option<PathBuf> {
 
 /// Reads the anchor of `vault_id` from `path`.
 pub(crate) fn read(path: &Path, vault_id: &str) -> Read {
-    let bytes = match std::fs::read(&path) {
+    let bytes = match std::fs::read(path) {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Read::Missing,
         Err(e) => return Read::Unreadable(format!("{}: {e}", path.display())),
