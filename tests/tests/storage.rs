@@ -370,3 +370,42 @@ fn an_unreadable_or_other_users_vault_is_permission_denied_not_missing() {
     }
     assert_eq!(v.json(&["service", "list"]).as_array().unwrap().len(), 1);
 }
+
+/// Restoring is an explicit rollback: `doctor --restore` over a vault behind this machine's
+/// anchor, and a backup restored where the vault lived, both pass the anchor, need a real factor
+/// and leave an audit entry that says so; the vault then opens normally.
+#[test]
+fn restores_pass_the_anchor_only_as_explicit_audited_rollbacks() {
+    let v = populated();
+    let old = v.root.path().join("old");
+    assert!(std::process::Command::new("cp").arg("-a").arg(&v.path).arg(&old).status().unwrap().success());
+    v.ok(&["service", "add", "newer", "--env", "prod"]);
+    std::fs::remove_dir_all(&v.path).unwrap();
+    assert!(std::process::Command::new("cp").arg("-a").arg(&old).arg(&v.path).status().unwrap().success());
+    v.fails(&["service", "list"], 3);
+    let out = v.cmd(&["doctor", "--restore", "--force"]).env_remove("KEYLOOM_PASSPHRASE").output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "a restore needs a real factor");
+    v.json(&["doctor", "--restore", "--force"]);
+    let log = v.json(&["audit", "list", "--action", "vault.restore"]).to_string();
+    assert!(log.contains("explicit rollback past this machine's anchor"), "{log}");
+    assert!(!v.json(&["service", "list"]).to_string().contains("newer"));
+
+    // A backup restored in place of the vault (the library call the desktop's restore makes).
+    use vault_data::{KdfCost, SecretString, Unlock, Vault};
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("v");
+    let pass = SecretString::from(keyloom_tests::PASSPHRASE.to_string());
+    let (mut vault, _) =
+        Vault::create(&dir, &pass, vault_data::CreateOptions { kdf: KdfCost::LogN(14), ..Default::default() })
+            .unwrap();
+    let backup_pass = SecretString::from("backup passphrase for the test".to_string());
+    let backup = vault.backup(&backup_pass, KdfCost::LogN(14)).unwrap();
+    vault.add_service(vault_data::ServiceSpec { name: "after-backup".into(), environment: "prod".into(), ..Default::default() }).unwrap();
+    vault.close().unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+    vault_data::restore_backup(&backup, &backup_pass, &dir, Unlock::Passphrase(pass.clone())).unwrap();
+    let mut restored = Vault::open(&dir).unwrap();
+    restored.unlock(Unlock::Passphrase(pass)).unwrap();
+    let restore_entry = restored.audit_entries().unwrap().into_iter().rfind(|e| e.action == "vault.restore").unwrap();
+    assert!(restore_entry.detail.unwrap().contains("past this machine's anchor"));
+}
