@@ -44,7 +44,9 @@ pub struct CaView {
 
 /// Encodes DER as one PEM block of `tag`.
 pub fn to_pem(tag: &str, der: &[u8]) -> String {
-    pem::encode(&pem::Pem::new(tag, der.to_vec()))
+    // LF line endings, as OpenSSL writes them: the pem crate's default is CRLF, which some
+    // consumers (and every diff) trip over.
+    pem::encode_config(&pem::Pem::new(tag, der.to_vec()), pem::EncodeConfig::new().set_line_ending(pem::LineEnding::LF))
 }
 
 fn view(index: &Index, ca: &Ca) -> Result<CaView> {
