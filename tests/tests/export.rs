@@ -836,3 +836,183 @@ fn env_export_with_force_replaces_its_bundles_and_leaves_the_rest_of_the_folder_
     assert_eq!(std::fs::read(work.join("KEEP")).unwrap(), b"keep");
     assert!(work.join("out").is_dir());
 }
+
+/// Every key type Keyloom generates, as the CLI names them.
+const KEY_TYPES: [&str; 6] = ["ecdsa-p256", "ecdsa-p384", "ed25519", "rsa-2048", "rsa-3072", "rsa-4096"];
+
+/// Kills a background process (an `openssl s_server`) when the test ends, however it ends.
+struct Background(Child);
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// One `openssl s_server` with the bundle in `dir` (requiring a client certificate from its
+/// inbound CAs) and one `openssl s_client` presenting the same bundle's certificate: Ok when the
+/// server answers an HTTP request over the mutual-TLS connection.
+fn openssl_mutual_tls(dir: &Path) -> Result<(), String> {
+    use std::io::{BufRead, BufReader, Write};
+    let port = free_port().to_string();
+    let f = |p: &str| dir.join(p).to_str().unwrap().to_string();
+    let mut server = Background(
+        Command::new("openssl")
+            .args(["s_server", "-accept", &format!("127.0.0.1:{port}"), "-naccept", "1", "-www"])
+            .args(["-cert", &f("tls/chain.pem"), "-key", &f("tls/key.pem"), "-CAfile", &f("tls/ca-inbound.pem")])
+            .args(["-Verify", "2", "-verify_return_error"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    // s_server prints ACCEPT once it listens, or exits when it cannot load the key.
+    let mut lines = BufReader::new(server.0.stdout.take().unwrap()).lines();
+    if !lines.any(|l| l.is_ok_and(|l| l.contains("ACCEPT"))) {
+        let mut err = String::new();
+        std::io::Read::read_to_string(server.0.stderr.as_mut().unwrap(), &mut err).unwrap();
+        return Err(format!("s_server did not start: {err}"));
+    }
+    let mut client = Command::new("openssl")
+        .args(["s_client", "-connect", &format!("127.0.0.1:{port}"), "-servername", "localhost", "-quiet"])
+        .args(["-cert", &f("tls/chain.pem"), "-key", &f("tls/key.pem"), "-CAfile", &f("tls/ca-inbound.pem")])
+        .args(["-verify_return_error", "-verify_hostname", "localhost"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    client.stdin.take().unwrap().write_all(b"GET / HTTP/1.0\r\n\r\n").unwrap();
+    let out = client.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    if stdout.starts_with("HTTP/1.0 200") {
+        Ok(())
+    } else {
+        Err(format!("s_client: {stdout} {}", String::from_utf8_lossy(&out.stderr)))
+    }
+}
+
+/// Python's `ssl` (OpenSSL 3.0 on Debian 12): for each bundle directory, `load_cert_chain` on
+/// both sides and a mutual-TLS handshake in memory, then one message each way.
+const PYTHON_MTLS: &str = r#"
+import json, ssl, sys
+out = {}
+for kt, d in json.loads(sys.argv[1]).items():
+    try:
+        ctx = {}
+        for side, proto in (("s", ssl.PROTOCOL_TLS_SERVER), ("c", ssl.PROTOCOL_TLS_CLIENT)):
+            c = ssl.SSLContext(proto)
+            c.load_cert_chain(d + "/tls/chain.pem", d + "/tls/key.pem")
+            c.load_verify_locations(d + "/tls/ca-inbound.pem")
+            c.verify_mode = ssl.CERT_REQUIRED
+            ctx[side] = c
+        bio = [ssl.MemoryBIO() for _ in range(4)]
+        srv = ctx["s"].wrap_bio(bio[0], bio[1], server_side=True)
+        cli = ctx["c"].wrap_bio(bio[2], bio[3], server_hostname="localhost")
+        def pump():
+            bio[0].write(bio[3].read()); bio[2].write(bio[1].read())
+        done = set()
+        for _ in range(10):
+            for name, end in (("c", cli), ("s", srv)):
+                if name not in done:
+                    try:
+                        end.do_handshake(); done.add(name)
+                    except ssl.SSLWantReadError:
+                        pass
+                pump()
+        cli.write(b"ping"); pump()
+        assert srv.read(4) == b"ping"
+        srv.write(b"pong"); pump()
+        assert cli.read(4) == b"pong"
+        assert srv.getpeercert()["subject"], "the server saw no client certificate"
+        out[kt] = "ok"
+    except Exception as e:
+        out[kt] = repr(e)
+print(json.dumps(out))
+"#;
+
+#[test]
+fn every_key_type_as_ca_and_leaf_works_with_openssl_python_rustls_and_keytool() {
+    use rustls::pki_types::pem::PemObject;
+    let v = TestVault::init();
+    let d = v.root.path();
+    std::fs::write(d.join("pw.txt"), "p12 pass\n").unwrap();
+    let mut dirs = serde_json::Map::new();
+    // One CA and one leaf of each type, the leaf both server and client: made once.
+    for kt in KEY_TYPES {
+        let (ca, svc) = (format!("ca-{kt}"), format!("svc-{kt}"));
+        v.ok(&["ca", "create", &ca, "--key-type", kt]);
+        v.ok(&["service", "add", &svc, "--env", "prod"]);
+        v.ok(&["cert", "issue", "--service", &svc, "--ca", &ca, "--dns", "localhost", "--server", "--client"]);
+        v.ok(&["trust", "add", &svc, "--ca", &ca, "--inbound"]);
+        v.ok(&["export", &svc, "--out", s(&d.join(&svc))]);
+        let p12 = d.join(format!("{svc}.p12"));
+        v.ok(&["export", &svc, "--format", "p12", "--p12-password-file", s(&d.join("pw.txt")), "--out", s(&p12)]);
+        dirs.insert(kt.to_string(), s(&d.join(&svc)).into());
+    }
+    let mut failures = Vec::new();
+    for kt in KEY_TYPES {
+        let dir = d.join(format!("svc-{kt}"));
+        let key_pem = std::fs::read(dir.join("tls/key.pem")).unwrap();
+        assert!(!key_pem.contains(&b'\r'), "{kt}: the key PEM has CR line endings");
+        let pkey =
+            Command::new("openssl").args(["pkey", "-noout", "-in", s(&dir.join("tls/key.pem"))]).output().unwrap();
+        if !pkey.status.success() {
+            failures.push(format!("{kt}: openssl pkey: {}", String::from_utf8_lossy(&pkey.stderr)));
+        }
+        let p12 = d.join(format!("svc-{kt}.p12"));
+        let info = Command::new("openssl")
+            .args(["pkcs12", "-info", "-nodes", "-in", s(&p12), "-passin", "pass:p12 pass"])
+            .output()
+            .unwrap();
+        if !info.status.success() || !String::from_utf8_lossy(&info.stdout).contains("BEGIN PRIVATE KEY") {
+            failures.push(format!("{kt}: openssl pkcs12: {}", String::from_utf8_lossy(&info.stderr)));
+        }
+        if let Err(e) = openssl_mutual_tls(&dir) {
+            failures.push(format!("{kt}: openssl s_server/s_client: {e}"));
+        }
+        let chain: Vec<_> = rustls::pki_types::CertificateDer::pem_file_iter(dir.join("tls/chain.pem"))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        let key = rustls::pki_types::PrivateKeyDer::from_pem_file(dir.join("tls/key.pem")).unwrap();
+        if let Err(e) = rustls::ServerConfig::builder().with_no_client_auth().with_single_cert(chain, key) {
+            failures.push(format!("{kt}: rustls: {e}"));
+        }
+    }
+    let py = Command::new("python3")
+        .args(["-c", PYTHON_MTLS, &serde_json::Value::Object(dirs).to_string()])
+        .output()
+        .unwrap();
+    assert!(py.status.success(), "{}", String::from_utf8_lossy(&py.stderr));
+    let results: serde_json::Value = serde_json::from_slice(&py.stdout).unwrap();
+    for kt in KEY_TYPES {
+        if results[kt] != "ok" {
+            failures.push(format!("{kt}: python ssl: {}", results[kt]));
+        }
+    }
+    // keytool: one JVM per file, all at once (a JRE has no way to read several in one run).
+    let keytools: Vec<_> = KEY_TYPES
+        .iter()
+        .map(|kt| {
+            let p12 = d.join(format!("svc-{kt}.p12"));
+            let child = Command::new("keytool")
+                .args(["-list", "-storetype", "PKCS12", "-storepass", "p12 pass", "-keystore", s(&p12)])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("keytool must be installed (Debian package default-jre-headless; .ci/run installs it)");
+            (kt, child)
+        })
+        .collect();
+    for (kt, child) in keytools {
+        let out = child.wait_with_output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        if !out.status.success() || !text.contains("PrivateKeyEntry") || !text.contains("trustedCertEntry") {
+            failures.push(format!("{kt}: keytool: {text} {}", String::from_utf8_lossy(&out.stderr)));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

@@ -33,8 +33,7 @@ pub fn k8s_label<'a>(what: &str, name: &'a str) -> Result<&'a str> {
 
 /// The service's name in compose secret names and Kubernetes labels.
 fn slug(s: &str) -> String {
-    let out: String =
-        s.to_ascii_lowercase().chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '-' }).collect();
+    let out: String = s.to_ascii_lowercase().chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '-' }).collect();
     let out = out.trim_matches('-').to_string();
     if out.is_empty() {
         "service".into()
