@@ -167,7 +167,7 @@ fn dir_bundle_layout_modes_and_verification_against_tampering() {
 }
 
 #[test]
-fn no_certificate_is_refused_unless_secrets_only_and_env_values_round_trip_or_are_refused() {
+fn no_certificate_is_refused_unless_secrets_only_and_env_values_round_trip() {
     let v = estate();
     let out = v.root.path().join("bare");
     let out_str = s(&out).to_string();
@@ -187,19 +187,85 @@ fn no_certificate_is_refused_unless_secrets_only_and_env_values_round_trip_or_ar
     let env_file = format!("{out_str}/secrets.env");
     v.ok(&["secret", "import", "--service", "checkout", &env_file]);
     assert_eq!(v.ok(&["secret", "get", "checkout/API_TOKEN", "-n"]), "tok_123:abc/def=+%@");
-    // Values a shell and docker --env-file read differently are refused, naming the secret,
-    // and nothing is written.
-    let tricky = "it's \"quoted\" $HOME \\ and\nnewline";
-    let r = v.run_with_stdin(&["secret", "set", "bare/TRICKY", "--keep-newline"], tricky.as_bytes());
+}
+
+#[test]
+fn hostile_and_binary_values_round_trip_through_sh_kubernetes_compose_and_run() {
+    use base64::Engine;
+    let values: [(&str, &[u8]); 5] = [
+        ("QUOTES", br#"p@ss "w$rd" \ x"#),
+        ("APOS", b"it's"),
+        ("LINES", b"line one\nline two\n"),
+        ("BIN", b"\xff\xfe\x01binary\x80"),
+        ("NUL", b"\x00\x01 nul"),
+    ];
+    let v = TestVault::init();
+    v.ok(&["service", "add", "app", "--env", "prod"]);
+    v.ok(&["service", "add", "copy", "--env", "prod"]);
+    for (name, value) in values {
+        let r = v.run_with_stdin(&["secret", "set", &format!("app/{name}"), "--keep-newline"], value);
+        keyloom_tests::assert_success(&r, &["secret set"]);
+    }
+    let d = v.root.path();
+    let dir = d.join("app");
+    v.ok(&["export", "app", "--secrets-only", "--out", s(&dir)]);
+
+    // sh is the reference reader of secrets.env: every value an environment can hold comes back
+    // exactly; the NUL one is named in a comment instead.
+    let got = d.join("from-sh");
+    std::fs::create_dir(&got).unwrap();
+    let script = format!(
+        "set -a; . '{}/secrets.env'; for n in QUOTES APOS LINES BIN; do eval \"printf %s \\\"\\$$n\\\"\" > \"$n\"; done",
+        s(&dir)
+    );
+    let sh = Command::new("sh").current_dir(&got).args(["-c", &script]).output().unwrap();
+    assert!(sh.status.success(), "{}", String::from_utf8_lossy(&sh.stderr));
+    for (name, value) in &values[..4] {
+        assert_eq!(std::fs::read(got.join(name)).unwrap(), *value, "{name} through sh");
+    }
+    let env_text = std::fs::read(dir.join("secrets.env")).unwrap();
+    assert!(env_text.windows(5).any(|w| w == b"# NUL"), "{}", String::from_utf8_lossy(&env_text));
+    // Keyloom's own import reads back exactly what it wrote.
+    v.ok(&["secret", "import", "--service", "copy", s(&dir.join("secrets.env"))]);
+    for (name, value) in &values[..4] {
+        let out = v.run(&["secret", "get", &format!("copy/{name}"), "-n"]);
+        assert_eq!(out.stdout, *value, "{name} through secret import");
+    }
+    // secrets.json: strings, binary values as base64 with their encoding named.
+    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("secrets.json")).unwrap()).unwrap();
+    assert_eq!(json["APOS"], "it's");
+    assert_eq!(json["NUL"], serde_json::json!({"encoding": "base64", "value": "AAEgbnVs"}));
+    assert_eq!(json["BIN"]["encoding"], "base64");
+
+    // The Kubernetes Secret: base64 of the exact bytes.
+    let yaml = d.join("app.yaml");
+    v.ok(&["export", "app", "--secrets-only", "--format", "k8s", "--out", s(&yaml)]);
+    let doc: serde_json::Value = serde_norway::from_str(&std::fs::read_to_string(&yaml).unwrap()).unwrap();
+    for (name, value) in values {
+        let b = base64::engine::general_purpose::STANDARD.decode(doc["data"][name].as_str().unwrap()).unwrap();
+        assert_eq!(b, value, "{name} through the k8s Secret");
+    }
+    // Compose: one file per secret, exact bytes.
+    let deploy = d.join("deploy");
+    v.ok(&["export", "app", "--secrets-only", "--format", "compose", "--out", s(&deploy)]);
+    for (name, value) in values {
+        assert_eq!(std::fs::read(deploy.join("secrets").join(name)).unwrap(), value, "{name} through compose");
+    }
+    // run: text in the environment, binary values as files named by NAME_FILE.
+    let ran = d.join("from-run");
+    std::fs::create_dir(&ran).unwrap();
+    let script = "printf %s \"$QUOTES\" > QUOTES; printf %s \"$APOS\" > APOS; printf %s \"$LINES\" > LINES; \
+                  cat \"$BIN_FILE\" > BIN; cat \"$NUL_FILE\" > NUL; test -z \"${BIN+set}\" && test -z \"${NUL+set}\"";
+    let out = v.cmd(&["run", "--service", "app", "--", "sh", "-c", script]).current_dir(&ran).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    for (name, value) in values {
+        assert_eq!(std::fs::read(ran.join(name)).unwrap(), value, "{name} through run");
+    }
+    // A binary value whose _FILE variable is another secret's name is refused, naming both.
+    let r = v.run_with_stdin(&["secret", "set", "app/BIN_FILE"], b"x");
     keyloom_tests::assert_success(&r, &["secret set"]);
-    let out2 = v.root.path().join("bare2");
-    let err = v.fails(&["export", "bare", "--secrets-only", "--out", s(&out2)], 1);
-    assert!(err.contains("secret TRICKY cannot go into secrets.env"), "{err}");
-    assert!(!out2.exists(), "a failed export leaves nothing behind");
-    // Without secrets.env the exact bytes travel in secrets.json.
-    v.ok(&["export", "bare", "--secrets-only", "--no-env", "--out", s(&out2)]);
-    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(out2.join("secrets.json")).unwrap()).unwrap();
-    assert_eq!(json["TRICKY"], tricky);
+    let err = v.fails(&["run", "--service", "app", "--", "true"], 1);
+    assert!(err.contains("app/BIN is binary") && err.contains("app/BIN_FILE"), "{err}");
 }
 
 #[test]
