@@ -440,6 +440,11 @@ fn kubernetes_compose_and_env_outputs_carry_the_same_material() {
     assert_eq!(b64(&tls["data"]["tls.crt"]), read("tls/chain.pem"));
     assert_eq!(b64(&tls["data"]["tls.key"]), read("tls/key.pem"));
     assert_eq!(b64(&tls["data"]["ca.crt"]), read("tls/ca-inbound.pem"));
+    yaml_1_1_strings_and_kubernetes_schema(&yaml_path);
+    let err =
+        v.fails(&["export", "payments", "--format", "k8s", "--namespace", "Bad NS!", "--out", s(&d.join("x.yaml"))], 1);
+    assert!(err.contains("namespace \"Bad NS!\" is not a Kubernetes name"), "{err}");
+    assert!(!d.join("x.yaml").exists());
     let opaque = &docs[1];
     assert_eq!(opaque["type"], "Opaque");
     assert_eq!(b64(&opaque["data"]["STRIPE_KEY"]), b"sk_live_abc123");
@@ -465,6 +470,51 @@ fn kubernetes_compose_and_env_outputs_carry_the_same_material() {
     assert_eq!(std::fs::read(&env).unwrap(), read("secrets.env"));
     let last = v.json(&["audit", "list", "--action", "export", "--limit", "1"]);
     assert!(!last[0]["detail"].as_str().unwrap().contains("key.pem"), "an env export does not take the key out");
+}
+
+/// The Python environment with the Kubernetes schema validator (kubernetes-validate, and PyYAML
+/// with it) that scripts/install-deps.sh creates.
+fn test_venv() -> PathBuf {
+    std::env::var_os("KEYLOOM_TEST_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(&std::env::var_os("HOME").unwrap_or_default()).join(".cache/keyloom/test-venv"))
+}
+
+/// Reads `yaml` as PyYAML does (YAML 1.1, where an unquoted `2027-01-01T00:00:00Z` is a datetime
+/// and `yes` a boolean): every scalar must come back a string. Then kubernetes-validate checks
+/// each document against the Kubernetes OpenAPI schema. Without the venv the test is skipped with
+/// a message, except in CI (CI=true), where it fails.
+fn yaml_1_1_strings_and_kubernetes_schema(yaml: &Path) {
+    let venv = test_venv();
+    let python = venv.join("bin/python3");
+    if !python.exists() {
+        let msg = format!(
+            "{} is missing: run scripts/install-deps.sh to create the venv with kubernetes-validate",
+            venv.display()
+        );
+        assert!(std::env::var("CI").as_deref() != Ok("true"), "{msg}");
+        eprintln!("SKIPPED the Kubernetes schema check: {msg}");
+        return;
+    }
+    let check = r#"
+import sys, yaml
+def walk(node, path):
+    if isinstance(node, dict):
+        for k, v in node.items():
+            walk(k, path + "/key"); walk(v, path + "/" + str(k))
+    elif isinstance(node, list):
+        for i, v in enumerate(node): walk(v, path + "/" + str(i))
+    elif not isinstance(node, str):
+        sys.exit("%s is a %s, not a string: %r" % (path, type(node).__name__, node))
+docs = list(yaml.safe_load_all(open(sys.argv[1])))
+assert len(docs) >= 1
+for d in docs: walk(d, "")
+"#;
+    let out = Command::new(&python).args(["-c", check, s(yaml)]).output().unwrap();
+    assert!(out.status.success(), "PyYAML: {}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new(venv.join("bin/kubernetes-validate")).args(["--strict", s(yaml)]).output().unwrap();
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success() && text.contains("passed") && !text.contains("fail"), "kubernetes-validate: {text}");
 }
 
 #[test]

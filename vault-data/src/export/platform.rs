@@ -242,3 +242,19 @@ pub fn pkcs12(bundle: &Bundle, password: &str) -> Result<Zeroizing<Vec<u8>>> {
     }
     store.writer(password).write().map(Zeroizing::new).map_err(p12err)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kubernetes_names_are_checked_not_rewritten() {
+        assert_eq!(k8s_label("namespace", "pay-prod").unwrap(), "pay-prod");
+        for bad in ["Bad NS!", "Payments", "-a", "a.b", "", &"a".repeat(64)] {
+            let err = k8s_label("namespace", bad).unwrap_err().to_string();
+            assert!(err.contains("not a Kubernetes name"), "{bad:?}: {err}");
+        }
+        assert_eq!(yaml_str("2027-01-01T00:00:00Z"), "\"2027-01-01T00:00:00Z\"");
+        assert_eq!(yaml_str("a\"b\nc"), "\"a\\\"b\\nc\"");
+    }
+}
