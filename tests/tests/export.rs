@@ -1132,3 +1132,42 @@ fn every_key_type_as_ca_and_leaf_works_with_openssl_python_rustls_and_keytool() 
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+#[test]
+fn public_files_are_0644_lf_and_verify_uses_the_chain_in_the_file() {
+    let v = TestVault::init();
+    let d = v.root.path();
+    v.ok(&["ca", "create", "root"]);
+    v.ok(&["ca", "create", "issuing", "--parent", "root"]);
+    v.ok(&["service", "add", "web", "--env", "prod"]);
+    v.ok(&["cert", "issue", "--service", "web", "--ca", "issuing", "--dns", "web.example", "--server"]);
+    let bundle = d.join("web");
+    let printed = v.ok(&["export", "web", "--out", s(&bundle)]);
+    assert!(printed.contains("signed"), "{printed}");
+    let printed = v.ok(&["export", "web", "--format", "k8s", "--out", s(&d.join("web.yaml"))]);
+    assert!(!printed.contains("signed"), "a Kubernetes file carries no signature: {printed}");
+    // Public files are readable by all, whatever Keyloom's own umask; no PEM has a CR.
+    v.ok(&["ca", "crl", "issuing", "--out", s(&d.join("issuing.crl"))]);
+    v.ok(&["signing-key", "export", "--out", s(&d.join("signing.pub"))]);
+    for public in ["issuing.crl", "signing.pub", "web/tls/cert.pem", "web/tls/chain.pem"] {
+        assert_eq!(mode(&d.join(public)), 0o644, "{public}");
+    }
+    assert_eq!(mode(&bundle.join("tls/key.pem")), 0o600);
+    for pem in ["issuing.crl", "web/tls/cert.pem", "web/tls/chain.pem", "web/tls/key.pem"] {
+        assert!(!std::fs::read(d.join(pem)).unwrap().contains(&b'\r'), "{pem} has CRLF line endings");
+    }
+    // Another vault that trusts only the root: the intermediate in chain.pem completes the path;
+    // the bare leaf fails with one stderr line naming the file and the reason.
+    let other = TestVault::init();
+    std::fs::write(d.join("root.pem"), v.ok(&["ca", "show", "root", "--pem"])).unwrap();
+    other.ok(&["ca", "import", s(&d.join("root.pem"))]);
+    let ok = other.ok(&["cert", "verify", s(&bundle.join("tls/chain.pem"))]);
+    assert!(ok.contains("server: OK"), "{ok}");
+    let leaf = bundle.join("tls/cert.pem");
+    let out = other.run(&["cert", "verify", s(&leaf)]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(err.contains(s(&leaf)) && err.contains("no trusted CA issued it"), "{err}");
+    assert!(out.stdout.is_empty(), "{}", String::from_utf8_lossy(&out.stdout));
+}

@@ -121,7 +121,7 @@ pub fn run(ctx: &Context, cmd: CaCmd) -> CliResult<()> {
         CaCmd::Crl { name, out, der } => {
             let crl = vault.issue_crl(&name)?;
             let bytes = if der { crl } else { vault_data::to_pem("X509 CRL", &crl).into_bytes() };
-            write_new_file(&out, &bytes, 0o644)?;
+            write_new_file(&out, &bytes, vault_data::export::bundle::PUBLIC_MODE)?;
             if ctx.json {
                 ctx.print_json(&serde_json::json!({ "ca": name, "out": out }))?;
             } else {
@@ -131,7 +131,11 @@ pub fn run(ctx: &Context, cmd: CaCmd) -> CliResult<()> {
         CaCmd::SignCsr { name, csr, out, validity_days } => {
             let bytes = std::fs::read(&csr).map_err(CliError::file("cannot read", &csr))?;
             let der = vault.sign_csr(&name, &bytes, validity_days)?;
-            write_new_file(&out, vault_data::to_pem("CERTIFICATE", &der).as_bytes(), 0o644)?;
+            write_new_file(
+                &out,
+                vault_data::to_pem("CERTIFICATE", &der).as_bytes(),
+                vault_data::export::bundle::PUBLIC_MODE,
+            )?;
             if ctx.json {
                 ctx.print_json(&serde_json::json!({ "ca": name, "out": out }))?;
             } else {

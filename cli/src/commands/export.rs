@@ -55,6 +55,7 @@ pub fn export(ctx: &Context, a: ExportArgs) -> CliResult<()> {
             (services, Destination::Into(a.out.clone()))
         }
     };
+    let signed = format.signed();
     let target = ExportTarget { format, destination, force: a.force, mtime };
     // Every service in one audited commit, then one output per service.
     let bar = if ctx.json || a.environment.is_none() {
@@ -84,13 +85,13 @@ pub fn export(ctx: &Context, a: ExportArgs) -> CliResult<()> {
                     "files": files, "manifest": one.bundle.manifest,
                 }))
             } else {
-                let verb = if one.replaced { "replacing the previous export" } else { "signed" };
-                println!(
-                    "Exported {} ({} files, {verb}) to {}",
-                    one.service,
-                    one.bundle.files.len(),
-                    one.path.display()
-                );
+                let what = match (signed, one.replaced) {
+                    (true, false) => format!("{} files, signed", one.bundle.files.len()),
+                    (true, true) => format!("{} files, signed, replacing the previous export", one.bundle.files.len()),
+                    (false, false) => format!("as {}", a.format),
+                    (false, true) => format!("as {}, replacing the previous export", a.format),
+                };
+                println!("Exported {} ({what}) to {}", one.service, one.path.display());
                 Ok(())
             }
         }
@@ -167,7 +168,7 @@ pub fn signing_key(ctx: &Context, cmd: SigningKeyCmd) -> CliResult<()> {
     let vault = ctx.open_unlocked()?;
     let text = vault.signing_public_key()?;
     vault.close()?;
-    write_new_file(&out, text.as_bytes(), 0o644)?;
+    write_new_file(&out, text.as_bytes(), vault_data::export::bundle::PUBLIC_MODE)?;
     if ctx.json {
         ctx.print_json(&serde_json::json!({ "out": out }))
     } else {

@@ -86,6 +86,13 @@ impl Format {
         Ok(Format::Age(recipients))
     }
 
+    /// Whether the output carries the signed manifest (`bundle verify` checks it): dir, tar.gz
+    /// and age. The platform shapes (k8s, compose, env, p12) are rendered from a signed bundle but
+    /// carry no signature of their own.
+    pub fn signed(&self) -> bool {
+        matches!(self, Format::Dir | Format::TarGz | Format::Age(_))
+    }
+
     /// Whether the output carries only secrets (an env file never takes the private key along).
     pub fn secrets_only(&self) -> bool {
         matches!(self, Format::Env)

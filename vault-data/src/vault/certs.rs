@@ -515,13 +515,20 @@ impl Vault {
     /// Checks a certificate (in the vault, or given as DER) against the vault's CAs at `at`, for
     /// each use it claims, including revocation and Keyloom's URI constraints.
     pub fn verify_cert(&self, der: &[u8], at: Option<OffsetDateTime>) -> Result<VerifyReport> {
+        self.verify_cert_with(der, &[], at)
+    }
+
+    /// [`Vault::verify_cert`] with `extra` certificates (the rest of the file the certificate came
+    /// in, as a server sends its chain) usable as intermediates. They are never anchors: trust
+    /// comes only from the vault's CAs.
+    pub fn verify_cert_with(&self, der: &[u8], extra: &[Vec<u8>], at: Option<OffsetDateTime>) -> Result<VerifyReport> {
         let now = OffsetDateTime::now_utc();
         let at = at.unwrap_or(now);
         let info = inspect(der)?;
         let vault_chain = self.vault_chain_material(now)?;
         let material = ChainMaterial {
             anchors: vault_chain.anchors.iter().map(Vec::as_slice).collect(),
-            intermediates: vault_chain.intermediates.iter().map(Vec::as_slice).collect(),
+            intermediates: vault_chain.intermediates.iter().chain(extra).map(Vec::as_slice).collect(),
             crls: vault_chain.crls.iter().map(Vec::as_slice).collect(),
         };
         let index = &self.unlocked()?.index;
