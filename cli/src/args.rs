@@ -377,10 +377,14 @@ pub enum CaCmd {
         #[arg(long)]
         pem: bool,
     },
-    /// Import CA certificates (PEM bundle or DER) for trust only; each is named from its subject
+    /// Import CA certificates (PEM bundle or DER) for trust only; each is named from its subject.
+    /// Self-signed ones become trust anchors, others intermediates unless --anchor
     Import {
         /// The file
         file: PathBuf,
+        /// Make every CA in the file a trust anchor, self-signed or not (chains may end at it)
+        #[arg(long)]
+        anchor: bool,
     },
     /// Rename a CA, keeping the trust stores, certificates and audit trail that refer to it
     Rename {

@@ -1134,7 +1134,7 @@ fn every_key_type_as_ca_and_leaf_works_with_openssl_python_rustls_and_keytool() 
 }
 
 #[test]
-fn public_files_are_0644_lf_and_verify_uses_the_chain_in_the_file() {
+fn public_files_are_0644_lf_and_verify_uses_the_chain_in_the_file_and_anchor_imports() {
     let v = TestVault::init();
     let d = v.root.path();
     v.ok(&["ca", "create", "root"]);
@@ -1170,4 +1170,14 @@ fn public_files_are_0644_lf_and_verify_uses_the_chain_in_the_file() {
     assert_eq!(err.trim_end().lines().count(), 1, "{err}");
     assert!(err.contains(s(&leaf)) && err.contains("no trusted CA issued it"), "{err}");
     assert!(out.stdout.is_empty(), "{}", String::from_utf8_lossy(&out.stdout));
+    // A vault that imports only the intermediate: not an anchor by default (it is not
+    // self-signed), an anchor once imported with --anchor.
+    let third = TestVault::init();
+    std::fs::write(d.join("issuing.pem"), v.ok(&["ca", "show", "issuing", "--pem"])).unwrap();
+    third.ok(&["ca", "import", s(&d.join("issuing.pem"))]);
+    let err = third.fails(&["cert", "verify", s(&leaf)], 1);
+    assert!(err.contains("no trusted"), "{err}");
+    third.ok(&["ca", "import", "--anchor", s(&d.join("issuing.pem"))]);
+    let ok = third.ok(&["cert", "verify", s(&leaf)]);
+    assert!(ok.contains("server: OK"), "{ok}");
 }

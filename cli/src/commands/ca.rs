@@ -101,13 +101,14 @@ pub fn run(ctx: &Context, cmd: CaCmd) -> CliResult<()> {
                 }
             }
         }
-        CaCmd::Import { file } => {
+        CaCmd::Import { file, anchor } => {
             let bytes = std::fs::read(&file).map_err(CliError::file("cannot read", &file))?;
-            let added = vault.import_cas(&bytes, &file.display().to_string())?;
+            let added = vault.import_cas_as(&bytes, &file.display().to_string(), anchor)?;
             if ctx.json {
                 ctx.print_json(&added)?;
             } else {
-                println!("Imported {} CA certificate(s) for trust only from {}", added.len(), file.display());
+                let how = if anchor { ", as trust anchors," } else { "" };
+                println!("Imported {} CA certificate(s){how} for trust only from {}", added.len(), file.display());
             }
         }
         CaCmd::Rename { name, new_name } => {

@@ -492,13 +492,13 @@ impl Vault {
         v.pop().ok_or_else(|| Error::Storage("certificate was not stored".into()))
     }
 
-    /// The chain material of the whole vault: roots as anchors, other CAs as intermediates, and a
-    /// fresh CRL for every CA whose key the vault holds.
+    /// The chain material of the whole vault: roots and `--anchor` imports as anchors, other CAs as
+    /// intermediates, and a fresh CRL for every CA whose key the vault holds.
     fn vault_chain_material(&self, now: OffsetDateTime) -> Result<VaultChain> {
         let index = &self.unlocked()?.index;
         let mut v = VaultChain::default();
         for ca in index.cas.values() {
-            if ca.parent.is_none() && inspect(&ca.cert_der).is_ok_and(|i| i.self_issued) {
+            if index.is_anchor(ca) {
                 v.anchors.push(ca.cert_der.clone());
             } else {
                 v.intermediates.push(ca.cert_der.clone());
