@@ -623,6 +623,14 @@ pub struct ExportArgs {
     /// Leave out secrets.env
     #[arg(long)]
     pub no_env: bool,
+    /// With --format compose: owner (uid) of the secret files and key, so a container running as
+    /// that user can read them (needs root)
+    #[arg(long)]
+    pub uid: Option<u32>,
+    /// With --format compose: group (gid) of the secret files and key; without --uid they become
+    /// 0640, readable by a container running with that group
+    #[arg(long)]
+    pub gid: Option<u32>,
 }
 
 #[derive(Args, Debug)]

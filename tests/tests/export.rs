@@ -463,6 +463,17 @@ fn kubernetes_compose_and_env_outputs_carry_the_same_material() {
     assert_eq!(std::fs::read(deploy.join("secrets/STRIPE_KEY")).unwrap(), b"sk_live_abc123");
     assert_eq!(mode(&deploy.join("secrets/STRIPE_KEY")), 0o600);
     assert_eq!(std::fs::read(deploy.join("tls/key.pem")).unwrap(), read("tls/key.pem"));
+    // --gid: the secret files and key become 0640 in that group, so a container running with it can
+    // read them (our own group here: any user may give a file to a group it belongs to).
+    use std::os::unix::fs::MetadataExt;
+    let gid = std::fs::metadata(&yaml_path).unwrap().gid().to_string();
+    let shared = d.join("deploy-gid");
+    v.ok(&["export", "payments", "--format", "compose", "--gid", &gid, "--out", s(&shared)]);
+    for f in ["secrets/STRIPE_KEY", "tls/key.pem"] {
+        let meta = std::fs::metadata(shared.join(f)).unwrap();
+        assert_eq!((meta.permissions().mode() & 0o777, meta.gid().to_string()), (0o640, gid.clone()), "{f}");
+    }
+    assert_eq!(mode(&shared.join("tls/cert.pem")), 0o644);
 
     let env = d.join("payments.env");
     v.ok(&["export", "payments", "--format", "env", "--out", s(&env)]);

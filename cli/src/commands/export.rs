@@ -1,5 +1,6 @@
 //! `export`, `bundle verify | history`, `signing-key export`.
 
+use vault_data::export::write::FileOwner;
 use vault_data::export::{verify_bundle, Format};
 use vault_data::{Destination, ExportOptions, ExportStage, ExportTarget};
 
@@ -12,7 +13,7 @@ pub fn export(ctx: &Context, a: ExportArgs) -> CliResult<()> {
         "dir" => Format::Dir,
         "tar.gz" => Format::TarGz,
         "k8s" => Format::K8s(a.namespace.clone()),
-        "compose" => Format::Compose,
+        "compose" => Format::Compose(FileOwner { uid: a.uid, gid: a.gid }),
         "env" => Format::Env,
         "p12" => {
             let file = a
@@ -30,6 +31,9 @@ pub fn export(ctx: &Context, a: ExportArgs) -> CliResult<()> {
     };
     if a.p12_password_file.is_some() && !matches!(format, Format::P12(_)) {
         return Err(CliError::Usage("--p12-password-file goes with --format p12".into()));
+    }
+    if (a.uid.is_some() || a.gid.is_some()) && !matches!(format, Format::Compose(_)) {
+        return Err(CliError::Usage("--uid and --gid go with --format compose".into()));
     }
     if a.namespace.is_some() && !matches!(format, Format::K8s(_)) {
         return Err(CliError::Usage("--namespace goes with --format k8s".into()));

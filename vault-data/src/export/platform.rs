@@ -155,21 +155,23 @@ struct ComposeFile {
     services: BTreeMap<String, BTreeMap<&'static str, Vec<String>>>,
 }
 
-/// The files of a compose deployment directory: each secret as its own 0600 file under
-/// `secrets/` holding the value's exact bytes, the TLS files, and `compose.secrets.yaml` declaring and granting them.
-pub fn compose(bundle: &Bundle) -> Result<Vec<BundleFile>> {
+/// The files of a compose deployment directory: each secret as its own file (mode `secret_mode`,
+/// 0600 or 0640, see [`crate::export::write::FileOwner`]) under `secrets/` holding the value's
+/// exact bytes, the TLS files, and `compose.secrets.yaml` declaring and granting them.
+pub fn compose(bundle: &Bundle, secret_mode: u32) -> Result<Vec<BundleFile>> {
     let svc = slug(&bundle.manifest.service).replace('-', "_");
     let mut files = Vec::new();
     let mut declared = BTreeMap::new();
     for f in bundle.files.iter().filter(|f| f.path.starts_with("tls/")) {
         let stem = f.path.trim_start_matches("tls/").trim_end_matches(".pem").replace('-', "_");
         declared.insert(format!("{svc}_{stem}"), format!("./{}", f.path));
-        files.push(BundleFile { path: f.path.clone(), mode: f.mode, contents: f.contents.clone() });
+        let mode = if f.mode == SECRET_MODE { secret_mode } else { f.mode };
+        files.push(BundleFile { path: f.path.clone(), mode, contents: f.contents.clone() });
     }
     for (name, value) in secret_values(bundle)? {
         let path = format!("secrets/{name}");
         declared.insert(format!("{svc}_{}", name.to_ascii_lowercase()), format!("./{path}"));
-        files.push(BundleFile { path, mode: SECRET_MODE, contents: value });
+        files.push(BundleFile { path, mode: secret_mode, contents: value });
     }
     let doc = ComposeFile {
         secrets: declared.iter().map(|(k, v)| (k.clone(), BTreeMap::from([("file", v.clone())]))).collect(),
