@@ -1072,7 +1072,20 @@ fn every_key_type_as_ca_and_leaf_works_with_openssl_python_rustls_and_keytool() 
         let (ca, svc) = (format!("ca-{kt}"), format!("svc-{kt}"));
         v.ok(&["ca", "create", &ca, "--key-type", kt]);
         v.ok(&["service", "add", &svc, "--env", "prod"]);
-        v.ok(&["cert", "issue", "--service", &svc, "--ca", &ca, "--dns", "localhost", "--server", "--client"]);
+        v.ok(&[
+            "cert",
+            "issue",
+            "--service",
+            &svc,
+            "--ca",
+            &ca,
+            "--dns",
+            "localhost",
+            "--server",
+            "--client",
+            "--key-type",
+            kt,
+        ]);
         v.ok(&["trust", "add", &svc, "--ca", &ca, "--inbound"]);
         v.ok(&["export", &svc, "--out", s(&d.join(&svc))]);
         let p12 = d.join(format!("{svc}.p12"));
