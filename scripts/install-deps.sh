@@ -12,12 +12,18 @@ packages=(
   openssl ca-certificates      # real peers for the PKI tests: openssl verify, the Debian CA bundle
   graphviz                     # `dot` renders the trust graph in the graph tests
   nginx-light curl age openssh-client   # real consumers of exported bundles
+  python3 python3-venv         # Python's ssl reads exported keys; the venv below holds the k8s schema validator
   # The desktop app (Tauri 2 on WebKitGTK) and its end-to-end tests
   libwebkit2gtk-4.1-dev libssl-dev libxdo-dev libayatana-appindicator3-dev librsvg2-dev
   xvfb xauth webkit2gtk-driver   # a headless X server and WebKit's WebDriver
   fonts-dejavu-core libgl1-mesa-dri dbus-x11 imagemagick
   xclip                          # reads the X clipboard in the copy-and-clear test
 )
+
+# Java's keytool reads the exported PKCS#12 files; any installed JRE or JDK will do.
+if ! command -v keytool >/dev/null 2>&1; then
+  packages+=(default-jre-headless)
+fi
 
 missing=()
 for p in "${packages[@]}"; do
@@ -29,6 +35,15 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "Installing: ${missing[*]}"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# The Kubernetes OpenAPI schema validator the export tests run on Keyloom's k8s output (the
+# tests look for it here; in CI a missing venv fails them).
+venv="${KEYLOOM_TEST_VENV:-$HOME/.cache/keyloom/test-venv}"
+if [ ! -x "$venv/bin/kubernetes-validate" ]; then
+  echo "Creating $venv with kubernetes-validate"
+  /usr/bin/python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check 'kubernetes-validate==1.37.0'
 fi
 
 # tauri-driver bridges WebDriver clients to WebKitWebDriver for the desktop E2E tests.

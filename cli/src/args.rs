@@ -383,10 +383,14 @@ pub enum CaCmd {
         #[arg(long)]
         pem: bool,
     },
-    /// Import CA certificates (PEM bundle or DER) for trust only; each is named from its subject
+    /// Import CA certificates (PEM bundle or DER) for trust only; each is named from its subject.
+    /// Self-signed ones become trust anchors, others intermediates unless --anchor
     Import {
         /// The file
         file: PathBuf,
+        /// Make every CA in the file a trust anchor, self-signed or not (chains may end at it)
+        #[arg(long)]
+        anchor: bool,
     },
     /// Rename a CA, keeping the trust stores, certificates and audit trail that refer to it
     Rename {
@@ -625,6 +629,14 @@ pub struct ExportArgs {
     /// Leave out secrets.env
     #[arg(long)]
     pub no_env: bool,
+    /// With --format compose: owner (uid) of the secret files and key, so a container running as
+    /// that user can read them (needs root)
+    #[arg(long)]
+    pub uid: Option<u32>,
+    /// With --format compose: group (gid) of the secret files and key; without --uid they become
+    /// 0640, readable by a container running with that group
+    #[arg(long)]
+    pub gid: Option<u32>,
 }
 
 #[derive(Args, Debug)]

@@ -281,6 +281,10 @@ pub fn write_new_file(path: &Path, bytes: &[u8], mode: u32) -> CliResult<()> {
             }
             _ => CliError::File { action: "cannot create", path: path.to_path_buf(), source: e },
         })?;
+    // Keyloom runs with umask 077 (vault_data::process), which made public files (certificates,
+    // CRLs, the signing public key) 0600; set exactly the mode asked for.
+    f.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(mode))
+        .map_err(CliError::file("cannot set mode of", path))?;
     f.write_all(bytes).and_then(|_| f.sync_all()).map_err(CliError::file("cannot write", path))
 }
 

@@ -167,7 +167,7 @@ fn dir_bundle_layout_modes_and_verification_against_tampering() {
 }
 
 #[test]
-fn no_certificate_is_refused_unless_secrets_only_and_env_values_round_trip_or_are_refused() {
+fn no_certificate_is_refused_unless_secrets_only_and_env_values_round_trip() {
     let v = estate();
     let out = v.root.path().join("bare");
     let out_str = s(&out).to_string();
@@ -187,19 +187,85 @@ fn no_certificate_is_refused_unless_secrets_only_and_env_values_round_trip_or_ar
     let env_file = format!("{out_str}/secrets.env");
     v.ok(&["secret", "import", "--service", "checkout", &env_file]);
     assert_eq!(v.ok(&["secret", "get", "checkout/API_TOKEN", "-n"]), "tok_123:abc/def=+%@");
-    // Values a shell and docker --env-file read differently are refused, naming the secret,
-    // and nothing is written.
-    let tricky = "it's \"quoted\" $HOME \\ and\nnewline";
-    let r = v.run_with_stdin(&["secret", "set", "bare/TRICKY", "--keep-newline"], tricky.as_bytes());
+}
+
+#[test]
+fn hostile_and_binary_values_round_trip_through_sh_kubernetes_compose_and_run() {
+    use base64::Engine;
+    let values: [(&str, &[u8]); 5] = [
+        ("QUOTES", br#"p@ss "w$rd" \ x"#),
+        ("APOS", b"it's"),
+        ("LINES", b"line one\nline two\n"),
+        ("BIN", b"\xff\xfe\x01binary\x80"),
+        ("NUL", b"\x00\x01 nul"),
+    ];
+    let v = TestVault::init();
+    v.ok(&["service", "add", "app", "--env", "prod"]);
+    v.ok(&["service", "add", "copy", "--env", "prod"]);
+    for (name, value) in values {
+        let r = v.run_with_stdin(&["secret", "set", &format!("app/{name}"), "--keep-newline"], value);
+        keyloom_tests::assert_success(&r, &["secret set"]);
+    }
+    let d = v.root.path();
+    let dir = d.join("app");
+    v.ok(&["export", "app", "--secrets-only", "--out", s(&dir)]);
+
+    // sh is the reference reader of secrets.env: every value an environment can hold comes back
+    // exactly; the NUL one is named in a comment instead.
+    let got = d.join("from-sh");
+    std::fs::create_dir(&got).unwrap();
+    let script = format!(
+        "set -a; . '{}/secrets.env'; for n in QUOTES APOS LINES BIN; do eval \"printf %s \\\"\\$$n\\\"\" > \"$n\"; done",
+        s(&dir)
+    );
+    let sh = Command::new("sh").current_dir(&got).args(["-c", &script]).output().unwrap();
+    assert!(sh.status.success(), "{}", String::from_utf8_lossy(&sh.stderr));
+    for (name, value) in &values[..4] {
+        assert_eq!(std::fs::read(got.join(name)).unwrap(), *value, "{name} through sh");
+    }
+    let env_text = std::fs::read(dir.join("secrets.env")).unwrap();
+    assert!(env_text.windows(5).any(|w| w == b"# NUL"), "{}", String::from_utf8_lossy(&env_text));
+    // Keyloom's own import reads back exactly what it wrote.
+    v.ok(&["secret", "import", "--service", "copy", s(&dir.join("secrets.env"))]);
+    for (name, value) in &values[..4] {
+        let out = v.run(&["secret", "get", &format!("copy/{name}"), "-n"]);
+        assert_eq!(out.stdout, *value, "{name} through secret import");
+    }
+    // secrets.json: strings, binary values as base64 with their encoding named.
+    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("secrets.json")).unwrap()).unwrap();
+    assert_eq!(json["APOS"], "it's");
+    assert_eq!(json["NUL"], serde_json::json!({"encoding": "base64", "value": "AAEgbnVs"}));
+    assert_eq!(json["BIN"]["encoding"], "base64");
+
+    // The Kubernetes Secret: base64 of the exact bytes.
+    let yaml = d.join("app.yaml");
+    v.ok(&["export", "app", "--secrets-only", "--format", "k8s", "--out", s(&yaml)]);
+    let doc: serde_json::Value = serde_norway::from_str(&std::fs::read_to_string(&yaml).unwrap()).unwrap();
+    for (name, value) in values {
+        let b = base64::engine::general_purpose::STANDARD.decode(doc["data"][name].as_str().unwrap()).unwrap();
+        assert_eq!(b, value, "{name} through the k8s Secret");
+    }
+    // Compose: one file per secret, exact bytes.
+    let deploy = d.join("deploy");
+    v.ok(&["export", "app", "--secrets-only", "--format", "compose", "--out", s(&deploy)]);
+    for (name, value) in values {
+        assert_eq!(std::fs::read(deploy.join("secrets").join(name)).unwrap(), value, "{name} through compose");
+    }
+    // run: text in the environment, binary values as files named by NAME_FILE.
+    let ran = d.join("from-run");
+    std::fs::create_dir(&ran).unwrap();
+    let script = "printf %s \"$QUOTES\" > QUOTES; printf %s \"$APOS\" > APOS; printf %s \"$LINES\" > LINES; \
+                  cat \"$BIN_FILE\" > BIN; cat \"$NUL_FILE\" > NUL; test -z \"${BIN+set}\" && test -z \"${NUL+set}\"";
+    let out = v.cmd(&["run", "--service", "app", "--", "sh", "-c", script]).current_dir(&ran).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    for (name, value) in values {
+        assert_eq!(std::fs::read(ran.join(name)).unwrap(), value, "{name} through run");
+    }
+    // A binary value whose _FILE variable is another secret's name is refused, naming both.
+    let r = v.run_with_stdin(&["secret", "set", "app/BIN_FILE"], b"x");
     keyloom_tests::assert_success(&r, &["secret set"]);
-    let out2 = v.root.path().join("bare2");
-    let err = v.fails(&["export", "bare", "--secrets-only", "--out", s(&out2)], 1);
-    assert!(err.contains("secret TRICKY cannot go into secrets.env"), "{err}");
-    assert!(!out2.exists(), "a failed export leaves nothing behind");
-    // Without secrets.env the exact bytes travel in secrets.json.
-    v.ok(&["export", "bare", "--secrets-only", "--no-env", "--out", s(&out2)]);
-    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(out2.join("secrets.json")).unwrap()).unwrap();
-    assert_eq!(json["TRICKY"], tricky);
+    let err = v.fails(&["run", "--service", "app", "--", "true"], 1);
+    assert!(err.contains("app/BIN is binary") && err.contains("app/BIN_FILE"), "{err}");
 }
 
 #[test]
@@ -374,6 +440,11 @@ fn kubernetes_compose_and_env_outputs_carry_the_same_material() {
     assert_eq!(b64(&tls["data"]["tls.crt"]), read("tls/chain.pem"));
     assert_eq!(b64(&tls["data"]["tls.key"]), read("tls/key.pem"));
     assert_eq!(b64(&tls["data"]["ca.crt"]), read("tls/ca-inbound.pem"));
+    yaml_1_1_strings_and_kubernetes_schema(&yaml_path);
+    let err =
+        v.fails(&["export", "payments", "--format", "k8s", "--namespace", "Bad NS!", "--out", s(&d.join("x.yaml"))], 1);
+    assert!(err.contains("namespace \"Bad NS!\" is not a Kubernetes name"), "{err}");
+    assert!(!d.join("x.yaml").exists());
     let opaque = &docs[1];
     assert_eq!(opaque["type"], "Opaque");
     assert_eq!(b64(&opaque["data"]["STRIPE_KEY"]), b"sk_live_abc123");
@@ -392,6 +463,17 @@ fn kubernetes_compose_and_env_outputs_carry_the_same_material() {
     assert_eq!(std::fs::read(deploy.join("secrets/STRIPE_KEY")).unwrap(), b"sk_live_abc123");
     assert_eq!(mode(&deploy.join("secrets/STRIPE_KEY")), 0o600);
     assert_eq!(std::fs::read(deploy.join("tls/key.pem")).unwrap(), read("tls/key.pem"));
+    // --gid: the secret files and key become 0640 in that group, so a container running with it can
+    // read them (our own group here: any user may give a file to a group it belongs to).
+    use std::os::unix::fs::MetadataExt;
+    let gid = std::fs::metadata(&yaml_path).unwrap().gid().to_string();
+    let shared = d.join("deploy-gid");
+    v.ok(&["export", "payments", "--format", "compose", "--gid", &gid, "--out", s(&shared)]);
+    for f in ["secrets/STRIPE_KEY", "tls/key.pem"] {
+        let meta = std::fs::metadata(shared.join(f)).unwrap();
+        assert_eq!((meta.permissions().mode() & 0o777, meta.gid().to_string()), (0o640, gid.clone()), "{f}");
+    }
+    assert_eq!(mode(&shared.join("tls/cert.pem")), 0o644);
 
     let env = d.join("payments.env");
     v.ok(&["export", "payments", "--format", "env", "--out", s(&env)]);
@@ -399,6 +481,51 @@ fn kubernetes_compose_and_env_outputs_carry_the_same_material() {
     assert_eq!(std::fs::read(&env).unwrap(), read("secrets.env"));
     let last = v.json(&["audit", "list", "--action", "export", "--limit", "1"]);
     assert!(!last[0]["detail"].as_str().unwrap().contains("key.pem"), "an env export does not take the key out");
+}
+
+/// The Python environment with the Kubernetes schema validator (kubernetes-validate, and PyYAML
+/// with it) that scripts/install-deps.sh creates.
+fn test_venv() -> PathBuf {
+    std::env::var_os("KEYLOOM_TEST_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(&std::env::var_os("HOME").unwrap_or_default()).join(".cache/keyloom/test-venv"))
+}
+
+/// Reads `yaml` as PyYAML does (YAML 1.1, where an unquoted `2027-01-01T00:00:00Z` is a datetime
+/// and `yes` a boolean): every scalar must come back a string. Then kubernetes-validate checks
+/// each document against the Kubernetes OpenAPI schema. Without the venv the test is skipped with
+/// a message, except in CI (CI=true), where it fails.
+fn yaml_1_1_strings_and_kubernetes_schema(yaml: &Path) {
+    let venv = test_venv();
+    let python = venv.join("bin/python3");
+    if !python.exists() {
+        let msg = format!(
+            "{} is missing: run scripts/install-deps.sh to create the venv with kubernetes-validate",
+            venv.display()
+        );
+        assert!(std::env::var("CI").as_deref() != Ok("true"), "{msg}");
+        eprintln!("SKIPPED the Kubernetes schema check: {msg}");
+        return;
+    }
+    let check = r#"
+import sys, yaml
+def walk(node, path):
+    if isinstance(node, dict):
+        for k, v in node.items():
+            walk(k, path + "/key"); walk(v, path + "/" + str(k))
+    elif isinstance(node, list):
+        for i, v in enumerate(node): walk(v, path + "/" + str(i))
+    elif not isinstance(node, str):
+        sys.exit("%s is a %s, not a string: %r" % (path, type(node).__name__, node))
+docs = list(yaml.safe_load_all(open(sys.argv[1])))
+assert len(docs) >= 1
+for d in docs: walk(d, "")
+"#;
+    let out = Command::new(&python).args(["-c", check, s(yaml)]).output().unwrap();
+    assert!(out.status.success(), "PyYAML: {}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new(venv.join("bin/kubernetes-validate")).args(["--strict", s(yaml)]).output().unwrap();
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success() && text.contains("passed") && !text.contains("fail"), "kubernetes-validate: {text}");
 }
 
 #[test]
@@ -835,4 +962,246 @@ fn env_export_with_force_replaces_its_bundles_and_leaves_the_rest_of_the_folder_
     }
     assert_eq!(std::fs::read(work.join("KEEP")).unwrap(), b"keep");
     assert!(work.join("out").is_dir());
+}
+
+/// Every key type Keyloom generates, as the CLI names them.
+const KEY_TYPES: [&str; 6] = ["ecdsa-p256", "ecdsa-p384", "ed25519", "rsa-2048", "rsa-3072", "rsa-4096"];
+
+/// Kills a background process (an `openssl s_server`) when the test ends, however it ends.
+struct Background(Child);
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// One `openssl s_server` with the bundle in `dir` (requiring a client certificate from its
+/// inbound CAs) and one `openssl s_client` presenting the same bundle's certificate: Ok when the
+/// server answers an HTTP request over the mutual-TLS connection.
+fn openssl_mutual_tls(dir: &Path) -> Result<(), String> {
+    use std::io::{BufRead, BufReader, Write};
+    let port = free_port().to_string();
+    let f = |p: &str| dir.join(p).to_str().unwrap().to_string();
+    let mut server = Background(
+        Command::new("openssl")
+            .args(["s_server", "-accept", &format!("127.0.0.1:{port}"), "-naccept", "1", "-www"])
+            .args(["-cert", &f("tls/chain.pem"), "-key", &f("tls/key.pem"), "-CAfile", &f("tls/ca-inbound.pem")])
+            .args(["-Verify", "2", "-verify_return_error"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    // s_server prints ACCEPT once it listens, or exits when it cannot load the key.
+    let mut lines = BufReader::new(server.0.stdout.take().unwrap()).lines();
+    if !lines.any(|l| l.is_ok_and(|l| l.contains("ACCEPT"))) {
+        let mut err = String::new();
+        std::io::Read::read_to_string(server.0.stderr.as_mut().unwrap(), &mut err).unwrap();
+        return Err(format!("s_server did not start: {err}"));
+    }
+    let mut client = Command::new("openssl")
+        .args(["s_client", "-connect", &format!("127.0.0.1:{port}"), "-servername", "localhost", "-quiet"])
+        .args(["-cert", &f("tls/chain.pem"), "-key", &f("tls/key.pem"), "-CAfile", &f("tls/ca-inbound.pem")])
+        .args(["-verify_return_error", "-verify_hostname", "localhost"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    client.stdin.take().unwrap().write_all(b"GET / HTTP/1.0\r\n\r\n").unwrap();
+    let out = client.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    if stdout.starts_with("HTTP/1.0 200") {
+        Ok(())
+    } else {
+        Err(format!("s_client: {stdout} {}", String::from_utf8_lossy(&out.stderr)))
+    }
+}
+
+/// Python's `ssl` (OpenSSL 3.0 on Debian 12): for each bundle directory, `load_cert_chain` on
+/// both sides and a mutual-TLS handshake in memory, then one message each way.
+const PYTHON_MTLS: &str = r#"
+import json, ssl, sys
+out = {}
+for kt, d in json.loads(sys.argv[1]).items():
+    try:
+        ctx = {}
+        for side, proto in (("s", ssl.PROTOCOL_TLS_SERVER), ("c", ssl.PROTOCOL_TLS_CLIENT)):
+            c = ssl.SSLContext(proto)
+            c.load_cert_chain(d + "/tls/chain.pem", d + "/tls/key.pem")
+            c.load_verify_locations(d + "/tls/ca-inbound.pem")
+            c.verify_mode = ssl.CERT_REQUIRED
+            ctx[side] = c
+        bio = [ssl.MemoryBIO() for _ in range(4)]
+        srv = ctx["s"].wrap_bio(bio[0], bio[1], server_side=True)
+        cli = ctx["c"].wrap_bio(bio[2], bio[3], server_hostname="localhost")
+        def pump():
+            bio[0].write(bio[3].read()); bio[2].write(bio[1].read())
+        done = set()
+        for _ in range(10):
+            for name, end in (("c", cli), ("s", srv)):
+                if name not in done:
+                    try:
+                        end.do_handshake(); done.add(name)
+                    except ssl.SSLWantReadError:
+                        pass
+                pump()
+        cli.write(b"ping"); pump()
+        assert srv.read(4) == b"ping"
+        srv.write(b"pong"); pump()
+        assert cli.read(4) == b"pong"
+        assert srv.getpeercert()["subject"], "the server saw no client certificate"
+        out[kt] = "ok"
+    except Exception as e:
+        out[kt] = repr(e)
+print(json.dumps(out))
+"#;
+
+#[test]
+fn every_key_type_as_ca_and_leaf_works_with_openssl_python_rustls_and_keytool() {
+    use rustls::pki_types::pem::PemObject;
+    let v = TestVault::init();
+    let d = v.root.path();
+    std::fs::write(d.join("pw.txt"), "p12 pass\n").unwrap();
+    let mut dirs = serde_json::Map::new();
+    // One CA and one leaf of each type, the leaf both server and client: made once.
+    for kt in KEY_TYPES {
+        let (ca, svc) = (format!("ca-{kt}"), format!("svc-{kt}"));
+        v.ok(&["ca", "create", &ca, "--key-type", kt]);
+        v.ok(&["service", "add", &svc, "--env", "prod"]);
+        v.ok(&[
+            "cert",
+            "issue",
+            "--service",
+            &svc,
+            "--ca",
+            &ca,
+            "--dns",
+            "localhost",
+            "--server",
+            "--client",
+            "--key-type",
+            kt,
+        ]);
+        v.ok(&["trust", "add", &svc, "--ca", &ca, "--inbound"]);
+        v.ok(&["export", &svc, "--out", s(&d.join(&svc))]);
+        let p12 = d.join(format!("{svc}.p12"));
+        v.ok(&["export", &svc, "--format", "p12", "--p12-password-file", s(&d.join("pw.txt")), "--out", s(&p12)]);
+        dirs.insert(kt.to_string(), s(&d.join(&svc)).into());
+    }
+    let mut failures = Vec::new();
+    for kt in KEY_TYPES {
+        let dir = d.join(format!("svc-{kt}"));
+        let key_pem = std::fs::read(dir.join("tls/key.pem")).unwrap();
+        assert!(!key_pem.contains(&b'\r'), "{kt}: the key PEM has CR line endings");
+        let pkey =
+            Command::new("openssl").args(["pkey", "-noout", "-in", s(&dir.join("tls/key.pem"))]).output().unwrap();
+        if !pkey.status.success() {
+            failures.push(format!("{kt}: openssl pkey: {}", String::from_utf8_lossy(&pkey.stderr)));
+        }
+        let p12 = d.join(format!("svc-{kt}.p12"));
+        let info = Command::new("openssl")
+            .args(["pkcs12", "-info", "-nodes", "-in", s(&p12), "-passin", "pass:p12 pass"])
+            .output()
+            .unwrap();
+        if !info.status.success() || !String::from_utf8_lossy(&info.stdout).contains("BEGIN PRIVATE KEY") {
+            failures.push(format!("{kt}: openssl pkcs12: {}", String::from_utf8_lossy(&info.stderr)));
+        }
+        if let Err(e) = openssl_mutual_tls(&dir) {
+            failures.push(format!("{kt}: openssl s_server/s_client: {e}"));
+        }
+        let chain: Vec<_> = rustls::pki_types::CertificateDer::pem_file_iter(dir.join("tls/chain.pem"))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        let key = rustls::pki_types::PrivateKeyDer::from_pem_file(dir.join("tls/key.pem")).unwrap();
+        if let Err(e) = rustls::ServerConfig::builder().with_no_client_auth().with_single_cert(chain, key) {
+            failures.push(format!("{kt}: rustls: {e}"));
+        }
+    }
+    let py = Command::new("python3")
+        .args(["-c", PYTHON_MTLS, &serde_json::Value::Object(dirs).to_string()])
+        .output()
+        .unwrap();
+    assert!(py.status.success(), "{}", String::from_utf8_lossy(&py.stderr));
+    let results: serde_json::Value = serde_json::from_slice(&py.stdout).unwrap();
+    for kt in KEY_TYPES {
+        if results[kt] != "ok" {
+            failures.push(format!("{kt}: python ssl: {}", results[kt]));
+        }
+    }
+    // keytool: one JVM per file, all at once (a JRE has no way to read several in one run).
+    let keytools: Vec<_> = KEY_TYPES
+        .iter()
+        .map(|kt| {
+            let p12 = d.join(format!("svc-{kt}.p12"));
+            let child = Command::new("keytool")
+                .args(["-list", "-storetype", "PKCS12", "-storepass", "p12 pass", "-keystore", s(&p12)])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("keytool must be installed (Debian package default-jre-headless; .ci/run installs it)");
+            (kt, child)
+        })
+        .collect();
+    for (kt, child) in keytools {
+        let out = child.wait_with_output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        if !out.status.success() || !text.contains("PrivateKeyEntry") || !text.contains("trustedCertEntry") {
+            failures.push(format!("{kt}: keytool: {text} {}", String::from_utf8_lossy(&out.stderr)));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn public_files_are_0644_lf_and_verify_uses_the_chain_in_the_file_and_anchor_imports() {
+    let v = TestVault::init();
+    let d = v.root.path();
+    v.ok(&["ca", "create", "root"]);
+    v.ok(&["ca", "create", "issuing", "--parent", "root"]);
+    v.ok(&["service", "add", "web", "--env", "prod"]);
+    v.ok(&["cert", "issue", "--service", "web", "--ca", "issuing", "--dns", "web.example", "--server"]);
+    let bundle = d.join("web");
+    let printed = v.ok(&["export", "web", "--out", s(&bundle)]);
+    assert!(printed.contains("signed"), "{printed}");
+    let printed = v.ok(&["export", "web", "--format", "k8s", "--out", s(&d.join("web.yaml"))]);
+    assert!(!printed.contains("signed"), "a Kubernetes file carries no signature: {printed}");
+    // Public files are readable by all, whatever Keyloom's own umask; no PEM has a CR.
+    v.ok(&["ca", "crl", "issuing", "--out", s(&d.join("issuing.crl"))]);
+    v.ok(&["signing-key", "export", "--out", s(&d.join("signing.pub"))]);
+    for public in ["issuing.crl", "signing.pub", "web/tls/cert.pem", "web/tls/chain.pem"] {
+        assert_eq!(mode(&d.join(public)), 0o644, "{public}");
+    }
+    assert_eq!(mode(&bundle.join("tls/key.pem")), 0o600);
+    for pem in ["issuing.crl", "web/tls/cert.pem", "web/tls/chain.pem", "web/tls/key.pem"] {
+        assert!(!std::fs::read(d.join(pem)).unwrap().contains(&b'\r'), "{pem} has CRLF line endings");
+    }
+    // Another vault that trusts only the root: the intermediate in chain.pem completes the path;
+    // the bare leaf fails with one stderr line naming the file and the reason.
+    let other = TestVault::init();
+    std::fs::write(d.join("root.pem"), v.ok(&["ca", "show", "root", "--pem"])).unwrap();
+    other.ok(&["ca", "import", s(&d.join("root.pem"))]);
+    let ok = other.ok(&["cert", "verify", s(&bundle.join("tls/chain.pem"))]);
+    assert!(ok.contains("server: OK"), "{ok}");
+    let leaf = bundle.join("tls/cert.pem");
+    let out = other.run(&["cert", "verify", s(&leaf)]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(err.contains(s(&leaf)) && err.contains("no trusted CA issued it"), "{err}");
+    assert!(out.stdout.is_empty(), "{}", String::from_utf8_lossy(&out.stdout));
+    // A vault that imports only the intermediate: not an anchor by default (it is not
+    // self-signed), an anchor once imported with --anchor.
+    let third = TestVault::init();
+    std::fs::write(d.join("issuing.pem"), v.ok(&["ca", "show", "issuing", "--pem"])).unwrap();
+    third.ok(&["ca", "import", s(&d.join("issuing.pem"))]);
+    let err = third.fails(&["cert", "verify", s(&leaf)], 1);
+    assert!(err.contains("no trusted"), "{err}");
+    third.ok(&["ca", "import", "--anchor", s(&d.join("issuing.pem"))]);
+    let ok = third.ok(&["cert", "verify", s(&leaf)]);
+    assert!(ok.contains("server: OK"), "{ok}");
 }

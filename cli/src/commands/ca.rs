@@ -101,13 +101,14 @@ pub fn run(ctx: &Context, cmd: CaCmd) -> CliResult<()> {
                 }
             }
         }
-        CaCmd::Import { file } => {
+        CaCmd::Import { file, anchor } => {
             let bytes = std::fs::read(&file).map_err(CliError::file("cannot read", &file))?;
-            let added = vault.import_cas(&bytes, &file.display().to_string())?;
+            let added = vault.import_cas_as(&bytes, &file.display().to_string(), anchor)?;
             if ctx.json {
                 ctx.print_json(&added)?;
             } else {
-                println!("Imported {} CA certificate(s) for trust only from {}", added.len(), file.display());
+                let how = if anchor { ", as trust anchors," } else { "" };
+                println!("Imported {} CA certificate(s){how} for trust only from {}", added.len(), file.display());
             }
         }
         CaCmd::Rename { name, new_name } => {
@@ -121,7 +122,7 @@ pub fn run(ctx: &Context, cmd: CaCmd) -> CliResult<()> {
         CaCmd::Crl { name, out, der } => {
             let crl = vault.issue_crl(&name)?;
             let bytes = if der { crl } else { vault_data::to_pem("X509 CRL", &crl).into_bytes() };
-            write_new_file(&out, &bytes, 0o644)?;
+            write_new_file(&out, &bytes, vault_data::export::bundle::PUBLIC_MODE)?;
             if ctx.json {
                 ctx.print_json(&serde_json::json!({ "ca": name, "out": out }))?;
             } else {
@@ -131,7 +132,11 @@ pub fn run(ctx: &Context, cmd: CaCmd) -> CliResult<()> {
         CaCmd::SignCsr { name, csr, out, validity_days } => {
             let bytes = std::fs::read(&csr).map_err(CliError::file("cannot read", &csr))?;
             let der = vault.sign_csr(&name, &bytes, validity_days)?;
-            write_new_file(&out, vault_data::to_pem("CERTIFICATE", &der).as_bytes(), 0o644)?;
+            write_new_file(
+                &out,
+                vault_data::to_pem("CERTIFICATE", &der).as_bytes(),
+                vault_data::export::bundle::PUBLIC_MODE,
+            )?;
             if ctx.json {
                 ctx.print_json(&serde_json::json!({ "ca": name, "out": out }))?;
             } else {

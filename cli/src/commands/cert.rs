@@ -219,13 +219,14 @@ pub fn run(ctx: &Context, cmd: CertCmd) -> CliResult<()> {
             let report = if path.is_file() {
                 let bytes = std::fs::read(path).map_err(CliError::file("cannot read", path))?;
                 let ders = vault_data::pki::import::parse_certificates(&bytes, &target)?;
-                vault.verify_cert(&ders[0], at)?
+                // The first certificate is checked; the others in the file may serve as its chain.
+                vault.verify_cert_with(&ders[0], &ders[1..], at)?
             } else {
                 vault.verify_stored_cert(&target, at)?
             };
             if ctx.json {
                 ctx.print_json(&report)?;
-            } else {
+            } else if report.ok {
                 for (usage, r) in [("server", &report.server), ("client", &report.client)] {
                     match r {
                         Some(None) => println!("{usage}: OK (chain: {})", report.chain.join(" -> ")),
@@ -236,7 +237,12 @@ pub fn run(ctx: &Context, cmd: CertCmd) -> CliResult<()> {
             }
             if !report.ok {
                 vault.close()?;
-                return Err(CliError::Usage("the certificate does not verify".into()));
+                // One line on stderr: what failed and why, so a script's log says it all.
+                let why: Vec<String> = [("server", &report.server), ("client", &report.client)]
+                    .iter()
+                    .filter_map(|(usage, r)| r.as_ref().and_then(|r| r.as_ref()).map(|why| format!("{usage}: {why}")))
+                    .collect();
+                return Err(CliError::Usage(format!("{target} does not verify: {}", why.join("; "))));
             }
         }
     }

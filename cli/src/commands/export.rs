@@ -1,5 +1,6 @@
 //! `export`, `bundle verify | history`, `signing-key export`.
 
+use vault_data::export::write::FileOwner;
 use vault_data::export::{verify_bundle, Format};
 use vault_data::{Destination, ExportOptions, ExportStage, ExportTarget};
 
@@ -12,7 +13,7 @@ pub fn export(ctx: &Context, a: ExportArgs) -> CliResult<()> {
         "dir" => Format::Dir,
         "tar.gz" => Format::TarGz,
         "k8s" => Format::K8s(a.namespace.clone()),
-        "compose" => Format::Compose,
+        "compose" => Format::Compose(FileOwner { uid: a.uid, gid: a.gid }),
         "env" => Format::Env,
         "p12" => {
             let file = a
@@ -30,6 +31,9 @@ pub fn export(ctx: &Context, a: ExportArgs) -> CliResult<()> {
     };
     if a.p12_password_file.is_some() && !matches!(format, Format::P12(_)) {
         return Err(CliError::Usage("--p12-password-file goes with --format p12".into()));
+    }
+    if (a.uid.is_some() || a.gid.is_some()) && !matches!(format, Format::Compose(_)) {
+        return Err(CliError::Usage("--uid and --gid go with --format compose".into()));
     }
     if a.namespace.is_some() && !matches!(format, Format::K8s(_)) {
         return Err(CliError::Usage("--namespace goes with --format k8s".into()));
@@ -55,6 +59,7 @@ pub fn export(ctx: &Context, a: ExportArgs) -> CliResult<()> {
             (services, Destination::Into(a.out.clone()))
         }
     };
+    let signed = format.signed();
     let target = ExportTarget { format, destination, force: a.force, mtime };
     // Every service in one audited commit, then one output per service.
     let bar = if ctx.json || a.environment.is_none() {
@@ -84,13 +89,13 @@ pub fn export(ctx: &Context, a: ExportArgs) -> CliResult<()> {
                     "files": files, "manifest": one.bundle.manifest,
                 }))
             } else {
-                let verb = if one.replaced { "replacing the previous export" } else { "signed" };
-                println!(
-                    "Exported {} ({} files, {verb}) to {}",
-                    one.service,
-                    one.bundle.files.len(),
-                    one.path.display()
-                );
+                let what = match (signed, one.replaced) {
+                    (true, false) => format!("{} files, signed", one.bundle.files.len()),
+                    (true, true) => format!("{} files, signed, replacing the previous export", one.bundle.files.len()),
+                    (false, false) => format!("as {}", a.format),
+                    (false, true) => format!("as {}, replacing the previous export", a.format),
+                };
+                println!("Exported {} ({what}) to {}", one.service, one.path.display());
                 Ok(())
             }
         }
@@ -167,7 +172,7 @@ pub fn signing_key(ctx: &Context, cmd: SigningKeyCmd) -> CliResult<()> {
     let vault = ctx.open_unlocked()?;
     let text = vault.signing_public_key()?;
     vault.close()?;
-    write_new_file(&out, text.as_bytes(), 0o644)?;
+    write_new_file(&out, text.as_bytes(), vault_data::export::bundle::PUBLIC_MODE)?;
     if ctx.json {
         ctx.print_json(&serde_json::json!({ "out": out }))
     } else {

@@ -2,10 +2,11 @@
 //! files in a 0700 temporary directory that is removed when the child exits. Signals are
 //! forwarded to the child and its exit code becomes ours.
 
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::process::ExitStatusExt;
 
 use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM};
-use vault_data::export::run::{tls_variable, withheld_from_child};
+use vault_data::export::run::{tls_variable, withheld_from_child, RunSecret};
 
 use crate::args::RunArgs;
 use crate::context::Context;
@@ -67,6 +68,19 @@ pub fn bundle_for_client(ctx: &Context, service: &str, secrets_only: bool) -> Cl
     crate::output::write_stdout_bytes(&out).map_err(|e| CliError::Usage(format!("cannot answer: {e}")))
 }
 
+/// Creates `path` (and its parent, 0700) holding `contents`, mode 0600.
+fn write_private(path: &std::path::Path, contents: &[u8]) -> CliResult<()> {
+    if let Some(parent) = path.parent() {
+        let mut b = std::fs::DirBuilder::new();
+        std::os::unix::fs::DirBuilderExt::mode(b.recursive(true), 0o700);
+        b.create(parent).map_err(CliError::file("cannot create", parent))?;
+    }
+    let mut o = std::fs::OpenOptions::new();
+    std::os::unix::fs::OpenOptionsExt::mode(o.write(true).create_new(true), 0o600);
+    let mut file = o.open(path).map_err(CliError::file("cannot create", path))?;
+    std::io::Write::write_all(&mut file, contents).map_err(CliError::file("cannot write", path))
+}
+
 pub fn run(ctx: &Context, a: RunArgs) -> CliResult<()> {
     let bundle = files(ctx, &a)?;
 
@@ -87,17 +101,24 @@ pub fn run(ctx: &Context, a: RunArgs) -> CliResult<()> {
     for (path, contents) in &bundle {
         match path.as_str() {
             "secrets.json" => {
-                let map: std::collections::BTreeMap<String, String> =
-                    serde_json::from_slice(contents).map_err(|e| CliError::Usage(e.to_string()))?;
-                cmd.envs(map);
+                let secrets = vault_data::export::secrets_json::parse(contents)?;
+                for secret in vault_data::export::run::plan(&a.service, secrets)? {
+                    match secret {
+                        RunSecret::Env { name, value } => {
+                            cmd.env(name, std::ffi::OsStr::from_bytes(&value));
+                        }
+                        RunSecret::File { variable, file, value } => {
+                            let path = dir.path().join(file);
+                            write_private(&path, &value)?;
+                            cmd.env(variable, &path);
+                        }
+                    }
+                }
             }
             path => {
                 let Some(var) = tls_variable(path) else { continue };
                 let path = dir.path().join(path.trim_start_matches("tls/"));
-                let mut o = std::fs::OpenOptions::new();
-                std::os::unix::fs::OpenOptionsExt::mode(o.write(true).create_new(true), 0o600);
-                let mut file = o.open(&path).map_err(CliError::file("cannot create", &path))?;
-                std::io::Write::write_all(&mut file, contents).map_err(CliError::file("cannot write", &path))?;
+                write_private(&path, contents)?;
                 cmd.env(var, &path);
             }
         }

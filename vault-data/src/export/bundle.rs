@@ -7,7 +7,7 @@ use crate::export::manifest::Manifest;
 
 /// Mode of files holding private keys or secret values.
 pub const SECRET_MODE: u32 = 0o600;
-/// Mode of public files (certificates, manifest).
+/// Mode of public files (certificates, CRLs, public keys, the manifest), wherever Keyloom writes them.
 pub const PUBLIC_MODE: u32 = 0o644;
 
 /// One file of a bundle.

@@ -9,6 +9,7 @@ pub mod manifest;
 pub mod platform;
 pub mod replace;
 pub mod run;
+pub mod secrets_json;
 pub mod template;
 pub mod verify;
 pub mod write;

@@ -15,12 +15,26 @@ fn find<'a>(bundle: &'a Bundle, path: &str) -> Option<&'a BundleFile> {
     bundle.files.iter().find(|f| f.path == path)
 }
 
-/// A DNS-1123 label from a service name (lowercase alphanumerics and '-').
-pub fn k8s_name(s: &str) -> String {
-    let mut out: String =
-        s.to_ascii_lowercase().chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '-' }).collect();
-    out = out.trim_matches('-').to_string();
-    out.truncate(50);
+/// `name` as a Kubernetes object name part or namespace: a DNS-1123 label (lowercase letters,
+/// digits, '-', 1–63 characters). Refused, naming `what`, rather than rewritten: a rewrite can make
+/// two names one (`Payments` and `payments`, or two long names cut to the same prefix) and then one
+/// Secret silently replaces the other.
+pub fn k8s_label<'a>(what: &str, name: &'a str) -> Result<&'a str> {
+    if crate::model::names::is_label(name) {
+        Ok(name)
+    } else {
+        Err(Error::Invalid(format!(
+            "{what} {} is not a Kubernetes name: use 1–63 lowercase letters, digits and '-', starting and ending \
+             with a letter or digit (DNS-1123 label)",
+            crate::model::names::shown(name)
+        )))
+    }
+}
+
+/// The service's name in compose secret names and Kubernetes labels.
+fn slug(s: &str) -> String {
+    let out: String = s.to_ascii_lowercase().chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '-' }).collect();
+    let out = out.trim_matches('-').to_string();
     if out.is_empty() {
         "service".into()
     } else {
@@ -28,48 +42,68 @@ pub fn k8s_name(s: &str) -> String {
     }
 }
 
-fn secret_values(bundle: &Bundle) -> Result<BTreeMap<String, String>> {
+/// The bundle's secrets, as (name, exact bytes), sorted by name.
+fn secret_values(bundle: &Bundle) -> Result<Vec<(String, Zeroizing<Vec<u8>>)>> {
     match find(bundle, "secrets.json") {
-        None => Ok(BTreeMap::new()),
-        Some(f) => serde_json::from_slice(&f.contents).map_err(|e| Error::Storage(format!("secrets.json: {e}"))),
+        None => Ok(Vec::new()),
+        Some(f) => crate::export::secrets_json::parse(&f.contents),
     }
 }
 
-#[derive(Serialize)]
-struct Metadata {
-    name: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    namespace: Option<String>,
-    labels: BTreeMap<String, String>,
-    annotations: BTreeMap<String, String>,
+/// A YAML scalar that every reader (YAML 1.1 and 1.2) reads as this string: JSON's double-quoted
+/// form, which is valid YAML. Never a plain scalar: `2027-01-01T00:00:00Z`, `yes`, `0755` or
+/// `1e3` would be a timestamp, a boolean or a number to some reader.
+fn yaml_str(s: &str) -> String {
+    serde_json::Value::String(s.to_string()).to_string()
 }
 
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct K8sSecret {
-    api_version: &'static str,
-    kind: &'static str,
-    metadata: Metadata,
-    #[serde(rename = "type")]
+/// One YAML block mapping of strings at `indent`, keys sorted; nothing for an empty map.
+fn yaml_map(out: &mut Vec<u8>, indent: &str, key: &str, map: &BTreeMap<String, String>) {
+    if map.is_empty() {
+        return;
+    }
+    out.extend_from_slice(format!("{indent}{key}:\n").as_bytes());
+    for (k, v) in map {
+        out.extend_from_slice(format!("{indent}  {}: {}\n", yaml_str(k), yaml_str(v)).as_bytes());
+    }
+}
+
+struct K8sSecret<'a> {
+    name: String,
+    namespace: Option<&'a str>,
+    labels: &'a BTreeMap<String, String>,
+    annotations: BTreeMap<String, String>,
     type_: &'static str,
     data: BTreeMap<String, String>,
 }
 
+impl K8sSecret<'_> {
+    fn write(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(b"apiVersion: \"v1\"\nkind: \"Secret\"\nmetadata:\n");
+        out.extend_from_slice(format!("  name: {}\n", yaml_str(&self.name)).as_bytes());
+        if let Some(ns) = self.namespace {
+            out.extend_from_slice(format!("  namespace: {}\n", yaml_str(ns)).as_bytes());
+        }
+        yaml_map(out, "  ", "labels", self.labels);
+        yaml_map(out, "  ", "annotations", &self.annotations);
+        out.extend_from_slice(format!("type: {}\n", yaml_str(self.type_)).as_bytes());
+        yaml_map(out, "", "data", &self.data);
+    }
+}
+
 /// Two Kubernetes Secrets as one YAML stream: `<service>-tls` of type kubernetes.io/tls (tls.crt
-/// is the chain, tls.key the key, ca.crt the inbound CAs) and `<service>-secrets` (Opaque).
+/// is the chain, tls.key the key, ca.crt the inbound CAs) and `<service>-secrets` (Opaque, every
+/// value base64 in `data`, so any bytes travel). Every scalar is a double-quoted string; the
+/// service name and namespace must be DNS-1123 labels.
 pub fn kubernetes(bundle: &Bundle, namespace: Option<&str>) -> Result<Zeroizing<Vec<u8>>> {
     let m = &bundle.manifest;
+    let service = k8s_label("service", &m.service)?;
+    let namespace = namespace.map(|ns| k8s_label("namespace", ns)).transpose()?;
     let mut labels = BTreeMap::new();
-    labels.insert("app.kubernetes.io/name".to_string(), k8s_name(&m.service));
+    labels.insert("app.kubernetes.io/name".to_string(), service.to_string());
     labels.insert("app.kubernetes.io/managed-by".to_string(), "keyloom".to_string());
     labels.insert("keyloom.dev/vault".to_string(), m.vault_id.clone());
-    labels.insert("keyloom.dev/environment".to_string(), k8s_name(&m.environment));
-    let meta = |suffix: &str, annotations: BTreeMap<String, String>| Metadata {
-        name: format!("{}-{suffix}", k8s_name(&m.service)),
-        namespace: namespace.map(str::to_string),
-        labels: labels.clone(),
-        annotations,
-    };
+    labels.insert("keyloom.dev/environment".to_string(), slug(&m.environment));
     let b64 = |f: Option<&BundleFile>| f.map(|f| STANDARD.encode(f.contents.as_slice()));
     let mut docs = Vec::new();
     if let (Some(chain), Some(key)) = (b64(find(bundle, "tls/chain.pem")), b64(find(bundle, "tls/key.pem"))) {
@@ -79,26 +113,28 @@ pub fn kubernetes(bundle: &Bundle, namespace: Option<&str>) -> Result<Zeroizing<
         if let Some(ca) = b64(find(bundle, "tls/ca-inbound.pem")) {
             data.insert("ca.crt".to_string(), ca);
         }
-        let mut ann = BTreeMap::new();
+        let mut annotations = BTreeMap::new();
         if let Some(c) = &m.certificate {
-            ann.insert("keyloom.dev/certificate-serial".to_string(), c.serial.clone());
-            ann.insert("keyloom.dev/not-after".to_string(), c.not_after.clone());
+            annotations.insert("keyloom.dev/certificate-serial".to_string(), c.serial.clone());
+            annotations.insert("keyloom.dev/not-after".to_string(), c.not_after.clone());
         }
         docs.push(K8sSecret {
-            api_version: "v1",
-            kind: "Secret",
-            metadata: meta("tls", ann),
+            name: format!("{service}-tls"),
+            namespace,
+            labels: &labels,
+            annotations,
             type_: "kubernetes.io/tls",
             data,
         });
     }
     let secrets = secret_values(bundle)?;
     if !secrets.is_empty() {
-        let data = secrets.into_iter().map(|(k, v)| (k, STANDARD.encode(v.as_bytes()))).collect();
+        let data = secrets.iter().map(|(k, v)| (k.clone(), STANDARD.encode(v.as_slice()))).collect();
         docs.push(K8sSecret {
-            api_version: "v1",
-            kind: "Secret",
-            metadata: meta("secrets", BTreeMap::new()),
+            name: format!("{service}-secrets"),
+            namespace,
+            labels: &labels,
+            annotations: BTreeMap::new(),
             type_: "Opaque",
             data,
         });
@@ -108,9 +144,7 @@ pub fn kubernetes(bundle: &Bundle, namespace: Option<&str>) -> Result<Zeroizing<
         if i > 0 {
             out.extend_from_slice(b"---\n");
         }
-        let yaml =
-            Zeroizing::new(serde_norway::to_string(d).map_err(|e| Error::Storage(format!("cannot write YAML: {e}")))?);
-        out.extend_from_slice(yaml.as_bytes());
+        d.write(&mut out);
     }
     Ok(out)
 }
@@ -121,21 +155,23 @@ struct ComposeFile {
     services: BTreeMap<String, BTreeMap<&'static str, Vec<String>>>,
 }
 
-/// The files of a compose deployment directory: each secret as its own 0600 file under
-/// `secrets/`, the TLS files, and `compose.secrets.yaml` declaring and granting them.
-pub fn compose(bundle: &Bundle) -> Result<Vec<BundleFile>> {
-    let svc = k8s_name(&bundle.manifest.service).replace('-', "_");
+/// The files of a compose deployment directory: each secret as its own file (mode `secret_mode`,
+/// 0600 or 0640, see [`crate::export::write::FileOwner`]) under `secrets/` holding the value's
+/// exact bytes, the TLS files, and `compose.secrets.yaml` declaring and granting them.
+pub fn compose(bundle: &Bundle, secret_mode: u32) -> Result<Vec<BundleFile>> {
+    let svc = slug(&bundle.manifest.service).replace('-', "_");
     let mut files = Vec::new();
     let mut declared = BTreeMap::new();
     for f in bundle.files.iter().filter(|f| f.path.starts_with("tls/")) {
         let stem = f.path.trim_start_matches("tls/").trim_end_matches(".pem").replace('-', "_");
         declared.insert(format!("{svc}_{stem}"), format!("./{}", f.path));
-        files.push(BundleFile { path: f.path.clone(), mode: f.mode, contents: f.contents.clone() });
+        let mode = if f.mode == SECRET_MODE { secret_mode } else { f.mode };
+        files.push(BundleFile { path: f.path.clone(), mode, contents: f.contents.clone() });
     }
     for (name, value) in secret_values(bundle)? {
         let path = format!("secrets/{name}");
         declared.insert(format!("{svc}_{}", name.to_ascii_lowercase()), format!("./{path}"));
-        files.push(BundleFile { path, mode: SECRET_MODE, contents: Zeroizing::new(value.into_bytes()) });
+        files.push(BundleFile { path, mode: secret_mode, contents: value });
     }
     let doc = ComposeFile {
         secrets: declared.iter().map(|(k, v)| (k.clone(), BTreeMap::from([("file", v.clone())]))).collect(),
@@ -197,7 +233,7 @@ pub fn pkcs12(bundle: &Bundle, password: &str) -> Result<Zeroizing<Vec<u8>>> {
     let mut store = KeyStore::new();
     let key = PrivateKey::from_der(&key_der).map_err(p12err)?;
     store.add_entry(
-        &k8s_name(&bundle.manifest.service),
+        &slug(&bundle.manifest.service),
         KeyStoreEntry::PrivateKeyChain(PrivateKeyChain::new(key_id, key, chain)),
     );
     for (i, ca) in ders("tls/ca-inbound.pem")?.iter().enumerate() {
@@ -207,4 +243,20 @@ pub fn pkcs12(bundle: &Bundle, password: &str) -> Result<Zeroizing<Vec<u8>>> {
         );
     }
     store.writer(password).write().map(Zeroizing::new).map_err(p12err)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kubernetes_names_are_checked_not_rewritten() {
+        assert_eq!(k8s_label("namespace", "pay-prod").unwrap(), "pay-prod");
+        for bad in ["Bad NS!", "Payments", "-a", "a.b", "", &"a".repeat(64)] {
+            let err = k8s_label("namespace", bad).unwrap_err().to_string();
+            assert!(err.contains("not a Kubernetes name"), "{bad:?}: {err}");
+        }
+        assert_eq!(yaml_str("2027-01-01T00:00:00Z"), "\"2027-01-01T00:00:00Z\"");
+        assert_eq!(yaml_str("a\"b\nc"), "\"a\\\"b\\nc\"");
+    }
 }

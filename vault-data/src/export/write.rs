@@ -26,8 +26,9 @@ pub enum Format {
     Age(Vec<String>),
     /// Kubernetes Secrets (YAML), in this namespace if given.
     K8s(Option<String>),
-    /// A directory with the files and a compose secrets fragment referencing them.
-    Compose,
+    /// A directory with the files and a compose secrets fragment referencing them; the secret
+    /// files (and the key) owned as asked, so a container's user can read them.
+    Compose(FileOwner),
     /// Just the env file.
     Env,
     /// PKCS#12 protected by this password.
@@ -42,7 +43,7 @@ impl Format {
             Format::TarGz => "tar.gz",
             Format::Age(_) => "age",
             Format::K8s(_) => "k8s",
-            Format::Compose => "compose",
+            Format::Compose(_) => "compose",
             Format::Env => "env",
             Format::P12(_) => "p12",
         }
@@ -51,7 +52,7 @@ impl Format {
     /// What follows the service name in a multi-service export (`""` for directories).
     pub fn extension(&self) -> &'static str {
         match self {
-            Format::Dir | Format::Compose => "",
+            Format::Dir | Format::Compose(_) => "",
             Format::TarGz => ".tar.gz",
             Format::Age(_) => ".tar.gz.age",
             Format::K8s(_) => ".yaml",
@@ -67,7 +68,7 @@ impl Format {
             "dir" => Format::Dir,
             "tar.gz" => Format::TarGz,
             "k8s" => Format::K8s(namespace.filter(|n| !n.trim().is_empty())),
-            "compose" => Format::Compose,
+            "compose" => Format::Compose(FileOwner::default()),
             "env" => Format::Env,
             "age" => Format::age(recipients)?,
             other => {
@@ -86,6 +87,13 @@ impl Format {
         Ok(Format::Age(recipients))
     }
 
+    /// Whether the output carries the signed manifest (`bundle verify` checks it): dir, tar.gz
+    /// and age. The platform shapes (k8s, compose, env, p12) are rendered from a signed bundle but
+    /// carry no signature of their own.
+    pub fn signed(&self) -> bool {
+        matches!(self, Format::Dir | Format::TarGz | Format::Age(_))
+    }
+
     /// Whether the output carries only secrets (an env file never takes the private key along).
     pub fn secrets_only(&self) -> bool {
         matches!(self, Format::Env)
@@ -96,7 +104,7 @@ impl Format {
     /// Whether this format writes a directory or a single file.
     pub fn kind(&self) -> OutputKind {
         match self {
-            Format::Dir | Format::Compose => OutputKind::Dir,
+            Format::Dir | Format::Compose(_) => OutputKind::Dir,
             _ => OutputKind::File,
         }
     }
@@ -117,10 +125,33 @@ pub fn target_in(out_dir: &Path, service: &str, format: &Format) -> Result<PathB
     }
 }
 
+/// Who owns the secret files (mode 0600, and the key) of a compose directory. Docker bind-mounts
+/// each file into the container as it is on the host, owner and mode included, so a container
+/// that runs as another user needs them owned by its uid (they stay 0600), or by its group (they
+/// become 0640). Changing the owner needs root, or a group the exporting user belongs to.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FileOwner {
+    /// The owner's uid.
+    pub uid: Option<u32>,
+    /// The group's gid.
+    pub gid: Option<u32>,
+}
+
+impl FileOwner {
+    /// The mode of a secret file under this owner: group-readable when only a group is given.
+    pub fn secret_mode(&self) -> u32 {
+        if self.uid.is_none() && self.gid.is_some() {
+            0o640
+        } else {
+            crate::export::bundle::SECRET_MODE
+        }
+    }
+}
+
 /// A bundle rendered in one output format, in memory, ready to be written.
 pub enum Rendered {
-    /// A directory tree (dir, compose).
-    Dir(Vec<BundleFile>),
+    /// A directory tree (dir, compose), with the owner of its non-public files.
+    Dir(Vec<BundleFile>, FileOwner),
     /// One file (tar.gz, age, k8s, env, p12).
     File(zeroize::Zeroizing<Vec<u8>>),
 }
@@ -128,7 +159,7 @@ pub enum Rendered {
 impl std::fmt::Debug for Rendered {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Rendered::Dir(files) => f.debug_tuple("Dir").field(files).finish(),
+            Rendered::Dir(files, owner) => f.debug_tuple("Dir").field(files).field(owner).finish(),
             Rendered::File(bytes) => write!(f, "File({} bytes)", bytes.len()),
         }
     }
@@ -138,7 +169,7 @@ impl Rendered {
     /// Directory or file.
     pub fn kind(&self) -> OutputKind {
         match self {
-            Rendered::Dir(_) => OutputKind::Dir,
+            Rendered::Dir(..) => OutputKind::Dir,
             Rendered::File(_) => OutputKind::File,
         }
     }
@@ -146,7 +177,7 @@ impl Rendered {
     /// What the export history records of it: (SHA-256, entries or size).
     pub(crate) fn fingerprint(&self) -> (String, u64) {
         match self {
-            Rendered::Dir(files) => replace::dir_fingerprint(files),
+            Rendered::Dir(files, _) => replace::dir_fingerprint(files),
             Rendered::File(bytes) => replace::file_fingerprint(bytes),
         }
     }
@@ -161,8 +192,9 @@ pub fn render(bundle: &Bundle, format: &Format, mtime: u64) -> Result<Rendered> 
                 .iter()
                 .map(|f| BundleFile { path: f.path.clone(), mode: f.mode, contents: f.contents.clone() })
                 .collect(),
+            FileOwner::default(),
         ),
-        Format::Compose => Rendered::Dir(platform::compose(bundle)?),
+        Format::Compose(owner) => Rendered::Dir(platform::compose(bundle, owner.secret_mode())?, *owner),
         Format::Age(recipients) => {
             Rendered::File(zeroize::Zeroizing::new(age_encrypt(&tar_gz(bundle, mtime)?, recipients)?))
         }
@@ -193,7 +225,7 @@ pub fn write_bundle(bundle: &Bundle, format: &Format, out: &Path, mtime: u64) ->
 pub(crate) fn write_output(rendered: &Rendered, target: &Path, replacing: Option<&ReplaceRule>) -> Result<()> {
     let tmp = temp_beside(target, "new");
     let written = match rendered {
-        Rendered::Dir(files) => write_dir(files, &tmp),
+        Rendered::Dir(files, owner) => write_dir(files, *owner, &tmp),
         Rendered::File(bytes) => write_file(bytes, &tmp),
     };
     if let Err(e) = written {
@@ -342,7 +374,7 @@ fn remove_previous(old: &Path, target: &Path, kind: OutputKind) -> Result<()> {
     durable::sync_dir(parent_of(target))
 }
 
-fn write_dir(files: &[BundleFile], dir: &Path) -> Result<()> {
+fn write_dir(files: &[BundleFile], owner: FileOwner, dir: &Path) -> Result<()> {
     durable::create_private_dir(dir)?;
     for f in files {
         let path = dir.join(&f.path);
@@ -360,6 +392,19 @@ fn write_dir(files: &[BundleFile], dir: &Path) -> Result<()> {
         // says (secret files were created 0600 and stay so).
         fs::set_permissions(&path, fs::Permissions::from_mode(f.mode))
             .map_err(Error::io("cannot set mode of", &path))?;
+        if f.mode != crate::export::bundle::PUBLIC_MODE && (owner.uid.is_some() || owner.gid.is_some()) {
+            std::os::unix::fs::fchown(&file, owner.uid, owner.gid).map_err(|e| {
+                let who = match (owner.uid, owner.gid) {
+                    (Some(u), Some(g)) => format!("{u}:{g}"),
+                    (Some(u), None) => format!("uid {u}"),
+                    (None, g) => format!("gid {}", g.unwrap_or_default()),
+                };
+                Error::Invalid(format!(
+                    "cannot give {} to {who}: {e} (changing a file's owner needs root; its group, a group you belong to)",
+                    path.display()
+                ))
+            })?;
+        }
     }
     durable::sync_tree(dir)
 }

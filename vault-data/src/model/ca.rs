@@ -46,3 +46,17 @@ impl Ca {
         self.key_payload.is_some()
     }
 }
+
+/// A CA marked as a trust anchor by `ca import --anchor`: chains may end at it though it is not
+/// self-signed (what `openssl verify -partial_chain` and rustls-webpki accept). A self-signed root
+/// is an anchor without one. A record of its own, so CA records keep their encoding.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrustAnchor {
+    /// Random id of this record.
+    pub id: RecordId,
+    /// The CA it makes an anchor.
+    pub ca: RecordId,
+    /// When.
+    #[serde(with = "crate::model::timestamp")]
+    pub created: OffsetDateTime,
+}

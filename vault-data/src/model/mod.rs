@@ -11,7 +11,7 @@ pub mod timestamp;
 
 use serde::{Deserialize, Serialize};
 
-pub use ca::Ca;
+pub use ca::{Ca, TrustAnchor};
 pub use certificate::{CertStatus, Certificate, Revocation};
 pub use credential::{Credential, CredentialVersion, SecretRef};
 pub use intent::Intent;
@@ -28,6 +28,7 @@ pub(crate) enum ObjectRecord {
     Certificate(Certificate),
     Export(export::ExportRecord),
     Output(export::OutputRecord),
+    TrustAnchor(ca::TrustAnchor),
 }
 
 impl ObjectRecord {
@@ -41,6 +42,7 @@ impl ObjectRecord {
             ObjectRecord::Certificate(x) => x.id,
             ObjectRecord::Export(x) => x.id,
             ObjectRecord::Output(x) => x.id,
+            ObjectRecord::TrustAnchor(x) => x.id,
         }
     }
 

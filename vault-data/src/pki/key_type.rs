@@ -117,8 +117,47 @@ impl KeyType {
     }
 }
 
+/// A PKCS#8 private key as it leaves Keyloom: PKCS#8 v1 (RFC 5208), which every consumer reads.
+/// Ed25519 keys are generated (and may be imported) as PKCS#8 v2 (RFC 5958, with the public key
+/// embedded), which OpenSSL 3.0, and so Python's `ssl`, `openssl pkcs12` and nginx on Debian 12,
+/// reject as "unsupported"; they leave as the RFC 8410 v1 form `openssl genpkey` writes. Other
+/// keys are already v1 and leave unchanged.
+pub fn pkcs8_v1(pkcs8: &[u8]) -> Result<zeroize::Zeroizing<Vec<u8>>> {
+    use aws_lc_rs::signature::Ed25519KeyPair;
+    match Ed25519KeyPair::from_pkcs8_maybe_unchecked(pkcs8) {
+        Ok(kp) => kp
+            .to_pkcs8v1()
+            .map(|doc| zeroize::Zeroizing::new(doc.as_ref().to_vec()))
+            .map_err(|_| Error::Storage("cannot encode the Ed25519 private key as PKCS#8 v1".into())),
+        Err(_) => Ok(zeroize::Zeroizing::new(pkcs8.to_vec())),
+    }
+}
+
 impl std::fmt::Display for KeyType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.name())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What `openssl genpkey -algorithm ed25519 -outform DER` writes, before the 32-byte seed.
+    const RFC8410_V1_PREFIX: &[u8] =
+        &[0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20];
+
+    #[test]
+    fn ed25519_keys_leave_as_rfc8410_v1_and_others_unchanged() {
+        let ed = KeyType::Ed25519.generate().unwrap().serialize_der();
+        let v1 = pkcs8_v1(&ed).unwrap();
+        assert_eq!(v1.len(), 48);
+        assert_eq!(&v1[..16], RFC8410_V1_PREFIX);
+        // Keyloom itself reads it back as the same key.
+        let (kt, kp) = KeyType::detect(&v1).unwrap();
+        assert_eq!(kt, KeyType::Ed25519);
+        assert_eq!(kp.public_key_raw(), KeyType::Ed25519.load(&ed).unwrap().public_key_raw());
+        let ec = KeyType::EcdsaP256.generate().unwrap().serialize_der();
+        assert_eq!(pkcs8_v1(&ec).unwrap().as_slice(), ec.as_slice());
     }
 }

@@ -44,7 +44,9 @@ pub struct CaView {
 
 /// Encodes DER as one PEM block of `tag`.
 pub fn to_pem(tag: &str, der: &[u8]) -> String {
-    pem::encode(&pem::Pem::new(tag, der.to_vec()))
+    // LF line endings, as OpenSSL writes them: the pem crate's default is CRLF, which some
+    // consumers (and every diff) trip over.
+    pem::encode_config(&pem::Pem::new(tag, der.to_vec()), pem::EncodeConfig::new().set_line_ending(pem::LineEnding::LF))
 }
 
 fn view(index: &Index, ca: &Ca) -> Result<CaView> {
@@ -170,9 +172,30 @@ impl Vault {
     /// rule, made from its subject (`CN=DigiCert Global Root G2` → `digicert-global-root-g2`; the
     /// OU or O when the CN's is taken or missing; `-2`, `-3`, ... when all are taken;
     /// `ca-<fingerprint>` when the subject gives nothing). The subject stays in the certificate.
+    ///
+    /// A self-signed CA becomes a trust anchor; any other is an intermediate (chains pass
+    /// through it to an anchor) — see [`Vault::import_cas_as`] to make it an anchor.
     pub fn import_cas(&mut self, bytes: &[u8], origin: &str) -> Result<Vec<CaView>> {
+        self.import_cas_as(bytes, origin, false)
+    }
+
+    /// [`Vault::import_cas`]; with `anchor`, every CA in the file (ones already present too) is
+    /// a trust anchor whether or not it is self-signed: a chain ending at it is trusted without
+    /// its issuer, as `openssl verify -partial_chain` and rustls-webpki do with such anchors.
+    /// Returns the CAs added.
+    pub fn import_cas_as(&mut self, bytes: &[u8], origin: &str, anchor: bool) -> Result<Vec<CaView>> {
         let ders = parse_certificates(bytes, origin)?;
         let index = &self.unlocked()?.index;
+        let mut marks: Vec<crate::model::TrustAnchor> = Vec::new();
+        if anchor {
+            let now = OffsetDateTime::now_utc();
+            for der in &ders {
+                if let Some(ca) = index.cas.values().find(|c| &c.cert_der == der && !index.anchors.contains_key(&c.id))
+                {
+                    marks.push(crate::model::TrustAnchor { id: RecordId::random(), ca: ca.id, created: now });
+                }
+            }
+        }
         let now = OffsetDateTime::now_utc();
         let mut taken: std::collections::HashSet<String> = index.ca_by_name.keys().map(|n| folded(n)).collect();
         let mut known: std::collections::HashSet<Vec<u8>> = index.cas.values().map(|c| c.cert_der.clone()).collect();
@@ -213,16 +236,35 @@ impl Vault {
                 created: now,
             });
         }
-        let mut ops = Vec::with_capacity(new.len());
-        let mut events = Vec::with_capacity(new.len());
+        if anchor {
+            marks.extend(new.iter().map(|ca| crate::model::TrustAnchor {
+                id: RecordId::random(),
+                ca: ca.id,
+                created: now,
+            }));
+        }
+        let mut ops = Vec::with_capacity(new.len() + marks.len());
+        let mut events = Vec::with_capacity(new.len() + marks.len());
         for ca in &new {
             ops.push(self.seal_object(ca.id, &ObjectRecord::Ca(ca.clone()))?);
+            let how = if anchor { "trust only, as a trust anchor" } else { "trust only" };
             events.push(
                 AuditEvent::success("ca.import", vec![AuditObject::new("ca", Some(ca.id), ca.name.clone())])
-                    .with_detail(format!("trust only, from {origin}")),
+                    .with_detail(format!("{how}, from {origin}")),
             );
         }
-        if !new.is_empty() {
+        let index = &self.unlocked()?.index;
+        for mark in &marks {
+            ops.push(self.seal_object(mark.id, &ObjectRecord::TrustAnchor(mark.clone()))?);
+            if !new.iter().any(|c| c.id == mark.ca) {
+                let name = index.cas.get(&mark.ca).map(|c| c.name.clone()).unwrap_or_default();
+                events.push(
+                    AuditEvent::success("ca.anchor", vec![AuditObject::new("ca", Some(mark.ca), name)])
+                        .with_detail(format!("made a trust anchor, from {origin}")),
+                );
+            }
+        }
+        if !ops.is_empty() {
             self.commit(ops, events)?;
             if new.len() > 1 {
                 self.checkpoint()?;
@@ -231,6 +273,9 @@ impl Vault {
         let index = &mut self.unlocked_mut()?.index;
         for ca in &new {
             index.put_ca(ca.clone());
+        }
+        for mark in marks {
+            index.anchors.insert(mark.ca, mark);
         }
         new.iter().map(|c| view(index, c)).collect()
     }

@@ -492,13 +492,13 @@ impl Vault {
         v.pop().ok_or_else(|| Error::Storage("certificate was not stored".into()))
     }
 
-    /// The chain material of the whole vault: roots as anchors, other CAs as intermediates, and a
-    /// fresh CRL for every CA whose key the vault holds.
+    /// The chain material of the whole vault: roots and `--anchor` imports as anchors, other CAs as
+    /// intermediates, and a fresh CRL for every CA whose key the vault holds.
     fn vault_chain_material(&self, now: OffsetDateTime) -> Result<VaultChain> {
         let index = &self.unlocked()?.index;
         let mut v = VaultChain::default();
         for ca in index.cas.values() {
-            if ca.parent.is_none() && inspect(&ca.cert_der).is_ok_and(|i| i.self_issued) {
+            if index.is_anchor(ca) {
                 v.anchors.push(ca.cert_der.clone());
             } else {
                 v.intermediates.push(ca.cert_der.clone());
@@ -515,13 +515,20 @@ impl Vault {
     /// Checks a certificate (in the vault, or given as DER) against the vault's CAs at `at`, for
     /// each use it claims, including revocation and Keyloom's URI constraints.
     pub fn verify_cert(&self, der: &[u8], at: Option<OffsetDateTime>) -> Result<VerifyReport> {
+        self.verify_cert_with(der, &[], at)
+    }
+
+    /// [`Vault::verify_cert`] with `extra` certificates (the rest of the file the certificate came
+    /// in, as a server sends its chain) usable as intermediates. They are never anchors: trust
+    /// comes only from the vault's CAs.
+    pub fn verify_cert_with(&self, der: &[u8], extra: &[Vec<u8>], at: Option<OffsetDateTime>) -> Result<VerifyReport> {
         let now = OffsetDateTime::now_utc();
         let at = at.unwrap_or(now);
         let info = inspect(der)?;
         let vault_chain = self.vault_chain_material(now)?;
         let material = ChainMaterial {
             anchors: vault_chain.anchors.iter().map(Vec::as_slice).collect(),
-            intermediates: vault_chain.intermediates.iter().map(Vec::as_slice).collect(),
+            intermediates: vault_chain.intermediates.iter().chain(extra).map(Vec::as_slice).collect(),
             crls: vault_chain.crls.iter().map(Vec::as_slice).collect(),
         };
         let index = &self.unlocked()?.index;

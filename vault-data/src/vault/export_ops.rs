@@ -76,7 +76,7 @@ pub struct Exported {
 pub struct ExportOptions {
     /// Export a service that has no active certificate (secrets only).
     pub secrets_only: bool,
-    /// Leave out `secrets.env` (for values a shell and docker cannot both carry).
+    /// Leave out `secrets.env` (the bundle has no use for it, as under `keyloom run`).
     pub no_env: bool,
     /// The format written, for the export record ("dir", "tar.gz", "age", ...).
     pub format: String,
@@ -377,7 +377,7 @@ impl Vault {
                 ids.iter().filter_map(|i| index.cas.get(i)).map(|ca| to_pem("CERTIFICATE", &ca.cert_der)).collect()
             };
             let (inbound, outbound) = (pems(&svc.trust_inbound), pems(&svc.trust_outbound));
-            let key = self.open_payload(payload)?;
+            let key = crate::pki::key_type::pkcs8_v1(&self.open_payload(payload)?)?;
             files.push(file("tls/cert.pem", PUBLIC_MODE, leaf.into_bytes()));
             files.push(file("tls/chain.pem", PUBLIC_MODE, chain_pem.into_bytes()));
             files.push(BundleFile {
@@ -413,18 +413,14 @@ impl Vault {
                 files.push(BundleFile {
                     path: "secrets.env".into(),
                     mode: SECRET_MODE,
-                    contents: envfile::render(&secrets)?,
+                    contents: envfile::render(&svc.name, &secrets)?,
                 });
             }
-            let mut map = serde_json::Map::new();
-            for (name, value) in &secrets {
-                let text = std::str::from_utf8(value).map_err(|_| {
-                    Error::Invalid(format!("secret {name} is not UTF-8 text and cannot go into secrets.json"))
-                })?;
-                map.insert(name.clone(), serde_json::Value::String(text.to_string()));
-            }
-            let json = Zeroizing::new(serde_json::to_vec_pretty(&map).map_err(|e| Error::Storage(e.to_string()))?);
-            files.push(BundleFile { path: "secrets.json".into(), mode: SECRET_MODE, contents: json });
+            files.push(BundleFile {
+                path: "secrets.json".into(),
+                mode: SECRET_MODE,
+                contents: crate::export::secrets_json::render(&secrets)?,
+            });
         }
         if files.is_empty() {
             return Err(Error::Invalid(format!("{} has nothing to export (no certificate, no secrets)", svc.name)));

@@ -43,6 +43,8 @@ pub(crate) struct Index {
     pub certs: HashMap<RecordId, Certificate>,
     pub exports: HashMap<RecordId, crate::model::export::ExportRecord>,
     pub outputs: HashMap<RecordId, crate::model::export::OutputRecord>,
+    /// `ca import --anchor` marks, by the CA they mark.
+    pub anchors: HashMap<RecordId, crate::model::TrustAnchor>,
 }
 
 impl Index {
@@ -91,8 +93,18 @@ impl Index {
             ObjectRecord::Output(o) => {
                 self.outputs.insert(id, o);
             }
+            ObjectRecord::TrustAnchor(a) => {
+                self.anchors.insert(a.ca, a);
+            }
         }
         Ok(())
+    }
+
+    /// Whether chains may end at `ca`: a self-signed root (no parent in the vault), or a CA
+    /// imported with `--anchor`.
+    pub(crate) fn is_anchor(&self, ca: &Ca) -> bool {
+        self.anchors.contains_key(&ca.id)
+            || (ca.parent.is_none() && crate::pki::inspect::inspect(&ca.cert_der).is_ok_and(|i| i.self_issued))
     }
 
     pub(crate) fn put_ca(&mut self, c: Ca) {
