@@ -633,6 +633,9 @@ fn keyloom_vars(env_output: &[u8]) -> Vec<(String, String)> {
 
 #[test]
 fn run_child_cannot_open_the_vault_or_see_keyloom_variables() {
+    let key_file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(key_file.path(), b"key file canary").unwrap();
+    let key_file = key_file.path().to_path_buf();
     let v = estate();
     // The child finds `keyloom` on its PATH, as it would on a real machine, and every variable
     // Keyloom reads is set in run's own environment (session and agent ones as stand-ins).
@@ -644,7 +647,7 @@ fn run_child_cannot_open_the_vault_or_see_keyloom_variables() {
             .env("KEYLOOM_NEW_PASSPHRASE", "new passphrase canary")
             .env("KEYLOOM_SESSION", "keyloom-session:v1:canary")
             .env("KEYLOOM_AGENT_SOCK", v.root.path().join("agent.sock"))
-            .env("KEYLOOM_KEY_FILE", v.root.path().join("key-file"))
+            .env("KEYLOOM_KEY_FILE", &key_file)
             .env("KEYLOOM_TLS_CERT", "/inherited/cert.pem");
         c.output().unwrap()
     };

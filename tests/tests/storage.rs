@@ -396,11 +396,16 @@ fn restores_pass_the_anchor_only_as_explicit_audited_rollbacks() {
     let dir = root.path().join("v");
     let pass = SecretString::from(keyloom_tests::PASSPHRASE.to_string());
     let (mut vault, _) =
-        Vault::create(&dir, &pass, vault_data::CreateOptions { kdf: KdfCost::LogN(14), ..Default::default() })
-            .unwrap();
+        Vault::create(&dir, &pass, vault_data::CreateOptions { kdf: KdfCost::LogN(14), ..Default::default() }).unwrap();
     let backup_pass = SecretString::from("backup passphrase for the test".to_string());
     let backup = vault.backup(&backup_pass, KdfCost::LogN(14)).unwrap();
-    vault.add_service(vault_data::ServiceSpec { name: "after-backup".into(), environment: "prod".into(), ..Default::default() }).unwrap();
+    vault
+        .add_service(vault_data::ServiceSpec {
+            name: "after-backup".into(),
+            environment: "prod".into(),
+            ..Default::default()
+        })
+        .unwrap();
     vault.close().unwrap();
     std::fs::remove_dir_all(&dir).unwrap();
     vault_data::restore_backup(&backup, &backup_pass, &dir, Unlock::Passphrase(pass.clone())).unwrap();

@@ -261,9 +261,10 @@ pub(crate) fn open_slots(slots: &[SlotRecord], method: &Unlock, vault_id_hex: &s
         Unlock::Passphrase(p) => return try_slots(&candidates, &SlotSecret::Passphrase(p), now),
         Unlock::TwoFactor(p, file) => {
             if candidates.is_empty() {
-                return Err(Error::NoUnlockMethod(
-                    "this vault has no two-factor slot: unlock with the passphrase alone (no key file)".into(),
-                ));
+                // No two-factor slot: the file asks for nothing more (a KEYLOOM_KEY_FILE set for
+                // another vault, say), so the passphrase slot decides.
+                let plain: Vec<&SlotRecord> = slots.iter().filter(|s| s.kind == SlotKind::Passphrase).collect();
+                return try_slots(&plain, &SlotSecret::Passphrase(p), now);
             }
             return try_slots(&candidates, &SlotSecret::Passphrase(&file.combine(p)), now);
         }
