@@ -13,8 +13,8 @@ use crate::FORMAT_VERSION;
 
 /// Version byte in front of every sealed value, so the layout can change later.
 const SEAL_LAYOUT: u8 = 1;
-const NONCE_LEN: usize = 24;
-const TAG_LEN: usize = 16;
+pub(crate) const NONCE_LEN: usize = 24;
+pub(crate) const TAG_LEN: usize = 16;
 
 /// Where a sealed value lives; part of its AAD.
 #[derive(Debug, Clone, Copy)]

@@ -1,7 +1,12 @@
 //! A keyed hash over the set of every record in the database, sealed in the head (anti-rollback).
 //!
 //! Each record (tree, key, value) becomes an element `HMAC-SHA256(K_set, tree ‖ len(key) ‖ key ‖
-//! SHA-256(value))`, and the set hash is the XOR of the elements. K_set is a subkey of the vault
+//! id(value))`, and the set hash is the XOR of the elements. For the sealed trees (objects,
+//! payloads, audit) id(value) is the value's AEAD tag, which no one without the key can make and
+//! which differs between any two sealings (random nonces); a changed ciphertext under an old tag
+//! fails its AEAD check when read. For `meta`, whose records are partly clear, it is the SHA-256 of
+//! the whole value. Hashing tags instead of whole values keeps the check at unlock cheap: about two
+//! SHA-256 compressions per record, whatever its size. K_set is a subkey of the vault
 //! key, so without it nobody can compute an element: someone holding several old copies of the
 //! folder cannot solve for a mix of old and new records whose XOR matches a sealed head (which a
 //! plain XOR or sum of unkeyed hashes would allow). XOR makes a commit cheap: each op takes the
@@ -17,6 +22,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::crypto::keys::SubKey;
+use crate::crypto::seal::{NONCE_LEN, TAG_LEN};
 use crate::error::{Error, Result};
 use crate::store::{Op, Store, TreeName};
 
@@ -35,16 +41,31 @@ pub(crate) fn counted(tree: TreeName, key: &[u8]) -> bool {
     tree != TreeName::Meta || !(key == crate::audit::chain::HEAD_KEY || crate::vault::pending::is_inbox_key(key))
 }
 
-fn element(k: &SubKey, tree: TreeName, key: &[u8], value: &[u8]) -> [u8; 32] {
-    let mut mac = match <Hmac<Sha256> as Mac>::new_from_slice(&k.0) {
-        Ok(m) => m,
-        Err(_) => unreachable!("HMAC-SHA256 takes a key of any length"),
-    };
-    mac.update(tree.name().as_bytes());
-    mac.update(&[0]);
-    mac.update(&(key.len() as u64).to_be_bytes());
+/// The HMAC keyed with K_set, its pads absorbed once and cloned per element.
+pub(crate) struct SetKey(Hmac<Sha256>);
+
+impl SetKey {
+    pub(crate) fn new(k: &SubKey) -> SetKey {
+        match <Hmac<Sha256> as Mac>::new_from_slice(&k.0) {
+            Ok(m) => SetKey(m),
+            Err(_) => unreachable!("HMAC-SHA256 takes a key of any length"),
+        }
+    }
+}
+
+/// The shortest sealed value: layout byte, nonce, tag (see `crypto::seal`).
+const MIN_SEALED: usize = 1 + NONCE_LEN + TAG_LEN;
+
+fn element(k: &SetKey, tree: TreeName, key: &[u8], value: &[u8]) -> [u8; 32] {
+    let mut mac = k.0.clone();
+    mac.update(&[tree as u8]);
+    mac.update(&(key.len() as u32).to_be_bytes());
     mac.update(key);
-    mac.update(&Sha256::digest(value));
+    if tree != TreeName::Meta && value.len() >= MIN_SEALED {
+        mac.update(&value[value.len() - TAG_LEN..]);
+    } else {
+        mac.update(&Sha256::digest(value));
+    }
     mac.finalize().into_bytes().into()
 }
 
@@ -62,6 +83,8 @@ impl RecordSet {
 
     /// The set hash of every counted record in `store`, hashed on all cores.
     pub(crate) fn of_store(k: &SubKey, store: &Store) -> Result<Self> {
+        let k = SetKey::new(k);
+        let k = &k;
         let mut set = RecordSet::empty();
         for tree in TreeName::ALL {
             let elements =
@@ -77,6 +100,7 @@ impl RecordSet {
     /// taken in order, so one that touches a key an earlier op of the same commit wrote sees
     /// that write.
     pub(crate) fn after(mut self, k: &SubKey, store: &Store, ops: &[Op]) -> Result<Self> {
+        let k = &SetKey::new(k);
         let mut pending: HashMap<(TreeName, &[u8]), Option<&[u8]>> = HashMap::new();
         for op in ops {
             let (tree, key, new) = match op {
@@ -122,8 +146,8 @@ impl RecordSet {
 mod tests {
     use super::*;
 
-    fn key(b: u8) -> SubKey {
-        SubKey::new([b; 32])
+    fn key(b: u8) -> SetKey {
+        SetKey::new(&SubKey::new([b; 32]))
     }
 
     /// The properties the anti-rollback check rests on: order does not matter, any added,
@@ -141,6 +165,13 @@ mod tests {
         assert!(a.same(&b), "order does not matter");
         let mut stale = RecordSet::empty();
         stale.toggle(e(TreeName::Objects, b"1", b"old"));
+        // Sealed values are told apart by their tags.
+        let (sealed_a, sealed_b) = ([1u8; 60], {
+            let mut v = [1u8; 60];
+            v[59] = 2;
+            v
+        });
+        assert_ne!(e(TreeName::Payloads, b"1", &sealed_a), e(TreeName::Payloads, b"1", &sealed_b));
         stale.toggle(e(TreeName::Payloads, b"2", b"y"));
         assert!(!a.same(&stale), "an older value of one record is seen");
         let mut fewer = RecordSet::empty();
