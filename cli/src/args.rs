@@ -389,6 +389,14 @@ pub enum CaCmd {
         /// New name: lowercase letters, digits and '-'
         new_name: String,
     },
+    /// Remove a CA (refused while services trust it or it issued active certificates, unless --force)
+    Remove {
+        /// CA name
+        name: String,
+        /// Also remove it from every trust store and revoke the active certificates it issued
+        #[arg(long)]
+        force: bool,
+    },
     /// Write the CA's current CRL (PEM, or DER with --der)
     Crl {
         /// CA name
@@ -412,6 +420,12 @@ pub enum CaCmd {
         /// Validity in days
         #[arg(long, default_value_t = 90)]
         validity_days: u32,
+        /// serverAuth (default: serverAuth only when neither is given; the CSR's own EKUs are ignored)
+        #[arg(long)]
+        server: bool,
+        /// clientAuth
+        #[arg(long)]
+        client: bool,
     },
 }
 
@@ -504,6 +518,15 @@ pub enum CertCmd {
         #[arg(long)]
         service: String,
     },
+    /// Remove a certificate and its private key (refused for a service's active certificate unless
+    /// --force, which revokes it first; a revoked certificate its CA's CRL must still list is kept)
+    Remove {
+        /// Certificate id or id prefix
+        target: String,
+        /// Revoke an active certificate first
+        #[arg(long)]
+        force: bool,
+    },
     /// Check a certificate's chain against the vault's CAs; says why it fails
     Verify {
         /// Certificate id, service name, or a certificate file
@@ -559,8 +582,8 @@ pub struct GraphArgs {
     /// Hops around --service
     #[arg(long, default_value_t = 1, requires = "service")]
     pub depth: usize,
-    /// Expiry warning window in days
-    #[arg(long, default_value_t = 30)]
+    /// Expiry warning window in days (a certificate is expiring within it or in the last third of its lifetime, whichever is shorter)
+    #[arg(long, default_value_t = vault_data::pki::expiry::DEFAULT_WINDOW_DAYS)]
     pub expiring_within: u32,
 }
 
@@ -569,8 +592,8 @@ pub struct FindingsArgs {
     /// Only this severity and worse: high, medium, low, info
     #[arg(long)]
     pub severity: Option<String>,
-    /// Expiry warning window in days
-    #[arg(long, default_value_t = 30)]
+    /// Expiry warning window in days (a certificate is expiring within it or in the last third of its lifetime, whichever is shorter)
+    #[arg(long, default_value_t = vault_data::pki::expiry::DEFAULT_WINDOW_DAYS)]
     pub expiring_within: u32,
 }
 
