@@ -95,12 +95,13 @@ pub enum Command {
     /// certificate, its TLS files in a private temporary directory (KEYLOOM_TLS_CERT,
     /// KEYLOOM_TLS_KEY, KEYLOOM_TLS_CA). No other KEYLOOM_* variable reaches the command.
     Run(RunArgs),
-    /// Fill a template's {{ keyloom://SERVICE/NAME }} references
+    /// Fill a template's {{ keyloom://SERVICE/NAME }} references; add `| json`, `| yaml` or
+    /// `| shell` inside the braces to quote the value for that kind of file
     Inject {
-        /// Template
+        /// Template (`-` for stdin)
         #[arg(short = 'i', long = "in")]
         input: PathBuf,
-        /// Output (created 0600)
+        /// Output (created 0600; `-` for stdout)
         #[arg(short = 'o', long = "out")]
         output: PathBuf,
         /// Replace an existing output
@@ -121,6 +122,11 @@ pub enum Command {
     Audit(AuditCmd),
     /// Check the vault; with --restore, rebuild a damaged vault from its newest good snapshot
     Doctor(DoctorArgs),
+    /// Print a shell completion script: `source <(keyloom completions bash)`
+    Completions {
+        /// bash, zsh or fish
+        shell: clap_complete::Shell,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -663,9 +669,10 @@ pub enum BundleCmd {
     Verify {
         /// The bundle
         path: PathBuf,
-        /// The signing public key (from `keyloom signing-key export`)
+        /// The signing public key (from `keyloom signing-key export`) [default: this vault's own,
+        /// which needs the vault unlocked]
         #[arg(long)]
-        pubkey: PathBuf,
+        pubkey: Option<PathBuf>,
     },
     /// Which certificate versions and secrets of a service were exported, and when
     History {

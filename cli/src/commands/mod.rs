@@ -49,5 +49,15 @@ pub fn run(ctx: &Context, command: Command) -> CliResult<()> {
         Command::Rekey(a) => keys::rekey(ctx, a),
         Command::Audit(c) => audit::run(ctx, c),
         Command::Doctor(a) => doctor::run(ctx, a),
+        Command::Completions { shell } => completions(shell),
     }
+}
+
+/// Writes the completion script for `shell`; it needs no vault.
+fn completions(shell: clap_complete::Shell) -> CliResult<()> {
+    let mut cmd = <crate::args::Cli as clap::CommandFactory>::command();
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut cmd, "keyloom", &mut script);
+    crate::output::write_stdout_bytes(&script)
+        .map_err(|e| crate::error::CliError::Usage(format!("cannot write to stdout: {e}")))
 }
