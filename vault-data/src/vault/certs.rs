@@ -248,7 +248,6 @@ impl Vault {
     ) -> Result<Vec<CertView>> {
         let index = &self.unlocked()?.index;
         let ca = index.ca_named(ca)?.clone();
-        index.environment_known(environment)?;
         let signer = self.signing_ca(&ca)?;
         let has_active: std::collections::HashSet<RecordId> =
             index.certs.values().filter(|c| c.status == CertStatus::Active).filter_map(|c| c.service_id).collect();
@@ -402,7 +401,9 @@ impl Vault {
                 .and_then(|s| index.services.get(&s))
                 .ok_or_else(|| Error::Invalid(format!("certificate {} belongs to no service", old.id.short())))?;
             let info = inspect(&old.cert_der)?;
-            let lifetime = (info.not_after - info.not_before - Duration::minutes(5)).whole_days().max(1);
+            // The same lifetime again, counted from now, to the nearest day (issuance starts
+            // validity a few minutes early for clock skew; a given --not-before does not).
+            let lifetime = (info.not_after - info.not_before + Duration::hours(12)).whole_days().max(1);
             let req = IssueRequest {
                 dns: info.dns.clone(),
                 ips: info.ips.iter().filter_map(|i| i.parse().ok()).collect(),
