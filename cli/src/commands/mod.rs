@@ -58,6 +58,9 @@ fn completions(shell: clap_complete::Shell) -> CliResult<()> {
     let mut cmd = <crate::args::Cli as clap::CommandFactory>::command();
     let mut script = Vec::new();
     clap_complete::generate(shell, &mut cmd, "keyloom", &mut script);
-    crate::output::write_stdout_bytes(&script)
-        .map_err(|e| crate::error::CliError::Usage(format!("cannot write to stdout: {e}")))
+    match crate::output::write_stdout_bytes(&script) {
+        // `keyloom completions bash | head` is not an error.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        r => r.map_err(|e| crate::error::CliError::Usage(format!("cannot write to stdout: {e}"))),
+    }
 }
