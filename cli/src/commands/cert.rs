@@ -2,7 +2,6 @@
 
 use vault_data::model::CertStatus;
 use vault_data::pki::crl::Reason;
-use vault_data::pki::expiry;
 use vault_data::pki::KeyType;
 use vault_data::{CertView, IssueRequest};
 
@@ -11,7 +10,6 @@ use crate::context::{progress, table, when, Context};
 use crate::error::{CliError, CliResult};
 
 fn rows(list: &[CertView]) -> Vec<Vec<String>> {
-    let now = time::OffsetDateTime::now_utc();
     list.iter()
         .map(|c| {
             let names: Vec<String> =
@@ -20,7 +18,7 @@ fn rows(list: &[CertView]) -> Vec<Vec<String>> {
             let i = &c.certificate;
             let expiry = if active && c.expires_in_days <= 0 {
                 format!("EXPIRED {}", when(i.not_after))
-            } else if active && expiry::is_expiring(i.not_before, i.not_after, now, expiry::default_window()) {
+            } else if c.expiring {
                 format!("{} ({} days!)", when(i.not_after), c.expires_in_days)
             } else {
                 when(i.not_after)

@@ -39,6 +39,11 @@ pub struct CaView {
     pub issued: usize,
     /// Of those, revoked.
     pub revoked: usize,
+    /// Days until it expires, a started day counting as one (0 or negative once expired).
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub expires_in_days: i64,
+    /// Expiring by the expiry rule ([`crate::pki::expiry`]) under the default window.
+    pub expiring: bool,
     /// Certificate fields.
     pub certificate: CertInfo,
 }
@@ -60,6 +65,7 @@ pub fn to_pem(tag: &str, der: &[u8]) -> String {
 }
 
 fn view(index: &Index, ca: &Ca) -> Result<CaView> {
+    let now = OffsetDateTime::now_utc();
     let issued: Vec<_> = index.certs.values().filter(|c| c.issuer == Some(ca.id)).collect();
     Ok(CaView {
         id: ca.id,
@@ -71,6 +77,13 @@ fn view(index: &Index, ca: &Ca) -> Result<CaView> {
         path_len: ca.path_len,
         issued: issued.len(),
         revoked: issued.iter().filter(|c| c.status == CertStatus::Revoked).count(),
+        expires_in_days: crate::pki::expiry::days_left(ca.not_after, now),
+        expiring: crate::pki::expiry::is_expiring(
+            ca.not_before,
+            ca.not_after,
+            now,
+            crate::pki::expiry::default_window(),
+        ),
         certificate: inspect(&ca.cert_der)?,
     })
 }

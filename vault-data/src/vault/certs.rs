@@ -46,6 +46,9 @@ pub struct CertView {
     /// Days until expiry, a started day counting as one (0 or negative once expired).
     #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub expires_in_days: i64,
+    /// Active and expiring by the expiry rule ([`crate::pki::expiry`]) under the default window,
+    /// or under the window a list was asked for: front ends show this rather than compute it.
+    pub expiring: bool,
     /// Certificate fields.
     pub certificate: CertInfo,
 }
@@ -103,6 +106,10 @@ impl std::fmt::Debug for ServiceIdentity {
 }
 
 pub(crate) fn cert_view(index: &Index, c: &Certificate, now: OffsetDateTime) -> Result<CertView> {
+    cert_view_in(index, c, now, expiry::default_window())
+}
+
+fn cert_view_in(index: &Index, c: &Certificate, now: OffsetDateTime, window: Duration) -> Result<CertView> {
     Ok(CertView {
         id: c.id,
         service: c.service_id.map(|s| index.service_name(s)),
@@ -112,6 +119,7 @@ pub(crate) fn cert_view(index: &Index, c: &Certificate, now: OffsetDateTime) -> 
         has_key: c.key_payload.is_some(),
         renews: c.renews,
         expires_in_days: expiry::days_left(c.not_after, now),
+        expiring: c.status == CertStatus::Active && expiry::der_is_expiring(&c.cert_der, c.not_after, now, window),
         certificate: inspect(&c.cert_der)?,
     })
 }
@@ -318,7 +326,8 @@ impl Vault {
             .filter(|c| within.is_none_or(|w| c.status == CertStatus::Active && due_for_renewal(c, now, w)))
             .collect();
         certs.sort_by_key(|c| std::cmp::Reverse(c.created));
-        certs.into_iter().map(|c| cert_view(index, c, now)).collect()
+        let window = within.unwrap_or_else(expiry::default_window);
+        certs.into_iter().map(|c| cert_view_in(index, c, now, window)).collect()
     }
 
     /// One certificate by id (or unique id prefix), or a service's newest active certificate.
