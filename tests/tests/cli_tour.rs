@@ -567,3 +567,116 @@ fn idempotent_adds_suggestions_unknown_environments_completions_and_demo_passphr
     let services: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(!services.as_array().unwrap().is_empty(), "{services}");
 }
+
+/// Every `keyloom …` command in the README's code blocks is one the binary knows, with flags it
+/// accepts and values it parses (checked with `--help` appended, which parses every argument
+/// before it and then stops, so nothing needs a vault). Placeholders (`<id>`) become a word,
+/// optional parts (`[--seed 1]`) are kept, alternatives (`--inbound | --outbound`) take the first,
+/// and shell redirections are dropped.
+#[test]
+fn readme_commands_parse_as_written() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).unwrap();
+    let mut commands = Vec::new();
+    let mut in_block = false;
+    let mut pending = String::new();
+    for line in readme.lines() {
+        if line.starts_with("```") {
+            in_block = line.trim() == "```sh";
+            continue;
+        }
+        if !in_block {
+            continue;
+        }
+        let code = strip_comment(line);
+        if let Some(cont) = code.trim_end().strip_suffix('\\') {
+            pending.push_str(cont);
+            pending.push(' ');
+            continue;
+        }
+        pending.push_str(&code);
+        let full = std::mem::take(&mut pending);
+        let mut s = String::new();
+        // `<id>` is a placeholder, `< file` a redirection (kept for the word splitter to drop).
+        let mut in_angle = false;
+        let mut chars = full.chars().peekable();
+        while let Some(c) = chars.next() {
+            match c {
+                '<' if !in_angle && s.ends_with(' ') && chars.peek().is_some_and(|n| *n != ' ') => {
+                    in_angle = true;
+                    s.push('x');
+                }
+                '>' if in_angle => in_angle = false,
+                _ if in_angle => {}
+                '[' | ']' => {}
+                c => s.push(c),
+            }
+        }
+        for part in s.split(';').flat_map(|p| p.split("&&")) {
+            let first = part.split(" | ").next().unwrap_or("").trim();
+            if let Some(rest) = first.strip_prefix("keyloom ") {
+                commands.push(rest.to_string());
+            }
+        }
+    }
+    assert!(commands.len() > 60, "found only {} README commands", commands.len());
+    let v = TestVault::init();
+    for cmd in &commands {
+        let mut args: Vec<String> = Vec::new();
+        let mut words = shell_words(cmd).into_iter();
+        while let Some(w) = words.next() {
+            if w == "<" || w == ">" || w == "2>" {
+                words.next();
+            } else {
+                args.push(w);
+            }
+        }
+        let at = args.iter().position(|a| a == "--").unwrap_or(args.len());
+        args.insert(at, "--help".into());
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = v.run(&refs);
+        assert_eq!(out.status.code(), Some(0), "README: keyloom {cmd}\n{}", String::from_utf8_lossy(&out.stderr));
+    }
+}
+
+/// A line without its `# comment` (a `#` after a space, outside quotes).
+fn strip_comment(line: &str) -> String {
+    let (mut quote, mut prev) = (None, ' ');
+    for (i, c) in line.char_indices() {
+        match (quote, c) {
+            (None, '\'' | '"') => quote = Some(c),
+            (Some(q), c) if c == q => quote = None,
+            (None, '#') if prev == ' ' => return line[..i].to_string(),
+            _ => {}
+        }
+        prev = c;
+    }
+    line.to_string()
+}
+
+/// Splits a command line into words as sh would (quotes, no expansion).
+fn shell_words(line: &str) -> Vec<String> {
+    let (mut words, mut cur, mut quote, mut any) = (Vec::new(), String::new(), None, false);
+    for c in line.chars() {
+        match (quote, c) {
+            (None, '\'' | '"') => {
+                quote = Some(c);
+                any = true;
+            }
+            (Some(q), c) if c == q => quote = None,
+            (None, ' ') => {
+                if any {
+                    words.push(std::mem::take(&mut cur));
+                    any = false;
+                }
+            }
+            (_, c) => {
+                cur.push(c);
+                any = true;
+            }
+        }
+    }
+    if any {
+        words.push(cur);
+    }
+    words
+}
