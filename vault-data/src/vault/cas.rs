@@ -339,6 +339,7 @@ impl Vault {
         for s in &mut trusting {
             s.trust_inbound.retain(|c| *c != ca.id);
             s.trust_outbound.retain(|c| *c != ca.id);
+            s.updated = now;
             ops.push(self.seal_object(s.id, &ObjectRecord::Service(s.clone()))?);
             events.push(
                 AuditEvent::success(
