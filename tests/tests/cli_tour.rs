@@ -526,6 +526,8 @@ fn idempotent_adds_suggestions_unknown_environments_completions_and_demo_passphr
         (vec!["trust", "add", "payments-api", "--ca", "corp-rot", "--inbound"], "did you mean \"corp-root\"?"),
         (vec!["secret", "get", "payments-api/DB_PASSWROD"], "did you mean \"payments-api/DB_PASSWORD\"?"),
         (vec!["graph", "--env", "prdo"], "did you mean \"prod\"?"),
+        (vec!["cert", "issue", "--ca", "corp-root", "--env", "prdo", "--missing"], "did you mean \"prod\"?"),
+        (vec!["export", "--env", "prdo", "--out", "x"], "did you mean \"prod\"?"),
     ] {
         let err = v.fails(&args, 1);
         assert!(err.contains(wanted), "{args:?}: {err}");

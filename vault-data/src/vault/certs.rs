@@ -246,7 +246,8 @@ impl Vault {
     /// Issues a certificate to every service of `environment` that has no active one, in one
     /// durable operation, keys generated on all cores. DNS names come from the CA's permitted
     /// suffix (`<service>.<suffix>`, or the service name when unconstrained) and the URI SAN from
-    /// the service's SPIFFE ID. `progress` is called with (done, total).
+    /// the service's SPIFFE ID. `progress` is called with (done, total). An environment no service
+    /// is in is an error (a typo would otherwise issue nothing, silently).
     pub fn issue_missing(
         &mut self,
         ca: &str,
@@ -256,6 +257,7 @@ impl Vault {
     ) -> Result<Vec<CertView>> {
         let index = &self.unlocked()?.index;
         let ca = index.ca_named(ca)?.clone();
+        index.environment_known(environment)?;
         let signer = self.signing_ca(&ca)?;
         let has_active: std::collections::HashSet<RecordId> =
             index.certs.values().filter(|c| c.status == CertStatus::Active).filter_map(|c| c.service_id).collect();
