@@ -98,12 +98,13 @@ pub enum Command {
     /// certificate, its TLS files in a private temporary directory (KEYLOOM_TLS_CERT,
     /// KEYLOOM_TLS_KEY, KEYLOOM_TLS_CA). No other KEYLOOM_* variable reaches the command.
     Run(RunArgs),
-    /// Fill a template's {{ keyloom://SERVICE/NAME }} references
+    /// Fill a template's {{ keyloom://SERVICE/NAME }} references; add `| json`, `| yaml` or
+    /// `| shell` inside the braces to quote the value for that kind of file
     Inject {
-        /// Template
+        /// Template (`-` for stdin)
         #[arg(short = 'i', long = "in")]
         input: PathBuf,
-        /// Output (created 0600)
+        /// Output (created 0600; `-` for stdout)
         #[arg(short = 'o', long = "out")]
         output: PathBuf,
         /// Replace an existing output
@@ -127,6 +128,11 @@ pub enum Command {
     Audit(AuditCmd),
     /// Check the vault; with --restore, rebuild a damaged vault from its newest good snapshot
     Doctor(DoctorArgs),
+    /// Print a shell completion script: `source <(keyloom completions bash)`
+    Completions {
+        /// bash, zsh or fish
+        shell: clap_complete::Shell,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -399,6 +405,14 @@ pub enum CaCmd {
         /// New name: lowercase letters, digits and '-'
         new_name: String,
     },
+    /// Remove a CA (refused while services trust it or it issued active certificates, unless --force)
+    Remove {
+        /// CA name
+        name: String,
+        /// Also remove it from every trust store and revoke the active certificates it issued
+        #[arg(long)]
+        force: bool,
+    },
     /// Write the CA's current CRL (PEM, or DER with --der)
     Crl {
         /// CA name
@@ -422,6 +436,12 @@ pub enum CaCmd {
         /// Validity in days
         #[arg(long, default_value_t = 90)]
         validity_days: u32,
+        /// serverAuth (default: serverAuth only when neither is given; the CSR's own EKUs are ignored)
+        #[arg(long)]
+        server: bool,
+        /// clientAuth
+        #[arg(long)]
+        client: bool,
     },
 }
 
@@ -514,6 +534,15 @@ pub enum CertCmd {
         #[arg(long)]
         service: String,
     },
+    /// Remove a certificate and its private key (refused for a service's active certificate unless
+    /// --force, which revokes it first; a revoked certificate its CA's CRL must still list is kept)
+    Remove {
+        /// Certificate id or id prefix
+        target: String,
+        /// Revoke an active certificate first
+        #[arg(long)]
+        force: bool,
+    },
     /// Check a certificate's chain against the vault's CAs; says why it fails
     Verify {
         /// Certificate id, service name, or a certificate file
@@ -569,8 +598,8 @@ pub struct GraphArgs {
     /// Hops around --service
     #[arg(long, default_value_t = 1, requires = "service")]
     pub depth: usize,
-    /// Expiry warning window in days
-    #[arg(long, default_value_t = 30)]
+    /// Expiry warning window in days (a certificate is expiring within it or in the last third of its lifetime, whichever is shorter)
+    #[arg(long, default_value_t = vault_data::pki::expiry::DEFAULT_WINDOW_DAYS)]
     pub expiring_within: u32,
 }
 
@@ -579,8 +608,8 @@ pub struct FindingsArgs {
     /// Only this severity and worse: high, medium, low, info
     #[arg(long)]
     pub severity: Option<String>,
-    /// Expiry warning window in days
-    #[arg(long, default_value_t = 30)]
+    /// Expiry warning window in days (a certificate is expiring within it or in the last third of its lifetime, whichever is shorter)
+    #[arg(long, default_value_t = vault_data::pki::expiry::DEFAULT_WINDOW_DAYS)]
     pub expiring_within: u32,
 }
 
@@ -658,9 +687,10 @@ pub enum BundleCmd {
     Verify {
         /// The bundle
         path: PathBuf,
-        /// The signing public key (from `keyloom signing-key export`)
+        /// The signing public key (from `keyloom signing-key export`) [default: this vault's own,
+        /// which needs the vault unlocked]
         #[arg(long)]
-        pubkey: PathBuf,
+        pubkey: Option<PathBuf>,
     },
     /// Which certificate versions and secrets of a service were exported, and when
     History {

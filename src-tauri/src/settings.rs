@@ -11,7 +11,7 @@ pub const DEFAULT_AUTO_LOCK_MINUTES: u32 = 5;
 /// Seconds a copied secret stays on the clipboard, when the user has not chosen.
 pub const DEFAULT_CLIPBOARD_CLEAR_SECS: u32 = 30;
 /// Days ahead that expiring certificates are flagged, when the user has not chosen.
-pub const DEFAULT_EXPIRY_WARNING_DAYS: u32 = 30;
+pub const DEFAULT_EXPIRY_WARNING_DAYS: u32 = vault_data::pki::expiry::DEFAULT_WINDOW_DAYS;
 
 /// Settings kept in `desktop.json` in Keyloom's config directory.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]

@@ -496,3 +496,189 @@ fn renames_keep_history_audit_and_references() {
     assert!(entries.as_array().unwrap().iter().any(|e| e["action"] == "ca.rename"));
     assert_eq!(v.json(&["audit", "verify"])["ok"], true);
 }
+
+/// The rough edges a new user meets: re-running `trust add` / `intent add`, typos, an unknown
+/// environment, shell completions, and a demo made without a passphrase.
+#[test]
+fn idempotent_adds_suggestions_unknown_environments_completions_and_demo_passphrase() {
+    let v = TestVault::init();
+    v.ok(&["service", "add", "payments-api", "--env", "prod"]);
+    v.ok(&["service", "add", "checkout", "--env", "prod"]);
+    v.ok(&["ca", "create", "corp-root"]);
+    let out = v.run_with_stdin(&["secret", "set", "payments-api/DB_PASSWORD"], b"x");
+    keyloom_tests::assert_success(&out, &["secret", "set"]);
+    // Adding what is already there succeeds and says so; a wider add adds the rest.
+    v.ok(&["trust", "add", "payments-api", "--ca", "corp-root", "--inbound"]);
+    let again = v.ok(&["trust", "add", "payments-api", "--ca", "corp-root", "--inbound"]);
+    assert!(again.contains("already trusts"), "{again}");
+    let both = v.json(&["trust", "add", "payments-api", "--ca", "corp-root", "--both"]);
+    assert_eq!((both["inbound"][0].as_str(), both["outbound"][0].as_str()), (Some("corp-root"), Some("corp-root")));
+    v.ok(&["trust", "add", "payments-api", "--ca", "corp-root", "--both"]);
+    v.ok(&["intent", "add", "--from", "checkout", "--to", "payments-api"]);
+    let again = v.ok(&["intent", "add", "--from", "checkout", "--to", "payments-api"]);
+    assert!(again.contains("already"), "{again}");
+    assert_eq!(v.json(&["intent", "list"]).as_array().unwrap().len(), 1);
+    let trust_adds = v.json(&["audit", "list", "--action", "trust.add"]).as_array().unwrap().len();
+    assert_eq!(trust_adds, 2, "a repeated add writes nothing");
+    // Typos get a suggestion.
+    for (args, wanted) in [
+        (vec!["service", "show", "payments-apj"], "did you mean \"payments-api\"?"),
+        (vec!["trust", "add", "payments-api", "--ca", "corp-rot", "--inbound"], "did you mean \"corp-root\"?"),
+        (vec!["secret", "get", "payments-api/DB_PASSWROD"], "did you mean \"payments-api/DB_PASSWORD\"?"),
+        (vec!["graph", "--env", "prdo"], "did you mean \"prod\"?"),
+        (vec!["cert", "issue", "--ca", "corp-root", "--env", "prdo", "--missing"], "did you mean \"prod\"?"),
+        (vec!["export", "--env", "prdo", "--out", "x"], "did you mean \"prod\"?"),
+    ] {
+        let err = v.fails(&args, 1);
+        assert!(err.contains(wanted), "{args:?}: {err}");
+    }
+    // An unknown environment is an error, not an empty graph.
+    let err = v.fails(&["graph", "--env", "nowhere"], 1);
+    assert!(err.contains("unknown environment"), "{err}");
+    // Completions load in bash and name the subcommands in zsh and fish.
+    let script = v.ok(&["completions", "bash"]);
+    let out = std::process::Command::new("bash")
+        .args(["-c", "source /dev/stdin; complete -p keyloom"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            std::io::Write::write_all(&mut c.stdin.take().unwrap(), script.as_bytes())?;
+            c.wait_with_output()
+        })
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("keyloom"), "bash registered the completion");
+    for shell in ["zsh", "fish"] {
+        assert!(v.ok(&["completions", shell]).contains("blast-radius"), "{shell}");
+    }
+    // A demo made without a passphrase prints the one it generated, and that one opens it.
+    let demo = v.root.path().join("demo");
+    let mut c = v.cmd(&["demo", "--services", "3", "--scrypt-log-n", "14"]);
+    c.env("KEYLOOM_VAULT", &demo).env_remove("KEYLOOM_PASSPHRASE");
+    let out = c.output().unwrap();
+    keyloom_tests::assert_success(&out, &["demo"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    let pass = text
+        .lines()
+        .find_map(|l| l.strip_prefix("Passphrase (generated for this demo): "))
+        .unwrap_or_else(|| panic!("the demo prints its passphrase: {text}"));
+    let mut c = v.cmd(&["service", "list", "--json"]);
+    c.env("KEYLOOM_VAULT", &demo).env("KEYLOOM_PASSPHRASE", pass);
+    let out = c.output().unwrap();
+    keyloom_tests::assert_success(&out, &["service", "list"]);
+    let services: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(!services.as_array().unwrap().is_empty(), "{services}");
+}
+
+/// Every `keyloom …` command in the README's code blocks is one the binary knows, with flags it
+/// accepts and values it parses (checked with `--help` appended, which parses every argument
+/// before it and then stops, so nothing needs a vault). Placeholders (`<id>`) become a word,
+/// optional parts (`[--seed 1]`) are kept, alternatives (`--inbound | --outbound`) take the first,
+/// and shell redirections are dropped.
+#[test]
+fn readme_commands_parse_as_written() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).unwrap();
+    let mut commands = Vec::new();
+    let mut in_block = false;
+    let mut pending = String::new();
+    for line in readme.lines() {
+        if line.starts_with("```") {
+            in_block = line.trim() == "```sh";
+            continue;
+        }
+        if !in_block {
+            continue;
+        }
+        let code = strip_comment(line);
+        if let Some(cont) = code.trim_end().strip_suffix('\\') {
+            pending.push_str(cont);
+            pending.push(' ');
+            continue;
+        }
+        pending.push_str(&code);
+        let full = std::mem::take(&mut pending);
+        let mut s = String::new();
+        // `<id>` is a placeholder, `< file` a redirection (kept for the word splitter to drop).
+        let mut in_angle = false;
+        let mut chars = full.chars().peekable();
+        while let Some(c) = chars.next() {
+            match c {
+                '<' if !in_angle && s.ends_with(' ') && chars.peek().is_some_and(|n| *n != ' ') => {
+                    in_angle = true;
+                    s.push('x');
+                }
+                '>' if in_angle => in_angle = false,
+                _ if in_angle => {}
+                '[' | ']' => {}
+                c => s.push(c),
+            }
+        }
+        for part in s.split(';').flat_map(|p| p.split("&&")) {
+            let first = part.split(" | ").next().unwrap_or("").trim();
+            if let Some(rest) = first.strip_prefix("keyloom ") {
+                commands.push(rest.to_string());
+            }
+        }
+    }
+    assert!(commands.len() > 60, "found only {} README commands", commands.len());
+    let v = TestVault::init();
+    for cmd in &commands {
+        let mut args: Vec<String> = Vec::new();
+        let mut words = shell_words(cmd).into_iter();
+        while let Some(w) = words.next() {
+            if w == "<" || w == ">" || w == "2>" {
+                words.next();
+            } else {
+                args.push(w);
+            }
+        }
+        let at = args.iter().position(|a| a == "--").unwrap_or(args.len());
+        args.insert(at, "--help".into());
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = v.run(&refs);
+        assert_eq!(out.status.code(), Some(0), "README: keyloom {cmd}\n{}", String::from_utf8_lossy(&out.stderr));
+    }
+}
+
+/// A line without its `# comment` (a `#` after a space, outside quotes).
+fn strip_comment(line: &str) -> String {
+    let (mut quote, mut prev) = (None, ' ');
+    for (i, c) in line.char_indices() {
+        match (quote, c) {
+            (None, '\'' | '"') => quote = Some(c),
+            (Some(q), c) if c == q => quote = None,
+            (None, '#') if prev == ' ' => return line[..i].to_string(),
+            _ => {}
+        }
+        prev = c;
+    }
+    line.to_string()
+}
+
+/// Splits a command line into words as sh would (quotes, no expansion).
+fn shell_words(line: &str) -> Vec<String> {
+    let (mut words, mut cur, mut quote, mut any) = (Vec::new(), String::new(), None, false);
+    for c in line.chars() {
+        match (quote, c) {
+            (None, '\'' | '"') => {
+                quote = Some(c);
+                any = true;
+            }
+            (Some(q), c) if c == q => quote = None,
+            (None, ' ') => {
+                if any {
+                    words.push(std::mem::take(&mut cur));
+                    any = false;
+                }
+            }
+            (_, c) => {
+                cur.push(c);
+                any = true;
+            }
+        }
+    }
+    if any {
+        words.push(cur);
+    }
+    words
+}

@@ -80,6 +80,9 @@ fn pubkey(v: &TestVault) -> PathBuf {
 
 fn verify(v: &TestVault, bundle: &Path) -> (bool, serde_json::Value) {
     let out = v.run(&["bundle", "verify", s(bundle), "--pubkey", s(&pubkey(v)), "--json"]);
+    // With the vault unlocked, its own key is the default, with the same verdict.
+    let own = v.run(&["bundle", "verify", s(bundle), "--json"]);
+    assert_eq!(own.status.code(), out.status.code(), "{}", String::from_utf8_lossy(&own.stderr));
     (out.status.success(), serde_json::from_slice(&out.stdout).unwrap_or_default())
 }
 
@@ -720,6 +723,75 @@ fn inject_fills_references_and_refuses_unknown_ones() {
     assert!(!bad_out.exists());
     let reveals = v.json(&["audit", "list", "--action", "secret.reveal"]);
     assert_eq!(reveals.as_array().unwrap().len(), 1, "the failed inject revealed nothing");
+}
+
+/// Hostile values stay values: `| json`, `| yaml` and `| shell` quote them so the filled-in file
+/// still parses (checked with python3's json and yaml, and sh), and `-` reads the template from
+/// stdin and writes the result to stdout.
+#[test]
+fn inject_filters_keep_json_yaml_and_shell_valid_for_hostile_values() {
+    let v = TestVault::init();
+    v.ok(&["service", "add", "app", "--env", "prod"]);
+    let hostile = [
+        "p@ss \"w$rd\" \\ x",
+        "it's",
+        "line one\nline two",
+        "# not: a comment {x} [y] &z *w !t %u @v `q`",
+        "\ttab\u{7f}\u{85}",
+    ];
+    for (i, value) in hostile.iter().enumerate() {
+        let out = v.run_with_stdin(&["secret", "set", &format!("app/V{i}"), "--keep-newline"], value.as_bytes());
+        keyloom_tests::assert_success(&out, &["secret", "set"]);
+    }
+    let mut json_tpl = String::from("{");
+    let mut yaml_tpl = String::new();
+    let mut sh_tpl = String::new();
+    for i in 0..hostile.len() {
+        json_tpl.push_str(&format!("{}\"v{i}\": {{{{ keyloom://app/V{i} | json }}}}", if i > 0 { ", " } else { "" }));
+        yaml_tpl.push_str(&format!("v{i}: {{{{ keyloom://app/V{i} | yaml }}}}\n"));
+        sh_tpl.push_str(&format!("printf '%s\\0' {{{{ keyloom://app/V{i} | shell }}}}\n"));
+    }
+    json_tpl.push('}');
+    let fill = |tpl: &str| {
+        let out = v.run_with_stdin(&["inject", "-i", "-", "-o", "-"], tpl.as_bytes());
+        keyloom_tests::assert_success(&out, &["inject"]);
+        out.stdout
+    };
+    let check = |lang: &str, filled: Vec<u8>| {
+        let script = match lang {
+            "json" => "import json,sys; d=json.load(sys.stdin); print(json.dumps([d['v%d'%i] for i in range(len(d))]))",
+            _ => "import yaml,sys,json; d=yaml.safe_load(sys.stdin); print(json.dumps([d['v%d'%i] for i in range(len(d))]))",
+        };
+        let mut child = Command::new("python3")
+            .args(["-c", script])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("python3 must be installed");
+        std::io::Write::write_all(&mut child.stdin.take().unwrap(), &filled).unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{lang} parses: {}\n{}",
+            String::from_utf8_lossy(&out.stderr),
+            String::from_utf8_lossy(&filled)
+        );
+        let got: Vec<String> = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(got, hostile, "{lang} round-trips every value");
+    };
+    check("json", fill(&json_tpl));
+    check("yaml", fill(&yaml_tpl));
+    let filled = fill(&sh_tpl);
+    let out = Command::new("sh").args(["-c", &String::from_utf8(filled).unwrap()]).output().unwrap();
+    assert!(out.status.success());
+    let words: Vec<&str> = std::str::from_utf8(&out.stdout).unwrap().trim_end_matches('\0').split('\0').collect();
+    assert_eq!(words, hostile, "sh reads every value back as one word");
+    // An unknown filter is refused before anything is revealed.
+    let out = v.run_with_stdin(&["inject", "-i", "-", "-o", "-"], b"{{ keyloom://app/V0 | base64 }}");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown filter"));
+    assert!(out.stdout.is_empty());
 }
 
 #[test]

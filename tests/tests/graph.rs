@@ -82,7 +82,13 @@ fn estate() -> (tempfile::TempDir, Vault) {
     for s in ["payments", "checkout"] {
         v.issue_cert(s, "prod-ca", &leaf(&dns_of(s), 90, None)).unwrap();
     }
-    v.issue_cert("orders", "prod-ca", &leaf(&dns_of("orders"), 10, None)).unwrap();
+    // Eight days into ten: in its last third, so expiring.
+    v.issue_cert(
+        "orders",
+        "prod-ca",
+        &leaf(&dns_of("orders"), 10, Some(OffsetDateTime::now_utc() - Duration::days(8))),
+    )
+    .unwrap();
     v.issue_cert(
         "ledger",
         "prod-ca",
@@ -311,11 +317,15 @@ fn graph_follows_revoke_renew_trust_and_intent_changes() {
     assert!(after.contains(&("BrokenIntent".into(), "checkout".into(), "payments".into())));
     assert!(after.contains(&("RevokedCurrent".into(), "checkout".into(), "".into())));
     assert_eq!(v.explain("checkout", "payments").unwrap().verdict, "intended but broken");
-    // Renewing orders' expiring certificate clears expiring-soon (the new one has the same 10-day life,
-    // so use the window: nothing expires within 5 days).
+    // Renewing orders' expiring certificate clears expiring-soon: the new one has a full 10-day life.
     let before = v.findings(FindingOptions { expiring_within: Duration::days(30) }).unwrap();
     assert!(before.iter().any(|f| f.kind == FindingKind::ExpiringSoon && f.entities[0].name == "orders"));
     v.renew_cert("orders", false).unwrap();
+    let after_renew = v.findings(FindingOptions { expiring_within: Duration::days(30) }).unwrap();
+    assert!(
+        !after_renew.iter().any(|f| f.kind == FindingKind::ExpiringSoon && f.entities[0].name == "orders"),
+        "the renewal is not expiring, and the superseded certificate is not flagged"
+    );
     assert_eq!(v.list_certs(None).unwrap().iter().filter(|c| c.service.as_deref() == Some("orders")).count(), 2);
     assert!(v.explain("orders", "payments").unwrap().verdict == "intended and working");
     // Removing corp-root from checkout's inbound trust removes its over-trust and cross-env findings.

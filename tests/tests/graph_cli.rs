@@ -20,6 +20,9 @@ fn demo_estate_is_deterministic_labelled_and_has_every_finding_kind() {
     let (b, sb) = demo("demo-b", "7");
     let (c, _) = demo("demo-c", "8");
     assert_eq!(sa["demo"], true);
+    // It says which passphrase opens it, without echoing one the user gave.
+    assert!(sa["passphrase_source"].as_str().unwrap().contains("KEYLOOM_PASSPHRASE"), "{sa}");
+    assert!(sa["passphrase"].is_null());
     assert_eq!(sa["summary"]["services"], 40);
     assert_eq!(sa["summary"], sb["summary"]);
     let run = |path: &std::path::Path, args: &[&str]| -> serde_json::Value {

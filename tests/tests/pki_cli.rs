@@ -49,7 +49,7 @@ fn pki_tour() {
     assert_eq!(cert["uris"][0], "spiffe://corp.example/prod/payments");
     assert_eq!((cert["server_auth"].as_bool(), cert["client_auth"].as_bool()), (Some(true), Some(true)));
     assert!(cert["serial"].as_str().unwrap().len() >= 32, "16-byte serial");
-    assert_eq!(c["expires_in_days"], 29);
+    assert_eq!(c["expires_in_days"], 30, "a started day counts, as the desktop shows it");
     // A URI outside the CA's permitted prefix is refused, naming it.
     let err = v.fails(
         &[
@@ -80,7 +80,7 @@ fn pki_tour() {
     );
 
     let expiring = v.json(&["cert", "list", "--expiring-within", "31"]);
-    assert_eq!(expiring.as_array().unwrap().len(), 1, "only the 30-day certificate");
+    assert_eq!(expiring.as_array().unwrap().len(), 0, "a fresh 30-day certificate is not in its last third yet");
     let pem = v.ok(&["cert", "show", "payments", "--pem", "--chain"]);
     assert_eq!(pem.matches("BEGIN CERTIFICATE").count(), 3, "leaf, intermediate, root");
     assert!(!pem.contains("PRIVATE KEY"));
@@ -96,7 +96,7 @@ fn pki_tour() {
     assert_ne!(fp(&renewed), fp(&rotated));
     assert_eq!(v.json(&["cert", "list"]).as_array().unwrap().len(), 5);
     let bulk = v.json(&["cert", "renew", "--expiring-within", "31"]);
-    assert_eq!(bulk.as_array().unwrap().len(), 1);
+    assert_eq!(bulk.as_array().unwrap().len(), 0, "nothing is due: renewal does not churn");
 
     // Revoke, then the CRL lists it and verify says so.
     let current = v.json(&["cert", "show", "payments"])["id"].as_str().unwrap().to_string();
@@ -127,8 +127,9 @@ fn pki_tour() {
     let t = v.json(&["trust", "list", "payments"]);
     assert_eq!(t["inbound"][0], "corp-root");
     assert_eq!(t["outbound"].as_array().unwrap().len(), 0);
-    let err = v.fails(&["trust", "add", "payments", "--ca", "corp-root", "--inbound"], 1);
-    assert!(err.contains("already trusts"), "{err}");
+    // Adding it again is not an error: it says so and changes nothing.
+    let again = v.ok(&["trust", "add", "payments", "--ca", "corp-root", "--inbound"]);
+    assert!(again.contains("already trusts"), "{again}");
     v.ok(&["trust", "remove", "payments", "--ca", "corp-root", "--inbound"]);
     let err = v.fails(&["trust", "add", "payments", "--ca", "nope", "--inbound"], 1);
     assert!(err.contains("unknown CA \"nope\""), "{err}");
@@ -139,7 +140,7 @@ fn pki_tour() {
         assert!(actions.contains(a), "no {a} in the audit log");
     }
     assert_eq!(v.json(&["audit", "verify"])["ok"], true);
-    assert_eq!(v.json(&["status"])["counts"]["certificates"], 6);
+    assert_eq!(v.json(&["status"])["counts"]["certificates"], 5, "the bulk renewal above renewed nothing");
 }
 
 #[test]
@@ -170,4 +171,110 @@ fn removing_a_service_revokes_its_active_certificates() {
     assert!(text.contains(&serial.to_ascii_lowercase().replace(':', "")), "the CRL lists {serial}: {text}");
     let revokes = v.json(&["audit", "list", "--action", "cert.revoke"]);
     assert!(revokes[0]["detail"].as_str().unwrap().contains(serial), "{revokes}");
+}
+
+/// One expiry rule: a certificate is expiring in the last third of its lifetime or within the
+/// window, whichever is shorter; renewing gives a full new lifetime, so renewal stops churning.
+#[test]
+fn a_30_day_certificate_is_not_expiring_on_day_one_and_renewal_is_idempotent() {
+    let v = TestVault::init();
+    v.ok(&["service", "add", "api", "--env", "prod"]);
+    v.ok(&["service", "add", "old", "--env", "prod"]);
+    v.ok(&["ca", "create", "root", "--validity-days", "3650"]);
+    let fresh =
+        v.json(&["cert", "issue", "--service", "api", "--ca", "root", "--dns", "api.example", "--validity-days", "30"]);
+    assert_eq!(fresh["expires_in_days"], 30, "a started day counts: a 30-day certificate has 30 days");
+    let expiring = |v: &TestVault| -> Vec<serde_json::Value> {
+        let f = v.json(&["findings"]);
+        f.as_array().unwrap().iter().filter(|f| f["kind"] == "expiring_soon").cloned().collect()
+    };
+    assert!(expiring(&v).is_empty(), "a 30-day certificate is not expiring on day one: {:?}", expiring(&v));
+    assert_eq!(v.json(&["cert", "list", "--expiring-within", "30"]).as_array().unwrap().len(), 0);
+    assert_eq!(v.json(&["cert", "renew", "--expiring-within", "30"]).as_array().unwrap().len(), 0);
+    // Issued 25 days ago for 30 days: in its last third, so expiring, and renewed once.
+    let start = (time::OffsetDateTime::now_utc() - time::Duration::days(25))
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    let aged = v.json(&[
+        "cert",
+        "issue",
+        "--service",
+        "old",
+        "--ca",
+        "root",
+        "--dns",
+        "old.example",
+        "--validity-days",
+        "30",
+        "--not-before",
+        &start,
+    ]);
+    let found = expiring(&v);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(found[0]["message"].as_str().unwrap().contains("expires in 5 days"), "{found:?}");
+    let renewed = v.json(&["cert", "renew", "--expiring-within", "30"]);
+    assert_eq!(renewed.as_array().unwrap().len(), 1, "{renewed}");
+    assert_eq!(renewed[0]["renews"], aged["id"]);
+    assert_eq!(renewed[0]["expires_in_days"], 30, "the renewal has a full new lifetime");
+    assert_eq!(v.json(&["cert", "renew", "--expiring-within", "30"]).as_array().unwrap().len(), 0, "idempotent");
+    // The superseded certificate is not flagged, and its row shows no countdown.
+    assert!(expiring(&v).is_empty(), "{:?}", expiring(&v));
+    let table = v.ok(&["cert", "list"]);
+    assert!(!table.contains("days!"), "{table}");
+}
+
+#[test]
+fn ca_and_cert_remove_are_refused_while_referenced_and_forced_removal_revokes_and_audits() {
+    let v = TestVault::init();
+    v.ok(&["service", "add", "api", "--env", "prod"]);
+    v.ok(&["ca", "create", "root"]);
+    v.ok(&["ca", "create", "issuing", "--parent", "root", "--validity-days", "365"]);
+    v.ok(&["ca", "create", "spare"]);
+    let cert = v.json(&["cert", "issue", "--service", "api", "--ca", "issuing", "--dns", "api.example"]);
+    let id = cert["id"].as_str().unwrap();
+    v.ok(&["trust", "add", "api", "--ca", "root", "--both"]);
+    // An unused CA made here is a finding whose fix works as written.
+    let findings = v.json(&["findings"]);
+    let unused = findings.as_array().unwrap().iter().find(|f| f["kind"] == "unused_ca").expect("spare is unused");
+    assert!(unused["fix"].as_str().unwrap().contains("keyloom ca remove spare"), "{unused}");
+    v.ok(&["ca", "remove", "spare"]);
+    assert!(v.fails(&["ca", "show", "spare"], 1).contains("unknown CA"));
+    // Referenced: refused, naming why, and nothing changes.
+    let err = v.fails(&["ca", "remove", "root"], 1);
+    assert!(err.contains("issuing"), "a CA with CAs below it: {err}");
+    let err = v.fails(&["ca", "remove", "issuing"], 1);
+    assert!(err.contains("--force") && err.contains("api"), "{err}");
+    assert_eq!(v.json(&["cert", "show", id])["status"], "active");
+    let err = v.fails(&["cert", "remove", id], 1);
+    assert!(err.contains("active") && err.contains("--force"), "{err}");
+    // Forced: the CA's active certificates are revoked, then it goes; all audited.
+    let r = v.json(&["ca", "remove", "issuing", "--force"]);
+    assert_eq!(r["revoked"][0], id);
+    assert_eq!(v.json(&["cert", "show", id])["status"], "revoked");
+    let r = v.json(&["ca", "remove", "root", "--force"]);
+    assert_eq!(r["untrusted_by"][0], "api");
+    assert_eq!(v.json(&["trust", "list", "api"])["inbound"].as_array().unwrap().len(), 0);
+    // The certificate (its CA gone, so no CRL to keep it on) is removed with its key.
+    let r = v.json(&["cert", "remove", id]);
+    assert_eq!(r["kept_for_crl"], false);
+    assert!(v.fails(&["cert", "show", id], 1).contains("no certificate"));
+    let actions: Vec<String> = v
+        .json(&["audit", "list"])
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap().to_string())
+        .collect();
+    for a in ["ca.remove", "cert.remove", "cert.revoke", "trust.remove"] {
+        assert!(actions.iter().any(|x| x == a), "{a} audited: {actions:?}");
+    }
+    // A forced removal of an active certificate whose CA signs here keeps a revoked record for
+    // the CRL, and removes only its key.
+    v.ok(&["ca", "create", "root2"]);
+    let c2 = v.json(&["cert", "issue", "--service", "api", "--ca", "root2", "--dns", "api.example"]);
+    let id2 = c2["id"].as_str().unwrap();
+    let r = v.json(&["cert", "remove", id2, "--force"]);
+    assert_eq!((r["revoked"].as_bool(), r["kept_for_crl"].as_bool()), (Some(true), Some(true)), "{r}");
+    let shown = v.json(&["cert", "show", id2]);
+    assert_eq!((shown["status"].as_str(), shown["has_key"].as_bool()), (Some("revoked"), Some(false)));
 }

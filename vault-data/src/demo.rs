@@ -162,7 +162,8 @@ impl Vault {
         let mut special = Vec::new();
         for (i, svc) in added.iter().enumerate().filter(|(i, _)| i % 9 == 4).take(services / 9 + 1) {
             let env = env_of(i);
-            let mut req = leaf(12 + (i % 10) as u32, None);
+            // 30-day certificates in their last third (4 to 9 days left): expiring by the rule.
+            let mut req = leaf(30, Some(now - Duration::days(21 + (i % 6) as i64)));
             req.dns = vec![format!("{}.{env}.corp.example", svc.name)];
             req.uris = svc.spiffe_id.iter().cloned().collect();
             self.issue_cert(&svc.name, &format!("{env}-issuing"), &req)?;
@@ -173,6 +174,11 @@ impl Vault {
         req.dns = vec![format!("{}.prod.corp.example", expired.name)];
         self.issue_cert(&expired.name, "prod-issuing", &req)?;
         for env in ["prod", "staging", "dev"] {
+            // A small demo may leave an environment empty.
+            match self.services_in(env) {
+                Err(crate::Error::UnknownEnvironment(_)) => continue,
+                r => r.map(|_| ())?,
+            }
             let ca = if env == "prod" && team_cas > 0 { "prod-team-0".to_string() } else { format!("{env}-issuing") };
             self.issue_missing(&ca, env, &leaf(90 + rng.gen_range(0..200), None), &|_, _| {})?;
         }

@@ -5,6 +5,45 @@
 
 use std::path::PathBuf;
 
+/// A name that was not found, with the known names closest to it ("did you mean").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Missing {
+    /// The name as given.
+    pub name: String,
+    /// Known names close to it, closest first (at most three).
+    pub suggestions: Vec<String>,
+}
+
+impl Missing {
+    /// `name`, with the known names among `known` that are close to it.
+    pub fn among<'a>(name: &str, known: impl IntoIterator<Item = &'a str>) -> Missing {
+        Missing { name: name.to_string(), suggestions: crate::model::names::closest(name, known) }
+    }
+}
+
+impl From<&str> for Missing {
+    fn from(name: &str) -> Missing {
+        Missing { name: name.to_string(), suggestions: Vec::new() }
+    }
+}
+
+impl From<String> for Missing {
+    fn from(name: String) -> Missing {
+        Missing { name, suggestions: Vec::new() }
+    }
+}
+
+impl std::fmt::Display for Missing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}", self.name)?;
+        if !self.suggestions.is_empty() {
+            let q: Vec<String> = self.suggestions.iter().map(|s| format!("{s:?}")).collect();
+            write!(f, "; did you mean {}?", q.join(" or "))?;
+        }
+        Ok(())
+    }
+}
+
 /// Everything that can go wrong in the vault library.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -35,14 +74,17 @@ pub enum Error {
         pid: String,
     },
     /// A service name that is not in the vault.
-    #[error("unknown service {0:?}")]
-    UnknownService(String),
+    #[error("unknown service {0}")]
+    UnknownService(Missing),
     /// A secret reference (`service/NAME`) that is not in the vault.
-    #[error("unknown secret {0:?}")]
-    UnknownSecret(String),
+    #[error("unknown secret {0}")]
+    UnknownSecret(Missing),
     /// A CA name that is not in the vault.
-    #[error("unknown CA {0:?}")]
-    UnknownCa(String),
+    #[error("unknown CA {0}")]
+    UnknownCa(Missing),
+    /// An environment no service is in.
+    #[error("unknown environment {0}")]
+    UnknownEnvironment(Missing),
     /// A certificate id or service with no certificate.
     #[error("no certificate {0}")]
     UnknownCertificate(String),
@@ -178,6 +220,7 @@ impl Error {
             Error::UnknownSecret(_) => "unknown_secret",
             Error::UnknownIntent { .. } => "unknown_intent",
             Error::UnknownCa(_) => "unknown_ca",
+            Error::UnknownEnvironment(_) => "unknown_environment",
             Error::UnknownCertificate(_) => "unknown_certificate",
             Error::Exists { .. } => "exists",
             Error::StillReferenced { .. } => "still_referenced",

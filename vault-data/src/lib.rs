@@ -42,8 +42,9 @@ pub use vault::doctor_restore as restore;
 pub use vault::restore_backup;
 pub use vault::NameProblem;
 pub use vault::{
-    to_pem, BundlePreview, CaView, CertView, Destination, Direction, ExportOptions, ExportStage, ExportTarget,
-    ExportView, Exported, IssueRequest, PreviewFile, ServiceIdentity, TrustView, VerifyReport, DEFAULT_LEAF_DAYS,
+    to_pem, BundlePreview, CaRemoval, CaView, CertRemoval, CertView, Destination, Direction, ExportOptions,
+    ExportStage, ExportTarget, ExportView, Exported, IssueRequest, PreviewFile, ServiceIdentity, TrustView,
+    VerifyReport, DEFAULT_LEAF_DAYS,
 };
 pub use vault::{
     CreateOptions, DoctorReport, IntentView, NewSecret, RecoveryKey, RestoreReport, RevokedCert, SecretOptions,

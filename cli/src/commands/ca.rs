@@ -1,4 +1,4 @@
-//! `ca create | list | show | import | rename | crl | sign-csr`.
+//! `ca create | list | show | import | rename | remove | crl | sign-csr`.
 
 use vault_data::pki::{CaSpec, KeyType, NameConstraintsSpec};
 use vault_data::CaView;
@@ -119,6 +119,20 @@ pub fn run(ctx: &Context, cmd: CaCmd) -> CliResult<()> {
                 println!("Renamed CA {name} to {} (subject {})", ca.name, ca.certificate.subject);
             }
         }
+        CaCmd::Remove { name, force } => {
+            let r = vault.remove_ca(&name, force)?;
+            if ctx.json {
+                ctx.print_json(&r)?;
+            } else {
+                println!("Removed CA {}", r.ca);
+                if !r.untrusted_by.is_empty() {
+                    println!("  no longer trusted by: {}", r.untrusted_by.join(", "));
+                }
+                if !r.revoked.is_empty() {
+                    println!("  revoked {} certificate(s) it had issued", r.revoked.len());
+                }
+            }
+        }
         CaCmd::Crl { name, out, der } => {
             let crl = vault.issue_crl(&name)?;
             let bytes = if der { crl } else { vault_data::to_pem("X509 CRL", &crl).into_bytes() };
@@ -129,9 +143,10 @@ pub fn run(ctx: &Context, cmd: CaCmd) -> CliResult<()> {
                 println!("Wrote the CRL of {name} to {}", out.display());
             }
         }
-        CaCmd::SignCsr { name, csr, out, validity_days } => {
+        CaCmd::SignCsr { name, csr, out, validity_days, server, client } => {
             let bytes = std::fs::read(&csr).map_err(CliError::file("cannot read", &csr))?;
-            let der = vault.sign_csr(&name, &bytes, validity_days)?;
+            let (server, client) = if !server && !client { (true, false) } else { (server, client) };
+            let der = vault.sign_csr_for(&name, &bytes, validity_days, server, client)?;
             write_new_file(
                 &out,
                 vault_data::to_pem("CERTIFICATE", &der).as_bytes(),

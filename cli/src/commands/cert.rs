@@ -1,5 +1,6 @@
 //! `cert issue | list | show | renew | revoke | import | verify`.
 
+use vault_data::model::CertStatus;
 use vault_data::pki::crl::Reason;
 use vault_data::pki::KeyType;
 use vault_data::{CertView, IssueRequest};
@@ -13,12 +14,14 @@ fn rows(list: &[CertView]) -> Vec<Vec<String>> {
         .map(|c| {
             let names: Vec<String> =
                 c.certificate.dns.iter().chain(&c.certificate.ips).chain(&c.certificate.uris).cloned().collect();
-            let expiry = if c.expires_in_days < 0 {
-                format!("EXPIRED {}", when(c.certificate.not_after))
-            } else if c.expires_in_days < 30 {
-                format!("{} ({} days!)", when(c.certificate.not_after), c.expires_in_days)
+            let active = c.status == CertStatus::Active;
+            let i = &c.certificate;
+            let expiry = if active && c.expires_in_days <= 0 {
+                format!("EXPIRED {}", when(i.not_after))
+            } else if c.expiring {
+                format!("{} ({} days!)", when(i.not_after), c.expires_in_days)
             } else {
-                when(c.certificate.not_after)
+                when(i.not_after)
             };
             vec![
                 c.id.short(),
@@ -139,7 +142,7 @@ pub fn run(ctx: &Context, cmd: CertCmd) -> CliResult<()> {
             }
         }
         CertCmd::List { expiring_within } => {
-            let within = expiring_within.map(|d| time::Duration::days(i64::from(d)));
+            let within = expiring_within.map(vault_data::pki::expiry::window_days);
             let list = vault.list_certs(within)?;
             print_list(ctx, &list, "Listing")?;
         }
@@ -172,7 +175,7 @@ pub fn run(ctx: &Context, cmd: CertCmd) -> CliResult<()> {
             (None, Some(days)) => {
                 let bar = if ctx.json { indicatif::ProgressBar::hidden() } else { progress(0, "renewing") };
                 let list =
-                    vault.renew_expiring(time::Duration::days(i64::from(days)), rotate_key, &|done, total| {
+                    vault.renew_expiring(vault_data::pki::expiry::window_days(days), rotate_key, &|done, total| {
                         bar.set_length(total as u64);
                         bar.set_position(done as u64);
                     })?;
@@ -211,6 +214,25 @@ pub fn run(ctx: &Context, cmd: CertCmd) -> CliResult<()> {
                     c.id.short(),
                     c.issuer_ca.as_deref().unwrap_or(&c.certificate.issuer)
                 );
+            }
+        }
+        CertCmd::Remove { target, force } => {
+            let r = vault.remove_cert(&target, force)?;
+            if ctx.json {
+                ctx.print_json(&r)?;
+            } else {
+                let short = &r.id[..r.id.len().min(8)];
+                if r.revoked {
+                    println!("Revoked certificate {short} (serial {})", r.serial);
+                }
+                if r.kept_for_crl {
+                    println!(
+                        "Removed the private key of certificate {short}; its record stays, revoked, because its CA's CRL \
+                         lists it until it expires"
+                    );
+                } else {
+                    println!("Removed certificate {short} (serial {})", r.serial);
+                }
             }
         }
         CertCmd::Verify { target, at } => {

@@ -120,7 +120,17 @@ pub fn export(ctx: &Context, a: ExportArgs) -> CliResult<()> {
 pub fn bundle(ctx: &Context, cmd: BundleCmd) -> CliResult<()> {
     match cmd {
         BundleCmd::Verify { path, pubkey } => {
-            let text = std::fs::read_to_string(&pubkey).map_err(CliError::file("cannot read", &pubkey))?;
+            // Without --pubkey, the vault's own signing key: the common case of checking a bundle
+            // this vault exported.
+            let text = match &pubkey {
+                Some(p) => std::fs::read_to_string(p).map_err(CliError::file("cannot read", p))?,
+                None => {
+                    let vault = ctx.open_unlocked()?;
+                    let text = vault.signing_public_key()?;
+                    vault.close()?;
+                    text
+                }
+            };
             let key = vault_data::export::manifest::parse_public_key(&text)?;
             let check = verify_bundle(&path, &key)?;
             if ctx.json {

@@ -7,7 +7,7 @@ use crate::context::{table, Context};
 use crate::error::CliResult;
 
 fn window(days: u32) -> FindingOptions {
-    FindingOptions { expiring_within: time::Duration::days(i64::from(days)) }
+    FindingOptions { expiring_within: vault_data::pki::expiry::window_days(days) }
 }
 
 pub fn graph(ctx: &Context, a: GraphArgs) -> CliResult<()> {

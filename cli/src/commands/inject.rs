@@ -1,5 +1,6 @@
-//! `inject -i template -o output`.
+//! `inject -i template -o output` (`-` for stdin or stdout).
 
+use std::io::Read;
 use std::path::Path;
 
 use vault_data::export::template::{parse, Piece};
@@ -8,16 +9,29 @@ use vault_data::ExposeSecret;
 use crate::context::{write_new_file, Context};
 use crate::error::{CliError, CliResult};
 
+fn is_std(p: &Path) -> bool {
+    p.as_os_str() == "-"
+}
+
 pub fn inject(ctx: &Context, input: &Path, output: &Path, force: bool) -> CliResult<()> {
-    let template = std::fs::read_to_string(input).map_err(CliError::file("cannot read", input))?;
+    let template = if is_std(input) {
+        let mut t = String::new();
+        crate::output::stdin()
+            .read_to_string(&mut t)
+            .map_err(|e| CliError::Usage(format!("cannot read the template from stdin: {e}")))?;
+        t
+    } else {
+        std::fs::read_to_string(input).map_err(CliError::file("cannot read", input))?
+    };
     let pieces = parse(&template)?;
-    if output.exists() && !force {
+    let to_stdout = is_std(output);
+    if !to_stdout && output.exists() && !force {
         return Err(CliError::Usage(format!("{} exists; pass --force to replace it", output.display())));
     }
     let mut vault = ctx.open_unlocked()?;
     // Resolve every reference before revealing any, so an unknown one reveals nothing.
     for p in &pieces {
-        if let Piece::Ref(r) = p {
+        if let Piece::Ref(r, _) = p {
             vault.secret_history(r)?;
         }
     }
@@ -26,13 +40,18 @@ pub fn inject(ctx: &Context, input: &Path, output: &Path, force: bool) -> CliRes
     for p in &pieces {
         match p {
             Piece::Text(t) => out.extend_from_slice(t.as_bytes()),
-            Piece::Ref(r) => {
-                out.extend_from_slice(vault.reveal_secret(r, None)?.expose_secret());
+            Piece::Ref(r, filter) => {
+                let value = vault.reveal_secret(r, None)?;
+                out.extend_from_slice(&filter.render(value.expose_secret(), r)?);
                 count += 1;
             }
         }
     }
     vault.close()?;
+    if to_stdout {
+        crate::output::write_stdout_bytes(&out).map_err(|e| CliError::Usage(format!("cannot write to stdout: {e}")))?;
+        return Ok(());
+    }
     if force && output.exists() {
         std::fs::remove_file(output).map_err(CliError::file("cannot replace", output))?;
     }

@@ -8,11 +8,13 @@ pub fn run(ctx: &Context, cmd: IntentCmd) -> CliResult<()> {
     let mut vault = ctx.open_unlocked()?;
     match cmd {
         IntentCmd::Add { from, to, note } => {
-            let i = vault.add_intent(&from, &to, note)?;
+            let (i, added) = vault.ensure_intent(&from, &to, note)?;
             if ctx.json {
                 ctx.print_json(&i)?;
-            } else {
+            } else if added {
                 println!("Intent added: {} -> {}", i.from, i.to);
+            } else {
+                println!("Intent already declared: {} -> {}", i.from, i.to);
             }
         }
         IntentCmd::List { service } => {

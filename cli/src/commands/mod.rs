@@ -51,5 +51,18 @@ pub fn run(ctx: &Context, command: Command) -> CliResult<()> {
         Command::Slot(c) => slot::run(ctx, c),
         Command::Audit(c) => audit::run(ctx, c),
         Command::Doctor(a) => doctor::run(ctx, a),
+        Command::Completions { shell } => completions(shell),
+    }
+}
+
+/// Writes the completion script for `shell`; it needs no vault.
+fn completions(shell: clap_complete::Shell) -> CliResult<()> {
+    let mut cmd = <crate::args::Cli as clap::CommandFactory>::command();
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut cmd, "keyloom", &mut script);
+    match crate::output::write_stdout_bytes(&script) {
+        // `keyloom completions bash | head` is not an error.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        r => r.map_err(|e| crate::error::CliError::Usage(format!("cannot write to stdout: {e}"))),
     }
 }

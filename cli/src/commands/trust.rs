@@ -34,7 +34,14 @@ fn print(ctx: &Context, t: &TrustView) -> CliResult<()> {
 pub fn run(ctx: &Context, cmd: TrustCmd) -> CliResult<()> {
     let mut vault = ctx.open_unlocked()?;
     let view = match cmd {
-        TrustCmd::Add(a) => vault.set_trust(&a.service, &a.ca, direction(&a)?, true)?,
+        TrustCmd::Add(a) => {
+            let d = direction(&a)?;
+            let (view, added) = vault.ensure_trust(&a.service, &a.ca, d)?;
+            if !added && !ctx.json {
+                println!("{} already trusts {} ({})", view.service, a.ca, format!("{d:?}").to_lowercase());
+            }
+            view
+        }
         TrustCmd::Remove(a) => vault.set_trust(&a.service, &a.ca, direction(&a)?, false)?,
         TrustCmd::List { service } => vault.trust(&service)?,
     };

@@ -133,9 +133,21 @@ pub fn status(ctx: &Context) -> CliResult<()> {
 
 pub fn demo(ctx: &Context, args: crate::args::DemoArgs) -> CliResult<()> {
     let kdf = kdf_cost(&args.kdf)?;
-    let passphrase = match secret_input::passphrase_non_interactive(ctx.passphrase_file())? {
-        Some(p) => p,
-        None => secret_input::new_passphrase(None, "KEYLOOM_PASSPHRASE")?,
+    // A demo holds made-up data: when no passphrase is given, one is generated and printed, so
+    // the vault can be opened again (the desktop app asks for it). A given one is never echoed.
+    let (passphrase, source, generated) = match secret_input::passphrase_non_interactive(ctx.passphrase_file())? {
+        Some(p) => {
+            let source = match ctx.passphrase_file() {
+                Some(f) => format!("the passphrase in {}", f.display()),
+                None => "the passphrase in KEYLOOM_PASSPHRASE".to_string(),
+            };
+            (p, source, false)
+        }
+        None => {
+            let bytes = vault_data::crypto::generate::generate_secret(24, vault_data::Charset::Alphanumeric)?;
+            let text = String::from_utf8_lossy(bytes.expose_secret()).into_owned();
+            (vault_data::SecretString::from(text), "a generated passphrase".to_string(), true)
+        }
     };
     if !ctx.json {
         eprintln!("Building a demo estate of {} services (seed {})…", args.services, args.seed);
@@ -150,6 +162,8 @@ pub fn demo(ctx: &Context, args: crate::args::DemoArgs) -> CliResult<()> {
             "demo": true,
             "summary": summary,
             "recovery_key": recovery.0.expose_secret(),
+            "passphrase_source": source,
+            "passphrase": generated.then(|| passphrase.expose_secret().to_string()),
         }))
     } else {
         println!(
@@ -161,6 +175,11 @@ pub fn demo(ctx: &Context, args: crate::args::DemoArgs) -> CliResult<()> {
             summary.intents,
             summary.credentials
         );
+        if generated {
+            println!("Passphrase (generated for this demo): {}", passphrase.expose_secret());
+        } else {
+            println!("Passphrase: {source}");
+        }
         println!("Try: keyloom --vault {} findings", ctx.vault_dir.display());
         Ok(())
     }

@@ -309,6 +309,14 @@ issued: number,
  */
 revoked: number, 
 /**
+ * Days until it expires, a started day counting as one (0 or negative once expired).
+ */
+expires_in_days: number, 
+/**
+ * Expiring by the expiry rule ([`crate::pki::expiry`]) under the default window.
+ */
+expiring: boolean, 
+/**
  * Certificate fields.
  */
 certificate: CertInfo, };
@@ -434,9 +442,14 @@ has_key: boolean,
  */
 renews: RecordId | null, 
 /**
- * Days until expiry (negative once expired).
+ * Days until expiry, a started day counting as one (0 or negative once expired).
  */
 expires_in_days: number, 
+/**
+ * Active and expiring by the expiry rule ([`crate::pki::expiry`]) under the default window,
+ * or under the window a list was asked for: front ends show this rather than compute it.
+ */
+expiring: boolean, 
 /**
  * Certificate fields.
  */

@@ -1,8 +1,8 @@
-// Expiry badges: expired, expiring within 30 days, or fine; revoked and superseded say so.
+// Expiry badges from what Rust computed (vault_data::pki::expiry), so the app, the CLI and the
+// findings agree: days left (a started day counts: a 90-day certificate issued now has 90) and
+// whether it is expiring by the one rule (the last third of its lifetime or the warning window,
+// whichever is shorter). Revoked and superseded certificates say so instead.
 import type { CertStatus } from "./bindings";
-
-export const SOON_DAYS = 30;
-const DAY_MS = 86_400_000;
 
 export type Tone = "bad" | "warn" | "ok" | "muted";
 
@@ -11,20 +11,19 @@ export interface Badge {
   tone: Tone;
 }
 
-export function daysLeft(notAfter: string, now: Date): number {
-  return Math.floor((Date.parse(notAfter) - now.getTime()) / DAY_MS);
+/** The fields of a CertView (or a CaView, as "active") that a badge needs. */
+export interface Expiry {
+  status: CertStatus;
+  expires_in_days: number;
+  expiring: boolean;
 }
 
-export function expiryBadge(notAfter: string, status: CertStatus, now: Date): Badge {
-  if (status === "revoked") return { label: "revoked", tone: "muted" };
-  if (status === "superseded") return { label: "superseded", tone: "muted" };
-  const ms = Date.parse(notAfter) - now.getTime();
-  if (Number.isNaN(ms)) return { label: "unknown expiry", tone: "warn" };
-  if (ms <= 0) return { label: "expired", tone: "bad" };
-  if (ms < DAY_MS) return { label: "expires today", tone: "warn" };
-  // Whole days left, counting a started day: a 90-day certificate issued now shows "90 d left".
-  const days = Math.ceil(ms / DAY_MS);
-  if (days <= SOON_DAYS) return { label: `expires in ${days} d`, tone: "warn" };
+export function expiryBadge(e: Expiry): Badge {
+  if (e.status === "revoked") return { label: "revoked", tone: "muted" };
+  if (e.status === "superseded") return { label: "superseded", tone: "muted" };
+  const days = e.expires_in_days;
+  if (days <= 0) return { label: "expired", tone: "bad" };
+  if (e.expiring) return { label: days === 1 ? "expires today" : `expires in ${days} d`, tone: "warn" };
   return { label: `${days} d left`, tone: "ok" };
 }
 

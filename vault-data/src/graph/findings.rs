@@ -10,6 +10,7 @@ use time::Duration;
 use crate::graph::model::Model;
 use crate::ids::RecordId;
 use crate::model::{CertStatus, Service};
+use crate::pki::expiry;
 use crate::pki::inspect::inspect;
 
 /// How bad a finding is, most severe first.
@@ -133,7 +134,7 @@ pub struct FindingOptions {
 
 impl Default for FindingOptions {
     fn default() -> Self {
-        FindingOptions { expiring_within: Duration::days(30) }
+        FindingOptions { expiring_within: crate::pki::expiry::default_window() }
     }
 }
 
@@ -327,7 +328,7 @@ pub(crate) fn compute(m: &Model<'_>, opts: FindingOptions, scope: Option<&HashSe
                     format!("{}'s certificate {} expired on {}", svc.name, c.id.short(), c.not_after.date()),
                     Some(renew_fix(svc, issuer.as_deref())),
                 ));
-            } else if c.not_after <= now + opts.expiring_within {
+            } else if expiry::der_is_expiring(&c.cert_der, c.not_after, now, opts.expiring_within) {
                 out.push(finding(
                     FindingKind::ExpiringSoon,
                     Severity::Medium,
@@ -336,7 +337,7 @@ pub(crate) fn compute(m: &Model<'_>, opts: FindingOptions, scope: Option<&HashSe
                         "{}'s certificate {} expires in {} days",
                         svc.name,
                         c.id.short(),
-                        (c.not_after - now).whole_days()
+                        expiry::days_left(c.not_after, now)
                     ),
                     Some(renew_fix(svc, issuer.as_deref())),
                 ));
@@ -423,25 +424,48 @@ pub(crate) fn compute(m: &Model<'_>, opts: FindingOptions, scope: Option<&HashSe
     cas.sort_by(|a, b| a.name.cmp(&b.name));
     for ca in cas {
         let r = ca_ref(ca.id);
+        let in_use = m.f.cas_in_use.contains(&ca.id);
+        // A trust-only CA that nothing trusts, chains to or was issued by (a public root from an
+        // imported bundle) affects no connection: its expiry, algorithms and idleness are not
+        // problems of this estate. Only its expiry is worth a line, as a hint to tidy up.
+        let inert = !ca.can_sign() && !in_use;
         if ca.not_after <= now {
-            out.push(finding(
-                FindingKind::Expired,
-                Severity::High,
-                vec![r.clone()],
-                format!("CA {} expired on {}", ca.name, ca.not_after.date()),
-                Some(format!("replace CA {} and reissue what it signed", ca.name)),
-            ));
-        } else if ca.not_after <= now + opts.expiring_within {
+            if inert {
+                out.push(finding(
+                    FindingKind::Expired,
+                    Severity::Info,
+                    vec![r.clone()],
+                    format!("CA {} (trust only, trusted by no service) expired on {}", ca.name, ca.not_after.date()),
+                    Some(format!("keyloom ca remove {}", ca.name)),
+                ));
+            } else {
+                out.push(finding(
+                    FindingKind::Expired,
+                    Severity::High,
+                    vec![r.clone()],
+                    format!("CA {} expired on {}", ca.name, ca.not_after.date()),
+                    Some(if ca.can_sign() {
+                        format!("replace CA {} and reissue what it signed", ca.name)
+                    } else {
+                        format!("stop trusting {} and trust its successor", ca.name)
+                    }),
+                ));
+            }
+        } else if !inert && expiry::is_expiring(ca.not_before, ca.not_after, now, opts.expiring_within) {
             out.push(finding(
                 FindingKind::ExpiringSoon,
                 Severity::Medium,
                 vec![r.clone()],
-                format!("CA {} expires in {} days", ca.name, (ca.not_after - now).whole_days()),
-                Some(format!("create a successor to {} and move its services", ca.name)),
+                format!("CA {} expires in {} days", ca.name, expiry::days_left(ca.not_after, now)),
+                Some(if ca.can_sign() {
+                    format!("create a successor to {} and move its services", ca.name)
+                } else {
+                    format!("trust {}'s successor alongside it before it expires", ca.name)
+                }),
             ));
         }
-        if !ca.can_sign() {
-            if let Some(why) = weakness(&ca.cert_der) {
+        if !ca.can_sign() && !inert {
+            if let Some(why) = ca_weakness(&ca.cert_der) {
                 out.push(finding(
                     FindingKind::WeakCrypto,
                     Severity::Medium,
@@ -451,13 +475,14 @@ pub(crate) fn compute(m: &Model<'_>, opts: FindingOptions, scope: Option<&HashSe
                 ));
             }
         }
-        if !m.f.cas_in_use.contains(&ca.id) {
+        // Unused CAs made here are clutter worth removing; unused trust-only ones are inert.
+        if !in_use && ca.can_sign() {
             out.push(finding(
                 FindingKind::UnusedCa,
                 Severity::Low,
                 vec![r.clone()],
                 format!("CA {} issues nothing in use and no service trusts it", ca.name),
-                Some(format!("remove {} if it is not needed", ca.name)),
+                Some(format!("keyloom ca remove {} (if it is not needed)", ca.name)),
             ));
         }
         if let Some(f) = blast_radius(m, ca.id) {
@@ -534,8 +559,21 @@ fn better_ca(m: &Model<'_>, intended: &HashSet<RecordId>) -> Option<RecordId> {
     first.iter().copied().find(|ca| paths.iter().all(|p| p.contains(ca)))
 }
 
-fn weakness(der: &[u8]) -> Option<String> {
+/// A CA's weakness. A root's signature is over itself and no verifier checks it (trust in a root
+/// comes from being in the store), so only its key and, for intermediates, their signature count.
+fn ca_weakness(der: &[u8]) -> Option<String> {
     let info = inspect(der).ok()?;
+    if info.self_issued && info.rsa_bits.is_none_or(|b| b >= 2048) {
+        return None;
+    }
+    weakness_of(&info)
+}
+
+fn weakness(der: &[u8]) -> Option<String> {
+    weakness_of(&inspect(der).ok()?)
+}
+
+fn weakness_of(info: &crate::pki::inspect::CertInfo) -> Option<String> {
     if info.rsa_bits.is_some_and(|b| b < 2048) {
         return Some(format!("a {}-bit RSA key", info.rsa_bits.unwrap_or(0)));
     }

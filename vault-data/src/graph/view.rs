@@ -205,6 +205,9 @@ pub(crate) fn mtls_edge(m: &Model<'_>, b: RecordId, a: RecordId) -> Option<Edge>
 
 pub(crate) fn build(m: &Model<'_>, opts: &GraphOptions, finding_opts: FindingOptions) -> crate::Result<Graph> {
     let index = m.index;
+    if let Some(env) = &opts.environment {
+        index.environment_known(env)?;
+    }
     // Which services are in view.
     let mut services: HashSet<RecordId> = index
         .services

@@ -65,6 +65,27 @@ impl NameKind {
     }
 }
 
+/// The names among `known` close enough to `name` to be what was meant (a typo, a letter case,
+/// a prefix), closest first, at most three.
+pub fn closest<'a>(name: &str, known: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+    let wanted = folded(name);
+    // Up to one edit per four characters (at least one): "prdo" finds "prod", "payments-apj"
+    // finds "payments-api", but "db" does not find "ui".
+    let limit = (wanted.chars().count() / 4).max(1);
+    let mut scored: Vec<(usize, &str)> = known
+        .into_iter()
+        .filter_map(|k| {
+            let f = folded(k);
+            let d = strsim::damerau_levenshtein(&wanted, &f);
+            let prefix = wanted.len() >= 3 && f.starts_with(&wanted);
+            (d <= limit || prefix).then_some((if prefix { d.min(limit) } else { d }, k))
+        })
+        .collect();
+    scored.sort();
+    scored.dedup_by(|a, b| a.1 == b.1);
+    scored.into_iter().take(3).map(|(_, k)| k.to_string()).collect()
+}
+
 /// The form under which names must be unique: `Payments` and `payments` fold to the same key, so
 /// they can never both exist (they would be one directory on a case-insensitive file system).
 pub fn folded(name: &str) -> String {

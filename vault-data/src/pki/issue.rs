@@ -231,7 +231,7 @@ fn leaf_params(
     p.not_after = not_after;
     p.serial_number = Some(random_serial());
     p.use_authority_key_identifier_extension = true;
-    p.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyEncipherment];
+    p.key_usages = leaf_key_usages(spec.key_type.is_rsa());
     if spec.server {
         p.extended_key_usages.push(ExtendedKeyUsagePurpose::ServerAuth);
     }
@@ -275,8 +275,37 @@ pub(crate) enum LeafKey<'a> {
     Existing(KeyType, &'a [u8]),
 }
 
-/// Signs a PEM or DER certificate signing request with `issuer`, for `validity_days`.
-pub(crate) fn sign_csr(csr: &[u8], issuer: &SigningCa, validity_days: u32, now: OffsetDateTime) -> Result<Vec<u8>> {
+/// A leaf's keyUsage by its key type (RFC 5280, 4.2.1.3; RFC 8446 for TLS 1.3): every key signs
+/// (TLS 1.3, ECDHE); only an RSA key can also encrypt a TLS 1.2 RSA key exchange. ECDSA and
+/// Ed25519 keys cannot encipher, so claiming keyEncipherment for them is wrong.
+fn leaf_key_usages(rsa: bool) -> Vec<KeyUsagePurpose> {
+    if rsa {
+        vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyEncipherment]
+    } else {
+        vec![KeyUsagePurpose::DigitalSignature]
+    }
+}
+
+/// What the signer (not the requester) decides about a certificate made from a CSR.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct CsrPolicy {
+    /// Validity in days from now.
+    pub validity_days: u32,
+    /// serverAuth EKU.
+    pub server: bool,
+    /// clientAuth EKU.
+    pub client: bool,
+    /// Refuse IP address SANs (the CA chain permits only the names it lists).
+    pub refuse_ips: bool,
+}
+
+/// Signs a PEM or DER certificate signing request with `issuer`. The requester chooses the key and
+/// the names; the signer decides everything else: the EKUs (never copied from the CSR), the
+/// keyUsage (by key type), the validity, and whether IP SANs are acceptable.
+pub(crate) fn sign_csr(csr: &[u8], issuer: &SigningCa, policy: CsrPolicy, now: OffsetDateTime) -> Result<Vec<u8>> {
+    if !policy.server && !policy.client {
+        return Err(Error::Invalid("a certificate signed from a CSR needs --server, --client or both".into()));
+    }
     let der = match std::str::from_utf8(csr).ok().filter(|s| s.contains("-----BEGIN")) {
         Some(text) => {
             pem::parse(text).map_err(|e| Error::Invalid(format!("the CSR is not valid PEM: {e}")))?.into_contents()
@@ -291,10 +320,31 @@ pub(crate) fn sign_csr(csr: &[u8], issuer: &SigningCa, validity_days: u32, now: 
         match san {
             SanType::DnsName(d) => names::check_dns_name(d.as_str())?,
             SanType::URI(u) => names::check_uri(u.as_str())?,
+            SanType::IpAddress(ip) if policy.refuse_ips => {
+                return Err(Error::Invalid(format!(
+                    "the CSR asks for IP address {ip}, but the CA permits only the names its constraints list \
+                     (IP addresses are excluded)"
+                )))
+            }
             _ => {}
         }
     }
-    let (not_before, mut not_after) = validity(validity_days, now)?;
+    let rsa = [&rcgen::PKCS_RSA_SHA256, &rcgen::PKCS_RSA_SHA384, &rcgen::PKCS_RSA_SHA512]
+        .contains(&req.public_key.algorithm());
+    req.params.key_usages = leaf_key_usages(rsa);
+    req.params.extended_key_usages.clear();
+    if policy.server {
+        req.params.extended_key_usages.push(ExtendedKeyUsagePurpose::ServerAuth);
+    }
+    if policy.client {
+        req.params.extended_key_usages.push(ExtendedKeyUsagePurpose::ClientAuth);
+    }
+    // Other extensions the requester asked for (basic constraints aside, set below) are not
+    // carried over: a CSR must not choose its own policies.
+    req.params.custom_extensions.clear();
+    req.params.name_constraints = None;
+    req.params.crl_distribution_points.clear();
+    let (not_before, mut not_after) = validity(policy.validity_days, now)?;
     if not_after > issuer.not_after {
         not_after = issuer.not_after;
     }

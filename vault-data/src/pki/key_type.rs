@@ -35,6 +35,11 @@ impl KeyType {
         KeyType::Rsa4096,
     ];
 
+    /// Whether it is an RSA key (the only kind that can encipher, which decides keyUsage).
+    pub fn is_rsa(self) -> bool {
+        matches!(self, KeyType::Rsa2048 | KeyType::Rsa3072 | KeyType::Rsa4096)
+    }
+
     /// The name users type (`ecdsa-p256`, `rsa-3072`, ...).
     pub fn name(self) -> &'static str {
         match self {

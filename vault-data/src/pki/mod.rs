@@ -5,6 +5,7 @@
 //! results (keys in `payloads`, certificates and metadata in `objects`).
 
 pub mod crl;
+pub mod expiry;
 pub mod import;
 pub mod inspect;
 pub mod issue;

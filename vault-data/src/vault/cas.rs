@@ -13,6 +13,7 @@ use crate::pki::import::parse_certificates;
 use crate::pki::inspect::{inspect, CertInfo};
 use crate::pki::issue::{self, SigningCa};
 use crate::pki::{CaSpec, NameConstraintsSpec};
+use crate::store::{Op, TreeName};
 use crate::vault::index::Index;
 use crate::vault::Vault;
 
@@ -38,8 +39,24 @@ pub struct CaView {
     pub issued: usize,
     /// Of those, revoked.
     pub revoked: usize,
+    /// Days until it expires, a started day counting as one (0 or negative once expired).
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub expires_in_days: i64,
+    /// Expiring by the expiry rule ([`crate::pki::expiry`]) under the default window.
+    pub expiring: bool,
     /// Certificate fields.
     pub certificate: CertInfo,
+}
+
+/// What [`Vault::remove_ca`] did.
+#[derive(Debug, Clone, Serialize)]
+pub struct CaRemoval {
+    /// The CA removed.
+    pub ca: String,
+    /// Services that trusted it (with `force`), no longer trusting it.
+    pub untrusted_by: Vec<String>,
+    /// Ids of the active certificates it had issued (with `force`), now revoked.
+    pub revoked: Vec<String>,
 }
 
 /// Encodes DER as one PEM block of `tag`.
@@ -50,6 +67,7 @@ pub fn to_pem(tag: &str, der: &[u8]) -> String {
 }
 
 fn view(index: &Index, ca: &Ca) -> Result<CaView> {
+    let now = OffsetDateTime::now_utc();
     let issued: Vec<_> = index.certs.values().filter(|c| c.issuer == Some(ca.id)).collect();
     Ok(CaView {
         id: ca.id,
@@ -61,6 +79,13 @@ fn view(index: &Index, ca: &Ca) -> Result<CaView> {
         path_len: ca.path_len,
         issued: issued.len(),
         revoked: issued.iter().filter(|c| c.status == CertStatus::Revoked).count(),
+        expires_in_days: crate::pki::expiry::days_left(ca.not_after, now),
+        expiring: crate::pki::expiry::is_expiring(
+            ca.not_before,
+            ca.not_after,
+            now,
+            crate::pki::expiry::default_window(),
+        ),
         certificate: inspect(&ca.cert_der)?,
     })
 }
@@ -303,6 +328,111 @@ impl Vault {
         view(index, &ca)
     }
 
+    /// Removes a CA (and, for one made here, its key). Refused while anything refers to it:
+    /// services trusting it, CAs below it (always: remove those first) or active certificates it
+    /// issued. With `force`, services stop trusting it and its active certificates are revoked
+    /// (cessationOfOperation) in the same durable operation; every step is audited.
+    pub fn remove_ca(&mut self, name: &str, force: bool) -> Result<CaRemoval> {
+        let index = &self.unlocked()?.index;
+        let ca = index.ca_named(name)?.clone();
+        let mut children: Vec<&str> =
+            index.cas.values().filter(|c| c.parent == Some(ca.id)).map(|c| c.name.as_str()).collect();
+        children.sort_unstable();
+        if !children.is_empty() {
+            return Err(Error::Invalid(format!(
+                "CA {} has CAs below it ({}); remove those first",
+                names::shown(&ca.name),
+                children.join(", ")
+            )));
+        }
+        let mut trusting: Vec<crate::model::Service> = index
+            .services
+            .values()
+            .filter(|s| s.trust_inbound.contains(&ca.id) || s.trust_outbound.contains(&ca.id))
+            .cloned()
+            .collect();
+        trusting.sort_by(|a, b| a.name.cmp(&b.name));
+        let mut active: Vec<crate::model::Certificate> = index
+            .certs
+            .values()
+            .filter(|c| c.issuer == Some(ca.id) && c.status == CertStatus::Active)
+            .cloned()
+            .collect();
+        active.sort_by_key(|c| c.created);
+        let cert_label = |c: &crate::model::Certificate| {
+            c.service_id.map(|s| index.service_name(s)).unwrap_or_else(|| format!("serial {}", c.serial))
+        };
+        if !force && (!trusting.is_empty() || !active.is_empty()) {
+            let mut refs: Vec<String> = trusting.iter().map(|s| format!("trusted by {}", s.name)).collect();
+            refs.extend(
+                active.iter().map(|c| format!("issued active certificate {} ({})", c.id.short(), cert_label(c))),
+            );
+            return Err(Error::Invalid(format!(
+                "CA {} is still in use: {}; pass --force to remove it from those trust stores and revoke those \
+                 certificates",
+                names::shown(&ca.name),
+                refs.join(", ")
+            )));
+        }
+        let now = OffsetDateTime::now_utc();
+        let mut ops = vec![Op::Delete(TreeName::Objects, ca.id.as_bytes().to_vec())];
+        if let Some(p) = ca.key_payload {
+            ops.push(Op::Delete(TreeName::Payloads, p.as_bytes().to_vec()));
+        }
+        let ca_obj = AuditObject::new("ca", Some(ca.id), ca.name.clone());
+        let mut events = Vec::new();
+        for s in &mut trusting {
+            s.trust_inbound.retain(|c| *c != ca.id);
+            s.trust_outbound.retain(|c| *c != ca.id);
+            s.updated = now;
+            ops.push(self.seal_object(s.id, &ObjectRecord::Service(s.clone()))?);
+            events.push(
+                AuditEvent::success(
+                    "trust.remove",
+                    vec![AuditObject::new("service", Some(s.id), s.name.clone()), ca_obj.clone()],
+                )
+                .with_detail(format!("CA {} removed", ca.name)),
+            );
+        }
+        let reason = crate::pki::crl::Reason::CessationOfOperation;
+        for c in &mut active {
+            c.status = CertStatus::Revoked;
+            c.revocation = Some(crate::model::Revocation { time: now, reason });
+            ops.push(self.seal_object(c.id, &ObjectRecord::Certificate(c.clone()))?);
+            events.push(
+                AuditEvent::success("cert.revoke", vec![AuditObject::new("certificate", Some(c.id), cert_label(c))])
+                    .with_detail(format!("serial {}, reason {reason:?}: CA {} removed", c.serial, ca.name)),
+            );
+        }
+        let detail = match (ca.can_sign(), force && (!trusting.is_empty() || !active.is_empty())) {
+            (true, false) => "with its key".to_string(),
+            (false, false) => "trust only".to_string(),
+            (k, true) => format!(
+                "{}forced: untrusted by {} service(s), revoked {} certificate(s)",
+                if k { "with its key; " } else { "" },
+                trusting.len(),
+                active.len()
+            ),
+        };
+        events.insert(0, AuditEvent::success("ca.remove", vec![ca_obj]).with_detail(detail));
+        self.commit(ops, events)?;
+        let removal = CaRemoval {
+            ca: ca.name.clone(),
+            untrusted_by: trusting.iter().map(|s| s.name.clone()).collect(),
+            revoked: active.iter().map(|c| c.id.to_string()).collect(),
+        };
+        let index = &mut self.unlocked_mut()?.index;
+        for s in trusting {
+            index.put_service(s);
+        }
+        for c in active {
+            index.certs.insert(c.id, c);
+        }
+        index.ca_by_name.remove(&ca.name);
+        index.cas.remove(&ca.id);
+        Ok(removal)
+    }
+
     /// Every CA, sorted by name.
     pub fn list_cas(&self) -> Result<Vec<CaView>> {
         let index = &self.unlocked()?.index;
@@ -354,13 +484,31 @@ impl Vault {
         Ok(der)
     }
 
-    /// Signs a certificate signing request (PEM or DER) with CA `name`; returns the certificate
-    /// DER. Names outside the CA's constraints are refused before anything is written.
+    /// Signs a certificate signing request (PEM or DER) with CA `name` as a server certificate;
+    /// see [`Vault::sign_csr_for`].
     pub fn sign_csr(&mut self, name: &str, csr: &[u8], validity_days: u32) -> Result<Vec<u8>> {
+        self.sign_csr_for(name, csr, validity_days, true, false)
+    }
+
+    /// Signs a certificate signing request (PEM or DER) with CA `name`; returns the certificate
+    /// DER. The requester chooses only the key and the names: the EKUs are `server` and `client`
+    /// (whatever the CSR asks), keyUsage follows the key type. Names outside the constraints of
+    /// the CA chain are refused before anything is written, and so are IP addresses when any CA
+    /// of the chain has name constraints (it permits only the names it lists).
+    pub fn sign_csr_for(
+        &mut self,
+        name: &str,
+        csr: &[u8],
+        validity_days: u32,
+        server: bool,
+        client: bool,
+    ) -> Result<Vec<u8>> {
         let index = &self.unlocked()?.index;
         let ca = index.ca_named(name)?.clone();
+        let refuse_ips = chain(index, &ca).iter().any(|c| !c.constraints.is_empty());
         let signer = self.signing_ca(&ca)?;
-        let der = issue::sign_csr(csr, &signer, validity_days, OffsetDateTime::now_utc())?;
+        let policy = issue::CsrPolicy { validity_days, server, client, refuse_ips };
+        let der = issue::sign_csr(csr, &signer, policy, OffsetDateTime::now_utc())?;
         let info = inspect(&der)?;
         let bad = constraint_violations(&self.unlocked()?.index, &ca, &info.dns, &info.uris);
         if !bad.is_empty() {

@@ -11,6 +11,7 @@ use crate::error::{Error, Result};
 use crate::ids::RecordId;
 use crate::model::{Ca, CertStatus, Certificate, ObjectRecord, Revocation, Service};
 use crate::pki::crl::Reason;
+use crate::pki::expiry;
 use crate::pki::import::{key_matches_certificate, parse_certificates, parse_private_key};
 use crate::pki::inspect::{inspect, CertInfo};
 use crate::pki::issue::{self, LeafKey, SigningCa};
@@ -42,11 +43,27 @@ pub struct CertView {
     pub has_key: bool,
     /// The certificate it renewed.
     pub renews: Option<RecordId>,
-    /// Days until expiry (negative once expired).
+    /// Days until expiry, a started day counting as one (0 or negative once expired).
     #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub expires_in_days: i64,
+    /// Active and expiring by the expiry rule ([`crate::pki::expiry`]) under the default window,
+    /// or under the window a list was asked for: front ends show this rather than compute it.
+    pub expiring: bool,
     /// Certificate fields.
     pub certificate: CertInfo,
+}
+
+/// What [`Vault::remove_cert`] did.
+#[derive(Debug, Clone, Serialize)]
+pub struct CertRemoval {
+    /// Vault certificate id.
+    pub id: String,
+    /// Serial (hex).
+    pub serial: String,
+    /// Whether it was active and revoked first (`force`).
+    pub revoked: bool,
+    /// Whether its record stays (revoked, unexpired, listed on its CA's CRL); its key is gone.
+    pub kept_for_crl: bool,
 }
 
 /// What a leaf should carry, apart from who signs it (the names, uses, lifetime and key type).
@@ -89,6 +106,10 @@ impl std::fmt::Debug for ServiceIdentity {
 }
 
 pub(crate) fn cert_view(index: &Index, c: &Certificate, now: OffsetDateTime) -> Result<CertView> {
+    cert_view_in(index, c, now, expiry::default_window())
+}
+
+fn cert_view_in(index: &Index, c: &Certificate, now: OffsetDateTime, window: Duration) -> Result<CertView> {
     Ok(CertView {
         id: c.id,
         service: c.service_id.map(|s| index.service_name(s)),
@@ -97,9 +118,15 @@ pub(crate) fn cert_view(index: &Index, c: &Certificate, now: OffsetDateTime) -> 
         revocation: c.revocation.clone(),
         has_key: c.key_payload.is_some(),
         renews: c.renews,
-        expires_in_days: (c.not_after - now).whole_days(),
+        expires_in_days: expiry::days_left(c.not_after, now),
+        expiring: c.status == CertStatus::Active && expiry::der_is_expiring(&c.cert_der, c.not_after, now, window),
         certificate: inspect(&c.cert_der)?,
     })
+}
+
+/// Expired, or expiring under `window` by the one expiry rule.
+fn due_for_renewal(c: &Certificate, now: OffsetDateTime, window: Duration) -> bool {
+    c.not_after <= now || expiry::der_is_expiring(&c.cert_der, c.not_after, now, window)
 }
 
 /// Every CA of the vault sorted for chain building, with fresh CRLs.
@@ -219,7 +246,8 @@ impl Vault {
     /// Issues a certificate to every service of `environment` that has no active one, in one
     /// durable operation, keys generated on all cores. DNS names come from the CA's permitted
     /// suffix (`<service>.<suffix>`, or the service name when unconstrained) and the URI SAN from
-    /// the service's SPIFFE ID. `progress` is called with (done, total).
+    /// the service's SPIFFE ID. `progress` is called with (done, total). An environment no service
+    /// is in is an error (a typo would otherwise issue nothing, silently).
     pub fn issue_missing(
         &mut self,
         ca: &str,
@@ -229,6 +257,7 @@ impl Vault {
     ) -> Result<Vec<CertView>> {
         let index = &self.unlocked()?.index;
         let ca = index.ca_named(ca)?.clone();
+        index.environment_known(environment)?;
         let signer = self.signing_ca(&ca)?;
         let has_active: std::collections::HashSet<RecordId> =
             index.certs.values().filter(|c| c.status == CertStatus::Active).filter_map(|c| c.service_id).collect();
@@ -287,17 +316,20 @@ impl Vault {
             .ok_or_else(|| Error::UnknownCertificate(format!("active for service {:?}", svc.name)))
     }
 
-    /// Certificates, newest first; only those expiring within `within` when given.
+    /// Certificates, newest first; with `within`, only active ones that are expiring under that
+    /// window (see [`crate::pki::expiry`]: the shorter of the window and the last third of the
+    /// certificate's lifetime).
     pub fn list_certs(&self, within: Option<Duration>) -> Result<Vec<CertView>> {
         let index = &self.unlocked()?.index;
         let now = OffsetDateTime::now_utc();
         let mut certs: Vec<&Certificate> = index
             .certs
             .values()
-            .filter(|c| within.is_none_or(|w| c.status == CertStatus::Active && c.not_after <= now + w))
+            .filter(|c| within.is_none_or(|w| c.status == CertStatus::Active && due_for_renewal(c, now, w)))
             .collect();
         certs.sort_by_key(|c| std::cmp::Reverse(c.created));
-        certs.into_iter().map(|c| cert_view(index, c, now)).collect()
+        let window = within.unwrap_or_else(expiry::default_window);
+        certs.into_iter().map(|c| cert_view_in(index, c, now, window)).collect()
     }
 
     /// One certificate by id (or unique id prefix), or a service's newest active certificate.
@@ -329,7 +361,8 @@ impl Vault {
         v.pop().ok_or_else(|| Error::Storage("certificate was not stored".into()))
     }
 
-    /// Renews every active certificate expiring within `within`, in one durable operation.
+    /// Renews every active certificate that is expiring (or expired) under window `within`, in one
+    /// durable operation. A renewal has a new full lifetime, so running this again renews nothing.
     pub fn renew_expiring(
         &mut self,
         within: Duration,
@@ -342,7 +375,7 @@ impl Vault {
             .index
             .certs
             .values()
-            .filter(|c| c.status == CertStatus::Active && c.not_after <= now + within && c.service_id.is_some())
+            .filter(|c| c.status == CertStatus::Active && c.service_id.is_some() && due_for_renewal(c, now, within))
             .cloned()
             .collect();
         let views = self.renew_many(&due, rotate_key, progress)?;
@@ -379,7 +412,9 @@ impl Vault {
                 .and_then(|s| index.services.get(&s))
                 .ok_or_else(|| Error::Invalid(format!("certificate {} belongs to no service", old.id.short())))?;
             let info = inspect(&old.cert_der)?;
-            let lifetime = (info.not_after - info.not_before - Duration::minutes(5)).whole_days().max(1);
+            // The same lifetime again, counted from now, to the nearest day (issuance starts
+            // validity a few minutes early for clock skew; a given --not-before does not).
+            let lifetime = (info.not_after - info.not_before + Duration::hours(12)).whole_days().max(1);
             let req = IssueRequest {
                 dns: info.dns.clone(),
                 ips: info.ips.iter().filter_map(|i| i.parse().ok()).collect(),
@@ -445,6 +480,75 @@ impl Vault {
         let view = cert_view(index, &c, now)?;
         index.certs.insert(c.id, c);
         Ok(view)
+    }
+
+    /// Removes a certificate (by id or unique id prefix) and its private key. A service's active
+    /// certificate is refused unless `force`, which revokes it first (audited). A revoked,
+    /// unexpired certificate of a CA this vault signs for stays as a record, as that CA's CRL
+    /// must keep listing it; only its private key goes.
+    pub fn remove_cert(&mut self, id: &str, force: bool) -> Result<CertRemoval> {
+        let index = &self.unlocked()?.index;
+        let found: Vec<&Certificate> = match id.parse::<RecordId>() {
+            Ok(rid) => index.certs.get(&rid).into_iter().collect(),
+            Err(_) if id.len() >= 6 && id.chars().all(|c| c.is_ascii_hexdigit()) => {
+                index.certs.values().filter(|c| c.id.to_string().starts_with(&id.to_ascii_lowercase())).collect()
+            }
+            Err(_) => Vec::new(),
+        };
+        let mut c = match found.as_slice() {
+            [one] => (*one).clone(),
+            [] => return Err(Error::UnknownCertificate(format!("{id:?} (give its id, see `cert list`)"))),
+            _ => {
+                return Err(Error::Invalid(format!("{id:?} matches {} certificates; give more of the id", found.len())))
+            }
+        };
+        let now = OffsetDateTime::now_utc();
+        let label = c.service_id.map(|s| index.service_name(s)).unwrap_or_else(|| format!("serial {}", c.serial));
+        let obj = AuditObject::new("certificate", Some(c.id), label.clone());
+        let mut events = Vec::new();
+        let mut revoked = false;
+        if c.status == CertStatus::Active && c.not_after > now {
+            if !force {
+                return Err(Error::Invalid(format!(
+                    "certificate {} is {label}'s active certificate; pass --force to revoke it and remove it",
+                    c.id.short()
+                )));
+            }
+            let reason = Reason::CessationOfOperation;
+            c.status = CertStatus::Revoked;
+            c.revocation = Some(Revocation { time: now, reason });
+            revoked = true;
+            events.push(
+                AuditEvent::success("cert.revoke", vec![obj.clone()])
+                    .with_detail(format!("serial {}, reason {reason:?}: forced removal", c.serial)),
+            );
+        }
+        let on_crl = c.status == CertStatus::Revoked
+            && c.not_after > now
+            && c.issuer.and_then(|i| index.cas.get(&i)).is_some_and(Ca::can_sign);
+        let mut ops = Vec::new();
+        if let Some(p) = c.key_payload.take() {
+            ops.push(Op::Delete(crate::store::TreeName::Payloads, p.as_bytes().to_vec()));
+        }
+        if on_crl {
+            ops.push(self.seal_object(c.id, &ObjectRecord::Certificate(c.clone()))?);
+        } else {
+            ops.push(Op::Delete(crate::store::TreeName::Objects, c.id.as_bytes().to_vec()));
+        }
+        let detail = if on_crl {
+            format!("serial {}: private key removed; kept as a revoked record for its CA's CRL", c.serial)
+        } else {
+            format!("serial {}", c.serial)
+        };
+        events.push(AuditEvent::success("cert.remove", vec![obj]).with_detail(detail));
+        self.commit(ops, events)?;
+        let index = &mut self.unlocked_mut()?.index;
+        if on_crl {
+            index.certs.insert(c.id, c.clone());
+        } else {
+            index.certs.remove(&c.id);
+        }
+        Ok(CertRemoval { id: c.id.to_string(), serial: c.serial, revoked, kept_for_crl: on_crl })
     }
 
     /// Imports a certificate (PEM or DER; the first certificate of a bundle) with its private key

@@ -482,15 +482,12 @@ impl Vault {
     }
 
     /// Names of the services of `environment`, sorted.
+    /// An environment no service is in is an error.
     pub fn services_in(&self, environment: &str) -> Result<Vec<String>> {
-        let mut v: Vec<String> = self
-            .unlocked()?
-            .index
-            .services
-            .values()
-            .filter(|s| s.environment == environment)
-            .map(|s| s.name.clone())
-            .collect();
+        let index = &self.unlocked()?.index;
+        index.environment_known(environment)?;
+        let mut v: Vec<String> =
+            index.services.values().filter(|s| s.environment == environment).map(|s| s.name.clone()).collect();
         v.sort();
         Ok(v)
     }

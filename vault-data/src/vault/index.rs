@@ -119,7 +119,9 @@ impl Index {
     /// names that differ only in case), else the one CA whose name matches ignoring case.
     pub(crate) fn ca_named(&self, name: &str) -> Result<&Ca> {
         let id = self.ca_by_name.get(name).copied().or_else(|| only_match(&self.ca_by_name, name));
-        id.and_then(|id| self.cas.get(&id)).ok_or_else(|| Error::UnknownCa(name.to_string()))
+        id.and_then(|id| self.cas.get(&id)).ok_or_else(|| {
+            Error::UnknownCa(crate::error::Missing::among(name, self.ca_by_name.keys().map(String::as_str)))
+        })
     }
 
     /// A CA other than `except` whose name equals `name` ignoring case.
@@ -167,7 +169,21 @@ impl Index {
     /// case. Two or more such matches find nothing: guessing could touch the wrong service.
     pub(crate) fn service_named(&self, name: &str) -> Result<&Service> {
         let id = self.service_by_name.get(name).copied().or_else(|| only_match(&self.service_by_name, name));
-        id.and_then(|id| self.services.get(&id)).ok_or_else(|| Error::UnknownService(name.to_string()))
+        id.and_then(|id| self.services.get(&id)).ok_or_else(|| {
+            Error::UnknownService(crate::error::Missing::among(name, self.service_by_name.keys().map(String::as_str)))
+        })
+    }
+
+    /// Refuses an environment no service is in (a typo would otherwise select nothing, silently),
+    /// suggesting the close ones.
+    pub(crate) fn environment_known(&self, environment: &str) -> Result<()> {
+        if self.services.values().any(|s| s.environment == environment) {
+            return Ok(());
+        }
+        let mut envs: Vec<&str> = self.services.values().map(|s| s.environment.as_str()).collect();
+        envs.sort_unstable();
+        envs.dedup();
+        Err(Error::UnknownEnvironment(crate::error::Missing::among(environment, envs)))
     }
 
     /// A service other than `except` whose name equals `name` ignoring case.

@@ -49,6 +49,24 @@ impl Vault {
         Ok(IntentView { id: intent.id, from: from.into(), to: to.into(), note: intent.note, created: intent.created })
     }
 
+    /// Declares that `from` calls `to`, idempotently: when that intent exists, nothing is written
+    /// and the second value is false.
+    pub fn ensure_intent(&mut self, from: &str, to: &str, note: Option<String>) -> Result<(IntentView, bool)> {
+        let index = &self.unlocked()?.index;
+        let (f, t) = (index.service_named(from)?, index.service_named(to)?);
+        if let Some(i) = index.intents.values().find(|i| i.from == f.id && i.to == t.id) {
+            let view = IntentView {
+                id: i.id,
+                from: f.name.clone(),
+                to: t.name.clone(),
+                note: i.note.clone(),
+                created: i.created,
+            };
+            return Ok((view, false));
+        }
+        Ok((self.add_intent(from, to, note)?, true))
+    }
+
     /// Declares many intents in one commit; duplicates and self-calls are skipped. Returns how
     /// many were added. Unknown names fail the whole batch before anything is written.
     pub fn add_intents_bulk(&mut self, pairs: &[(String, String)]) -> Result<usize> {

@@ -42,8 +42,8 @@ use crate::store::{Op, Store, TreeName};
 use crate::FORMAT_VERSION;
 
 pub use backup::restore_backup;
-pub use cas::{to_pem, CaView};
-pub use certs::{CertView, IssueRequest, ServiceIdentity, VerifyReport, DEFAULT_LEAF_DAYS};
+pub use cas::{to_pem, CaRemoval, CaView};
+pub use certs::{CertRemoval, CertView, IssueRequest, ServiceIdentity, VerifyReport, DEFAULT_LEAF_DAYS};
 pub use doctor::{restore as doctor_restore, DoctorReport, RestoreReport, SnapshotCheck};
 pub use export_ops::{
     BundlePreview, Destination, ExportOptions, ExportStage, ExportTarget, ExportView, Exported, PreviewFile,

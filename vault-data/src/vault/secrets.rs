@@ -132,7 +132,18 @@ impl Vault {
             .credential_by_name
             .get(&(svc.id, reference.name.clone()))
             .and_then(|id| index.credentials.get(id))
-            .ok_or_else(|| Error::UnknownSecret(reference.to_string()))
+            .ok_or_else(|| {
+                let known: Vec<String> = index
+                    .credentials
+                    .values()
+                    .filter(|c| c.service_id == svc.id)
+                    .map(|c| format!("{}/{}", svc.name, c.name))
+                    .collect();
+                Error::UnknownSecret(crate::error::Missing::among(
+                    &reference.to_string(),
+                    known.iter().map(String::as_str),
+                ))
+            })
     }
 
     /// Builds the ops for one new version; `staged` holds credentials changed earlier in the

@@ -89,6 +89,19 @@ impl Vault {
         self.trust(service)
     }
 
+    /// Makes `service` trust `ca` in `direction`, idempotently: when it already does, nothing is
+    /// written and the second value is false (so scripts can run `trust add` again).
+    pub fn ensure_trust(&mut self, service: &str, ca: &str, direction: Direction) -> Result<(TrustView, bool)> {
+        let index = &self.unlocked()?.index;
+        let svc = index.service_named(service)?;
+        let ca = index.ca_named(ca)?;
+        let has = |wanted: bool, store: &[crate::ids::RecordId]| !wanted || store.contains(&ca.id);
+        if has(direction.inbound(), &svc.trust_inbound) && has(direction.outbound(), &svc.trust_outbound) {
+            return Ok((self.trust(service)?, false));
+        }
+        Ok((self.set_trust(service, &ca.name.clone(), direction, true)?, true))
+    }
+
     /// Adds many (service, CA, direction) trust entries in one commit; entries already present
     /// are skipped. Unknown names fail the whole batch before anything is written.
     pub fn set_trust_bulk(&mut self, changes: &[(String, String, Direction)]) -> Result<usize> {
