@@ -262,6 +262,18 @@ impl Store {
         })
     }
 
+    /// Folds every (key, value) of a tree in key order, reading values in place (no copies).
+    pub(crate) fn fold<T>(&self, t: TreeName, init: T, mut f: impl FnMut(T, &[u8], &[u8]) -> T) -> Result<T> {
+        guard("reading a tree", || {
+            let mut acc = init;
+            for kv in self.tree(t).iter() {
+                let (k, v) = kv.map_err(sled_err)?;
+                acc = f(acc, &k, &v);
+            }
+            Ok(acc)
+        })
+    }
+
     /// Applies `f` to every (key, value) of a tree on all cores. sled's values are read without
     /// copying them, then decoded in parallel.
     pub(crate) fn par_map<T: Send>(

@@ -81,19 +81,26 @@ impl RecordSet {
         }
     }
 
-    /// The set hash of every counted record in `store`, hashed on all cores.
+    /// The set hash of every counted record in `store`. The trees are read side by side (sled
+    /// reads one tree on one thread), hashing values in place.
     pub(crate) fn of_store(k: &SubKey, store: &Store) -> Result<Self> {
-        let k = SetKey::new(k);
-        let k = &k;
-        let mut set = RecordSet::empty();
-        for tree in TreeName::ALL {
-            let elements =
-                store.par_map(tree, |key, value| Ok(counted(tree, key).then(|| element(k, tree, key, value))))?;
-            for e in elements.into_iter().flatten() {
-                set.toggle(e);
-            }
-        }
-        Ok(set)
+        use rayon::prelude::*;
+        let k = &SetKey::new(k);
+        let parts: Vec<RecordSet> = TreeName::ALL
+            .par_iter()
+            .map(|&tree| {
+                store.fold(tree, RecordSet::empty(), |mut set, key, value| {
+                    if counted(tree, key) {
+                        set.toggle(element(k, tree, key, value));
+                    }
+                    set
+                })
+            })
+            .collect::<Result<_>>()?;
+        Ok(parts.into_iter().fold(RecordSet::empty(), |mut all, part| {
+            all.toggle(part.0);
+            all
+        }))
     }
 
     /// The set after `ops` are applied to `store` (read for the values they replace). Ops are

@@ -379,6 +379,11 @@ impl Vault {
         if let Some(p) = ca.key_payload {
             ops.push(Op::Delete(TreeName::Payloads, p.as_bytes().to_vec()));
         }
+        // Its trust-anchor mark goes with it.
+        let mark = self.unlocked()?.index.anchors.get(&ca.id).map(|a| a.id);
+        if let Some(mark) = mark {
+            ops.push(Op::Delete(TreeName::Objects, mark.as_bytes().to_vec()));
+        }
         let ca_obj = AuditObject::new("ca", Some(ca.id), ca.name.clone());
         let mut events = Vec::new();
         for s in &mut trusting {
@@ -430,6 +435,7 @@ impl Vault {
         }
         index.ca_by_name.remove(&ca.name);
         index.cas.remove(&ca.id);
+        index.anchors.remove(&ca.id);
         Ok(removal)
     }
 

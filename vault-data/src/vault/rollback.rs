@@ -117,13 +117,16 @@ impl Vault {
         Ok(AnchorState::Fine)
     }
 
-    /// Both checks, run at unlock before anything is loaded. Returns the problems found, or the
-    /// first one as an error unless the caller accepts a rollback.
-    pub(crate) fn check_freshness(&mut self, keys: &VaultKeys, head: &AuditHead) -> Result<Vec<Error>> {
-        let mut problems = Vec::new();
-        if let Some(e) = self.check_record_set(keys, head)? {
-            problems.push(e);
-        }
+    /// The anchor check, with the record-set check's outcome (`records`, from
+    /// [`Vault::check_record_set`]), at unlock. Returns the problems found, or the first one as an
+    /// error unless the caller accepts a rollback.
+    pub(crate) fn check_freshness(
+        &mut self,
+        keys: &VaultKeys,
+        head: &AuditHead,
+        records: Option<Error>,
+    ) -> Result<Vec<Error>> {
+        let mut problems: Vec<Error> = records.into_iter().collect();
         match self.check_anchor(keys, head)? {
             AnchorState::Problem(e) => problems.push(e),
             AnchorState::Adopt(notice) => {

@@ -154,13 +154,16 @@ impl Vault {
         if !self.accept_rollback {
             self.check_snapshot_freshness(&keys, head.seq, &head.hash)?;
         }
-        let accepted = self.check_freshness(&keys, &head)?;
+        // The record set is read while the index loads: each reads other trees, on other cores.
+        let (records, index) =
+            rayon::join(|| self.check_record_set(&keys, &head), || Index::load(&keys, &self.vault_id, &self.store));
+        let accepted = self.check_freshness(&keys, &head, records?)?;
         if self.accept_rollback {
             // The snapshot follows at the next checkpoint, in full.
             self.journal = None;
             self.dirty = true;
         }
-        let index = Index::load(&keys, &self.vault_id, &self.store)?;
+        let index = index?;
         self.unlocked = Some(Unlocked { keys, index, head, unlocked_by: kind });
         if let Err(e) = self.record_accepted_rollback(&accepted) {
             self.unlocked = None;
