@@ -84,6 +84,8 @@ pub fn typescript() -> String {
         decl::<BundleCheck>(&cfg),
         // the desktop app's own
         decl::<IpcError>(&cfg),
+        decl::<vault_data::ErrorCode>(&cfg),
+        crate::error::ipc_error_code_decl(),
         decl::<Settings>(&cfg),
         decl::<AppStatus>(&cfg),
         decl::<CreateVaultArgs>(&cfg),

@@ -16,7 +16,7 @@ pub enum AppError {
     #[error("too many wrong attempts: try again in {0} s")]
     Throttled(u64),
     /// A command that needs the vault unlocked was called while it is locked.
-    #[error("the vault is locked")]
+    #[error("the vault is locked: unlock it first")]
     Locked,
     /// Input the UI sent that cannot be used.
     #[error("{0}")]
@@ -37,26 +37,38 @@ pub enum AppError {
     },
 }
 
+/// The codes only the app has; every other code is a [`vault_data::ErrorCode`]. Together they
+/// are the `IpcErrorCode` union the page compares against (generated into bindings.ts).
+pub const APP_ONLY_CODES: &[&str] = &["no_vault", "throttled", "clipboard", "internal"];
+
 impl AppError {
     /// A stable, machine-readable code for the UI to branch on.
     pub fn code(&self) -> &'static str {
+        use vault_data::ErrorCode;
         match self {
             AppError::Vault(e) => e.code(),
-            AppError::NoVault => "no_vault",
-            AppError::Throttled(_) => "throttled",
-            AppError::Locked => "locked",
-            AppError::Invalid(_) => "invalid",
-            AppError::Clipboard(_) => "clipboard",
-            AppError::File { .. } => "io",
-            AppError::Internal(_) => "internal",
+            AppError::NoVault => APP_ONLY_CODES[0],
+            AppError::Throttled(_) => APP_ONLY_CODES[1],
+            AppError::Locked => ErrorCode::Locked.as_str(),
+            AppError::Invalid(_) => ErrorCode::Invalid.as_str(),
+            AppError::Clipboard(_) => APP_ONLY_CODES[2],
+            AppError::File { .. } => ErrorCode::Io.as_str(),
+            AppError::Internal(_) => APP_ONLY_CODES[3],
         }
     }
+}
+
+/// The TypeScript declaration of the codes an [`IpcError`] carries.
+pub fn ipc_error_code_decl() -> String {
+    let app: Vec<String> = APP_ONLY_CODES.iter().map(|c| format!("\"{c}\"")).collect();
+    format!("export type IpcErrorCode = ErrorCode | {};", app.join(" | "))
 }
 
 /// An error as the UI receives it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
 pub struct IpcError {
     /// Stable code, e.g. `wrong_key`, `locked`, `unknown_service`.
+    #[ts(type = "IpcErrorCode")]
     pub code: String,
     /// A sentence a person can act on.
     pub message: String,

@@ -5,21 +5,10 @@
 //! open) only status, unlock and create commands pass; everything else is refused before it
 //! runs with `{code: "locked"}`.
 
-/// Commands callable without an unlocked vault.
-pub const ALLOWED_WHILE_LOCKED: &[&str] = &[
-    "app_status",
-    "passphrase_strength",
-    "vault_create",
-    "vault_create_demo",
-    "vault_restore",
-    "vault_open",
-    "vault_unlock",
-    "key_file_pick",
-];
-
-/// Whether `command` may run now.
+/// Whether `command` may run now: everything while unlocked; while locked, only the commands the
+/// IPC table marks `locked` (status, unlock, create, open, restore).
 pub fn allowed(command: &str, unlocked: bool) -> bool {
-    unlocked || ALLOWED_WHILE_LOCKED.contains(&command)
+    unlocked || crate::ipc::COMMANDS.iter().any(|c| c.while_locked && c.name == command)
 }
 
 /// Whether a call counts as the user doing something (status checks do not).
@@ -33,7 +22,21 @@ mod tests {
 
     #[test]
     fn locked_vault_allows_only_status_unlock_create() {
-        for cmd in ALLOWED_WHILE_LOCKED {
+        let while_locked: Vec<&str> = crate::ipc::COMMANDS.iter().filter(|c| c.while_locked).map(|c| c.name).collect();
+        assert_eq!(
+            while_locked,
+            [
+                "app_status",
+                "passphrase_strength",
+                "vault_create",
+                "vault_create_demo",
+                "vault_open",
+                "vault_unlock",
+                "key_file_pick",
+                "vault_restore"
+            ]
+        );
+        for cmd in while_locked {
             assert!(allowed(cmd, false));
         }
         for cmd in ["services_list", "credential_reveal", "credential_copy", "cert_issue", "vault_lock", "activity"] {

@@ -13,6 +13,7 @@ pub mod commands;
 pub mod error;
 pub mod gate;
 pub mod idle;
+pub mod ipc;
 pub mod settings;
 pub mod state;
 pub mod throttle;
@@ -34,7 +35,7 @@ pub fn run() {
             std::process::exit(1);
         }
     };
-    let handler = command_handler();
+    let handler = ipc::handler();
     let result = tauri::Builder::default()
         // First, so a second start hands over to the running one before doing anything else.
         .plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| {
@@ -56,9 +57,7 @@ pub fn run() {
             let command = invoke.message.command().to_string();
             let state = invoke.message.webview_ref().state::<AppState>();
             if !gate::allowed(&command, state.is_unlocked()) {
-                invoke
-                    .resolver
-                    .reject(IpcError { code: "locked".into(), message: "the vault is locked: unlock it first".into() });
+                invoke.resolver.reject(IpcError::from(&error::AppError::Locked));
                 return true;
             }
             if gate::is_activity(&command) {
@@ -76,61 +75,4 @@ pub fn run() {
         eprintln!("keyloom-desktop: {e}");
         std::process::exit(1);
     }
-}
-
-/// Every app command (each also needs its entry in build.rs to get a permission).
-fn command_handler() -> impl Fn(tauri::ipc::Invoke<tauri::Wry>) -> bool + Send + Sync + 'static {
-    tauri::generate_handler![
-        commands::vault::app_status,
-        commands::vault::passphrase_strength,
-        commands::vault::vault_create,
-        commands::vault::vault_create_demo,
-        commands::vault::vault_open,
-        commands::vault::vault_unlock,
-        commands::vault::vault_lock,
-        commands::vault::recovery_key_save,
-        commands::vault::recovery_key_done,
-        commands::vault::key_file_pick,
-        commands::vault::device_remember,
-        commands::vault::settings_update,
-        commands::vault::activity,
-        commands::services::services_list,
-        commands::services::service_detail,
-        commands::services::service_create,
-        commands::services::service_update,
-        commands::services::service_delete,
-        commands::credentials::credentials_list,
-        commands::credentials::credential_history,
-        commands::credentials::credential_set,
-        commands::credentials::credential_generate,
-        commands::credentials::credential_reveal,
-        commands::credentials::credential_copy,
-        commands::credentials::credential_remove,
-        commands::authorities::cas_list,
-        commands::authorities::ca_create,
-        commands::authorities::ca_import,
-        commands::certificates::certs_list,
-        commands::certificates::cert_detail,
-        commands::certificates::cert_issue,
-        commands::certificates::cert_renew,
-        commands::certificates::cert_revoke,
-        commands::certificates::cert_import,
-        commands::certificates::certs_renew_expiring,
-        commands::graph::graph_view,
-        commands::graph::findings_list,
-        commands::graph::graph_explain,
-        commands::graph::graph_blast_radius,
-        commands::graph::graph_image_save,
-        commands::trust::trust_set,
-        commands::backup::vault_backup,
-        commands::backup::vault_restore,
-        commands::export::export_preview,
-        commands::export::export_run,
-        commands::export::bundle_verify,
-        commands::audit::audit_list,
-        commands::audit::audit_verify,
-        commands::audit::audit_export,
-        commands::keys::passphrase_change,
-        commands::keys::vault_rekey,
-    ]
 }

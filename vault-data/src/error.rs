@@ -181,6 +181,122 @@ pub enum Error {
     Keyring(String),
 }
 
+/// The stable code of each [`Error`] variant: what front ends branch on. Exported to TypeScript
+/// so the page compares against a union, not free strings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// `wrong_key`.
+    WrongKey,
+    /// `locked`.
+    Locked,
+    /// `no_unlock_method`.
+    NoUnlockMethod,
+    /// `needs_real_factor`.
+    NeedsRealFactor,
+    /// `not_found`.
+    NotFound,
+    /// `already_exists`.
+    AlreadyExists,
+    /// `in_use`.
+    InUse,
+    /// `unknown_service`.
+    UnknownService,
+    /// `unknown_secret`.
+    UnknownSecret,
+    /// `unknown_intent`.
+    UnknownIntent,
+    /// `unknown_ca`.
+    UnknownCa,
+    /// `unknown_environment`.
+    UnknownEnvironment,
+    /// `unknown_certificate`.
+    UnknownCertificate,
+    /// `exists`.
+    Exists,
+    /// `still_referenced`.
+    StillReferenced,
+    /// `wont_replace`.
+    WontReplace,
+    /// `invalid`.
+    Invalid,
+    /// `integrity`.
+    Integrity,
+    /// `rolled_back`.
+    RolledBack,
+    /// `unsupported_format`.
+    UnsupportedFormat,
+    /// `storage`.
+    Storage,
+    /// `io`.
+    Io,
+    /// `permission_denied`.
+    PermissionDenied,
+    /// `keyring`.
+    Keyring,
+}
+
+impl ErrorCode {
+    /// Every code, for tests that check the wire names.
+    pub const ALL: &'static [ErrorCode] = &[
+        ErrorCode::WrongKey,
+        ErrorCode::Locked,
+        ErrorCode::NoUnlockMethod,
+        ErrorCode::NeedsRealFactor,
+        ErrorCode::NotFound,
+        ErrorCode::AlreadyExists,
+        ErrorCode::InUse,
+        ErrorCode::UnknownService,
+        ErrorCode::UnknownSecret,
+        ErrorCode::UnknownIntent,
+        ErrorCode::UnknownCa,
+        ErrorCode::UnknownEnvironment,
+        ErrorCode::UnknownCertificate,
+        ErrorCode::Exists,
+        ErrorCode::StillReferenced,
+        ErrorCode::WontReplace,
+        ErrorCode::Invalid,
+        ErrorCode::Integrity,
+        ErrorCode::RolledBack,
+        ErrorCode::UnsupportedFormat,
+        ErrorCode::Storage,
+        ErrorCode::Io,
+        ErrorCode::PermissionDenied,
+        ErrorCode::Keyring,
+    ];
+
+    /// The code on the wire, e.g. `wrong_key`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::WrongKey => "wrong_key",
+            ErrorCode::Locked => "locked",
+            ErrorCode::NoUnlockMethod => "no_unlock_method",
+            ErrorCode::NeedsRealFactor => "needs_real_factor",
+            ErrorCode::NotFound => "not_found",
+            ErrorCode::AlreadyExists => "already_exists",
+            ErrorCode::InUse => "in_use",
+            ErrorCode::UnknownService => "unknown_service",
+            ErrorCode::UnknownSecret => "unknown_secret",
+            ErrorCode::UnknownIntent => "unknown_intent",
+            ErrorCode::UnknownCa => "unknown_ca",
+            ErrorCode::UnknownEnvironment => "unknown_environment",
+            ErrorCode::UnknownCertificate => "unknown_certificate",
+            ErrorCode::Exists => "exists",
+            ErrorCode::StillReferenced => "still_referenced",
+            ErrorCode::WontReplace => "wont_replace",
+            ErrorCode::Invalid => "invalid",
+            ErrorCode::Integrity => "integrity",
+            ErrorCode::RolledBack => "rolled_back",
+            ErrorCode::UnsupportedFormat => "unsupported_format",
+            ErrorCode::Storage => "storage",
+            ErrorCode::Io => "io",
+            ErrorCode::PermissionDenied => "permission_denied",
+            ErrorCode::Keyring => "keyring",
+        }
+    }
+}
+
 /// How a front end should treat an error: which exit code, which UI state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -206,33 +322,38 @@ impl Error {
         }
     }
 
-    /// A stable machine-readable code (the desktop app branches on it).
+    /// A stable machine-readable code (the desktop app branches on it, `--json` prints it).
     pub fn code(&self) -> &'static str {
+        self.error_code().as_str()
+    }
+
+    /// The stable code as a type (exported to TypeScript).
+    pub fn error_code(&self) -> ErrorCode {
         match self {
-            Error::WrongKey => "wrong_key",
-            Error::Locked => "locked",
-            Error::NoUnlockMethod(_) => "no_unlock_method",
-            Error::NeedsRealFactor(_) => "needs_real_factor",
-            Error::NotFound(_) => "not_found",
-            Error::AlreadyExists(_) => "already_exists",
-            Error::InUse { .. } => "in_use",
-            Error::UnknownService(_) => "unknown_service",
-            Error::UnknownSecret(_) => "unknown_secret",
-            Error::UnknownIntent { .. } => "unknown_intent",
-            Error::UnknownCa(_) => "unknown_ca",
-            Error::UnknownEnvironment(_) => "unknown_environment",
-            Error::UnknownCertificate(_) => "unknown_certificate",
-            Error::Exists { .. } => "exists",
-            Error::StillReferenced { .. } => "still_referenced",
-            Error::WontReplace { .. } => "wont_replace",
-            Error::Invalid(_) => "invalid",
-            Error::Integrity(_) => "integrity",
-            Error::RolledBack { .. } => "rolled_back",
-            Error::UnsupportedFormat { .. } => "unsupported_format",
-            Error::Storage(_) => "storage",
-            Error::Io { .. } => "io",
-            Error::PermissionDenied { .. } => "permission_denied",
-            Error::Keyring(_) => "keyring",
+            Error::WrongKey => ErrorCode::WrongKey,
+            Error::Locked => ErrorCode::Locked,
+            Error::NoUnlockMethod(_) => ErrorCode::NoUnlockMethod,
+            Error::NeedsRealFactor(_) => ErrorCode::NeedsRealFactor,
+            Error::NotFound(_) => ErrorCode::NotFound,
+            Error::AlreadyExists(_) => ErrorCode::AlreadyExists,
+            Error::InUse { .. } => ErrorCode::InUse,
+            Error::UnknownService(_) => ErrorCode::UnknownService,
+            Error::UnknownSecret(_) => ErrorCode::UnknownSecret,
+            Error::UnknownIntent { .. } => ErrorCode::UnknownIntent,
+            Error::UnknownCa(_) => ErrorCode::UnknownCa,
+            Error::UnknownEnvironment(_) => ErrorCode::UnknownEnvironment,
+            Error::UnknownCertificate(_) => ErrorCode::UnknownCertificate,
+            Error::Exists { .. } => ErrorCode::Exists,
+            Error::StillReferenced { .. } => ErrorCode::StillReferenced,
+            Error::WontReplace { .. } => ErrorCode::WontReplace,
+            Error::Invalid(_) => ErrorCode::Invalid,
+            Error::Integrity(_) => ErrorCode::Integrity,
+            Error::RolledBack { .. } => ErrorCode::RolledBack,
+            Error::UnsupportedFormat { .. } => ErrorCode::UnsupportedFormat,
+            Error::Storage(_) => ErrorCode::Storage,
+            Error::Io { .. } => ErrorCode::Io,
+            Error::PermissionDenied { .. } => ErrorCode::PermissionDenied,
+            Error::Keyring(_) => ErrorCode::Keyring,
         }
     }
 
@@ -254,3 +375,15 @@ impl Error {
 
 /// Shorthand for results of this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod code_tests {
+    use super::ErrorCode;
+
+    #[test]
+    fn wire_names_match_serde() {
+        for c in ErrorCode::ALL {
+            assert_eq!(serde_json::to_value(c).unwrap(), serde_json::json!(c.as_str()));
+        }
+    }
+}

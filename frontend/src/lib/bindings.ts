@@ -855,11 +855,15 @@ export type IpcError = {
 /**
  * Stable code, e.g. `wrong_key`, `locked`, `unknown_service`.
  */
-code: string, 
+code: IpcErrorCode, 
 /**
  * A sentence a person can act on.
  */
 message: string, };
+
+export type ErrorCode = "wrong_key" | "locked" | "no_unlock_method" | "needs_real_factor" | "not_found" | "already_exists" | "in_use" | "unknown_service" | "unknown_secret" | "unknown_intent" | "unknown_ca" | "unknown_environment" | "unknown_certificate" | "exists" | "still_referenced" | "wont_replace" | "invalid" | "integrity" | "rolled_back" | "unsupported_format" | "storage" | "io" | "permission_denied" | "keyring";
+
+export type IpcErrorCode = ErrorCode | "no_vault" | "throttled" | "clipboard" | "internal";
 
 export type Settings = { 
 /**
