@@ -403,6 +403,9 @@ fn run_request(template: &Context, vault: Vault, received: agent::Received) -> (
             Ok(Ok(())) => 0,
             Ok(Err(e)) => {
                 eprintln!("error: {e}");
+                if let Some(hint) = e.hint() {
+                    eprintln!("hint: {hint}");
+                }
                 e.exit_code()
             }
             Err(_) => {

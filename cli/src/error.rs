@@ -46,15 +46,21 @@ impl CliError {
         }
     }
 
-    /// What to do next, where the error alone does not say (printed as `hint:` under it).
+    /// What to do next, where the error alone does not say (printed as `hint:` under it): the
+    /// core's typed hint, rendered as the commands that do it.
     pub fn hint(&self) -> Option<&'static str> {
-        match self {
-            CliError::Vault(vault_data::Error::RolledBack { .. }) => Some(
+        use vault_data::ErrorHint;
+        let CliError::Vault(e) = self else { return None };
+        Some(match e.hint()? {
+            ErrorHint::CreateVault => "create one with `keyloom init` (or pass --vault PATH)",
+            ErrorHint::RestoreFromSnapshot => {
+                "`keyloom doctor` says what is damaged; `keyloom doctor --restore` rebuilds the vault from its snapshot"
+            }
+            ErrorHint::AcceptRollback => {
                 "`keyloom doctor` says more; if you put this copy back on purpose, accept it with \
-                 `keyloom doctor --accept-rollback` (needs the passphrase or recovery key; recorded in the audit log)",
-            ),
-            _ => None,
-        }
+                 `keyloom doctor --accept-rollback` (needs the passphrase or recovery key; recorded in the audit log)"
+            }
+        })
     }
 
     pub fn file(action: &'static str, path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> CliError {

@@ -85,6 +85,7 @@ pub fn typescript() -> String {
         // the desktop app's own
         decl::<IpcError>(&cfg),
         decl::<vault_data::ErrorCode>(&cfg),
+        decl::<vault_data::ErrorHint>(&cfg),
         crate::error::ipc_error_code_decl(),
         decl::<Settings>(&cfg),
         decl::<AppStatus>(&cfg),

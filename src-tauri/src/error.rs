@@ -72,11 +72,19 @@ pub struct IpcError {
     pub code: String,
     /// A sentence a person can act on.
     pub message: String,
+    /// A known way out, which the page renders in its own words.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub hint: Option<vault_data::ErrorHint>,
 }
 
 impl From<&AppError> for IpcError {
     fn from(e: &AppError) -> Self {
-        IpcError { code: e.code().to_string(), message: e.to_string() }
+        let hint = match e {
+            AppError::Vault(v) => v.hint(),
+            _ => None,
+        };
+        IpcError { code: e.code().to_string(), message: e.to_string(), hint }
     }
 }
 

@@ -62,7 +62,7 @@ pub enum Error {
     #[error("{0} needs the passphrase or the recovery key, not a device or agent unlock")]
     NeedsRealFactor(String),
     /// The directory holds no vault.
-    #[error("no vault at {}; create one with `keyloom init`", .0.display())]
+    #[error("no vault at {}", .0.display())]
     NotFound(PathBuf),
     /// `create` was pointed at an existing vault.
     #[error("a vault already exists at {}", .0.display())]
@@ -130,6 +130,10 @@ pub enum Error {
     /// A record, the audit chain or a snapshot failed authentication or is missing.
     #[error("integrity failure: {0}")]
     Integrity(String),
+    /// The database (or the slots file) is damaged or not what its sealed head says, and the
+    /// snapshot can rebuild it ([`ErrorHint::RestoreFromSnapshot`]).
+    #[error("integrity failure: {0}")]
+    Damaged(String),
     /// The vault is behind the head anchored outside its folder: an older copy of the folder
     /// was put back. Accepting it is an explicit, audited step that needs a real factor.
     #[error(
@@ -297,6 +301,19 @@ impl ErrorCode {
     }
 }
 
+/// A known way out of an error (see [`Error::hint`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorHint {
+    /// There is no vault there yet: create one (or open another folder).
+    CreateVault,
+    /// Damaged files: the doctor says what, and a restore rebuilds them from the snapshot.
+    RestoreFromSnapshot,
+    /// An older copy of the vault: accept it on purpose (a real factor, audited) or restore.
+    AcceptRollback,
+}
+
 /// How a front end should treat an error: which exit code, which UI state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -317,7 +334,7 @@ impl Error {
             Error::WrongKey | Error::Locked | Error::NoUnlockMethod(_) | Error::NeedsRealFactor(_) => {
                 ErrorCategory::Auth
             }
-            Error::Integrity(_) | Error::RolledBack { .. } => ErrorCategory::Integrity,
+            Error::Integrity(_) | Error::Damaged(_) | Error::RolledBack { .. } => ErrorCategory::Integrity,
             _ => ErrorCategory::User,
         }
     }
@@ -325,6 +342,17 @@ impl Error {
     /// A stable machine-readable code (the desktop app branches on it, `--json` prints it).
     pub fn code(&self) -> &'static str {
         self.error_code().as_str()
+    }
+
+    /// The way out a front end can offer, if there is a known one: each shell renders it its own
+    /// way (a command in the CLI, a sentence or a button in the app).
+    pub fn hint(&self) -> Option<ErrorHint> {
+        match self {
+            Error::NotFound(_) => Some(ErrorHint::CreateVault),
+            Error::Damaged(_) => Some(ErrorHint::RestoreFromSnapshot),
+            Error::RolledBack { .. } => Some(ErrorHint::AcceptRollback),
+            _ => None,
+        }
     }
 
     /// The stable code as a type (exported to TypeScript).
@@ -347,7 +375,7 @@ impl Error {
             Error::StillReferenced { .. } => ErrorCode::StillReferenced,
             Error::WontReplace { .. } => ErrorCode::WontReplace,
             Error::Invalid(_) => ErrorCode::Invalid,
-            Error::Integrity(_) => ErrorCode::Integrity,
+            Error::Integrity(_) | Error::Damaged(_) => ErrorCode::Integrity,
             Error::RolledBack { .. } => ErrorCode::RolledBack,
             Error::UnsupportedFormat { .. } => ErrorCode::UnsupportedFormat,
             Error::Storage(_) => ErrorCode::Storage,

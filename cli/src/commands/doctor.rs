@@ -61,7 +61,7 @@ pub fn run(ctx: &Context, args: DoctorArgs) -> CliResult<()> {
     }
     let mut vault = match ctx.open() {
         Ok(v) => v,
-        Err(CliError::Vault(e @ Error::Integrity(_))) => {
+        Err(CliError::Vault(e @ (Error::Integrity(_) | Error::Damaged(_)))) => {
             return Err(CliError::CheckFailed(format!(
                 "{e}\nthe database cannot be opened; run `keyloom doctor --restore`"
             )))

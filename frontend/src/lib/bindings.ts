@@ -859,9 +859,15 @@ code: IpcErrorCode,
 /**
  * A sentence a person can act on.
  */
-message: string, };
+message: string, 
+/**
+ * A known way out, which the page renders in its own words.
+ */
+hint?: ErrorHint, };
 
 export type ErrorCode = "wrong_key" | "locked" | "no_unlock_method" | "needs_real_factor" | "not_found" | "already_exists" | "in_use" | "unknown_service" | "unknown_secret" | "unknown_intent" | "unknown_ca" | "unknown_environment" | "unknown_certificate" | "exists" | "still_referenced" | "wont_replace" | "invalid" | "integrity" | "rolled_back" | "unsupported_format" | "storage" | "io" | "permission_denied" | "keyring";
+
+export type ErrorHint = "create_vault" | "restore_from_snapshot" | "accept_rollback";
 
 export type IpcErrorCode = ErrorCode | "no_vault" | "throttled" | "clipboard" | "internal";
 

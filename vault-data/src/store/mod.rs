@@ -79,18 +79,14 @@ pub(crate) struct Store {
 pub(crate) fn guard<T>(what: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
     match catch_unwind(AssertUnwindSafe(f)) {
         Ok(r) => r,
-        Err(_) => Err(Error::Integrity(format!(
-            "the storage engine failed while {what}: the database files are damaged; run `keyloom doctor --restore`"
-        ))),
+        Err(_) => {
+            Err(Error::Damaged(format!("the storage engine failed while {what}: the database files are damaged")))
+        }
     }
 }
 
 pub(crate) fn sled_err(e: sled::Error) -> Error {
-    let damaged = |detail: String| {
-        Error::Integrity(format!(
-            "the database files are damaged ({detail}); run `keyloom doctor --restore` to rebuild them from the snapshot"
-        ))
-    };
+    let damaged = |detail: String| Error::Damaged(format!("the database files are damaged ({detail})"));
     match e {
         sled::Error::Corruption { .. } => damaged("corrupt pages".into()),
         // A config or segment sled cannot parse is damage too, not a usage error: the random

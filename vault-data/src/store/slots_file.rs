@@ -52,8 +52,8 @@ pub(crate) fn encode(vault_id_hex: &str, slots: &[SlotRecord]) -> Result<Vec<u8>
 /// Decodes slots written by [`encode`], checking they belong to `vault_id_hex`.
 pub(crate) fn decode(bytes: &[u8], vault_id_hex: &str, origin: &Path) -> Result<Vec<SlotRecord>> {
     let damaged = |why: &str| {
-        Error::Integrity(format!(
-            "the unlock slots in {} are damaged ({why}); run `keyloom doctor --restore` to take them from the snapshot",
+        Error::Damaged(format!(
+            "the unlock slots in {} are damaged ({why}); the snapshot holds a copy of them",
             origin.display()
         ))
     };
@@ -85,10 +85,7 @@ fn read_bytes(p: &Path) -> Result<Option<Vec<u8>>> {
         Err(e) => return Err(Error::Io { action: "cannot read", path: p.to_path_buf(), source: e }),
     };
     if !meta.is_file() || meta.len() > MAX_SLOTS_FILE {
-        return Err(Error::Integrity(format!(
-            "{} is not a slots file (not a regular file, or too large); run `keyloom doctor --restore`",
-            p.display()
-        )));
+        return Err(Error::Damaged(format!("{} is not a slots file (not a regular file, or too large)", p.display())));
     }
     let mut bytes = Vec::new();
     std::fs::File::open(p)

@@ -380,7 +380,7 @@ fn open_snapshot(dir: &Path, snap: &Snapshot, method: &Unlock) -> Result<Opened>
         Ok(Some(slots)) => match open_slots(&slots, method, &id_hex) {
             Ok(opened) if !opened.is_empty() => Some((slots, opened)),
             Ok(_) if slots_file::same(&slots, &header_slots) => return Err(Error::WrongKey),
-            Ok(_) | Err(Error::Integrity(_)) => None,
+            Ok(_) | Err(Error::Integrity(_) | Error::Damaged(_)) => None,
             Err(e) => return Err(e),
         },
         _ => None,

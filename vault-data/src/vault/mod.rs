@@ -381,8 +381,8 @@ impl Vault {
 
     fn slots(&self) -> Result<Vec<SlotRecord>> {
         slots_file::read(self.store.dir(), &self.vault_id())?.ok_or_else(|| {
-            Error::Integrity(format!(
-                "the unlock slots file {} is missing; run `keyloom doctor --restore` to take the slots from the snapshot",
+            Error::Damaged(format!(
+                "the unlock slots file {} is missing; the snapshot holds a copy of the slots",
                 slots_file::path(self.store.dir()).display()
             ))
         })

@@ -53,14 +53,11 @@ impl Vault {
             damaged.push(format!("the audit chain breaks at entry #{}: {}", p.seq, p.problem));
         }
         if !damaged.is_empty() {
-            return Ok(Some(Error::Integrity(format!(
-                "{}; run `keyloom doctor --restore` to rebuild the vault from its snapshot",
-                damaged.join("; ")
-            ))));
+            return Ok(Some(Error::Damaged(damaged.join("; "))));
         }
-        Ok(Some(Error::Integrity(format!(
+        Ok(Some(Error::Damaged(format!(
             "the vault's records do not match its sealed head (audit entry #{}): a record was deleted, added, or \
-             replaced with an older copy; run `keyloom doctor`",
+             replaced with an older copy",
             head.seq
         ))))
     }

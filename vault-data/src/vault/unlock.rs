@@ -66,7 +66,9 @@ impl Vault {
         }
         let opened = match open_slots(&self.slots()?, &method, &self.vault_id()) {
             Ok(opened) => opened,
-            Err(e @ Error::Integrity(_)) => return Err(self.slots_file_damage(&method).unwrap_or(e)),
+            Err(e @ (Error::Integrity(_) | Error::Damaged(_))) => {
+                return Err(self.slots_file_damage(&method).unwrap_or(e))
+            }
             Err(e) => return Err(e),
         };
         if opened.is_empty() {
@@ -94,8 +96,8 @@ impl Vault {
             seal::open(&keys.meta, &self.vault_id, Location { tree: "meta", key: META_SIGNING_KEY }, &sealed).is_ok()
         });
         opens.then(|| {
-            Error::Integrity(format!(
-                "the unlock slots file {} is damaged; run `keyloom doctor --restore` to take the slots from the snapshot",
+            Error::Damaged(format!(
+                "the unlock slots file {} is damaged; the snapshot holds a copy of the slots",
                 slots_file::path(self.store.dir()).display()
             ))
         })
@@ -230,9 +232,9 @@ impl Vault {
         }
         if snap_seq > seq || (snap_seq == seq && snap_hash != hash) {
             self.journal = None;
-            return Err(Error::Integrity(format!(
+            return Err(Error::Damaged(format!(
                 "the database is behind its snapshot (audit entry #{seq} in the database, #{snap_seq} in the snapshot): \
-                 acknowledged writes are missing; run `keyloom doctor --restore`"
+                 acknowledged writes are missing"
             )));
         }
         Ok(())
