@@ -284,6 +284,23 @@ async fn graph_evidence_export_and_audit() {
         assert!(out.status.success(), "{}: {}", bundle.display(), String::from_utf8_lossy(&out.stdout));
     }
 
+    // PKCS#12 from the app too (the same export use case as the CLI's): OpenSSL opens it with
+    // the password given in the window.
+    let p12_dest = app.home.path().join("p12");
+    app.select("[data-testid=export-format]", "p12").await;
+    app.type_into("[data-testid=export-p12-password]", "p12 pass from the app").await;
+    app.type_into("[data-testid=export-dest]", p12_dest.to_str().unwrap()).await;
+    app.click("[data-testid=export-run]").await;
+    app.wait_text("[data-testid=export-summary]", "p12").await;
+    app.screenshot("16b-export-p12").await;
+    let p12 = std::fs::read_dir(&p12_dest).unwrap().map(|e| e.unwrap().path()).next().expect("a .p12 was written");
+    let out = std::process::Command::new("openssl")
+        .args(["pkcs12", "-noout", "-passin", "pass:p12 pass from the app", "-in"])
+        .arg(&p12)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "openssl pkcs12: {}", String::from_utf8_lossy(&out.stderr));
+
     // The audit chain verifies, and lists the export.
     app.click("[data-testid=nav-audit]").await;
     app.click("[data-testid=audit-verify]").await;

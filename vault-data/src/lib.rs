@@ -41,6 +41,7 @@ pub use store::failures::{delay as unlock_delay, FailedUnlocks};
 pub use vault::doctor_restore as restore;
 pub use vault::restore_backup;
 pub use vault::NameProblem;
+pub use vault::{destination_for, ExportPlan, ExportRequest};
 pub use vault::{
     to_pem, BundlePreview, CaRemoval, CaView, CertRemoval, CertView, Destination, Direction, ExportOptions,
     ExportStage, ExportTarget, ExportView, Exported, IssueRequest, PreviewFile, ServiceIdentity, TrustView,

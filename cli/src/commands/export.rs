@@ -1,73 +1,38 @@
 //! `export`, `bundle verify | history`, `signing-key export`.
 
+use vault_data::export::verify_bundle;
 use vault_data::export::write::FileOwner;
-use vault_data::export::{verify_bundle, Format};
-use vault_data::{Destination, ExportOptions, ExportStage, ExportTarget};
+use vault_data::{ExportRequest, ExportStage};
 
 use crate::args::{BundleCmd, ExportArgs, SigningKeyCmd};
 use crate::context::{progress, table, when, write_new_file, Context};
 use crate::error::{CliError, CliResult};
 
 pub fn export(ctx: &Context, a: ExportArgs) -> CliResult<()> {
-    let format = match a.format.as_str() {
-        "dir" => Format::Dir,
-        "tar.gz" => Format::TarGz,
-        "k8s" => Format::K8s(a.namespace.clone()),
-        "compose" => Format::Compose(FileOwner { uid: a.uid, gid: a.gid }),
-        "env" => Format::Env,
-        "p12" => {
-            let file = a
-                .p12_password_file
-                .as_deref()
-                .ok_or_else(|| CliError::Usage("--format p12 needs --p12-password-file".into()))?;
-            Format::P12(crate::secret_input::read_secret_file(file)?)
-        }
-        _ if a.recipients.is_empty() => {
-            return Err(CliError::Usage(
-                "--format age needs at least one --recipient (age1… or an SSH public key)".into(),
-            ))
-        }
-        _ => Format::age(a.recipients.clone())?,
+    let p12_password = a.p12_password_file.as_deref().map(crate::secret_input::read_secret_file).transpose()?;
+    let request = ExportRequest {
+        services: a.service.clone().into_iter().collect(),
+        environment: a.environment.clone(),
+        format: a.format.clone(),
+        recipients: a.recipients.clone(),
+        namespace: a.namespace.clone(),
+        owner: FileOwner { uid: a.uid, gid: a.gid },
+        p12_password,
+        secrets_only: a.secrets_only,
+        no_env: a.no_env,
     };
-    if a.p12_password_file.is_some() && !matches!(format, Format::P12(_)) {
-        return Err(CliError::Usage("--p12-password-file goes with --format p12".into()));
-    }
-    if (a.uid.is_some() || a.gid.is_some()) && !matches!(format, Format::Compose(_)) {
-        return Err(CliError::Usage("--uid and --gid go with --format compose".into()));
-    }
-    if a.namespace.is_some() && !matches!(format, Format::K8s(_)) {
-        return Err(CliError::Usage("--namespace goes with --format k8s".into()));
-    }
-    if !a.recipients.is_empty() && !matches!(format, Format::Age(_)) {
-        return Err(CliError::Usage("--recipient goes with --format age".into()));
-    }
-    let secrets_only = a.secrets_only || format.secrets_only();
-    let opts = ExportOptions { secrets_only, no_env: a.no_env, format: a.format.clone() };
-    let mtime = time::OffsetDateTime::now_utc().unix_timestamp().max(0) as u64;
-    if a.environment.is_none() && a.service.is_none() {
-        return Err(CliError::Usage("say which service, or --env".into()));
-    }
     let mut vault = ctx.open_unlocked()?;
-    let (services, destination) = match (&a.environment, &a.service) {
-        (None, None) => return Err(CliError::Usage("say which service, or --env".into())),
-        (None, Some(service)) => (vec![service.clone()], Destination::Path(a.out.clone())),
-        (Some(env), _) => {
-            let services = vault.services_in(env)?;
-            if services.is_empty() {
-                return Err(CliError::Usage(format!("no service has environment {env:?}")));
-            }
-            (services, Destination::Into(a.out.clone()))
-        }
-    };
-    let signed = format.signed();
-    let target = ExportTarget { format, destination, force: a.force, mtime };
+    let plan = vault.plan_export(request)?;
+    let services = plan.services.clone();
+    let signed = plan.signed();
     // Every service in one audited commit, then one output per service.
     let bar = if ctx.json || a.environment.is_none() {
         indicatif::ProgressBar::hidden()
     } else {
         progress(services.len(), "exporting")
     };
-    let written = vault.export_to(&services, &opts, &target, &|stage, done, _| {
+    let destination = vault_data::destination_for(&plan, a.out.clone());
+    let written = vault.run_export(plan, destination, a.force, &|stage, done, _| {
         if stage == ExportStage::Writing && done == 1 {
             bar.set_message("writing");
         }

@@ -1185,7 +1185,7 @@ services: Array<string>,
  */
 environment: string | null, 
 /**
- * dir, tar.gz, age, k8s, compose or env.
+ * dir, tar.gz, age, k8s, compose, env or p12.
  */
 format: string, 
 /**
@@ -1197,6 +1197,10 @@ recipients: Array<string>,
  */
 namespace: string | null, 
 /**
+ * The PKCS#12 file's password (p12 only).
+ */
+p12_password: string | null, 
+/**
  * Secrets only: leave the certificate and key in the vault.
  */
 secrets_only: boolean, };
@@ -1206,6 +1210,10 @@ export type ExportSummary = {
  * Paths written, one per service.
  */
 written: Array<string>, 
+/**
+ * Whether the format carries the signed manifest (dir, tar.gz, age).
+ */
+signed: boolean, 
 /**
  * The vault's bundle-signing public key, to verify them with.
  */

@@ -5,12 +5,12 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 use tauri::ipc::Channel;
 use tauri::AppHandle;
-use vault_data::export::{verify_bundle, BundleCheck, Format};
-use vault_data::{BundlePreview, Destination, ExportOptions, ExportTarget};
+use vault_data::export::{verify_bundle, BundleCheck};
+use vault_data::{BundlePreview, Destination, ExportRequest, SecretString};
 
 use crate::commands::certificates::Progress;
 use crate::error::{AppError, AppResult};
-use crate::state::{blocking, AppState};
+use crate::state::blocking;
 
 /// What to export and how.
 #[derive(Deserialize, ts_rs::TS)]
@@ -19,45 +19,41 @@ pub struct ExportArgs {
     pub services: Vec<String>,
     /// Every service of this environment.
     pub environment: Option<String>,
-    /// dir, tar.gz, age, k8s, compose or env.
+    /// dir, tar.gz, age, k8s, compose, env or p12.
     pub format: String,
     /// age recipients (`age1…`, `ssh-ed25519 …`).
     pub recipients: Vec<String>,
     /// Kubernetes namespace.
     pub namespace: Option<String>,
+    /// The PKCS#12 file's password (p12 only).
+    pub p12_password: Option<String>,
     /// Secrets only: leave the certificate and key in the vault.
     pub secrets_only: bool,
 }
 
-struct Plan {
-    services: Vec<String>,
-    format: Format,
-    options: ExportOptions,
-}
-
-fn plan(state: &AppState, args: ExportArgs) -> AppResult<Plan> {
-    let format = Format::from_name(&args.format, args.recipients, args.namespace)?;
-    let services = match args.environment.filter(|e| !e.is_empty()) {
-        Some(env) => state.with_vault(|v| v.services_in(&env))?,
-        None => args.services,
-    };
-    if services.is_empty() {
-        return Err(AppError::Invalid("choose at least one service or an environment".into()));
+impl ExportArgs {
+    fn request(self) -> ExportRequest {
+        ExportRequest {
+            services: self.services,
+            environment: self.environment,
+            format: self.format,
+            recipients: self.recipients,
+            namespace: self.namespace.filter(|n| !n.trim().is_empty()),
+            p12_password: self.p12_password.filter(|p| !p.is_empty()).map(SecretString::from),
+            secrets_only: self.secrets_only,
+            ..Default::default()
+        }
     }
-    let options = ExportOptions {
-        secrets_only: args.secrets_only || format.secrets_only(),
-        no_env: false,
-        format: format.name().to_string(),
-    };
-    Ok(Plan { services, format, options })
 }
 
 /// What each bundle would hold (files with modes, secret names); nothing is written or recorded.
 #[tauri::command]
 pub async fn export_preview(app: AppHandle, args: ExportArgs) -> AppResult<Vec<BundlePreview>> {
     blocking(app, move |s| {
-        let p = plan(s, args)?;
-        s.with_vault(|v| v.preview_bundles(&p.services, &p.options))
+        s.with_vault(|v| {
+            let plan = v.plan_export(args.request())?;
+            v.preview_export(&plan)
+        })
     })
     .await
 }
@@ -67,6 +63,8 @@ pub async fn export_preview(app: AppHandle, args: ExportArgs) -> AppResult<Vec<B
 pub struct ExportSummary {
     /// Paths written, one per service.
     pub written: Vec<String>,
+    /// Whether the format carries the signed manifest (dir, tar.gz, age).
+    pub signed: bool,
     /// The vault's bundle-signing public key, to verify them with.
     pub signing_key: String,
 }
@@ -85,21 +83,21 @@ pub async fn export_run(
         return Err(AppError::Invalid("choose a destination folder (an absolute path)".into()));
     }
     blocking(app, move |s| {
-        let p = plan(s, args)?;
         let report = |done: usize, total: usize| {
             let _ = on_progress.send(Progress { done, total });
         };
-        let target = ExportTarget {
-            format: p.format,
-            destination: Destination::Into(out),
-            force: false,
-            mtime: time::OffsetDateTime::now_utc().unix_timestamp().max(0) as u64,
-        };
-        let (written, signing_key) = s.with_vault(|v| {
-            let written = v.export_to(&p.services, &p.options, &target, &|_, done, total| report(done, total))?;
-            Ok((written, v.signing_public_key()?))
+        // The window always names a folder: one output per service inside it.
+        let (written, signed, signing_key) = s.with_vault(|v| {
+            let plan = v.plan_export(args.request())?;
+            let signed = plan.signed();
+            let written = v.run_export(plan, Destination::Into(out), false, &|_, done, total| report(done, total))?;
+            Ok((written, signed, v.signing_public_key()?))
         })?;
-        Ok(ExportSummary { written: written.iter().map(|w| w.path.display().to_string()).collect(), signing_key })
+        Ok(ExportSummary {
+            written: written.iter().map(|w| w.path.display().to_string()).collect(),
+            signed,
+            signing_key,
+        })
     })
     .await
 }

@@ -7,6 +7,7 @@ mod cas;
 mod certs;
 mod doctor;
 mod export_ops;
+mod export_plan;
 mod graph_ops;
 pub(crate) mod index;
 mod intents;
@@ -48,6 +49,7 @@ pub use doctor::{restore as doctor_restore, DoctorReport, RestoreReport, Snapsho
 pub use export_ops::{
     BundlePreview, Destination, ExportOptions, ExportStage, ExportTarget, ExportView, Exported, PreviewFile,
 };
+pub use export_plan::{destination_for, ExportPlan, ExportRequest};
 pub use index::Counts;
 pub use intents::IntentView;
 pub use key_admin::RekeyReport;

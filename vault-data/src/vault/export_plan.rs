@@ -1,0 +1,205 @@
+//! The one export use case both shells call: a request as the user gave it, checked into a plan
+//! (services, format, options), then previewed or written with progress.
+
+use std::path::PathBuf;
+
+use age::secrecy::SecretString;
+
+use crate::error::{Error, Result};
+use crate::export::write::FileOwner;
+use crate::export::Format;
+use crate::vault::{BundlePreview, Destination, ExportOptions, ExportStage, ExportTarget, Exported, Vault};
+
+/// What a front end asks to export, as the user gave it.
+#[derive(Debug, Default, Clone)]
+pub struct ExportRequest {
+    /// Services by name (used when `environment` is not set).
+    pub services: Vec<String>,
+    /// Every service of this environment.
+    pub environment: Option<String>,
+    /// dir, tar.gz, age, k8s, compose, env or p12.
+    pub format: String,
+    /// age recipients (`age1…`, SSH public keys): the age format only.
+    pub recipients: Vec<String>,
+    /// Kubernetes namespace: the k8s format only.
+    pub namespace: Option<String>,
+    /// Owner of the secret files: the compose format only.
+    pub owner: FileOwner,
+    /// The PKCS#12 file's password: the p12 format only, and needed there.
+    pub p12_password: Option<SecretString>,
+    /// Leave the certificate and key in the vault.
+    pub secrets_only: bool,
+    /// Leave out `secrets.env`.
+    pub no_env: bool,
+}
+
+/// A checked export request.
+pub struct ExportPlan {
+    /// The services, sorted when they came from an environment.
+    pub services: Vec<String>,
+    /// The format, with everything it needs.
+    pub format: Format,
+    /// Options recorded with each export.
+    pub options: ExportOptions,
+    /// Whether the services came from an environment.
+    pub from_environment: bool,
+}
+
+impl std::fmt::Debug for ExportPlan {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ExportPlan")
+            .field("services", &self.services)
+            .field("format", &self.format.name())
+            .field("options", &self.options)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ExportPlan {
+    /// Whether the outputs carry the signed manifest.
+    pub fn signed(&self) -> bool {
+        self.format.signed()
+    }
+}
+
+fn only_with(given: bool, format: &Format, wanted: fn(&Format) -> bool, what: &str, with: &str) -> Result<()> {
+    if given && !wanted(format) {
+        return Err(Error::Invalid(format!("{what} goes with the {with} format only")));
+    }
+    Ok(())
+}
+
+impl Vault {
+    /// Checks `req` and decides what it exports: every flag belongs to its format, the format
+    /// has what it needs, and the services exist (an environment must have some).
+    pub fn plan_export(&self, req: ExportRequest) -> Result<ExportPlan> {
+        let format = match req.format.as_str() {
+            "p12" => Format::P12(
+                req.p12_password
+                    .clone()
+                    .ok_or_else(|| Error::Invalid("the p12 format needs a password for the file".into()))?,
+            ),
+            "compose" => Format::Compose(req.owner),
+            "age" if req.recipients.is_empty() => {
+                return Err(Error::Invalid(
+                    "the age format needs at least one recipient (age1… or an SSH public key)".into(),
+                ))
+            }
+            name => Format::from_name(name, req.recipients.clone(), req.namespace.clone())?,
+        };
+        only_with(req.p12_password.is_some(), &format, |f| matches!(f, Format::P12(_)), "a p12 password", "p12")?;
+        let owner = req.owner.uid.is_some() || req.owner.gid.is_some();
+        only_with(owner, &format, |f| matches!(f, Format::Compose(_)), "a file owner", "compose")?;
+        only_with(req.namespace.is_some(), &format, |f| matches!(f, Format::K8s(_)), "a namespace", "k8s")?;
+        only_with(!req.recipients.is_empty(), &format, |f| matches!(f, Format::Age(_)), "a recipient", "age")?;
+        let environment = req.environment.filter(|e| !e.trim().is_empty());
+        let from_environment = environment.is_some();
+        let services = match environment {
+            Some(env) => {
+                let services = self.services_in(&env)?;
+                if services.is_empty() {
+                    return Err(Error::Invalid(format!("no service has environment {env:?}")));
+                }
+                services
+            }
+            None if req.services.is_empty() => {
+                return Err(Error::Invalid("say which services to export, or an environment".into()))
+            }
+            None => req.services,
+        };
+        let options = ExportOptions {
+            secrets_only: req.secrets_only || format.secrets_only(),
+            no_env: req.no_env,
+            format: format.name().to_string(),
+        };
+        Ok(ExportPlan { services, format, options, from_environment })
+    }
+
+    /// What each bundle of `plan` would hold; nothing is written or recorded.
+    pub fn preview_export(&self, plan: &ExportPlan) -> Result<Vec<BundlePreview>> {
+        self.preview_bundles(&plan.services, &plan.options)
+    }
+
+    /// Writes `plan` to `destination` (a bundle path, or a folder with one output per service),
+    /// in one audited commit, reporting progress; existing outputs are replaced only with `force`
+    /// and only when they are Keyloom's own.
+    pub fn run_export(
+        &mut self,
+        plan: ExportPlan,
+        destination: Destination,
+        force: bool,
+        progress: &dyn Fn(ExportStage, usize, usize),
+    ) -> Result<Vec<Exported>> {
+        let mtime = time::OffsetDateTime::now_utc().unix_timestamp().max(0) as u64;
+        let target = ExportTarget { format: plan.format, destination, force, mtime };
+        self.export_to(&plan.services, &plan.options, &target, progress)
+    }
+}
+
+/// Where a single-service export goes when the user names a path: the bundle itself; for an
+/// environment (or several services), a folder holding one output per service.
+pub fn destination_for(plan: &ExportPlan, out: PathBuf) -> Destination {
+    if plan.from_environment || plan.services.len() > 1 {
+        Destination::Into(out)
+    } else {
+        Destination::Path(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crypto::passphrase::KdfCost;
+    use crate::model::ServiceSpec;
+
+    fn vault() -> (tempfile::TempDir, Vault) {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut v, _) = Vault::create(
+            &dir.path().join("v"),
+            &SecretString::from("a passphrase for the plan test".to_string()),
+            crate::CreateOptions { kdf: KdfCost::LogN(10), ..Default::default() },
+        )
+        .unwrap();
+        for (name, env) in [("payments", "prod"), ("orders", "prod"), ("search", "dev")] {
+            v.add_service(ServiceSpec { name: name.into(), environment: env.into(), ..Default::default() }).unwrap();
+        }
+        (dir, v)
+    }
+
+    fn req(format: &str) -> ExportRequest {
+        ExportRequest { format: format.into(), services: vec!["payments".into()], ..Default::default() }
+    }
+
+    #[test]
+    fn every_option_belongs_to_its_format_and_the_format_has_what_it_needs() {
+        let (_d, v) = vault();
+        let err = |r: ExportRequest| v.plan_export(r).unwrap_err().to_string();
+        assert!(err(req("p12")).contains("needs a password"));
+        assert!(err(req("age")).contains("at least one recipient"));
+        assert!(err(ExportRequest { namespace: Some("ns".into()), ..req("dir") }).contains("k8s format only"));
+        let owner = FileOwner { uid: Some(1000), gid: None };
+        assert!(err(ExportRequest { owner, ..req("env") }).contains("compose format only"));
+        let pw = Some(SecretString::from("pw".to_string()));
+        assert!(err(ExportRequest { p12_password: pw.clone(), ..req("dir") }).contains("p12 format only"));
+        assert!(err(ExportRequest { format: "zip".into(), ..req("dir") }).contains("unknown export format"));
+        let plan = v.plan_export(ExportRequest { p12_password: pw, ..req("p12") }).unwrap();
+        assert_eq!(plan.options.format, "p12");
+        assert!(!plan.signed());
+        // env never takes the key along.
+        assert!(v.plan_export(req("env")).unwrap().options.secrets_only);
+    }
+
+    #[test]
+    fn an_environment_picks_its_services_and_decides_the_destination() {
+        let (_d, v) = vault();
+        let plan = v.plan_export(ExportRequest { environment: Some("prod".into()), ..req("dir") }).unwrap();
+        assert_eq!(plan.services, ["orders", "payments"]);
+        assert!(matches!(destination_for(&plan, "/o".into()), Destination::Into(_)));
+        let one = v.plan_export(req("dir")).unwrap();
+        assert!(matches!(destination_for(&one, "/o".into()), Destination::Path(_)));
+        let e = v.plan_export(ExportRequest { environment: Some("prdo".into()), ..req("dir") }).unwrap_err();
+        assert_eq!(e.code(), "unknown_environment");
+        let none = ExportRequest { services: vec![], ..req("dir") };
+        assert!(v.plan_export(none).unwrap_err().to_string().contains("say which services"));
+    }
+}
