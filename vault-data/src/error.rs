@@ -124,6 +124,17 @@ pub enum Error {
         /// Why not.
         why: String,
     },
+    /// An export option that the chosen format needs but did not get (`needed`), or that does
+    /// not go with it. Each shell names the option its own way (a flag, a field).
+    #[error("{}", export_option_message(.option, .format, *.needed))]
+    ExportOption {
+        /// Which option.
+        option: ExportField,
+        /// The format chosen.
+        format: String,
+        /// True: the format needs it; false: it does not go with this format.
+        needed: bool,
+    },
     /// Input the user gave is not acceptable; the message says why.
     #[error("{0}")]
     Invalid(String),
@@ -301,6 +312,41 @@ impl ErrorCode {
     }
 }
 
+/// An option of an export (see [`Error::ExportOption`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExportField {
+    /// age recipients.
+    Recipients,
+    /// The Kubernetes namespace.
+    Namespace,
+    /// The owner of compose secret files.
+    Owner,
+    /// The PKCS#12 file's password.
+    P12Password,
+}
+
+impl ExportField {
+    /// The option in plain words, and the format it belongs to.
+    pub fn describe(self) -> (&'static str, &'static str) {
+        match self {
+            ExportField::Recipients => ("at least one recipient (age1… or an SSH public key)", "age"),
+            ExportField::Namespace => ("a namespace", "k8s"),
+            ExportField::Owner => ("a file owner (uid, gid)", "compose"),
+            ExportField::P12Password => ("a password for the file", "p12"),
+        }
+    }
+}
+
+fn export_option_message(option: &ExportField, format: &str, needed: bool) -> String {
+    let (what, belongs) = option.describe();
+    if needed {
+        format!("the {format} format needs {what}")
+    } else {
+        format!("{what} goes with the {belongs} format only, not {format}")
+    }
+}
+
 /// A known way out of an error (see [`Error::hint`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
@@ -374,7 +420,7 @@ impl Error {
             Error::Exists { .. } => ErrorCode::Exists,
             Error::StillReferenced { .. } => ErrorCode::StillReferenced,
             Error::WontReplace { .. } => ErrorCode::WontReplace,
-            Error::Invalid(_) => ErrorCode::Invalid,
+            Error::Invalid(_) | Error::ExportOption { .. } => ErrorCode::Invalid,
             Error::Integrity(_) | Error::Damaged(_) => ErrorCode::Integrity,
             Error::RolledBack { .. } => ErrorCode::RolledBack,
             Error::UnsupportedFormat { .. } => ErrorCode::UnsupportedFormat,

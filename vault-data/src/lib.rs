@@ -32,7 +32,7 @@ pub use crypto::generate::Charset;
 pub use crypto::key_text::{looks_like_private_key, ordinal};
 pub use crypto::passphrase::{estimate_strength, KdfCost, Strength, MIN_SCRYPT_LOG_N};
 pub use crypto::slots::{KeyFile, SlotInfo, SlotKind};
-pub use error::{Error, ErrorCategory, ErrorCode, ErrorHint, Result};
+pub use error::{Error, ErrorCategory, ErrorCode, ErrorHint, ExportField, Result};
 pub use ids::RecordId;
 pub use model::names::NameKind;
 pub use model::service::{parse_tag, ServiceUpdate};

@@ -8,6 +8,28 @@ use crate::args::{BundleCmd, ExportArgs, SigningKeyCmd};
 use crate::context::{progress, table, when, write_new_file, Context};
 use crate::error::{CliError, CliResult};
 
+/// The core names an export option in plain words; the CLI names its flag.
+fn with_flags(e: vault_data::Error) -> CliError {
+    use vault_data::ExportField;
+    match e {
+        vault_data::Error::ExportOption { option, format, needed } => {
+            let flag = match option {
+                ExportField::Recipients => "--recipient",
+                ExportField::Namespace => "--namespace",
+                ExportField::Owner => "--uid/--gid",
+                ExportField::P12Password => "--p12-password-file",
+            };
+            let belongs = option.describe().1;
+            CliError::Usage(if needed {
+                format!("--format {format} needs {flag}")
+            } else {
+                format!("{flag} goes with --format {belongs}")
+            })
+        }
+        other => other.into(),
+    }
+}
+
 pub fn export(ctx: &Context, a: ExportArgs) -> CliResult<()> {
     let p12_password = a.p12_password_file.as_deref().map(crate::secret_input::read_secret_file).transpose()?;
     let request = ExportRequest {
@@ -22,7 +44,7 @@ pub fn export(ctx: &Context, a: ExportArgs) -> CliResult<()> {
         no_env: a.no_env,
     };
     let mut vault = ctx.open_unlocked()?;
-    let plan = vault.plan_export(request)?;
+    let plan = vault.plan_export(request).map_err(with_flags)?;
     let services = plan.services.clone();
     let signed = plan.signed();
     // Every service in one audited commit, then one output per service.

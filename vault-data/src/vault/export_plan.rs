@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use age::secrecy::SecretString;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, ExportField, Result};
 use crate::export::write::FileOwner;
 use crate::export::Format;
 use crate::vault::{BundlePreview, Destination, ExportOptions, ExportStage, ExportTarget, Exported, Vault};
@@ -62,9 +62,9 @@ impl ExportPlan {
     }
 }
 
-fn only_with(given: bool, format: &Format, wanted: fn(&Format) -> bool, what: &str, with: &str) -> Result<()> {
-    if given && !wanted(format) {
-        return Err(Error::Invalid(format!("{what} goes with the {with} format only")));
+fn only_with(given: bool, format: &Format, option: ExportField) -> Result<()> {
+    if given && format.name() != option.describe().1 {
+        return Err(Error::ExportOption { option, format: format.name().into(), needed: false });
     }
     Ok(())
 }
@@ -74,24 +74,21 @@ impl Vault {
     /// has what it needs, and the services exist (an environment must have some).
     pub fn plan_export(&self, req: ExportRequest) -> Result<ExportPlan> {
         let format = match req.format.as_str() {
-            "p12" => Format::P12(
-                req.p12_password
-                    .clone()
-                    .ok_or_else(|| Error::Invalid("the p12 format needs a password for the file".into()))?,
-            ),
+            "p12" => Format::P12(req.p12_password.clone().ok_or(Error::ExportOption {
+                option: ExportField::P12Password,
+                format: "p12".into(),
+                needed: true,
+            })?),
             "compose" => Format::Compose(req.owner),
             "age" if req.recipients.is_empty() => {
-                return Err(Error::Invalid(
-                    "the age format needs at least one recipient (age1… or an SSH public key)".into(),
-                ))
+                return Err(Error::ExportOption { option: ExportField::Recipients, format: "age".into(), needed: true })
             }
             name => Format::from_name(name, req.recipients.clone(), req.namespace.clone())?,
         };
-        only_with(req.p12_password.is_some(), &format, |f| matches!(f, Format::P12(_)), "a p12 password", "p12")?;
-        let owner = req.owner.uid.is_some() || req.owner.gid.is_some();
-        only_with(owner, &format, |f| matches!(f, Format::Compose(_)), "a file owner", "compose")?;
-        only_with(req.namespace.is_some(), &format, |f| matches!(f, Format::K8s(_)), "a namespace", "k8s")?;
-        only_with(!req.recipients.is_empty(), &format, |f| matches!(f, Format::Age(_)), "a recipient", "age")?;
+        only_with(req.p12_password.is_some(), &format, ExportField::P12Password)?;
+        only_with(req.owner.uid.is_some() || req.owner.gid.is_some(), &format, ExportField::Owner)?;
+        only_with(req.namespace.is_some(), &format, ExportField::Namespace)?;
+        only_with(!req.recipients.is_empty(), &format, ExportField::Recipients)?;
         let environment = req.environment.filter(|e| !e.trim().is_empty());
         let from_environment = environment.is_some();
         let services = match environment {
@@ -175,6 +172,10 @@ mod tests {
         let (_d, v) = vault();
         let err = |r: ExportRequest| v.plan_export(r).unwrap_err().to_string();
         assert!(err(req("p12")).contains("needs a password"));
+        assert!(matches!(
+            v.plan_export(req("p12")),
+            Err(Error::ExportOption { option: ExportField::P12Password, needed: true, .. })
+        ));
         assert!(err(req("age")).contains("at least one recipient"));
         assert!(err(ExportRequest { namespace: Some("ns".into()), ..req("dir") }).contains("k8s format only"));
         let owner = FileOwner { uid: Some(1000), gid: None };
