@@ -598,6 +598,10 @@ pub struct GraphArgs {
     /// Hops around --service
     #[arg(long, default_value_t = 1, requires = "service")]
     pub depth: usize,
+    /// An mtls edge for every pair that can talk (up to 300 services), not only intended and
+    /// credential pairs (the default, as in the app)
+    #[arg(long)]
+    pub all_mtls_pairs: bool,
     /// Expiry warning window in days (a certificate is expiring within it or in the last third of its lifetime, whichever is shorter)
     #[arg(long, default_value_t = vault_data::pki::expiry::DEFAULT_WINDOW_DAYS)]
     pub expiring_within: u32,

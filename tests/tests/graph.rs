@@ -282,7 +282,7 @@ fn explain_intended_overtrusted_and_broken_pairs() {
 #[test]
 fn graph_mtls_agrees_with_real_handshakes_for_every_pair() {
     let (_dir, mut v) = estate();
-    let g = v.graph(&GraphOptions::default(), FindingOptions::default()).unwrap();
+    let g = v.graph(&GraphOptions { all_mtls_pairs: true, ..Default::default() }, FindingOptions::default()).unwrap();
     assert_eq!(g.mtls_pairs, "all");
     let name_of = |node: &str| g.nodes.iter().find(|n| n.id == node).unwrap().name.clone();
     let graph_pairs: BTreeSet<(String, String)> =

@@ -12,8 +12,12 @@ fn window(days: u32) -> FindingOptions {
 
 pub fn graph(ctx: &Context, a: GraphArgs) -> CliResult<()> {
     let vault = ctx.open_unlocked()?;
-    let opts =
-        GraphOptions { environment: a.environment, service: a.service, depth: Some(a.depth), ..Default::default() };
+    let opts = GraphOptions {
+        environment: a.environment,
+        service: a.service,
+        depth: Some(a.depth),
+        all_mtls_pairs: a.all_mtls_pairs,
+    };
     let g = vault.graph(&opts, window(a.expiring_within))?;
     vault.close()?;
     if a.format == "dot" {

@@ -35,7 +35,7 @@ pub async fn graph_view(app: AppHandle, query: GraphQuery) -> AppResult<Graph> {
             environment: query.environment.filter(|e| !e.is_empty()),
             service: query.service.filter(|e| !e.is_empty()),
             depth: query.depth,
-            intended_mtls_only: !query.all_mtls_pairs,
+            all_mtls_pairs: query.all_mtls_pairs,
         };
         let findings = finding_options(s);
         s.with_vault(|v| v.graph(&opts, findings))

@@ -157,11 +157,12 @@ pub struct GraphOptions {
     pub service: Option<String>,
     /// ...up to this many hops (default 1).
     pub depth: Option<usize>,
-    /// List `mtls` edges only for intended and credential pairs even in small views. Every pair
-    /// that can talk is already implied by the trust and issued edges; drawing each one separately
-    /// is what a person asks for when checking a pair, not when looking at an estate (200
-    /// services can make 20,000 such edges).
-    pub intended_mtls_only: bool,
+    /// List an `mtls` edge for every pair that can talk (up to [`ALL_PAIRS_LIMIT`] services), not
+    /// only for intended and credential pairs. Off by default in every front end: each such pair
+    /// is already implied by the trust and issued edges, and drawing each one is what a person
+    /// asks for when checking a pair, not when looking at an estate (200 services can make
+    /// 20,000 such edges).
+    pub all_mtls_pairs: bool,
 }
 
 /// Above this many services, `mtls` edges are listed only for intended or credential pairs.
@@ -329,7 +330,7 @@ pub(crate) fn build(m: &Model<'_>, opts: &GraphOptions, finding_opts: FindingOpt
     }
     // mTLS: every ordered pair of a small estate; intended/credential pairs in large estates and in
     // neighbourhoods (where the view exists to stay fast).
-    let all_pairs = ids.len() <= ALL_PAIRS_LIMIT && opts.service.is_none() && !opts.intended_mtls_only;
+    let all_pairs = ids.len() <= ALL_PAIRS_LIMIT && opts.service.is_none() && opts.all_mtls_pairs;
     if all_pairs {
         for b in &ids {
             for a in &ids {
