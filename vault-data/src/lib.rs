@@ -30,7 +30,7 @@ pub mod vault;
 
 pub use crypto::generate::Charset;
 pub use crypto::key_text::{looks_like_private_key, ordinal};
-pub use crypto::passphrase::{estimate_strength, KdfCost, Strength, MIN_SCRYPT_LOG_N};
+pub use crypto::passphrase::{KdfCost, PassphrasePolicy, Strength, MIN_SCRYPT_LOG_N};
 pub use crypto::slots::{KeyFile, SlotInfo, SlotKind};
 pub use error::{Error, ErrorCategory, Result};
 pub use ids::RecordId;

@@ -107,6 +107,14 @@ score: number,
  */
 guesses_log10: number, 
 /**
+ * Whether the policy allows it as a new passphrase; front ends refuse it otherwise.
+ */
+acceptable: boolean, 
+/**
+ * Whether it is weak enough to warn about (always true when not acceptable).
+ */
+weak: boolean, 
+/**
  * A hint to make it stronger, if zxcvbn has one.
  */
 suggestion: string | null, };

@@ -93,12 +93,14 @@ describe("passphrase meter", () => {
   it("labels and blocks weak passphrases", () => {
     expect(strengthLabel(0)).toBe("very weak");
     expect(strengthLabel(4)).toBe("very strong");
-    expect(strengthTone(1)).toBe("bad");
-    expect(strengthTone(4)).toBe("ok");
+    // Tone and blocking follow Rust's verdict, not a threshold of their own.
+    expect(strengthTone({ acceptable: false, weak: true })).toBe("bad");
+    expect(strengthTone({ acceptable: true, weak: true })).toBe("warn");
+    expect(strengthTone({ acceptable: true, weak: false })).toBe("ok");
     expect(createBlocker("", "", null)).toMatch(/Choose/);
-    expect(createBlocker("abc", "abc", 0)).toMatch(/too easy/);
-    expect(createBlocker("long enough phrase", "long enough phrasE", 4)).toMatch(/do not match/);
-    expect(createBlocker("long enough phrase", "long enough phrase", 4)).toBeNull();
+    expect(createBlocker("abc", "abc", { acceptable: false })).toMatch(/too easy/);
+    expect(createBlocker("long enough phrase", "long enough phrasE", { acceptable: true })).toMatch(/do not match/);
+    expect(createBlocker("long enough phrase", "long enough phrase", { acceptable: true })).toBeNull();
   });
 });
 
