@@ -28,6 +28,7 @@ mod args;
 mod commands;
 mod context;
 mod error;
+mod remedy;
 mod output;
 mod secret_input;
 mod usage;
