@@ -19,6 +19,7 @@ pub mod error;
 pub mod export;
 #[cfg(feature = "forge")]
 pub mod forge;
+pub(crate) mod fs;
 pub mod graph;
 pub mod ids;
 pub mod model;
