@@ -22,6 +22,8 @@ pub mod forge;
 pub(crate) mod fs;
 pub mod graph;
 pub mod ids;
+#[cfg(test)]
+mod layer_rules;
 pub mod model;
 pub mod paths;
 pub mod pki;

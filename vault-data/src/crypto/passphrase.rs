@@ -152,7 +152,11 @@ mod tests {
             "a brand new passphrase for this vault",
             "new passphrase canary",
         ] {
-            assert!(PassphrasePolicy::STANDARD.check_new(ok).is_ok(), "{ok}: {:?}", PassphrasePolicy::STANDARD.judge(ok));
+            assert!(
+                PassphrasePolicy::STANDARD.check_new(ok).is_ok(),
+                "{ok}: {:?}",
+                PassphrasePolicy::STANDARD.judge(ok)
+            );
         }
     }
 

@@ -161,7 +161,8 @@ mod tests {
 
     #[test]
     fn serializes_with_an_action_tag_and_its_data() {
-        let r = Remedy::RemoveTrust { service: "checkout".into(), ca: "corp-root".into(), instead: Some("prod-ca".into()) };
+        let r =
+            Remedy::RemoveTrust { service: "checkout".into(), ca: "corp-root".into(), instead: Some("prod-ca".into()) };
         assert_eq!(
             serde_json::to_value(&r).unwrap(),
             serde_json::json!({"action": "remove_trust", "service": "checkout", "ca": "corp-root", "instead": "prod-ca"})

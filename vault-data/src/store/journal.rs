@@ -24,8 +24,8 @@ use sha2::Sha256;
 
 use crate::crypto::keys::SubKey;
 use crate::error::{Error, Result};
-use crate::store::snapshot::Entry;
 use crate::fs as durable;
+use crate::store::snapshot::Entry;
 use crate::store::{Op, TreeName};
 
 const MAGIC: &[u8; 8] = b"KLJRNL01";
