@@ -28,8 +28,8 @@ mod args;
 mod commands;
 mod context;
 mod error;
-mod remedy;
 mod output;
+mod remedy;
 mod secret_input;
 mod usage;
 

@@ -232,7 +232,11 @@ fn every_kind_of_finding_exactly() {
     assert_eq!(over.message, "checkout accepts 7 identities via corp-root; intends 1");
     assert_eq!(
         over.remedy,
-        Some(Remedy::RemoveTrust { service: "checkout".into(), ca: "corp-root".into(), instead: Some("prod-ca".into()) })
+        Some(Remedy::RemoveTrust {
+            service: "checkout".into(),
+            ca: "corp-root".into(),
+            instead: Some("prod-ca".into())
+        })
     );
     let cross = find(FindingKind::CrossEnvironment, "checkout");
     assert!(

@@ -7,7 +7,9 @@ use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
 use tauri::AppHandle;
 use tauri_plugin_dialog::DialogExt;
-use vault_data::{ExposeSecret, KdfCost, KeyFile, PassphrasePolicy, SecretString, SlotKind, Strength, Unlock, Vault, VaultStatus};
+use vault_data::{
+    ExposeSecret, KdfCost, KeyFile, PassphrasePolicy, SecretString, SlotKind, Strength, Unlock, Vault, VaultStatus,
+};
 use zeroize::Zeroizing;
 
 use crate::error::{AppError, AppResult};
