@@ -9,6 +9,8 @@ pub mod explain;
 pub mod findings;
 pub(crate) mod model;
 pub mod remedy;
+#[cfg(test)]
+mod tests;
 pub mod view;
 
 pub use explain::Explanation;

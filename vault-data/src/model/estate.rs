@@ -153,3 +153,73 @@ fn only_match(by_name: &HashMap<String, RecordId>, name: &str) -> Option<RecordI
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+
+    fn with_services(names: &[&str]) -> Estate {
+        let mut e = Estate::default();
+        let t = time::OffsetDateTime::UNIX_EPOCH;
+        for n in names {
+            e.put_service(Service {
+                id: RecordId::random(),
+                name: n.to_string(),
+                environment: "prod".into(),
+                owner: None,
+                tags: BTreeMap::new(),
+                spiffe_id: None,
+                trust_inbound: Vec::new(),
+                trust_outbound: Vec::new(),
+                created: t,
+                updated: t,
+            });
+        }
+        e
+    }
+
+    #[test]
+    fn lookups_take_the_exact_name_then_the_one_case_insensitive_match() {
+        let e = with_services(&["payments", "Ledger"]);
+        assert_eq!(e.service_named("payments").unwrap().name, "payments");
+        assert_eq!(e.service_named("PAYMENTS").unwrap().name, "payments");
+        assert_eq!(e.service_named("ledger").unwrap().name, "Ledger");
+        // Taken ignoring case, except by the service itself (a rename to its own lowercase form).
+        let ledger = e.service_named("Ledger").unwrap().id;
+        assert!(e.service_name_taken("LEDGER", None).is_some());
+        assert!(e.service_name_taken("ledger", Some(ledger)).is_none());
+    }
+
+    #[test]
+    fn two_case_insensitive_matches_find_nothing_rather_than_guess() {
+        // Vaults from before the name rule may hold both.
+        let e = with_services(&["Payments", "PAYMENTS"]);
+        assert_eq!(e.service_named("Payments").unwrap().name, "Payments", "the exact name still wins");
+        let err = e.service_named("payments").unwrap_err();
+        assert_eq!(err.code(), "unknown_service");
+    }
+
+    #[test]
+    fn an_unknown_name_suggests_close_ones() {
+        let e = with_services(&["payments", "ledger"]);
+        let err = e.service_named("paymnets").unwrap_err();
+        assert_eq!(err.code(), "unknown_service");
+        assert!(err.to_string().contains("\"payments\""), "{err}");
+        assert!(!err.to_string().contains("ledger"), "only close names: {err}");
+        assert_eq!(e.environment_known("prod").map_err(|e| e.code()), Ok(()));
+        assert_eq!(e.environment_known("prd").unwrap_err().code(), "unknown_environment");
+    }
+
+    #[test]
+    fn renames_move_the_name_index_with_the_record() {
+        let mut e = with_services(&["payments"]);
+        let mut s = e.service_named("payments").unwrap().clone();
+        s.name = "billing".into();
+        e.put_service(s);
+        assert!(e.service_named("payments").is_err());
+        assert_eq!(e.service_named("billing").unwrap().name, "billing");
+        assert_eq!(e.counts().services, 1);
+    }
+}
