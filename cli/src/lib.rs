@@ -29,6 +29,7 @@ mod commands;
 mod context;
 mod error;
 mod output;
+mod remedy;
 mod secret_input;
 mod usage;
 

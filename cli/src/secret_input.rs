@@ -77,17 +77,19 @@ pub fn new_passphrase(file: Option<&Path>, env_var: &str) -> CliResult<SecretStr
     Ok(a)
 }
 
-/// Warns on stderr when zxcvbn rates a new passphrase weak.
-pub fn warn_if_weak(p: &SecretString) {
+/// Applies the passphrase policy to a new passphrase: refuses what the policy refuses (as the
+/// desktop app does), and warns on stderr when it is accepted but weak.
+pub fn check_new_passphrase(p: &SecretString) -> CliResult<()> {
     use vault_data::ExposeSecret;
-    let s = vault_data::estimate_strength(p.expose_secret());
-    if s.is_weak() {
+    let s = vault_data::PassphrasePolicy::STANDARD.check_new(p.expose_secret())?;
+    if s.weak {
         eprintln!(
             "warning: this passphrase is weak (strength {}/4){}",
             s.score,
             s.suggestion.map(|h| format!(": {h}")).unwrap_or_default()
         );
     }
+    Ok(())
 }
 
 /// A secret value: a file, standard input, or a hidden prompt on a terminal.

@@ -26,7 +26,8 @@ pub fn typescript() -> String {
     use vault_data::audit::{AuditEntry, AuditObject, AuditProblem, AuditReport, Outcome};
     use vault_data::export::BundleCheck;
     use vault_data::graph::{
-        Edge, EdgeKind, EntityRef, Evidence, Explanation, Finding, FindingKind, Graph, Node, NodeKind, Severity,
+        CertUse, Edge, EdgeKind, EntityRef, Evidence, Explanation, Finding, FindingKind, Graph, Node, NodeKind, Remedy,
+        Severity, TrustSide,
     };
     use vault_data::model::certificate::{CertStatus, Revocation};
     use vault_data::pki::crl::Reason;
@@ -70,6 +71,9 @@ pub fn typescript() -> String {
         decl::<EdgeKind>(&cfg),
         decl::<Evidence>(&cfg),
         decl::<Finding>(&cfg),
+        decl::<Remedy>(&cfg),
+        decl::<TrustSide>(&cfg),
+        decl::<CertUse>(&cfg),
         decl::<FindingKind>(&cfg),
         decl::<Severity>(&cfg),
         decl::<EntityRef>(&cfg),

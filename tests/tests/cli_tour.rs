@@ -178,6 +178,25 @@ fn passwd_recover_and_rekey() {
     let err = v.fails(&["passwd", "--scrypt-log-n", "8"], 1);
     assert!(err.contains("outside the safe range"), "{err}");
 
+    // A passphrase the policy refuses (zxcvbn score < 2) is refused here as in the desktop app,
+    // after the current one is proven, without echoing it; the old passphrase keeps working.
+    let mut c = v.cmd(&["passwd", "--scrypt-log-n", "14"]);
+    c.env("KEYLOOM_PASSPHRASE", "a much newer passphrase 42").env("KEYLOOM_NEW_PASSPHRASE", "password1");
+    let out = c.output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("too easy to guess") && !err.contains("password1"), "{err}");
+    let mut c = v.cmd(&["secret", "get", "db/URL", "-n"]);
+    c.env("KEYLOOM_PASSPHRASE", "a much newer passphrase 42");
+    assert_eq!(c.output().unwrap().stdout, b"postgres://u:p@h/db");
+    // So is a new vault with one: nothing is created.
+    let weak_dir = v.root.path().join("weak");
+    let mut c = v.cmd(&["init", "--scrypt-log-n", "14"]);
+    c.env("KEYLOOM_VAULT", &weak_dir).env("KEYLOOM_PASSPHRASE", "qwerty123");
+    let out = c.output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(!weak_dir.exists(), "a refused init leaves no folder");
+
     // recover: the recovery key sets a new passphrase without the old one.
     let rk = v.root.path().join("r.txt");
     let np = v.root.path().join("p.txt");

@@ -7,7 +7,7 @@ use std::process::Command;
 
 use keyloom_tests::tls::handshake;
 use time::{Duration, OffsetDateTime};
-use vault_data::graph::{EdgeKind, FindingKind, FindingOptions, GraphOptions};
+use vault_data::graph::{CertUse, EdgeKind, FindingKind, FindingOptions, GraphOptions, Remedy, TrustSide};
 use vault_data::pki::crl::Reason;
 use vault_data::pki::{CaSpec, KeyType, NameConstraintsSpec};
 use vault_data::{
@@ -230,24 +230,53 @@ fn every_kind_of_finding_exactly() {
     };
     let over = find(FindingKind::OverTrust, "checkout");
     assert_eq!(over.message, "checkout accepts 7 identities via corp-root; intends 1");
-    assert_eq!(over.fix.as_deref(), Some("remove corp-root from checkout's inbound trust, add prod-ca"));
+    assert_eq!(
+        over.remedy,
+        Some(Remedy::RemoveTrust {
+            service: "checkout".into(),
+            ca: "corp-root".into(),
+            instead: Some("prod-ca".into())
+        })
+    );
     let cross = find(FindingKind::CrossEnvironment, "checkout");
     assert!(
         cross.message.contains("accepts 5 identities from other environments via corp-root (dev: 2, staging: 3)"),
         "{}",
         cross.message
     );
+    assert_eq!(
+        cross.remedy,
+        Some(Remedy::EnvironmentCa { service: "checkout".into(), ca: "corp-root".into(), environment: "prod".into() })
+    );
     let broken = find(FindingKind::BrokenIntent, "d-api");
     assert!(broken.message.contains("payments does not trust d-api's certificate chain inbound"), "{}", broken.message);
-    assert_eq!(broken.fix.as_deref(), Some("add staging-ca to payments's inbound trust"));
-    assert!(find(FindingKind::BrokenIntent, "ledger").message.contains("ledger's client certificate expired"));
-    assert!(find(FindingKind::BrokenIntent, "d-web").message.contains("d-tool has no server certificate"));
+    assert_eq!(
+        broken.remedy,
+        Some(Remedy::AddTrust { service: "payments".into(), ca: "staging-ca".into(), side: TrustSide::Inbound })
+    );
+    let ledger = find(FindingKind::BrokenIntent, "ledger");
+    assert!(ledger.message.contains("ledger's client certificate expired"));
+    assert!(
+        matches!(&ledger.remedy, Some(Remedy::IssueCertificate { service, usage: CertUse::Client, .. }) if service == "ledger"),
+        "{:?}",
+        ledger.remedy
+    );
+    let d_web = find(FindingKind::BrokenIntent, "d-web");
+    assert!(d_web.message.contains("d-tool has no server certificate"));
+    assert!(
+        matches!(&d_web.remedy, Some(Remedy::IssueCertificate { service, usage: CertUse::Server, .. }) if service == "d-tool"),
+        "{:?}",
+        d_web.remedy
+    );
     let blast = find(FindingKind::BlastRadius, "prod-ca");
     assert!(
         blast.message.contains("could impersonate 3 services (and names under prod.corp.example)"),
         "{}",
         blast.message
     );
+    assert_eq!(blast.remedy, None, "blast radius is information, with nothing to run");
+    // Every other finding says what to do.
+    assert!(all.iter().filter(|f| f.kind != FindingKind::BlastRadius).all(|f| f.remedy.is_some()));
     // Ids are stable across runs.
     let again = v.findings(FindingOptions::default()).unwrap();
     assert_eq!(all.iter().map(|f| &f.id).collect::<Vec<_>>(), again.iter().map(|f| &f.id).collect::<Vec<_>>());
@@ -319,8 +348,14 @@ fn graph_follows_revoke_renew_trust_and_intent_changes() {
     assert_eq!(v.explain("checkout", "payments").unwrap().verdict, "intended but broken");
     // Renewing orders' expiring certificate clears expiring-soon: the new one has a full 10-day life.
     let before = v.findings(FindingOptions { expiring_within: Duration::days(30) }).unwrap();
-    assert!(before.iter().any(|f| f.kind == FindingKind::ExpiringSoon && f.entities[0].name == "orders"));
-    v.renew_cert("orders", false).unwrap();
+    let expiring =
+        before.iter().find(|f| f.kind == FindingKind::ExpiringSoon && f.entities[0].name == "orders").unwrap();
+    // The remedy names the certificate to renew; doing what it says clears the finding.
+    let Some(Remedy::RenewCertificate { service, certificate }) = &expiring.remedy else {
+        panic!("{:?}", expiring.remedy)
+    };
+    assert_eq!((service.as_str(), *certificate), ("orders", expiring.entities[1].id));
+    v.renew_cert(&certificate.to_string(), false).unwrap();
     let after_renew = v.findings(FindingOptions { expiring_within: Duration::days(30) }).unwrap();
     assert!(
         !after_renew.iter().any(|f| f.kind == FindingKind::ExpiringSoon && f.entities[0].name == "orders"),

@@ -19,8 +19,11 @@ pub mod error;
 pub mod export;
 #[cfg(feature = "forge")]
 pub mod forge;
+pub(crate) mod fs;
 pub mod graph;
 pub mod ids;
+#[cfg(test)]
+mod layer_rules;
 pub mod model;
 pub mod paths;
 pub mod pki;
@@ -30,7 +33,7 @@ pub mod vault;
 
 pub use crypto::generate::Charset;
 pub use crypto::key_text::{looks_like_private_key, ordinal};
-pub use crypto::passphrase::{estimate_strength, KdfCost, Strength, MIN_SCRYPT_LOG_N};
+pub use crypto::passphrase::{KdfCost, PassphrasePolicy, Strength, MIN_SCRYPT_LOG_N};
 pub use crypto::slots::{KeyFile, SlotInfo, SlotKind};
 pub use error::{Error, ErrorCategory, ErrorCode, ErrorHint, ExportField, Result};
 pub use ids::RecordId;

@@ -29,8 +29,8 @@ pub fn config_dir() -> Result<PathBuf> {
 pub fn write_private_file(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         if !parent.exists() {
-            crate::store::durable::create_private_dir(parent)?;
+            crate::fs::create_private_dir(parent)?;
         }
     }
-    crate::store::durable::write_atomic(path, bytes)
+    crate::fs::write_atomic(path, bytes)
 }

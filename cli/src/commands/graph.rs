@@ -5,6 +5,7 @@ use vault_data::graph::{Finding, FindingOptions, GraphOptions, Severity};
 use crate::args::{FindingsArgs, GraphArgs};
 use crate::context::{table, Context};
 use crate::error::CliResult;
+use crate::remedy::FindingJson;
 
 fn window(days: u32) -> FindingOptions {
     FindingOptions { expiring_within: vault_data::pki::expiry::window_days(days) }
@@ -24,7 +25,8 @@ pub fn graph(ctx: &Context, a: GraphArgs) -> CliResult<()> {
         print!("{}", vault_data::graph::dot::to_dot(&g));
         Ok(())
     } else {
-        ctx.print_json(&g)
+        // Each finding also carries its remedy worded for the terminal, as `findings --json` does.
+        ctx.print_json(&crate::remedy::GraphJson::from(&g))
     }
 }
 
@@ -39,6 +41,7 @@ fn severity_label(s: Severity) -> &'static str {
 
 fn print_findings(ctx: &Context, list: &[Finding]) -> CliResult<()> {
     if ctx.json {
+        let list: Vec<FindingJson> = list.iter().map(FindingJson::from).collect();
         return ctx.print_json(&list);
     }
     if list.is_empty() {
@@ -53,7 +56,7 @@ fn print_findings(ctx: &Context, list: &[Finding]) -> CliResult<()> {
                 severity_label(f.severity).into(),
                 format!("{:?}", f.kind),
                 f.message.clone(),
-                f.fix.clone().unwrap_or_default(),
+                crate::remedy::fix_text(f).unwrap_or_default(),
             ]
         })
         .collect();
@@ -116,7 +119,7 @@ pub fn blast_radius(ctx: &Context, ca: &str) -> CliResult<()> {
     let f = vault.blast_radius(ca)?;
     vault.close()?;
     if ctx.json {
-        return ctx.print_json(&f);
+        return ctx.print_json(&FindingJson::from(&f));
     }
     println!("{}", f.message);
     let victims: Vec<&str> = f.entities.iter().skip(1).map(|e| e.name.as_str()).collect();

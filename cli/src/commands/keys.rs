@@ -46,7 +46,7 @@ pub fn passwd(ctx: &Context, args: PasswdArgs) -> CliResult<()> {
     let proof = ctx.real_factor()?;
     let mut vault = ctx.open_unlocked_with(&proof)?;
     let new = secret_input::new_passphrase(args.new_passphrase_file.as_deref(), "KEYLOOM_NEW_PASSPHRASE")?;
-    secret_input::warn_if_weak(&new);
+    secret_input::check_new_passphrase(&new)?;
     vault.change_passphrase(&proof, &new, kdf)?;
     vault.close()?;
     done(
@@ -61,7 +61,7 @@ pub fn recover(ctx: &Context, args: RecoverArgs) -> CliResult<()> {
     let key = Unlock::RecoveryKey(secret_input::read_secret_file(&args.recovery_key_file)?);
     let mut vault = ctx.open_unlocked_with(&key)?;
     let new = secret_input::new_passphrase(args.new_passphrase_file.as_deref(), "KEYLOOM_NEW_PASSPHRASE")?;
-    secret_input::warn_if_weak(&new);
+    secret_input::check_new_passphrase(&new)?;
     vault.change_passphrase(&key, &new, kdf)?;
     vault.close()?;
     done(ctx, "Passphrase reset with the recovery key.")

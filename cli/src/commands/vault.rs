@@ -28,7 +28,7 @@ pub fn init(ctx: &Context, args: InitArgs) -> CliResult<()> {
         Some(p) => p,
         None => secret_input::new_passphrase(None, "KEYLOOM_PASSPHRASE")?,
     };
-    secret_input::warn_if_weak(&passphrase);
+    secret_input::check_new_passphrase(&passphrase)?;
     if !ctx.json {
         eprintln!("Creating the vault (deriving the passphrase key takes a moment)…");
     }

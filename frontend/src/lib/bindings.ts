@@ -107,6 +107,14 @@ score: number,
  */
 guesses_log10: number, 
 /**
+ * Whether the policy allows it as a new passphrase; front ends refuse it otherwise.
+ */
+acceptable: boolean, 
+/**
+ * Whether it is weak enough to warn about (always true when not acceptable).
+ */
+weak: boolean, 
+/**
  * A hint to make it stronger, if zxcvbn has one.
  */
 suggestion: string | null, };
@@ -663,13 +671,147 @@ entities: Array<EntityRef>,
  */
 message: string, 
 /**
- * What to do about it.
+ * What to do about it, as data: the CLI renders it as a command, the desktop as a button.
  */
-fix: string | null, 
+remedy: Remedy | null, 
 /**
  * A count the message summarises (accepted identities, impersonable services, ...).
  */
 count: number | null, };
+
+export type Remedy = { "action": "remove_trust", 
+/**
+ * Service whose inbound trust is too wide.
+ */
+service: string, 
+/**
+ * The CA to remove from its inbound trust.
+ */
+ca: string, 
+/**
+ * A narrower CA covering every intended caller, to trust in its place.
+ */
+instead: string | null, } | { "action": "dedicated_ca", 
+/**
+ * Service whose inbound trust is too wide.
+ */
+service: string, 
+/**
+ * The CA it trusts today.
+ */
+ca: string, 
+/**
+ * How many intended callers the dedicated CA must cover.
+ */
+intended: number, } | { "action": "environment_ca", 
+/**
+ * Service that accepts too much.
+ */
+service: string, 
+/**
+ * The CA spanning environments.
+ */
+ca: string, 
+/**
+ * The service's own environment.
+ */
+environment: string, } | { "action": "issue_certificate", 
+/**
+ * Service that needs it.
+ */
+service: string, 
+/**
+ * Client or server.
+ */
+usage: CertUse, 
+/**
+ * The CA the other end trusts, if any.
+ */
+ca: string | null, } | { "action": "add_trust", 
+/**
+ * Service whose trust store lacks the CA.
+ */
+service: string, 
+/**
+ * The CA to add.
+ */
+ca: string, 
+/**
+ * Which store.
+ */
+side: TrustSide, } | { "action": "renew_certificate", 
+/**
+ * Its service.
+ */
+service: string, 
+/**
+ * The certificate.
+ */
+certificate: RecordId, } | { "action": "import_renewal", 
+/**
+ * Its service.
+ */
+service: string, } | { "action": "replace_revoked", 
+/**
+ * Its service.
+ */
+service: string, 
+/**
+ * The revoked certificate.
+ */
+certificate: RecordId, 
+/**
+ * The CA that issued the revoked one, if it is in the vault.
+ */
+ca: string | null, } | { "action": "replace_weak_certificate", 
+/**
+ * Its service.
+ */
+service: string, } | { "action": "reissue_and_export", 
+/**
+ * The service whose bundle is stale.
+ */
+service: string, } | { "action": "remove_ca", 
+/**
+ * The CA.
+ */
+ca: string, 
+/**
+ * Whether removal is only a suggestion (the CA may still be wanted for later use).
+ */
+if_unneeded: boolean, } | { "action": "replace_ca", 
+/**
+ * The CA.
+ */
+ca: string, } | { "action": "succeed_ca", 
+/**
+ * The CA.
+ */
+ca: string, } | { "action": "replace_trusted_ca", 
+/**
+ * The CA.
+ */
+ca: string, } | { "action": "trust_successor", 
+/**
+ * The CA.
+ */
+ca: string, } | { "action": "stop_trusting", 
+/**
+ * The CA.
+ */
+ca: string, } | { "action": "rotate_credential", 
+/**
+ * The service holding it.
+ */
+service: string, 
+/**
+ * The credential's name.
+ */
+name: string, };
+
+export type TrustSide = "inbound" | "outbound";
+
+export type CertUse = "client" | "server";
 
 export type FindingKind = "over_trust" | "broken_intent" | "expired" | "expiring_soon" | "revoked_current" | "revoked_deployed" | "weak_crypto" | "cross_environment" | "stale_credential" | "unused_ca" | "blast_radius";
 

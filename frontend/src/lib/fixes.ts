@@ -1,7 +1,8 @@
-// Which findings a vault operation fixes, and how. The operations are ordinary commands; this only
-// reads the finding's kind and entities to pick one.
+// What the app does about a finding. Rust decides the remedy (Finding.remedy, a typed Remedy);
+// this file words it for a person and, where one vault operation carries it out, offers it as a
+// button. It maps the Remedy variant, never the finding's kind.
 import type { api as Api } from "./api";
-import type { Finding } from "./bindings";
+import type { Finding, Remedy } from "./bindings";
 
 export interface FixAction {
   label: string;
@@ -9,40 +10,75 @@ export interface FixAction {
   run: (api: typeof Api) => Promise<unknown>;
 }
 
+/** The remedy in the app's words (the CLI words the same remedy as a command). */
+export function remedyText(r: Remedy): string {
+  switch (r.action) {
+    case "remove_trust":
+      return `Remove ${r.ca} from ${r.service}'s inbound trust${r.instead ? ` and trust ${r.instead} instead` : ""}.`;
+    case "dedicated_ca":
+      return `Issue ${r.service}'s ${r.intended} intended callers from a dedicated CA and trust only that, or declare the missing intents.`;
+    case "environment_ca":
+      return `Trust a CA that issues only ${r.environment} identities instead of ${r.ca}.`;
+    case "issue_certificate":
+      return `Issue ${r.service} a ${r.usage} certificate${r.ca ? ` from ${r.ca}` : ""}.`;
+    case "add_trust":
+      return `Add ${r.ca} to ${r.service}'s ${r.side} trust.`;
+    case "renew_certificate":
+      return `Renew ${r.service}'s certificate.`;
+    case "import_renewal":
+      return `Import a renewed certificate for ${r.service}.`;
+    case "replace_revoked":
+      return `Issue ${r.service} a new certificate${r.ca ? ` from ${r.ca}` : ""}.`;
+    case "replace_weak_certificate":
+      return `Replace ${r.service}'s certificate with an ECDSA P-256 one.`;
+    case "reissue_and_export":
+      return `Issue ${r.service} a new certificate and export its bundle again.`;
+    case "remove_ca":
+      return `Remove CA ${r.ca}${r.if_unneeded ? " if it is not needed" : ""}.`;
+    case "replace_ca":
+      return `Replace CA ${r.ca} and reissue what it signed.`;
+    case "succeed_ca":
+      return `Create a successor to ${r.ca} and move its services.`;
+    case "replace_trusted_ca":
+      return `Stop trusting ${r.ca} and trust its successor.`;
+    case "trust_successor":
+      return `Trust ${r.ca}'s successor alongside it before it expires.`;
+    case "stop_trusting":
+      return `Stop trusting ${r.ca}.`;
+    case "rotate_credential":
+      return `Rotate ${r.service}/${r.name}.`;
+  }
+}
+
+function removeInbound(service: string, ca: string): FixAction {
+  return {
+    label: `Remove ${ca} from ${service}'s inbound trust`,
+    confirm: `${service} will stop accepting client certificates issued under ${ca}. Callers that rely on it lose access until you add a narrower CA.`,
+    run: (api) => api.setTrust(service, ca, true, false),
+  };
+}
+
 export function fixAction(f: Finding): FixAction | null {
-  const service = f.entities.find((e) => e.kind === "service");
-  const ca = f.entities.find((e) => e.kind === "ca");
-  const cert = f.entities.find((e) => e.kind === "certificate");
-  const secret = f.entities.find((e) => e.kind === "secret");
-  switch (f.kind) {
-    case "over_trust":
-    case "cross_environment":
-      if (!service || !ca) return null;
-      return {
-        label: `Remove ${ca.name} from ${service.name}'s inbound trust`,
-        confirm: `${service.name} will stop accepting client certificates issued under ${ca.name}. Callers that rely on it lose access until you add a narrower CA.`,
-        run: (api) => api.setTrust(service.name, ca.name, true, false),
-      };
-    case "expired":
-    case "expiring_soon":
-    case "revoked_current":
-      if (!cert && !service) return null;
+  const r = f.remedy;
+  if (!r) return null;
+  switch (r.action) {
+    case "remove_trust":
+    case "dedicated_ca":
+    case "environment_ca":
+      return removeInbound(r.service, r.ca);
+    case "renew_certificate":
       return {
         label: "Renew the certificate",
-        confirm: `A new certificate with the same names and a new key replaces the current one${service ? ` of ${service.name}` : ""}.`,
-        run: (api) => api.renewCert(cert ? cert.id : service!.name, true),
+        confirm: `A new certificate with the same names and a new key replaces the current one of ${r.service}.`,
+        run: (api) => api.renewCert(r.certificate, true),
       };
-    case "stale_credential": {
-      if (!secret) return null;
-      const [svc, name] = secret.name.split("/", 2);
-      if (!svc || !name) return null;
+    case "rotate_credential":
       return {
         label: "Rotate the credential",
-        confirm: `A new random 32-character value becomes the current version of ${secret.name}. Update whatever uses it.`,
+        confirm: `A new random 32-character value becomes the current version of ${r.service}/${r.name}. Update whatever uses it.`,
         run: (api) =>
-          api.generateCredential({ service: svc, name, target: null, rotate_days: null }, 32, "alphanumeric"),
+          api.generateCredential({ service: r.service, name: r.name, target: null, rotate_days: null }, 32, "alphanumeric"),
       };
-    }
     default:
       return null;
   }

@@ -49,7 +49,7 @@ const finding = (id: string, kind: Finding["kind"], severity: Finding["severity"
   severity,
   entities: entities.map((e) => ({ kind: e.startsWith("svc:") ? "service" : "ca", id: e.slice(e.indexOf(":") + 1), name: e })),
   message: kind,
-  fix: null,
+  remedy: null,
   count: null,
 });
 

@@ -93,12 +93,14 @@ describe("passphrase meter", () => {
   it("labels and blocks weak passphrases", () => {
     expect(strengthLabel(0)).toBe("very weak");
     expect(strengthLabel(4)).toBe("very strong");
-    expect(strengthTone(1)).toBe("bad");
-    expect(strengthTone(4)).toBe("ok");
+    // Tone and blocking follow Rust's verdict, not a threshold of their own.
+    expect(strengthTone({ acceptable: false, weak: true })).toBe("bad");
+    expect(strengthTone({ acceptable: true, weak: true })).toBe("warn");
+    expect(strengthTone({ acceptable: true, weak: false })).toBe("ok");
     expect(createBlocker("", "", null)).toMatch(/Choose/);
-    expect(createBlocker("abc", "abc", 0)).toMatch(/too easy/);
-    expect(createBlocker("long enough phrase", "long enough phrasE", 4)).toMatch(/do not match/);
-    expect(createBlocker("long enough phrase", "long enough phrase", 4)).toBeNull();
+    expect(createBlocker("abc", "abc", { acceptable: false })).toMatch(/too easy/);
+    expect(createBlocker("long enough phrase", "long enough phrasE", { acceptable: true })).toMatch(/do not match/);
+    expect(createBlocker("long enough phrase", "long enough phrase", { acceptable: true })).toBeNull();
   });
 });
 
@@ -158,22 +160,38 @@ describe("audit time filter", async () => {
 });
 
 describe("finding fixes", async () => {
-  const { fixAction } = await import("./fixes");
-  const base = { id: "x", severity: "medium" as const, message: "", fix: null, count: null };
-  it("offers a trust removal for over-trust, a renewal for expiry, nothing for unused CAs", () => {
+  const { fixAction, remedyText } = await import("./fixes");
+  const base = { id: "x", severity: "medium" as const, message: "", count: null };
+  it("maps the remedy Rust chose, not the finding's kind", () => {
     const over = fixAction({
       ...base,
       kind: "over_trust",
-      entities: [
-        { kind: "service", id: "1", name: "ads" },
-        { kind: "ca", id: "2", name: "corp-root" },
-      ],
+      entities: [],
+      remedy: { action: "remove_trust", service: "ads", ca: "corp-root", instead: null },
     });
     expect(over?.label).toBe("Remove corp-root from ads's inbound trust");
-    const expired = fixAction({ ...base, kind: "expired", entities: [{ kind: "certificate", id: "c1", name: "ads #c1" }] });
-    expect(expired?.label).toBe("Renew the certificate");
-    expect(fixAction({ ...base, kind: "unused_ca", entities: [{ kind: "ca", id: "3", name: "old" }] })).toBeNull();
-    const stale = fixAction({ ...base, kind: "stale_credential", entities: [{ kind: "secret", id: "s", name: "ads/KEY" }] });
+    const renew = fixAction({
+      ...base,
+      kind: "expired",
+      entities: [],
+      remedy: { action: "renew_certificate", service: "ads", certificate: "c1" },
+    });
+    expect(renew?.label).toBe("Renew the certificate");
+    // An expired certificate made elsewhere cannot be renewed here: no button, only the words.
+    const imported = { ...base, kind: "expired" as const, entities: [], remedy: { action: "import_renewal" as const, service: "ads" } };
+    expect(fixAction(imported)).toBeNull();
+    expect(remedyText(imported.remedy)).toBe("Import a renewed certificate for ads.");
+    expect(
+      fixAction({ ...base, kind: "unused_ca", entities: [], remedy: { action: "remove_ca", ca: "old", if_unneeded: true } }),
+    ).toBeNull();
+    const stale = fixAction({
+      ...base,
+      kind: "stale_credential",
+      entities: [],
+      remedy: { action: "rotate_credential", service: "ads", name: "KEY" },
+    });
     expect(stale?.label).toBe("Rotate the credential");
+    expect(fixAction({ ...base, kind: "blast_radius", entities: [], remedy: null })).toBeNull();
   });
 });
+

@@ -6,20 +6,18 @@ use tauri::AppHandle;
 use vault_data::{ExposeSecret, SecretString};
 use zeroize::Zeroizing;
 
-use crate::commands::vault::{kdf_cost, passphrase_method, MIN_STRENGTH};
+use crate::commands::vault::{kdf_cost, passphrase_method};
 use crate::error::{AppError, AppResult};
 use crate::state::{blocking, lock};
 
-/// A new passphrase typed twice: the two must match and zxcvbn must not rate it too weak.
+/// A new passphrase typed twice: the two must match and the passphrase policy must accept it.
 pub(crate) fn checked_new(passphrase: String, confirm: String) -> AppResult<SecretString> {
     let passphrase = SecretString::from(passphrase);
     let confirm = Zeroizing::new(confirm);
     if !bool::from(passphrase.expose_secret().as_bytes().ct_eq(confirm.as_bytes())) {
         return Err(AppError::Invalid("the two passphrases do not match".into()));
     }
-    if vault_data::estimate_strength(passphrase.expose_secret()).score < MIN_STRENGTH {
-        return Err(AppError::Invalid("this passphrase is too easy to guess: use four or more random words".into()));
-    }
+    vault_data::PassphrasePolicy::STANDARD.check_new(passphrase.expose_secret())?;
     Ok(passphrase)
 }
 

@@ -7,7 +7,9 @@ use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
 use tauri::AppHandle;
 use tauri_plugin_dialog::DialogExt;
-use vault_data::{ExposeSecret, KdfCost, KeyFile, SecretString, SlotKind, Strength, Unlock, Vault, VaultStatus};
+use vault_data::{
+    ExposeSecret, KdfCost, KeyFile, PassphrasePolicy, SecretString, SlotKind, Strength, Unlock, Vault, VaultStatus,
+};
 use zeroize::Zeroizing;
 
 use crate::error::{AppError, AppResult};
@@ -84,11 +86,12 @@ pub async fn app_status(app: AppHandle) -> AppResult<AppStatus> {
     blocking(app, status).await
 }
 
-/// zxcvbn's estimate for a passphrase being chosen.
+/// The passphrase policy's verdict on a passphrase being chosen: the meter shows its score and
+/// the Create button reads `acceptable`, so the threshold lives only in vault_data.
 #[tauri::command]
 pub async fn passphrase_strength(passphrase: String) -> AppResult<Strength> {
     let passphrase = Zeroizing::new(passphrase);
-    Ok(vault_data::estimate_strength(&passphrase))
+    Ok(PassphrasePolicy::STANDARD.judge(&passphrase))
 }
 
 /// Arguments of [`vault_create`].
@@ -120,9 +123,6 @@ pub struct CreatedVault {
     /// The recovery key (`AGE-SECRET-KEY-1…`): the one time it is shown.
     pub recovery_key: String,
 }
-
-/// Passphrases scoring below this (zxcvbn 0–4) are refused outright.
-pub(crate) const MIN_STRENGTH: u8 = 2;
 
 /// The scrypt cost of new passphrase slots: age's calibrated default, unless
 /// `KEYLOOM_SCRYPT_LOG_N` asks for another (never below the safe floor), as tests do.
@@ -156,9 +156,7 @@ fn create(state: &AppState, args: CreateVaultArgs) -> AppResult<CreatedVault> {
     if !bool::from(passphrase.expose_secret().as_bytes().ct_eq(confirm.as_bytes())) {
         return Err(AppError::Invalid("the two passphrases do not match".into()));
     }
-    if vault_data::estimate_strength(passphrase.expose_secret()).score < MIN_STRENGTH {
-        return Err(AppError::Invalid("this passphrase is too easy to guess: use four or more random words".into()));
-    }
+    PassphrasePolicy::STANDARD.check_new(passphrase.expose_secret())?;
     let dir = vault_dir(args.path)?;
     let key_file = args
         .key_file

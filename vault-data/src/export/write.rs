@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 use crate::export::bundle::{Bundle, BundleFile};
 use crate::export::platform;
 use crate::export::replace::{self, OutputKind, ReplaceRule};
-use crate::store::durable;
+use crate::fs as durable;
 
 /// Output formats that write files.
 #[derive(Clone)]

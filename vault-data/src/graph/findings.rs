@@ -1,5 +1,5 @@
 //! Findings: what is wrong or risky in the estate, each with a stable id, a severity, the
-//! entities involved, a one-line explanation and a suggested fix.
+//! entities involved, a one-line explanation and a typed [`Remedy`] each shell renders its own way.
 
 use std::collections::{BTreeMap, HashSet};
 
@@ -8,6 +8,7 @@ use sha2::{Digest, Sha256};
 use time::Duration;
 
 use crate::graph::model::Model;
+use crate::graph::remedy::{CertUse, Remedy, TrustSide};
 use crate::ids::RecordId;
 use crate::model::{CertStatus, Service};
 use crate::pki::expiry;
@@ -99,8 +100,8 @@ pub struct Finding {
     pub entities: Vec<EntityRef>,
     /// One line for a person.
     pub message: String,
-    /// What to do about it.
-    pub fix: Option<String>,
+    /// What to do about it, as data: the CLI renders it as a command, the desktop as a button.
+    pub remedy: Option<Remedy>,
     /// A count the message summarises (accepted identities, impersonable services, ...).
     pub count: Option<usize>,
 }
@@ -110,7 +111,7 @@ fn finding(
     severity: Severity,
     entities: Vec<EntityRef>,
     message: String,
-    fix: Option<String>,
+    remedy: Option<Remedy>,
 ) -> Finding {
     let mut h = Sha256::new();
     h.update(format!("{kind:?}").as_bytes());
@@ -118,7 +119,7 @@ fn finding(
         h.update(e.id.as_bytes());
     }
     let id = hex::encode(&h.finalize()[..6]);
-    Finding { id, kind, severity, entities, message, fix, count: None }
+    Finding { id, kind, severity, entities, message, remedy, count: None }
 }
 
 fn svc_ref(s: &Service) -> EntityRef {
@@ -171,19 +172,18 @@ pub(crate) fn compute(m: &Model<'_>, opts: FindingOptions, scope: Option<&HashSe
                         .take(10)
                         .map(svc_ref),
                 );
-                let fix = match better_ca(m, &intended_here) {
-                    None => format!("remove {} from {}'s inbound trust", index.ca_name(*ca), a.name),
-                    Some(better) if better != *ca => format!(
-                        "remove {} from {}'s inbound trust, add {}",
-                        index.ca_name(*ca),
-                        a.name,
-                        index.ca_name(better)
-                    ),
-                    Some(_) => format!(
-                        "issue {}'s {} intended callers from a dedicated CA and trust only that, or declare the missing intents",
-                        a.name,
-                        intended_here.len()
-                    ),
+                let remedy = match better_ca(m, &intended_here) {
+                    None => Remedy::RemoveTrust { service: a.name.clone(), ca: index.ca_name(*ca), instead: None },
+                    Some(better) if better != *ca => Remedy::RemoveTrust {
+                        service: a.name.clone(),
+                        ca: index.ca_name(*ca),
+                        instead: Some(index.ca_name(better)),
+                    },
+                    Some(_) => Remedy::DedicatedCa {
+                        service: a.name.clone(),
+                        ca: index.ca_name(*ca),
+                        intended: intended_here.len(),
+                    },
                 };
                 let mut f = finding(
                     FindingKind::OverTrust,
@@ -196,7 +196,7 @@ pub(crate) fn compute(m: &Model<'_>, opts: FindingOptions, scope: Option<&HashSe
                         index.ca_name(*ca),
                         intended_here.len()
                     ),
-                    Some(fix),
+                    Some(remedy),
                 );
                 f.count = Some(unintended);
                 out.push(f);
@@ -226,11 +226,11 @@ pub(crate) fn compute(m: &Model<'_>, opts: FindingOptions, scope: Option<&HashSe
                         index.ca_name(*ca),
                         parts.join(", ")
                     ),
-                    Some(format!(
-                        "trust a CA that issues only {} identities instead of {}",
-                        a.environment,
-                        index.ca_name(*ca)
-                    )),
+                    Some(Remedy::EnvironmentCa {
+                        service: a.name.clone(),
+                        ca: index.ca_name(*ca),
+                        environment: a.environment.clone(),
+                    }),
                 );
                 f.count = Some(total);
                 out.push(f);
@@ -260,39 +260,25 @@ pub(crate) fn compute(m: &Model<'_>, opts: FindingOptions, scope: Option<&HashSe
         if accepts.is_some() && verifies.is_some() {
             continue;
         }
-        let (why, fix) = if m.facts(b.id).client.is_empty() {
+        let (why, remedy) = if m.facts(b.id).client.is_empty() {
             let why = cert_problem(m, b, true);
             let ca = a.trust_inbound.first().map(|c| index.ca_name(*c));
-            (
-                why,
-                Some(format!(
-                    "issue {} a client certificate{}",
-                    b.name,
-                    ca.map(|c| format!(" from {c}")).unwrap_or_default()
-                )),
-            )
+            (why, Some(Remedy::IssueCertificate { service: b.name.clone(), usage: CertUse::Client, ca }))
         } else if m.facts(a.id).server.is_empty() {
             let why = cert_problem(m, a, false);
             let ca = b.trust_outbound.first().map(|c| index.ca_name(*c));
-            (
-                why,
-                Some(format!(
-                    "issue {} a server certificate{}",
-                    a.name,
-                    ca.map(|c| format!(" from {c}")).unwrap_or_default()
-                )),
-            )
+            (why, Some(Remedy::IssueCertificate { service: a.name.clone(), usage: CertUse::Server, ca }))
         } else if accepts.is_none() {
             let issuer = m.facts(b.id).client.first().and_then(|c| c.cas.first()).map(|c| index.ca_name(*c));
             (
                 format!("{} does not trust {}'s certificate chain inbound", a.name, b.name),
-                issuer.map(|c| format!("add {c} to {}'s inbound trust", a.name)),
+                issuer.map(|ca| Remedy::AddTrust { service: a.name.clone(), ca, side: TrustSide::Inbound }),
             )
         } else {
             let issuer = m.facts(a.id).server.first().and_then(|c| c.cas.first()).map(|c| index.ca_name(*c));
             (
                 format!("{} does not trust {}'s certificate chain outbound", b.name, a.name),
-                issuer.map(|c| format!("add {c} to {}'s outbound trust", b.name)),
+                issuer.map(|ca| Remedy::AddTrust { service: b.name.clone(), ca, side: TrustSide::Outbound }),
             )
         };
         out.push(finding(
@@ -300,7 +286,7 @@ pub(crate) fn compute(m: &Model<'_>, opts: FindingOptions, scope: Option<&HashSe
             Severity::High,
             vec![svc_ref(b), svc_ref(a)],
             format!("{} -> {} is intended but cannot succeed: {why}", b.name, a.name),
-            fix,
+            remedy,
         ));
     }
 
@@ -326,7 +312,7 @@ pub(crate) fn compute(m: &Model<'_>, opts: FindingOptions, scope: Option<&HashSe
                     Severity::High,
                     vec![svc_ref(svc), cert_ref.clone()],
                     format!("{}'s certificate {} expired on {}", svc.name, c.id.short(), c.not_after.date()),
-                    Some(renew_fix(svc, issuer.as_deref())),
+                    Some(renew(svc, c.id, issuer.is_some())),
                 ));
             } else if expiry::der_is_expiring(&c.cert_der, c.not_after, now, opts.expiring_within) {
                 out.push(finding(
@@ -339,7 +325,7 @@ pub(crate) fn compute(m: &Model<'_>, opts: FindingOptions, scope: Option<&HashSe
                         c.id.short(),
                         expiry::days_left(c.not_after, now)
                     ),
-                    Some(renew_fix(svc, issuer.as_deref())),
+                    Some(renew(svc, c.id, issuer.is_some())),
                 ));
             }
         }
@@ -349,11 +335,7 @@ pub(crate) fn compute(m: &Model<'_>, opts: FindingOptions, scope: Option<&HashSe
                 Severity::High,
                 vec![svc_ref(svc), cert_ref.clone()],
                 format!("{}'s current certificate {} is revoked", svc.name, c.id.short()),
-                Some(format!(
-                    "issue {} a new certificate{}",
-                    svc.name,
-                    issuer.map(|i| format!(" from {i}")).unwrap_or_default()
-                )),
+                Some(Remedy::ReplaceRevoked { service: svc.name.clone(), certificate: c.id, ca: issuer }),
             ));
         }
         // Certificates made here use strong keys; only imported ones need a look.
@@ -366,10 +348,7 @@ pub(crate) fn compute(m: &Model<'_>, opts: FindingOptions, scope: Option<&HashSe
                     Severity::Medium,
                     vec![svc_ref(svc), cert_ref],
                     format!("{}'s certificate {} uses {why}", svc.name, c.id.short()),
-                    Some(format!(
-                        "replace it with an ECDSA P-256 certificate: keyloom cert issue --service {} --ca …",
-                        svc.name
-                    )),
+                    Some(Remedy::ReplaceWeakCertificate { service: svc.name.clone() }),
                 ));
             }
         }
@@ -403,7 +382,7 @@ pub(crate) fn compute(m: &Model<'_>, opts: FindingOptions, scope: Option<&HashSe
                     e.created.date(),
                     cert.id.short()
                 ),
-                Some(format!("issue {} a new certificate and export its bundle again", svc.name)),
+                Some(Remedy::ReissueAndExport { service: svc.name.clone() }),
             ));
         }
     }
@@ -436,7 +415,7 @@ pub(crate) fn compute(m: &Model<'_>, opts: FindingOptions, scope: Option<&HashSe
                     Severity::Info,
                     vec![r.clone()],
                     format!("CA {} (trust only, trusted by no service) expired on {}", ca.name, ca.not_after.date()),
-                    Some(format!("keyloom ca remove {}", ca.name)),
+                    Some(Remedy::RemoveCa { ca: ca.name.clone(), if_unneeded: false }),
                 ));
             } else {
                 out.push(finding(
@@ -445,9 +424,9 @@ pub(crate) fn compute(m: &Model<'_>, opts: FindingOptions, scope: Option<&HashSe
                     vec![r.clone()],
                     format!("CA {} expired on {}", ca.name, ca.not_after.date()),
                     Some(if ca.can_sign() {
-                        format!("replace CA {} and reissue what it signed", ca.name)
+                        Remedy::ReplaceCa { ca: ca.name.clone() }
                     } else {
-                        format!("stop trusting {} and trust its successor", ca.name)
+                        Remedy::ReplaceTrustedCa { ca: ca.name.clone() }
                     }),
                 ));
             }
@@ -458,9 +437,9 @@ pub(crate) fn compute(m: &Model<'_>, opts: FindingOptions, scope: Option<&HashSe
                 vec![r.clone()],
                 format!("CA {} expires in {} days", ca.name, expiry::days_left(ca.not_after, now)),
                 Some(if ca.can_sign() {
-                    format!("create a successor to {} and move its services", ca.name)
+                    Remedy::SucceedCa { ca: ca.name.clone() }
                 } else {
-                    format!("trust {}'s successor alongside it before it expires", ca.name)
+                    Remedy::TrustSuccessor { ca: ca.name.clone() }
                 }),
             ));
         }
@@ -471,7 +450,7 @@ pub(crate) fn compute(m: &Model<'_>, opts: FindingOptions, scope: Option<&HashSe
                     Severity::Medium,
                     vec![r.clone()],
                     format!("CA {} uses {why}", ca.name),
-                    Some(format!("stop trusting {}", ca.name)),
+                    Some(Remedy::StopTrusting { ca: ca.name.clone() }),
                 ));
             }
         }
@@ -482,7 +461,7 @@ pub(crate) fn compute(m: &Model<'_>, opts: FindingOptions, scope: Option<&HashSe
                 Severity::Low,
                 vec![r.clone()],
                 format!("CA {} issues nothing in use and no service trusts it", ca.name),
-                Some(format!("keyloom ca remove {} (if it is not needed)", ca.name)),
+                Some(Remedy::RemoveCa { ca: ca.name.clone(), if_unneeded: true }),
             ));
         }
         if let Some(f) = blast_radius(m, ca.id) {
@@ -513,7 +492,7 @@ pub(crate) fn compute(m: &Model<'_>, opts: FindingOptions, scope: Option<&HashSe
                         EntityRef { kind: "secret", id: c.id, name: format!("{}/{}", svc.name, c.name) },
                     ],
                     format!("{}/{} was last rotated {age} days ago; its policy is {days} days", svc.name, c.name),
-                    Some(format!("rotate it: keyloom secret set {}/{} (or secret generate)", svc.name, c.name)),
+                    Some(Remedy::RotateCredential { service: svc.name.clone(), name: c.name.clone() }),
                 ));
             }
         }
@@ -523,10 +502,12 @@ pub(crate) fn compute(m: &Model<'_>, opts: FindingOptions, scope: Option<&HashSe
     out
 }
 
-fn renew_fix(svc: &Service, issuer: Option<&str>) -> String {
-    match issuer {
-        Some(_) => format!("keyloom cert renew {}", svc.name),
-        None => format!("import a renewed certificate for {}", svc.name),
+/// Renewal where a vault CA issued the certificate; otherwise only its renewal can be imported.
+fn renew(svc: &Service, certificate: RecordId, issued_here: bool) -> Remedy {
+    if issued_here {
+        Remedy::RenewCertificate { service: svc.name.clone(), certificate }
+    } else {
+        Remedy::ImportRenewal { service: svc.name.clone() }
     }
 }
 

@@ -8,8 +8,12 @@ pub mod dot;
 pub mod explain;
 pub mod findings;
 pub(crate) mod model;
+pub mod remedy;
+#[cfg(test)]
+mod tests;
 pub mod view;
 
 pub use explain::Explanation;
 pub use findings::{EntityRef, Finding, FindingKind, FindingOptions, Severity};
+pub use remedy::{CertUse, Remedy, TrustSide};
 pub use view::{Edge, EdgeKind, Evidence, Graph, GraphOptions, Node, NodeKind};

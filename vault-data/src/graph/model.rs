@@ -1,4 +1,4 @@
-//! The facts the trust graph is derived from, computed once from the vault index: for each
+//! The facts the trust graph is derived from, computed once from the estate (model::Estate): for each
 //! service its valid certificate chains, for each CA the services whose identities chain through it.
 
 use std::collections::{HashMap, HashSet};
@@ -6,8 +6,8 @@ use std::collections::{HashMap, HashSet};
 use time::OffsetDateTime;
 
 use crate::ids::RecordId;
+use crate::model::estate::Estate;
 use crate::model::{CertStatus, Certificate};
-use crate::vault::index::Index;
 
 /// A valid (unexpired, unrevoked, active) leaf and the vault CAs above it, issuer first.
 #[derive(Debug, Clone)]
@@ -76,13 +76,13 @@ pub(crate) struct BlastFacts {
 
 /// The facts together with the index they were derived from.
 pub(crate) struct Model<'a> {
-    pub index: &'a Index,
+    pub index: &'a Estate,
     pub now: OffsetDateTime,
     pub f: std::sync::Arc<Facts>,
 }
 
 /// The vault CAs from `ca` up to its root.
-pub(crate) fn ca_path(index: &Index, ca: RecordId) -> Vec<RecordId> {
+pub(crate) fn ca_path(index: &Estate, ca: RecordId) -> Vec<RecordId> {
     let mut out = vec![ca];
     let mut cur = ca;
     while let Some(p) = index.cas.get(&cur).and_then(|c| c.parent) {
@@ -95,7 +95,7 @@ pub(crate) fn ca_path(index: &Index, ca: RecordId) -> Vec<RecordId> {
     out
 }
 
-fn chain_of(index: &Index, c: &Certificate, now: OffsetDateTime) -> Option<Chain> {
+fn chain_of(index: &Estate, c: &Certificate, now: OffsetDateTime) -> Option<Chain> {
     if c.status != CertStatus::Active || c.not_after <= now {
         return None;
     }
@@ -113,7 +113,7 @@ fn chain_of(index: &Index, c: &Certificate, now: OffsetDateTime) -> Option<Chain
 }
 
 impl Facts {
-    pub(crate) fn build(index: &Index, now: OffsetDateTime) -> Facts {
+    pub(crate) fn build(index: &Estate, now: OffsetDateTime) -> Facts {
         let mut f = Facts::default();
         for c in index.certs.values() {
             let Some(svc) = c.service_id else { continue };
@@ -175,7 +175,7 @@ impl Facts {
     }
 }
 
-fn blast_facts(index: &Index, f: &Facts) -> HashMap<RecordId, BlastFacts> {
+fn blast_facts(index: &Estate, f: &Facts) -> HashMap<RecordId, BlastFacts> {
     let mut trusters: HashMap<RecordId, Vec<RecordId>> = HashMap::new();
     for s in index.services.values() {
         let mut cas: Vec<RecordId> = s.trust_inbound.iter().chain(&s.trust_outbound).copied().collect();

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::ids::RecordId;
-use crate::pki::{KeyType, NameConstraintsSpec};
+use crate::model::types::{KeyType, NameConstraintsSpec};
 
 /// A CA known to the vault.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

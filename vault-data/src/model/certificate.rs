@@ -4,8 +4,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::ids::RecordId;
-use crate::pki::crl::Reason;
-use crate::pki::KeyType;
+use crate::model::types::{KeyType, Reason};
 
 /// Where a certificate is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -3,11 +3,13 @@
 pub mod ca;
 pub mod certificate;
 pub mod credential;
+pub mod estate;
 pub mod export;
 pub mod intent;
 pub mod names;
 pub mod service;
 pub mod timestamp;
+pub mod types;
 
 use serde::{Deserialize, Serialize};
 
@@ -16,6 +18,7 @@ pub use certificate::{CertStatus, Certificate, Revocation};
 pub use credential::{Credential, CredentialVersion, SecretRef};
 pub use intent::Intent;
 pub use service::{Service, ServiceSpec};
+pub use types::{KeyType, NameConstraintsSpec, Reason};
 
 /// Everything the `objects` tree holds. Sealed as postcard (compact, fast to decode: unlocking
 /// decodes every record); new variants go at the end so old records keep their tags.

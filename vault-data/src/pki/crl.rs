@@ -1,50 +1,15 @@
 //! Certificate revocation lists signed by a vault CA.
 
 use rcgen::{CertificateRevocationListParams, KeyIdMethod, RevocationReason, RevokedCertParams, SerialNumber};
-use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 
 use crate::error::{Error, Result};
 use crate::pki::issue::SigningCa;
 
-/// Why a certificate was revoked (RFC 5280 reason codes).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-#[serde(rename_all = "kebab-case")]
-pub enum Reason {
-    /// No reason given.
-    Unspecified,
-    /// The private key leaked.
-    KeyCompromise,
-    /// The issuing CA's key leaked.
-    CaCompromise,
-    /// The subject's affiliation changed.
-    AffiliationChanged,
-    /// Replaced by another certificate.
-    Superseded,
-    /// The service is gone.
-    CessationOfOperation,
-}
+// A shared value type (records, CLI and desktop use it), kept in the model layer.
+pub use crate::model::types::Reason;
 
 impl Reason {
-    /// Parses the CLI spelling (`key-compromise`, ...).
-    pub fn parse(s: &str) -> Result<Self> {
-        Ok(match s {
-            "unspecified" => Reason::Unspecified,
-            "key-compromise" => Reason::KeyCompromise,
-            "ca-compromise" => Reason::CaCompromise,
-            "affiliation-changed" => Reason::AffiliationChanged,
-            "superseded" => Reason::Superseded,
-            "cessation-of-operation" => Reason::CessationOfOperation,
-            other => {
-                return Err(Error::Invalid(format!(
-                    "unknown revocation reason {other:?}: use unspecified, key-compromise, ca-compromise, \
-                     affiliation-changed, superseded or cessation-of-operation"
-                )))
-            }
-        })
-    }
-
     fn rcgen(self) -> RevocationReason {
         match self {
             Reason::Unspecified => RevocationReason::Unspecified,

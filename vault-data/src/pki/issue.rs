@@ -7,7 +7,6 @@ use rcgen::{
     BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, GeneralSubtree, IsCa,
     Issuer, KeyPair, KeyUsagePurpose, NameConstraints, SanType, SerialNumber,
 };
-use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 use zeroize::Zeroizing;
 
@@ -18,49 +17,8 @@ use crate::pki::names;
 /// Clock skew tolerated by starting validity a little in the past.
 const BACKDATE: Duration = Duration::minutes(5);
 
-/// Permitted names below a CA.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-pub struct NameConstraintsSpec {
-    /// Permitted DNS suffixes, e.g. `.prod.corp.example` (also matches `prod.corp.example`).
-    pub dns: Vec<String>,
-    /// Permitted URI prefixes, e.g. `spiffe://corp.example/prod`. X.509 cannot express a URI path
-    /// constraint, so Keyloom enforces these itself at issuance and in `cert verify`.
-    pub uri: Vec<String>,
-}
-
-impl NameConstraintsSpec {
-    /// True when nothing is constrained.
-    pub fn is_empty(&self) -> bool {
-        self.dns.is_empty() && self.uri.is_empty()
-    }
-
-    /// Whether `name` (a DNS SAN) is inside the permitted DNS subtrees (or nothing is constrained).
-    pub fn permits_dns(&self, name: &str) -> bool {
-        self.dns.is_empty()
-            || self.dns.iter().any(|suffix| {
-                let s = suffix.trim_start_matches('.').to_ascii_lowercase();
-                let n = name.to_ascii_lowercase();
-                n == s || n.ends_with(&format!(".{s}"))
-            })
-    }
-
-    /// Whether `uri` (a URI SAN) is under a permitted prefix (or nothing is constrained).
-    pub fn permits_uri(&self, uri: &str) -> bool {
-        self.uri.is_empty()
-            || self.uri.iter().any(|p| {
-                let p = p.trim_end_matches('/');
-                uri == p || uri.starts_with(&format!("{p}/"))
-            })
-    }
-
-    /// Names of `sans` that these constraints do not permit.
-    pub fn violations(&self, dns: &[String], uris: &[String]) -> Vec<String> {
-        let mut bad: Vec<String> = dns.iter().filter(|d| !self.permits_dns(d)).map(|d| format!("DNS:{d}")).collect();
-        bad.extend(uris.iter().filter(|u| !self.permits_uri(u)).map(|u| format!("URI:{u}")));
-        bad
-    }
-}
+// A shared value type (CA records hold it), kept in the model layer.
+pub use crate::model::types::NameConstraintsSpec;
 
 /// What a new CA should look like.
 #[derive(Debug, Clone)]

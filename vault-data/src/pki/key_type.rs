@@ -1,74 +1,12 @@
 //! The key types Keyloom generates, and the signature algorithm each one signs with.
 
-use serde::{Deserialize, Serialize};
-
 use crate::error::{Error, Result};
 
-/// A key algorithm and size.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-#[serde(rename_all = "kebab-case")]
-pub enum KeyType {
-    /// ECDSA on P-256 with SHA-256 (the default: small, fast, universally supported).
-    #[default]
-    EcdsaP256,
-    /// ECDSA on P-384 with SHA-384.
-    EcdsaP384,
-    /// Ed25519.
-    Ed25519,
-    /// RSA 2048 with SHA-256.
-    Rsa2048,
-    /// RSA 3072 with SHA-256.
-    Rsa3072,
-    /// RSA 4096 with SHA-256.
-    Rsa4096,
-}
+// The type itself is a shared value (records, CLI and desktop use it) and lives in the model
+// layer; the key material it stands for (generate, load, detect) is PKI's.
+pub use crate::model::types::KeyType;
 
 impl KeyType {
-    /// Every supported type, for help texts.
-    pub const ALL: [KeyType; 6] = [
-        KeyType::EcdsaP256,
-        KeyType::EcdsaP384,
-        KeyType::Ed25519,
-        KeyType::Rsa2048,
-        KeyType::Rsa3072,
-        KeyType::Rsa4096,
-    ];
-
-    /// Whether it is an RSA key (the only kind that can encipher, which decides keyUsage).
-    pub fn is_rsa(self) -> bool {
-        matches!(self, KeyType::Rsa2048 | KeyType::Rsa3072 | KeyType::Rsa4096)
-    }
-
-    /// The name users type (`ecdsa-p256`, `rsa-3072`, ...).
-    pub fn name(self) -> &'static str {
-        match self {
-            KeyType::EcdsaP256 => "ecdsa-p256",
-            KeyType::EcdsaP384 => "ecdsa-p384",
-            KeyType::Ed25519 => "ed25519",
-            KeyType::Rsa2048 => "rsa-2048",
-            KeyType::Rsa3072 => "rsa-3072",
-            KeyType::Rsa4096 => "rsa-4096",
-        }
-    }
-
-    /// Parses a name as [`KeyType::name`] prints it (`rsa2048` and `p256` are accepted too).
-    pub fn parse(s: &str) -> Result<Self> {
-        let norm = s.to_ascii_lowercase().replace(['-', '_'], "");
-        Ok(match norm.as_str() {
-            "ecdsap256" | "p256" | "ec" | "ecdsa" => KeyType::EcdsaP256,
-            "ecdsap384" | "p384" => KeyType::EcdsaP384,
-            "ed25519" => KeyType::Ed25519,
-            "rsa2048" | "rsa" => KeyType::Rsa2048,
-            "rsa3072" => KeyType::Rsa3072,
-            "rsa4096" => KeyType::Rsa4096,
-            _ => {
-                let names: Vec<_> = KeyType::ALL.iter().map(|k| k.name()).collect();
-                return Err(Error::Invalid(format!("unknown key type {s:?}: use one of {}", names.join(", "))));
-            }
-        })
-    }
-
     pub(crate) fn algorithm(self) -> &'static rcgen::SignatureAlgorithm {
         match self {
             KeyType::EcdsaP256 => &rcgen::PKCS_ECDSA_P256_SHA256,
@@ -135,12 +73,6 @@ pub fn pkcs8_v1(pkcs8: &[u8]) -> Result<zeroize::Zeroizing<Vec<u8>>> {
             .map(|doc| zeroize::Zeroizing::new(doc.as_ref().to_vec()))
             .map_err(|_| Error::Storage("cannot encode the Ed25519 private key as PKCS#8 v1".into())),
         Err(_) => Ok(zeroize::Zeroizing::new(pkcs8.to_vec())),
-    }
-}
-
-impl std::fmt::Display for KeyType {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
     }
 }
 

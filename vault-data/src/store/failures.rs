@@ -13,7 +13,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use crate::store::durable;
+use crate::fs as durable;
 
 /// Name of the counter file inside the vault directory.
 pub(crate) const FAILURES_FILE: &str = "vault.failures";

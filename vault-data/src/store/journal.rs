@@ -24,8 +24,9 @@ use sha2::Sha256;
 
 use crate::crypto::keys::SubKey;
 use crate::error::{Error, Result};
+use crate::fs as durable;
 use crate::store::snapshot::Entry;
-use crate::store::{durable, Op, TreeName};
+use crate::store::{Op, TreeName};
 
 const MAGIC: &[u8; 8] = b"KLJRNL01";
 /// The journal of the current snapshot.

@@ -7,8 +7,8 @@
 //! directory is 0700 and every file is forced to 0600; and it may panic on damaged files, so
 //! every call into it is guarded and a panic becomes an integrity error.
 
-pub mod durable;
 pub mod failures;
+pub(crate) mod inbox;
 pub(crate) mod journal;
 pub mod lockfile;
 pub(crate) mod record_set;
@@ -21,6 +21,7 @@ use std::path::{Path, PathBuf};
 use sled::transaction::{ConflictableTransactionError, TransactionError, Transactional};
 
 use crate::error::{Error, Result};
+use crate::fs as durable;
 
 /// The trees of a vault database.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]

@@ -38,7 +38,7 @@ impl std::fmt::Debug for RecordSet {
 
 /// Whether a record takes part in the set (see the module docs for what is left out).
 pub(crate) fn counted(tree: TreeName, key: &[u8]) -> bool {
-    tree != TreeName::Meta || !(key == crate::audit::chain::HEAD_KEY || crate::vault::pending::is_inbox_key(key))
+    tree != TreeName::Meta || !(key == crate::audit::chain::HEAD_KEY || crate::store::inbox::is_inbox_key(key))
 }
 
 /// The HMAC keyed with K_set, its pads absorbed once and cloned per element.

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::crypto::slots::SlotRecord;
 use crate::error::{Error, Result};
-use crate::store::durable;
+use crate::fs as durable;
 
 /// Name of the slots file inside the vault directory.
 pub(crate) const SLOTS_FILE: &str = "vault.slots";

@@ -16,7 +16,7 @@ use time::OffsetDateTime;
 
 use crate::crypto::keys::SubKey;
 use crate::error::{Error, Result};
-use crate::store::durable;
+use crate::fs as durable;
 use crate::store::TreeName;
 
 const MAGIC: &[u8; 8] = b"KLSNAP01";

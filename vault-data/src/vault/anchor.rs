@@ -104,7 +104,7 @@ pub(crate) fn write(path: &Path, k: &SubKey, vault_id: &str, seq: u64, hash: &st
     let json = serde_json::to_vec_pretty(&anchor).map_err(|e| Error::Storage(e.to_string()))?;
     let dir = path.parent().ok_or_else(|| Error::Invalid(format!("{} has no folder", path.display())))?;
     if !dir.exists() {
-        crate::store::durable::create_private_dir(dir)?;
+        crate::fs::create_private_dir(dir)?;
     }
     let mut tmp = path.as_os_str().to_owned();
     tmp.push(".tmp");

@@ -14,7 +14,8 @@ use super::{RestoreReport, Unlock, Vault};
 use crate::audit::AuditEvent;
 use crate::crypto::passphrase::{KdfCost, MAX_SCRYPT_LOG_N};
 use crate::error::{Error, Result};
-use crate::store::{durable, snapshot};
+use crate::fs as durable;
+use crate::store::snapshot;
 
 impl Vault {
     /// A backup of the whole vault, encrypted with age to `passphrase` (scrypt at `cost`). The

@@ -469,12 +469,12 @@ fn read_newer_entries(db_dir: &Path, keys: &VaultKeys, vault_id: &VaultId, after
 fn tempdir_beside(dir: &Path) -> Result<PathBuf> {
     let parent = dir.parent().unwrap_or(Path::new("."));
     let tmp = parent.join(format!(".doctor-{}", crate::ids::RecordId::random().short()));
-    crate::store::durable::create_private_dir(&tmp)?;
+    crate::fs::create_private_dir(&tmp)?;
     Ok(tmp)
 }
 
 fn copy_dir(from: &Path, to: &Path) -> Result<()> {
-    crate::store::durable::create_private_dir(to)?;
+    crate::fs::create_private_dir(to)?;
     for entry in std::fs::read_dir(from).map_err(Error::io("cannot read directory", from))? {
         let entry = entry.map_err(Error::io("cannot read directory", from))?;
         let target = to.join(entry.file_name());

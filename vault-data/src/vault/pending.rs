@@ -26,9 +26,9 @@ use crate::vault::{seal_meta, Vault};
 
 const RECIPIENT_KEY: &[u8] = b"inbox_recipient";
 const IDENTITY_KEY: &[u8] = b"inbox_identity";
-const PENDING_PREFIX: &[u8] = b"pending/";
-/// Events dropped because the inbox was full (a clear big-endian u64).
-const OVERFLOW_KEY: &[u8] = b"pending_overflow";
+// The inbox's key layout lives in the store layer, which must leave these keys out of the
+// anti-rollback record set without importing the vault layer.
+use crate::store::inbox::{OVERFLOW_KEY, PENDING_PREFIX};
 /// Past this many unread events, new ones are dropped (and counted) rather than letting a locked
 /// vault grow.
 const MAX_PENDING: usize = 1000;
@@ -57,12 +57,6 @@ pub(crate) fn init_ops(keys: &VaultKeys, vault_id: &VaultId) -> Result<Vec<Op>> 
 pub(crate) fn reseal_ops(old: &VaultKeys, new: &VaultKeys, vault_id: &VaultId, sealed: &[u8]) -> Result<Op> {
     let pt = seal::open(&old.meta, vault_id, Location { tree: "meta", key: IDENTITY_KEY }, sealed)?;
     Ok(seal_meta(new, vault_id, IDENTITY_KEY, &pt))
-}
-
-/// Whether a meta key belongs to the locked-time inbox (written without the vault key, so it
-/// stays out of the anti-rollback record set).
-pub(crate) fn is_inbox_key(key: &[u8]) -> bool {
-    key.starts_with(PENDING_PREFIX) || key == OVERFLOW_KEY
 }
 
 pub(crate) fn identity_key() -> &'static [u8] {

@@ -1,4 +1,5 @@
 //! Making writes durable and files private: fsync of files and directories, 0700/0600 modes.
+//! Below every layer that writes files (store, export, backups), so none of them needs another.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;

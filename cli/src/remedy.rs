@@ -1,0 +1,138 @@
+//! How the CLI words a finding's [`Remedy`]: as the command to run where one command does it,
+//! else as a sentence. The core decides the remedy; only its wording lives here.
+
+use serde::Serialize;
+use vault_data::graph::{CertUse, Edge, Finding, Graph, Node, Remedy, TrustSide};
+
+fn from(ca: &Option<String>) -> String {
+    ca.as_ref().map(|c| format!(" from {c}")).unwrap_or_default()
+}
+
+/// The remedy as a person at a terminal reads it.
+pub fn render(r: &Remedy) -> String {
+    match r {
+        Remedy::RemoveTrust { service, ca, instead: None } => format!("remove {ca} from {service}'s inbound trust"),
+        Remedy::RemoveTrust { service, ca, instead: Some(better) } => {
+            format!("remove {ca} from {service}'s inbound trust, add {better}")
+        }
+        Remedy::DedicatedCa { service, intended, .. } => format!(
+            "issue {service}'s {intended} intended callers from a dedicated CA and trust only that, or declare the missing intents"
+        ),
+        Remedy::EnvironmentCa { ca, environment, .. } => {
+            format!("trust a CA that issues only {environment} identities instead of {ca}")
+        }
+        Remedy::IssueCertificate { service, usage, ca } => {
+            let usage = match usage {
+                CertUse::Client => "client",
+                CertUse::Server => "server",
+            };
+            format!("issue {service} a {usage} certificate{}", from(ca))
+        }
+        Remedy::AddTrust { service, ca, side } => {
+            let side = match side {
+                TrustSide::Inbound => "inbound",
+                TrustSide::Outbound => "outbound",
+            };
+            format!("add {ca} to {service}'s {side} trust")
+        }
+        Remedy::RenewCertificate { service, .. } => format!("keyloom cert renew {service}"),
+        Remedy::ImportRenewal { service } => format!("import a renewed certificate for {service}"),
+        Remedy::ReplaceRevoked { service, ca, .. } => format!("issue {service} a new certificate{}", from(ca)),
+        Remedy::ReplaceWeakCertificate { service } => {
+            format!("replace it with an ECDSA P-256 certificate: keyloom cert issue --service {service} --ca …")
+        }
+        Remedy::ReissueAndExport { service } => format!("issue {service} a new certificate and export its bundle again"),
+        Remedy::RemoveCa { ca, if_unneeded: false } => format!("keyloom ca remove {ca}"),
+        Remedy::RemoveCa { ca, if_unneeded: true } => format!("keyloom ca remove {ca} (if it is not needed)"),
+        Remedy::ReplaceCa { ca } => format!("replace CA {ca} and reissue what it signed"),
+        Remedy::SucceedCa { ca } => format!("create a successor to {ca} and move its services"),
+        Remedy::ReplaceTrustedCa { ca } => format!("stop trusting {ca} and trust its successor"),
+        Remedy::TrustSuccessor { ca } => format!("trust {ca}'s successor alongside it before it expires"),
+        Remedy::StopTrusting { ca } => format!("stop trusting {ca}"),
+        Remedy::RotateCredential { service, name } => {
+            format!("rotate it: keyloom secret set {service}/{name} (or secret generate)")
+        }
+    }
+}
+
+/// A finding's suggested fix as text, empty when it has no remedy.
+pub fn fix_text(f: &Finding) -> Option<String> {
+    f.remedy.as_ref().map(render)
+}
+
+/// A finding as `--json` prints it: the finding (with its typed `remedy`) and, as before, the
+/// remedy worded for the terminal in `fix`. Serialized in field order (no detour through a
+/// `serde_json::Value`, whose maps sort their keys).
+#[derive(Serialize)]
+pub struct FindingJson<'a> {
+    #[serde(flatten)]
+    finding: &'a Finding,
+    fix: Option<String>,
+}
+
+impl<'a> From<&'a Finding> for FindingJson<'a> {
+    fn from(finding: &'a Finding) -> Self {
+        FindingJson { finding, fix: fix_text(finding) }
+    }
+}
+
+/// `graph --json`: the graph as the core serializes it, its findings as [`FindingJson`].
+#[derive(Serialize)]
+pub struct GraphJson<'a> {
+    #[serde(with = "time::serde::rfc3339")]
+    generated: time::OffsetDateTime,
+    nodes: &'a [Node],
+    edges: &'a [Edge],
+    findings: Vec<FindingJson<'a>>,
+    mtls_pairs: &'static str,
+}
+
+impl<'a> From<&'a Graph> for GraphJson<'a> {
+    fn from(g: &'a Graph) -> Self {
+        // Destructured without `..`: a new field on Graph fails to compile here rather than
+        // silently missing from the CLI's JSON.
+        let Graph { generated, nodes, edges, findings, mtls_pairs } = g;
+        GraphJson {
+            generated: *generated,
+            nodes,
+            edges,
+            findings: findings.iter().map(FindingJson::from).collect(),
+            mtls_pairs,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_commands_where_one_command_does_it() {
+        let r = Remedy::RemoveCa { ca: "spare".into(), if_unneeded: false };
+        assert_eq!(render(&r), "keyloom ca remove spare");
+        let r = Remedy::RotateCredential { service: "ads".into(), name: "KEY".into() };
+        assert!(render(&r).contains("keyloom secret set ads/KEY"));
+        let r = Remedy::AddTrust { service: "payments".into(), ca: "staging-ca".into(), side: TrustSide::Inbound };
+        assert_eq!(render(&r), "add staging-ca to payments's inbound trust");
+        let r = Remedy::IssueCertificate { service: "d-tool".into(), usage: CertUse::Server, ca: None };
+        assert_eq!(render(&r), "issue d-tool a server certificate");
+    }
+
+    #[test]
+    fn json_keeps_the_typed_remedy_and_adds_its_wording() {
+        let f = Finding {
+            id: "abc".into(),
+            kind: vault_data::graph::FindingKind::UnusedCa,
+            severity: vault_data::graph::Severity::Low,
+            entities: vec![],
+            message: "CA spare issues nothing in use and no service trusts it".into(),
+            remedy: Some(Remedy::RemoveCa { ca: "spare".into(), if_unneeded: true }),
+            count: None,
+        };
+        let text = serde_json::to_string(&FindingJson::from(&f)).unwrap();
+        assert!(text.starts_with(r#"{"id":"abc","kind":"unused_ca""#), "field order kept: {text}");
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(v["remedy"], serde_json::json!({"action": "remove_ca", "ca": "spare", "if_unneeded": true}));
+        assert_eq!(v["fix"], "keyloom ca remove spare (if it is not needed)");
+    }
+}

@@ -1,0 +1,223 @@
+//! The graph's rules on a hand-built estate in memory (no vault, no binary): which remedy each
+//! finding carries, and how environment and neighbourhood filters cut the graph.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+
+use time::{Duration, OffsetDateTime};
+
+use crate::graph::findings::{compute, FindingKind, FindingOptions};
+use crate::graph::model::{Facts, Model};
+use crate::graph::remedy::{CertUse, Remedy};
+use crate::graph::view::{build, GraphOptions, NodeKind};
+use crate::ids::RecordId;
+use crate::model::estate::Estate;
+use crate::model::{Ca, Credential, CredentialVersion, Intent, NameConstraintsSpec, Service};
+
+fn now() -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp(1_800_000_000).unwrap()
+}
+
+fn service(e: &mut Estate, name: &str, env: &str) -> RecordId {
+    let id = RecordId::random();
+    e.put_service(Service {
+        id,
+        name: name.into(),
+        environment: env.into(),
+        owner: None,
+        tags: BTreeMap::new(),
+        spiffe_id: None,
+        trust_inbound: Vec::new(),
+        trust_outbound: Vec::new(),
+        created: now(),
+        updated: now(),
+    });
+    id
+}
+
+fn intent(e: &mut Estate, from: RecordId, to: RecordId) {
+    let id = RecordId::random();
+    e.intents.insert(id, Intent { id, from, to, note: None, created: now() });
+}
+
+/// A CA valid `not_before..not_after` (days from now); `signs`: its key is held here.
+fn ca(e: &mut Estate, name: &str, signs: bool, not_before: i64, not_after: i64) -> RecordId {
+    let id = RecordId::random();
+    e.put_ca(Ca {
+        id,
+        name: name.into(),
+        parent: None,
+        key_type: None,
+        key_payload: signs.then(RecordId::random),
+        // No certificate body: the rules tested here read validity from the record.
+        cert_der: Vec::new(),
+        constraints: NameConstraintsSpec::default(),
+        path_len: None,
+        not_before: now() + Duration::days(not_before),
+        not_after: now() + Duration::days(not_after),
+        next_crl_number: 1,
+        created: now(),
+    });
+    id
+}
+
+fn findings(e: &Estate) -> Vec<crate::graph::Finding> {
+    let m = Model { index: e, now: now(), f: Arc::new(Facts::build(e, now())) };
+    compute(&m, FindingOptions::default(), None)
+}
+
+fn remedy_of(e: &Estate, kind: FindingKind, first: &str) -> Option<Remedy> {
+    let all = findings(e);
+    let f = all.iter().find(|f| f.kind == kind && f.entities[0].name == first);
+    f.unwrap_or_else(|| panic!("no {kind:?} finding about {first}: {all:#?}")).remedy.clone()
+}
+
+#[test]
+fn a_stale_credential_is_rotated_by_service_and_name() {
+    let mut e = Estate::default();
+    let ads = service(&mut e, "ads", "prod");
+    let id = RecordId::random();
+    e.put_credential(Credential {
+        id,
+        service_id: ads,
+        name: "API_KEY".into(),
+        target: None,
+        rotate_days: Some(30),
+        versions: vec![CredentialVersion {
+            version: 1,
+            created: now() - Duration::days(45),
+            length: 32,
+            generated: true,
+            payload_id: RecordId::random(),
+        }],
+        created: now() - Duration::days(45),
+    });
+    assert_eq!(
+        remedy_of(&e, FindingKind::StaleCredential, "ads"),
+        Some(Remedy::RotateCredential { service: "ads".into(), name: "API_KEY".into() })
+    );
+}
+
+#[test]
+fn a_caller_without_a_client_certificate_is_told_to_get_one_from_the_ca_the_callee_trusts() {
+    let mut e = Estate::default();
+    let web = service(&mut e, "web", "prod");
+    let api = service(&mut e, "api", "prod");
+    let root = ca(&mut e, "prod-root", true, -10, 300);
+    e.services.get_mut(&api).unwrap().trust_inbound.push(root);
+    intent(&mut e, web, api);
+    assert_eq!(
+        remedy_of(&e, FindingKind::BrokenIntent, "web"),
+        Some(Remedy::IssueCertificate { service: "web".into(), usage: CertUse::Client, ca: Some("prod-root".into()) })
+    );
+    // Without a CA to name, the remedy still says what to issue.
+    e.services.get_mut(&api).unwrap().trust_inbound.clear();
+    assert_eq!(
+        remedy_of(&e, FindingKind::BrokenIntent, "web"),
+        Some(Remedy::IssueCertificate { service: "web".into(), usage: CertUse::Client, ca: None })
+    );
+}
+
+#[test]
+fn ca_remedies_follow_whether_the_ca_signs_and_is_in_use() {
+    let mut e = Estate::default();
+    let api = service(&mut e, "api", "prod");
+    // Made here, unused: remove it if it is not needed.
+    ca(&mut e, "spare", true, -10, 300);
+    // Trust-only, trusted by nobody, expired: remove it (nothing depends on it).
+    ca(&mut e, "old-public-root", false, -400, -1);
+    // Made here, expired: replace it.
+    let signing = ca(&mut e, "expired-issuing", true, -400, -1);
+    // Trust-only and trusted, expiring within the window: trust its successor alongside it.
+    let partner = ca(&mut e, "partner-root", false, -3000, 10);
+    e.services.get_mut(&api).unwrap().trust_inbound.extend([signing, partner]);
+
+    let ca_finding = |kind: FindingKind, name: &str| remedy_of(&e, kind, name);
+    assert_eq!(
+        ca_finding(FindingKind::UnusedCa, "spare"),
+        Some(Remedy::RemoveCa { ca: "spare".into(), if_unneeded: true })
+    );
+    assert_eq!(
+        ca_finding(FindingKind::Expired, "old-public-root"),
+        Some(Remedy::RemoveCa { ca: "old-public-root".into(), if_unneeded: false })
+    );
+    assert_eq!(
+        ca_finding(FindingKind::Expired, "expired-issuing"),
+        Some(Remedy::ReplaceCa { ca: "expired-issuing".into() })
+    );
+    assert_eq!(
+        ca_finding(FindingKind::ExpiringSoon, "partner-root"),
+        Some(Remedy::TrustSuccessor { ca: "partner-root".into() })
+    );
+}
+
+/// prod: web -> api -> db, api -> cache; staging: s-web -> s-api.
+fn estate_in_two_environments() -> Estate {
+    let mut e = Estate::default();
+    let web = service(&mut e, "web", "prod");
+    let api = service(&mut e, "api", "prod");
+    let db = service(&mut e, "db", "prod");
+    let cache = service(&mut e, "cache", "prod");
+    let s_web = service(&mut e, "s-web", "staging");
+    let s_api = service(&mut e, "s-api", "staging");
+    intent(&mut e, web, api);
+    intent(&mut e, api, db);
+    intent(&mut e, api, cache);
+    intent(&mut e, s_web, s_api);
+    e
+}
+
+fn service_names(e: &Estate, opts: &GraphOptions) -> crate::Result<Vec<String>> {
+    let m = Model { index: e, now: now(), f: Arc::new(Facts::build(e, now())) };
+    let g = build(&m, opts, FindingOptions::default())?;
+    let mut names: Vec<String> =
+        g.nodes.iter().filter(|n| n.kind == NodeKind::Service).map(|n| n.name.clone()).collect();
+    names.sort();
+    Ok(names)
+}
+
+#[test]
+fn the_environment_filter_keeps_one_environment_and_refuses_an_unknown_one() {
+    let e = estate_in_two_environments();
+    let all = service_names(&e, &GraphOptions::default()).unwrap();
+    assert_eq!(all.len(), 6);
+    let staging = GraphOptions { environment: Some("staging".into()), ..Default::default() };
+    assert_eq!(service_names(&e, &staging).unwrap(), ["s-api", "s-web"]);
+    // A typo selects nothing silently nowhere: it is an error naming the environment.
+    let typo = GraphOptions { environment: Some("stagign".into()), ..Default::default() };
+    let err = service_names(&e, &typo).unwrap_err();
+    assert_eq!(err.code(), "unknown_environment");
+}
+
+#[test]
+fn the_neighbourhood_filter_follows_intents_up_to_its_depth_within_the_environment() {
+    let e = estate_in_two_environments();
+    let around = |service: &str, depth: usize, environment: Option<&str>| {
+        let opts = GraphOptions {
+            service: Some(service.into()),
+            depth: Some(depth),
+            environment: environment.map(Into::into),
+            ..Default::default()
+        };
+        service_names(&e, &opts)
+    };
+    assert_eq!(around("web", 1, None).unwrap(), ["api", "web"]);
+    assert_eq!(around("web", 2, None).unwrap(), ["api", "cache", "db", "web"]);
+    assert_eq!(around("db", 0, None).unwrap(), ["db"]);
+    // Intents are followed both ways, never across the environment filter.
+    assert_eq!(around("s-api", 3, Some("staging")).unwrap(), ["s-api", "s-web"]);
+    assert_eq!(around("nope", 1, None).unwrap_err().code(), "unknown_service");
+}
+
+#[test]
+fn node_ids_name_their_kind_and_record() {
+    let e = estate_in_two_environments();
+    let m = Model { index: &e, now: now(), f: Arc::new(Facts::build(&e, now())) };
+    let g = build(&m, &GraphOptions::default(), FindingOptions::default()).unwrap();
+    for n in &g.nodes {
+        let id = e.service_by_name[&n.name];
+        assert_eq!(n.id, format!("svc:{id}"));
+    }
+    let ids: HashSet<&str> = g.nodes.iter().map(|n| n.id.as_str()).collect();
+    assert!(g.edges.iter().all(|edge| ids.contains(edge.from.as_str()) && ids.contains(edge.to.as_str())));
+}

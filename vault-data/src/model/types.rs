@@ -1,0 +1,163 @@
+//! Value types shared by the records and the PKI code: key types, revocation reasons and name
+//! constraints. They sit in the model layer so records never import PKI; the PKI code adds what
+//! needs cryptography (key generation, CRL encoding) in its own `impl` blocks. The old paths
+//! (`pki::KeyType`, `pki::crl::Reason`, `pki::NameConstraintsSpec`) re-export them.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// A key algorithm and size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "kebab-case")]
+pub enum KeyType {
+    /// ECDSA on P-256 with SHA-256 (the default: small, fast, universally supported).
+    #[default]
+    EcdsaP256,
+    /// ECDSA on P-384 with SHA-384.
+    EcdsaP384,
+    /// Ed25519.
+    Ed25519,
+    /// RSA 2048 with SHA-256.
+    Rsa2048,
+    /// RSA 3072 with SHA-256.
+    Rsa3072,
+    /// RSA 4096 with SHA-256.
+    Rsa4096,
+}
+
+impl KeyType {
+    /// Every supported type, for help texts.
+    pub const ALL: [KeyType; 6] = [
+        KeyType::EcdsaP256,
+        KeyType::EcdsaP384,
+        KeyType::Ed25519,
+        KeyType::Rsa2048,
+        KeyType::Rsa3072,
+        KeyType::Rsa4096,
+    ];
+
+    /// Whether it is an RSA key (the only kind that can encipher, which decides keyUsage).
+    pub fn is_rsa(self) -> bool {
+        matches!(self, KeyType::Rsa2048 | KeyType::Rsa3072 | KeyType::Rsa4096)
+    }
+
+    /// The name users type (`ecdsa-p256`, `rsa-3072`, ...).
+    pub fn name(self) -> &'static str {
+        match self {
+            KeyType::EcdsaP256 => "ecdsa-p256",
+            KeyType::EcdsaP384 => "ecdsa-p384",
+            KeyType::Ed25519 => "ed25519",
+            KeyType::Rsa2048 => "rsa-2048",
+            KeyType::Rsa3072 => "rsa-3072",
+            KeyType::Rsa4096 => "rsa-4096",
+        }
+    }
+
+    /// Parses a name as [`KeyType::name`] prints it (`rsa2048` and `p256` are accepted too).
+    pub fn parse(s: &str) -> Result<Self> {
+        let norm = s.to_ascii_lowercase().replace(['-', '_'], "");
+        Ok(match norm.as_str() {
+            "ecdsap256" | "p256" | "ec" | "ecdsa" => KeyType::EcdsaP256,
+            "ecdsap384" | "p384" => KeyType::EcdsaP384,
+            "ed25519" => KeyType::Ed25519,
+            "rsa2048" | "rsa" => KeyType::Rsa2048,
+            "rsa3072" => KeyType::Rsa3072,
+            "rsa4096" => KeyType::Rsa4096,
+            _ => {
+                let names: Vec<_> = KeyType::ALL.iter().map(|k| k.name()).collect();
+                return Err(Error::Invalid(format!("unknown key type {s:?}: use one of {}", names.join(", "))));
+            }
+        })
+    }
+}
+
+impl std::fmt::Display for KeyType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Why a certificate was revoked (RFC 5280 reason codes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "kebab-case")]
+pub enum Reason {
+    /// No reason given.
+    Unspecified,
+    /// The private key leaked.
+    KeyCompromise,
+    /// The issuing CA's key leaked.
+    CaCompromise,
+    /// The subject's affiliation changed.
+    AffiliationChanged,
+    /// Replaced by another certificate.
+    Superseded,
+    /// The service is gone.
+    CessationOfOperation,
+}
+
+impl Reason {
+    /// Parses the CLI spelling (`key-compromise`, ...).
+    pub fn parse(s: &str) -> Result<Self> {
+        Ok(match s {
+            "unspecified" => Reason::Unspecified,
+            "key-compromise" => Reason::KeyCompromise,
+            "ca-compromise" => Reason::CaCompromise,
+            "affiliation-changed" => Reason::AffiliationChanged,
+            "superseded" => Reason::Superseded,
+            "cessation-of-operation" => Reason::CessationOfOperation,
+            other => {
+                return Err(Error::Invalid(format!(
+                    "unknown revocation reason {other:?}: use unspecified, key-compromise, ca-compromise, \
+                     affiliation-changed, superseded or cessation-of-operation"
+                )))
+            }
+        })
+    }
+}
+
+/// Permitted names below a CA.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct NameConstraintsSpec {
+    /// Permitted DNS suffixes, e.g. `.prod.corp.example` (also matches `prod.corp.example`).
+    pub dns: Vec<String>,
+    /// Permitted URI prefixes, e.g. `spiffe://corp.example/prod`. X.509 cannot express a URI path
+    /// constraint, so Keyloom enforces these itself at issuance and in `cert verify`.
+    pub uri: Vec<String>,
+}
+
+impl NameConstraintsSpec {
+    /// True when nothing is constrained.
+    pub fn is_empty(&self) -> bool {
+        self.dns.is_empty() && self.uri.is_empty()
+    }
+
+    /// Whether `name` (a DNS SAN) is inside the permitted DNS subtrees (or nothing is constrained).
+    pub fn permits_dns(&self, name: &str) -> bool {
+        self.dns.is_empty()
+            || self.dns.iter().any(|suffix| {
+                let s = suffix.trim_start_matches('.').to_ascii_lowercase();
+                let n = name.to_ascii_lowercase();
+                n == s || n.ends_with(&format!(".{s}"))
+            })
+    }
+
+    /// Whether `uri` (a URI SAN) is under a permitted prefix (or nothing is constrained).
+    pub fn permits_uri(&self, uri: &str) -> bool {
+        self.uri.is_empty()
+            || self.uri.iter().any(|p| {
+                let p = p.trim_end_matches('/');
+                uri == p || uri.starts_with(&format!("{p}/"))
+            })
+    }
+
+    /// Names of `sans` that these constraints do not permit.
+    pub fn violations(&self, dns: &[String], uris: &[String]) -> Vec<String> {
+        let mut bad: Vec<String> = dns.iter().filter(|d| !self.permits_dns(d)).map(|d| format!("DNS:{d}")).collect();
+        bad.extend(uris.iter().filter(|u| !self.permits_uri(u)).map(|u| format!("URI:{u}")));
+        bad
+    }
+}
