@@ -83,6 +83,10 @@ async fn first_start_to_issued_certificate() {
     app.click("[data-testid=copy]").await;
     app.wait_text("[data-testid=copy-countdown]", "cleared in").await;
     assert_eq!(app.clipboard(), "s3cr3t-Value-42", "the clipboard holds the value Rust put there");
+    // A copy is audited as a copy, not as a reveal.
+    let log = app.invoke_raw("audit_list").await.expect("audit_list");
+    let actions: Vec<&str> = log.as_array().unwrap().iter().filter_map(|e| e["action"].as_str()).collect();
+    assert!(actions.contains(&"secret.copy"), "{actions:?}");
     app.screenshot("06-credentials").await;
 
     // A root CA.

@@ -43,6 +43,7 @@ pub use model::{Credential, CredentialVersion, Intent, SecretRef, Service, Servi
 pub use store::failures::{delay as unlock_delay, FailedUnlocks};
 pub use vault::doctor_restore as restore;
 pub use vault::restore_backup;
+pub use vault::restore_wait;
 pub use vault::NameProblem;
 pub use vault::{destination_for, ExportPlan, ExportRequest};
 pub use vault::{

@@ -28,7 +28,7 @@ pub fn run(ctx: &Context, args: DoctorArgs) -> CliResult<()> {
             ));
         }
         let method = unlock_method(ctx, &args)?;
-        let r = vault_data::restore(&ctx.vault_dir, method, args.force)?;
+        let r = vault_data::restore_wait(&ctx.vault_dir, method, args.force, ctx.wait)?;
         if ctx.json {
             return ctx.print_json(&r);
         }

@@ -115,7 +115,7 @@ pub async fn credential_copy(
         // and leave the value on the clipboard after it cleared it.
         let mut guard = lock(&s.vault);
         let vault = guard.as_mut().ok_or(AppError::NoVault)?;
-        let secret = vault.reveal_secret(&r, version)?;
+        let secret = vault.copy_secret(&r, version)?;
         let text = std::str::from_utf8(secret.expose_secret()).map_err(|_| {
             AppError::Invalid("this value is binary and cannot be copied as text; reveal it instead".into())
         })?;

@@ -243,13 +243,19 @@ fn database_is_healthy(store: &Store, keys: &VaultKeys, vault_id: &VaultId, snap
 /// opened with today's factors; only when that file is lost does the snapshot's own (MACed)
 /// copy of the slots serve, and it is written back.
 pub fn restore(dir: &Path, method: Unlock, force: bool) -> Result<RestoreReport> {
+    restore_wait(dir, method, force, std::time::Duration::ZERO)
+}
+
+/// Like [`restore`], waiting up to `wait` for another process (an agent that is just locking) to
+/// close the vault.
+pub fn restore_wait(dir: &Path, method: Unlock, force: bool, wait: std::time::Duration) -> Result<RestoreReport> {
     if !method.is_real_factor() {
         return Err(Error::NeedsRealFactor("restoring from a snapshot".into()));
     }
     if !dir.join(snapshot::CURRENT).exists() && !dir.join(snapshot::PREVIOUS).exists() {
         return Err(Error::NotFound(dir.to_path_buf()));
     }
-    let mut lock = LockFile::acquire(dir)?;
+    let mut lock = LockFile::acquire_wait(dir, wait)?;
     let mut last_err = Error::Integrity("no usable snapshot was found".into());
     let mut chosen: Option<Chosen> = None;
     for (file, jfile, generation) in

@@ -45,7 +45,7 @@ use crate::FORMAT_VERSION;
 pub use backup::restore_backup;
 pub use cas::{to_pem, CaRemoval, CaView};
 pub use certs::{CertRemoval, CertView, IssueRequest, ServiceIdentity, VerifyReport, DEFAULT_LEAF_DAYS};
-pub use doctor::{restore as doctor_restore, DoctorReport, RestoreReport, SnapshotCheck};
+pub use doctor::{restore as doctor_restore, restore_wait, DoctorReport, RestoreReport, SnapshotCheck};
 pub use export_ops::{
     BundlePreview, Destination, ExportOptions, ExportStage, ExportTarget, ExportView, Exported, PreviewFile,
 };

@@ -276,6 +276,16 @@ impl Vault {
     /// durably before the value is returned; if the audit entry cannot be written, nothing is
     /// revealed.
     pub fn reveal_secret(&mut self, reference: &SecretRef, version: Option<u32>) -> Result<SecretSlice<u8>> {
+        self.read_secret(reference, version, "secret.reveal")
+    }
+
+    /// Like [`Vault::reveal_secret`], for a value that goes to the clipboard rather than the
+    /// screen: audited as `secret.copy`, so the log tells the two apart.
+    pub fn copy_secret(&mut self, reference: &SecretRef, version: Option<u32>) -> Result<SecretSlice<u8>> {
+        self.read_secret(reference, version, "secret.copy")
+    }
+
+    fn read_secret(&mut self, reference: &SecretRef, version: Option<u32>, action: &str) -> Result<SecretSlice<u8>> {
         let cred = self.credential(reference)?;
         let v = match version {
             None => cred.current(),
@@ -287,7 +297,7 @@ impl Vault {
         let value = self.open_payload(v.payload_id)?;
         self.commit(
             vec![],
-            vec![AuditEvent::success("secret.reveal", vec![obj]).with_detail(format!("version {}", v.version))],
+            vec![AuditEvent::success(action, vec![obj]).with_detail(format!("version {}", v.version))],
         )?;
         Ok(SecretSlice::from(value.to_vec()))
     }
