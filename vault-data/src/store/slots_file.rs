@@ -139,8 +139,8 @@ mod tests {
         use std::os::unix::fs::PermissionsExt;
         assert_eq!(std::fs::metadata(path(dir.path())).unwrap().permissions().mode() & 0o777, 0o600);
         // Another vault's file, and a damaged one, are integrity errors naming the file.
-        assert!(matches!(read(dir.path(), "bb"), Err(Error::Integrity(m)) if m.contains("another vault")));
+        assert!(matches!(read(dir.path(), "bb"), Err(Error::Damaged(m)) if m.contains("another vault")));
         std::fs::write(path(dir.path()), b"{not json").unwrap();
-        assert!(matches!(read(dir.path(), "aa"), Err(Error::Integrity(m)) if m.contains("vault.slots")));
+        assert!(matches!(read(dir.path(), "aa"), Err(Error::Damaged(m)) if m.contains("vault.slots")));
     }
 }
