@@ -146,7 +146,7 @@ impl Vault {
         let Some(keys) = live else {
             return Err(self.failed_unlock(kind, "the slot holds a stale key"));
         };
-        let head = self.load_head(&keys)?;
+        let mut head = self.load_head(&keys)?;
         if self.accept_rollback && kind == SlotKind::Device {
             return Err(Error::NeedsRealFactor("accepting a rolled-back vault".into()));
         }
@@ -164,6 +164,11 @@ impl Vault {
             // The snapshot follows at the next checkpoint, in full.
             self.journal = None;
             self.dirty = true;
+        }
+        if !accepted.is_empty() {
+            // The records as they are become the set: the next commit recomputes it in full
+            // rather than updating the sealed one they no longer match.
+            head.set = None;
         }
         let index = index?;
         self.unlocked = Some(Unlocked { keys, index, head, unlocked_by: kind });
