@@ -13,6 +13,20 @@ pub mod tls;
 /// The passphrase every test vault is created with.
 pub const PASSPHRASE: &str = "correct horse battery staple";
 
+/// Waits (bounded, 10 s) for a process to be gone (exited, or a zombie); true if it is.
+pub fn gone(pid: u32) -> bool {
+    for _ in 0..200 {
+        let alive = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .map(|s| s.split_whitespace().nth(2).is_none_or(|state| state != "Z"))
+            .unwrap_or(false);
+        if !alive {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    false
+}
+
 /// Path of the `keyloom` binary built by `cargo build --workspace` next to the test executable.
 pub fn keyloom_bin() -> PathBuf {
     let exe = std::env::current_exe().expect("test executable path");

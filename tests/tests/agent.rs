@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use keyloom_tests::{TestVault, PASSPHRASE};
+use keyloom_tests::{gone, TestVault, PASSPHRASE};
 
 fn socket_of(v: &TestVault) -> Option<PathBuf> {
     std::fs::read_dir(v.runtime_dir().join("keyloom"))
@@ -16,20 +16,6 @@ fn socket_of(v: &TestVault) -> Option<PathBuf> {
         .flatten()
         .map(|e| e.path())
         .find(|p| p.extension().is_some_and(|x| x == "sock"))
-}
-
-/// Waits (bounded) for a process to be gone; true if it is.
-fn gone(pid: u32) -> bool {
-    for _ in 0..200 {
-        let alive = std::fs::read_to_string(format!("/proc/{pid}/stat"))
-            .map(|s| s.split_whitespace().nth(2).is_none_or(|state| state != "Z"))
-            .unwrap_or(false);
-        if !alive {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    false
 }
 
 fn without_passphrase(v: &TestVault, args: &[&str]) -> std::process::Output {

@@ -76,6 +76,9 @@ fn run_op(tv: &TestVault, op: &Op, kill_after: Duration, agent: Option<u32>) -> 
             if let Some(pid) = agent {
                 // The agent holds the vault and does the work; the client only waits for it.
                 std::process::Command::new("kill").args(["-9", &pid.to_string()]).status().expect("kill");
+                // SIGKILL lands asynchronously: until the agent is gone its listening socket still
+                // takes connections (and resets them), so the checks that follow wait for it.
+                assert!(keyloom_tests::gone(pid), "the killed agent {pid} did not go away");
                 // The client may still finish on its own (it reaches a dead agent and opens the
                 // vault itself): whatever it reports, the agent is gone, and that is the kill.
                 let status = child.wait().expect("wait");
