@@ -88,6 +88,21 @@ async fn first_start_to_issued_certificate() {
     let actions: Vec<&str> = log.as_array().unwrap().iter().filter_map(|e| e["action"].as_str()).collect();
     assert!(actions.contains(&"secret.copy"), "{actions:?}");
     app.screenshot("06-credentials").await;
+    // The shown value cannot be selected (no PRIMARY selection, no Ctrl+C), and it hides when the
+    // window goes to the background.
+    let select = app
+        .client
+        .execute(
+            "const s = getComputedStyle(document.querySelector('[data-testid=secret-value]')); \
+             return s.userSelect || s.webkitUserSelect;",
+            vec![],
+        )
+        .await
+        .expect("computed style");
+    assert_eq!(select, "none");
+    app.client.execute("window.dispatchEvent(new Event('blur'));", vec![]).await.expect("blur");
+    let masked = app.wait_text("[data-testid=secret-value]", "•").await;
+    assert!(!masked.contains("s3cr3t"));
 
     // A root CA.
     app.click("[data-testid=nav-authorities]").await;
