@@ -35,6 +35,7 @@ fn needs_factors(command: &Command) -> bool {
             | Command::Recover(_)
             | Command::Rekey(_)
             | Command::Device(crate::args::DeviceCmd::Enable { .. })
+            | Command::Slot(crate::args::SlotCmd::Add { .. } | crate::args::SlotCmd::Remove { .. })
     )
 }
 
@@ -88,6 +89,11 @@ pub fn forward(cli: &Cli, ctx: &Context) -> CliResult<Option<i32>> {
                 ))
             }
         }
+    }
+    // A key file named by KEYLOOM_KEY_FILE travels as the argument clap would have read it from
+    // (the agent parses argv, not the client's environment); it is a path, not a secret.
+    if let Some(file) = cli.key_file.as_ref().filter(|_| !argv.iter().any(|a| a.starts_with("--key-file"))) {
+        argv.insert(1, format!("--key-file={}", file.display()));
     }
     // Only the commands that need a proof or a new passphrase send them; nothing else of the
     // client's environment reaches the agent.

@@ -402,7 +402,29 @@ fn a_two_factor_slot_needs_the_passphrase_and_the_key_file() {
     let out = new_pass(&["--key-file", key_arg, "unlock"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(without_passphrase(&v, &["secret", "get", "payments/STRIPE_KEY"]).status.code(), Some(0));
+    // Changing factors through the agent still needs them, given the client's way (a variable):
+    // the key file moves to another file.
+    let other_arg = other.to_str().unwrap();
+    let out = v
+        .cmd(&["slot", "add", "--key-file", other_arg, "--scrypt-log-n", "14"])
+        .env("KEYLOOM_PASSPHRASE", "a whole new passphrase here")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "the old file is needed as proof: {}", String::from_utf8_lossy(&out.stderr));
+    let out =
+        new_pass(&["slot", "add", "--key-file", other_arg, "--current-key-file", key_arg, "--scrypt-log-n", "14"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     v.ok(&["lock"]);
+    let out = new_pass(&["--key-file", key_arg, "secret", "get", "payments/STRIPE_KEY"]);
+    assert_eq!(out.status.code(), Some(2), "the old key file no longer opens it");
+    let out = v
+        .cmd(&["secret", "get", "payments/STRIPE_KEY"])
+        .env("KEYLOOM_PASSPHRASE", "a whole new passphrase here")
+        .env("KEYLOOM_KEY_FILE", &other)
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "sk_live_agent_canary");
+    let key_arg = other_arg;
 
     // doctor --restore works with both factors; the recovery key still opens the vault.
     let out = new_pass(&["--key-file", key_arg, "doctor", "--restore", "--force", "--json"]);
