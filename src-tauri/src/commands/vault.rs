@@ -107,12 +107,18 @@ pub struct CreateVaultArgs {
     pub key_file: Option<String>,
 }
 
+/// The key file the page names (a picked or typed path; blank is none), read now.
+fn key_file_arg(key_file: Option<&str>) -> AppResult<Option<KeyFile>> {
+    let path = key_file.map(str::trim).filter(|f| !f.is_empty());
+    Ok(path.map(|f| KeyFile::read(std::path::Path::new(f))).transpose()?)
+}
+
 /// The passphrase as an unlock method: with the key file at `key_file` when one is given.
 pub(crate) fn passphrase_method(passphrase: SecretString, key_file: Option<&str>) -> AppResult<Unlock> {
-    match key_file.map(str::trim).filter(|f| !f.is_empty()) {
-        Some(f) => Ok(Unlock::TwoFactor(passphrase, KeyFile::read(std::path::Path::new(f))?)),
-        None => Ok(Unlock::Passphrase(passphrase)),
-    }
+    Ok(match key_file_arg(key_file)? {
+        Some(file) => Unlock::TwoFactor(passphrase, file),
+        None => Unlock::Passphrase(passphrase),
+    })
 }
 
 /// A new vault and its recovery key, shown once.
@@ -158,13 +164,7 @@ fn create(state: &AppState, args: CreateVaultArgs) -> AppResult<CreatedVault> {
     }
     PassphrasePolicy::STANDARD.check_new(passphrase.expose_secret())?;
     let dir = vault_dir(args.path)?;
-    let key_file = args
-        .key_file
-        .as_deref()
-        .map(str::trim)
-        .filter(|f| !f.is_empty())
-        .map(|f| KeyFile::read(std::path::Path::new(f)))
-        .transpose()?;
+    let key_file = key_file_arg(args.key_file.as_deref())?;
     state.close_vault()?;
     let (vault, recovery) = Vault::create(&dir, &passphrase, vault_data::CreateOptions { kdf: kdf_cost()?, key_file })?;
     let recovery_key = Zeroizing::new(recovery.0.expose_secret().to_string());

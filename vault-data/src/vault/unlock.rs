@@ -147,9 +147,6 @@ impl Vault {
             return Err(self.failed_unlock(kind, "the slot holds a stale key"));
         };
         let mut head = self.load_head(&keys)?;
-        if self.accept_rollback && kind == SlotKind::Device {
-            return Err(Error::NeedsRealFactor("accepting a rolled-back vault".into()));
-        }
         self.notices.clear();
         // A database behind its own snapshot has a precise remedy (`doctor --restore`), so that
         // is said first; an accepted rollback takes the database as it is instead.
