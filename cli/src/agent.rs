@@ -74,6 +74,11 @@ pub fn forward(cli: &Cli, ctx: &Context) -> CliResult<Option<i32>> {
     if !runs_in_agent(&cli.command) {
         return Ok(None);
     }
+    // `run-bundle` answers `run` only (through `capture`): typed at a terminal, it would print a
+    // service's key and secrets through the agent.
+    if matches!(cli.command, Command::RunBundle { .. }) {
+        return Err(CliError::Usage("run-bundle is internal to `keyloom run`".into()));
+    }
     let Some(stream) = connect(ctx)? else {
         return Ok(None);
     };

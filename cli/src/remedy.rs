@@ -4,6 +4,12 @@
 use serde::Serialize;
 use vault_data::graph::{CertUse, Edge, Finding, Graph, Node, Remedy, TrustSide};
 
+/// A name as one shell word in a command to copy: bare when safe, else single-quoted. Vaults
+/// from before the name rule may hold any name (a CA named after a certificate's subject).
+fn word(name: &str) -> String {
+    String::from_utf8_lossy(&vault_data::export::envfile::shell_quote(name.as_bytes())).into_owned()
+}
+
 fn from(ca: &Option<String>) -> String {
     ca.as_ref().map(|c| format!(" from {c}")).unwrap_or_default()
 }
@@ -35,22 +41,22 @@ pub fn render(r: &Remedy) -> String {
             };
             format!("add {ca} to {service}'s {side} trust")
         }
-        Remedy::RenewCertificate { service, .. } => format!("keyloom cert renew {service}"),
+        Remedy::RenewCertificate { service, .. } => format!("keyloom cert renew {}", word(service)),
         Remedy::ImportRenewal { service } => format!("import a renewed certificate for {service}"),
         Remedy::ReplaceRevoked { service, ca, .. } => format!("issue {service} a new certificate{}", from(ca)),
         Remedy::ReplaceWeakCertificate { service } => {
-            format!("replace it with an ECDSA P-256 certificate: keyloom cert issue --service {service} --ca …")
+            format!("replace it with an ECDSA P-256 certificate: keyloom cert issue --service {} --ca …", word(service))
         }
         Remedy::ReissueAndExport { service } => format!("issue {service} a new certificate and export its bundle again"),
-        Remedy::RemoveCa { ca, if_unneeded: false } => format!("keyloom ca remove {ca}"),
-        Remedy::RemoveCa { ca, if_unneeded: true } => format!("keyloom ca remove {ca} (if it is not needed)"),
+        Remedy::RemoveCa { ca, if_unneeded: false } => format!("keyloom ca remove {}", word(ca)),
+        Remedy::RemoveCa { ca, if_unneeded: true } => format!("keyloom ca remove {} (if it is not needed)", word(ca)),
         Remedy::ReplaceCa { ca } => format!("replace CA {ca} and reissue what it signed"),
         Remedy::SucceedCa { ca } => format!("create a successor to {ca} and move its services"),
         Remedy::ReplaceTrustedCa { ca } => format!("stop trusting {ca} and trust its successor"),
         Remedy::TrustSuccessor { ca } => format!("trust {ca}'s successor alongside it before it expires"),
         Remedy::StopTrusting { ca } => format!("stop trusting {ca}"),
         Remedy::RotateCredential { service, name } => {
-            format!("rotate it: keyloom secret set {service}/{name} (or secret generate)")
+            format!("rotate it: keyloom secret set {} (or secret generate)", word(&format!("{service}/{name}")))
         }
     }
 }
@@ -116,6 +122,16 @@ mod tests {
         assert_eq!(render(&r), "add staging-ca to payments's inbound trust");
         let r = Remedy::IssueCertificate { service: "d-tool".into(), usage: CertUse::Server, ca: None };
         assert_eq!(render(&r), "issue d-tool a server certificate");
+    }
+
+    /// A name from before the name rule (an imported CA's subject) cannot turn a command to copy
+    /// into another command.
+    #[test]
+    fn hostile_legacy_names_stay_one_shell_word() {
+        let r = Remedy::RemoveCa { ca: "Evil CA; rm -rf ~ $(id)".into(), if_unneeded: false };
+        assert_eq!(render(&r), "keyloom ca remove 'Evil CA; rm -rf ~ $(id)'");
+        let r = Remedy::RenewCertificate { service: "it's".into(), certificate: vault_data::RecordId::random() };
+        assert_eq!(render(&r), "keyloom cert renew 'it'\\''s'");
     }
 
     #[test]

@@ -327,6 +327,10 @@ fn a_vault_from_the_previous_release_is_migrated_and_its_sessions_dropped() {
 fn run_gets_its_bundle_from_the_agent_and_its_child_cannot_use_the_agent() {
     let v = populated();
     v.json(&["unlock"]);
+    // The internal command that answers `run` prints nothing typed at a terminal, agent or not.
+    let out = without_passphrase(&v, &["run-bundle", "--service", "payments"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty(), "run-bundle printed a bundle: {}", String::from_utf8_lossy(&out.stdout));
     let bin = keyloom_tests::keyloom_bin();
     let vault = v.path.to_str().unwrap().to_string();
     // The child knows where the vault is and tries the agent with it; its own secret it has.

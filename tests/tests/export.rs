@@ -1280,3 +1280,20 @@ fn public_files_are_0644_lf_and_verify_uses_the_chain_in_the_file_and_anchor_imp
     let ok = third.ok(&["cert", "verify", s(&leaf)]);
     assert!(ok.contains("server: OK"), "{ok}");
 }
+
+/// Compose secret names are lowercase and share the TLS files' names: a secret called `KEY` beside
+/// a certificate would silently replace the key in the compose grant. Refused, naming it, and
+/// nothing is written.
+#[test]
+fn a_compose_name_collision_is_refused_not_overwritten() {
+    let v = TestVault::init();
+    v.ok(&["service", "add", "svc", "--env", "prod"]);
+    v.ok(&["ca", "create", "root"]);
+    v.ok(&["cert", "issue", "--service", "svc", "--ca", "root", "--dns", "svc.example"]);
+    let out = v.run_with_stdin(&["secret", "set", "svc/KEY"], b"not the tls key");
+    keyloom_tests::assert_success(&out, &["secret set"]);
+    let deploy = v.root.path().join("deploy");
+    let err = v.fails(&["export", "svc", "--format", "compose", "--out", deploy.to_str().unwrap()], 1);
+    assert!(err.contains("svc/KEY") && err.contains("already taken"), "{err}");
+    assert!(!deploy.exists());
+}

@@ -2,7 +2,7 @@
 //! it reads back the exact bytes of every value that an environment variable can hold at all:
 //!
 //! - a value that needs no quoting (no blank, quote, `$`, backslash, shell operator, control
-//!   character or leading `~`) is written bare, `NAME=value`, so the simple readers that do no
+//!   character, and no `~` the shell would expand: leading, or after a `:`) is written bare, `NAME=value`, so the simple readers that do no
 //!   quote removal (docker `--env-file`, systemd `EnvironmentFile=`) read it right too;
 //! - any other value is single-quoted, a quote inside written as `'\''` (close, escaped quote,
 //!   reopen): inside single quotes a POSIX shell takes every byte literally, newlines included;
@@ -18,11 +18,14 @@ use zeroize::Zeroizing;
 use crate::error::{Error, Result};
 
 /// Whether a POSIX shell reads `NAME=value` (unquoted) as exactly `value`: no whitespace, no
-/// quotes, no expansion or control characters, no leading `~`, and only ASCII (so a reader that
-/// decodes the file as text cannot change it either).
+/// quotes, no expansion or control characters, no `~` where an assignment expands it (at the start
+/// and after each `:`), and only ASCII (so a reader that decodes the file as text cannot change it
+/// either).
 pub fn carried_verbatim(value: &[u8]) -> bool {
     const SPECIAL: &[u8] = b" \t\n\r\x0b\x0c'\"`$\\;&|<>()";
-    !value.iter().any(|b| SPECIAL.contains(b) || *b < 0x20 || *b >= 0x7f) && value.first() != Some(&b'~')
+    !value.iter().any(|b| SPECIAL.contains(b) || *b < 0x20 || *b >= 0x7f)
+        && value.first() != Some(&b'~')
+        && !value.windows(2).any(|w| w == b":~")
 }
 
 /// Whether an environment variable can hold `value` at all: the environment is a list of
@@ -47,7 +50,8 @@ pub fn valid_name(name: &str) -> bool {
 /// `value` as a POSIX shell word that evaluates to exactly its bytes (bare when that is safe).
 pub fn shell_quote(value: &[u8]) -> Zeroizing<Vec<u8>> {
     let mut out = Zeroizing::new(Vec::with_capacity(value.len() + 2));
-    if !value.is_empty() && carried_verbatim(value) {
+    // Empty stays bare too (`NAME=`): readers without quote removal would keep `''` as two quotes.
+    if carried_verbatim(value) {
         out.extend_from_slice(value);
         return out;
     }
@@ -100,14 +104,33 @@ mod tests {
     fn what_stays_bare_and_what_is_quoted() {
         assert!(carried_verbatim(b"postgres://u:p@h:5432/db?sslmode=require"));
         assert!(carried_verbatim(b"sk_live_ABC123-._~:/?#[]@!*+,=%"));
-        for bad in [&b"a b"[..], b"a'b", b"a\"b", b"$HOME", b"a\\b", b"a\nb", b"~root", b"a;b", b"`id`", b"\xff"] {
+        for bad in
+            [&b"a b"[..], b"a'b", b"a\"b", b"$HOME", b"a\\b", b"a\nb", b"~root", b"a:~", b"a;b", b"`id`", b"\xff"]
+        {
             assert!(!carried_verbatim(bad), "{:?}", String::from_utf8_lossy(bad));
         }
         assert_eq!(shell_quote(b"it's").as_slice(), b"'it'\\''s'");
-        assert_eq!(shell_quote(b"").as_slice(), b"''");
+        assert_eq!(shell_quote(b"").as_slice(), b"");
         assert_eq!(shell_quote(b"plain").as_slice(), b"plain");
         assert!(valid_name("STRIPE_KEY") && !valid_name("1X") && !valid_name("A-B"));
         assert!(is_text(b"caf\xc3\xa9") && !is_text(b"\xff") && !is_text(b"a\0b"));
+    }
+
+    /// The reference reader itself: `sh` expands an unquoted `~` at the start of an assignment
+    /// and after each `:`, so such values must be quoted to come back as written.
+    #[test]
+    fn sh_reads_back_tilde_values_and_empty_ones_exactly() {
+        let values: [&[u8]; 5] = [b"a:~", b"x:~root/y", b"~root", b"", b"a~b:c"];
+        let secrets: Vec<(String, Zeroizing<Vec<u8>>)> =
+            values.iter().enumerate().map(|(i, v)| (format!("V{i}"), Zeroizing::new(v.to_vec()))).collect();
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("secrets.env"), render("svc", &secrets).unwrap().as_slice()).unwrap();
+        let out = std::process::Command::new("sh")
+            .current_dir(dir.path())
+            .args(["-c", "set -a; . ./secrets.env; printf '%s|%s|%s|%s|%s' \"$V0\" \"$V1\" \"$V2\" \"$V3\" \"$V4\""])
+            .output()
+            .unwrap();
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "a:~|x:~root/y|~root||a~b:c");
     }
 
     #[test]

@@ -170,7 +170,16 @@ pub fn compose(bundle: &Bundle, secret_mode: u32) -> Result<Vec<BundleFile>> {
     }
     for (name, value) in secret_values(bundle)? {
         let path = format!("secrets/{name}");
-        declared.insert(format!("{svc}_{}", name.to_ascii_lowercase()), format!("./{path}"));
+        // Compose names are lowercase: `DB_URL` and `db_url`, or a secret named `KEY` beside the
+        // TLS key, would share one, and the later would silently take the other's place.
+        let key = format!("{svc}_{}", name.to_ascii_lowercase());
+        if declared.insert(key.clone(), format!("./{path}")).is_some() {
+            return Err(Error::Invalid(format!(
+                "{}/{name}: its compose secret name {key} is already taken in this bundle (compose names are \
+                 lowercase and share the TLS files' names); rename the secret",
+                bundle.manifest.service
+            )));
+        }
         files.push(BundleFile { path, mode: secret_mode, contents: value });
     }
     let doc = ComposeFile {

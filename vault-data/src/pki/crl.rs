@@ -32,7 +32,6 @@ pub(crate) struct RevokedEntry {
 /// How long a CRL is valid before the next one is due.
 pub const CRL_VALIDITY: Duration = Duration::days(7);
 
-/// A DER CRL listing `revoked`, signed by `ca`.
 /// The number of a CRL issued at `now`: the CA's stored next number, or the time in milliseconds
 /// since 1970 when that is larger. Time-based so a CRL number never goes back, even after the vault
 /// was rolled back to an older copy (whose stored counter is older): relying parties (RFC 5280
@@ -42,6 +41,7 @@ pub(crate) fn number_at(stored_next: u64, now: OffsetDateTime) -> u64 {
     stored_next.max(millis)
 }
 
+/// A DER CRL listing `revoked`, signed by `ca`.
 pub(crate) fn build(ca: &SigningCa, number: u64, revoked: &[RevokedEntry], now: OffsetDateTime) -> Result<Vec<u8>> {
     let params = CertificateRevocationListParams {
         this_update: now - Duration::minutes(5),

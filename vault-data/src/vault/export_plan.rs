@@ -92,13 +92,8 @@ impl Vault {
         let environment = req.environment.filter(|e| !e.trim().is_empty());
         let from_environment = environment.is_some();
         let services = match environment {
-            Some(env) => {
-                let services = self.services_in(&env)?;
-                if services.is_empty() {
-                    return Err(Error::Invalid(format!("no service has environment {env:?}")));
-                }
-                services
-            }
+            // An environment no service is in is already an error (`UnknownEnvironment`).
+            Some(env) => self.services_in(&env)?,
             None if req.services.is_empty() => {
                 return Err(Error::Invalid("say which services to export, or an environment".into()))
             }
