@@ -6,6 +6,9 @@ cd "$(dirname "$0")/.."
 
 scripts/install-deps.sh
 export PATH="$HOME/.cargo/bin:$PATH"
+# A one-off build gains nothing from incremental caches, which would double the target's size.
+export CARGO_INCREMENTAL=0
+echo "== disk before the build"; df -h . | tail -1
 
 echo "== frontend: svelte-check, vitest, build"
 # The Tauri crate embeds frontend/dist at compile time, so the frontend is built first.
@@ -24,6 +27,7 @@ echo "== cargo build"
 # The cross-crate and end-to-end tests run the real binaries, so build them first.
 cargo build "${CARGO_FLAGS[@]}" --all-targets
 echo "== cargo test"
+echo "== disk after the build"; df -h . | tail -1; du -sh target 2>/dev/null || true
 # Graphviz builds its font cache on first use; do that once here, not inside parallel tests.
 echo 'digraph { a -> b }' | dot -Tsvg >/dev/null
 # Keep test state out of the real home directory.
