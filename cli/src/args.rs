@@ -310,6 +310,23 @@ pub enum SecretCmd {
         /// New name: letters, digits and '_', not starting with a digit
         new_name: String,
     },
+    /// Change a secret's target or rotation policy without storing a new value
+    Edit {
+        /// SERVICE/NAME
+        reference: String,
+        /// The service (or outside system) this secret grants access to
+        #[arg(long, conflicts_with = "no_target")]
+        target: Option<String>,
+        /// Forget the target
+        #[arg(long)]
+        no_target: bool,
+        /// Rotation policy in days
+        #[arg(long, value_name = "DAYS", conflicts_with = "no_rotation")]
+        rotate_days: Option<u32>,
+        /// Drop the rotation policy
+        #[arg(long)]
+        no_rotation: bool,
+    },
     /// Import an env file's NAME=value lines into a service in one durable operation (nothing
     /// substituted: `$X` stays `$X`; 'single' and "double" quotes as in secrets.env and dotenv)
     Import {

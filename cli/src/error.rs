@@ -60,6 +60,10 @@ impl CliError {
                 "`keyloom doctor` says more; if you put this copy back on purpose, accept it with \
                  `keyloom doctor --accept-rollback` (needs the passphrase or recovery key; recorded in the audit log)"
             }
+            ErrorHint::ForceAnyway => "pass --force to go ahead anyway",
+            ErrorHint::ForceReplace => {
+                "pass --force to replace it: only a previous Keyloom export is ever replaced (its recorded hash or signed manifest)"
+            }
         })
     }
 

@@ -2,7 +2,7 @@
 //! else as a sentence. The core decides the remedy; only its wording lives here.
 
 use serde::Serialize;
-use vault_data::graph::{CertUse, Edge, Finding, Graph, Node, Remedy, TrustSide};
+use vault_data::graph::{CertUse, Edge, EnvironmentInfo, Finding, Graph, Node, Remedy, TrustSide};
 
 /// A name as one shell word in a command to copy: bare when safe, else single-quoted. Vaults
 /// from before the name rule may hold any name (a CA named after a certificate's subject).
@@ -90,6 +90,7 @@ pub struct GraphJson<'a> {
     nodes: &'a [Node],
     edges: &'a [Edge],
     findings: Vec<FindingJson<'a>>,
+    environments: &'a [EnvironmentInfo],
     mtls_pairs: &'static str,
 }
 
@@ -97,12 +98,13 @@ impl<'a> From<&'a Graph> for GraphJson<'a> {
     fn from(g: &'a Graph) -> Self {
         // Destructured without `..`: a new field on Graph fails to compile here rather than
         // silently missing from the CLI's JSON.
-        let Graph { generated, nodes, edges, findings, mtls_pairs } = g;
+        let Graph { generated, nodes, edges, findings, environments, mtls_pairs } = g;
         GraphJson {
             generated: *generated,
             nodes,
             edges,
             findings: findings.iter().map(FindingJson::from).collect(),
+            environments,
             mtls_pairs,
         }
     }

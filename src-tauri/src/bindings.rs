@@ -26,8 +26,8 @@ pub fn typescript() -> String {
     use vault_data::audit::{AuditEntry, AuditObject, AuditProblem, AuditReport, Outcome};
     use vault_data::export::BundleCheck;
     use vault_data::graph::{
-        CertUse, Edge, EdgeKind, EntityRef, Evidence, Explanation, Finding, FindingKind, Graph, Node, NodeKind, Remedy,
-        Severity, TrustSide,
+        CertUse, Edge, EdgeKind, EntityRef, EnvironmentInfo, Evidence, Explanation, Finding, FindingKind, Graph, Node, NodeKind, Remedy,
+        Severity, TrustImpact, TrustSide,
     };
     use vault_data::model::certificate::{CertStatus, Revocation};
     use vault_data::pki::crl::Reason;
@@ -35,7 +35,7 @@ pub fn typescript() -> String {
     use vault_data::vault::Counts;
     use vault_data::{BundlePreview, PreviewFile};
     use vault_data::{
-        CaView, CertView, Charset, Credential, CredentialVersion, IntentView, RecordId, SecretSummary, Service,
+        CaView, CertView, Charset, Credential, CredentialVersion, IntentView, IssueDefaults, RecordId, SecretSummary, Service,
         ServiceSpec, SlotInfo, SlotKind, Strength, TrustView, VaultStatus,
     };
     let cfg = Config::default();
@@ -63,8 +63,11 @@ pub fn typescript() -> String {
         decl::<Revocation>(&cfg),
         decl::<Reason>(&cfg),
         decl::<IntentView>(&cfg),
+        decl::<IssueDefaults>(&cfg),
         decl::<TrustView>(&cfg),
+        decl::<TrustImpact>(&cfg),
         decl::<Graph>(&cfg),
+        decl::<EnvironmentInfo>(&cfg),
         decl::<Node>(&cfg),
         decl::<NodeKind>(&cfg),
         decl::<Edge>(&cfg),

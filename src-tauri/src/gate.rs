@@ -33,6 +33,8 @@ mod tests {
                 "vault_open",
                 "vault_unlock",
                 "key_file_pick",
+                // Quitting closes the vault; it reveals nothing and must work on the lock screen.
+                "app_quit",
                 "vault_restore"
             ]
         );

@@ -19,10 +19,11 @@ use crate::commands::vault::{AppStatus, CreateVaultArgs, CreatedVault, UnlockArg
 use crate::settings::Settings;
 use vault_data::audit::{AuditEntry, AuditReport};
 use vault_data::export::BundleCheck;
-use vault_data::graph::{Explanation, Finding, Graph};
+use vault_data::graph::{Explanation, Finding, Graph, TrustImpact};
 use vault_data::pki::crl::Reason;
 use vault_data::{
-    BundlePreview, CaView, CertView, Charset, Credential, SecretSummary, Service, ServiceSpec, Strength, TrustView,
+    BundlePreview, CaView, CertView, Charset, Credential, IntentView, IssueDefaults, SecretSummary, Service, ServiceSpec, Strength,
+    TrustView,
 };
 
 /// One command of the contract.

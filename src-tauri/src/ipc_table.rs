@@ -14,6 +14,7 @@ ipc_table! {
     vault::vault_unlock(args: UnlockArgs) -> UnlockOutcome, locked;
     vault::key_file_pick() -> Option<String>, locked;
     vault::vault_lock() -> AppStatus, unlocked;
+    vault::app_quit() -> (), locked;
     vault::recovery_key_save() -> Option<String>, unlocked;
     vault::recovery_key_done() -> (), unlocked;
     vault::device_remember(enabled: bool, current: Option<String>, key_file: Option<String>) -> AppStatus, unlocked;
@@ -31,11 +32,14 @@ ipc_table! {
     credentials::credential_reveal(service: String, name: String, version: Option<u32>) -> RevealedSecret, unlocked;
     credentials::credential_copy(service: String, name: String, version: Option<u32>) -> CopyReceipt, unlocked;
     credentials::credential_remove(service: String, name: String) -> (), unlocked;
+    credentials::credential_rename(service: String, name: String, new_name: String) -> SecretSummary, unlocked;
+    credentials::credential_policy(service: String, name: String, target: Option<String>, rotate_days: Option<u32>) -> SecretSummary, unlocked;
     authorities::cas_list() -> Vec<CaView>, unlocked;
     authorities::ca_create(args: CaCreateArgs) -> CaView, unlocked;
     authorities::ca_import(file: FileArg) -> Vec<CaView>, unlocked;
     certificates::certs_list() -> Vec<CertView>, unlocked;
     certificates::cert_detail(id: String) -> CertDetail, unlocked;
+    certificates::cert_issue_defaults(service: String) -> IssueDefaults, unlocked;
     certificates::cert_issue(args: CertIssueArgs) -> CertView, unlocked;
     certificates::cert_renew(id: String, rotate_key: bool) -> CertView, unlocked;
     certificates::cert_revoke(id: String, reason: Reason) -> CertView, unlocked;
@@ -47,6 +51,9 @@ ipc_table! {
     graph::graph_blast_radius(ca: String) -> Finding, unlocked;
     graph::graph_image_save(file_name: String, contents: String, base64: bool) -> Option<String>, unlocked;
     trust::trust_set(service: String, ca: String, inbound: bool, add: bool) -> TrustView, unlocked;
+    trust::trust_impact(service: String, ca: String, inbound: bool, add: bool) -> TrustImpact, unlocked;
+    intents::intent_add(from: String, to: String, note: Option<String>) -> IntentView, unlocked;
+    intents::intent_remove(from: String, to: String) -> (), unlocked;
     backup::vault_backup(passphrase: String, confirm: String) -> Option<String>, unlocked;
     backup::vault_restore(args: RestoreArgs) -> AppStatus, locked;
     export::export_preview(args: ExportArgs) -> Vec<BundlePreview>, unlocked;

@@ -10,6 +10,7 @@ pub mod bindings;
 pub mod cli_server;
 pub mod clipboard;
 pub mod commands;
+pub mod dialogs;
 pub mod error;
 pub mod gate;
 pub mod idle;

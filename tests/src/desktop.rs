@@ -122,19 +122,28 @@ impl Desktop {
     /// Runs `keyloom ARGS` on the default vault (passphrase [`crate::PASSPHRASE`]) in a fresh
     /// home, then starts the app there. `{home}` in an argument becomes the home's path.
     pub async fn start_after(args: &[&str]) -> Desktop {
+        Desktop::start_after_all(&[args]).await
+    }
+
+    /// Like [`Desktop::start_after`] with several commands, run in order.
+    pub async fn start_after_all(commands: &[&[&str]]) -> Desktop {
         let home = tempfile::tempdir().expect("tempdir");
-        let args: Vec<String> = args.iter().map(|a| a.replace("{home}", &home.path().display().to_string())).collect();
-        let out = Command::new(crate::keyloom_bin())
-            .args(&args)
-            .env("XDG_DATA_HOME", home.path().join("data"))
-            .env("XDG_CONFIG_HOME", home.path().join("config"))
-            .env("XDG_CACHE_HOME", home.path().join("cache"))
-            .env("KEYLOOM_PASSPHRASE", crate::PASSPHRASE)
-            .env_remove("KEYLOOM_VAULT")
-            .stdin(Stdio::null())
-            .output()
-            .expect("run keyloom demo");
-        assert!(out.status.success(), "keyloom demo failed: {}", String::from_utf8_lossy(&out.stderr));
+        for args in commands {
+            let args: Vec<String> =
+                args.iter().map(|a| a.replace("{home}", &home.path().display().to_string())).collect();
+            let out = Command::new(crate::keyloom_bin())
+                .args(&args)
+                .env("XDG_DATA_HOME", home.path().join("data"))
+                .env("XDG_CONFIG_HOME", home.path().join("config"))
+                .env("XDG_CACHE_HOME", home.path().join("cache"))
+                .env("XDG_RUNTIME_DIR", home.path())
+                .env("KEYLOOM_PASSPHRASE", crate::PASSPHRASE)
+                .env_remove("KEYLOOM_VAULT")
+                .stdin(Stdio::null())
+                .output()
+                .expect("run keyloom");
+            assert!(out.status.success(), "keyloom {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+        }
         Desktop::start_in(home).await
     }
 
@@ -308,8 +317,30 @@ impl Desktop {
 
     /// The text on the X clipboard, as another program would paste it.
     pub fn clipboard(&self) -> String {
+        self.selection("clipboard")
+    }
+
+    /// The X PRIMARY selection (what a middle click pastes): whatever text was last selected.
+    pub fn primary(&self) -> String {
+        self.selection("primary")
+    }
+
+    /// Double-clicks the element matching `css` with the pointer, as a person selecting a word does.
+    pub async fn double_click(&self, css: &str) {
+        use fantoccini::actions::{InputSource, MouseActions, PointerAction, MOUSE_BUTTON_LEFT};
+        let element = self.find(css).await;
+        let mouse = MouseActions::new("mouse".into())
+            .then(PointerAction::MoveToElement { element, duration: None, x: 0.0, y: 0.0 })
+            .then(PointerAction::Down { button: MOUSE_BUTTON_LEFT })
+            .then(PointerAction::Up { button: MOUSE_BUTTON_LEFT })
+            .then(PointerAction::Down { button: MOUSE_BUTTON_LEFT })
+            .then(PointerAction::Up { button: MOUSE_BUTTON_LEFT });
+        self.client.perform_actions(mouse).await.unwrap_or_else(|e| panic!("double-click {css}: {e}"));
+    }
+
+    fn selection(&self, which: &str) -> String {
         let out = Command::new("xclip")
-            .args(["-o", "-selection", "clipboard"])
+            .args(["-o", "-selection", which])
             .env("DISPLAY", &self.display)
             .output()
             .expect("run xclip");

@@ -377,3 +377,190 @@ async fn graph_of_large_estates() {
         app.client.clone().close().await.expect("close session");
     }
 }
+
+/// Everything the CLI changes, the app changes too: trust and intents on the service page (each
+/// confirmation names who gains or loses access, each change undoable), a one-click fix and its
+/// undo, credential rename, policy and delete. A revealed value never reaches the X PRIMARY
+/// selection or the clipboard by selection; a passphrase change without the current passphrase is
+/// refused; a failed export is audited as a failure.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_app_edits_trust_intents_and_credentials_and_keeps_values_inside() {
+    let svc = |name: &'static str| -> Vec<&'static str> { vec!["service", "add", name, "--env", "prod"] };
+    let issue = |name: &'static str, dns: &'static str| -> Vec<&'static str> {
+        vec!["cert", "issue", "--service", name, "--ca", "corp-root", "--dns", dns, "--server", "--client"]
+    };
+    let setup: Vec<Vec<&str>> = vec![
+        vec!["init", "--scrypt-log-n", "14"],
+        svc("payments"),
+        svc("checkout"),
+        svc("billing"),
+        svc("reports"),
+        vec!["ca", "create", "corp-root"],
+        issue("payments", "payments.corp.example"),
+        issue("checkout", "checkout.corp.example"),
+        issue("billing", "billing.corp.example"),
+        issue("reports", "reports.corp.example"),
+        vec!["intent", "add", "--from", "checkout", "--to", "payments"],
+        vec!["trust", "add", "payments", "--ca", "corp-root", "--inbound"],
+        vec!["trust", "add", "checkout", "--ca", "corp-root", "--outbound"],
+        vec!["secret", "generate", "payments/API_TOKEN", "--length", "24"],
+        vec!["secret", "generate", "payments/DB_PASSWORD", "--length", "24"],
+    ];
+    let setup: Vec<&[&str]> = setup.iter().map(Vec::as_slice).collect();
+    let app = Desktop::start_after_all(&setup).await;
+    app.unlock().await;
+
+    // The service page: payments trusts corp-root for its clients; checkout is the one intended.
+    app.type_into("[data-testid=search]", "payments").await;
+    app.click(".vrow").await;
+    app.wait_text("[data-testid=trust-inbound]", "corp-root").await;
+    app.wait_text("[data-testid=service-findings]", "intends").await;
+    app.click("[data-testid=untrust-inbound-corp-root]").await;
+    let confirm = app.wait_text("[data-testid=trust-confirm]", "Intents that stop working: checkout").await;
+    assert!(confirm.contains("billing") && confirm.contains("reports"), "the callers without intent are named: {confirm}");
+    app.screenshot("20-service-trust-confirm").await;
+    app.click("[data-testid=trust-confirm-yes]").await;
+    app.wait_text("[data-testid=undo-notice]", "Removed corp-root").await;
+    let findings = app.wait_text("[data-testid=service-findings]", "cannot succeed").await;
+    assert!(!findings.contains("intends"), "the over-trust finding went with the trust: {findings}");
+    assert!(!app.find("[data-testid=trust-inbound]").await.text().await.unwrap().contains("corp-root"));
+    // Undo puts it back, and the broken intent is gone again.
+    app.click("[data-testid=undo]").await;
+    app.wait_text("[data-testid=trust-inbound]", "corp-root").await;
+    let findings = app.wait_text("[data-testid=service-findings]", "intends").await;
+    assert!(!findings.contains("cannot succeed"), "{findings}");
+
+    // Outbound trust from the picker, and an intent declared, removed and restored.
+    app.select("[data-testid=trust-ca]", "corp-root").await;
+    app.select("[data-testid=trust-dir]", "outbound").await;
+    app.click("[data-testid=trust-add]").await;
+    app.click("[data-testid=trust-confirm-yes]").await;
+    app.wait_text("[data-testid=trust-outbound]", "corp-root").await;
+    app.select("[data-testid=intent-to]", "billing").await;
+    app.click("[data-testid=intent-add]").await;
+    app.find("[data-testid=intent-payments-billing]").await;
+    app.screenshot("21-service-page").await;
+    app.click("[data-testid=intent-remove-payments-billing]").await;
+    app.wait_text("[data-testid=undo-notice]", "Removed the intent payments → billing").await;
+    assert!(app.client.find(fantoccini::Locator::Css("[data-testid=intent-payments-billing]")).await.is_err());
+    app.click("[data-testid=undo]").await;
+    app.find("[data-testid=intent-payments-billing]").await;
+
+    // A one-click fix from Findings names who loses access, and can be undone.
+    app.click("[data-testid=nav-findings]").await;
+    app.type_into("[data-testid=search]", "intends").await;
+    app.click(".vrow").await;
+    app.click("[data-testid=fix]").await;
+    let impact = app.wait_text("[data-testid=fix-impact]", "checkout").await;
+    assert!(impact.contains("Intents that stop working"), "{impact}");
+    app.screenshot("22-fix-impact").await;
+    app.click("[data-testid=fix-confirm]").await;
+    app.wait_text("[data-testid=fix-done]", "done").await;
+    let trust = app.invoke_with("service_detail", json!({"name": "payments"})).await.unwrap();
+    assert_eq!(trust["trust"]["inbound"], json!([]), "the fix removed the trust");
+    app.click("[data-testid=undo]").await;
+    let start = std::time::Instant::now();
+    loop {
+        let d = app.invoke_with("service_detail", json!({"name": "payments"})).await.unwrap();
+        if d["trust"]["inbound"] == json!(["corp-root"]) {
+            break;
+        }
+        assert!(start.elapsed() < std::time::Duration::from_secs(10), "undo did not restore the trust: {d}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+
+    // Credentials: a revealed value cannot be selected into PRIMARY or copied by selection. The
+    // same double-click on the title does select (so the check can fail).
+    app.click("[data-testid=nav-credentials]").await;
+    app.type_into("[data-testid=search]", "API_TOKEN").await;
+    app.click(".vrow").await;
+    app.click("[data-testid=reveal]").await;
+    app.wait_text("[data-testid=reveal-countdown]", "hidden in").await;
+    let value = app
+        .invoke_with("credential_reveal", json!({"service": "payments", "name": "API_TOKEN", "version": null}))
+        .await
+        .unwrap()["value"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let shown = app.wait_text("[data-testid=secret-value]", &value).await;
+    assert_eq!(shown.trim(), value);
+    app.double_click("[data-testid=secret-value]").await;
+    app.find("body").await.send_keys("\u{E009}c").await.expect("Ctrl+C");
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert!(!app.primary().contains(&value), "the revealed value reached PRIMARY");
+    assert!(!app.clipboard().contains(&value), "the revealed value reached the clipboard by selection");
+    app.double_click("[data-testid=credential-detail] h2").await;
+    let start = std::time::Instant::now();
+    loop {
+        let p = app.primary();
+        if !p.trim().is_empty() && "payments/API_TOKEN".contains(p.trim()) {
+            break;
+        }
+        assert!(start.elapsed() < std::time::Duration::from_secs(10), "a double-click never selected the title: {p:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+
+    // Rename, policy and delete.
+    app.click("[data-testid=credential-edit]").await;
+    app.type_into("[data-testid=credential-edit-name]", "STRIPE_TOKEN").await;
+    app.type_into("[data-testid=credential-edit-target]", "stripe").await;
+    app.type_into("[data-testid=credential-edit-rotate]", "30").await;
+    app.click("[data-testid=credential-edit-save]").await;
+    app.wait_text("[data-testid=credential-detail]", "payments/STRIPE_TOKEN").await;
+    app.wait_text("[data-testid=credential-detail]", "every 30 days").await;
+    app.screenshot("23-credential-edited").await;
+    app.click("[data-testid=credential-remove]").await;
+    app.click("[data-testid=credential-remove-yes]").await;
+    let start = std::time::Instant::now();
+    loop {
+        let listed = app.invoke_raw("credentials_list").await.unwrap();
+        let names: Vec<String> =
+            listed.as_array().unwrap().iter().filter_map(|c| c["name"].as_str().map(String::from)).collect();
+        if names == ["DB_PASSWORD"] {
+            break;
+        }
+        assert!(start.elapsed() < std::time::Duration::from_secs(10), "the credential was not deleted: {names:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let log = app.invoke_raw("audit_list").await.unwrap();
+    let actions: Vec<&str> = log.as_array().unwrap().iter().filter_map(|e| e["action"].as_str()).collect();
+    for a in ["secret.rename", "secret.policy", "secret.remove", "trust.remove", "trust.add", "intent.add", "intent.remove"] {
+        assert!(actions.contains(&a), "{a} missing from the audit log: {actions:?}");
+    }
+
+    // Changing the passphrase needs the current one: a wrong one is refused.
+    app.click("[data-testid=nav-settings]").await;
+    app.type_into("[data-testid=current-passphrase]", "not the passphrase at all").await;
+    app.type_into("[data-testid=new-passphrase]", "a brand new passphrase for keyloom 2027").await;
+    app.type_into("[data-testid=new-passphrase-again]", "a brand new passphrase for keyloom 2027").await;
+    app.click("[data-testid=change-passphrase]").await;
+    app.wait_text("[data-testid=settings-error]", "rong").await;
+    let refused = app
+        .invoke_with(
+            "passphrase_change",
+            json!({"current": "", "passphrase": "x y z w v u t s", "confirm": "x y z w v u t s", "keyFile": null}),
+        )
+        .await
+        .expect_err("no current passphrase, no change");
+    assert!(refused["code"].is_string(), "{refused}");
+
+    // An export that fails (something not Keyloom's is already at the output) is audited as a
+    // failure, and the app says to choose another folder.
+    let dest = app.home.path().join("bundles");
+    std::fs::create_dir_all(dest.join("payments")).unwrap();
+    std::fs::write(dest.join("payments").join("notes.txt"), b"mine").unwrap();
+    app.click("[data-testid=nav-export]").await;
+    app.type_into("[data-testid=export-search]", "payments").await;
+    app.click("[data-testid=export-pick-payments]").await;
+    app.type_into("[data-testid=export-dest]", dest.to_str().unwrap()).await;
+    app.click("[data-testid=export-run]").await;
+    let err = app.wait_text("[data-testid=error]", "will not replace").await;
+    assert!(err.contains("Choose another folder") && !err.contains("--force"), "{err}");
+    app.screenshot("24-export-refused").await;
+    assert_eq!(std::fs::read(dest.join("payments").join("notes.txt")).unwrap(), b"mine");
+    let log = app.invoke_raw("audit_list").await.unwrap();
+    let export = log.as_array().unwrap().iter().find(|e| e["action"] == "export").expect("the export is audited");
+    assert_eq!(export["outcome"], "failure", "{export}");
+    app.client.clone().close().await.expect("close session");
+}

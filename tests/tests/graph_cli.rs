@@ -120,3 +120,39 @@ fn demo_estate_is_deterministic_labelled_and_has_every_finding_kind() {
     let svg = render.wait_with_output().unwrap();
     assert!(svg.status.success() && String::from_utf8_lossy(&svg.stdout).contains("<svg"));
 }
+
+/// Removing a CA from a trust store names what breaks: the intents that stop working and the
+/// callers without intent that lose access. `explain` names a cross-environment or over-trusting
+/// channel as a concern even when it is intended.
+#[test]
+fn trust_removal_names_the_callers_it_cuts_off_and_explain_names_concerns() {
+    let v = TestVault::init();
+    for (name, env) in [("payments", "prod"), ("checkout", "prod"), ("billing", "prod"), ("qa-runner", "staging")] {
+        v.ok(&["service", "add", name, "--env", env]);
+    }
+    v.ok(&["ca", "create", "corp-root"]);
+    for name in ["payments", "checkout", "billing", "qa-runner"] {
+        let dns = format!("{name}.corp.example");
+        v.ok(&["cert", "issue", "--service", name, "--ca", "corp-root", "--dns", &dns, "--server", "--client"]);
+    }
+    v.ok(&["intent", "add", "--from", "checkout", "--to", "payments"]);
+    v.ok(&["intent", "add", "--from", "qa-runner", "--to", "payments"]);
+    v.ok(&["trust", "add", "payments", "--ca", "corp-root", "--inbound"]);
+    v.ok(&["trust", "add", "qa-runner", "--ca", "corp-root", "--outbound"]);
+    v.ok(&["trust", "add", "checkout", "--ca", "corp-root", "--outbound"]);
+
+    let explained = v.json(&["explain", "qa-runner", "payments", "--json"]);
+    assert_eq!(explained["verdict"], "intended and working, with concerns", "{explained}");
+    let concerns = explained["concerns"].to_string();
+    assert!(concerns.contains("crosses environments") && concerns.contains("over-trust"), "{concerns}");
+    let plain = v.json(&["explain", "checkout", "payments", "--json"]);
+    assert!(plain["concerns"].to_string().contains("over-trust"), "{plain}");
+
+    let out = v.run(&["trust", "remove", "payments", "--ca", "corp-root", "--inbound"]);
+    keyloom_tests::assert_success(&out, &["trust", "remove"]);
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("Intents that stop working: checkout, qa-runner"), "{said}");
+    assert!(said.contains("no longer connects (no intent): billing"), "{said}");
+    let broken = v.json(&["explain", "checkout", "payments", "--json"]);
+    assert_eq!(broken["verdict"], "intended but broken", "{broken}");
+}

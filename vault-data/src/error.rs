@@ -106,8 +106,8 @@ pub enum Error {
     },
     /// Removing something that other records still point at.
     #[error(
-        "service {name:?} is still referenced by {references}; remove those first, or pass --force to remove its \
-         secrets and intents with it and revoke its active certificates"
+        "service {name:?} is still referenced by {references}; remove those first (removing it anyway also \
+         removes its secrets and intents and revokes its active certificates)"
     )]
     StillReferenced {
         /// The service being removed.
@@ -115,8 +115,24 @@ pub enum Error {
         /// A readable list of what refers to it.
         references: String,
     },
-    /// An export would replace something that is not a previous Keyloom output (or `--force`
-    /// was not given); nothing was written or removed.
+    /// An export found something at its output path and was not asked to replace it; a previous
+    /// Keyloom output there may be replaced on request. Nothing was written or removed.
+    #[error("will not replace {}: it exists", .path.display())]
+    OutputExists {
+        /// The output path, resolved.
+        path: PathBuf,
+    },
+    /// A refusal the user may override (the CLI's `--force`): `refusal` says what stands in the
+    /// way, `anyway` what overriding it does.
+    #[error("{refusal} ({anyway})")]
+    NeedsForce {
+        /// What stands in the way.
+        refusal: String,
+        /// What going ahead anyway does.
+        anyway: String,
+    },
+    /// An export would replace something that is not a previous Keyloom output; nothing was
+    /// written or removed.
     #[error("will not replace {}: {why}", .path.display())]
     WontReplace {
         /// The output path, resolved.
@@ -234,6 +250,8 @@ pub enum ErrorCode {
     StillReferenced,
     /// `wont_replace`.
     WontReplace,
+    /// `needs_force`.
+    NeedsForce,
     /// `invalid`.
     Invalid,
     /// `integrity`.
@@ -271,6 +289,7 @@ impl ErrorCode {
         ErrorCode::Exists,
         ErrorCode::StillReferenced,
         ErrorCode::WontReplace,
+        ErrorCode::NeedsForce,
         ErrorCode::Invalid,
         ErrorCode::Integrity,
         ErrorCode::RolledBack,
@@ -300,6 +319,7 @@ impl ErrorCode {
             ErrorCode::Exists => "exists",
             ErrorCode::StillReferenced => "still_referenced",
             ErrorCode::WontReplace => "wont_replace",
+            ErrorCode::NeedsForce => "needs_force",
             ErrorCode::Invalid => "invalid",
             ErrorCode::Integrity => "integrity",
             ErrorCode::RolledBack => "rolled_back",
@@ -358,6 +378,11 @@ pub enum ErrorHint {
     RestoreFromSnapshot,
     /// An older copy of the vault: accept it on purpose (a real factor, audited) or restore.
     AcceptRollback,
+    /// Refused, but the user may go ahead anyway; the message says what that does.
+    ForceAnyway,
+    /// An output exists where an export was to write: replacing a previous Keyloom output is
+    /// possible on request, anything else never.
+    ForceReplace,
 }
 
 /// How a front end should treat an error: which exit code, which UI state.
@@ -397,6 +422,8 @@ impl Error {
             Error::NotFound(_) => Some(ErrorHint::CreateVault),
             Error::Damaged(_) => Some(ErrorHint::RestoreFromSnapshot),
             Error::RolledBack { .. } => Some(ErrorHint::AcceptRollback),
+            Error::StillReferenced { .. } | Error::NeedsForce { .. } => Some(ErrorHint::ForceAnyway),
+            Error::OutputExists { .. } => Some(ErrorHint::ForceReplace),
             _ => None,
         }
     }
@@ -419,7 +446,8 @@ impl Error {
             Error::UnknownCertificate(_) => ErrorCode::UnknownCertificate,
             Error::Exists { .. } => ErrorCode::Exists,
             Error::StillReferenced { .. } => ErrorCode::StillReferenced,
-            Error::WontReplace { .. } => ErrorCode::WontReplace,
+            Error::WontReplace { .. } | Error::OutputExists { .. } => ErrorCode::WontReplace,
+            Error::NeedsForce { .. } => ErrorCode::NeedsForce,
             Error::Invalid(_) | Error::ExportOption { .. } => ErrorCode::Invalid,
             Error::Integrity(_) | Error::Damaged(_) => ErrorCode::Integrity,
             Error::RolledBack { .. } => ErrorCode::RolledBack,

@@ -108,6 +108,9 @@ pub fn explain(ctx: &Context, from: &str, to: &str) -> CliResult<()> {
     for c in &e.credentials {
         println!("  credential:   {}/{c}", e.from);
     }
+    for c in &e.concerns {
+        println!("  concern:      {c}");
+    }
     for r in &e.reasons {
         println!("  why not:      {r}");
     }

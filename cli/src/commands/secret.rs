@@ -133,6 +133,25 @@ pub fn run(ctx: &Context, cmd: SecretCmd) -> CliResult<()> {
                 println!("Renamed {r} to {}/{} ({} version(s) kept)", s.service, s.name, s.versions);
             }
         }
+        SecretCmd::Edit { reference, target, no_target, rotate_days, no_rotation } => {
+            let r: SecretRef = reference.parse()?;
+            // Fields not named on the command line keep their current value.
+            let current = vault.secret_history(&r)?;
+            let policy = vault_data::SecretPolicy {
+                target: if no_target { None } else { target.or(current.target) },
+                rotate_days: if no_rotation { None } else { rotate_days.or(current.rotate_days) },
+            };
+            let s = vault.set_secret_policy(&r, policy)?;
+            if ctx.json {
+                ctx.print_json(&s)?;
+            } else {
+                println!(
+                    "{r}: target {}, rotation {}",
+                    s.target.as_deref().unwrap_or("none"),
+                    s.rotate_days.map_or("none".to_string(), |d| format!("every {d} days"))
+                );
+            }
+        }
         SecretCmd::Import { service, file, policy } => {
             vault.service(&service)?;
             let opts = options(policy);

@@ -42,7 +42,21 @@ pub fn run(ctx: &Context, cmd: TrustCmd) -> CliResult<()> {
             }
             view
         }
-        TrustCmd::Remove(a) => vault.set_trust(&a.service, &a.ca, direction(&a)?, false)?,
+        TrustCmd::Remove(a) => {
+            let d = direction(&a)?;
+            // Measured before the change: which callers this takes access from.
+            let impact = vault.trust_impact(&a.service, &a.ca, d, false)?;
+            let view = vault.set_trust(&a.service, &a.ca, d, false)?;
+            if !ctx.json {
+                if !impact.intended.is_empty() {
+                    eprintln!("Intents that stop working: {}", impact.intended.join(", "));
+                }
+                if !impact.unintended.is_empty() {
+                    eprintln!("Also no longer connects (no intent): {}", impact.unintended.join(", "));
+                }
+            }
+            view
+        }
         TrustCmd::List { service } => vault.trust(&service)?,
     };
     print(ctx, &view)?;

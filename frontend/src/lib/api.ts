@@ -14,6 +14,7 @@ export const api = {
   open: c.vaultOpen,
   unlock: c.vaultUnlock,
   lock: c.vaultLock,
+  quit: c.appQuit,
   saveRecoveryKey: c.recoveryKeySave,
   recoveryKeyDone: c.recoveryKeyDone,
   rememberDevice: c.deviceRemember,
@@ -34,6 +35,8 @@ export const api = {
   reveal: c.credentialReveal,
   copy: c.credentialCopy,
   removeCredential: c.credentialRemove,
+  renameCredential: c.credentialRename,
+  setCredentialPolicy: c.credentialPolicy,
 
   cas: c.casList,
   createCa: c.caCreate,
@@ -41,6 +44,7 @@ export const api = {
 
   certs: c.certsList,
   cert: c.certDetail,
+  issueDefaults: c.certIssueDefaults,
   issueCert: c.certIssue,
   renewCert: c.certRenew,
   revokeCert: c.certRevoke,
@@ -53,6 +57,9 @@ export const api = {
   blastRadius: c.graphBlastRadius,
   saveGraphImage: c.graphImageSave,
   setTrust: c.trustSet,
+  trustImpact: c.trustImpact,
+  addIntent: c.intentAdd,
+  removeIntent: c.intentRemove,
 
   exportPreview: c.exportPreview,
   exportRun: c.exportRun,

@@ -499,6 +499,17 @@ note: string | null,
  */
 created: string, };
 
+export type IssueDefaults = { 
+/**
+ * The CA to issue from: the signing CA with the most active certificates in the service's
+ * environment, else one named after the environment, else an intermediate, else any.
+ */
+ca: string | null, 
+/**
+ * URI SANs: the service's SPIFFE ID, when it has one.
+ */
+uris: Array<string>, };
+
 export type TrustView = { 
 /**
  * Service name.
@@ -512,6 +523,17 @@ inbound: Array<string>,
  * CAs used to verify outbound server certificates.
  */
 outbound: Array<string>, };
+
+export type TrustImpact = { 
+/**
+ * Services whose declared intent stops working (removal) or starts working (addition).
+ */
+intended: Array<string>, 
+/**
+ * Other services that lose (removal) or gain (addition) that half of mTLS; a gain here is
+ * access no intent asked for.
+ */
+unintended: Array<string>, };
 
 export type Graph = { 
 /**
@@ -531,9 +553,28 @@ edges: Array<Edge>,
  */
 findings: Array<Finding>, 
 /**
+ * Every environment of the vault (not only those in view), each with its colour slot, so a
+ * filtered view keeps the same colours and can offer the other environments.
+ */
+environments: Array<EnvironmentInfo>, 
+/**
  * Whether `mtls` edges are listed for every pair or only for intended/credential pairs.
  */
 mtls_pairs: string, };
+
+export type EnvironmentInfo = { 
+/**
+ * Its name.
+ */
+name: string, 
+/**
+ * One of [`COLOUR_SLOTS`] palette slots.
+ */
+slot: number, 
+/**
+ * How many services it holds.
+ */
+services: number, };
 
 export type Node = { 
 /**
@@ -861,13 +902,19 @@ can_verify: string | null,
  */
 credentials: Array<string>, 
 /**
- * "intended and working", "possible but not intended (over-trust)", "intended but broken", "no channel".
+ * "intended and working" (", with concerns" when `concerns` is not empty), "possible but not
+ * intended (over-trust)", "intended but broken", "no channel, none intended".
  */
 verdict: string, 
 /**
  * Why not, when the channel is missing.
  */
-reasons: Array<string>, };
+reasons: Array<string>, 
+/**
+ * What is wrong with a channel that exists: it crosses environments, or the callee accepts a
+ * whole CA's identities where intents name a few (the findings say the same).
+ */
+concerns: Array<string>, };
 
 export type AuditEntry = { 
 /**
@@ -1007,9 +1054,9 @@ message: string,
  */
 hint?: ErrorHint, };
 
-export type ErrorCode = "wrong_key" | "locked" | "no_unlock_method" | "needs_real_factor" | "not_found" | "already_exists" | "in_use" | "unknown_service" | "unknown_secret" | "unknown_intent" | "unknown_ca" | "unknown_environment" | "unknown_certificate" | "exists" | "still_referenced" | "wont_replace" | "invalid" | "integrity" | "rolled_back" | "unsupported_format" | "storage" | "io" | "permission_denied" | "keyring";
+export type ErrorCode = "wrong_key" | "locked" | "no_unlock_method" | "needs_real_factor" | "not_found" | "already_exists" | "in_use" | "unknown_service" | "unknown_secret" | "unknown_intent" | "unknown_ca" | "unknown_environment" | "unknown_certificate" | "exists" | "still_referenced" | "wont_replace" | "needs_force" | "invalid" | "integrity" | "rolled_back" | "unsupported_format" | "storage" | "io" | "permission_denied" | "keyring";
 
-export type ErrorHint = "create_vault" | "restore_from_snapshot" | "accept_rollback";
+export type ErrorHint = "create_vault" | "restore_from_snapshot" | "accept_rollback" | "force_anyway" | "force_replace";
 
 export type IpcErrorCode = ErrorCode | "no_vault" | "throttled" | "clipboard" | "internal";
 
@@ -1146,7 +1193,11 @@ trust: TrustView,
 /**
  * Intents from or to it.
  */
-intents: Array<IntentView>, };
+intents: Array<IntentView>, 
+/**
+ * Findings that name it, most severe first: the page shows what a trust or intent change did.
+ */
+findings: Array<Finding>, };
 
 export type ServiceEditArgs = { 
 /**

@@ -1,6 +1,6 @@
 // Generated from src-tauri/src/ipc_table.rs by src-tauri/src/ipc.rs: do not edit.
 // KEYLOOM_UPDATE_BINDINGS=1 cargo test -p keyloom-desktop --lib rewrites it.
-import type { AppStatus, AuditEntry, AuditReport, BundleCheck, BundlePreview, CaCreateArgs, CaView, CertDetail, CertIssueArgs, CertView, Charset, CopyReceipt, CreateVaultArgs, CreatedVault, Credential, CredentialTarget, Explanation, ExportArgs, ExportSummary, FileArg, Finding, Graph, GraphQuery, Progress, Reason, RekeyArgs, RekeyOutcome, RestoreArgs, RevealedSecret, SecretSummary, Service, ServiceDetail, ServiceEditArgs, ServiceSpec, Settings, Strength, TrustView, UnlockArgs, UnlockOutcome } from "./bindings";
+import type { AppStatus, AuditEntry, AuditReport, BundleCheck, BundlePreview, CaCreateArgs, CaView, CertDetail, CertIssueArgs, CertView, Charset, CopyReceipt, CreateVaultArgs, CreatedVault, Credential, CredentialTarget, Explanation, ExportArgs, ExportSummary, FileArg, Finding, Graph, GraphQuery, IntentView, IssueDefaults, Progress, Reason, RekeyArgs, RekeyOutcome, RestoreArgs, RevealedSecret, SecretSummary, Service, ServiceDetail, ServiceEditArgs, ServiceSpec, Settings, Strength, TrustImpact, TrustView, UnlockArgs, UnlockOutcome } from "./bindings";
 import { call, callWithProgress } from "./ipc";
 export const appStatus = (): Promise<AppStatus> => call<AppStatus>("app_status", {});
 export const passphraseStrength = (passphrase: string): Promise<Strength> => call<Strength>("passphrase_strength", { passphrase });
@@ -10,6 +10,7 @@ export const vaultOpen = (path: string): Promise<AppStatus> => call<AppStatus>("
 export const vaultUnlock = (args: UnlockArgs): Promise<UnlockOutcome> => call<UnlockOutcome>("vault_unlock", { args });
 export const keyFilePick = (): Promise<string | null> => call<string | null>("key_file_pick", {});
 export const vaultLock = (): Promise<AppStatus> => call<AppStatus>("vault_lock", {});
+export const appQuit = (): Promise<null> => call<null>("app_quit", {});
 export const recoveryKeySave = (): Promise<string | null> => call<string | null>("recovery_key_save", {});
 export const recoveryKeyDone = (): Promise<null> => call<null>("recovery_key_done", {});
 export const deviceRemember = (enabled: boolean, current: string | null, keyFile: string | null): Promise<AppStatus> => call<AppStatus>("device_remember", { enabled, current, keyFile });
@@ -27,11 +28,14 @@ export const credentialGenerate = (credential: CredentialTarget, length: number,
 export const credentialReveal = (service: string, name: string, version: number | null): Promise<RevealedSecret> => call<RevealedSecret>("credential_reveal", { service, name, version });
 export const credentialCopy = (service: string, name: string, version: number | null): Promise<CopyReceipt> => call<CopyReceipt>("credential_copy", { service, name, version });
 export const credentialRemove = (service: string, name: string): Promise<null> => call<null>("credential_remove", { service, name });
+export const credentialRename = (service: string, name: string, newName: string): Promise<SecretSummary> => call<SecretSummary>("credential_rename", { service, name, newName });
+export const credentialPolicy = (service: string, name: string, target: string | null, rotateDays: number | null): Promise<SecretSummary> => call<SecretSummary>("credential_policy", { service, name, target, rotateDays });
 export const casList = (): Promise<Array<CaView>> => call<Array<CaView>>("cas_list", {});
 export const caCreate = (args: CaCreateArgs): Promise<CaView> => call<CaView>("ca_create", { args });
 export const caImport = (file: FileArg): Promise<Array<CaView>> => call<Array<CaView>>("ca_import", { file });
 export const certsList = (): Promise<Array<CertView>> => call<Array<CertView>>("certs_list", {});
 export const certDetail = (id: string): Promise<CertDetail> => call<CertDetail>("cert_detail", { id });
+export const certIssueDefaults = (service: string): Promise<IssueDefaults> => call<IssueDefaults>("cert_issue_defaults", { service });
 export const certIssue = (args: CertIssueArgs): Promise<CertView> => call<CertView>("cert_issue", { args });
 export const certRenew = (id: string, rotateKey: boolean): Promise<CertView> => call<CertView>("cert_renew", { id, rotateKey });
 export const certRevoke = (id: string, reason: Reason): Promise<CertView> => call<CertView>("cert_revoke", { id, reason });
@@ -43,6 +47,9 @@ export const graphExplain = (from: string, to: string): Promise<Explanation> => 
 export const graphBlastRadius = (ca: string): Promise<Finding> => call<Finding>("graph_blast_radius", { ca });
 export const graphImageSave = (fileName: string, contents: string, base64: boolean): Promise<string | null> => call<string | null>("graph_image_save", { fileName, contents, base64 });
 export const trustSet = (service: string, ca: string, inbound: boolean, add: boolean): Promise<TrustView> => call<TrustView>("trust_set", { service, ca, inbound, add });
+export const trustImpact = (service: string, ca: string, inbound: boolean, add: boolean): Promise<TrustImpact> => call<TrustImpact>("trust_impact", { service, ca, inbound, add });
+export const intentAdd = (from: string, to: string, note: string | null): Promise<IntentView> => call<IntentView>("intent_add", { from, to, note });
+export const intentRemove = (from: string, to: string): Promise<null> => call<null>("intent_remove", { from, to });
 export const vaultBackup = (passphrase: string, confirm: string): Promise<string | null> => call<string | null>("vault_backup", { passphrase, confirm });
 export const vaultRestore = (args: RestoreArgs): Promise<AppStatus> => call<AppStatus>("vault_restore", { args });
 export const exportPreview = (args: ExportArgs): Promise<Array<BundlePreview>> => call<Array<BundlePreview>>("export_preview", { args });

@@ -2,12 +2,18 @@
 // this file words it for a person and, where one vault operation carries it out, offers it as a
 // button. It maps the Remedy variant, never the finding's kind.
 import type { api as Api } from "./api";
-import type { Finding, Remedy } from "./bindings";
+import type { Finding, Remedy, TrustImpact } from "./bindings";
 
 export interface FixAction {
   label: string;
   confirm: string;
   run: (api: typeof Api) => Promise<unknown>;
+  /** What the fix would change, asked of vault_data before the confirmation is shown. */
+  impact?: (api: typeof Api) => Promise<TrustImpact>;
+  /** Puts things back as they were, offered right after the fix; absent where nothing can. */
+  undo?: (api: typeof Api) => Promise<unknown>;
+  /** Said instead of Undo where a fix cannot be taken back. */
+  permanent?: string;
 }
 
 /** The remedy in the app's words (the CLI words the same remedy as a command). */
@@ -53,8 +59,10 @@ export function remedyText(r: Remedy): string {
 function removeInbound(service: string, ca: string): FixAction {
   return {
     label: `Remove ${ca} from ${service}'s inbound trust`,
-    confirm: `${service} will stop accepting client certificates issued under ${ca}. Callers that rely on it lose access until you add a narrower CA.`,
+    confirm: `${service} will stop accepting client certificates issued under ${ca}.`,
     run: (api) => api.setTrust(service, ca, true, false),
+    impact: (api) => api.trustImpact(service, ca, true, false),
+    undo: (api) => api.setTrust(service, ca, true, true),
   };
 }
 
@@ -71,6 +79,7 @@ export function fixAction(f: Finding): FixAction | null {
         label: "Renew the certificate",
         confirm: `A new certificate with the same names and a new key replaces the current one of ${r.service}.`,
         run: (api) => api.renewCert(r.certificate, true),
+        permanent: "The old certificate stays valid until it expires; export the new bundle to deploy it.",
       };
     case "rotate_credential":
       return {
@@ -78,6 +87,7 @@ export function fixAction(f: Finding): FixAction | null {
         confirm: `A new random 32-character value becomes the current version of ${r.service}/${r.name}. Update whatever uses it.`,
         run: (api) =>
           api.generateCredential({ service: r.service, name: r.name, target: null, rotate_days: null }, 32, "alphanumeric"),
+        permanent: "The previous value stays in the credential's history.",
       };
     default:
       return null;

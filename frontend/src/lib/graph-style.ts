@@ -2,7 +2,8 @@
 // computed style once, at mount (which follows the system's light or dark theme).
 import type cytoscape from "cytoscape";
 
-const ENV_COLOURS = ["#3b82f6", "#10b981", "#f59e0b", "#8b5cf6", "#ec4899", "#14b8a6", "#84cc16", "#f97316"];
+/** One colour per environment slot (vault_data's `environment_slot`). */
+export const ENV_COLOURS = ["#3b82f6", "#10b981", "#f59e0b", "#8b5cf6", "#ec4899", "#14b8a6", "#84cc16", "#f97316"];
 
 export function graphStyle(root: HTMLElement): cytoscape.StylesheetJson {
   const css = getComputedStyle(root);
@@ -81,10 +82,12 @@ export function graphStyle(root: HTMLElement): cytoscape.StylesheetJson {
 }
 
 /** The legend's entries: what each colour and line means. */
-export const LEGEND: { label: string; swatch: string; dashed?: boolean }[] = [
+export const LEGEND: { label: string; swatch: string; dashed?: boolean; dotted?: boolean }[] = [
   { label: "mutual TLS works", swatch: "#2563eb" },
   { label: "credential", swatch: "#0d9488", dashed: true },
   { label: "intent", swatch: "#7c3aed" },
+  { label: "accepts clients from / verifies servers with (⊣ CA)", swatch: "var(--muted)" },
+  { label: "issued", swatch: "var(--muted)", dotted: true },
   { label: "over-trust / cross-environment", swatch: "var(--bad)" },
   { label: "broken intent", swatch: "var(--warn)", dashed: true },
 ];

@@ -56,6 +56,10 @@ const finding = (id: string, kind: Finding["kind"], severity: Finding["severity"
 const graph: Graph = {
   generated: "2026-11-23T00:00:00Z",
   mtls_pairs: "all",
+  environments: [
+    { name: "prod", slot: 0, services: 2 },
+    { name: "staging", slot: 1, services: 1 },
+  ],
   nodes: [
     svc("pay", "prod", ["f1"], { tier: "1" }),
     svc("web", "prod", [], { tier: "2" }),
@@ -106,10 +110,10 @@ describe("graph to Cytoscape", () => {
     expect(ids(only)).toContain("ca:unused");
   });
 
-  it("filters by environment, keeping the CAs those services touch", () => {
-    const { nodes, edges } = applyFilter(graph, { ...all, environment: "staging" });
-    expect(nodes.map((n) => n.id).sort()).toEqual(["ca:staging-ca", "svc:qa"]);
-    expect(edges.map((e) => e.kind)).toEqual(["issued"]); // the intent's callee is in prod
+  it("colours each environment with the slot vault_data gave it", () => {
+    const els = toElements({ ...graph, environments: [{ name: "prod", slot: 5, services: 2 }, { name: "staging", slot: 2, services: 1 }] }, all);
+    expect(els.find((e) => e.data.id === "svc:pay")!.classes).toContain("env-5");
+    expect(els.find((e) => e.data.id === "svc:qa")!.classes).toContain("env-2");
   });
 
   it("filters by tag and by edge kind", () => {

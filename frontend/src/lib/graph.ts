@@ -2,8 +2,9 @@
 // overview for large estates. Pure functions, so they are unit-tested without a browser.
 import type { Edge, EdgeKind, Finding, FindingKind, Graph, Node, Severity } from "./bindings";
 
+// The environment is not a filter here: vault_data slices the graph by environment (the query's
+// `environment`), so the CLI's `graph --env` and this view keep the same services.
 export interface GraphFilter {
-  environment: string; // "" = all
   search: string; // focuses matching services (name, owner)
   tag: string; // "key=value" or "key"; "" = any
   findingKind: FindingKind | ""; // only nodes/edges carrying this kind of finding
@@ -13,7 +14,6 @@ export interface GraphFilter {
 export const ALL_EDGE_KINDS: EdgeKind[] = ["mtls", "credential", "intent", "trusts_inbound", "trusts_outbound", "issued"];
 
 export const DEFAULT_FILTER: GraphFilter = {
-  environment: "",
   search: "",
   tag: "",
   findingKind: "",
@@ -52,10 +52,9 @@ function kindsOf(ids: string[], byId: Map<string, Finding>): Set<FindingKind> {
   return new Set(ids.map((id) => byId.get(id)?.kind).filter((k): k is FindingKind => k !== undefined));
 }
 
-/** A stable colour slot (0–7) per environment name, in sorted order. */
-export function environmentSlots(nodes: Node[]): Map<string, number> {
-  const envs = [...new Set(nodes.map((n) => n.environment).filter((e): e is string => !!e))].sort();
-  return new Map(envs.map((e, i) => [e, i % 8]));
+/** Each environment's colour slot, as vault_data assigned it (the same in every vault and view). */
+export function environmentSlots(graph: Graph): Map<string, number> {
+  return new Map(graph.environments.map((e) => [e.name, e.slot]));
 }
 
 function tagMatches(node: Node, tag: string): boolean {
@@ -65,14 +64,13 @@ function tagMatches(node: Node, tag: string): boolean {
 }
 
 /**
- * The nodes and edges a filter keeps. Services are kept by environment, tag and finding kind; CAs
+ * The nodes and edges a filter keeps. Services are kept by tag and finding kind; CAs
  * are kept when a kept edge touches them (or, with a finding-kind filter, when they carry one).
  */
 export function applyFilter(graph: Graph, filter: GraphFilter): { nodes: Node[]; edges: Edge[] } {
   const byId = findingIndex(graph);
   const nodeById = new Map(graph.nodes.map((n) => [n.id, n]));
   const keepService = (n: Node) =>
-    (!filter.environment || n.environment === filter.environment) &&
     tagMatches(n, filter.tag) &&
     (!filter.findingKind || kindsOf(n.findings, byId).has(filter.findingKind));
   const services = new Set(graph.nodes.filter((n) => n.kind === "service" && keepService(n)).map((n) => n.id));
@@ -124,7 +122,7 @@ function edgeElement(e: Edge, byId: Map<string, Finding>): CyElement {
 /** Cytoscape elements for the whole filtered graph. */
 export function toElements(graph: Graph, filter: GraphFilter): CyElement[] {
   const byId = findingIndex(graph);
-  const slots = environmentSlots(graph.nodes);
+  const slots = environmentSlots(graph);
   const { nodes, edges } = applyFilter(graph, filter);
   return [...nodes.map((n) => nodeElement(n, byId, slots)), ...edges.map((e) => edgeElement(e, byId))];
 }
@@ -136,7 +134,7 @@ export function toElements(graph: Graph, filter: GraphFilter): CyElement[] {
  */
 export function toCollapsedElements(graph: Graph, filter: GraphFilter, expanded: Set<string>): CyElement[] {
   const byId = findingIndex(graph);
-  const slots = environmentSlots(graph.nodes);
+  const slots = environmentSlots(graph);
   const { nodes, edges } = applyFilter(graph, filter);
   const owner = new Map<string, string>(); // node id -> drawn node id
   const out: CyElement[] = [];

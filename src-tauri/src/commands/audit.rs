@@ -1,7 +1,6 @@
 //! The audit log: entries, chain verification, export as JSON lines.
 
 use tauri::AppHandle;
-use tauri_plugin_dialog::DialogExt;
 use vault_data::audit::{AuditEntry, AuditReport};
 
 use crate::error::{AppError, AppResult};
@@ -31,7 +30,7 @@ pub async fn audit_verify(app: AppHandle) -> AppResult<AuditReport> {
 #[tauri::command]
 pub async fn audit_export(app: AppHandle) -> AppResult<Option<String>> {
     let picked =
-        app.dialog().file().set_title("Export the audit log").set_file_name("keyloom-audit.jsonl").blocking_save_file();
+        crate::dialogs::file_dialog(&app, "Export the audit log").set_file_name("keyloom-audit.jsonl").blocking_save_file();
     let Some(path) = picked else { return Ok(None) };
     let path = path.into_path().map_err(|e| AppError::Invalid(format!("cannot save there: {e}")))?;
     blocking(app, move |s| {

@@ -4,7 +4,6 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 use tauri::AppHandle;
-use tauri_plugin_dialog::DialogExt;
 use vault_data::{SecretString, Unlock, Vault};
 
 use crate::commands::keys::checked_new;
@@ -18,7 +17,7 @@ use crate::state::{blocking, lock};
 pub async fn vault_backup(app: AppHandle, passphrase: String, confirm: String) -> AppResult<Option<String>> {
     let backup_passphrase = checked_new(passphrase, confirm)?;
     let name = format!("keyloom-backup-{}.age", time::OffsetDateTime::now_utc().date());
-    let picked = app.dialog().file().set_title("Save the backup").set_file_name(&name).blocking_save_file();
+    let picked = crate::dialogs::file_dialog(&app, "Save the backup").set_file_name(&name).blocking_save_file();
     let Some(path) = picked else { return Ok(None) };
     let path = path.into_path().map_err(|e| AppError::Invalid(format!("cannot save there: {e}")))?;
     blocking(app, move |s| {

@@ -7,7 +7,7 @@ use tauri::ipc::Channel;
 use tauri::AppHandle;
 use vault_data::pki::crl::Reason;
 use vault_data::pki::KeyType;
-use vault_data::{CertView, IssueRequest};
+use vault_data::{CertView, IssueDefaults, IssueRequest};
 
 use crate::commands::authorities::FileArg;
 use crate::error::{AppError, AppResult};
@@ -56,6 +56,12 @@ pub struct CertIssueArgs {
     pub validity_days: u32,
     /// Key algorithm.
     pub key_type: KeyType,
+}
+
+/// Where the issue form starts for `service`: its environment's issuing CA and its SPIFFE ID.
+#[tauri::command]
+pub async fn cert_issue_defaults(app: AppHandle, service: String) -> AppResult<IssueDefaults> {
+    blocking(app, move |s| s.with_vault(|v| v.issue_defaults(&service))).await
 }
 
 /// Issues a certificate with a new key.

@@ -4,7 +4,9 @@
 use base64::Engine;
 use serde::{Deserialize, Serialize};
 use tauri::AppHandle;
-use vault_data::{Charset, Credential, ExposeSecret, SecretOptions, SecretRef, SecretSlice, SecretSummary};
+use vault_data::{
+    Charset, Credential, ExposeSecret, SecretOptions, SecretPolicy, SecretRef, SecretSlice, SecretSummary,
+};
 use zeroize::Zeroizing;
 
 use crate::clipboard::CopyReceipt;
@@ -130,4 +132,30 @@ pub async fn credential_copy(
 pub async fn credential_remove(app: AppHandle, service: String, name: String) -> AppResult<()> {
     let r = reference(&service, &name)?;
     blocking(app, move |s| s.with_vault(|v| v.remove_secret(&r))).await
+}
+
+/// Renames a credential within its service; every version and its history follow.
+#[tauri::command]
+pub async fn credential_rename(
+    app: AppHandle,
+    service: String,
+    name: String,
+    new_name: String,
+) -> AppResult<SecretSummary> {
+    let r = reference(&service, &name)?;
+    blocking(app, move |s| s.with_vault(|v| v.rename_secret(&r, &new_name))).await
+}
+
+/// Replaces a credential's target and rotation policy (no new value; `null` clears a field).
+#[tauri::command]
+pub async fn credential_policy(
+    app: AppHandle,
+    service: String,
+    name: String,
+    target: Option<String>,
+    rotate_days: Option<u32>,
+) -> AppResult<SecretSummary> {
+    let r = reference(&service, &name)?;
+    let policy = SecretPolicy { target: target.filter(|t| !t.trim().is_empty()), rotate_days };
+    blocking(app, move |s| s.with_vault(|v| v.set_secret_policy(&r, policy))).await
 }

@@ -2,7 +2,6 @@
 
 use serde::Deserialize;
 use tauri::AppHandle;
-use tauri_plugin_dialog::DialogExt;
 use vault_data::graph::{Explanation, Finding, FindingOptions, Graph, GraphOptions};
 
 use crate::error::AppResult;
@@ -22,7 +21,7 @@ pub struct GraphQuery {
     pub all_mtls_pairs: bool,
 }
 
-fn finding_options(state: &crate::state::AppState) -> FindingOptions {
+pub(crate) fn finding_options(state: &crate::state::AppState) -> FindingOptions {
     let days = lock(&state.settings).expiry_warning_days;
     FindingOptions { expiring_within: time::Duration::days(i64::from(days)) }
 }
@@ -82,7 +81,7 @@ pub async fn graph_image_save(
     } else {
         contents.into_bytes()
     };
-    let picked = app.dialog().file().set_title("Save the graph").set_file_name(&file_name).blocking_save_file();
+    let picked = crate::dialogs::file_dialog(&app, "Save the graph").set_file_name(&file_name).blocking_save_file();
     let Some(path) = picked else { return Ok(None) };
     let path = path.into_path().map_err(|e| crate::error::AppError::Invalid(format!("cannot save there: {e}")))?;
     blocking(app, move |_| {

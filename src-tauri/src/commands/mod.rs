@@ -8,6 +8,7 @@ pub mod certificates;
 pub mod credentials;
 pub mod export;
 pub mod graph;
+pub mod intents;
 pub mod keys;
 pub mod services;
 pub mod trust;

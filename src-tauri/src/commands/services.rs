@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use tauri::AppHandle;
+use vault_data::graph::Finding;
 use vault_data::{CertView, IntentView, SecretSummary, Service, ServiceSpec, ServiceUpdate, TrustView};
 
 use crate::error::AppResult;
@@ -28,17 +29,26 @@ pub struct ServiceDetail {
     pub trust: TrustView,
     /// Intents from or to it.
     pub intents: Vec<IntentView>,
+    /// Findings that name it, most severe first: the page shows what a trust or intent change did.
+    pub findings: Vec<Finding>,
 }
 
 /// One service's detail page.
 #[tauri::command]
 pub async fn service_detail(app: AppHandle, name: String) -> AppResult<ServiceDetail> {
     blocking(app, move |s| {
+        let finding_options = super::graph::finding_options(s);
         s.with_vault(|v| {
             let service = v.service(&name)?;
             let certificates =
                 v.list_certs(None)?.into_iter().filter(|c| c.service.as_deref() == Some(&name)).collect();
+            let findings = v
+                .findings(finding_options)?
+                .into_iter()
+                .filter(|f| f.entities.iter().any(|e| e.kind == "service" && e.id == service.id))
+                .collect();
             Ok(ServiceDetail {
+                findings,
                 certificates,
                 credentials: v.list_secrets(Some(&name))?,
                 trust: v.trust(&name)?,

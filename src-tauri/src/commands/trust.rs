@@ -1,6 +1,7 @@
 //! Trust stores: adding or removing a CA, as a finding's fix does.
 
 use tauri::AppHandle;
+use vault_data::graph::TrustImpact;
 use vault_data::{Direction, TrustView};
 
 use crate::error::AppResult;
@@ -11,4 +12,12 @@ use crate::state::blocking;
 pub async fn trust_set(app: AppHandle, service: String, ca: String, inbound: bool, add: bool) -> AppResult<TrustView> {
     let direction = if inbound { Direction::Inbound } else { Direction::Outbound };
     blocking(app, move |s| s.with_vault(|v| v.set_trust(&service, &ca, direction, add))).await
+}
+
+/// What adding or removing CA `ca` from `service`'s trust would change (nothing is written): the
+/// confirmation names the services that gain or lose access.
+#[tauri::command]
+pub async fn trust_impact(app: AppHandle, service: String, ca: String, inbound: bool, add: bool) -> AppResult<TrustImpact> {
+    let direction = if inbound { Direction::Inbound } else { Direction::Outbound };
+    blocking(app, move |s| s.with_vault(|v| v.trust_impact(&service, &ca, direction, add))).await
 }

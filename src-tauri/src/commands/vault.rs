@@ -6,7 +6,6 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
 use tauri::AppHandle;
-use tauri_plugin_dialog::DialogExt;
 use vault_data::{
     ExposeSecret, KdfCost, KeyFile, PassphrasePolicy, SecretString, SlotKind, Strength, Unlock, Vault, VaultStatus,
 };
@@ -342,6 +341,15 @@ pub async fn vault_lock(app: AppHandle) -> AppResult<AppStatus> {
     .await
 }
 
+/// Ctrl+Q: closes the vault (keys wiped, the clipboard cleared if it holds our value), then exits.
+#[tauri::command]
+pub async fn app_quit(app: AppHandle) -> AppResult<()> {
+    let handle = app.clone();
+    blocking(app, |state| state.close_vault()).await?;
+    handle.exit(0);
+    Ok(())
+}
+
 /// Turns "remember on this device" on (which needs the current passphrase: an unlocked screen
 /// alone must not add a way in) or off.
 #[tauri::command]
@@ -368,10 +376,7 @@ pub async fn device_remember(
 /// when the user cancelled.
 #[tauri::command]
 pub async fn recovery_key_save(app: AppHandle) -> AppResult<Option<String>> {
-    let picked = app
-        .dialog()
-        .file()
-        .set_title("Save the recovery key")
+    let picked = crate::dialogs::file_dialog(&app, "Save the recovery key")
         .set_file_name("keyloom-recovery-key.txt")
         .blocking_save_file();
     let Some(path) = picked else { return Ok(None) };
@@ -395,7 +400,7 @@ pub async fn recovery_key_save(app: AppHandle) -> AppResult<Option<String>> {
 /// file's SHA-256 is ever used, at unlock or create.
 #[tauri::command]
 pub async fn key_file_pick(app: AppHandle) -> AppResult<Option<String>> {
-    let picked = app.dialog().file().set_title("Choose the key file").blocking_pick_file();
+    let picked = crate::dialogs::file_dialog(&app, "Choose the key file").blocking_pick_file();
     let Some(path) = picked else { return Ok(None) };
     let path = path.into_path().map_err(|e| AppError::Invalid(format!("cannot use that file: {e}")))?;
     Ok(Some(path.display().to_string()))

@@ -93,6 +93,11 @@ impl AuditEvent {
         }
     }
 
+    /// An operation that was attempted and failed: the log says so instead of staying silent.
+    pub(crate) fn failure(action: &str, objects: Vec<AuditObject>) -> Self {
+        AuditEvent { outcome: Outcome::Failure, ..AuditEvent::success(action, objects) }
+    }
+
     pub(crate) fn with_detail(mut self, detail: impl Into<String>) -> Self {
         self.detail = Some(detail.into());
         self

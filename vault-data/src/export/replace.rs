@@ -237,7 +237,7 @@ impl ReplaceRule {
             Ok(_) => {}
         }
         if !force {
-            return Err(refuse("it exists; pass --force to replace a previous Keyloom export".into()));
+            return Err(Error::OutputExists { path: target.to_path_buf() });
         }
         self.judge(target, target, kind).map_err(refuse)?;
         Ok(true)

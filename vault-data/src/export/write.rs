@@ -212,7 +212,7 @@ pub fn render(bundle: &Bundle, format: &Format, mtime: u64) -> Result<Rendered> 
 pub fn write_bundle(bundle: &Bundle, format: &Format, out: &Path, mtime: u64) -> Result<()> {
     let target = replace::resolve(out)?;
     if fs::symlink_metadata(&target).is_ok() {
-        return Err(Error::WontReplace { path: target, why: "it exists".into() });
+        return Err(Error::OutputExists { path: target });
     }
     write_output(&render(bundle, format, mtime)?, &target, None)
 }
@@ -546,7 +546,7 @@ mod tests {
         fs::write(&target, b"theirs").unwrap();
         let err = write_output(&Rendered::File(zeroize::Zeroizing::new(b"B=2\n".to_vec())), &target, Some(&rule))
             .unwrap_err();
-        assert!(matches!(err, Error::WontReplace { .. }), "{err}");
+        assert!(matches!(err, Error::WontReplace { .. } | Error::OutputExists { .. }), "{err}");
         assert_eq!(fs::read(&target).unwrap(), b"theirs");
         assert_eq!(names(&dir), ["p.env"]);
 

@@ -25,10 +25,14 @@ pub struct Explanation {
     pub can_verify: Option<String>,
     /// Credentials `from` holds for `to`.
     pub credentials: Vec<String>,
-    /// "intended and working", "possible but not intended (over-trust)", "intended but broken", "no channel".
+    /// "intended and working" (", with concerns" when `concerns` is not empty), "possible but not
+    /// intended (over-trust)", "intended but broken", "no channel, none intended".
     pub verdict: String,
     /// Why not, when the channel is missing.
     pub reasons: Vec<String>,
+    /// What is wrong with a channel that exists: it crosses environments, or the callee accepts a
+    /// whole CA's identities where intents name a few (the findings say the same).
+    pub concerns: Vec<String>,
 }
 
 pub(crate) fn explain(m: &Model<'_>, from: RecordId, to: RecordId) -> Explanation {
@@ -53,14 +57,32 @@ pub(crate) fn explain(m: &Model<'_>, from: RecordId, to: RecordId) -> Explanatio
         }
     }
     let reachable = mtls.is_some() || !credentials.is_empty();
-    let verdict = match (reachable, intended) {
-        (true, true) => "intended and working",
-        (true, false) => "possible but not intended (over-trust)",
-        (false, true) => "intended but broken",
-        (false, false) => "no channel, none intended",
+    let mut concerns = Vec::new();
+    if reachable {
+        let env = |id| index.services.get(&id).map(|s| s.environment.as_str()).unwrap_or("");
+        if env(from) != env(to) {
+            concerns.push(format!("crosses environments: {fname} is in {}, {tname} in {}", env(from), env(to)));
+        }
+        if let Some((_, ca)) = m.accepts(to, from) {
+            let members = m.f.client_members.get(&ca).map_or(0, |s| s.iter().filter(|id| **id != to).count());
+            let callers = m.f.callers.get(&to).map_or(0, |c| c.len());
+            if members > callers {
+                concerns.push(format!(
+                    "{tname} accepts every client identity under {}: {members} services, {callers} with an intent (over-trust)",
+                    index.ca_name(ca)
+                ));
+            }
+        }
+    }
+    let verdict = match (reachable, intended, concerns.is_empty()) {
+        (true, true, true) => "intended and working",
+        (true, true, false) => "intended and working, with concerns",
+        (true, false, _) => "possible but not intended (over-trust)",
+        (false, true, _) => "intended but broken",
+        (false, false, _) => "no channel, none intended",
     }
     .to_string();
-    Explanation { from: fname, to: tname, intended, mtls, accepts, can_verify, credentials, verdict, reasons }
+    Explanation { from: fname, to: tname, intended, mtls, accepts, can_verify, credentials, verdict, reasons, concerns }
 }
 
 pub(crate) fn blast(m: &Model<'_>, ca: RecordId) -> Option<Finding> {

@@ -7,6 +7,7 @@
 pub mod dot;
 pub mod explain;
 pub mod findings;
+pub mod impact;
 pub(crate) mod model;
 pub mod remedy;
 #[cfg(test)]
@@ -14,6 +15,7 @@ mod tests;
 pub mod view;
 
 pub use explain::Explanation;
+pub use impact::TrustImpact;
 pub use findings::{EntityRef, Finding, FindingKind, FindingOptions, Severity};
 pub use remedy::{CertUse, Remedy, TrustSide};
-pub use view::{Edge, EdgeKind, Evidence, Graph, GraphOptions, Node, NodeKind};
+pub use view::{environment_slot, Edge, EdgeKind, EnvironmentInfo, Evidence, Graph, GraphOptions, Node, NodeKind};

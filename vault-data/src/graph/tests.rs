@@ -221,3 +221,25 @@ fn node_ids_name_their_kind_and_record() {
     let ids: HashSet<&str> = g.nodes.iter().map(|n| n.id.as_str()).collect();
     assert!(g.edges.iter().all(|edge| ids.contains(edge.from.as_str()) && ids.contains(edge.to.as_str())));
 }
+
+#[test]
+fn environment_colours_are_the_same_in_every_vault_and_the_usual_names_never_share_one() {
+    use crate::graph::view::{environment_slot, COLOUR_SLOTS};
+    let usual = ["prod", "staging", "dev", "test", "qa", "sandbox"];
+    let slots: HashSet<u8> = usual.iter().map(|e| environment_slot(e)).collect();
+    assert_eq!(slots.len(), usual.len(), "two usual environments share a colour");
+    // Fixed values: a colour must not move between releases (FNV-1a, not std's random hasher).
+    assert_eq!(environment_slot("prod"), 0);
+    assert_eq!(environment_slot("eu-west"), environment_slot("eu-west"));
+    for name in ["eu-west", "perf", "preprod", "x"] {
+        assert!(environment_slot(name) < COLOUR_SLOTS);
+    }
+    // A view of one environment lists them all, with the same slots as the full view.
+    let e = estate_in_two_environments();
+    let m = Model { index: &e, now: now(), f: Arc::new(Facts::build(&e, now())) };
+    let full = build(&m, &GraphOptions::default(), FindingOptions::default()).unwrap();
+    let prod = build(&m, &GraphOptions { environment: Some("prod".into()), ..Default::default() }, FindingOptions::default())
+        .unwrap();
+    assert_eq!(full.environments, prod.environments);
+    assert_eq!(full.environments.len(), 2);
+}

@@ -143,9 +143,39 @@ pub struct Graph {
     pub edges: Vec<Edge>,
     /// Findings (all of them, most severe first; nodes and edges refer to them by id).
     pub findings: Vec<Finding>,
+    /// Every environment of the vault (not only those in view), each with its colour slot, so a
+    /// filtered view keeps the same colours and can offer the other environments.
+    pub environments: Vec<EnvironmentInfo>,
     /// Whether `mtls` edges are listed for every pair or only for intended/credential pairs.
     #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub mtls_pairs: &'static str,
+}
+
+/// An environment and the colour it is drawn in.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct EnvironmentInfo {
+    /// Its name.
+    pub name: String,
+    /// One of [`COLOUR_SLOTS`] palette slots.
+    pub slot: u8,
+    /// How many services it holds.
+    pub services: usize,
+}
+
+/// How many environment colours a front end has.
+pub const COLOUR_SLOTS: u8 = 8;
+
+/// The colour slot of an environment, the same in every vault and every view: the usual names
+/// have fixed slots (so prod and staging never share one), any other name hashes into the rest.
+pub fn environment_slot(name: &str) -> u8 {
+    const FIXED: [(&str, u8); 6] = [("prod", 0), ("staging", 1), ("dev", 2), ("test", 3), ("qa", 4), ("sandbox", 5)];
+    if let Some((_, slot)) = FIXED.iter().find(|(n, _)| *n == name) {
+        return *slot;
+    }
+    // FNV-1a: stable across releases and platforms (std's hasher is not).
+    let hash = name.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
+    (hash % u64::from(COLOUR_SLOTS)) as u8
 }
 
 /// What to include.
@@ -429,7 +459,22 @@ pub(crate) fn build(m: &Model<'_>, opts: &GraphOptions, finding_opts: FindingOpt
     } else {
         findings
     };
-    Ok(Graph { generated: m.now, nodes, edges, findings, mtls_pairs: if all_pairs { "all" } else { "intended" } })
+    let mut counts: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
+    for svc in index.services.values() {
+        *counts.entry(svc.environment.as_str()).or_default() += 1;
+    }
+    let environments = counts
+        .into_iter()
+        .map(|(name, services)| EnvironmentInfo { name: name.to_string(), slot: environment_slot(name), services })
+        .collect();
+    Ok(Graph {
+        generated: m.now,
+        nodes,
+        edges,
+        findings,
+        environments,
+        mtls_pairs: if all_pairs { "all" } else { "intended" },
+    })
 }
 
 /// Services within `depth` hops of `start` (through intents, credentials, and shared CAs).

@@ -367,12 +367,10 @@ impl Vault {
             refs.extend(
                 active.iter().map(|c| format!("issued active certificate {} ({})", c.id.short(), cert_label(c))),
             );
-            return Err(Error::Invalid(format!(
-                "CA {} is still in use: {}; pass --force to remove it from those trust stores and revoke those \
-                 certificates",
-                names::shown(&ca.name),
-                refs.join(", ")
-            )));
+            return Err(Error::NeedsForce {
+                refusal: format!("CA {} is still in use: {}", names::shown(&ca.name), refs.join(", ")),
+                anyway: "removing it anyway takes it out of those trust stores and revokes those certificates".into(),
+            });
         }
         let now = OffsetDateTime::now_utc();
         let mut ops = vec![Op::Delete(TreeName::Objects, ca.id.as_bytes().to_vec())];

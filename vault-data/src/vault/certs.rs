@@ -509,10 +509,10 @@ impl Vault {
         let mut revoked = false;
         if c.status == CertStatus::Active && c.not_after > now {
             if !force {
-                return Err(Error::Invalid(format!(
-                    "certificate {} is {label}'s active certificate; pass --force to revoke it and remove it",
-                    c.id.short()
-                )));
+                return Err(Error::NeedsForce {
+                    refusal: format!("certificate {} is {label}'s active certificate", c.id.short()),
+                    anyway: "removing it anyway revokes it first".into(),
+                });
             }
             let reason = Reason::CessationOfOperation;
             c.status = CertStatus::Revoked;

@@ -308,11 +308,11 @@ pub fn restore_wait(dir: &Path, method: Unlock, force: bool, wait: std::time::Du
             Err(_) => lock = LockFile::acquire(dir)?,
         }
         if healthy && slots_file_ok && !force {
-            return Err(Error::Invalid(
-                "nothing is damaged: the database opens and every record and the audit chain authenticate. \
-                 Restoring would roll the vault back to its snapshot; pass --force to do that anyway"
+            return Err(Error::NeedsForce {
+                refusal: "nothing is damaged: the database opens and every record and the audit chain authenticate"
                     .into(),
-            ));
+                anyway: "restoring anyway rolls the vault back to its snapshot".into(),
+            });
         }
     }
 

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use age::secrecy::SecretString;
 
+use crate::audit::{AuditEvent, AuditObject};
 use crate::error::{Error, ExportField, Result};
 use crate::export::write::FileOwner;
 use crate::export::Format;
@@ -124,7 +125,24 @@ impl Vault {
     ) -> Result<Vec<Exported>> {
         let mtime = time::OffsetDateTime::now_utc().unix_timestamp().max(0) as u64;
         let target = ExportTarget { format: plan.format, destination, force, mtime };
-        self.export_to(&plan.services, &plan.options, &target, progress)
+        let result = self.export_to(&plan.services, &plan.options, &target, progress);
+        if let Err(e) = &result {
+            self.record_export_failure(&plan.services, &plan.options.format, e);
+        }
+        result
+    }
+
+    /// Records a failed export in the audit log (best effort: if the vault cannot commit, the
+    /// export's own error is what the caller needs to see).
+    fn record_export_failure(&mut self, services: &[String], format: &str, error: &Error) {
+        let Ok(u) = self.unlocked() else { return };
+        let objects = services
+            .iter()
+            .filter_map(|name| u.index.service_named(name).ok())
+            .map(|s| AuditObject::new("service", Some(s.id), s.name.clone()))
+            .collect();
+        let detail = format!("{format} export failed ({}): {error}", error.code());
+        let _ = self.commit(vec![], vec![AuditEvent::failure("export", objects).with_detail(detail)]);
     }
 }
 

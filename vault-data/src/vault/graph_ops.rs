@@ -9,9 +9,10 @@ use time::OffsetDateTime;
 use crate::error::{Error, Result};
 use crate::graph::explain::{blast, explain, Explanation};
 use crate::graph::findings::{compute, Finding, FindingOptions};
+use crate::graph::impact::{trust_impact, TrustImpact};
 use crate::graph::model::{Facts, Model};
 use crate::graph::view::{build, Graph, GraphOptions};
-use crate::vault::Vault;
+use crate::vault::{Direction, Vault};
 
 /// Facts derived at one audit head and minute.
 pub(crate) struct GraphCache {
@@ -60,6 +61,35 @@ impl Vault {
         let m = self.model()?;
         let (a, b) = (m.index.service_named(from)?.id, m.index.service_named(to)?.id);
         Ok(explain(&m, a, b))
+    }
+
+    /// What adding (`add`) or removing CA `ca` from `service`'s trust store(s) would change:
+    /// the services that would gain or lose that half of mTLS, split by whether an intent asks
+    /// for it. Nothing is written.
+    pub fn trust_impact(&self, service: &str, ca: &str, direction: Direction, add: bool) -> Result<TrustImpact> {
+        let m = self.model()?;
+        let svc = m.index.service_named(service)?;
+        let ca = m.index.ca_named(ca)?.id;
+        let mut total = TrustImpact::default();
+        for (wanted, inbound, store) in
+            [(direction.inbound(), true, &svc.trust_inbound), (direction.outbound(), false, &svc.trust_outbound)]
+        {
+            if !wanted {
+                continue;
+            }
+            let mut after: Vec<_> = store.iter().copied().filter(|id| *id != ca).collect();
+            if add {
+                after.push(ca);
+            }
+            let part = trust_impact(&m, svc.id, inbound, &after);
+            total.intended.extend(part.intended);
+            total.unintended.extend(part.unintended);
+        }
+        for list in [&mut total.intended, &mut total.unintended] {
+            list.sort();
+            list.dedup();
+        }
+        Ok(total)
     }
 
     /// What an attacker holding CA `name`'s key could impersonate, and to whom.

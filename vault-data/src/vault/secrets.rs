@@ -27,6 +27,26 @@ pub struct SecretOptions {
     pub rotate_days: Option<u32>,
 }
 
+/// A credential's policy as a whole, for an edit that changes no value: `None` clears a field.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SecretPolicy {
+    /// What the credential grants access to (a service or an outside system).
+    pub target: Option<String>,
+    /// Rotation policy in days.
+    pub rotate_days: Option<u32>,
+}
+
+/// Longest target text kept; a target is a name, not a document.
+const MAX_TARGET_LEN: usize = 200;
+
+/// A target is shown in lists and findings: one line of printable text.
+fn validate_target(target: &str) -> Result<()> {
+    if target.trim().is_empty() || target.len() > MAX_TARGET_LEN || target.chars().any(char::is_control) {
+        return Err(Error::Invalid(format!("a target is one line of 1 to {MAX_TARGET_LEN} printable characters")));
+    }
+    Ok(())
+}
+
 /// One secret of a bulk import.
 pub struct NewSecret {
     /// Where it goes.
@@ -179,8 +199,12 @@ impl Vault {
             },
         };
         validate_value(reference, value, empty_ok)?;
-        if options.target.is_some() {
-            cred.target = options.target.clone();
+        if let Some(target) = &options.target {
+            validate_target(target)?;
+            cred.target = Some(target.clone());
+        }
+        if options.rotate_days == Some(0) {
+            return Err(Error::Invalid("a rotation policy is at least 1 day".into()));
         }
         if options.rotate_days.is_some() {
             cred.rotate_days = options.rotate_days;
@@ -345,6 +369,39 @@ impl Vault {
         let index = &mut self.unlocked_mut()?.index;
         index.remove_credential(cred.id);
         index.put_credential(cred.clone());
+        Ok(summary(&service, &cred, OffsetDateTime::now_utc()))
+    }
+
+    /// Replaces a credential's target and rotation policy without storing a new value. Audited
+    /// with the old and new policy; an edit that changes nothing is refused.
+    pub fn set_secret_policy(&mut self, reference: &SecretRef, policy: SecretPolicy) -> Result<SecretSummary> {
+        if let Some(target) = &policy.target {
+            validate_target(target)?;
+        }
+        if policy.rotate_days == Some(0) {
+            return Err(Error::Invalid("a rotation policy is at least 1 day".into()));
+        }
+        let mut cred = self.credential(reference)?.clone();
+        let old = SecretPolicy { target: cred.target.clone(), rotate_days: cred.rotate_days };
+        if old == policy {
+            return Err(Error::Invalid(format!("{reference} already has that policy")));
+        }
+        cred.target = policy.target.clone();
+        cred.rotate_days = policy.rotate_days;
+        let op = self.seal_object(cred.id, &ObjectRecord::Credential(cred.clone()))?;
+        let obj = AuditObject::new("secret", Some(cred.id), reference.to_string());
+        let show = |p: &SecretPolicy| {
+            format!(
+                "target {}, rotation {}",
+                p.target.as_deref().unwrap_or("none"),
+                p.rotate_days.map_or("none".to_string(), |d| format!("{d} days"))
+            )
+        };
+        let detail = format!("{} -> {}", show(&old), show(&policy));
+        self.commit(vec![op], vec![AuditEvent::success("secret.policy", vec![obj]).with_detail(detail)])?;
+        let u = self.unlocked_mut()?;
+        let service = u.index.service_name(cred.service_id);
+        u.index.put_credential(cred.clone());
         Ok(summary(&service, &cred, OffsetDateTime::now_utc()))
     }
 

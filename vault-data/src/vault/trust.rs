@@ -22,10 +22,10 @@ pub enum Direction {
 }
 
 impl Direction {
-    fn inbound(self) -> bool {
+    pub(crate) fn inbound(self) -> bool {
         matches!(self, Direction::Inbound | Direction::Both)
     }
-    fn outbound(self) -> bool {
+    pub(crate) fn outbound(self) -> bool {
         matches!(self, Direction::Outbound | Direction::Both)
     }
 }
