@@ -554,7 +554,7 @@ pub enum CertCmd {
     /// Remove a certificate and its private key (refused for a service's active certificate unless
     /// --force, which revokes it first; a revoked certificate its CA's CRL must still list is kept)
     Remove {
-        /// Certificate id or id prefix
+        /// Certificate id, id prefix, or service (its active certificate)
         target: String,
         /// Revoke an active certificate first
         #[arg(long)]

@@ -26,8 +26,8 @@ pub fn typescript() -> String {
     use vault_data::audit::{AuditEntry, AuditObject, AuditProblem, AuditReport, Outcome};
     use vault_data::export::BundleCheck;
     use vault_data::graph::{
-        CertUse, Edge, EdgeKind, EntityRef, EnvironmentInfo, Evidence, Explanation, Finding, FindingKind, Graph, Node, NodeKind, Remedy,
-        Severity, TrustImpact, TrustSide,
+        CertUse, Edge, EdgeKind, EntityRef, EnvironmentInfo, Evidence, Explanation, Finding, FindingKind, Graph, Node,
+        NodeKind, Remedy, Severity, TrustImpact, TrustSide,
     };
     use vault_data::model::certificate::{CertStatus, Revocation};
     use vault_data::pki::crl::Reason;
@@ -35,8 +35,8 @@ pub fn typescript() -> String {
     use vault_data::vault::Counts;
     use vault_data::{BundlePreview, PreviewFile};
     use vault_data::{
-        CaView, CertView, Charset, Credential, CredentialVersion, IntentView, IssueDefaults, RecordId, SecretSummary, Service,
-        ServiceSpec, SlotInfo, SlotKind, Strength, TrustView, VaultStatus,
+        CaView, CertView, Charset, Credential, CredentialVersion, IntentView, IssueDefaults, RecordId, SecretSummary,
+        Service, ServiceSpec, SlotInfo, SlotKind, Strength, TrustView, VaultStatus,
     };
     let cfg = Config::default();
     let decls = [

@@ -22,8 +22,8 @@ use vault_data::export::BundleCheck;
 use vault_data::graph::{Explanation, Finding, Graph, TrustImpact};
 use vault_data::pki::crl::Reason;
 use vault_data::{
-    BundlePreview, CaView, CertView, Charset, Credential, IntentView, IssueDefaults, SecretSummary, Service, ServiceSpec, Strength,
-    TrustView,
+    BundlePreview, CaView, CertView, Charset, Credential, IntentView, IssueDefaults, SecretSummary, Service,
+    ServiceSpec, Strength, TrustView,
 };
 
 /// One command of the contract.

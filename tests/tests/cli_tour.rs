@@ -588,3 +588,28 @@ fn idempotent_adds_suggestions_unknown_environments_completions_and_demo_passphr
     let services: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(!services.as_array().unwrap().is_empty(), "{services}");
 }
+
+/// `secret edit` changes a credential's target and rotation policy without a new version; a
+/// target with a newline is refused and changes nothing.
+#[test]
+fn secret_edit_changes_the_policy_not_the_value() {
+    let v = TestVault::init();
+    v.ok(&["service", "add", "payments", "--env", "prod"]);
+    let out = v.run_with_stdin(&["secret", "set", "payments/STRIPE_KEY", "--target", "stripe"], b"sk_value");
+    keyloom_tests::assert_success(&out, &["secret", "set"]);
+    let edited = v.json(&["secret", "edit", "payments/STRIPE_KEY", "--rotate-days", "30"]);
+    assert_eq!(edited["target"], "stripe", "a field not named keeps its value: {edited}");
+    assert_eq!(edited["rotate_days"], 30);
+    assert_eq!(edited["versions"], 1, "no new version: {edited}");
+    let err = v.fails(&["secret", "edit", "payments/STRIPE_KEY", "--target", "stripe\nadmin"], 1);
+    assert!(err.contains("one line"), "{err}");
+    let cleared = v.json(&["secret", "edit", "payments/STRIPE_KEY", "--no-target", "--no-rotation"]);
+    assert!(cleared["target"].is_null() && cleared["rotate_days"].is_null(), "{cleared}");
+    let err = v.fails(&["secret", "edit", "payments/STRIPE_KEY", "--no-target"], 1);
+    assert!(err.contains("already has that policy"), "{err}");
+    let log = v.json(&["audit", "list"]);
+    let policy: Vec<&serde_json::Value> =
+        log.as_array().unwrap().iter().filter(|e| e["action"] == "secret.policy").collect();
+    assert_eq!(policy.len(), 2, "{log}");
+    assert_eq!(v.ok(&["secret", "get", "payments/STRIPE_KEY"]).trim(), "sk_value");
+}

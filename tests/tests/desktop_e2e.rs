@@ -417,7 +417,10 @@ async fn the_app_edits_trust_intents_and_credentials_and_keeps_values_inside() {
     app.wait_text("[data-testid=service-findings]", "intends").await;
     app.click("[data-testid=untrust-inbound-corp-root]").await;
     let confirm = app.wait_text("[data-testid=trust-confirm]", "Intents that stop working: checkout").await;
-    assert!(confirm.contains("billing") && confirm.contains("reports"), "the callers without intent are named: {confirm}");
+    assert!(
+        confirm.contains("billing") && confirm.contains("reports"),
+        "the callers without intent are named: {confirm}"
+    );
     app.screenshot("20-service-trust-confirm").await;
     app.click("[data-testid=trust-confirm-yes]").await;
     app.wait_text("[data-testid=undo-notice]", "Removed corp-root").await;
@@ -525,7 +528,9 @@ async fn the_app_edits_trust_intents_and_credentials_and_keeps_values_inside() {
     }
     let log = app.invoke_raw("audit_list").await.unwrap();
     let actions: Vec<&str> = log.as_array().unwrap().iter().filter_map(|e| e["action"].as_str()).collect();
-    for a in ["secret.rename", "secret.policy", "secret.remove", "trust.remove", "trust.add", "intent.add", "intent.remove"] {
+    for a in
+        ["secret.rename", "secret.policy", "secret.remove", "trust.remove", "trust.add", "intent.add", "intent.remove"]
+    {
         assert!(actions.contains(&a), "{a} missing from the audit log: {actions:?}");
     }
 

@@ -101,7 +101,7 @@ fn demo_estate_is_deterministic_labelled_and_has_every_finding_kind() {
     assert!(near["nodes"].as_array().unwrap().len() < g["nodes"].as_array().unwrap().len());
 
     // explain and blast-radius.
-    let e = run(&a, &["explain", "checkout", "payments", "--json"]);
+    let e = run(&a, &["explain", "checkout", "payments"]);
     assert!(e["verdict"].is_string() && e.get("reasons").is_some());
     let b = run(&a, &["blast-radius", "prod-issuing", "--json"]);
     assert!(b["message"].as_str().unwrap().contains("could impersonate"));
@@ -141,11 +141,11 @@ fn trust_removal_names_the_callers_it_cuts_off_and_explain_names_concerns() {
     v.ok(&["trust", "add", "qa-runner", "--ca", "corp-root", "--outbound"]);
     v.ok(&["trust", "add", "checkout", "--ca", "corp-root", "--outbound"]);
 
-    let explained = v.json(&["explain", "qa-runner", "payments", "--json"]);
+    let explained = v.json(&["explain", "qa-runner", "payments"]);
     assert_eq!(explained["verdict"], "intended and working, with concerns", "{explained}");
     let concerns = explained["concerns"].to_string();
     assert!(concerns.contains("crosses environments") && concerns.contains("over-trust"), "{concerns}");
-    let plain = v.json(&["explain", "checkout", "payments", "--json"]);
+    let plain = v.json(&["explain", "checkout", "payments"]);
     assert!(plain["concerns"].to_string().contains("over-trust"), "{plain}");
 
     let out = v.run(&["trust", "remove", "payments", "--ca", "corp-root", "--inbound"]);
@@ -153,6 +153,6 @@ fn trust_removal_names_the_callers_it_cuts_off_and_explain_names_concerns() {
     let said = String::from_utf8_lossy(&out.stderr);
     assert!(said.contains("Intents that stop working: checkout, qa-runner"), "{said}");
     assert!(said.contains("no longer connects (no intent): billing"), "{said}");
-    let broken = v.json(&["explain", "checkout", "payments", "--json"]);
+    let broken = v.json(&["explain", "checkout", "payments"]);
     assert_eq!(broken["verdict"], "intended but broken", "{broken}");
 }

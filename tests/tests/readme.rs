@@ -85,7 +85,8 @@ JSON
 openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout request.key -out request.csr \
   -subj /CN=api.prod.corp.example -addext subjectAltName=DNS:api.prod.corp.example 2>/dev/null
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout server.key -out server.pem \
-  -days 90 -subj /CN=billing.internal -addext subjectAltName=DNS:billing.internal 2>/dev/null
+  -days 90 -subj /CN=billing.internal -addext subjectAltName=DNS:billing.internal \
+  -addext basicConstraints=critical,CA:FALSE -addext extendedKeyUsage=serverAuth 2>/dev/null
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout partner-root.key -out partner-root.pem \
   -days 365 -subj /CN=Partner\ Root 2>/dev/null
 openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout partner-issuing.key \
@@ -173,11 +174,15 @@ fn check_outputs(work: &Path, stdout: &str) {
     assert_eq!(app["db_password"].as_str().map(str::len), Some(32), "{app}");
     let config = read("config.yaml");
     assert!(config.contains("sk_live_tour_1234"), "{config}");
-    // run: the service got its secrets and its arguments, and no KEYLOOM_* variable.
+    // run: the service got its secrets, its TLS files and its arguments, and none of Keyloom's
+    // own variables (passphrase, key file, vault).
     assert_eq!(read("server-args.txt").trim(), "--port 8443");
     let env = read("server-env.txt");
     assert!(env.lines().any(|l| l.starts_with("STRIPE_API_KEY=")), "{env}");
-    assert!(!env.contains("KEYLOOM_") && !env.contains("correct horse"), "{env}");
+    assert!(env.lines().any(|l| l.starts_with("KEYLOOM_TLS_KEY=")), "{env}");
+    let leaked: Vec<&str> =
+        env.lines().filter(|l| l.starts_with("KEYLOOM_") && !l.starts_with("KEYLOOM_TLS_")).collect();
+    assert!(leaked.is_empty() && !env.contains("correct horse"), "{leaked:?}");
     // The audit stream saw entries and ended with the agent.
     assert!(read("siem.jsonl").lines().count() > 10, "audit --follow streamed entries");
     // The exports exist in the forms named.

@@ -52,8 +52,8 @@ pub use vault::{
     VerifyReport, DEFAULT_LEAF_DAYS,
 };
 pub use vault::{
-    CreateOptions, DoctorReport, IntentView, IssueDefaults, NewSecret, RecoveryKey, RestoreReport, RevokedCert, SecretOptions,
-    SecretPolicy, SecretSummary, ServiceRemoval, Unlock, Vault, VaultStatus,
+    CreateOptions, DoctorReport, IntentView, IssueDefaults, NewSecret, RecoveryKey, RestoreReport, RevokedCert,
+    SecretOptions, SecretPolicy, SecretSummary, ServiceRemoval, Unlock, Vault, VaultStatus,
 };
 
 /// Re-exported so front ends build secrets with the same types.

@@ -29,8 +29,9 @@ pub async fn audit_verify(app: AppHandle) -> AppResult<AuditReport> {
 /// oldest first. Returns the path, or None when the user cancelled.
 #[tauri::command]
 pub async fn audit_export(app: AppHandle) -> AppResult<Option<String>> {
-    let picked =
-        crate::dialogs::file_dialog(&app, "Export the audit log").set_file_name("keyloom-audit.jsonl").blocking_save_file();
+    let picked = crate::dialogs::file_dialog(&app, "Export the audit log")
+        .set_file_name("keyloom-audit.jsonl")
+        .blocking_save_file();
     let Some(path) = picked else { return Ok(None) };
     let path = path.into_path().map_err(|e| AppError::Invalid(format!("cannot save there: {e}")))?;
     blocking(app, move |s| {

@@ -17,7 +17,13 @@ pub async fn trust_set(app: AppHandle, service: String, ca: String, inbound: boo
 /// What adding or removing CA `ca` from `service`'s trust would change (nothing is written): the
 /// confirmation names the services that gain or lose access.
 #[tauri::command]
-pub async fn trust_impact(app: AppHandle, service: String, ca: String, inbound: bool, add: bool) -> AppResult<TrustImpact> {
+pub async fn trust_impact(
+    app: AppHandle,
+    service: String,
+    ca: String,
+    inbound: bool,
+    add: bool,
+) -> AppResult<TrustImpact> {
     let direction = if inbound { Direction::Inbound } else { Direction::Outbound };
     blocking(app, move |s| s.with_vault(|v| v.trust_impact(&service, &ca, direction, add))).await
 }

@@ -15,7 +15,7 @@ mod tests;
 pub mod view;
 
 pub use explain::Explanation;
-pub use impact::TrustImpact;
 pub use findings::{EntityRef, Finding, FindingKind, FindingOptions, Severity};
+pub use impact::TrustImpact;
 pub use remedy::{CertUse, Remedy, TrustSide};
 pub use view::{environment_slot, Edge, EdgeKind, EnvironmentInfo, Evidence, Graph, GraphOptions, Node, NodeKind};

@@ -238,8 +238,9 @@ fn environment_colours_are_the_same_in_every_vault_and_the_usual_names_never_sha
     let e = estate_in_two_environments();
     let m = Model { index: &e, now: now(), f: Arc::new(Facts::build(&e, now())) };
     let full = build(&m, &GraphOptions::default(), FindingOptions::default()).unwrap();
-    let prod = build(&m, &GraphOptions { environment: Some("prod".into()), ..Default::default() }, FindingOptions::default())
-        .unwrap();
+    let prod =
+        build(&m, &GraphOptions { environment: Some("prod".into()), ..Default::default() }, FindingOptions::default())
+            .unwrap();
     assert_eq!(full.environments, prod.environments);
     assert_eq!(full.environments.len(), 2);
 }

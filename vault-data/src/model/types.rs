@@ -154,10 +154,14 @@ impl NameConstraintsSpec {
             })
     }
 
-    /// Names of `sans` that these constraints do not permit.
-    pub fn violations(&self, dns: &[String], uris: &[String]) -> Vec<String> {
+    /// Names of `sans` that these constraints do not permit. A constrained CA permits only the
+    /// names it lists, so every IP address is excluded (its certificate says so too).
+    pub fn violations<I: std::fmt::Display>(&self, dns: &[String], uris: &[String], ips: &[I]) -> Vec<String> {
         let mut bad: Vec<String> = dns.iter().filter(|d| !self.permits_dns(d)).map(|d| format!("DNS:{d}")).collect();
         bad.extend(uris.iter().filter(|u| !self.permits_uri(u)).map(|u| format!("URI:{u}")));
+        if !self.is_empty() {
+            bad.extend(ips.iter().map(|ip| format!("IP:{ip} (IP addresses are excluded)")));
+        }
         bad
     }
 }

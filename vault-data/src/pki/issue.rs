@@ -129,7 +129,12 @@ fn ca_params(spec: &CaSpec, now: OffsetDateTime) -> Result<CertificateParams> {
                 .iter()
                 .map(|d| GeneralSubtree::DnsName(d.trim_start_matches('.').to_string()))
                 .collect(),
-            excluded_subtrees: Vec::new(),
+            // Permitting DNS names says nothing about IP SANs in X.509: exclude every address, so
+            // verifiers refuse an IP SAN under this CA as Keyloom does.
+            excluded_subtrees: vec![
+                GeneralSubtree::IpAddress(rcgen::CidrSubnet::V4([0; 4], [0; 4])),
+                GeneralSubtree::IpAddress(rcgen::CidrSubnet::V6([0; 16], [0; 16])),
+            ],
         });
     }
     Ok(p)

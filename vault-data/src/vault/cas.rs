@@ -105,10 +105,16 @@ pub(crate) fn chain<'a>(index: &'a Index, ca: &'a Ca) -> Vec<&'a Ca> {
 }
 
 /// Names that `ca` or any CA above it does not permit.
-pub(crate) fn constraint_violations(index: &Index, ca: &Ca, dns: &[String], uris: &[String]) -> Vec<String> {
+pub(crate) fn constraint_violations<I: std::fmt::Display>(
+    index: &Index,
+    ca: &Ca,
+    dns: &[String],
+    uris: &[String],
+    ips: &[I],
+) -> Vec<String> {
     let mut bad = Vec::new();
     for c in chain(index, ca) {
-        for v in c.constraints.violations(dns, uris) {
+        for v in c.constraints.violations(dns, uris, ips) {
             bad.push(format!("{v} (not permitted by {})", c.name));
         }
     }
@@ -147,7 +153,7 @@ impl Vault {
                 }
                 let suffixes: Vec<String> =
                     spec.constraints.dns.iter().map(|d| d.trim_start_matches('.').to_string()).collect();
-                let bad = constraint_violations(index, parent_ca, &suffixes, &spec.constraints.uri);
+                let bad = constraint_violations::<String>(index, parent_ca, &suffixes, &spec.constraints.uri, &[]);
                 if !bad.is_empty() {
                     return Err(Error::Invalid(format!(
                         "the constraints of {:?} reach outside its parent's: {}",
@@ -369,7 +375,14 @@ impl Vault {
             );
             return Err(Error::NeedsForce {
                 refusal: format!("CA {} is still in use: {}", names::shown(&ca.name), refs.join(", ")),
-                anyway: "removing it anyway takes it out of those trust stores and revokes those certificates".into(),
+                anyway: match (trusting.is_empty(), active.is_empty()) {
+                    (false, false) => {
+                        "removing it anyway takes it out of those trust stores and revokes those certificates"
+                    }
+                    (false, true) => "removing it anyway takes it out of those trust stores",
+                    _ => "removing it anyway revokes those certificates",
+                }
+                .into(),
             });
         }
         let now = OffsetDateTime::now_utc();
@@ -514,7 +527,7 @@ impl Vault {
         let policy = issue::CsrPolicy { validity_days, server, client, refuse_ips };
         let der = issue::sign_csr(csr, &signer, policy, OffsetDateTime::now_utc())?;
         let info = inspect(&der)?;
-        let bad = constraint_violations(&self.unlocked()?.index, &ca, &info.dns, &info.uris);
+        let bad = constraint_violations(&self.unlocked()?.index, &ca, &info.dns, &info.uris, &info.ips);
         if !bad.is_empty() {
             return Err(Error::Invalid(format!("the CSR asks for names the CA may not certify: {}", bad.join(", "))));
         }

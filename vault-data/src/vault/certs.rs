@@ -160,7 +160,7 @@ fn make_leaf(
     renews: Option<RecordId>,
 ) -> Result<Made> {
     let (index, ca, signer, now) = (s.index, s.ca, s.signer, s.now);
-    let bad = constraint_violations(index, ca, &req.dns, &req.uris);
+    let bad = constraint_violations(index, ca, &req.dns, &req.uris, &req.ips);
     if !bad.is_empty() {
         return Err(Error::Invalid(format!("cannot issue {} a certificate: {}", svc.name, bad.join(", "))));
     }
@@ -482,26 +482,15 @@ impl Vault {
         Ok(view)
     }
 
-    /// Removes a certificate (by id or unique id prefix) and its private key. A service's active
+    /// Removes a certificate (by id, unique id prefix, or a service's active one) and its private key. A service's active
     /// certificate is refused unless `force`, which revokes it first (audited). A revoked,
     /// unexpired certificate of a CA this vault signs for stays as a record, as that CA's CRL
     /// must keep listing it; only its private key goes.
     pub fn remove_cert(&mut self, id: &str, force: bool) -> Result<CertRemoval> {
+        // The same lookup as every certificate command: an id, a unique id prefix, or a service
+        // (its active certificate).
+        let mut c = self.resolve_cert(id)?.clone();
         let index = &self.unlocked()?.index;
-        let found: Vec<&Certificate> = match id.parse::<RecordId>() {
-            Ok(rid) => index.certs.get(&rid).into_iter().collect(),
-            Err(_) if id.len() >= 6 && id.chars().all(|c| c.is_ascii_hexdigit()) => {
-                index.certs.values().filter(|c| c.id.to_string().starts_with(&id.to_ascii_lowercase())).collect()
-            }
-            Err(_) => Vec::new(),
-        };
-        let mut c = match found.as_slice() {
-            [one] => (*one).clone(),
-            [] => return Err(Error::UnknownCertificate(format!("{id:?} (give its id, see `cert list`)"))),
-            _ => {
-                return Err(Error::Invalid(format!("{id:?} matches {} certificates; give more of the id", found.len())))
-            }
-        };
         let now = OffsetDateTime::now_utc();
         let label = c.service_id.map(|s| index.service_name(s)).unwrap_or_else(|| format!("serial {}", c.serial));
         let obj = AuditObject::new("certificate", Some(c.id), label.clone());
@@ -639,7 +628,8 @@ impl Vault {
         let issuer = index.ca_with_subject(&info.issuer);
         let chain_names: Vec<String> =
             issuer.map(|ca| chain(index, ca).iter().map(|c| c.name.clone()).collect()).unwrap_or_default();
-        let policy = issuer.map(|ca| constraint_violations(index, ca, &info.dns, &info.uris)).unwrap_or_default();
+        let policy =
+            issuer.map(|ca| constraint_violations(index, ca, &info.dns, &info.uris, &info.ips)).unwrap_or_default();
         let check = |usage| {
             let r = verify_chain(der, &material, at, usage).err();
             r.or_else(|| (!policy.is_empty()).then(|| format!("it violates name constraints: {}", policy.join(", "))))

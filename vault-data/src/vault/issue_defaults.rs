@@ -31,7 +31,8 @@ impl Vault {
         let signing: Vec<_> = index.cas.values().filter(|c| c.can_sign() && c.not_after > now).collect();
         let mut issued_here: HashMap<RecordId, usize> = HashMap::new();
         for c in index.certs.values().filter(|c| c.status == CertStatus::Active && c.not_after > now) {
-            let same_env = c.service_id.and_then(|s| index.services.get(&s)).is_some_and(|s| s.environment == svc.environment);
+            let same_env =
+                c.service_id.and_then(|s| index.services.get(&s)).is_some_and(|s| s.environment == svc.environment);
             if let (true, Some(issuer)) = (same_env, c.issuer) {
                 *issued_here.entry(issuer).or_default() += 1;
             }

@@ -53,10 +53,10 @@ pub use export_ops::{
 pub use export_plan::{destination_for, ExportPlan, ExportRequest};
 pub use index::Counts;
 pub use intents::IntentView;
+pub use issue_defaults::IssueDefaults;
 pub use key_admin::RekeyReport;
 pub use name_problems::NameProblem;
 pub use rollback::RollbackCheck;
-pub use issue_defaults::IssueDefaults;
 pub use secrets::{NewSecret, SecretOptions, SecretPolicy, SecretSummary};
 pub use services::{RevokedCert, ServiceRemoval};
 pub use trust::{Direction, TrustView};
