@@ -250,6 +250,11 @@ async fn graph_evidence_export_and_audit() {
     app.screenshot("13-graph-12-services").await;
     app.select("[data-testid=graph-env]", "prod").await;
     app.graph_drawn_ms(Some(&ms.to_string())).await;
+    // The slice comes from vault_data: only prod services are drawn, and the legend still lists
+    // every environment in its colour.
+    let legend = app.wait_text("[data-testid=graph-legend-envs]", "prod").await;
+    assert!(legend.contains("staging"), "the legend keeps the other environments: {legend}");
+    app.screenshot("13b-graph-prod-only").await;
 
     // An over-trust finding, opened from the graph's findings list, shows its edge's evidence.
     app.click("[data-testid=graph-tab-findings]").await;

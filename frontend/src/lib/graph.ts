@@ -251,7 +251,8 @@ export function gridHierarchy(elements: CyElement[], spacing = 46): Map<string, 
   // Aim for a roughly 16:9 overall shape.
   const cols = Math.max(4, Math.ceil(Math.sqrt((total * 16) / 9 / Math.max(1, blocks.length))));
   let x0 = 0;
-  const top = (rows.size + 1) * spacing * 2;
+  const rowStep = spacing * 1.5;
+  const top = rows.size * rowStep + spacing;
   for (const [, ids] of blocks) {
     ids.sort();
     ids.forEach((id, i) => pos.set(id, { x: x0 + (i % cols) * spacing, y: top + Math.floor(i / cols) * spacing }));
@@ -260,7 +261,7 @@ export function gridHierarchy(elements: CyElement[], spacing = 46): Map<string, 
   const width = Math.max(x0 - 2 * spacing, spacing);
   for (const [d, ids] of rows) {
     const step = width / (ids.length + 1);
-    ids.forEach((id, i) => pos.set(id, { x: step * (i + 1), y: d * spacing * 2 }));
+    ids.forEach((id, i) => pos.set(id, { x: step * (i + 1), y: d * rowStep }));
   }
   return pos;
 }

@@ -1,13 +1,17 @@
 // The two ways the generated command functions (commands.ts) call Rust, and the error shape every
 // failed call is turned into.
 import { Channel, invoke } from "@tauri-apps/api/core";
-import type { IpcError, IpcErrorCode } from "./bindings";
+import type { ErrorHint, IpcError, IpcErrorCode } from "./bindings";
 
-/** Turns whatever a failed call threw into the `{code, message}` shape Rust sends. */
+/** Turns whatever a failed call threw into the `{code, message, hint}` shape Rust sends. */
 export function asIpcError(e: unknown): IpcError {
   if (typeof e === "object" && e !== null && "code" in e && "message" in e) {
-    const { code, message } = e as { code: unknown; message: unknown };
-    if (typeof code === "string" && typeof message === "string") return { code: code as IpcErrorCode, message };
+    const { code, message, hint } = e as { code: unknown; message: unknown; hint?: unknown };
+    if (typeof code === "string" && typeof message === "string") {
+      const out: IpcError = { code: code as IpcErrorCode, message };
+      if (typeof hint === "string") out.hint = hint as ErrorHint;
+      return out;
+    }
   }
   if (typeof e === "string") return { code: "internal", message: e };
   if (e instanceof Error) return { code: "internal", message: e.message };

@@ -141,6 +141,12 @@ describe("errors from Rust", () => {
       code: "wrong_key",
       message: "wrong passphrase or key",
     });
+    // The typed hint travels with it (the page words it); it was once dropped here.
+    expect(asIpcError({ code: "wont_replace", message: "will not replace x: it exists", hint: "force_replace" })).toEqual({
+      code: "wont_replace",
+      message: "will not replace x: it exists",
+      hint: "force_replace",
+    });
     expect(asIpcError("boom")).toEqual({ code: "internal", message: "boom" });
     expect(asIpcError(new Error("x")).message).toBe("x");
     expect(asIpcError(42).code).toBe("internal");
