@@ -392,6 +392,10 @@ pub enum CaCmd {
         /// Permitted URI prefix, e.g. spiffe://corp.example/prod (repeatable)
         #[arg(long = "permit-uri", value_name = "PREFIX")]
         permit_uri: Vec<String>,
+        /// Permitted IP range, e.g. 10.0.0.0/8 (repeatable); a constrained CA without one permits
+        /// no IP address
+        #[arg(long = "permit-ip", value_name = "CIDR")]
+        permit_ip: Vec<String>,
         /// Maximum number of intermediates below it
         #[arg(long)]
         path_len: Option<u8>,

@@ -268,6 +268,28 @@ async fn graph_evidence_export_and_audit() {
     assert!(evidence.contains("Fix:"), "{evidence}");
     app.screenshot("14-graph-over-trust-evidence").await;
 
+    // An intent declared from the graph (the service found by name), then undone.
+    let intents = |d: serde_json::Value| -> Vec<String> {
+        d["intents"].as_array().unwrap().iter().map(|i| format!("{}>{}", i["from"], i["to"])).collect()
+    };
+    let before = intents(app.invoke_with("service_detail", json!({"name": "catalog"})).await.unwrap());
+    app.type_into("[aria-label='Find a service']", "catalog").await;
+    app.find("[aria-label='Find a service']").await.send_keys("\u{E007}").await.expect("Enter");
+    app.wait_text("[data-testid=node-detail]", "catalog").await;
+    let pair = |t: &str| format!("\"catalog\">\"{t}\"");
+    let target = ["search", "orders", "gateway", "inventory"].into_iter().find(|t| !before.contains(&pair(t))).unwrap();
+    app.select("[data-testid=graph-intent-to]", target).await;
+    app.click("[data-testid=graph-intent-add]").await;
+    app.wait_text("[data-testid=graph-notice]", &format!("Declared catalog → {target}")).await;
+    let after = intents(app.invoke_with("service_detail", json!({"name": "catalog"})).await.unwrap());
+    assert!(after.contains(&pair(target)), "{after:?}");
+    app.click("[data-testid=graph-undo]").await;
+    let start = std::time::Instant::now();
+    while intents(app.invoke_with("service_detail", json!({"name": "catalog"})).await.unwrap()) != before {
+        assert!(start.elapsed() < std::time::Duration::from_secs(10), "undo did not withdraw the intent");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+
     // Findings view.
     app.click("[data-testid=nav-findings]").await;
     app.find(".vrow").await;

@@ -547,7 +547,11 @@ fn every_service_of_an_environment_in_one_operation() {
         let b = out.join(format!("{svc}.tar.gz"));
         assert!(verify(&v, &b).0, "{svc}");
     }
-    assert_eq!(v.json(&["audit", "list", "--action", "export"]).as_array().unwrap().len(), 4);
+    // Four exports, and the refused batch recorded as one failure (not as a success).
+    let log = v.json(&["audit", "list", "--action", "export"]);
+    let outcomes: Vec<&str> = log.as_array().unwrap().iter().filter_map(|e| e["outcome"].as_str()).collect();
+    assert_eq!(outcomes.iter().filter(|o| **o == "success").count(), 4, "{log}");
+    assert_eq!(outcomes.iter().filter(|o| **o == "failure").count(), 1, "{log}");
 }
 
 #[test]

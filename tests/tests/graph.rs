@@ -21,7 +21,7 @@ fn ca(name: &str, dns: &[&str]) -> CaSpec {
         key_type: KeyType::EcdsaP256,
         validity_days: 365,
         path_len: None,
-        constraints: NameConstraintsSpec { dns: dns.iter().map(|d| d.to_string()).collect(), uri: vec![] },
+        constraints: NameConstraintsSpec { dns: dns.iter().map(|d| d.to_string()).collect(), uri: vec![], ip: vec![] },
     }
 }
 

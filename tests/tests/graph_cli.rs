@@ -101,7 +101,7 @@ fn demo_estate_is_deterministic_labelled_and_has_every_finding_kind() {
     assert!(near["nodes"].as_array().unwrap().len() < g["nodes"].as_array().unwrap().len());
 
     // explain and blast-radius.
-    let e = run(&a, &["explain", "checkout", "payments"]);
+    let e = run(&a, &["explain", "checkout", "payments", "--json"]);
     assert!(e["verdict"].is_string() && e.get("reasons").is_some());
     let b = run(&a, &["blast-radius", "prod-issuing", "--json"]);
     assert!(b["message"].as_str().unwrap().contains("could impersonate"));

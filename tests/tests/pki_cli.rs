@@ -20,8 +20,11 @@ fn pki_tour() {
         ".prod.corp.example",
         "--permit-uri",
         "spiffe://corp.example/prod",
+        "--permit-ip",
+        "10.0.0.0/8",
     ]);
     assert_eq!(int["parent"], "corp-root");
+    assert_eq!(int["constraints"]["ip"][0], "10.0.0.0/8");
     assert_eq!(int["constraints"]["dns"][0], ".prod.corp.example");
     assert_eq!(int["certificate"]["permitted_dns"][0], "prod.corp.example");
 
@@ -67,6 +70,53 @@ fn pki_tour() {
         1,
     );
     assert!(err.contains("URI:spiffe://corp.example/staging/x"), "{err}");
+    // An address outside the permitted range is refused; so is any address under a CA that
+    // permits names but no range, whose certificate excludes every address for other verifiers.
+    let err = v.fails(
+        &[
+            "cert",
+            "issue",
+            "--service",
+            "payments",
+            "--ca",
+            "prod-issuing",
+            "--dns",
+            "x.prod.corp.example",
+            "--ip",
+            "192.168.1.5",
+        ],
+        1,
+    );
+    assert!(err.contains("IP:192.168.1.5") && err.contains("10.0.0.0/8"), "{err}");
+    v.ok(&["ca", "create", "names-only", "--parent", "corp-root", "--permit-dns", ".corp.example"]);
+    let err = v.fails(
+        &[
+            "cert",
+            "issue",
+            "--service",
+            "payments",
+            "--ca",
+            "names-only",
+            "--dns",
+            "x.corp.example",
+            "--ip",
+            "10.0.0.9",
+        ],
+        1,
+    );
+    assert!(err.contains("permits no IP address"), "{err}");
+    for (ca, expect) in [("names-only", "IP:0.0.0.0/0.0.0.0"), ("prod-issuing", "IP:10.0.0.0/255.0.0.0")] {
+        let pem = v.ok(&["ca", "show", ca, "--pem"]);
+        let mut child = std::process::Command::new("openssl")
+            .args(["x509", "-noout", "-text"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::io::Write::write_all(&mut child.stdin.take().unwrap(), pem.as_bytes()).unwrap();
+        let text = String::from_utf8(child.wait_with_output().unwrap().stdout).unwrap();
+        assert!(text.contains("Name Constraints") && text.contains(expect), "{ca}: {text}");
+    }
 
     // Bulk: every prod service without an active certificate (checkout and search, not dev-tool).
     let issued = v.json(&["cert", "issue", "--ca", "prod-issuing", "--env", "prod", "--missing"]);

@@ -454,7 +454,19 @@ fn names_that_are_not_rfc_1123_host_names_or_uris_are_refused_and_nothing_is_wri
     let v = TestVault::init();
     v.ok(&["service", "add", "svc", "--env", "prod"]);
     v.ok(&["ca", "create", "root"]);
-    v.ok(&["ca", "create", "prod", "--parent", "root", "--permit-dns", ".prod.corp.example", "--validity-days", "365"]);
+    v.ok(&[
+        "ca",
+        "create",
+        "prod",
+        "--parent",
+        "root",
+        "--permit-dns",
+        ".prod.corp.example",
+        "--permit-ip",
+        "10.0.0.0/8",
+        "--validity-days",
+        "365",
+    ]);
     let before = keyloom_tests::data_trees(&v.path);
     let long_label = format!("{}.prod.corp.example", "a".repeat(64));
     for (ca, dns, why) in [
@@ -481,6 +493,8 @@ fn names_that_are_not_rfc_1123_host_names_or_uris_are_refused_and_nothing_is_wri
     assert!(err.contains("not a valid permitted DNS suffix"), "{err}");
     let err = v.fails(&["ca", "create", "nouri", "--permit-uri", "corp.example/prod"], 1);
     assert!(err.contains("not a valid permitted URI prefix"), "{err}");
+    let err = v.fails(&["ca", "create", "noip", "--permit-ip", "10.0.0.0"], 1);
+    assert!(err.contains("not an IP range"), "{err}");
     // A CSR asking for a name that is not a host name is not signed.
     openssl(
         v.root.path(),

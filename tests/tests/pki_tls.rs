@@ -46,7 +46,7 @@ fn estate() -> (tempfile::TempDir, Vault) {
     }
     v.create_ca(ca("corp-root"), None).unwrap();
     let mut issuing = ca("prod-issuing");
-    issuing.constraints = NameConstraintsSpec { dns: vec![".prod.corp.example".into()], uri: vec![] };
+    issuing.constraints = NameConstraintsSpec { dns: vec![".prod.corp.example".into()], uri: vec![], ip: vec![] };
     v.create_ca(issuing, Some("corp-root")).unwrap();
     v.create_ca(ca("other-root"), None).unwrap();
     v.issue_cert("payments", "prod-issuing", &request(SERVER_NAME, true, false)).unwrap();

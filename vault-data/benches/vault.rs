@@ -160,7 +160,11 @@ fn bench_pki(c: &mut Criterion) {
                     key_type: KeyType::EcdsaP256,
                     validity_days: 365,
                     path_len: None,
-                    constraints: NameConstraintsSpec { dns: vec![".prod.bench.example".into()], uri: vec![] },
+                    constraints: NameConstraintsSpec {
+                        dns: vec![".prod.bench.example".into()],
+                        uri: vec![],
+                        ip: vec![],
+                    },
                 };
                 v.create_ca(spec, None).expect("ca");
                 (t, v)

@@ -112,6 +112,7 @@ fn ca_spec(name: &str, days: u32, dns: &[&str], uri: &[&str]) -> CaSpec {
         constraints: NameConstraintsSpec {
             dns: dns.iter().map(|s| s.to_string()).collect(),
             uri: uri.iter().map(|s| s.to_string()).collect(),
+            ip: Vec::new(),
         },
     }
 }

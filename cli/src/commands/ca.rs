@@ -41,13 +41,13 @@ fn print_ca(ca: &CaView) {
 pub fn run(ctx: &Context, cmd: CaCmd) -> CliResult<()> {
     let mut vault = ctx.open_unlocked()?;
     match cmd {
-        CaCmd::Create { name, key_type, validity_days, parent, permit_dns, permit_uri, path_len } => {
+        CaCmd::Create { name, key_type, validity_days, parent, permit_dns, permit_uri, permit_ip, path_len } => {
             let spec = CaSpec {
                 name,
                 key_type: KeyType::parse(&key_type)?,
                 validity_days,
                 path_len,
-                constraints: NameConstraintsSpec { dns: permit_dns, uri: permit_uri },
+                constraints: NameConstraintsSpec { dns: permit_dns, uri: permit_uri, ip: permit_ip },
             };
             let ca = vault.create_ca(spec, parent.as_deref())?;
             if ctx.json {

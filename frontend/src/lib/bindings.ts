@@ -338,7 +338,12 @@ dns: Array<string>,
  * Permitted URI prefixes, e.g. `spiffe://corp.example/prod`. X.509 cannot express a URI path
  * constraint, so Keyloom enforces these itself at issuance and in `cert verify`.
  */
-uri: Array<string>, };
+uri: Array<string>, 
+/**
+ * Permitted IP ranges in CIDR form, e.g. `10.0.0.0/8`. A constrained CA without any permits no
+ * IP address at all (its certificate excludes every range).
+ */
+ip: Array<string>, };
 
 export type CertInfo = { 
 /**

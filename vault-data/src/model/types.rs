@@ -127,12 +127,40 @@ pub struct NameConstraintsSpec {
     /// Permitted URI prefixes, e.g. `spiffe://corp.example/prod`. X.509 cannot express a URI path
     /// constraint, so Keyloom enforces these itself at issuance and in `cert verify`.
     pub uri: Vec<String>,
+    /// Permitted IP ranges in CIDR form, e.g. `10.0.0.0/8`. A constrained CA without any permits no
+    /// IP address at all (its certificate excludes every range).
+    #[serde(default)]
+    pub ip: Vec<String>,
 }
 
 impl NameConstraintsSpec {
     /// True when nothing is constrained.
     pub fn is_empty(&self) -> bool {
-        self.dns.is_empty() && self.uri.is_empty()
+        self.dns.is_empty() && self.uri.is_empty() && self.ip.is_empty()
+    }
+
+    /// The permitted IP ranges, parsed; an entry that is not `address/prefix` is an error naming it.
+    pub fn ip_ranges(&self) -> crate::Result<Vec<ipnet::IpNet>> {
+        self.ip
+            .iter()
+            .map(|r| {
+                r.parse::<ipnet::IpNet>().map(|n| n.trunc()).map_err(|_| {
+                    crate::Error::Invalid(format!(
+                        "{r:?} is not an IP range: write it as address/prefix, e.g. 10.0.0.0/8"
+                    ))
+                })
+            })
+            .collect()
+    }
+
+    /// Whether `ip` (an IP SAN) is permitted: always when nothing is constrained; otherwise only
+    /// inside a permitted range.
+    pub fn permits_ip(&self, ip: &str) -> bool {
+        if self.is_empty() {
+            return true;
+        }
+        let Ok(addr) = ip.parse::<std::net::IpAddr>() else { return false };
+        self.ip_ranges().is_ok_and(|ranges| ranges.iter().any(|r| r.contains(&addr)))
     }
 
     /// Whether `name` (a DNS SAN) is inside the permitted DNS subtrees (or nothing is constrained).
@@ -155,13 +183,18 @@ impl NameConstraintsSpec {
     }
 
     /// Names of `sans` that these constraints do not permit. A constrained CA permits only the
-    /// names it lists, so every IP address is excluded (its certificate says so too).
+    /// names and ranges it lists: an IP address outside its ranges (or any, with none) is refused,
+    /// as its certificate's excluded ranges make verifiers refuse it.
     pub fn violations<I: std::fmt::Display>(&self, dns: &[String], uris: &[String], ips: &[I]) -> Vec<String> {
         let mut bad: Vec<String> = dns.iter().filter(|d| !self.permits_dns(d)).map(|d| format!("DNS:{d}")).collect();
         bad.extend(uris.iter().filter(|u| !self.permits_uri(u)).map(|u| format!("URI:{u}")));
-        if !self.is_empty() {
-            bad.extend(ips.iter().map(|ip| format!("IP:{ip} (IP addresses are excluded)")));
-        }
+        bad.extend(ips.iter().map(ToString::to_string).filter(|ip| !self.permits_ip(ip)).map(|ip| {
+            if self.ip.is_empty() {
+                format!("IP:{ip} (the CA permits no IP address)")
+            } else {
+                format!("IP:{ip} (outside {})", self.ip.join(", "))
+            }
+        }));
         bad
     }
 }

@@ -121,23 +121,36 @@ fn ca_params(spec: &CaSpec, now: OffsetDateTime) -> Result<CertificateParams> {
     });
     p.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
     p.use_authority_key_identifier_extension = true;
-    if !spec.constraints.dns.is_empty() {
-        p.name_constraints = Some(NameConstraints {
-            permitted_subtrees: spec
-                .constraints
-                .dns
-                .iter()
-                .map(|d| GeneralSubtree::DnsName(d.trim_start_matches('.').to_string()))
-                .collect(),
-            // Permitting DNS names says nothing about IP SANs in X.509: exclude every address, so
-            // verifiers refuse an IP SAN under this CA as Keyloom does.
-            excluded_subtrees: vec![
+    if !spec.constraints.dns.is_empty() || !spec.constraints.ip.is_empty() {
+        let mut permitted: Vec<GeneralSubtree> = spec
+            .constraints
+            .dns
+            .iter()
+            .map(|d| GeneralSubtree::DnsName(d.trim_start_matches('.').to_string()))
+            .collect();
+        let ranges = spec.constraints.ip_ranges()?;
+        permitted.extend(ranges.iter().map(|r| GeneralSubtree::IpAddress(cidr(r))));
+        // Permitting names says nothing in X.509 about a name type not listed: with no IP ranges,
+        // exclude every address, so verifiers refuse an IP SAN under this CA as Keyloom does.
+        let excluded = if ranges.is_empty() {
+            vec![
                 GeneralSubtree::IpAddress(rcgen::CidrSubnet::V4([0; 4], [0; 4])),
                 GeneralSubtree::IpAddress(rcgen::CidrSubnet::V6([0; 16], [0; 16])),
-            ],
-        });
+            ]
+        } else {
+            Vec::new()
+        };
+        p.name_constraints = Some(NameConstraints { permitted_subtrees: permitted, excluded_subtrees: excluded });
     }
     Ok(p)
+}
+
+/// rcgen's form of an IP range: the network address and its mask.
+fn cidr(net: &ipnet::IpNet) -> rcgen::CidrSubnet {
+    match net {
+        ipnet::IpNet::V4(n) => rcgen::CidrSubnet::V4(n.network().octets(), n.netmask().octets()),
+        ipnet::IpNet::V6(n) => rcgen::CidrSubnet::V6(n.network().octets(), n.netmask().octets()),
+    }
 }
 
 fn sign_err(e: rcgen::Error) -> Error {
@@ -258,13 +271,12 @@ pub(crate) struct CsrPolicy {
     pub server: bool,
     /// clientAuth EKU.
     pub client: bool,
-    /// Refuse IP address SANs (the CA chain permits only the names it lists).
-    pub refuse_ips: bool,
 }
 
 /// Signs a PEM or DER certificate signing request with `issuer`. The requester chooses the key and
 /// the names; the signer decides everything else: the EKUs (never copied from the CSR), the
-/// keyUsage (by key type), the validity, and whether IP SANs are acceptable.
+/// keyUsage (by key type) and the validity. Whether the CA may certify the names is the caller's
+/// check (the vault's constraint rule), made before the result is kept.
 pub(crate) fn sign_csr(csr: &[u8], issuer: &SigningCa, policy: CsrPolicy, now: OffsetDateTime) -> Result<Vec<u8>> {
     if !policy.server && !policy.client {
         return Err(Error::Invalid("a certificate signed from a CSR needs --server, --client or both".into()));
@@ -283,12 +295,6 @@ pub(crate) fn sign_csr(csr: &[u8], issuer: &SigningCa, policy: CsrPolicy, now: O
         match san {
             SanType::DnsName(d) => names::check_dns_name(d.as_str())?,
             SanType::URI(u) => names::check_uri(u.as_str())?,
-            SanType::IpAddress(ip) if policy.refuse_ips => {
-                return Err(Error::Invalid(format!(
-                    "the CSR asks for IP address {ip}, but the CA permits only the names its constraints list \
-                     (IP addresses are excluded)"
-                )))
-            }
             _ => {}
         }
     }

@@ -259,7 +259,7 @@ impl Vault {
                 key_type: None,
                 key_payload: None,
                 cert_der: der,
-                constraints: NameConstraintsSpec { dns: info.permitted_dns.clone(), uri: Vec::new() },
+                constraints: NameConstraintsSpec { dns: info.permitted_dns.clone(), uri: Vec::new(), ip: Vec::new() },
                 path_len: info.path_len.and_then(|p| u8::try_from(p).ok()),
                 not_before: info.not_before,
                 not_after: info.not_after,
@@ -522,9 +522,8 @@ impl Vault {
     ) -> Result<Vec<u8>> {
         let index = &self.unlocked()?.index;
         let ca = index.ca_named(name)?.clone();
-        let refuse_ips = chain(index, &ca).iter().any(|c| !c.constraints.is_empty());
         let signer = self.signing_ca(&ca)?;
-        let policy = issue::CsrPolicy { validity_days, server, client, refuse_ips };
+        let policy = issue::CsrPolicy { validity_days, server, client };
         let der = issue::sign_csr(csr, &signer, policy, OffsetDateTime::now_utc())?;
         let info = inspect(&der)?;
         let bad = constraint_violations(&self.unlocked()?.index, &ca, &info.dns, &info.uris, &info.ips);
