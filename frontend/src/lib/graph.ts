@@ -256,7 +256,7 @@ export function gridHierarchy(elements: CyElement[], spacing = 46): Map<string, 
   for (const [, ids] of blocks) {
     ids.sort();
     ids.forEach((id, i) => pos.set(id, { x: x0 + (i % cols) * spacing, y: top + Math.floor(i / cols) * spacing }));
-    x0 += (Math.min(cols, ids.length) + 2) * spacing;
+    x0 += (Math.min(cols, ids.length) + 1) * spacing;
   }
   const width = Math.max(x0 - 2 * spacing, spacing);
   for (const [d, ids] of rows) {
