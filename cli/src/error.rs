@@ -61,6 +61,7 @@ impl CliError {
                  `keyloom doctor --accept-rollback` (needs the passphrase or recovery key; recorded in the audit log)"
             }
             ErrorHint::ForceAnyway => "pass --force to go ahead anyway",
+            ErrorHint::SecretsOnly => "pass --secrets-only to take the service's secrets without its certificate and key",
             ErrorHint::ForceReplace => {
                 "pass --force to replace it: only a previous Keyloom export is ever replaced (its recorded hash or signed manifest)"
             }

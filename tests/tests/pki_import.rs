@@ -478,7 +478,7 @@ fn names_that_are_not_rfc_1123_host_names_or_uris_are_refused_and_nothing_is_wri
         ("root", "-api.example", "may not start or end with a hyphen"),
         ("root", "api..example", "empty label"),
         ("prod", &long_label, "at most 63"),
-        ("root", "10.0.0.7", "--ip"),
+        ("root", "10.0.0.7", "it is an IP address"),
     ] {
         let err = v.fails(&["cert", "issue", "--service", "svc", "--ca", ca, &format!("--dns={dns}")], 1);
         assert!(err.contains("is not a valid DNS name") && err.contains(why), "{dns}: {err}");

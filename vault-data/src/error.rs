@@ -122,6 +122,18 @@ pub enum Error {
         /// The output path, resolved.
         path: PathBuf,
     },
+    /// A bundle with TLS files was asked of a service without an active certificate.
+    #[error("{service} has no active certificate: issue one, or take its secrets only")]
+    NoActiveCertificate {
+        /// The service.
+        service: String,
+    },
+    /// A secret is named like a variable `run` sets to a TLS file path.
+    #[error("{secret} has the name of a variable `run` sets to a TLS file path; rename the secret, or take its service's secrets only")]
+    TlsVariableName {
+        /// SERVICE/NAME of the secret.
+        secret: String,
+    },
     /// A refusal the user may override (the CLI's `--force`): `refusal` says what stands in the
     /// way, `anyway` what overriding it does.
     #[error("{refusal} ({anyway})")]
@@ -252,6 +264,8 @@ pub enum ErrorCode {
     WontReplace,
     /// `needs_force`.
     NeedsForce,
+    /// `no_active_certificate`.
+    NoActiveCertificate,
     /// `invalid`.
     Invalid,
     /// `integrity`.
@@ -290,6 +304,7 @@ impl ErrorCode {
         ErrorCode::StillReferenced,
         ErrorCode::WontReplace,
         ErrorCode::NeedsForce,
+        ErrorCode::NoActiveCertificate,
         ErrorCode::Invalid,
         ErrorCode::Integrity,
         ErrorCode::RolledBack,
@@ -320,6 +335,7 @@ impl ErrorCode {
             ErrorCode::StillReferenced => "still_referenced",
             ErrorCode::WontReplace => "wont_replace",
             ErrorCode::NeedsForce => "needs_force",
+            ErrorCode::NoActiveCertificate => "no_active_certificate",
             ErrorCode::Invalid => "invalid",
             ErrorCode::Integrity => "integrity",
             ErrorCode::RolledBack => "rolled_back",
@@ -383,6 +399,8 @@ pub enum ErrorHint {
     /// An output exists where an export was to write: replacing a previous Keyloom output is
     /// possible on request, anything else never.
     ForceReplace,
+    /// The request can be met with the service's secrets alone (no certificate or key).
+    SecretsOnly,
 }
 
 /// How a front end should treat an error: which exit code, which UI state.
@@ -424,6 +442,7 @@ impl Error {
             Error::RolledBack { .. } => Some(ErrorHint::AcceptRollback),
             Error::StillReferenced { .. } | Error::NeedsForce { .. } => Some(ErrorHint::ForceAnyway),
             Error::OutputExists { .. } => Some(ErrorHint::ForceReplace),
+            Error::NoActiveCertificate { .. } | Error::TlsVariableName { .. } => Some(ErrorHint::SecretsOnly),
             _ => None,
         }
     }
@@ -448,6 +467,8 @@ impl Error {
             Error::StillReferenced { .. } => ErrorCode::StillReferenced,
             Error::WontReplace { .. } | Error::OutputExists { .. } => ErrorCode::WontReplace,
             Error::NeedsForce { .. } => ErrorCode::NeedsForce,
+            Error::NoActiveCertificate { .. } => ErrorCode::NoActiveCertificate,
+            Error::TlsVariableName { .. } => ErrorCode::Invalid,
             Error::Invalid(_) | Error::ExportOption { .. } => ErrorCode::Invalid,
             Error::Integrity(_) | Error::Damaged(_) => ErrorCode::Integrity,
             Error::RolledBack { .. } => ErrorCode::RolledBack,

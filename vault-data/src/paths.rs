@@ -8,7 +8,7 @@ use crate::error::{Error, Result};
 pub fn default_vault_dir() -> Result<PathBuf> {
     directories::ProjectDirs::from("", "", "keyloom")
         .map(|d| d.data_dir().join("vault"))
-        .ok_or_else(|| Error::Invalid("no home directory found: pass --vault PATH or set KEYLOOM_VAULT".into()))
+        .ok_or_else(|| Error::Invalid("no home directory found: name the vault folder explicitly".into()))
 }
 
 /// Where the desktop app keeps its "explore a demo" vault: `keyloom/demo` beside the default vault.

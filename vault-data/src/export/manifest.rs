@@ -84,8 +84,7 @@ pub fn public_key_text(key: &VerifyingKey) -> String {
 
 /// Parses a public key file written by [`public_key_text`].
 pub fn parse_public_key(text: &str) -> Result<VerifyingKey> {
-    let bad =
-        || Error::Invalid("not a Keyloom bundle signing public key (keyloom signing-key export writes one)".into());
+    let bad = || Error::Invalid("not a Keyloom bundle signing public key".into());
     let b64 = text.trim().strip_prefix(PUBKEY_PREFIX).ok_or_else(bad)?;
     let bytes: [u8; 32] = STANDARD.decode(b64.trim()).ok().and_then(|b| b.try_into().ok()).ok_or_else(bad)?;
     VerifyingKey::from_bytes(&bytes).map_err(|_| bad())

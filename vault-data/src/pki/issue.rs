@@ -188,10 +188,12 @@ fn leaf_params(
     now: OffsetDateTime,
 ) -> Result<CertificateParams> {
     if !spec.server && !spec.client {
-        return Err(Error::Invalid("a service certificate needs --server, --client or both".into()));
+        return Err(Error::Invalid("a service certificate needs server use, client use or both".into()));
     }
     if spec.dns.is_empty() && spec.ips.is_empty() && spec.uris.is_empty() {
-        return Err(Error::Invalid("a service certificate needs at least one --dns, --ip or --uri name".into()));
+        return Err(Error::Invalid(
+            "a service certificate needs at least one name: a DNS name, an IP address or a URI".into(),
+        ));
     }
     let (not_before, mut not_after) = match spec.not_before {
         Some(start) => (start, validity(spec.validity_days, start)?.1),
@@ -279,7 +281,7 @@ pub(crate) struct CsrPolicy {
 /// check (the vault's constraint rule), made before the result is kept.
 pub(crate) fn sign_csr(csr: &[u8], issuer: &SigningCa, policy: CsrPolicy, now: OffsetDateTime) -> Result<Vec<u8>> {
     if !policy.server && !policy.client {
-        return Err(Error::Invalid("a certificate signed from a CSR needs --server, --client or both".into()));
+        return Err(Error::Invalid("a certificate signed from a CSR needs server use, client use or both".into()));
     }
     let der = match std::str::from_utf8(csr).ok().filter(|s| s.contains("-----BEGIN")) {
         Some(text) => {

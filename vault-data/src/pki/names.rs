@@ -49,7 +49,7 @@ fn host_problem(name: &str, wildcard_allowed: bool) -> Option<String> {
         return Some("it is empty".into());
     }
     if name.parse::<std::net::IpAddr>().is_ok() {
-        return Some("it is an IP address: pass it with --ip".into());
+        return Some("it is an IP address: give it as an IP address, not a DNS name".into());
     }
     if name.len() > MAX_NAME {
         return Some(format!("it is {} characters long; at most {MAX_NAME}", name.len()));
@@ -70,7 +70,7 @@ fn host_problem(name: &str, wildcard_allowed: bool) -> Option<String> {
     }
     // RFC 3696: a top-level label is never all digits; such a name is a mistyped address.
     if labels.last().is_some_and(|l| l.bytes().all(|b| b.is_ascii_digit())) {
-        return Some("its last label is all digits: an IP address goes in --ip".into());
+        return Some("its last label is all digits: an IP address is given as an IP address".into());
     }
     None
 }
@@ -173,8 +173,8 @@ mod tests {
             ("*.*.x", "wildcard may only be the whole left-most label"),
             ("foo.*.example", "wildcard may only be the whole left-most label"),
             ("*", "needs a domain after it"),
-            ("10.0.0.1", "--ip"),
-            ("::1", "--ip"),
+            ("10.0.0.1", "it is an IP address"),
+            ("::1", "it is an IP address"),
             ("host.123", "all digits"),
             ("bücher.example", "xn--"),
         ] {

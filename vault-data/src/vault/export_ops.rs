@@ -182,11 +182,7 @@ impl Vault {
                 .values()
                 .find(|c| c.service_id == svc.id && c.current().is_some() && tls_variable(&c.name))
             {
-                return Err(Error::Invalid(format!(
-                    "{}/{} has the name of a variable `run` sets to a TLS file path; rename the secret or pass \
-                     --secrets-only",
-                    svc.name, c.name
-                )));
+                return Err(Error::TlsVariableName { secret: format!("{}/{}", svc.name, c.name) });
             }
         }
         self.export_bundle(service, &ExportOptions { secrets_only, no_env: true, format: "run".into() })
@@ -352,10 +348,7 @@ impl Vault {
         let svc = index.service_named(service)?.clone();
         let cert = active_certificate(index, svc.id).cloned();
         if cert.is_none() && !opts.secrets_only {
-            return Err(Error::Invalid(format!(
-                "{} has no active certificate: issue one (keyloom cert issue) or export with --secrets-only",
-                svc.name
-            )));
+            return Err(Error::NoActiveCertificate { service: svc.name.clone() });
         }
         let mut files = Vec::new();
         let mut manifest_cert = None;
