@@ -619,6 +619,12 @@ pub struct GraphArgs {
     /// Hops around --service
     #[arg(long, default_value_t = 1, requires = "service")]
     pub depth: usize,
+    /// Only services with this tag: key=value, or key for any value
+    #[arg(long)]
+    pub tag: Option<String>,
+    /// Only what a finding of this kind names, e.g. over_trust or broken_intent
+    #[arg(long = "finding")]
+    pub finding_kind: Option<String>,
     /// An mtls edge for every pair that can talk (up to 300 services), not only intended and
     /// credential pairs (the default, as in the app)
     #[arg(long)]

@@ -13,10 +13,13 @@ fn window(days: u32) -> FindingOptions {
 
 pub fn graph(ctx: &Context, a: GraphArgs) -> CliResult<()> {
     let vault = ctx.open_unlocked()?;
+    let finding_kind = a.finding_kind.as_deref().map(vault_data::graph::FindingKind::parse).transpose()?;
     let opts = GraphOptions {
         environment: a.environment,
         service: a.service,
         depth: Some(a.depth),
+        tag: a.tag,
+        finding_kind,
         all_mtls_pairs: a.all_mtls_pairs,
     };
     let g = vault.graph(&opts, window(a.expiring_within))?;

@@ -1368,6 +1368,14 @@ service: string | null,
  */
 depth: number | null, 
 /**
+ * Only services with this tag (`key=value` or `key`).
+ */
+tag: string | null, 
+/**
+ * Only what findings of this kind name.
+ */
+finding_kind: FindingKind | null, 
+/**
  * Every pair that can talk by mTLS as its own edge (slow for big views), not just the
  * intended and credential pairs.
  */

@@ -116,19 +116,13 @@ describe("graph to Cytoscape", () => {
     expect(els.find((e) => e.data.id === "svc:qa")!.classes).toContain("env-2");
   });
 
-  it("filters by tag and by edge kind", () => {
-    const byTag = applyFilter(graph, { ...all, tag: "tier=1" });
-    expect(byTag.nodes.filter((n) => n.kind === "service").map((n) => n.name)).toEqual(["pay"]);
-    const byKey = applyFilter(graph, { ...all, tag: "tier" });
-    expect(byKey.nodes.filter((n) => n.kind === "service")).toHaveLength(2);
+  it("draws only the ticked edge kinds and the CAs they touch; services are vault_data's choice", () => {
     const mtlsOnly = applyFilter(graph, { ...all, edgeKinds: ["mtls"] });
     expect(mtlsOnly.edges.map((e) => e.kind)).toEqual(["mtls"]);
-  });
-
-  it("filters by finding kind", () => {
-    const { nodes, edges } = applyFilter(graph, { ...all, findingKind: "over_trust" });
-    expect(nodes.filter((n) => n.kind === "service").map((n) => n.name)).toEqual(["pay"]);
-    expect(edges.map((e) => e.id)).toContain("trusts_inbound:svc:pay:ca:root");
+    expect(mtlsOnly.nodes.filter((n) => n.kind === "ca")).toHaveLength(0);
+    expect(mtlsOnly.nodes.filter((n) => n.kind === "service")).toHaveLength(3);
+    // A tag typed in the filter is not applied here (the query carries it to Rust).
+    expect(applyFilter(graph, { ...all, tag: "tier=1" }).nodes.filter((n) => n.kind === "service")).toHaveLength(3);
   });
 
   it("collapses environments into counted nodes and merges their edges", () => {

@@ -2,12 +2,12 @@
 // overview for large estates. Pure functions, so they are unit-tested without a browser.
 import type { Edge, EdgeKind, Finding, FindingKind, Graph, Node, Severity } from "./bindings";
 
-// The environment is not a filter here: vault_data slices the graph by environment (the query's
-// `environment`), so the CLI's `graph --env` and this view keep the same services.
+// Environment, tag and finding kind are not filtered here: vault_data slices the graph (the
+// query's fields), so the CLI's `graph --env/--tag/--finding` and this view keep the same services.
 export interface GraphFilter {
   search: string; // focuses matching services (name, owner)
-  tag: string; // "key=value" or "key"; "" = any
-  findingKind: FindingKind | ""; // only nodes/edges carrying this kind of finding
+  tag: string; // sent as the query's tag: "key=value" or "key"; "" = any
+  findingKind: FindingKind | ""; // sent as the query's finding kind
   edgeKinds: EdgeKind[]; // which edge kinds to draw
 }
 
@@ -57,40 +57,16 @@ export function environmentSlots(graph: Graph): Map<string, number> {
   return new Map(graph.environments.map((e) => [e.name, e.slot]));
 }
 
-function tagMatches(node: Node, tag: string): boolean {
-  if (!tag) return true;
-  const [k, v] = tag.split("=", 2).map((s) => s.trim());
-  return k in node.tags && (v === undefined || node.tags[k] === v);
-}
-
 /**
- * The nodes and edges a filter keeps. Services are kept by tag and finding kind; CAs
- * are kept when a kept edge touches them (or, with a finding-kind filter, when they carry one).
+ * The nodes and edges to draw: the edge kinds ticked, and the CAs those edges touch (or that carry
+ * a finding). Which services are in the graph (environment, neighbourhood, tag, finding kind) is
+ * vault_data's decision, asked for in the query; this only chooses what to draw of it.
  */
 export function applyFilter(graph: Graph, filter: GraphFilter): { nodes: Node[]; edges: Edge[] } {
-  const byId = findingIndex(graph);
   const nodeById = new Map(graph.nodes.map((n) => [n.id, n]));
-  const keepService = (n: Node) =>
-    tagMatches(n, filter.tag) &&
-    (!filter.findingKind || kindsOf(n.findings, byId).has(filter.findingKind));
-  const services = new Set(graph.nodes.filter((n) => n.kind === "service" && keepService(n)).map((n) => n.id));
-  const edges = graph.edges.filter((e) => {
-    if (!filter.edgeKinds.includes(e.kind)) return false;
-    const ends = [nodeById.get(e.from), nodeById.get(e.to)];
-    if (ends.some((n) => !n)) return false;
-    // Each service end must be kept; CA ends follow the services.
-    if (!ends.every((n) => n!.kind === "ca" || services.has(n!.id))) return false;
-    if (filter.findingKind && e.kind !== "issued" && e.findings.length > 0) {
-      return kindsOf(e.findings, byId).has(filter.findingKind);
-    }
-    return true;
-  });
+  const edges = graph.edges.filter((e) => filter.edgeKinds.includes(e.kind) && nodeById.has(e.from) && nodeById.has(e.to));
   const touched = new Set(edges.flatMap((e) => [e.from, e.to]));
-  const nodes = graph.nodes.filter((n) =>
-    n.kind === "service"
-      ? services.has(n.id)
-      : touched.has(n.id) || (!!filter.findingKind && kindsOf(n.findings, byId).has(filter.findingKind)),
-  );
+  const nodes = graph.nodes.filter((n) => n.kind === "service" || touched.has(n.id) || (!!filter.findingKind && n.findings.length > 0));
   return { nodes, edges };
 }
 

@@ -2,7 +2,7 @@
 
 use serde::Deserialize;
 use tauri::AppHandle;
-use vault_data::graph::{Explanation, Finding, FindingOptions, Graph, GraphOptions};
+use vault_data::graph::{Explanation, Finding, FindingKind, FindingOptions, Graph, GraphOptions};
 
 use crate::error::AppResult;
 use crate::state::{blocking, lock};
@@ -16,6 +16,10 @@ pub struct GraphQuery {
     pub service: Option<String>,
     /// ...up to this many hops.
     pub depth: Option<usize>,
+    /// Only services with this tag (`key=value` or `key`).
+    pub tag: Option<String>,
+    /// Only what findings of this kind name.
+    pub finding_kind: Option<FindingKind>,
     /// Every pair that can talk by mTLS as its own edge (slow for big views), not just the
     /// intended and credential pairs.
     pub all_mtls_pairs: bool,
@@ -34,6 +38,8 @@ pub async fn graph_view(app: AppHandle, query: GraphQuery) -> AppResult<Graph> {
             environment: query.environment.filter(|e| !e.is_empty()),
             service: query.service.filter(|e| !e.is_empty()),
             depth: query.depth,
+            tag: query.tag.filter(|t| !t.trim().is_empty()),
+            finding_kind: query.finding_kind,
             all_mtls_pairs: query.all_mtls_pairs,
         };
         let findings = finding_options(s);

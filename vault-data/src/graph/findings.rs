@@ -45,7 +45,7 @@ impl Severity {
 }
 
 /// The kinds of finding.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum FindingKind {
@@ -71,6 +71,20 @@ pub enum FindingKind {
     UnusedCa,
     /// What an attacker holding a CA key could impersonate, and to whom.
     BlastRadius,
+}
+
+impl FindingKind {
+    /// The kind named as in JSON (`over_trust`, `broken_intent`, ...); an unknown name is an
+    /// error listing the known ones.
+    pub fn parse(name: &str) -> crate::Result<FindingKind> {
+        use serde::de::IntoDeserializer;
+        let de: serde::de::value::StrDeserializer<'_, serde::de::value::Error> = name.into_deserializer();
+        serde::Deserialize::deserialize(de).map_err(|_| {
+            crate::Error::Invalid(format!(
+                "unknown finding kind {name:?}: use a kind as `findings --json` names it, e.g. over_trust"
+            ))
+        })
+    }
 }
 
 /// An entity a finding is about.

@@ -244,3 +244,29 @@ fn environment_colours_are_the_same_in_every_vault_and_the_usual_names_never_sha
     assert_eq!(full.environments, prod.environments);
     assert_eq!(full.environments.len(), 2);
 }
+
+#[test]
+fn tag_and_finding_kind_filters_keep_the_matching_services_and_only_that_kind_of_finding() {
+    let mut e = estate_in_two_environments();
+    service(&mut e, "lonely", "prod");
+    for (name, tier) in [("web", "1"), ("api", "2")] {
+        let id = e.service_by_name[name];
+        if let Some(s) = e.services.get_mut(&id) {
+            s.tags.insert("tier".into(), tier.into());
+        }
+    }
+    let tier1 = GraphOptions { tag: Some("tier=1".into()), ..Default::default() };
+    assert_eq!(service_names(&e, &tier1).unwrap(), ["web"]);
+    let any_tier = GraphOptions { tag: Some(" tier ".into()), ..Default::default() };
+    assert_eq!(service_names(&e, &any_tier).unwrap(), ["api", "web"]);
+    // Every intent here is broken (no certificates): the services with one stay, `lonely` goes.
+    let broken = GraphOptions { finding_kind: Some(FindingKind::BrokenIntent), ..Default::default() };
+    let names = service_names(&e, &broken).unwrap();
+    assert!(!names.contains(&"lonely".to_string()) && names.contains(&"web".to_string()), "{names:?}");
+    let m = Model { index: &e, now: now(), f: Arc::new(Facts::build(&e, now())) };
+    let g = build(&m, &broken, FindingOptions::default()).unwrap();
+    assert!(g.findings.iter().all(|f| f.kind == FindingKind::BrokenIntent), "only that kind is listed");
+    assert!(!g.findings.is_empty());
+    assert_eq!(FindingKind::parse("over_trust").unwrap(), FindingKind::OverTrust);
+    assert_eq!(FindingKind::parse("over-trust").unwrap_err().code(), "invalid");
+}

@@ -187,6 +187,11 @@ pub struct GraphOptions {
     pub service: Option<String>,
     /// ...up to this many hops (default 1).
     pub depth: Option<usize>,
+    /// Only services with this tag: `key=value`, or `key` for any value.
+    pub tag: Option<String>,
+    /// Only services (and CAs) named by a finding of this kind, and edges that carry none of
+    /// another kind.
+    pub finding_kind: Option<FindingKind>,
     /// List an `mtls` edge for every pair that can talk (up to [`ALL_PAIRS_LIMIT`] services), not
     /// only for intended and credential pairs. Off by default in every front end: each such pair
     /// is already implied by the trust and issued edges, and drawing each one is what a person
@@ -252,6 +257,24 @@ pub(crate) fn build(m: &Model<'_>, opts: &GraphOptions, finding_opts: FindingOpt
     }
     let sliced = opts.service.is_some() || opts.environment.is_some();
     let findings = compute(m, finding_opts, sliced.then_some(&services));
+    // Tag and finding-kind filters keep the services that match; the CAs then follow the edges.
+    let filtered = opts.tag.is_some() || opts.finding_kind.is_some();
+    let named_by_kind = |kind: FindingKind, what: &str| -> HashSet<RecordId> {
+        findings
+            .iter()
+            .filter(|f| f.kind == kind)
+            .flat_map(|f| f.entities.iter().filter(|e| e.kind == what).map(|e| e.id))
+            .collect()
+    };
+    if filtered {
+        let with_kind = opts.finding_kind.map(|k| named_by_kind(k, "service"));
+        services.retain(|s| {
+            let svc = &index.services[s];
+            opts.tag.as_deref().is_none_or(|t| tag_matches(&svc.tags, t))
+                && with_kind.as_ref().is_none_or(|w| w.contains(s))
+        });
+    }
+    let kind_cas = opts.finding_kind.map(|k| named_by_kind(k, "ca")).unwrap_or_default();
     let mut edges = Vec::new();
     let mut cas: HashSet<RecordId> = HashSet::new();
     let mut ids: Vec<RecordId> = services.iter().copied().collect();
@@ -313,7 +336,7 @@ pub(crate) fn build(m: &Model<'_>, opts: &GraphOptions, finding_opts: FindingOpt
             });
         }
     }
-    if opts.service.is_none() && opts.environment.is_none() {
+    if !sliced && !filtered {
         cas.extend(index.cas.keys().copied());
     }
     // Intents and credentials.
@@ -413,6 +436,22 @@ pub(crate) fn build(m: &Model<'_>, opts: &GraphOptions, finding_opts: FindingOpt
             edges[*i].findings.push(f.id.clone());
         }
     }
+    if let Some(kind) = opts.finding_kind {
+        let kind_of: std::collections::HashMap<&str, FindingKind> =
+            findings.iter().map(|f| (f.id.as_str(), f.kind)).collect();
+        edges.retain(|e| {
+            e.kind == EdgeKind::Issued
+                || e.findings.is_empty()
+                || e.findings.iter().any(|id| kind_of.get(id.as_str()) == Some(&kind))
+        });
+    }
+    if filtered {
+        // CAs a kept edge touches, and CAs the finding kind names.
+        let touched: HashSet<RecordId> =
+            edges.iter().flat_map(|e| [node_id(&e.from), node_id(&e.to)]).flatten().collect();
+        cas.retain(|c| touched.contains(c));
+        cas.extend(kind_cas.iter().copied().filter(|c| index.cas.contains_key(c)));
+    }
     let mut nodes = Vec::with_capacity(ids.len() + cas.len());
     for s in &ids {
         let svc = &index.services[s];
@@ -447,9 +486,10 @@ pub(crate) fn build(m: &Model<'_>, opts: &GraphOptions, finding_opts: FindingOpt
         });
     }
     let shown: HashSet<&str> = nodes.iter().map(|n| n.id.as_str()).collect();
-    let findings = if opts.service.is_some() || opts.environment.is_some() {
+    let findings = if sliced || filtered {
         findings
             .into_iter()
+            .filter(|f| opts.finding_kind.is_none_or(|k| f.kind == k))
             .filter(|f| {
                 f.entities
                     .iter()
@@ -475,6 +515,14 @@ pub(crate) fn build(m: &Model<'_>, opts: &GraphOptions, finding_opts: FindingOpt
         environments,
         mtls_pairs: if all_pairs { "all" } else { "intended" },
     })
+}
+
+/// Whether `tags` hold `filter`: `key=value`, or `key` for any value (spaces around either ignored).
+fn tag_matches(tags: &BTreeMap<String, String>, filter: &str) -> bool {
+    match filter.split_once('=') {
+        Some((k, v)) => tags.get(k.trim()).is_some_and(|have| have == v.trim()),
+        None => tags.contains_key(filter.trim()),
+    }
 }
 
 /// Services within `depth` hops of `start` (through intents, credentials, and shared CAs).
