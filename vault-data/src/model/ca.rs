@@ -24,6 +24,7 @@ pub struct Ca {
     #[serde(with = "serde_bytes")]
     pub cert_der: Vec<u8>,
     /// Permitted names below it.
+    #[serde(with = "crate::model::types::stored_constraints")]
     pub constraints: NameConstraintsSpec,
     /// Path length constraint.
     pub path_len: Option<u8>,

@@ -118,6 +118,31 @@ impl Reason {
     }
 }
 
+/// How a CA record stores its constraints: the DNS suffixes and URI prefixes only, exactly as the
+/// first release encoded them (postcard is not self-describing, so a new field would break every
+/// stored CA). The IP ranges are in the CA certificate's NameConstraints, and the vault reads them
+/// from there when it loads the record.
+pub(crate) mod stored_constraints {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use super::NameConstraintsSpec;
+
+    #[derive(Serialize, Deserialize)]
+    struct Stored {
+        dns: Vec<String>,
+        uri: Vec<String>,
+    }
+
+    pub(crate) fn serialize<S: Serializer>(c: &NameConstraintsSpec, s: S) -> Result<S::Ok, S::Error> {
+        Stored { dns: c.dns.clone(), uri: c.uri.clone() }.serialize(s)
+    }
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<NameConstraintsSpec, D::Error> {
+        let Stored { dns, uri } = Stored::deserialize(d)?;
+        Ok(NameConstraintsSpec { dns, uri, ip: Vec::new() })
+    }
+}
+
 /// Permitted names below a CA.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
@@ -128,7 +153,8 @@ pub struct NameConstraintsSpec {
     /// constraint, so Keyloom enforces these itself at issuance and in `cert verify`.
     pub uri: Vec<String>,
     /// Permitted IP ranges in CIDR form, e.g. `10.0.0.0/8`. A constrained CA without any permits no
-    /// IP address at all (its certificate excludes every range).
+    /// IP address at all (its certificate excludes every range). Not in the CA record: read from
+    /// the certificate (see `stored_constraints`).
     #[serde(default)]
     pub ip: Vec<String>,
 }
@@ -196,5 +222,56 @@ impl NameConstraintsSpec {
             }
         }));
         bad
+    }
+}
+
+#[cfg(test)]
+mod stored_constraints_tests {
+    use serde::{Deserialize, Serialize};
+
+    use super::{stored_constraints, NameConstraintsSpec};
+
+    #[derive(Serialize)]
+    struct FirstReleaseSpec {
+        dns: Vec<String>,
+        uri: Vec<String>,
+    }
+    #[derive(Serialize)]
+    struct FirstReleaseRecord {
+        constraints: FirstReleaseSpec,
+        after: u8,
+    }
+    #[derive(Serialize, Deserialize)]
+    struct Record {
+        #[serde(with = "stored_constraints")]
+        constraints: NameConstraintsSpec,
+        after: u8,
+    }
+
+    /// A CA record written by the first release decodes, and a record written now has the same
+    /// bytes: the IP ranges are not in it (postcard would misread every field after a new one).
+    #[test]
+    fn ca_records_keep_the_first_release_encoding() {
+        let old = FirstReleaseRecord {
+            constraints: FirstReleaseSpec {
+                dns: vec![".prod.corp.example".into()],
+                uri: vec!["spiffe://x/prod".into()],
+            },
+            after: 7,
+        };
+        let bytes = postcard::to_allocvec(&old).unwrap();
+        let read: Record = postcard::from_bytes(&bytes).unwrap();
+        assert_eq!(read.after, 7);
+        assert_eq!(read.constraints.dns, [".prod.corp.example"]);
+        assert!(read.constraints.ip.is_empty());
+        let now = Record {
+            constraints: NameConstraintsSpec {
+                dns: vec![".prod.corp.example".into()],
+                uri: vec!["spiffe://x/prod".into()],
+                ip: vec!["10.0.0.0/8".into()],
+            },
+            after: 7,
+        };
+        assert_eq!(postcard::to_allocvec(&now).unwrap(), bytes);
     }
 }

@@ -53,8 +53,24 @@ pub struct CertInfo {
     pub sha256_fingerprint: String,
     /// Permitted DNS name constraints (CAs).
     pub permitted_dns: Vec<String>,
+    /// Permitted IP ranges (CAs), as `address/prefix`.
+    pub permitted_ip: Vec<String>,
     /// Whether subject == issuer (a root, or a self-signed leaf).
     pub self_issued: bool,
+}
+
+/// A NameConstraints IP subtree (address then mask, 8 or 32 bytes) as `address/prefix`; None for a
+/// malformed one or a mask that is not a prefix.
+fn cidr_text(bytes: &[u8]) -> Option<String> {
+    let (addr, mask): (std::net::IpAddr, &[u8]) = match bytes.len() {
+        8 => (std::net::IpAddr::from(<[u8; 4]>::try_from(&bytes[..4]).ok()?), &bytes[4..]),
+        32 => (std::net::IpAddr::from(<[u8; 16]>::try_from(&bytes[..16]).ok()?), &bytes[16..]),
+        _ => return None,
+    };
+    let prefix: u32 = mask.iter().map(|b| b.count_ones()).sum();
+    let contiguous =
+        mask.iter().flat_map(|b| (0..8).rev().map(move |i| b >> i & 1)).skip(prefix as usize).all(|bit| bit == 0);
+    contiguous.then(|| format!("{addr}/{prefix}"))
 }
 
 fn colon_hex(bytes: &[u8]) -> String {
@@ -135,6 +151,19 @@ pub fn inspect(der: &[u8]) -> Result<CertInfo> {
         _ if cert.public_key().algorithm.algorithm.to_id_string() == "1.3.101.112" => ("Ed25519".into(), None),
         _ => (format!("unknown ({})", cert.public_key().algorithm.algorithm.to_id_string()), None),
     };
+    let permitted_ip = match cert.name_constraints() {
+        Ok(Some(nc)) => nc
+            .value
+            .permitted_subtrees
+            .iter()
+            .flatten()
+            .filter_map(|s| match &s.base {
+                GeneralName::IPAddress(bytes) => cidr_text(bytes),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
     let permitted_dns = match cert.name_constraints() {
         Ok(Some(nc)) => nc
             .value
@@ -168,6 +197,7 @@ pub fn inspect(der: &[u8]) -> Result<CertInfo> {
         signature_algorithm: signature_name(&cert.signature_algorithm.algorithm.to_id_string()),
         sha256_fingerprint: colon_hex(&Sha256::digest(der)),
         permitted_dns,
+        permitted_ip,
         self_issued: cert.subject() == cert.issuer(),
     })
 }

@@ -259,7 +259,11 @@ impl Vault {
                 key_type: None,
                 key_payload: None,
                 cert_der: der,
-                constraints: NameConstraintsSpec { dns: info.permitted_dns.clone(), uri: Vec::new(), ip: Vec::new() },
+                constraints: NameConstraintsSpec {
+                    dns: info.permitted_dns.clone(),
+                    uri: Vec::new(),
+                    ip: info.permitted_ip.clone(),
+                },
                 path_len: info.path_len.and_then(|p| u8::try_from(p).ok()),
                 not_before: info.not_before,
                 not_after: info.not_after,

@@ -50,7 +50,15 @@ impl Estate {
             ObjectRecord::Intent(i) => {
                 self.intents.insert(id, i);
             }
-            ObjectRecord::Ca(c) => self.put_ca(c),
+            ObjectRecord::Ca(mut c) => {
+                // The IP ranges live in the certificate, not the record.
+                if !c.cert_der.is_empty() {
+                    if let Ok(info) = crate::pki::inspect::inspect(&c.cert_der) {
+                        c.constraints.ip = info.permitted_ip;
+                    }
+                }
+                self.put_ca(c)
+            }
             ObjectRecord::Certificate(c) => {
                 self.certs.insert(id, c);
             }
