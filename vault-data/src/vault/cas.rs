@@ -13,7 +13,6 @@ use crate::pki::import::parse_certificates;
 use crate::pki::inspect::{inspect, CertInfo};
 use crate::pki::issue::{self, SigningCa};
 use crate::pki::{CaSpec, NameConstraintsSpec};
-use crate::store::{Op, TreeName};
 use crate::vault::index::Index;
 use crate::vault::Vault;
 
@@ -390,14 +389,14 @@ impl Vault {
             });
         }
         let now = OffsetDateTime::now_utc();
-        let mut ops = vec![Op::Delete(TreeName::Objects, ca.id.as_bytes().to_vec())];
+        let mut ops = vec![Vault::delete_object(ca.id)];
         if let Some(p) = ca.key_payload {
-            ops.push(Op::Delete(TreeName::Payloads, p.as_bytes().to_vec()));
+            ops.push(Vault::delete_payload(p));
         }
         // Its trust-anchor mark goes with it.
         let mark = self.unlocked()?.index.anchors.get(&ca.id).map(|a| a.id);
         if let Some(mark) = mark {
-            ops.push(Op::Delete(TreeName::Objects, mark.as_bytes().to_vec()));
+            ops.push(Vault::delete_object(mark));
         }
         let ca_obj = AuditObject::new("ca", Some(ca.id), ca.name.clone());
         let mut events = Vec::new();

@@ -517,12 +517,12 @@ impl Vault {
             && c.issuer.and_then(|i| index.cas.get(&i)).is_some_and(Ca::can_sign);
         let mut ops = Vec::new();
         if let Some(p) = c.key_payload.take() {
-            ops.push(Op::Delete(crate::store::TreeName::Payloads, p.as_bytes().to_vec()));
+            ops.push(Vault::delete_payload(p));
         }
         if on_crl {
             ops.push(self.seal_object(c.id, &ObjectRecord::Certificate(c.clone()))?);
         } else {
-            ops.push(Op::Delete(crate::store::TreeName::Objects, c.id.as_bytes().to_vec()));
+            ops.push(Vault::delete_object(c.id));
         }
         let detail = if on_crl {
             format!("serial {}: private key removed; kept as a revoked record for its CA's CRL", c.serial)

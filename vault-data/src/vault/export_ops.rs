@@ -10,7 +10,6 @@ use time::OffsetDateTime;
 use zeroize::Zeroizing;
 
 use crate::audit::{AuditEvent, AuditObject};
-use crate::crypto::seal::{self, Location};
 use crate::error::{Error, Result};
 use crate::export::bundle::{Bundle, BundleFile, PUBLIC_MODE, SECRET_MODE};
 use crate::export::envfile;
@@ -22,7 +21,6 @@ use crate::ids::RecordId;
 use crate::model::export::ExportRecord;
 use crate::model::{Certificate, ObjectRecord};
 use crate::pki::inspect::inspect;
-use crate::store::TreeName;
 use crate::vault::cas::{chain, to_pem};
 use crate::vault::index::Index;
 use crate::vault::{Vault, META_SIGNING_KEY};
@@ -140,12 +138,9 @@ fn file(path: &str, mode: u32, contents: Vec<u8>) -> BundleFile {
 
 impl Vault {
     pub(crate) fn signing_key(&self) -> Result<SigningKey> {
-        let u = self.unlocked()?;
-        let sealed = self
-            .store
-            .get(TreeName::Meta, META_SIGNING_KEY)?
+        let pt = self
+            .open_meta(META_SIGNING_KEY)?
             .ok_or_else(|| Error::Integrity("the vault's signing key record is missing".into()))?;
-        let pt = seal::open(&u.keys.meta, &self.vault_id, Location { tree: "meta", key: META_SIGNING_KEY }, &sealed)?;
         let bytes: [u8; 32] = pt
             .as_slice()
             .try_into()

@@ -7,7 +7,6 @@ use crate::audit::{AuditEvent, AuditObject};
 use crate::error::{Error, Result};
 use crate::ids::RecordId;
 use crate::model::{Intent, ObjectRecord};
-use crate::store::{Op, TreeName};
 use crate::vault::Vault;
 
 /// An intent with its service names resolved.
@@ -131,10 +130,7 @@ impl Vault {
             .map(|i| i.id)
             .ok_or_else(|| Error::UnknownIntent { from: from.into(), to: to.into() })?;
         let obj = AuditObject::new("intent", Some(id), format!("{from} -> {to}"));
-        self.commit(
-            vec![Op::Delete(TreeName::Objects, id.as_bytes().to_vec())],
-            vec![AuditEvent::success("intent.remove", vec![obj])],
-        )?;
+        self.commit(vec![Vault::delete_object(id)], vec![AuditEvent::success("intent.remove", vec![obj])])?;
         self.unlocked_mut()?.index.intents.remove(&id);
         Ok(())
     }

@@ -500,6 +500,37 @@ impl Vault {
         Ok(Op::Put(TreeName::Payloads, id.as_bytes().to_vec(), sealed))
     }
 
+    /// The operation that deletes object record `id`: feature code names records, never trees.
+    fn delete_object(id: RecordId) -> Op {
+        Op::Delete(TreeName::Objects, id.as_bytes().to_vec())
+    }
+
+    /// The operation that deletes payload `id` (a secret value or a private key).
+    fn delete_payload(id: RecordId) -> Op {
+        Op::Delete(TreeName::Payloads, id.as_bytes().to_vec())
+    }
+
+    /// Every object record that opens under this vault's key, decoded (skipping any that does not:
+    /// `doctor` reports those).
+    fn readable_objects(&self) -> Result<Vec<ObjectRecord>> {
+        let u = self.unlocked()?;
+        let mut out = Vec::new();
+        for (k, v) in self.store.scan(TreeName::Objects)? {
+            let Ok(pt) = seal::open(&u.keys.objects, &self.vault_id, Location { tree: "objects", key: &k }, &v) else {
+                continue;
+            };
+            out.extend(ObjectRecord::decode(&pt));
+        }
+        Ok(out)
+    }
+
+    /// A sealed record of the `meta` tree, opened.
+    fn open_meta(&self, key: &[u8]) -> Result<Option<zeroize::Zeroizing<Vec<u8>>>> {
+        let u = self.unlocked()?;
+        let Some(sealed) = self.store.get(TreeName::Meta, key)? else { return Ok(None) };
+        seal::open(&u.keys.meta, &self.vault_id, Location { tree: "meta", key }, &sealed).map(Some)
+    }
+
     fn open_payload(&self, id: RecordId) -> Result<zeroize::Zeroizing<Vec<u8>>> {
         let u = self.unlocked()?;
         let sealed = self

@@ -5,12 +5,10 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde::Serialize;
 
-use crate::crypto::seal::{self, Location};
 use crate::error::Result;
 use crate::ids::RecordId;
 use crate::model::names::{self, folded, NameKind};
 use crate::model::{Ca, Credential, ObjectRecord, Service};
-use crate::store::TreeName;
 use crate::vault::Vault;
 
 /// A stored name that breaks the name rule.
@@ -38,16 +36,12 @@ impl Vault {
     /// [`Vault::unlock_keys_only`] too; records that cannot be opened are skipped (`doctor`
     /// reports those).
     pub fn name_problems(&self) -> Result<Vec<NameProblem>> {
-        let u = self.unlocked()?;
         let (mut services, mut cas, mut creds) = (Vec::new(), Vec::new(), Vec::new());
-        for (k, v) in self.store.scan(TreeName::Objects)? {
-            let Ok(pt) = seal::open(&u.keys.objects, &self.vault_id, Location { tree: "objects", key: &k }, &v) else {
-                continue;
-            };
-            match ObjectRecord::decode(&pt) {
-                Some(ObjectRecord::Service(s)) => services.push(s),
-                Some(ObjectRecord::Ca(c)) => cas.push(c),
-                Some(ObjectRecord::Credential(c)) => creds.push(c),
+        for record in self.readable_objects()? {
+            match record {
+                ObjectRecord::Service(s) => services.push(s),
+                ObjectRecord::Ca(c) => cas.push(c),
+                ObjectRecord::Credential(c) => creds.push(c),
                 _ => {}
             }
         }

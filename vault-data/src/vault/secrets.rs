@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 use crate::ids::RecordId;
 use crate::model::names::{self, NameKind};
 use crate::model::{Credential, CredentialVersion, ObjectRecord, SecretRef};
-use crate::store::{Op, TreeName};
+use crate::store::Op;
 use crate::vault::Vault;
 
 /// Largest secret value kept in one record (sled stores larger values in separate blob files).
@@ -408,8 +408,8 @@ impl Vault {
     /// Removes a credential and every version of its value.
     pub fn remove_secret(&mut self, reference: &SecretRef) -> Result<()> {
         let cred = self.credential(reference)?.clone();
-        let mut ops = vec![Op::Delete(TreeName::Objects, cred.id.as_bytes().to_vec())];
-        ops.extend(cred.versions.iter().map(|v| Op::Delete(TreeName::Payloads, v.payload_id.as_bytes().to_vec())));
+        let mut ops = vec![Vault::delete_object(cred.id)];
+        ops.extend(cred.versions.iter().map(|v| Vault::delete_payload(v.payload_id)));
         let obj = AuditObject::new("secret", Some(cred.id), reference.to_string());
         self.commit(ops, vec![AuditEvent::success("secret.remove", vec![obj])])?;
         self.unlocked_mut()?.index.remove_credential(cred.id);

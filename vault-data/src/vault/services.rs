@@ -12,7 +12,6 @@ use crate::model::names::{self, folded, NameKind};
 use crate::model::service::{validate_spiffe_id, ServiceUpdate};
 use crate::model::{CertStatus, Certificate, ObjectRecord, Revocation, Service, ServiceSpec};
 use crate::pki::crl::Reason;
-use crate::store::{Op, TreeName};
 use crate::vault::index::Index;
 use crate::vault::Vault;
 
@@ -232,15 +231,15 @@ impl Vault {
             return Err(Error::StillReferenced { name: svc.name, references: refs.join(", ") });
         }
         let now = OffsetDateTime::now_utc();
-        let mut ops = vec![Op::Delete(TreeName::Objects, svc.id.as_bytes().to_vec())];
+        let mut ops = vec![Vault::delete_object(svc.id)];
         let mut objects = vec![AuditObject::new("service", Some(svc.id), svc.name.clone())];
         for c in &creds {
-            ops.push(Op::Delete(TreeName::Objects, c.id.as_bytes().to_vec()));
-            ops.extend(c.versions.iter().map(|v| Op::Delete(TreeName::Payloads, v.payload_id.as_bytes().to_vec())));
+            ops.push(Vault::delete_object(c.id));
+            ops.extend(c.versions.iter().map(|v| Vault::delete_payload(v.payload_id)));
             objects.push(AuditObject::new("secret", Some(c.id), format!("{}/{}", svc.name, c.name)));
         }
         for (i, label) in intents.iter().zip(&intent_names) {
-            ops.push(Op::Delete(TreeName::Objects, i.id.as_bytes().to_vec()));
+            ops.push(Vault::delete_object(i.id));
             objects.push(AuditObject::new("intent", Some(i.id), label.clone()));
         }
         // A certificate outliving its service would stay valid, unrevoked, for a name nobody
