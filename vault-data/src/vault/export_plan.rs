@@ -181,6 +181,26 @@ mod tests {
     }
 
     #[test]
+    fn a_failed_export_is_audited_as_a_failure_without_any_value() {
+        let (dir, mut v) = vault();
+        let secret = "s3cret-value-never-logged";
+        let r: crate::SecretRef = "payments/API_KEY".parse().unwrap();
+        v.set_secret(&r, &secrecy::SecretSlice::from(secret.as_bytes().to_vec()), Default::default()).unwrap();
+        // payments has no certificate: a dir bundle (which carries TLS files) cannot be made.
+        let plan = v.plan_export(req("dir")).unwrap();
+        let out = dir.path().join("out");
+        let err = v.run_export(plan, Destination::Into(out.clone()), false, &|_, _, _| {}).unwrap_err();
+        assert!(matches!(err, Error::NoActiveCertificate { .. }), "{err}");
+        assert!(!out.exists(), "nothing written");
+        let log = v.audit_entries().unwrap();
+        let export = log.iter().find(|e| e.action == "export").expect("the failed export is in the log");
+        assert_eq!(export.outcome, crate::audit::Outcome::Failure);
+        let detail = export.detail.clone().unwrap_or_default();
+        assert!(detail.contains("no_active_certificate") && !detail.contains(secret), "{detail}");
+        assert_eq!(export.objects.first().map(|o| o.name.as_str()), Some("payments"));
+    }
+
+    #[test]
     fn every_option_belongs_to_its_format_and_the_format_has_what_it_needs() {
         let (_d, v) = vault();
         let err = |r: ExportRequest| v.plan_export(r).unwrap_err().to_string();

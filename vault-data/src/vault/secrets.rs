@@ -416,3 +416,37 @@ impl Vault {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use secrecy::SecretSlice;
+
+    use super::*;
+    use crate::crypto::passphrase::KdfCost;
+    use crate::model::ServiceSpec;
+
+    #[test]
+    fn a_policy_edit_changes_the_policy_only_and_refuses_a_target_of_several_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut v, _) = Vault::create(
+            &dir.path().join("v"),
+            &age::secrecy::SecretString::from("a passphrase for the policy test".to_string()),
+            crate::CreateOptions { kdf: KdfCost::LogN(10), ..Default::default() },
+        )
+        .unwrap();
+        v.add_service(ServiceSpec { name: "payments".into(), environment: "prod".into(), ..Default::default() })
+            .unwrap();
+        let r: SecretRef = "payments/STRIPE_KEY".parse().unwrap();
+        v.set_secret(&r, &SecretSlice::from(b"sk_1".to_vec()), SecretOptions::default()).unwrap();
+        let p = |t: Option<&str>, d: Option<u32>| SecretPolicy { target: t.map(Into::into), rotate_days: d };
+        let s = v.set_secret_policy(&r, p(Some("stripe"), Some(30))).unwrap();
+        assert_eq!((s.target.as_deref(), s.rotate_days, s.versions), (Some("stripe"), Some(30), 1));
+        for bad in [p(Some("stripe\nadmin"), None), p(Some("  "), None), p(None, Some(0))] {
+            assert_eq!(v.set_secret_policy(&r, bad).unwrap_err().code(), "invalid");
+        }
+        assert_eq!(v.set_secret_policy(&r, p(Some("stripe"), Some(30))).unwrap_err().code(), "invalid", "no change");
+        let cleared = v.set_secret_policy(&r, p(None, None)).unwrap();
+        assert_eq!((cleared.target, cleared.rotate_days), (None, None));
+        assert_eq!(v.reveal_secret(&r, None).unwrap().expose_secret(), b"sk_1");
+    }
+}
