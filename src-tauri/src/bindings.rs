@@ -101,6 +101,7 @@ pub fn typescript() -> String {
         decl::<UnlockArgs>(&cfg),
         decl::<UnlockOutcome>(&cfg),
         decl::<ServiceDetail>(&cfg),
+        decl::<crate::commands::intents::IntentAdded>(&cfg),
         decl::<ServiceEditArgs>(&cfg),
         decl::<CredentialTarget>(&cfg),
         decl::<RevealedSecret>(&cfg),

@@ -13,6 +13,7 @@ use crate::commands::certificates::{CertDetail, CertIssueArgs, Progress};
 use crate::commands::credentials::{CredentialTarget, RevealedSecret};
 use crate::commands::export::{ExportArgs, ExportSummary};
 use crate::commands::graph::GraphQuery;
+use crate::commands::intents::IntentAdded;
 use crate::commands::keys::{RekeyArgs, RekeyOutcome};
 use crate::commands::services::{ServiceDetail, ServiceEditArgs};
 use crate::commands::vault::{AppStatus, CreateVaultArgs, CreatedVault, UnlockArgs, UnlockOutcome};
@@ -22,8 +23,8 @@ use vault_data::export::BundleCheck;
 use vault_data::graph::{Explanation, Finding, Graph, TrustImpact};
 use vault_data::pki::crl::Reason;
 use vault_data::{
-    BundlePreview, CaView, CertView, Charset, Credential, IntentView, IssueDefaults, SecretSummary, Service,
-    ServiceSpec, Strength, TrustView,
+    BundlePreview, CaView, CertView, Charset, Credential, IssueDefaults, SecretSummary, Service, ServiceSpec, Strength,
+    TrustView,
 };
 
 /// One command of the contract.

@@ -52,7 +52,7 @@ ipc_table! {
     graph::graph_image_save(file_name: String, contents: String, base64: bool) -> Option<String>, unlocked;
     trust::trust_set(service: String, ca: String, inbound: bool, add: bool) -> TrustView, unlocked;
     trust::trust_impact(service: String, ca: String, inbound: bool, add: bool) -> TrustImpact, unlocked;
-    intents::intent_add(from: String, to: String, note: Option<String>) -> IntentView, unlocked;
+    intents::intent_add(from: String, to: String, note: Option<String>) -> IntentAdded, unlocked;
     intents::intent_remove(from: String, to: String) -> (), unlocked;
     backup::vault_backup(passphrase: String, confirm: String) -> Option<String>, unlocked;
     backup::vault_restore(args: RestoreArgs) -> AppStatus, locked;

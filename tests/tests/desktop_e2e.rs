@@ -531,6 +531,33 @@ async fn the_app_edits_trust_intents_and_credentials_and_keeps_values_inside() {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
 
+    // A value of several lines typed into the form cannot be selected into PRIMARY either.
+    app.click("[data-testid=new-credential]").await;
+    app.type_into("[data-testid=credential-service]", "payments").await;
+    app.type_into("[data-testid=credential-name]", "SERVICE_KEY").await;
+    app.click("[data-testid=credential-mode-type]").await;
+    app.click("[data-testid=credential-multiline]").await;
+    // Typed line by line, Enter between (WebDriver's key for it is U+E007).
+    let field = app.find("[data-testid=credential-value]").await;
+    field.send_keys("-----BEGIN KEY-----\u{E007}MultiLineSecretBody42\u{E007}-----END KEY-----").await.expect("type");
+    let start = std::time::Instant::now();
+    while !field.prop("value").await.ok().flatten().unwrap_or_default().ends_with("END KEY-----") {
+        assert!(start.elapsed() < std::time::Duration::from_secs(10), "the text area never held the typed lines");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    app.double_click("[data-testid=credential-value]").await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(!app.primary().contains("MultiLineSecretBody42"), "a typed value reached PRIMARY");
+    app.click("[data-testid=credential-save]").await;
+    app.wait_text("[data-testid=credential-detail]", "payments/SERVICE_KEY").await;
+    let typed = app
+        .invoke_with("credential_reveal", json!({"service": "payments", "name": "SERVICE_KEY", "version": null}))
+        .await
+        .unwrap();
+    assert_eq!(typed["value"], "-----BEGIN KEY-----\nMultiLineSecretBody42\n-----END KEY-----", "kept with its lines");
+    app.type_into("[data-testid=search]", "API_TOKEN").await;
+    app.click(".vrow").await;
+
     // Rename, policy and delete.
     app.click("[data-testid=credential-edit]").await;
     app.type_into("[data-testid=credential-edit-name]", "STRIPE_TOKEN").await;
@@ -547,7 +574,7 @@ async fn the_app_edits_trust_intents_and_credentials_and_keeps_values_inside() {
         let listed = app.invoke_raw("credentials_list").await.unwrap();
         let names: Vec<String> =
             listed.as_array().unwrap().iter().filter_map(|c| c["name"].as_str().map(String::from)).collect();
-        if names == ["DB_PASSWORD"] {
+        if names == ["DB_PASSWORD", "SERVICE_KEY"] {
             break;
         }
         assert!(start.elapsed() < std::time::Duration::from_secs(10), "the credential was not deleted: {names:?}");

@@ -26,7 +26,10 @@ fn readme_examples(readme: &str) -> Vec<Example> {
             in_tour = line == "## CLI tour";
         }
         if line.starts_with("```") {
-            in_block = in_tour && line.trim() == "```sh";
+            // Every block of the tour is run: one in another language would be skipped silently.
+            let fence = line.trim();
+            assert!(!in_tour || in_block || fence == "```sh", "README line {}: a tour block must be ```sh", i + 1);
+            in_block = in_tour && !in_block;
             continue;
         }
         if !in_block {
@@ -119,18 +122,28 @@ fn readme_examples_run_as_written() {
     let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).unwrap();
     let examples = readme_examples(&readme);
     assert!(examples.len() > 80, "found only {} README examples", examples.len());
+    let blocks = readme.split("## CLI tour").nth(1).and_then(|t| t.split("## Benchmarks").next()).unwrap_or("");
+    assert_eq!(blocks.matches("```sh").count(), 4, "the tour's four blocks (CLI, certificates, graph, export)");
     assert!(examples.iter().filter(|e| e.refused).count() >= 5, "the refusal lines were not recognised");
 
     let home = tempfile::tempdir().unwrap();
     let work = home.path();
     let bin_dir = keyloom_bin().parent().unwrap().to_path_buf();
     let mut script = String::from("set -u\ncd ~\n");
-    script.push_str("__check() {\n  if [ \"$3\" = refused ]; then [ \"$1\" = 1 ] && return; else [ \"$1\" = 0 ] && return; fi\n  echo \"README line $2 exited $1, expected $3\" >&2; exit 90\n}\n");
+    // A refusal must be Keyloom refusing, not the argument parser rejecting a mistyped line.
+    script.push_str("__check() {\n  if [ \"$3\" = refused ]; then\n    if grep -q '^Usage:' ~/.refusal; then echo \"README line $2: a usage error, not a refusal\" >&2; exit 91; fi\n    [ \"$1\" = 1 ] && return\n  else [ \"$1\" = 0 ] && return; fi\n  echo \"README line $2 exited $1, expected $3\" >&2; exit 90\n}\n");
     script.push_str(FIXTURES);
     for ex in &examples {
         let want = if ex.refused { "refused" } else { "ok" };
         script.push_str(&format!("printf '%s\\n' {} >&2\n", sh_quote(&format!("+ README:{}: {}", ex.line, ex.code))));
-        script.push_str(&format!("{}\n__check $? {} {want}\n", ex.code, ex.line));
+        if ex.refused {
+            script.push_str(&format!(
+                "{{ {}\n}} 2> ~/.refusal\nrc=$?; cat ~/.refusal >&2; __check $rc {} {want}\n",
+                ex.code, ex.line
+            ));
+        } else {
+            script.push_str(&format!("{}\n__check $? {} {want}\n", ex.code, ex.line));
+        }
     }
     // The `--follow` stream ends when `keyloom lock` stops the agent.
     script.push_str("wait\necho README-DONE\n");

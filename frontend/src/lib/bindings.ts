@@ -341,7 +341,8 @@ dns: Array<string>,
 uri: Array<string>, 
 /**
  * Permitted IP ranges in CIDR form, e.g. `10.0.0.0/8`. A constrained CA without any permits no
- * IP address at all (its certificate excludes every range).
+ * IP address at all (its certificate excludes every range). Not in the CA record: read from
+ * the certificate (see `stored_constraints`).
  */
 ip: Array<string>, };
 
@@ -418,6 +419,10 @@ sha256_fingerprint: string,
  * Permitted DNS name constraints (CAs).
  */
 permitted_dns: Array<string>, 
+/**
+ * Permitted IP ranges (CAs), as `address/prefix`.
+ */
+permitted_ip: Array<string>, 
 /**
  * Whether subject == issuer (a root, or a self-signed leaf).
  */
@@ -1203,6 +1208,16 @@ intents: Array<IntentView>,
  * Findings that name it, most severe first: the page shows what a trust or intent change did.
  */
 findings: Array<Finding>, };
+
+export type IntentAdded = { 
+/**
+ * The intent.
+ */
+intent: IntentView, 
+/**
+ * Whether it is new.
+ */
+created: boolean, };
 
 export type ServiceEditArgs = { 
 /**

@@ -1,6 +1,6 @@
 // Generated from src-tauri/src/ipc_table.rs by src-tauri/src/ipc.rs: do not edit.
 // KEYLOOM_UPDATE_BINDINGS=1 cargo test -p keyloom-desktop --lib rewrites it.
-import type { AppStatus, AuditEntry, AuditReport, BundleCheck, BundlePreview, CaCreateArgs, CaView, CertDetail, CertIssueArgs, CertView, Charset, CopyReceipt, CreateVaultArgs, CreatedVault, Credential, CredentialTarget, Explanation, ExportArgs, ExportSummary, FileArg, Finding, Graph, GraphQuery, IntentView, IssueDefaults, Progress, Reason, RekeyArgs, RekeyOutcome, RestoreArgs, RevealedSecret, SecretSummary, Service, ServiceDetail, ServiceEditArgs, ServiceSpec, Settings, Strength, TrustImpact, TrustView, UnlockArgs, UnlockOutcome } from "./bindings";
+import type { AppStatus, AuditEntry, AuditReport, BundleCheck, BundlePreview, CaCreateArgs, CaView, CertDetail, CertIssueArgs, CertView, Charset, CopyReceipt, CreateVaultArgs, CreatedVault, Credential, CredentialTarget, Explanation, ExportArgs, ExportSummary, FileArg, Finding, Graph, GraphQuery, IntentAdded, IssueDefaults, Progress, Reason, RekeyArgs, RekeyOutcome, RestoreArgs, RevealedSecret, SecretSummary, Service, ServiceDetail, ServiceEditArgs, ServiceSpec, Settings, Strength, TrustImpact, TrustView, UnlockArgs, UnlockOutcome } from "./bindings";
 import { call, callWithProgress } from "./ipc";
 export const appStatus = (): Promise<AppStatus> => call<AppStatus>("app_status", {});
 export const passphraseStrength = (passphrase: string): Promise<Strength> => call<Strength>("passphrase_strength", { passphrase });
@@ -48,7 +48,7 @@ export const graphBlastRadius = (ca: string): Promise<Finding> => call<Finding>(
 export const graphImageSave = (fileName: string, contents: string, base64: boolean): Promise<string | null> => call<string | null>("graph_image_save", { fileName, contents, base64 });
 export const trustSet = (service: string, ca: string, inbound: boolean, add: boolean): Promise<TrustView> => call<TrustView>("trust_set", { service, ca, inbound, add });
 export const trustImpact = (service: string, ca: string, inbound: boolean, add: boolean): Promise<TrustImpact> => call<TrustImpact>("trust_impact", { service, ca, inbound, add });
-export const intentAdd = (from: string, to: string, note: string | null): Promise<IntentView> => call<IntentView>("intent_add", { from, to, note });
+export const intentAdd = (from: string, to: string, note: string | null): Promise<IntentAdded> => call<IntentAdded>("intent_add", { from, to, note });
 export const intentRemove = (from: string, to: string): Promise<null> => call<null>("intent_remove", { from, to });
 export const vaultBackup = (passphrase: string, confirm: string): Promise<string | null> => call<string | null>("vault_backup", { passphrase, confirm });
 export const vaultRestore = (args: RestoreArgs): Promise<AppStatus> => call<AppStatus>("vault_restore", { args });

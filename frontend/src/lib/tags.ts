@@ -25,3 +25,12 @@ export function splitList(text: string): string[] {
     .map((s) => s.trim())
     .filter((s) => s.length > 0);
 }
+
+/** A rotation policy typed in a form: null when empty, the number of days when it is a whole
+ *  number of at least 1, undefined when it is anything else ("90d", "0", "1.5"): never a silent
+ *  "no policy". */
+export function rotationDays(text: string): number | null | undefined {
+  const t = text.trim();
+  if (!t) return null;
+  return /^[0-9]+$/.test(t) && Number(t) >= 1 ? Number(t) : undefined;
+}

@@ -135,6 +135,15 @@ describe("form parsing", () => {
   });
 });
 
+describe("rotation days typed in a form", () => {
+  it("takes whole days, empty for none, and refuses anything else instead of dropping the policy", async () => {
+    const { rotationDays } = await import("./tags");
+    expect(rotationDays("")).toBeNull();
+    expect(rotationDays(" 90 ")).toBe(90);
+    for (const bad of ["90d", "0", "1.5", "-3", "NaN"]) expect(rotationDays(bad)).toBeUndefined();
+  });
+});
+
 describe("errors from Rust", () => {
   it("keeps {code, message} and wraps anything else", () => {
     expect(asIpcError({ code: "wrong_key", message: "wrong passphrase or key" })).toEqual({

@@ -296,24 +296,39 @@ impl Vault {
                 return Ok(c);
             }
         }
-        // A unique id prefix, as people copy the short form.
-        let by_prefix: Vec<&Certificate> =
-            if id_or_service.len() >= 6 && id_or_service.chars().all(|c| c.is_ascii_hexdigit()) {
-                index.certs.values().filter(|c| c.id.to_string().starts_with(id_or_service)).collect()
-            } else {
-                Vec::new()
-            };
-        if by_prefix.len() == 1 {
-            return Ok(by_prefix[0]);
+        let active_of = |svc: &crate::model::Service| {
+            index
+                .certs
+                .values()
+                .filter(|c| c.service_id == Some(svc.id) && c.status == CertStatus::Active)
+                .max_by_key(|c| c.created)
+                .ok_or_else(|| Error::UnknownCertificate(format!("active for service {:?}", svc.name)))
+        };
+        // A service named exactly so comes before an id prefix: `cert remove c0ffee` must never
+        // reach another service's certificate whose id happens to start that way.
+        if let Some(svc) = index.service_by_name.get(id_or_service).and_then(|id| index.services.get(id)) {
+            return active_of(svc);
         }
-        let svc =
-            index.service_named(id_or_service).map_err(|_| Error::UnknownCertificate(format!("{id_or_service:?}")))?;
-        index
-            .certs
-            .values()
-            .filter(|c| c.service_id == Some(svc.id) && c.status == CertStatus::Active)
-            .max_by_key(|c| c.created)
-            .ok_or_else(|| Error::UnknownCertificate(format!("active for service {:?}", svc.name)))
+        // A unique id prefix, as people copy the short form.
+        let prefix = id_or_service.to_ascii_lowercase();
+        let by_prefix: Vec<&Certificate> = if prefix.len() >= 6 && prefix.chars().all(|c| c.is_ascii_hexdigit()) {
+            index.certs.values().filter(|c| c.id.to_string().starts_with(&prefix)).collect()
+        } else {
+            Vec::new()
+        };
+        match by_prefix.as_slice() {
+            [one] => Ok(one),
+            // A service found the forgiving way (a unique case-insensitive match).
+            [] => active_of(
+                index
+                    .service_named(id_or_service)
+                    .map_err(|_| Error::UnknownCertificate(format!("{id_or_service:?}")))?,
+            ),
+            many => Err(Error::Invalid(format!(
+                "{id_or_service:?} matches {} certificates; give more of the id",
+                many.len()
+            ))),
+        }
     }
 
     /// Certificates, newest first; with `within`, only active ones that are expiring under that
