@@ -59,6 +59,9 @@ pub struct CertInfo {
     pub self_issued: bool,
 }
 
+/// Stands for a name constraint that could not be read: no name or address is inside it.
+const UNREADABLE: &str = "unreadable-constraint.invalid";
+
 /// A NameConstraints IP subtree (address then mask, 8 or 32 bytes) as `address/prefix`; None for a
 /// malformed one or a mask that is not a prefix.
 fn cidr_text(bytes: &[u8]) -> Option<String> {
@@ -158,11 +161,15 @@ pub fn inspect(der: &[u8]) -> Result<CertInfo> {
             .iter()
             .flatten()
             .filter_map(|s| match &s.base {
-                GeneralName::IPAddress(bytes) => cidr_text(bytes),
+                // A range that cannot be read fails closed: it stays as a text no address is
+                // inside, so the CA permits no IP address rather than every one.
+                GeneralName::IPAddress(bytes) => Some(cidr_text(bytes).unwrap_or_else(|| UNREADABLE.to_string())),
                 _ => None,
             })
             .collect(),
-        _ => Vec::new(),
+        Ok(None) => Vec::new(),
+        // An extension present but unreadable: the same, for DNS names below.
+        Err(_) => vec![UNREADABLE.to_string()],
     };
     let permitted_dns = match cert.name_constraints() {
         Ok(Some(nc)) => nc
@@ -175,7 +182,8 @@ pub fn inspect(der: &[u8]) -> Result<CertInfo> {
                 _ => None,
             })
             .collect(),
-        _ => Vec::new(),
+        Ok(None) => Vec::new(),
+        Err(_) => vec![UNREADABLE.to_string()],
     };
     let common_name = cert.subject().iter_common_name().next().and_then(|cn| cn.as_str().ok()).map(str::to_string);
     Ok(CertInfo {
@@ -205,4 +213,23 @@ pub fn inspect(der: &[u8]) -> Result<CertInfo> {
 /// The raw subject public key bits of a certificate (for matching a private key).
 pub(crate) fn public_key_bits(der: &[u8]) -> Result<Vec<u8>> {
     Ok(parse(der)?.public_key().subject_public_key.data.to_vec())
+}
+
+#[cfg(test)]
+mod cidr_tests {
+    use super::cidr_text;
+
+    #[test]
+    fn name_constraint_ip_ranges_read_as_cidr_and_odd_ones_are_refused() {
+        assert_eq!(cidr_text(&[10, 0, 0, 0, 255, 0, 0, 0]).as_deref(), Some("10.0.0.0/8"));
+        assert_eq!(cidr_text(&[0; 8]).as_deref(), Some("0.0.0.0/0"));
+        let mut v6 = [0u8; 32];
+        v6[0] = 0xfd;
+        v6[16] = 0xff;
+        assert_eq!(cidr_text(&v6).as_deref(), Some("fd00::/8"));
+        // A mask with a hole, a short or long value: not a range (the caller then fails closed).
+        assert_eq!(cidr_text(&[10, 0, 0, 0, 255, 0, 255, 0]), None);
+        assert_eq!(cidr_text(&[10, 0, 0, 0]), None);
+        assert_eq!(cidr_text(&[0; 9]), None);
+    }
 }
