@@ -89,6 +89,9 @@ impl Vault {
             list.sort();
             list.dedup();
         }
+        // With both stores, a peer an intent covers in one direction is listed once, as intended.
+        let intended = total.intended.clone();
+        total.unintended.retain(|n| !intended.contains(n));
         Ok(total)
     }
 
