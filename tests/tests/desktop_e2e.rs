@@ -593,7 +593,14 @@ async fn the_app_edits_trust_intents_and_credentials_and_keeps_values_inside() {
     app.type_into("[data-testid=current-passphrase]", "not the passphrase at all").await;
     app.type_into("[data-testid=new-passphrase]", "a brand new passphrase for keyloom 2027").await;
     app.type_into("[data-testid=new-passphrase-again]", "a brand new passphrase for keyloom 2027").await;
-    app.click("[data-testid=change-passphrase]").await;
+    // The button waits for the strength verdict (computed in Rust as you type).
+    let button = app.find("[data-testid=change-passphrase]").await;
+    let start = std::time::Instant::now();
+    while !button.is_enabled().await.unwrap_or(false) {
+        assert!(start.elapsed() < std::time::Duration::from_secs(20), "Change passphrase never became enabled");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    button.click().await.expect("click Change passphrase");
     app.wait_text("[data-testid=settings-error]", "rong").await;
     let refused = app
         .invoke_with(
