@@ -14,6 +14,27 @@ fn from(ca: &Option<String>) -> String {
     ca.as_ref().map(|c| format!(" from {c}")).unwrap_or_default()
 }
 
+/// A stored name's fix as the command that does it, names quoted for the shell.
+pub fn render_name_fix(f: &vault_data::NameFix) -> String {
+    use vault_data::model::names::NameKind;
+    match f {
+        vault_data::NameFix::Rename { kind, name, to } => {
+            let noun = match kind {
+                NameKind::Service => "service",
+                NameKind::Ca => "ca",
+                NameKind::Secret => "secret",
+                NameKind::Environment => "service",
+            };
+            format!("keyloom {noun} rename {} {}", word(name), word(to))
+        }
+        vault_data::NameFix::MoveEnvironment { to, services } => {
+            let listed: Vec<String> = services.iter().take(10).map(|s| word(s)).collect();
+            let more = if services.len() > 10 { format!(" and {} more", services.len() - 10) } else { String::new() };
+            format!("keyloom service edit SERVICE --env {}, for each of: {}{more}", word(to), listed.join(", "))
+        }
+    }
+}
+
 /// The remedy as a person at a terminal reads it.
 pub fn render(r: &Remedy) -> String {
     match r {
@@ -113,6 +134,18 @@ impl<'a> From<&'a Graph> for GraphJson<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_name_fix_is_a_command_that_pastes_into_a_shell() {
+        use vault_data::model::names::NameKind;
+        use vault_data::NameFix;
+        let f = NameFix::Rename { kind: NameKind::Service, name: "it's here".into(), to: "its-here".into() };
+        assert_eq!(render_name_fix(&f), r"keyloom service rename 'it'\''s here' its-here");
+        let f = NameFix::Rename { kind: NameKind::Secret, name: "pay/1X".into(), to: "_1X".into() };
+        assert_eq!(render_name_fix(&f), "keyloom secret rename pay/1X _1X");
+        let f = NameFix::MoveEnvironment { to: "prod".into(), services: vec!["Payments".into(), "a b".into()] };
+        assert_eq!(render_name_fix(&f), "keyloom service edit SERVICE --env prod, for each of: Payments, 'a b'");
+    }
 
     #[test]
     fn renders_commands_where_one_command_does_it() {

@@ -44,7 +44,6 @@ pub use store::failures::{delay as unlock_delay, FailedUnlocks};
 pub use vault::doctor_restore as restore;
 pub use vault::restore_backup;
 pub use vault::restore_wait;
-pub use vault::NameProblem;
 pub use vault::{destination_for, ExportPlan, ExportRequest};
 pub use vault::{
     to_pem, BundlePreview, CaRemoval, CaView, CertRemoval, CertView, Destination, Direction, ExportOptions,
@@ -55,6 +54,7 @@ pub use vault::{
     CreateOptions, DoctorReport, IntentView, IssueDefaults, NewSecret, RecoveryKey, RestoreReport, RevokedCert,
     SecretOptions, SecretPolicy, SecretSummary, ServiceRemoval, Unlock, Vault, VaultStatus,
 };
+pub use vault::{NameFix, NameProblem};
 
 /// Re-exported so front ends build secrets with the same types.
 pub use age::secrecy::SecretString;

@@ -105,7 +105,7 @@ pub fn run(ctx: &Context, args: DoctorArgs) -> CliResult<()> {
             println!("names            {} break the name rule; rename them:", names.len());
             for p in &names {
                 println!("  {} {}: {}", p.kind.label(), vault_data::model::names::shown(&p.name), p.problem);
-                println!("    fix: {}", p.fix);
+                println!("    fix: {}", crate::remedy::render_name_fix(&p.fix));
             }
         }
         println!("verdict          {}", if report.ok { "healthy" } else { "PROBLEMS FOUND" });

@@ -55,7 +55,7 @@ pub use index::Counts;
 pub use intents::IntentView;
 pub use issue_defaults::IssueDefaults;
 pub use key_admin::RekeyReport;
-pub use name_problems::NameProblem;
+pub use name_problems::{NameFix, NameProblem};
 pub use rollback::RollbackCheck;
 pub use secrets::{NewSecret, SecretOptions, SecretPolicy, SecretSummary};
 pub use services::{RevokedCert, ServiceRemoval};

@@ -1,5 +1,5 @@
 //! Names stored before the name rule ([`crate::model::names`]) that break it or collide by case:
-//! found for `doctor`, each with a valid unused name to rename it to and the command that does.
+//! found for `doctor`, each with a valid unused name to rename it to, as data a shell words.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -25,8 +25,32 @@ pub struct NameProblem {
     pub problem: String,
     /// A valid name, unused, to rename it to.
     pub suggestion: String,
-    /// The command that renames it.
-    pub fix: String,
+    /// What fixes it (the CLI prints it as the command, with the name quoted for the shell).
+    pub fix: NameFix,
+}
+
+/// How a stored name that breaks the rule is fixed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum NameFix {
+    /// Rename the service, CA or secret `name` (a secret as `SERVICE/NAME`) to `to`; the record
+    /// keeps its id, so history and references follow.
+    Rename {
+        /// What it names.
+        kind: NameKind,
+        /// The name as stored.
+        name: String,
+        /// The new name.
+        to: String,
+    },
+    /// Move each of `services` (an environment is a field of services) to environment `to`.
+    MoveEnvironment {
+        /// The valid environment name.
+        to: String,
+        /// The services in the badly named environment.
+        services: Vec<String>,
+    },
 }
 
 impl Vault {
@@ -52,42 +76,25 @@ impl Vault {
 /// Refuses to export a service whose name, or one of whose secrets' names, breaks the rule (only
 /// vaults made before the rule hold such names): the names become directories, file names,
 /// environment variables and Kubernetes names outside the vault, where `..` or `a b` would do
-/// harm. The error gives the command that renames it.
+/// harm. The error names a valid name to rename it to.
 pub(crate) fn check_exportable<'a>(service: &str, secrets: impl Iterator<Item = &'a str>) -> Result<()> {
-    let refuse = |what: String, why: String, fix: String| {
+    let refuse = |what: String, why: String, to: String| {
         Err(crate::Error::Invalid(format!(
             "{what} cannot be exported: its name {why}, and names become file names, environment variables and \
-             labels outside the vault; rename it first: {fix} (`keyloom doctor` lists every such name)"
+             labels outside the vault; rename it first, e.g. to {to} (the vault check lists every such name)"
         )))
     };
     if let Some(why) = names::problem(NameKind::Service, service) {
         let new = Some(names::slugify(service)).filter(|s| !s.is_empty()).unwrap_or_else(|| "NEW-NAME".into());
-        return refuse(
-            format!("service {}", names::shown(service)),
-            why,
-            format!("keyloom service rename {} {new}", sh(service)),
-        );
+        return refuse(format!("service {}", names::shown(service)), why, new);
     }
     for name in secrets {
         if let Some(why) = names::problem(NameKind::Secret, name) {
             let new = Some(names::env_name_from(name)).filter(|s| !s.is_empty()).unwrap_or_else(|| "NEW_NAME".into());
-            return refuse(
-                format!("secret {}", names::shown(&format!("{service}/{name}"))),
-                why,
-                format!("keyloom secret rename {} {new}", sh(&format!("{service}/{name}"))),
-            );
+            return refuse(format!("secret {}", names::shown(&format!("{service}/{name}"))), why, new);
         }
     }
     Ok(())
-}
-
-/// Quotes `s` for a POSIX shell when it needs it, so the printed fix can be pasted.
-fn sh(s: &str) -> String {
-    if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "_-./=:@%+".contains(c)) {
-        s.to_string()
-    } else {
-        format!("'{}'", s.replace('\'', r"'\''"))
-    }
 }
 
 /// How many stored names fold to each key, to tell a collision by case from the record itself.
@@ -143,7 +150,7 @@ pub(crate) fn find(services: &[Service], cas: &[Ca], creds: &[Credential]) -> Ve
             continue;
         };
         let suggestion = label_for(&s.name, format!("service-{}", s.id.short()), &counts, &mut suggested);
-        let fix = format!("keyloom service rename {} {suggestion}", sh(&s.name));
+        let fix = NameFix::Rename { kind: NameKind::Service, name: s.name.clone(), to: suggestion.clone() };
         out.push(NameProblem {
             kind: NameKind::Service,
             id: Some(s.id),
@@ -164,7 +171,7 @@ pub(crate) fn find(services: &[Service], cas: &[Ca], creds: &[Credential]) -> Ve
             continue;
         };
         let suggestion = label_for(&c.name, format!("ca-{}", c.id.short()), &counts, &mut suggested);
-        let fix = format!("keyloom ca rename {} {suggestion}", sh(&c.name));
+        let fix = NameFix::Rename { kind: NameKind::Ca, name: c.name.clone(), to: suggestion.clone() };
         out.push(NameProblem { kind: NameKind::Ca, id: Some(c.id), name: c.name.clone(), problem, suggestion, fix });
     }
 
@@ -182,9 +189,10 @@ pub(crate) fn find(services: &[Service], cas: &[Ca], creds: &[Credential]) -> Ve
         };
         members.sort_unstable();
         let suggestion = Some(names::slugify(env)).filter(|s| !s.is_empty()).unwrap_or_else(|| "env".into());
-        let listed: Vec<String> = members.iter().take(10).map(|m| sh(m)).collect();
-        let more = if members.len() > 10 { format!(" and {} more", members.len() - 10) } else { String::new() };
-        let fix = format!("keyloom service edit SERVICE --env {suggestion}, for each of: {}{more}", listed.join(", "));
+        let fix = NameFix::MoveEnvironment {
+            to: suggestion.clone(),
+            services: members.iter().map(|m| m.to_string()).collect(),
+        };
         out.push(NameProblem {
             kind: NameKind::Environment,
             id: None,
@@ -217,7 +225,7 @@ pub(crate) fn find(services: &[Service], cas: &[Ca], creds: &[Credential]) -> Ve
             used.is_some_and(|u| u.contains(n)) || suggested.contains(&(c.service_id, n.to_string()))
         });
         suggested.insert((c.service_id, suggestion.clone()));
-        let fix = format!("keyloom secret rename {} {suggestion}", sh(&full));
+        let fix = NameFix::Rename { kind: NameKind::Secret, name: full.clone(), to: suggestion.clone() };
         out.push(NameProblem { kind: NameKind::Secret, id: Some(c.id), name: full, problem, suggestion, fix });
     }
     out
@@ -272,13 +280,25 @@ mod tests {
         let p = by_name("Payments");
         assert!(p.problem.contains("uppercase") && p.problem.contains("differs only in case from \"payments\""));
         assert_eq!(p.suggestion, "payments-2");
-        assert_eq!(p.fix, "keyloom service rename Payments payments-2");
+        assert_eq!(
+            p.fix,
+            NameFix::Rename { kind: NameKind::Service, name: "Payments".into(), to: "payments-2".into() }
+        );
         assert_eq!(by_name("..").suggestion.len(), "service-".len() + 8);
         assert_eq!(by_name("Zahlungen Zürich").suggestion, "zahlungen-zurich");
-        assert_eq!(by_name("Zahlungen Zürich").fix, "keyloom service rename 'Zahlungen Zürich' zahlungen-zurich");
+        assert_eq!(
+            by_name("Zahlungen Zürich").fix,
+            NameFix::Rename {
+                kind: NameKind::Service, name: "Zahlungen Zürich".into(), to: "zahlungen-zurich".into()
+            }
+        );
         let env = by_name("Prod");
         assert_eq!((env.kind, env.id, env.suggestion.as_str()), (NameKind::Environment, None, "prod"));
-        assert!(env.fix.contains("Payments"), "{}", env.fix);
+        assert!(
+            matches!(&env.fix, NameFix::MoveEnvironment { to, services } if to == "prod" && services.contains(&"Payments".to_string())),
+            "{:?}",
+            env.fix
+        );
         let s = by_name("payments/1X");
         assert_eq!(s.suggestion, "_1X_2", "_1X is taken in that service");
         for p in &found {
@@ -293,13 +313,6 @@ mod tests {
     fn a_lone_uppercase_name_may_take_its_own_lowercase_form() {
         let found = find(&[service("Billing", "prod")], &[], &[]);
         assert_eq!(found[0].suggestion, "billing");
-    }
-
-    #[test]
-    fn shell_quoting_keeps_the_fix_pasteable() {
-        assert_eq!(sh("it's"), r"'it'\''s'");
-        assert_eq!(sh(""), "''");
-        assert_eq!(sh("a-b"), "a-b");
     }
 
     // ----- A vault made before the name rule -----
@@ -428,7 +441,7 @@ mod tests {
         // ... but never as a path, an environment variable or a label.
         let opts = ExportOptions { secrets_only: true, format: "dir".into(), ..Default::default() };
         let err = v.export_bundle("..", &opts).unwrap_err().to_string();
-        assert!(err.contains("cannot be exported") && err.contains("keyloom service rename .."), "{err}");
+        assert!(err.contains("cannot be exported") && err.contains("rename it first"), "{err}");
         let err = v.preview_bundles(&["Payments".into()], &opts).unwrap_err().to_string();
         assert!(err.contains("rename"), "{err}");
         v.close().unwrap();
