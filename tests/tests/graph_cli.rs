@@ -156,3 +156,33 @@ fn trust_removal_names_the_callers_it_cuts_off_and_explain_names_concerns() {
     let broken = v.json(&["explain", "checkout", "payments"]);
     assert_eq!(broken["verdict"], "intended but broken", "{broken}");
 }
+
+/// `graph --tag` and `graph --finding` slice the graph in the core, as the app's filters do.
+#[test]
+fn graph_slices_by_tag_and_finding_kind() {
+    let v = TestVault::init();
+    v.ok(&["service", "add", "payments", "--env", "prod", "--tag", "tier=1"]);
+    v.ok(&["service", "add", "checkout", "--env", "prod", "--tag", "tier=2"]);
+    v.ok(&["service", "add", "reports", "--env", "prod"]);
+    v.ok(&["intent", "add", "--from", "checkout", "--to", "payments"]);
+    let names = |g: &serde_json::Value| -> Vec<String> {
+        let mut n: Vec<String> = g["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|n| n["kind"] == "service")
+            .map(|n| n["name"].as_str().unwrap().to_string())
+            .collect();
+        n.sort();
+        n
+    };
+    assert_eq!(names(&v.json(&["graph", "--tag", "tier=1"])), ["payments"]);
+    assert_eq!(names(&v.json(&["graph", "--tag", "tier"])), ["checkout", "payments"]);
+    // No certificates: the intent is broken, and only its two ends are named by that finding.
+    let broken = v.json(&["graph", "--finding", "broken_intent"]);
+    assert_eq!(names(&broken), ["checkout", "payments"]);
+    assert!(broken["findings"].as_array().unwrap().iter().all(|f| f["kind"] == "broken_intent"), "{broken}");
+    assert_eq!(broken["environments"][0]["name"], "prod", "every environment is listed: {broken}");
+    let err = v.fails(&["graph", "--finding", "over-trust"], 1);
+    assert!(err.contains("unknown finding kind"), "{err}");
+}

@@ -309,6 +309,52 @@ fn csr_signing_and_imported_leaves_outside_name_constraints() {
     assert!(err.contains("10.1.2.3") && err.contains("IP"), "{err}");
     assert!(!file(&v, "ip.pem").exists());
     assert_eq!(v.json(&["cert", "list"]).as_array().unwrap().len(), before);
+    // Under a CA that permits a range, the same CSR is signed, and OpenSSL accepts the chain
+    // with the CA's IP constraint in force; an address outside the range is still refused.
+    v.ok(&[
+        "ca",
+        "create",
+        "prod-ip",
+        "--parent",
+        "root",
+        "--permit-dns",
+        ".prod.corp.example",
+        "--permit-ip",
+        "10.0.0.0/8",
+    ]);
+    v.ok(&["ca", "sign-csr", "prod-ip", s(&file(&v, "ip.csr")), "--out", s(&file(&v, "ip-ok.pem")), "--client"]);
+    for (name, ca) in [("root.pem", "root"), ("prod-ip.pem", "prod-ip")] {
+        std::fs::write(file(&v, name), v.ok(&["ca", "show", ca, "--pem"])).unwrap();
+    }
+    let out = std::process::Command::new("openssl")
+        .args(["verify", "-CAfile", s(&file(&v, "root.pem")), "-untrusted", s(&file(&v, "prod-ip.pem"))])
+        .arg(file(&v, "ip-ok.pem"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "openssl verify: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    openssl(
+        dir,
+        &[
+            "req",
+            "-new",
+            "-key",
+            "ip.key",
+            "-subj",
+            "/CN=api",
+            "-addext",
+            "subjectAltName=DNS:api.prod.corp.example,IP:192.168.7.7",
+            "-out",
+            "ip-out.csr",
+        ],
+    );
+    let err =
+        v.fails(&["ca", "sign-csr", "prod-ip", s(&file(&v, "ip-out.csr")), "--out", s(&file(&v, "ip-out.pem"))], 1);
+    assert!(err.contains("192.168.7.7") && err.contains("10.0.0.0/8"), "{err}");
     // The signer decides the EKUs, not the CSR (which asked for clientAuth and codeSigning), and
     // keyUsage follows the key type: an ECDSA key signs, it cannot encipher.
     openssl(
