@@ -154,37 +154,27 @@ pub fn inspect(der: &[u8]) -> Result<CertInfo> {
         _ if cert.public_key().algorithm.algorithm.to_id_string() == "1.3.101.112" => ("Ed25519".into(), None),
         _ => (format!("unknown ({})", cert.public_key().algorithm.algorithm.to_id_string()), None),
     };
-    let permitted_ip = match cert.name_constraints() {
-        Ok(Some(nc)) => nc
-            .value
-            .permitted_subtrees
-            .iter()
-            .flatten()
-            .filter_map(|s| match &s.base {
-                // A range that cannot be read fails closed: it stays as a text no address is
-                // inside, so the CA permits no IP address rather than every one.
-                GeneralName::IPAddress(bytes) => Some(cidr_text(bytes).unwrap_or_else(|| UNREADABLE.to_string())),
-                _ => None,
-            })
-            .collect(),
-        Ok(None) => Vec::new(),
-        // An extension present but unreadable: the same, for DNS names below.
-        Err(_) => vec![UNREADABLE.to_string()],
-    };
-    let permitted_dns = match cert.name_constraints() {
-        Ok(Some(nc)) => nc
-            .value
-            .permitted_subtrees
-            .iter()
-            .flatten()
-            .filter_map(|s| match &s.base {
-                GeneralName::DNSName(d) => Some(d.to_string()),
-                _ => None,
-            })
-            .collect(),
-        Ok(None) => Vec::new(),
-        Err(_) => vec![UNREADABLE.to_string()],
-    };
+    // One pass over the permitted subtrees. What cannot be read fails closed: it stays as a text
+    // no name or address is inside, so the CA permits nothing of that kind rather than everything.
+    let (mut permitted_dns, mut permitted_ip) = (Vec::new(), Vec::new());
+    match cert.name_constraints() {
+        Ok(Some(nc)) => {
+            for subtree in nc.value.permitted_subtrees.iter().flatten() {
+                match &subtree.base {
+                    GeneralName::DNSName(d) => permitted_dns.push(d.to_string()),
+                    GeneralName::IPAddress(bytes) => {
+                        permitted_ip.push(cidr_text(bytes).unwrap_or_else(|| UNREADABLE.to_string()))
+                    }
+                    _ => {}
+                }
+            }
+        }
+        Ok(None) => {}
+        Err(_) => {
+            permitted_dns.push(UNREADABLE.to_string());
+            permitted_ip.push(UNREADABLE.to_string());
+        }
+    }
     let common_name = cert.subject().iter_common_name().next().and_then(|cn| cn.as_str().ok()).map(str::to_string);
     Ok(CertInfo {
         subject: cert.subject().to_string(),
