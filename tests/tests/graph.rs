@@ -67,39 +67,34 @@ fn estate() -> (tempfile::TempDir, Vault) {
     let (mut v, _) =
         Vault::create(&dir.path().join("v"), &pw, CreateOptions { kdf: KdfCost::LogN(4), ..Default::default() })
             .unwrap();
-    v.add_services(
-        SERVICES
-            .iter()
-            .map(|(n, e)| ServiceSpec { name: n.to_string(), environment: e.to_string(), ..Default::default() })
-            .collect(),
-    )
-    .unwrap();
-    v.create_ca(ca("corp-root", &[]), None).unwrap();
-    v.create_ca(ca("prod-ca", &[".prod.corp.example"]), Some("corp-root")).unwrap();
-    v.create_ca(ca("staging-ca", &[".staging.corp.example"]), Some("corp-root")).unwrap();
-    v.create_ca(ca("unused-root", &[]), None).unwrap();
+    v.services_mut()
+        .add_many(
+            SERVICES
+                .iter()
+                .map(|(n, e)| ServiceSpec { name: n.to_string(), environment: e.to_string(), ..Default::default() })
+                .collect(),
+        )
+        .unwrap();
+    v.cas_mut().create(ca("corp-root", &[]), None).unwrap();
+    v.cas_mut().create(ca("prod-ca", &[".prod.corp.example"]), Some("corp-root")).unwrap();
+    v.cas_mut().create(ca("staging-ca", &[".staging.corp.example"]), Some("corp-root")).unwrap();
+    v.cas_mut().create(ca("unused-root", &[]), None).unwrap();
 
     for s in ["payments", "checkout"] {
-        v.issue_cert(s, "prod-ca", &leaf(&dns_of(s), 90, None)).unwrap();
+        v.certs_mut().issue(s, "prod-ca", &leaf(&dns_of(s), 90, None)).unwrap();
     }
     // Eight days into ten: in its last third, so expiring.
-    v.issue_cert(
-        "orders",
-        "prod-ca",
-        &leaf(&dns_of("orders"), 10, Some(OffsetDateTime::now_utc() - Duration::days(8))),
-    )
-    .unwrap();
-    v.issue_cert(
-        "ledger",
-        "prod-ca",
-        &leaf(&dns_of("ledger"), 5, Some(OffsetDateTime::now_utc() - Duration::days(30))),
-    )
-    .unwrap();
+    v.certs_mut()
+        .issue("orders", "prod-ca", &leaf(&dns_of("orders"), 10, Some(OffsetDateTime::now_utc() - Duration::days(8))))
+        .unwrap();
+    v.certs_mut()
+        .issue("ledger", "prod-ca", &leaf(&dns_of("ledger"), 5, Some(OffsetDateTime::now_utc() - Duration::days(30))))
+        .unwrap();
     for s in ["s-payments", "s-checkout", "s-search", "d-api", "d-web", "d-old"] {
-        v.issue_cert(s, "staging-ca", &leaf(&dns_of(s), 90, None)).unwrap();
+        v.certs_mut().issue(s, "staging-ca", &leaf(&dns_of(s), 90, None)).unwrap();
     }
-    let old = v.cert("d-old").unwrap().id.to_string();
-    v.revoke_cert(&old, Reason::KeyCompromise).unwrap();
+    let old = v.certs().get("d-old").unwrap().id.to_string();
+    v.certs_mut().revoke(&old, Reason::KeyCompromise).unwrap();
     // legacy: a SHA-1-signed certificate made elsewhere (openssl), imported with its key.
     let d = dir.path();
     let out = Command::new("openssl")
@@ -126,7 +121,7 @@ fn estate() -> (tempfile::TempDir, Vault) {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let cert = std::fs::read(d.join("legacy.pem")).unwrap();
     let key = std::fs::read(d.join("legacy.key")).unwrap();
-    v.import_cert(&cert, "legacy.pem", &key, "legacy.key", "legacy").unwrap();
+    v.certs_mut().import(&cert, "legacy.pem", &key, "legacy.key", "legacy").unwrap();
 
     let trust: &[(&str, &str, Direction)] = &[
         ("payments", "prod-ca", Direction::Inbound),
@@ -142,7 +137,7 @@ fn estate() -> (tempfile::TempDir, Vault) {
         ("d-web", "staging-ca", Direction::Both),
     ];
     for (s, c, d) in trust {
-        v.set_trust(s, c, *d, true).unwrap();
+        v.trust_mut().set(s, c, *d, true).unwrap();
     }
     for (from, to) in [
         ("checkout", "payments"),
@@ -153,21 +148,23 @@ fn estate() -> (tempfile::TempDir, Vault) {
         ("d-web", "d-tool"),
         ("s-checkout", "s-payments"),
     ] {
-        v.add_intent(from, to, None).unwrap();
+        v.intents_mut().add(from, to, None).unwrap();
     }
-    v.import_secrets(&[NewSecret {
-        reference: SecretRef { service: "s-search".into(), name: "API_TOKEN".into() },
-        value: SecretSlice::from(b"token".to_vec()),
-        options: SecretOptions { target: Some("s-payments".into()), rotate_days: Some(30) },
-        set_at: Some(OffsetDateTime::now_utc() - Duration::days(45)),
-    }])
-    .unwrap();
+    v.secrets_mut()
+        .import(&[NewSecret {
+            reference: SecretRef { service: "s-search".into(), name: "API_TOKEN".into() },
+            value: SecretSlice::from(b"token".to_vec()),
+            options: SecretOptions { target: Some("s-payments".into()), rotate_days: Some(30) },
+            set_at: Some(OffsetDateTime::now_utc() - Duration::days(45)),
+        }])
+        .unwrap();
     (dir, v)
 }
 
 /// (kind, the names of the first two entities) of every finding.
 fn summary(v: &Vault) -> BTreeSet<(String, String, String)> {
-    v.findings(FindingOptions::default())
+    v.graph()
+        .findings(FindingOptions::default())
         .unwrap()
         .iter()
         .map(|f| {
@@ -224,7 +221,7 @@ fn every_kind_of_finding_exactly() {
     ]);
     assert_eq!(summary(&v), expected);
 
-    let all = v.findings(FindingOptions::default()).unwrap();
+    let all = v.graph().findings(FindingOptions::default()).unwrap();
     let find = |kind: FindingKind, first: &str| {
         all.iter().find(|f| f.kind == kind && f.entities[0].name == first).unwrap().clone()
     };
@@ -278,7 +275,7 @@ fn every_kind_of_finding_exactly() {
     // Every other finding says what to do.
     assert!(all.iter().filter(|f| f.kind != FindingKind::BlastRadius).all(|f| f.remedy.is_some()));
     // Ids are stable across runs.
-    let again = v.findings(FindingOptions::default()).unwrap();
+    let again = v.graph().findings(FindingOptions::default()).unwrap();
     assert_eq!(all.iter().map(|f| &f.id).collect::<Vec<_>>(), again.iter().map(|f| &f.id).collect::<Vec<_>>());
     // Most severe first.
     assert!(all.windows(2).all(|w| w[0].severity <= w[1].severity));
@@ -287,15 +284,15 @@ fn every_kind_of_finding_exactly() {
 #[test]
 fn explain_intended_overtrusted_and_broken_pairs() {
     let (_dir, v) = estate();
-    let ok = v.explain("checkout", "payments").unwrap();
+    let ok = v.graph().explain("checkout", "payments").unwrap();
     assert_eq!(ok.verdict, "intended and working");
     assert_eq!(ok.accepts.as_deref(), Some("prod-ca"));
     assert_eq!(ok.can_verify.as_deref(), Some("corp-root"));
     assert!(ok.mtls.as_ref().unwrap().valid_until.is_some());
-    let over = v.explain("s-payments", "checkout").unwrap();
+    let over = v.graph().explain("s-payments", "checkout").unwrap();
     assert_eq!(over.verdict, "possible but not intended (over-trust)");
     assert_eq!(over.accepts.as_deref(), Some("corp-root"));
-    let broken = v.explain("d-api", "payments").unwrap();
+    let broken = v.graph().explain("d-api", "payments").unwrap();
     assert_eq!(broken.verdict, "intended but broken");
     assert_eq!(
         broken.reasons,
@@ -304,14 +301,17 @@ fn explain_intended_overtrusted_and_broken_pairs() {
             "d-api does not trust payments's certificate chain outbound".to_string()
         ]
     );
-    let cred = v.explain("s-search", "s-payments").unwrap();
+    let cred = v.graph().explain("s-search", "s-payments").unwrap();
     assert_eq!(cred.credentials, vec!["API_TOKEN".to_string()]);
 }
 
 #[test]
 fn graph_mtls_agrees_with_real_handshakes_for_every_pair() {
     let (_dir, mut v) = estate();
-    let g = v.graph(&GraphOptions { all_mtls_pairs: true, ..Default::default() }, FindingOptions::default()).unwrap();
+    let g = v
+        .graph()
+        .view(&GraphOptions { all_mtls_pairs: true, ..Default::default() }, FindingOptions::default())
+        .unwrap();
     assert_eq!(g.mtls_pairs, "all");
     let name_of = |node: &str| g.nodes.iter().find(|n| n.id == node).unwrap().name.clone();
     let graph_pairs: BTreeSet<(String, String)> =
@@ -323,7 +323,7 @@ fn graph_mtls_agrees_with_real_handshakes_for_every_pair() {
             if a == b {
                 continue;
             }
-            let real = match (v.service_identity(a), v.service_identity(b)) {
+            let real = match (v.certs_mut().identity(a), v.certs_mut().identity(b)) {
                 (Ok(server), Ok(client)) => handshake(&server, &client, true, &dns_of(a)).is_ok(),
                 _ => false,
             };
@@ -340,14 +340,14 @@ fn graph_follows_revoke_renew_trust_and_intent_changes() {
     let (_dir, mut v) = estate();
     let s = |v: &Vault| summary(v);
     // Revoking checkout's certificate breaks checkout -> payments and makes it revoked-current.
-    let id = v.cert("checkout").unwrap().id.to_string();
-    v.revoke_cert(&id, Reason::KeyCompromise).unwrap();
+    let id = v.certs().get("checkout").unwrap().id.to_string();
+    v.certs_mut().revoke(&id, Reason::KeyCompromise).unwrap();
     let after = s(&v);
     assert!(after.contains(&("BrokenIntent".into(), "checkout".into(), "payments".into())));
     assert!(after.contains(&("RevokedCurrent".into(), "checkout".into(), "".into())));
-    assert_eq!(v.explain("checkout", "payments").unwrap().verdict, "intended but broken");
+    assert_eq!(v.graph().explain("checkout", "payments").unwrap().verdict, "intended but broken");
     // Renewing orders' expiring certificate clears expiring-soon: the new one has a full 10-day life.
-    let before = v.findings(FindingOptions { expiring_within: Duration::days(30) }).unwrap();
+    let before = v.graph().findings(FindingOptions { expiring_within: Duration::days(30) }).unwrap();
     let expiring =
         before.iter().find(|f| f.kind == FindingKind::ExpiringSoon && f.entities[0].name == "orders").unwrap();
     // The remedy names the certificate to renew; doing what it says clears the finding.
@@ -355,27 +355,27 @@ fn graph_follows_revoke_renew_trust_and_intent_changes() {
         panic!("{:?}", expiring.remedy)
     };
     assert_eq!((service.as_str(), *certificate), ("orders", expiring.entities[1].id));
-    v.renew_cert(&certificate.to_string(), false).unwrap();
-    let after_renew = v.findings(FindingOptions { expiring_within: Duration::days(30) }).unwrap();
+    v.certs_mut().renew(&certificate.to_string(), false).unwrap();
+    let after_renew = v.graph().findings(FindingOptions { expiring_within: Duration::days(30) }).unwrap();
     assert!(
         !after_renew.iter().any(|f| f.kind == FindingKind::ExpiringSoon && f.entities[0].name == "orders"),
         "the renewal is not expiring, and the superseded certificate is not flagged"
     );
-    assert_eq!(v.list_certs(None).unwrap().iter().filter(|c| c.service.as_deref() == Some("orders")).count(), 2);
-    assert!(v.explain("orders", "payments").unwrap().verdict == "intended and working");
+    assert_eq!(v.certs().list(None).unwrap().iter().filter(|c| c.service.as_deref() == Some("orders")).count(), 2);
+    assert!(v.graph().explain("orders", "payments").unwrap().verdict == "intended and working");
     // Removing corp-root from checkout's inbound trust removes its over-trust and cross-env findings.
-    v.set_trust("checkout", "corp-root", Direction::Inbound, false).unwrap();
+    v.trust_mut().set("checkout", "corp-root", Direction::Inbound, false).unwrap();
     let after = s(&v);
     assert!(!after.iter().any(|(k, a, _)| (k == "OverTrust" || k == "CrossEnvironment") && a == "checkout"));
     // ...and payments -> checkout is now broken (checkout accepts nobody).
     assert!(after.contains(&("BrokenIntent".into(), "payments".into(), "checkout".into())));
     // Removing that intent removes the broken-intent finding.
-    v.remove_intent("payments", "checkout").unwrap();
+    v.intents_mut().remove("payments", "checkout").unwrap();
     assert!(!s(&v).contains(&("BrokenIntent".into(), "payments".into(), "checkout".into())));
     // orders accepts payments (checkout's identity is revoked now); declaring that call clears
     // orders' over-trust.
     assert!(s(&v).contains(&("OverTrust".into(), "orders".into(), "prod-ca".into())));
-    v.add_intent("payments", "orders", None).unwrap();
+    v.intents_mut().add("payments", "orders", None).unwrap();
     assert!(!s(&v).contains(&("OverTrust".into(), "orders".into(), "prod-ca".into())));
 }
 
@@ -383,12 +383,14 @@ fn graph_follows_revoke_renew_trust_and_intent_changes() {
 fn neighbourhood_and_environment_filters_and_dot() {
     let (dir, v) = estate();
     let g = v
-        .graph(&GraphOptions { environment: Some("staging".into()), ..Default::default() }, FindingOptions::default())
+        .graph()
+        .view(&GraphOptions { environment: Some("staging".into()), ..Default::default() }, FindingOptions::default())
         .unwrap();
     assert!(g.nodes.iter().filter(|n| n.environment.is_some()).all(|n| n.environment.as_deref() == Some("staging")));
     assert_eq!(g.nodes.iter().filter(|n| n.environment.is_some()).count(), 3);
     let g = v
-        .graph(
+        .graph()
+        .view(
             &GraphOptions { service: Some("payments".into()), depth: Some(1), ..Default::default() },
             FindingOptions::default(),
         )
@@ -399,7 +401,7 @@ fn neighbourhood_and_environment_filters_and_dot() {
     }
     assert!(!names.contains("s-search"));
     // Over-trust is drawn on the trust edge, broken intents on the intent edge.
-    let full = v.graph(&GraphOptions::default(), FindingOptions::default()).unwrap();
+    let full = v.graph().view(&GraphOptions::default(), FindingOptions::default()).unwrap();
     assert!(full.edges.iter().any(|e| e.kind == EdgeKind::TrustsInbound && !e.findings.is_empty()));
     assert!(full.edges.iter().any(|e| e.kind == EdgeKind::Intent && !e.findings.is_empty()));
     // DOT renders with Graphviz.

@@ -128,13 +128,13 @@ fn csr_signing_refuses_damaged_requests_cleanly() {
         path_len: None,
         constraints: NameConstraintsSpec::default(),
     };
-    vault.create_ca(spec, None).unwrap();
-    assert!(vault.sign_csr("root", &fx.csr_pem, 30).is_ok(), "the undamaged CSR is signed");
+    vault.cas_mut().create(spec, None).unwrap();
+    assert!(vault.cas_mut().sign_csr("root", &fx.csr_pem, 30).is_ok(), "the undamaged CSR is signed");
     // proptest's closure is Fn: the vault goes behind a RefCell.
     let vault = std::cell::RefCell::new(vault);
     proptest!(config(), |(csr in bytes_or_damaged(fx.csr_pem.clone()))| {
         EXECUTIONS.fetch_add(1, Ordering::Relaxed);
-        if let Ok(der) = vault.borrow_mut().sign_csr("root", &csr, 30) {
+        if let Ok(der) = vault.borrow_mut().cas_mut().sign_csr("root", &csr, 30) {
             prop_assert!(inspect(&der).is_ok(), "a signed certificate must parse");
         }
     });
@@ -151,12 +151,12 @@ fn export_fixture(root: &Path) -> (std::path::PathBuf, String) {
     )
     .unwrap();
     vault.populate_demo(8, 3).unwrap();
-    let name = vault.list_services().unwrap().into_iter().map(|s| s.name).find(|n| n == "payments").unwrap();
+    let name = vault.services().list().unwrap().into_iter().map(|s| s.name).find(|n| n == "payments").unwrap();
     let opts = vault_data::ExportOptions { secrets_only: false, no_env: false, format: "dir".into() };
-    let bundle = vault.export_bundle(&name, &opts).unwrap();
+    let bundle = vault.exports_mut().bundle(&name, &opts).unwrap();
     let out = root.join("bundle");
     vault_data::export::write_bundle(&bundle, &vault_data::export::Format::Dir, &out, 0).unwrap();
-    let key = vault.signing_public_key().unwrap();
+    let key = vault.exports().signing_public_key().unwrap();
     vault.close().unwrap();
     (out, key)
 }
@@ -291,11 +291,11 @@ fn name_rule_never_panics_and_accepts_only_safe_names() {
         // Through the vault: accepted only when valid, and then findable by exactly that name.
         let spec = ServiceSpec { name: name.clone(), environment: "prod".into(), ..Default::default() };
         let mut v = vault.borrow_mut();
-        match v.add_service(spec) {
+        match v.services_mut().add(spec) {
             Ok(svc) => {
                 accepted.fetch_add(1, Ordering::Relaxed);
                 prop_assert!(matches_label_regex(&svc.name) && svc.name == name);
-                prop_assert_eq!(v.service(&name).unwrap().id, svc.id);
+                prop_assert_eq!(v.services().get(&name).unwrap().id, svc.id);
             }
             Err(e) => prop_assert!(
                 !matches_label_regex(&name) || e.to_string().contains("already exists"),
@@ -303,7 +303,7 @@ fn name_rule_never_panics_and_accepts_only_safe_names() {
             ),
         }
     });
-    let n = vault.borrow().list_services().unwrap().len();
+    let n = vault.borrow().services().list().unwrap().len();
     assert_eq!(n, accepted.load(Ordering::Relaxed));
     eprintln!(
         "hostile input: name rule, {} executions (process total), {n} names accepted",

@@ -19,11 +19,12 @@ fn lock_and_close_wipe_every_key_buffer() {
 
     vault.lock().unwrap();
     assert_eq!(live_key_buffers(), base, "lock left key buffers alive");
-    assert_eq!(vault.list_services().unwrap_err().code(), "locked");
+    assert_eq!(vault.services().list().unwrap_err().code(), "locked");
 
     vault.unlock(Unlock::Passphrase(pass.clone())).unwrap();
-    let secret = vault.list_secrets(None).unwrap().into_iter().next().unwrap();
-    let value = vault.reveal_secret(&format!("{}/{}", secret.service, secret.name).parse().unwrap(), None).unwrap();
+    let secret = vault.secrets().list(None).unwrap().into_iter().next().unwrap();
+    let value =
+        vault.secrets_mut().reveal(&format!("{}/{}", secret.service, secret.name).parse().unwrap(), None).unwrap();
     assert!(live_key_buffers() > base);
     drop(value); // a SecretSlice: secrecy zeroizes it on drop
     vault.close().unwrap();

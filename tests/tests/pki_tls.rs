@@ -42,62 +42,68 @@ fn estate() -> (tempfile::TempDir, Vault) {
         Vault::create(&dir.path().join("v"), &pw, CreateOptions { kdf: KdfCost::LogN(4), ..Default::default() })
             .unwrap();
     for (name, env) in [("payments", "prod"), ("checkout", "prod")] {
-        v.add_service(ServiceSpec { name: name.into(), environment: env.into(), ..Default::default() }).unwrap();
+        v.services_mut().add(ServiceSpec { name: name.into(), environment: env.into(), ..Default::default() }).unwrap();
     }
-    v.create_ca(ca("corp-root"), None).unwrap();
+    v.cas_mut().create(ca("corp-root"), None).unwrap();
     let mut issuing = ca("prod-issuing");
     issuing.constraints = NameConstraintsSpec { dns: vec![".prod.corp.example".into()], uri: vec![], ip: vec![] };
-    v.create_ca(issuing, Some("corp-root")).unwrap();
-    v.create_ca(ca("other-root"), None).unwrap();
-    v.issue_cert("payments", "prod-issuing", &request(SERVER_NAME, true, false)).unwrap();
-    v.issue_cert("checkout", "prod-issuing", &request("checkout.prod.corp.example", false, true)).unwrap();
-    v.set_trust("payments", "corp-root", Direction::Inbound, true).unwrap();
-    v.set_trust("checkout", "corp-root", Direction::Outbound, true).unwrap();
+    v.cas_mut().create(issuing, Some("corp-root")).unwrap();
+    v.cas_mut().create(ca("other-root"), None).unwrap();
+    v.certs_mut().issue("payments", "prod-issuing", &request(SERVER_NAME, true, false)).unwrap();
+    v.certs_mut().issue("checkout", "prod-issuing", &request("checkout.prod.corp.example", false, true)).unwrap();
+    v.trust_mut().set("payments", "corp-root", Direction::Inbound, true).unwrap();
+    v.trust_mut().set("checkout", "corp-root", Direction::Outbound, true).unwrap();
     (dir, v)
 }
 
 #[test]
 fn mutual_tls_succeeds_only_with_both_trusts_valid_and_unrevoked_certs() {
     let (_dir, mut v) = estate();
-    let a = v.service_identity("payments").unwrap();
-    let b = v.service_identity("checkout").unwrap();
+    let a = v.certs_mut().identity("payments").unwrap();
+    let b = v.certs_mut().identity("checkout").unwrap();
     handshake(&a, &b, true, SERVER_NAME).expect("A trusts B's CA inbound and B trusts A's CA outbound");
 
     // A stops trusting corp-root inbound (trusts an unrelated root instead): refused.
-    v.set_trust("payments", "corp-root", Direction::Inbound, false).unwrap();
-    v.set_trust("payments", "other-root", Direction::Inbound, true).unwrap();
-    let a_untrusting = v.service_identity("payments").unwrap();
+    v.trust_mut().set("payments", "corp-root", Direction::Inbound, false).unwrap();
+    v.trust_mut().set("payments", "other-root", Direction::Inbound, true).unwrap();
+    let a_untrusting = v.certs_mut().identity("payments").unwrap();
     let err = handshake(&a_untrusting, &b, true, SERVER_NAME).unwrap_err();
     assert!(err.contains("UnknownIssuer") || err.contains("unknown"), "{err}");
-    v.set_trust("payments", "other-root", Direction::Inbound, false).unwrap();
-    v.set_trust("payments", "corp-root", Direction::Inbound, true).unwrap();
+    v.trust_mut().set("payments", "other-root", Direction::Inbound, false).unwrap();
+    v.trust_mut().set("payments", "corp-root", Direction::Inbound, true).unwrap();
 
     // B stops trusting corp-root outbound: B refuses A's server certificate.
-    v.set_trust("checkout", "corp-root", Direction::Outbound, false).unwrap();
-    v.set_trust("checkout", "other-root", Direction::Outbound, true).unwrap();
-    let b_untrusting = v.service_identity("checkout").unwrap();
+    v.trust_mut().set("checkout", "corp-root", Direction::Outbound, false).unwrap();
+    v.trust_mut().set("checkout", "other-root", Direction::Outbound, true).unwrap();
+    let b_untrusting = v.certs_mut().identity("checkout").unwrap();
     assert!(handshake(&a, &b_untrusting, true, SERVER_NAME).is_err());
-    v.set_trust("checkout", "other-root", Direction::Outbound, false).unwrap();
-    v.set_trust("checkout", "corp-root", Direction::Outbound, true).unwrap();
-    handshake(&v.service_identity("payments").unwrap(), &v.service_identity("checkout").unwrap(), true, SERVER_NAME)
-        .expect("trust restored");
+    v.trust_mut().set("checkout", "other-root", Direction::Outbound, false).unwrap();
+    v.trust_mut().set("checkout", "corp-root", Direction::Outbound, true).unwrap();
+    handshake(
+        &v.certs_mut().identity("payments").unwrap(),
+        &v.certs_mut().identity("checkout").unwrap(),
+        true,
+        SERVER_NAME,
+    )
+    .expect("trust restored");
 
     // B's certificate expired: refused.
     let mut expired = request("checkout.prod.corp.example", false, true);
     expired.not_before = Some(time::OffsetDateTime::now_utc() - time::Duration::days(10));
     expired.validity_days = 2;
-    v.add_service(ServiceSpec { name: "old-checkout".into(), environment: "prod".into(), ..Default::default() })
+    v.services_mut()
+        .add(ServiceSpec { name: "old-checkout".into(), environment: "prod".into(), ..Default::default() })
         .unwrap();
-    v.issue_cert("old-checkout", "prod-issuing", &expired).unwrap();
-    v.set_trust("old-checkout", "corp-root", Direction::Outbound, true).unwrap();
-    let b_expired = v.service_identity("old-checkout").unwrap();
+    v.certs_mut().issue("old-checkout", "prod-issuing", &expired).unwrap();
+    v.trust_mut().set("old-checkout", "corp-root", Direction::Outbound, true).unwrap();
+    let b_expired = v.certs_mut().identity("old-checkout").unwrap();
     let err = handshake(&a, &b_expired, true, SERVER_NAME).unwrap_err();
     assert!(err.to_lowercase().contains("expired"), "{err}");
 
     // B's certificate revoked: refused once A is given the CRL (and only then).
-    let b_id = v.cert("checkout").unwrap().id.to_string();
-    v.revoke_cert(&b_id, Reason::KeyCompromise).unwrap();
-    let a_with_crl = v.service_identity("payments").unwrap();
+    let b_id = v.certs().get("checkout").unwrap().id.to_string();
+    v.certs_mut().revoke(&b_id, Reason::KeyCompromise).unwrap();
+    let a_with_crl = v.certs_mut().identity("payments").unwrap();
     assert!(!a_with_crl.crls.is_empty());
     handshake(&a_with_crl, &b, false, SERVER_NAME).expect("without the CRL, A cannot know");
     let err = handshake(&a_with_crl, &b, true, SERVER_NAME).unwrap_err();
@@ -120,24 +126,24 @@ fn openssl(args: &[&str]) -> (bool, String) {
 fn openssl_verifies_the_same_chains_and_honours_the_crl() {
     let (dir, mut v) = estate();
     let d = dir.path();
-    let root = v.ca_pem("corp-root").unwrap();
+    let root = v.cas().pem("corp-root").unwrap();
     std::fs::write(d.join("root.pem"), &root).unwrap();
-    std::fs::write(d.join("int.pem"), v.ca_pem("prod-issuing").unwrap()).unwrap();
-    std::fs::write(d.join("leaf.pem"), v.cert_pem("checkout", false).unwrap()).unwrap();
+    std::fs::write(d.join("int.pem"), v.cas().pem("prod-issuing").unwrap()).unwrap();
+    std::fs::write(d.join("leaf.pem"), v.certs().pem("checkout", false).unwrap()).unwrap();
     let p = |f: &str| d.join(f).to_string_lossy().to_string();
     let (ok, out) = openssl(&["verify", "-CAfile", &p("root.pem"), "-untrusted", &p("int.pem"), &p("leaf.pem")]);
     assert!(ok, "{out}");
     // The chain printed by `cert show --pem --chain` verifies as well.
-    std::fs::write(d.join("chain.pem"), v.cert_pem("checkout", true).unwrap()).unwrap();
+    std::fs::write(d.join("chain.pem"), v.certs().pem("checkout", true).unwrap()).unwrap();
     let (ok, out) = openssl(&["verify", "-CAfile", &p("root.pem"), "-untrusted", &p("chain.pem"), &p("leaf.pem")]);
     assert!(ok, "{out}");
 
-    let id = v.cert("checkout").unwrap().id.to_string();
-    v.revoke_cert(&id, Reason::KeyCompromise).unwrap();
-    let crl = v.issue_crl("prod-issuing").unwrap();
+    let id = v.certs().get("checkout").unwrap().id.to_string();
+    v.certs_mut().revoke(&id, Reason::KeyCompromise).unwrap();
+    let crl = v.cas_mut().issue_crl("prod-issuing").unwrap();
     pem_file(d, "crl.pem", &[crl], "X509 CRL");
     // The CRL itself verifies against its CA...
-    std::fs::write(d.join("cas.pem"), format!("{}{}", v.ca_pem("prod-issuing").unwrap(), root)).unwrap();
+    std::fs::write(d.join("cas.pem"), format!("{}{}", v.cas().pem("prod-issuing").unwrap(), root)).unwrap();
     let (ok, out) = openssl(&["crl", "-in", &p("crl.pem"), "-CAfile", &p("cas.pem"), "-noout", "-verify"]);
     assert!(ok && out.contains("verify OK"), "{out}");
     // ...and with -crl_check the revoked leaf fails.
@@ -154,7 +160,7 @@ fn openssl_verifies_the_same_chains_and_honours_the_crl() {
     ]);
     assert!(!ok && out.contains("revoked"), "{out}");
     // The vault's own check agrees.
-    let report = v.verify_stored_cert(&id, None).unwrap();
+    let report = v.certs().verify_stored(&id, None).unwrap();
     assert!(!report.ok);
     assert!(report.client.unwrap().unwrap().contains("revoked"));
 }
@@ -162,19 +168,21 @@ fn openssl_verifies_the_same_chains_and_honours_the_crl() {
 #[test]
 fn name_constraints_stop_issuance_and_fail_verification() {
     let (_dir, mut v) = estate();
-    let before = v.list_certs(None).unwrap().len();
-    let err =
-        v.issue_cert("payments", "prod-issuing", &request("payments.staging.corp.example", true, false)).unwrap_err();
+    let before = v.certs().list(None).unwrap().len();
+    let err = v
+        .certs_mut()
+        .issue("payments", "prod-issuing", &request("payments.staging.corp.example", true, false))
+        .unwrap_err();
     assert!(err.to_string().contains("not permitted by prod-issuing"), "{err}");
-    assert_eq!(v.list_certs(None).unwrap().len(), before, "nothing written");
+    assert_eq!(v.certs().list(None).unwrap().len(), before, "nothing written");
     // An intermediate may not widen its parent's constraints either.
     let mut wide = ca("wide");
     wide.constraints.dns = vec![".corp.example".into()];
-    let err = v.create_ca(wide, Some("prod-issuing")).unwrap_err();
+    let err = v.cas_mut().create(wide, Some("prod-issuing")).unwrap_err();
     assert!(err.to_string().contains("outside its parent"), "{err}");
     // An intermediate cannot outlive its parent.
     let mut long = ca("long-lived");
     long.validity_days = 5000;
-    let err = v.create_ca(long, Some("corp-root")).unwrap_err();
+    let err = v.cas_mut().create(long, Some("corp-root")).unwrap_err();
     assert!(err.to_string().contains("cannot outlive its parent"), "{err}");
 }

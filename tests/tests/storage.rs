@@ -400,11 +400,8 @@ fn restores_pass_the_anchor_only_as_explicit_audited_rollbacks() {
     let backup_pass = SecretString::from("backup passphrase for the test".to_string());
     let backup = vault.backup(&backup_pass, KdfCost::LogN(14)).unwrap();
     vault
-        .add_service(vault_data::ServiceSpec {
-            name: "after-backup".into(),
-            environment: "prod".into(),
-            ..Default::default()
-        })
+        .services_mut()
+        .add(vault_data::ServiceSpec { name: "after-backup".into(), environment: "prod".into(), ..Default::default() })
         .unwrap();
     vault.close().unwrap();
     std::fs::remove_dir_all(&dir).unwrap();

@@ -51,9 +51,9 @@ fn secrets(services: usize, per_service: usize, round: usize) -> Vec<NewSecret> 
 /// Builds the 100k-record vault once: 10k services, 60k credentials, 2 versions each.
 fn large_vault(dir: &Path) -> SecretString {
     let (mut v, recovery) = fast_create(dir);
-    v.add_services(services(SERVICES)).expect("services");
+    v.services_mut().add_many(services(SERVICES)).expect("services");
     for round in 0..2 {
-        v.import_secrets(&secrets(SERVICES, CREDENTIALS / SERVICES, round)).expect("import");
+        v.secrets_mut().import(&secrets(SERVICES, CREDENTIALS / SERVICES, round)).expect("import");
     }
     v.close().expect("close");
     recovery
@@ -80,19 +80,19 @@ fn bench_large(c: &mut Criterion) {
     v.unlock(Unlock::RecoveryKey(recovery.clone())).expect("unlock");
     let r = SecretRef { service: "svc-04242".into(), name: "KEY_3".into() };
     g.sample_size(100).measurement_time(Duration::from_secs(10));
-    g.bench_function("secret_get_with_audit", |b| b.iter(|| v.reveal_secret(&r, None).expect("reveal")));
+    g.bench_function("secret_get_with_audit", |b| b.iter(|| v.secrets_mut().reveal(&r, None).expect("reveal")));
     g.finish();
 }
 
 fn bench_writes(c: &mut Criterion) {
     let tmp = tempfile::tempdir().expect("tempdir");
     let (mut v, _) = fast_create(&tmp.path().join("vault"));
-    v.add_service(services(1).remove(0)).expect("service");
+    v.services_mut().add(services(1).remove(0)).expect("service");
     let r = SecretRef { service: "svc-00000".into(), name: "TOKEN".into() };
     let value = SecretSlice::from(b"a-forty-byte-secret-value-for-benchmarks".to_vec());
     let mut g = c.benchmark_group("writes");
     g.bench_function("durable_single_write", |b| {
-        b.iter(|| v.set_secret(&r, &value, SecretOptions::default()).expect("set"))
+        b.iter(|| v.secrets_mut().set(&r, &value, SecretOptions::default()).expect("set"))
     });
 
     g.sample_size(10).measurement_time(Duration::from_secs(30));
@@ -101,11 +101,11 @@ fn bench_writes(c: &mut Criterion) {
             || {
                 let t = tempfile::tempdir().expect("tempdir");
                 let (mut v, _) = fast_create(&t.path().join("vault"));
-                v.add_services(services(100)).expect("services");
+                v.services_mut().add_many(services(100)).expect("services");
                 (t, v, secrets(100, 100, 0))
             },
             |(t, mut v, batch)| {
-                v.import_secrets(&batch).expect("import");
+                v.secrets_mut().import(&batch).expect("import");
                 (t, v)
             },
             BatchSize::PerIteration,
@@ -154,7 +154,7 @@ fn bench_pki(c: &mut Criterion) {
                         ..Default::default()
                     })
                     .collect();
-                v.add_services(specs).expect("services");
+                v.services_mut().add_many(specs).expect("services");
                 let spec = CaSpec {
                     name: "bench-ca".into(),
                     key_type: KeyType::EcdsaP256,
@@ -166,7 +166,7 @@ fn bench_pki(c: &mut Criterion) {
                         ip: vec![],
                     },
                 };
-                v.create_ca(spec, None).expect("ca");
+                v.cas_mut().create(spec, None).expect("ca");
                 (t, v)
             },
             |(t, mut v)| {
@@ -180,7 +180,7 @@ fn bench_pki(c: &mut Criterion) {
                     key_type: KeyType::EcdsaP256,
                     not_before: None,
                 };
-                let issued = v.issue_missing("bench-ca", "prod", &req, &|_, _| {}).expect("issue");
+                let issued = v.certs_mut().issue_missing("bench-ca", "prod", &req, &|_, _| {}).expect("issue");
                 assert_eq!(issued.len(), 1000);
                 (t, v)
             },
@@ -201,16 +201,16 @@ fn bench_graph(c: &mut Criterion) {
     g.sample_size(10).measurement_time(Duration::from_secs(20));
     g.bench_function("graph_and_findings_cold", |b| {
         b.iter(|| {
-            v.clear_graph_cache();
-            v.graph(&GraphOptions::default(), FindingOptions::default()).expect("graph")
+            v.graph().clear_cache();
+            v.graph().view(&GraphOptions::default(), FindingOptions::default()).expect("graph")
         })
     });
     g.sample_size(50).measurement_time(Duration::from_secs(10));
     g.bench_function("neighbourhood_2_hops", |b| {
         let opts = GraphOptions { service: Some("payments".into()), depth: Some(2), ..Default::default() };
         // Warm: the open vault has derived its graph facts once (as the desktop app's view has).
-        v.graph(&opts, FindingOptions::default()).expect("warm-up");
-        b.iter(|| v.graph(&opts, FindingOptions::default()).expect("neighbourhood"))
+        v.graph().view(&opts, FindingOptions::default()).expect("warm-up");
+        b.iter(|| v.graph().view(&opts, FindingOptions::default()).expect("neighbourhood"))
     });
     g.finish();
 }
@@ -222,8 +222,14 @@ fn bench_export(c: &mut Criterion) {
     let (mut v, _) = fast_create(&tmp.path().join("vault"));
     v.populate_demo(1000, 1).expect("demo");
     // Every service with an active certificate (the demo revokes one on purpose).
-    let services: Vec<String> =
-        v.list_services().expect("services").into_iter().map(|s| s.name).filter(|n| v.cert(n).is_ok()).collect();
+    let services: Vec<String> = v
+        .services()
+        .list()
+        .expect("services")
+        .into_iter()
+        .map(|s| s.name)
+        .filter(|n| v.certs().get(n).is_ok())
+        .collect();
     assert!(services.len() >= 999);
     let recipient = age::x25519::Identity::generate().to_public().to_string();
     let mut g = c.benchmark_group("export_1000");
@@ -234,7 +240,7 @@ fn bench_export(c: &mut Criterion) {
                 || tempfile::tempdir().expect("out dir"),
                 |out| {
                     let opts = ExportOptions { secrets_only: false, no_env: false, format: label.into() };
-                    let bundles = v.export_bundles(&services, &opts, &|_, _| {}).expect("export");
+                    let bundles = v.exports_mut().bundles(&services, &opts, &|_, _| {}).expect("export");
                     for (bundle, name) in bundles.iter().zip(&services) {
                         write_bundle(bundle, &format, &out.path().join(name), 0).expect("write");
                     }

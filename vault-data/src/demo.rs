@@ -128,21 +128,19 @@ impl Vault {
 
         // CA hierarchy: a corporate root, an issuing CA per environment, team CAs in big estates,
         // an old root about to expire that nothing uses, and a weak legacy partner root.
-        self.create_ca(ca_spec("corp-root", 3650, &[], &[]), None)?;
+        self.cas_mut().create(ca_spec("corp-root", 3650, &[], &[]), None)?;
         for env in ["prod", "staging", "dev"] {
             let dns = format!(".{env}.corp.example");
             let uri = format!("spiffe://corp.example/{env}");
-            self.create_ca(ca_spec(&format!("{env}-issuing"), 1825, &[&dns], &[&uri]), Some("corp-root"))?;
+            self.cas_mut().create(ca_spec(&format!("{env}-issuing"), 1825, &[&dns], &[&uri]), Some("corp-root"))?;
         }
         let team_cas = (services / 700).min(14);
         for t in 0..team_cas {
-            self.create_ca(
-                ca_spec(&format!("prod-team-{t}"), 900, &[".prod.corp.example"], &[]),
-                Some("prod-issuing"),
-            )?;
+            self.cas_mut()
+                .create(ca_spec(&format!("prod-team-{t}"), 900, &[".prod.corp.example"], &[]), Some("prod-issuing"))?;
         }
-        self.create_ca(ca_spec("old-root", 20, &[], &[]), None)?;
-        self.import_cas(LEGACY_ROOT.as_bytes(), "demo legacy partner root")?;
+        self.cas_mut().create(ca_spec("old-root", 20, &[], &[]), None)?;
+        self.cas_mut().import(LEGACY_ROOT.as_bytes(), "demo legacy partner root")?;
 
         let specs: Vec<ServiceSpec> = (0..services)
             .map(|i| {
@@ -157,7 +155,7 @@ impl Vault {
                 }
             })
             .collect();
-        let added = self.add_services(specs)?;
+        let added = self.services_mut().add_many(specs)?;
 
         // A few certificates that tell a story: expiring soon, already expired, revoked.
         let mut special = Vec::new();
@@ -167,25 +165,25 @@ impl Vault {
             let mut req = leaf(30, Some(now - Duration::days(21 + (i % 6) as i64)));
             req.dns = vec![format!("{}.{env}.corp.example", svc.name)];
             req.uris = svc.spiffe_id.iter().cloned().collect();
-            self.issue_cert(&svc.name, &format!("{env}-issuing"), &req)?;
+            self.certs_mut().issue(&svc.name, &format!("{env}-issuing"), &req)?;
             special.push(i);
         }
         let expired = &added[1];
         let mut req = leaf(30, Some(now - Duration::days(45)));
         req.dns = vec![format!("{}.prod.corp.example", expired.name)];
-        self.issue_cert(&expired.name, "prod-issuing", &req)?;
+        self.certs_mut().issue(&expired.name, "prod-issuing", &req)?;
         for env in ["prod", "staging", "dev"] {
             // A small demo may leave an environment empty.
-            match self.services_in(env) {
+            match self.exports().services_in(env) {
                 Err(crate::Error::UnknownEnvironment(_)) => continue,
                 r => r.map(|_| ())?,
             }
             let ca = if env == "prod" && team_cas > 0 { "prod-team-0".to_string() } else { format!("{env}-issuing") };
-            self.issue_missing(&ca, env, &leaf(90 + rng.gen_range(0..200), None), &|_, _| {})?;
+            self.certs_mut().issue_missing(&ca, env, &leaf(90 + rng.gen_range(0..200), None), &|_, _| {})?;
         }
         let revoked = &added[2];
-        let id = self.cert(&revoked.name)?.id.to_string();
-        self.revoke_cert(&id, Reason::KeyCompromise)?;
+        let id = self.certs().get(&revoked.name)?.id.to_string();
+        self.certs_mut().revoke(&id, Reason::KeyCompromise)?;
 
         // Trust: prod trusts the corporate root inbound (over-trust, cross-environment), except every
         // third prod service, which trusts only prod-issuing; other environments trust their own.
@@ -202,7 +200,7 @@ impl Vault {
             changes.push((svc.name.clone(), outbound, Direction::Outbound));
         }
         changes.push((added[3].name.clone(), "legacy-partner-root".into(), Direction::Outbound));
-        self.set_trust_bulk(&changes)?;
+        self.trust_mut().set_many(&changes)?;
 
         // Intents: three callees in the same environment per service, plus one dev -> prod call
         // that cannot work.
@@ -222,7 +220,7 @@ impl Vault {
         }
         let dev = by_env.get("dev").and_then(|d| d.first()).copied().unwrap_or(0);
         intents.push((added[dev].name.clone(), added[0].name.clone()));
-        let intents = self.add_intents_bulk(&intents)?;
+        let intents = self.intents_mut().add_many(&intents)?;
 
         // Credentials: a database password each, API tokens to other services; some overdue.
         let mut fresh = Vec::new();
@@ -258,7 +256,7 @@ impl Vault {
             s.set_at = Some(now - Duration::days(45));
         }
         fresh.extend(stale);
-        self.import_secrets(&fresh)?;
+        self.secrets_mut().import(&fresh)?;
 
         self.mark_demo()?;
         self.write_snapshot()?;

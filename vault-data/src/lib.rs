@@ -50,6 +50,7 @@ pub use vault::{
     ExportStage, ExportTarget, ExportView, Exported, IssueRequest, PreviewFile, ServiceIdentity, TrustView,
     VerifyReport, DEFAULT_LEAF_DAYS,
 };
+pub use vault::{Authorities, Certificates, Exports, Intents, Keys, Secrets, Services, TrustGraph, TrustStores};
 pub use vault::{
     CreateOptions, DoctorReport, IntentView, IssueDefaults, NewSecret, RecoveryKey, RestoreReport, RevokedCert,
     SecretOptions, SecretPolicy, SecretSummary, ServiceRemoval, Unlock, Vault, VaultStatus,

@@ -49,7 +49,7 @@ pub fn run(ctx: &Context, cmd: CaCmd) -> CliResult<()> {
                 path_len,
                 constraints: NameConstraintsSpec { dns: permit_dns, uri: permit_uri, ip: permit_ip },
             };
-            let ca = vault.create_ca(spec, parent.as_deref())?;
+            let ca = vault.cas_mut().create(spec, parent.as_deref())?;
             if ctx.json {
                 ctx.print_json(&ca)?;
             } else {
@@ -62,7 +62,7 @@ pub fn run(ctx: &Context, cmd: CaCmd) -> CliResult<()> {
             }
         }
         CaCmd::List => {
-            let list = vault.list_cas()?;
+            let list = vault.cas().list()?;
             if ctx.json {
                 ctx.print_json(&list)?;
             } else {
@@ -91,9 +91,9 @@ pub fn run(ctx: &Context, cmd: CaCmd) -> CliResult<()> {
         }
         CaCmd::Show { name, pem } => {
             if pem {
-                print!("{}", vault.ca_pem(&name)?);
+                print!("{}", vault.cas().pem(&name)?);
             } else {
-                let ca = vault.ca(&name)?;
+                let ca = vault.cas().get(&name)?;
                 if ctx.json {
                     ctx.print_json(&ca)?;
                 } else {
@@ -103,7 +103,7 @@ pub fn run(ctx: &Context, cmd: CaCmd) -> CliResult<()> {
         }
         CaCmd::Import { file, anchor } => {
             let bytes = std::fs::read(&file).map_err(CliError::file("cannot read", &file))?;
-            let added = vault.import_cas_as(&bytes, &file.display().to_string(), anchor)?;
+            let added = vault.cas_mut().import_as(&bytes, &file.display().to_string(), anchor)?;
             if ctx.json {
                 ctx.print_json(&added)?;
             } else {
@@ -112,7 +112,7 @@ pub fn run(ctx: &Context, cmd: CaCmd) -> CliResult<()> {
             }
         }
         CaCmd::Rename { name, new_name } => {
-            let ca = vault.rename_ca(&name, &new_name)?;
+            let ca = vault.cas_mut().rename(&name, &new_name)?;
             if ctx.json {
                 ctx.print_json(&ca)?;
             } else {
@@ -120,7 +120,7 @@ pub fn run(ctx: &Context, cmd: CaCmd) -> CliResult<()> {
             }
         }
         CaCmd::Remove { name, force } => {
-            let r = vault.remove_ca(&name, force)?;
+            let r = vault.cas_mut().remove(&name, force)?;
             if ctx.json {
                 ctx.print_json(&r)?;
             } else {
@@ -134,7 +134,7 @@ pub fn run(ctx: &Context, cmd: CaCmd) -> CliResult<()> {
             }
         }
         CaCmd::Crl { name, out, der } => {
-            let crl = vault.issue_crl(&name)?;
+            let crl = vault.cas_mut().issue_crl(&name)?;
             let bytes = if der { crl } else { vault_data::to_pem("X509 CRL", &crl).into_bytes() };
             write_new_file(&out, &bytes, vault_data::export::bundle::PUBLIC_MODE)?;
             if ctx.json {
@@ -146,7 +146,7 @@ pub fn run(ctx: &Context, cmd: CaCmd) -> CliResult<()> {
         CaCmd::SignCsr { name, csr, out, validity_days, server, client } => {
             let bytes = std::fs::read(&csr).map_err(CliError::file("cannot read", &csr))?;
             let (server, client) = if !server && !client { (true, false) } else { (server, client) };
-            let der = vault.sign_csr_for(&name, &bytes, validity_days, server, client)?;
+            let der = vault.cas_mut().sign_csr_for(&name, &bytes, validity_days, server, client)?;
             write_new_file(
                 &out,
                 vault_data::to_pem("CERTIFICATE", &der).as_bytes(),

@@ -119,7 +119,7 @@ pub fn run(ctx: &Context, cmd: CertCmd) -> CliResult<()> {
             if missing {
                 let env = environment.ok_or_else(|| CliError::Usage("--missing needs --env".into()))?;
                 let bar = if ctx.json { indicatif::ProgressBar::hidden() } else { progress(0, "issuing") };
-                let issued = vault.issue_missing(&ca, &env, &req, &|done, total| {
+                let issued = vault.certs_mut().issue_missing(&ca, &env, &req, &|done, total| {
                     bar.set_length(total as u64);
                     bar.set_position(done as u64);
                 })?;
@@ -127,7 +127,7 @@ pub fn run(ctx: &Context, cmd: CertCmd) -> CliResult<()> {
                 print_list(ctx, &issued, "Issued")?;
             } else {
                 let service = service.ok_or_else(|| CliError::Usage("say which --service".into()))?;
-                let c = vault.issue_cert(&service, &ca, &req)?;
+                let c = vault.certs_mut().issue(&service, &ca, &req)?;
                 if ctx.json {
                     ctx.print_json(&c)?;
                 } else {
@@ -143,14 +143,14 @@ pub fn run(ctx: &Context, cmd: CertCmd) -> CliResult<()> {
         }
         CertCmd::List { expiring_within } => {
             let within = expiring_within.map(vault_data::pki::expiry::window_days);
-            let list = vault.list_certs(within)?;
+            let list = vault.certs().list(within)?;
             print_list(ctx, &list, "Listing")?;
         }
         CertCmd::Show { target, pem, chain } => {
             if pem {
-                print!("{}", vault.cert_pem(&target, chain)?);
+                print!("{}", vault.certs().pem(&target, chain)?);
             } else {
-                let c = vault.cert(&target)?;
+                let c = vault.certs().get(&target)?;
                 if ctx.json {
                     ctx.print_json(&c)?;
                 } else {
@@ -160,7 +160,7 @@ pub fn run(ctx: &Context, cmd: CertCmd) -> CliResult<()> {
         }
         CertCmd::Renew { target, rotate_key, expiring_within } => match (target, expiring_within) {
             (Some(t), _) => {
-                let c = vault.renew_cert(&t, rotate_key)?;
+                let c = vault.certs_mut().renew(&t, rotate_key)?;
                 if ctx.json {
                     ctx.print_json(&c)?;
                 } else {
@@ -174,18 +174,21 @@ pub fn run(ctx: &Context, cmd: CertCmd) -> CliResult<()> {
             }
             (None, Some(days)) => {
                 let bar = if ctx.json { indicatif::ProgressBar::hidden() } else { progress(0, "renewing") };
-                let list =
-                    vault.renew_expiring(vault_data::pki::expiry::window_days(days), rotate_key, &|done, total| {
+                let list = vault.certs_mut().renew_expiring(
+                    vault_data::pki::expiry::window_days(days),
+                    rotate_key,
+                    &|done, total| {
                         bar.set_length(total as u64);
                         bar.set_position(done as u64);
-                    })?;
+                    },
+                )?;
                 bar.finish_and_clear();
                 print_list(ctx, &list, "Renewed")?;
             }
             (None, None) => return Err(CliError::Usage("say which certificate, or --expiring-within DAYS".into())),
         },
         CertCmd::Revoke { target, reason } => {
-            let c = vault.revoke_cert(&target, Reason::parse(&reason)?)?;
+            let c = vault.certs_mut().revoke(&target, Reason::parse(&reason)?)?;
             if ctx.json {
                 ctx.print_json(&c)?;
             } else {
@@ -199,7 +202,7 @@ pub fn run(ctx: &Context, cmd: CertCmd) -> CliResult<()> {
         CertCmd::Import { file, key, service } => {
             let cert = std::fs::read(&file).map_err(CliError::file("cannot read", &file))?;
             let key_bytes = zeroize::Zeroizing::new(std::fs::read(&key).map_err(CliError::file("cannot read", &key))?);
-            let c = vault.import_cert(
+            let c = vault.certs_mut().import(
                 &cert,
                 &file.display().to_string(),
                 &key_bytes,
@@ -217,7 +220,7 @@ pub fn run(ctx: &Context, cmd: CertCmd) -> CliResult<()> {
             }
         }
         CertCmd::Remove { target, force } => {
-            let r = vault.remove_cert(&target, force)?;
+            let r = vault.certs_mut().remove(&target, force)?;
             if ctx.json {
                 ctx.print_json(&r)?;
             } else {
@@ -242,9 +245,9 @@ pub fn run(ctx: &Context, cmd: CertCmd) -> CliResult<()> {
                 let bytes = std::fs::read(path).map_err(CliError::file("cannot read", path))?;
                 let ders = vault_data::pki::import::parse_certificates(&bytes, &target)?;
                 // The first certificate is checked; the others in the file may serve as its chain.
-                vault.verify_cert_with(&ders[0], &ders[1..], at)?
+                vault.certs().verify_with(&ders[0], &ders[1..], at)?
             } else {
-                vault.verify_stored_cert(&target, at)?
+                vault.certs().verify_stored(&target, at)?
             };
             if ctx.json {
                 ctx.print_json(&report)?;

@@ -44,7 +44,7 @@ pub fn export(ctx: &Context, a: ExportArgs) -> CliResult<()> {
         no_env: a.no_env,
     };
     let mut vault = ctx.open_unlocked()?;
-    let plan = vault.plan_export(request).map_err(with_flags)?;
+    let plan = vault.exports().plan(request).map_err(with_flags)?;
     let services = plan.services.clone();
     let signed = plan.signed();
     // Every service in one audited commit, then one output per service.
@@ -54,7 +54,7 @@ pub fn export(ctx: &Context, a: ExportArgs) -> CliResult<()> {
         progress(services.len(), "exporting")
     };
     let destination = vault_data::destination_for(&plan, a.out.clone());
-    let written = vault.run_export(plan, destination, a.force, &|stage, done, _| {
+    let written = vault.exports_mut().run(plan, destination, a.force, &|stage, done, _| {
         if stage == ExportStage::Writing && done == 1 {
             bar.set_message("writing");
         }
@@ -113,7 +113,7 @@ pub fn bundle(ctx: &Context, cmd: BundleCmd) -> CliResult<()> {
                 Some(p) => std::fs::read_to_string(p).map_err(CliError::file("cannot read", p))?,
                 None => {
                     let vault = ctx.open_unlocked()?;
-                    let text = vault.signing_public_key()?;
+                    let text = vault.exports().signing_public_key()?;
                     vault.close()?;
                     text
                 }
@@ -142,7 +142,7 @@ pub fn bundle(ctx: &Context, cmd: BundleCmd) -> CliResult<()> {
         }
         BundleCmd::History { service } => {
             let vault = ctx.open_unlocked()?;
-            let h = vault.export_history(&service)?;
+            let h = vault.exports().history(&service)?;
             vault.close()?;
             if ctx.json {
                 return ctx.print_json(&h);
@@ -167,7 +167,7 @@ pub fn bundle(ctx: &Context, cmd: BundleCmd) -> CliResult<()> {
 pub fn signing_key(ctx: &Context, cmd: SigningKeyCmd) -> CliResult<()> {
     let SigningKeyCmd::Export { out } = cmd;
     let vault = ctx.open_unlocked()?;
-    let text = vault.signing_public_key()?;
+    let text = vault.exports().signing_public_key()?;
     vault.close()?;
     write_new_file(&out, text.as_bytes(), vault_data::export::bundle::PUBLIC_MODE)?;
     if ctx.json {

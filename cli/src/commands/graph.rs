@@ -22,7 +22,7 @@ pub fn graph(ctx: &Context, a: GraphArgs) -> CliResult<()> {
         finding_kind,
         all_mtls_pairs: a.all_mtls_pairs,
     };
-    let g = vault.graph(&opts, window(a.expiring_within))?;
+    let g = vault.graph().view(&opts, window(a.expiring_within))?;
     vault.close()?;
     if a.format == "dot" {
         print!("{}", vault_data::graph::dot::to_dot(&g));
@@ -70,7 +70,7 @@ fn print_findings(ctx: &Context, list: &[Finding]) -> CliResult<()> {
 
 pub fn findings(ctx: &Context, a: FindingsArgs) -> CliResult<()> {
     let vault = ctx.open_unlocked()?;
-    let mut list = vault.findings(window(a.expiring_within))?;
+    let mut list = vault.graph().findings(window(a.expiring_within))?;
     vault.close()?;
     if let Some(s) = a.severity {
         let floor = Severity::parse(&s)?;
@@ -81,7 +81,7 @@ pub fn findings(ctx: &Context, a: FindingsArgs) -> CliResult<()> {
 
 pub fn explain(ctx: &Context, from: &str, to: &str) -> CliResult<()> {
     let vault = ctx.open_unlocked()?;
-    let e = vault.explain(from, to)?;
+    let e = vault.graph().explain(from, to)?;
     vault.close()?;
     if ctx.json {
         return ctx.print_json(&e);
@@ -122,7 +122,7 @@ pub fn explain(ctx: &Context, from: &str, to: &str) -> CliResult<()> {
 
 pub fn blast_radius(ctx: &Context, ca: &str) -> CliResult<()> {
     let vault = ctx.open_unlocked()?;
-    let f = vault.blast_radius(ca)?;
+    let f = vault.graph().blast_radius(ca)?;
     vault.close()?;
     if ctx.json {
         return ctx.print_json(&FindingJson::from(&f));

@@ -32,7 +32,7 @@ pub fn inject(ctx: &Context, input: &Path, output: &Path, force: bool) -> CliRes
     // Resolve every reference before revealing any, so an unknown one reveals nothing.
     for p in &pieces {
         if let Piece::Ref(r, _) = p {
-            vault.secret_history(r)?;
+            vault.secrets().history(r)?;
         }
     }
     let mut out = zeroize::Zeroizing::new(Vec::new());
@@ -41,7 +41,7 @@ pub fn inject(ctx: &Context, input: &Path, output: &Path, force: bool) -> CliRes
         match p {
             Piece::Text(t) => out.extend_from_slice(t.as_bytes()),
             Piece::Ref(r, filter) => {
-                let value = vault.reveal_secret(r, None)?;
+                let value = vault.secrets_mut().reveal(r, None)?;
                 out.extend_from_slice(&filter.render(value.expose_secret(), r)?);
                 count += 1;
             }

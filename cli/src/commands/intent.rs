@@ -8,7 +8,7 @@ pub fn run(ctx: &Context, cmd: IntentCmd) -> CliResult<()> {
     let mut vault = ctx.open_unlocked()?;
     match cmd {
         IntentCmd::Add { from, to, note } => {
-            let (i, added) = vault.ensure_intent(&from, &to, note)?;
+            let (i, added) = vault.intents_mut().ensure(&from, &to, note)?;
             if ctx.json {
                 ctx.print_json(&i)?;
             } else if added {
@@ -18,7 +18,7 @@ pub fn run(ctx: &Context, cmd: IntentCmd) -> CliResult<()> {
             }
         }
         IntentCmd::List { service } => {
-            let list = vault.list_intents(service.as_deref())?;
+            let list = vault.intents().list(service.as_deref())?;
             if ctx.json {
                 ctx.print_json(&list)?;
             } else {
@@ -31,7 +31,7 @@ pub fn run(ctx: &Context, cmd: IntentCmd) -> CliResult<()> {
             }
         }
         IntentCmd::Remove { from, to } => {
-            vault.remove_intent(&from, &to)?;
+            vault.intents_mut().remove(&from, &to)?;
             if ctx.json {
                 ctx.print_json(&serde_json::json!({ "removed": { "from": from, "to": to } }))?;
             } else {

@@ -47,7 +47,7 @@ pub fn passwd(ctx: &Context, args: PasswdArgs) -> CliResult<()> {
     let mut vault = ctx.open_unlocked_with(&proof)?;
     let new = secret_input::new_passphrase(args.new_passphrase_file.as_deref(), "KEYLOOM_NEW_PASSPHRASE")?;
     secret_input::check_new_passphrase(&new)?;
-    vault.change_passphrase(&proof, &new, kdf)?;
+    vault.keys_mut().change_passphrase(&proof, &new, kdf)?;
     vault.close()?;
     done(
         ctx,
@@ -62,7 +62,7 @@ pub fn recover(ctx: &Context, args: RecoverArgs) -> CliResult<()> {
     let mut vault = ctx.open_unlocked_with(&key)?;
     let new = secret_input::new_passphrase(args.new_passphrase_file.as_deref(), "KEYLOOM_NEW_PASSPHRASE")?;
     secret_input::check_new_passphrase(&new)?;
-    vault.change_passphrase(&key, &new, kdf)?;
+    vault.keys_mut().change_passphrase(&key, &new, kdf)?;
     vault.close()?;
     done(ctx, "Passphrase reset with the recovery key.")
 }
@@ -72,7 +72,7 @@ pub fn device(ctx: &Context, cmd: DeviceCmd) -> CliResult<()> {
         DeviceCmd::Enable { cli } => {
             let proof = ctx.real_factor()?;
             let mut vault = ctx.open_unlocked_with(&proof)?;
-            vault.enable_device(&proof, cli)?;
+            vault.keys_mut().enable_device(&proof, cli)?;
             vault.close()?;
             done(
                 ctx,
@@ -87,7 +87,7 @@ pub fn device(ctx: &Context, cmd: DeviceCmd) -> CliResult<()> {
         }
         DeviceCmd::Disable => {
             let mut vault = ctx.open_unlocked()?;
-            let was = vault.disable_device()?;
+            let was = vault.keys_mut().disable_device()?;
             vault.close()?;
             done(ctx, if was { "Device unlock disabled." } else { "Device unlock was not enabled." })
         }
@@ -120,7 +120,7 @@ pub fn rekey(ctx: &Context, args: RekeyArgs) -> CliResult<()> {
     if !ctx.json {
         eprintln!("Rekeying: resealing every record under a new vault key…");
     }
-    let report = vault.rekey(&proof, kdf, args.new_recovery_key)?;
+    let report = vault.keys_mut().rekey(&proof, kdf, args.new_recovery_key)?;
     vault.close()?;
     let recovery = report.new_recovery_key.as_ref().map(|k| k.0.expose_secret().to_string());
     if ctx.json {

@@ -39,7 +39,7 @@ fn files(ctx: &Context, a: &RunArgs) -> CliResult<Vec<(String, Zeroizing<Vec<u8>
         return Ok(files);
     }
     let mut vault = ctx.open_unlocked()?;
-    let bundle = vault.run_bundle(&a.service, a.secrets_only)?;
+    let bundle = vault.exports_mut().run_bundle(&a.service, a.secrets_only)?;
     // Release the vault before the child starts: it may itself call keyloom.
     vault.close()?;
     Ok(bundle.files.into_iter().map(|f| (f.path, f.contents)).collect())
@@ -52,7 +52,7 @@ pub fn bundle_for_client(ctx: &Context, service: &str, secrets_only: bool) -> Cl
         return Err(CliError::Usage("run-bundle is internal to `keyloom run`".into()));
     }
     let mut vault = ctx.open_unlocked()?;
-    let bundle = vault.run_bundle(service, secrets_only)?;
+    let bundle = vault.exports_mut().run_bundle(service, secrets_only)?;
     vault.close()?;
     let files: Vec<serde_json::Value> = bundle
         .files

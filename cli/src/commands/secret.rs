@@ -26,19 +26,19 @@ pub fn run(ctx: &Context, cmd: SecretCmd) -> CliResult<()> {
         SecretCmd::Set { reference, policy, from_file, keep_newline } => {
             let r: SecretRef = reference.parse()?;
             // Check the service and name before reading a value, so a typo fails before the user types.
-            vault.check_secret_reference(&r)?;
+            vault.secrets().check_reference(&r)?;
             let value = secret_input::secret_value(from_file.as_deref(), keep_newline)?;
-            let s = vault.set_secret(&r, &SecretSlice::from(value.to_vec()), options(policy))?;
+            let s = vault.secrets_mut().set(&r, &SecretSlice::from(value.to_vec()), options(policy))?;
             print_stored(ctx, &s, "Stored")?;
         }
         SecretCmd::Generate { reference, length, charset, policy } => {
             let r: SecretRef = reference.parse()?;
-            let s = vault.generate_secret(&r, length, Charset::parse(&charset)?, options(policy))?;
+            let s = vault.secrets_mut().generate(&r, length, Charset::parse(&charset)?, options(policy))?;
             print_stored(ctx, &s, "Generated")?;
         }
         SecretCmd::Get { reference, version, no_newline } => {
             let r: SecretRef = reference.parse()?;
-            let value = vault.reveal_secret(&r, version)?;
+            let value = vault.secrets_mut().reveal(&r, version)?;
             let bytes = value.expose_secret();
             if ctx.json {
                 let v = match std::str::from_utf8(bytes) {
@@ -59,7 +59,7 @@ pub fn run(ctx: &Context, cmd: SecretCmd) -> CliResult<()> {
         }
         SecretCmd::History { reference } => {
             let r: SecretRef = reference.parse()?;
-            let c = vault.secret_history(&r)?;
+            let c = vault.secrets().history(&r)?;
             if ctx.json {
                 ctx.print_json(&serde_json::json!({
                     "reference": r.to_string(),
@@ -90,7 +90,7 @@ pub fn run(ctx: &Context, cmd: SecretCmd) -> CliResult<()> {
             }
         }
         SecretCmd::List { service } => {
-            let list = vault.list_secrets(service.as_deref())?;
+            let list = vault.secrets().list(service.as_deref())?;
             if ctx.json {
                 ctx.print_json(&list)?;
             } else {
@@ -117,7 +117,7 @@ pub fn run(ctx: &Context, cmd: SecretCmd) -> CliResult<()> {
         }
         SecretCmd::Remove { reference } => {
             let r: SecretRef = reference.parse()?;
-            vault.remove_secret(&r)?;
+            vault.secrets_mut().remove(&r)?;
             if ctx.json {
                 ctx.print_json(&serde_json::json!({ "removed": r.to_string() }))?;
             } else {
@@ -126,7 +126,7 @@ pub fn run(ctx: &Context, cmd: SecretCmd) -> CliResult<()> {
         }
         SecretCmd::Rename { reference, new_name } => {
             let r: SecretRef = reference.parse()?;
-            let s = vault.rename_secret(&r, &new_name)?;
+            let s = vault.secrets_mut().rename(&r, &new_name)?;
             if ctx.json {
                 ctx.print_json(&s)?;
             } else {
@@ -136,12 +136,12 @@ pub fn run(ctx: &Context, cmd: SecretCmd) -> CliResult<()> {
         SecretCmd::Edit { reference, target, no_target, rotate_days, no_rotation } => {
             let r: SecretRef = reference.parse()?;
             // Fields not named on the command line keep their current value.
-            let current = vault.secret_history(&r)?;
+            let current = vault.secrets().history(&r)?;
             let policy = vault_data::SecretPolicy {
                 target: if no_target { None } else { target.or(current.target) },
                 rotate_days: if no_rotation { None } else { rotate_days.or(current.rotate_days) },
             };
-            let s = vault.set_secret_policy(&r, policy)?;
+            let s = vault.secrets_mut().set_policy(&r, policy)?;
             if ctx.json {
                 ctx.print_json(&s)?;
             } else {
@@ -153,7 +153,7 @@ pub fn run(ctx: &Context, cmd: SecretCmd) -> CliResult<()> {
             }
         }
         SecretCmd::Import { service, file, policy } => {
-            vault.service(&service)?;
+            vault.services().get(&service)?;
             let opts = options(policy);
             // Keyloom's own strict dialect (vault_data::export::envparse): nothing substituted,
             // nothing guessed, errors with file:line and never a value.
@@ -170,7 +170,7 @@ pub fn run(ctx: &Context, cmd: SecretCmd) -> CliResult<()> {
             if secrets.is_empty() {
                 return Err(CliError::Usage(format!("{} holds no NAME=value lines", file.display())));
             }
-            let stored = vault.import_secrets(&secrets)?;
+            let stored = vault.secrets_mut().import(&secrets)?;
             if ctx.json {
                 ctx.print_json(&stored)?;
             } else {

@@ -16,7 +16,7 @@ pub fn run(ctx: &Context, cmd: ServiceCmd) -> CliResult<()> {
     let mut vault = ctx.open_unlocked()?;
     match cmd {
         ServiceCmd::Add { name, environment, owner, tags: t, spiffe_id } => {
-            let svc = vault.add_service(ServiceSpec { name, environment, owner, tags: tags(&t)?, spiffe_id })?;
+            let svc = vault.services_mut().add(ServiceSpec { name, environment, owner, tags: tags(&t)?, spiffe_id })?;
             if ctx.json {
                 ctx.print_json(&svc)?;
             } else {
@@ -24,7 +24,7 @@ pub fn run(ctx: &Context, cmd: ServiceCmd) -> CliResult<()> {
             }
         }
         ServiceCmd::List => {
-            let list = vault.list_services()?;
+            let list = vault.services().list()?;
             if ctx.json {
                 ctx.print_json(&list)?;
             } else if list.is_empty() {
@@ -58,7 +58,7 @@ pub fn run(ctx: &Context, cmd: ServiceCmd) -> CliResult<()> {
             };
             let specs: Vec<ServiceSpec> = serde_json::from_str(&text)
                 .map_err(|e| CliError::Usage(format!("{}: not a JSON array of services ({e})", file.display())))?;
-            let added = vault.add_services(specs)?;
+            let added = vault.services_mut().add_many(specs)?;
             if ctx.json {
                 ctx.print_json(&added)?;
             } else {
@@ -66,9 +66,9 @@ pub fn run(ctx: &Context, cmd: ServiceCmd) -> CliResult<()> {
             }
         }
         ServiceCmd::Show { name } => {
-            let svc = vault.service(&name)?;
-            let secrets = vault.list_secrets(Some(&name))?;
-            let intents = vault.list_intents(Some(&name))?;
+            let svc = vault.services().get(&name)?;
+            let secrets = vault.secrets().list(Some(&name))?;
+            let intents = vault.intents().list(Some(&name))?;
             if ctx.json {
                 ctx.print_json(&serde_json::json!({ "service": svc, "secrets": secrets, "intents": intents }))?;
             } else {
@@ -103,7 +103,7 @@ pub fn run(ctx: &Context, cmd: ServiceCmd) -> CliResult<()> {
                 remove_tags: untag,
                 spiffe_id: spiffe_id.map(|s| if s.is_empty() { None } else { Some(s) }),
             };
-            let svc = vault.update_service(&name, update)?;
+            let svc = vault.services_mut().update(&name, update)?;
             if ctx.json {
                 ctx.print_json(&svc)?;
             } else {
@@ -111,7 +111,7 @@ pub fn run(ctx: &Context, cmd: ServiceCmd) -> CliResult<()> {
             }
         }
         ServiceCmd::Rename { name, new_name } => {
-            let svc = vault.rename_service(&name, &new_name)?;
+            let svc = vault.services_mut().rename(&name, &new_name)?;
             if ctx.json {
                 ctx.print_json(&svc)?;
             } else {
@@ -119,7 +119,7 @@ pub fn run(ctx: &Context, cmd: ServiceCmd) -> CliResult<()> {
             }
         }
         ServiceCmd::Remove { name, force } => {
-            let removal = vault.remove_service(&name, force)?;
+            let removal = vault.services_mut().remove(&name, force)?;
             if ctx.json {
                 ctx.print_json(&serde_json::json!({
                     "removed": removal.service,

@@ -13,7 +13,7 @@ pub fn run(ctx: &Context, cmd: SlotCmd) -> CliResult<()> {
     match cmd {
         SlotCmd::List => {
             let vault = ctx.open()?;
-            let slots = vault.slot_list()?;
+            let slots = vault.keys().slots()?;
             if ctx.json {
                 return ctx.print_json(&slots);
             }
@@ -40,7 +40,7 @@ pub fn run(ctx: &Context, cmd: SlotCmd) -> CliResult<()> {
                 None => Unlock::Passphrase(passphrase),
             };
             let mut vault = ctx.open_unlocked_with(&proof)?;
-            let info = vault.add_two_factor_slot(&proof, &new_file, kdf_cost(&kdf)?)?;
+            let info = vault.keys_mut().add_two_factor(&proof, &new_file, kdf_cost(&kdf)?)?;
             vault.close()?;
             if ctx.json {
                 return ctx.print_json(&info);
@@ -57,7 +57,8 @@ pub fn run(ctx: &Context, cmd: SlotCmd) -> CliResult<()> {
             let mut vault = ctx.open_unlocked_with(&proof)?;
             let id = if slot == "passphrase" {
                 vault
-                    .slot_list()?
+                    .keys()
+                    .slots()?
                     .iter()
                     .find(|s| s.kind == SlotKind::Passphrase)
                     .map(|s| s.id)
@@ -66,7 +67,7 @@ pub fn run(ctx: &Context, cmd: SlotCmd) -> CliResult<()> {
                 slot.parse::<RecordId>()
                     .map_err(|_| CliError::Usage(format!("`{slot}` is not a slot id (see `keyloom slot list`)")))?
             };
-            let removed = vault.remove_slot(&proof, id)?;
+            let removed = vault.keys_mut().remove_slot(&proof, id)?;
             vault.close()?;
             if ctx.json {
                 return ctx.print_json(&removed);

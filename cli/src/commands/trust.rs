@@ -36,7 +36,7 @@ pub fn run(ctx: &Context, cmd: TrustCmd) -> CliResult<()> {
     let view = match cmd {
         TrustCmd::Add(a) => {
             let d = direction(&a)?;
-            let (view, added) = vault.ensure_trust(&a.service, &a.ca, d)?;
+            let (view, added) = vault.trust_mut().ensure(&a.service, &a.ca, d)?;
             if !added && !ctx.json {
                 println!("{} already trusts {} ({})", view.service, a.ca, format!("{d:?}").to_lowercase());
             }
@@ -45,8 +45,8 @@ pub fn run(ctx: &Context, cmd: TrustCmd) -> CliResult<()> {
         TrustCmd::Remove(a) => {
             let d = direction(&a)?;
             // Measured before the change: which callers this takes access from.
-            let impact = vault.trust_impact(&a.service, &a.ca, d, false)?;
-            let view = vault.set_trust(&a.service, &a.ca, d, false)?;
+            let impact = vault.graph().trust_impact(&a.service, &a.ca, d, false)?;
+            let view = vault.trust_mut().set(&a.service, &a.ca, d, false)?;
             if !ctx.json {
                 if !impact.intended.is_empty() {
                     eprintln!("Intents that stop working: {}", impact.intended.join(", "));
@@ -57,7 +57,7 @@ pub fn run(ctx: &Context, cmd: TrustCmd) -> CliResult<()> {
             }
             view
         }
-        TrustCmd::List { service } => vault.trust(&service)?,
+        TrustCmd::List { service } => vault.trust().of(&service)?,
     };
     print(ctx, &view)?;
     vault.close()

@@ -11,7 +11,7 @@ use crate::state::blocking;
 /// Every CA.
 #[tauri::command]
 pub async fn cas_list(app: AppHandle) -> AppResult<Vec<CaView>> {
-    blocking(app, |s| s.with_vault(|v| v.list_cas())).await
+    blocking(app, |s| s.with_vault(|v| v.cas().list())).await
 }
 
 /// The "new authority" form.
@@ -42,7 +42,7 @@ pub async fn ca_create(app: AppHandle, args: CaCreateArgs) -> AppResult<CaView> 
         constraints: args.constraints,
     };
     let parent = args.parent.filter(|p| !p.is_empty());
-    blocking(app, move |s| s.with_vault(|v| v.create_ca(spec, parent.as_deref()))).await
+    blocking(app, move |s| s.with_vault(|v| v.cas_mut().create(spec, parent.as_deref()))).await
 }
 
 /// A file the user picked or dropped: its name (for messages) and bytes.
@@ -57,5 +57,5 @@ pub struct FileArg {
 /// Imports every CA certificate in a PEM bundle or DER file as trust-only.
 #[tauri::command]
 pub async fn ca_import(app: AppHandle, file: FileArg) -> AppResult<Vec<CaView>> {
-    blocking(app, move |s| s.with_vault(|v| v.import_cas(&file.bytes, &file.name))).await
+    blocking(app, move |s| s.with_vault(|v| v.cas_mut().import(&file.bytes, &file.name))).await
 }

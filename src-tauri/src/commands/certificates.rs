@@ -16,7 +16,7 @@ use crate::state::blocking;
 /// Every certificate, every status.
 #[tauri::command]
 pub async fn certs_list(app: AppHandle) -> AppResult<Vec<CertView>> {
-    blocking(app, |s| s.with_vault(|v| v.list_certs(None))).await
+    blocking(app, |s| s.with_vault(|v| v.certs().list(None))).await
 }
 
 /// A certificate with its PEM chain (public data).
@@ -31,8 +31,10 @@ pub struct CertDetail {
 /// One certificate's fields and PEM.
 #[tauri::command]
 pub async fn cert_detail(app: AppHandle, id: String) -> AppResult<CertDetail> {
-    blocking(app, move |s| s.with_vault(|v| Ok(CertDetail { cert: v.cert(&id)?, pem_chain: v.cert_pem(&id, true)? })))
-        .await
+    blocking(app, move |s| {
+        s.with_vault(|v| Ok(CertDetail { cert: v.certs().get(&id)?, pem_chain: v.certs().pem(&id, true)? }))
+    })
+    .await
 }
 
 /// The "issue certificate" form.
@@ -61,7 +63,7 @@ pub struct CertIssueArgs {
 /// Where the issue form starts for `service`: its environment's issuing CA and its SPIFFE ID.
 #[tauri::command]
 pub async fn cert_issue_defaults(app: AppHandle, service: String) -> AppResult<IssueDefaults> {
-    blocking(app, move |s| s.with_vault(|v| v.issue_defaults(&service))).await
+    blocking(app, move |s| s.with_vault(|v| v.certs().defaults(&service))).await
 }
 
 /// Issues a certificate with a new key.
@@ -82,26 +84,28 @@ pub async fn cert_issue(app: AppHandle, args: CertIssueArgs) -> AppResult<CertVi
         not_before: None,
         key_type: args.key_type,
     };
-    blocking(app, move |s| s.with_vault(|v| v.issue_cert(&args.service, &args.ca, &req))).await
+    blocking(app, move |s| s.with_vault(|v| v.certs_mut().issue(&args.service, &args.ca, &req))).await
 }
 
 /// Renews a certificate, keeping or rotating its key.
 #[tauri::command]
 pub async fn cert_renew(app: AppHandle, id: String, rotate_key: bool) -> AppResult<CertView> {
-    blocking(app, move |s| s.with_vault(|v| v.renew_cert(&id, rotate_key))).await
+    blocking(app, move |s| s.with_vault(|v| v.certs_mut().renew(&id, rotate_key))).await
 }
 
 /// Revokes a certificate; its CA's next CRL lists it.
 #[tauri::command]
 pub async fn cert_revoke(app: AppHandle, id: String, reason: Reason) -> AppResult<CertView> {
-    blocking(app, move |s| s.with_vault(|v| v.revoke_cert(&id, reason))).await
+    blocking(app, move |s| s.with_vault(|v| v.certs_mut().revoke(&id, reason))).await
 }
 
 /// Imports a certificate and its private key for a service.
 #[tauri::command]
 pub async fn cert_import(app: AppHandle, service: String, cert: FileArg, key: FileArg) -> AppResult<CertView> {
-    blocking(app, move |s| s.with_vault(|v| v.import_cert(&cert.bytes, &cert.name, &key.bytes, &key.name, &service)))
-        .await
+    blocking(app, move |s| {
+        s.with_vault(|v| v.certs_mut().import(&cert.bytes, &cert.name, &key.bytes, &key.name, &service))
+    })
+    .await
 }
 
 /// Progress of a bulk operation.
@@ -127,7 +131,7 @@ pub async fn certs_renew_expiring(
         let report = |done: usize, total: usize| {
             let _ = on_progress.send(Progress { done, total });
         };
-        s.with_vault(|v| v.renew_expiring(within, rotate_key, &report))
+        s.with_vault(|v| v.certs_mut().renew_expiring(within, rotate_key, &report))
     })
     .await
 }

@@ -20,14 +20,14 @@ fn reference(service: &str, name: &str) -> AppResult<SecretRef> {
 /// Every credential (metadata only).
 #[tauri::command]
 pub async fn credentials_list(app: AppHandle) -> AppResult<Vec<SecretSummary>> {
-    blocking(app, |s| s.with_vault(|v| v.list_secrets(None))).await
+    blocking(app, |s| s.with_vault(|v| v.secrets().list(None))).await
 }
 
 /// A credential's versions (metadata only).
 #[tauri::command]
 pub async fn credential_history(app: AppHandle, service: String, name: String) -> AppResult<Credential> {
     let r = reference(&service, &name)?;
-    blocking(app, move |s| s.with_vault(|v| v.secret_history(&r))).await
+    blocking(app, move |s| s.with_vault(|v| v.secrets().history(&r))).await
 }
 
 /// Where a credential goes and its policy, shared by set and generate.
@@ -59,7 +59,7 @@ pub async fn credential_set(app: AppHandle, credential: CredentialTarget, value:
     }
     let (r, options) = credential.split()?;
     let secret = SecretSlice::from(value.as_bytes().to_vec());
-    blocking(app, move |s| s.with_vault(|v| v.set_secret(&r, &secret, options))).await
+    blocking(app, move |s| s.with_vault(|v| v.secrets_mut().set(&r, &secret, options))).await
 }
 
 /// Generates a value as the credential's next version.
@@ -71,7 +71,7 @@ pub async fn credential_generate(
     charset: Charset,
 ) -> AppResult<SecretSummary> {
     let (r, options) = credential.split()?;
-    blocking(app, move |s| s.with_vault(|v| v.generate_secret(&r, length, charset, options))).await
+    blocking(app, move |s| s.with_vault(|v| v.secrets_mut().generate(&r, length, charset, options))).await
 }
 
 /// A revealed value.
@@ -92,7 +92,7 @@ pub async fn credential_reveal(
     version: Option<u32>,
 ) -> AppResult<RevealedSecret> {
     let r = reference(&service, &name)?;
-    let secret = blocking(app, move |s| s.with_vault(|v| v.reveal_secret(&r, version))).await?;
+    let secret = blocking(app, move |s| s.with_vault(|v| v.secrets_mut().reveal(&r, version))).await?;
     Ok(match std::str::from_utf8(secret.expose_secret()) {
         Ok(text) => RevealedSecret { value: text.to_string(), binary: false },
         Err(_) => RevealedSecret {
@@ -117,7 +117,7 @@ pub async fn credential_copy(
         // and leave the value on the clipboard after it cleared it.
         let mut guard = lock(&s.vault);
         let vault = guard.as_mut().ok_or(AppError::NoVault)?;
-        let secret = vault.copy_secret(&r, version)?;
+        let secret = vault.secrets_mut().copy(&r, version)?;
         let text = std::str::from_utf8(secret.expose_secret()).map_err(|_| {
             AppError::Invalid("this value is binary and cannot be copied as text; reveal it instead".into())
         })?;
@@ -131,7 +131,7 @@ pub async fn credential_copy(
 #[tauri::command]
 pub async fn credential_remove(app: AppHandle, service: String, name: String) -> AppResult<()> {
     let r = reference(&service, &name)?;
-    blocking(app, move |s| s.with_vault(|v| v.remove_secret(&r))).await
+    blocking(app, move |s| s.with_vault(|v| v.secrets_mut().remove(&r))).await
 }
 
 /// Renames a credential within its service; every version and its history follow.
@@ -143,7 +143,7 @@ pub async fn credential_rename(
     new_name: String,
 ) -> AppResult<SecretSummary> {
     let r = reference(&service, &name)?;
-    blocking(app, move |s| s.with_vault(|v| v.rename_secret(&r, &new_name))).await
+    blocking(app, move |s| s.with_vault(|v| v.secrets_mut().rename(&r, &new_name))).await
 }
 
 /// Replaces a credential's target and rotation policy (no new value; `null` clears a field).
@@ -157,5 +157,5 @@ pub async fn credential_policy(
 ) -> AppResult<SecretSummary> {
     let r = reference(&service, &name)?;
     let policy = SecretPolicy { target: target.filter(|t| !t.trim().is_empty()), rotate_days };
-    blocking(app, move |s| s.with_vault(|v| v.set_secret_policy(&r, policy))).await
+    blocking(app, move |s| s.with_vault(|v| v.secrets_mut().set_policy(&r, policy))).await
 }

@@ -51,8 +51,8 @@ impl ExportArgs {
 pub async fn export_preview(app: AppHandle, args: ExportArgs) -> AppResult<Vec<BundlePreview>> {
     blocking(app, move |s| {
         s.with_vault(|v| {
-            let plan = v.plan_export(args.request())?;
-            v.preview_export(&plan)
+            let plan = v.exports().plan(args.request())?;
+            v.exports().preview_plan(&plan)
         })
     })
     .await
@@ -88,10 +88,11 @@ pub async fn export_run(
         };
         // The window always names a folder: one output per service inside it.
         let (written, signed, signing_key) = s.with_vault(|v| {
-            let plan = v.plan_export(args.request())?;
+            let plan = v.exports().plan(args.request())?;
             let signed = plan.signed();
-            let written = v.run_export(plan, Destination::Into(out), false, &|_, done, total| report(done, total))?;
-            Ok((written, signed, v.signing_public_key()?))
+            let written =
+                v.exports_mut().run(plan, Destination::Into(out), false, &|_, done, total| report(done, total))?;
+            Ok((written, signed, v.exports().signing_public_key()?))
         })?;
         Ok(ExportSummary {
             written: written.iter().map(|w| w.path.display().to_string()).collect(),
@@ -106,7 +107,7 @@ pub async fn export_run(
 #[tauri::command]
 pub async fn bundle_verify(app: AppHandle, path: String) -> AppResult<BundleCheck> {
     blocking(app, move |s| {
-        let key_text = s.with_vault(|v| v.signing_public_key())?;
+        let key_text = s.with_vault(|v| v.exports().signing_public_key())?;
         let key = vault_data::export::manifest::parse_public_key(&key_text)?;
         Ok(verify_bundle(std::path::Path::new(&path), &key)?)
     })

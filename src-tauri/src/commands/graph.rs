@@ -43,7 +43,7 @@ pub async fn graph_view(app: AppHandle, query: GraphQuery) -> AppResult<Graph> {
             all_mtls_pairs: query.all_mtls_pairs,
         };
         let findings = finding_options(s);
-        s.with_vault(|v| v.graph(&opts, findings))
+        s.with_vault(|v| v.graph().view(&opts, findings))
     })
     .await
 }
@@ -53,7 +53,7 @@ pub async fn graph_view(app: AppHandle, query: GraphQuery) -> AppResult<Graph> {
 pub async fn findings_list(app: AppHandle) -> AppResult<Vec<Finding>> {
     blocking(app, |s| {
         let opts = finding_options(s);
-        s.with_vault(|v| v.findings(opts))
+        s.with_vault(|v| v.graph().findings(opts))
     })
     .await
 }
@@ -61,13 +61,13 @@ pub async fn findings_list(app: AppHandle) -> AppResult<Vec<Finding>> {
 /// Can `from` reach `to`, how, and was it intended?
 #[tauri::command]
 pub async fn graph_explain(app: AppHandle, from: String, to: String) -> AppResult<Explanation> {
-    blocking(app, move |s| s.with_vault(|v| v.explain(&from, &to))).await
+    blocking(app, move |s| s.with_vault(|v| v.graph().explain(&from, &to))).await
 }
 
 /// What CA `ca`'s compromise would expose.
 #[tauri::command]
 pub async fn graph_blast_radius(app: AppHandle, ca: String) -> AppResult<Finding> {
-    blocking(app, move |s| s.with_vault(|v| v.blast_radius(&ca))).await
+    blocking(app, move |s| s.with_vault(|v| v.graph().blast_radius(&ca))).await
 }
 
 /// Saves the drawn graph as an image: asks where (a dialog opened from Rust) and writes

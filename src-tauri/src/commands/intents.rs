@@ -22,7 +22,9 @@ pub struct IntentAdded {
 pub async fn intent_add(app: AppHandle, from: String, to: String, note: Option<String>) -> AppResult<IntentAdded> {
     let note = note.filter(|n| !n.trim().is_empty());
     blocking(app, move |s| {
-        s.with_vault(|v| v.ensure_intent(&from, &to, note).map(|(intent, created)| IntentAdded { intent, created }))
+        s.with_vault(|v| {
+            v.intents_mut().ensure(&from, &to, note).map(|(intent, created)| IntentAdded { intent, created })
+        })
     })
     .await
 }
@@ -30,5 +32,5 @@ pub async fn intent_add(app: AppHandle, from: String, to: String, note: Option<S
 /// Withdraws the intent that `from` calls `to`.
 #[tauri::command]
 pub async fn intent_remove(app: AppHandle, from: String, to: String) -> AppResult<()> {
-    blocking(app, move |s| s.with_vault(|v| v.remove_intent(&from, &to))).await
+    blocking(app, move |s| s.with_vault(|v| v.intents_mut().remove(&from, &to))).await
 }

@@ -35,7 +35,7 @@ pub async fn passphrase_change(
     let proof = passphrase_method(SecretString::from(current), key_file.as_deref())?;
     blocking(app, move |s| {
         let cost = kdf_cost()?;
-        s.with_vault(|v| v.change_passphrase(&proof, &new, cost))
+        s.with_vault(|v| v.keys_mut().change_passphrase(&proof, &new, cost))
     })
     .await
 }
@@ -66,7 +66,7 @@ pub async fn vault_rekey(app: AppHandle, args: RekeyArgs) -> AppResult<RekeyOutc
     let proof = passphrase_method(SecretString::from(args.current), args.key_file.as_deref())?;
     blocking(app, move |s| {
         let cost = kdf_cost()?;
-        let report = s.with_vault(|v| v.rekey(&proof, cost, args.new_recovery_key))?;
+        let report = s.with_vault(|v| v.keys_mut().rekey(&proof, cost, args.new_recovery_key))?;
         let recovery_key = report.new_recovery_key.map(|k| Zeroizing::new(k.0.expose_secret().to_string()));
         *lock(&s.recovery_key) = recovery_key.clone();
         Ok(RekeyOutcome {

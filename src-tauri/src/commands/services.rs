@@ -13,7 +13,7 @@ use crate::state::blocking;
 /// Every service.
 #[tauri::command]
 pub async fn services_list(app: AppHandle) -> AppResult<Vec<Service>> {
-    blocking(app, |s| s.with_vault(|v| v.list_services())).await
+    blocking(app, |s| s.with_vault(|v| v.services().list())).await
 }
 
 /// A service with everything that hangs off it.
@@ -39,10 +39,11 @@ pub async fn service_detail(app: AppHandle, name: String) -> AppResult<ServiceDe
     blocking(app, move |s| {
         let finding_options = super::graph::finding_options(s);
         s.with_vault(|v| {
-            let service = v.service(&name)?;
+            let service = v.services().get(&name)?;
             let certificates =
-                v.list_certs(None)?.into_iter().filter(|c| c.service.as_deref() == Some(&name)).collect();
+                v.certs().list(None)?.into_iter().filter(|c| c.service.as_deref() == Some(&name)).collect();
             let findings = v
+                .graph()
                 .findings(finding_options)?
                 .into_iter()
                 .filter(|f| f.entities.iter().any(|e| e.kind == "service" && e.id == service.id))
@@ -50,9 +51,9 @@ pub async fn service_detail(app: AppHandle, name: String) -> AppResult<ServiceDe
             Ok(ServiceDetail {
                 findings,
                 certificates,
-                credentials: v.list_secrets(Some(&name))?,
-                trust: v.trust(&name)?,
-                intents: v.list_intents(Some(&name))?,
+                credentials: v.secrets().list(Some(&name))?,
+                trust: v.trust().of(&name)?,
+                intents: v.intents().list(Some(&name))?,
                 service,
             })
         })
@@ -63,7 +64,7 @@ pub async fn service_detail(app: AppHandle, name: String) -> AppResult<ServiceDe
 /// Adds a service.
 #[tauri::command]
 pub async fn service_create(app: AppHandle, spec: ServiceSpec) -> AppResult<Service> {
-    blocking(app, move |s| s.with_vault(|v| v.add_service(spec))).await
+    blocking(app, move |s| s.with_vault(|v| v.services_mut().add(spec))).await
 }
 
 /// The edit form: the whole new state of the editable fields.
@@ -90,7 +91,7 @@ fn non_empty(s: Option<String>) -> Option<String> {
 pub async fn service_update(app: AppHandle, args: ServiceEditArgs) -> AppResult<Service> {
     blocking(app, move |s| {
         s.with_vault(|v| {
-            let current = v.service(&args.name)?;
+            let current = v.services().get(&args.name)?;
             let remove_tags = current.tags.keys().filter(|k| !args.tags.contains_key(*k)).cloned().collect();
             let update = ServiceUpdate {
                 environment: Some(args.environment),
@@ -99,7 +100,7 @@ pub async fn service_update(app: AppHandle, args: ServiceEditArgs) -> AppResult<
                 remove_tags,
                 spiffe_id: Some(non_empty(args.spiffe_id)),
             };
-            v.update_service(&args.name, update)
+            v.services_mut().update(&args.name, update)
         })
     })
     .await
@@ -110,5 +111,5 @@ pub async fn service_update(app: AppHandle, args: ServiceEditArgs) -> AppResult<
 /// same rule as `keyloom service remove`).
 #[tauri::command]
 pub async fn service_delete(app: AppHandle, name: String, force: bool) -> AppResult<()> {
-    blocking(app, move |s| s.with_vault(|v| v.remove_service(&name, force).map(|_| ()))).await
+    blocking(app, move |s| s.with_vault(|v| v.services_mut().remove(&name, force).map(|_| ()))).await
 }

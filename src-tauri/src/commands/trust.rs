@@ -11,7 +11,7 @@ use crate::state::blocking;
 #[tauri::command]
 pub async fn trust_set(app: AppHandle, service: String, ca: String, inbound: bool, add: bool) -> AppResult<TrustView> {
     let direction = if inbound { Direction::Inbound } else { Direction::Outbound };
-    blocking(app, move |s| s.with_vault(|v| v.set_trust(&service, &ca, direction, add))).await
+    blocking(app, move |s| s.with_vault(|v| v.trust_mut().set(&service, &ca, direction, add))).await
 }
 
 /// What adding or removing CA `ca` from `service`'s trust would change (nothing is written): the
@@ -25,5 +25,5 @@ pub async fn trust_impact(
     add: bool,
 ) -> AppResult<TrustImpact> {
     let direction = if inbound { Direction::Inbound } else { Direction::Outbound };
-    blocking(app, move |s| s.with_vault(|v| v.trust_impact(&service, &ca, direction, add))).await
+    blocking(app, move |s| s.with_vault(|v| v.graph().trust_impact(&service, &ca, direction, add))).await
 }

@@ -321,7 +321,7 @@ fn unlock(state: &AppState, args: UnlockArgs) -> AppResult<UnlockOutcome> {
     }
     if args.remember && by_passphrase {
         if let Some(vault) = guard.as_mut() {
-            if let Err(e) = vault.enable_device(&method_copy, false) {
+            if let Err(e) = vault.keys_mut().enable_device(&method_copy, false) {
                 notice = Some(format!("Unlocked, but this device could not remember the vault: {e}"));
             }
         }
@@ -362,9 +362,9 @@ pub async fn device_remember(
     blocking(app, move |state| {
         if enabled {
             let proof = passphrase_method(SecretString::from(current.unwrap_or_default()), key_file.as_deref())?;
-            state.with_vault(|v| v.enable_device(&proof, false))?;
+            state.with_vault(|v| v.keys_mut().enable_device(&proof, false))?;
         } else {
-            state.with_vault(|v| v.disable_device().map(|_| ()))?;
+            state.with_vault(|v| v.keys_mut().disable_device().map(|_| ()))?;
         }
         status(state)
     })

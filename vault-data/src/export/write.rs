@@ -208,7 +208,7 @@ pub fn render(bundle: &Bundle, format: &Format, mtime: u64) -> Result<Rendered> 
 }
 
 /// Writes `bundle` to `out` in `format`; `out` must not exist. (Replacing a previous output is
-/// `Vault::export_to`'s, which knows the vault's export history.)
+/// `Exports::export_to`'s, which knows the vault's export history.)
 pub fn write_bundle(bundle: &Bundle, format: &Format, out: &Path, mtime: u64) -> Result<()> {
     let target = replace::resolve(out)?;
     if fs::symlink_metadata(&target).is_ok() {

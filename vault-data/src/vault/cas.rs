@@ -15,6 +15,7 @@ use crate::pki::issue::{self, SigningCa};
 use crate::pki::{CaSpec, NameConstraintsSpec};
 use crate::vault::index::Index;
 use crate::vault::Vault;
+use std::ops::{Deref, DerefMut};
 
 /// A CA as front ends show it.
 #[derive(Debug, Clone, Serialize)]
@@ -47,7 +48,7 @@ pub struct CaView {
     pub certificate: CertInfo,
 }
 
-/// What [`Vault::remove_ca`] did.
+/// What [`Authorities::remove`] did.
 #[derive(Debug, Clone, Serialize)]
 pub struct CaRemoval {
     /// The CA removed.
@@ -120,23 +121,19 @@ pub(crate) fn constraint_violations<I: std::fmt::Display>(
     bad
 }
 
-impl Vault {
-    /// Loads a CA's key for signing. Refused for trust-only CAs.
-    pub(crate) fn signing_ca(&self, ca: &Ca) -> Result<SigningCa> {
-        let (Some(payload), Some(kt)) = (ca.key_payload, ca.key_type) else {
-            return Err(Error::Invalid(format!(
-                "CA {:?} was imported for trust only; Keyloom has no key to sign with",
-                ca.name
-            )));
-        };
-        let pkcs8 = self.open_payload(payload)?;
-        SigningCa::new(&ca.cert_der, kt.load(&pkcs8)?, ca.not_after)
-    }
+feature_handle!(
+    /// Certificate authorities: create, import, sign, CRLs.
+    Authorities, cas, cas_mut
+);
 
+impl<V: Deref<Target = Vault>> Authorities<V> {
     /// Creates a root CA, or an intermediate under `parent`. The intermediate may not outlive its
     /// parent, and its constraints must sit inside the parent's.
-    pub fn create_ca(&mut self, spec: CaSpec, parent: Option<&str>) -> Result<CaView> {
-        let index = &self.unlocked()?.index;
+    pub fn create(&mut self, spec: CaSpec, parent: Option<&str>) -> Result<CaView>
+    where
+        V: DerefMut<Target = Vault>,
+    {
+        let index = &self.vault.unlocked()?.index;
         // Taken is checked first, so `Root` beside `root` names the existing one.
         if let Some(existing) = index.ca_name_taken(&spec.name, None) {
             return Err(Error::Exists { kind: "CA", name: existing.name.clone() });
@@ -160,7 +157,7 @@ impl Vault {
                         bad.join(", ")
                     )));
                 }
-                let signer = self.signing_ca(parent_ca)?;
+                let signer = self.vault.signing_ca(parent_ca)?;
                 (issue::intermediate_ca(&spec, &signer, now)?, Some(parent_ca.id))
             }
         };
@@ -181,8 +178,8 @@ impl Vault {
             created: now,
         };
         let ops = vec![
-            self.seal_payload(payload, &issued.key_pkcs8)?,
-            self.seal_object(ca.id, &ObjectRecord::Ca(ca.clone()))?,
+            self.vault.seal_payload(payload, &issued.key_pkcs8)?,
+            self.vault.seal_object(ca.id, &ObjectRecord::Ca(ca.clone()))?,
         ];
         let detail = format!(
             "{} {}, valid until {}",
@@ -191,8 +188,8 @@ impl Vault {
             info.not_after.date()
         );
         let obj = AuditObject::new("ca", Some(ca.id), ca.name.clone());
-        self.commit(ops, vec![AuditEvent::success("ca.create", vec![obj]).with_detail(detail)])?;
-        let index = &mut self.unlocked_mut()?.index;
+        self.vault.commit(ops, vec![AuditEvent::success("ca.create", vec![obj]).with_detail(detail)])?;
+        let index = &mut self.vault.unlocked_mut()?.index;
         index.put_ca(ca.clone());
         view(index, &ca)
     }
@@ -204,18 +201,24 @@ impl Vault {
     /// `ca-<fingerprint>` when the subject gives nothing). The subject stays in the certificate.
     ///
     /// A self-signed CA becomes a trust anchor; any other is an intermediate (chains pass
-    /// through it to an anchor) — see [`Vault::import_cas_as`] to make it an anchor.
-    pub fn import_cas(&mut self, bytes: &[u8], origin: &str) -> Result<Vec<CaView>> {
-        self.import_cas_as(bytes, origin, false)
+    /// through it to an anchor) — see [`Authorities::import_as`] to make it an anchor.
+    pub fn import(&mut self, bytes: &[u8], origin: &str) -> Result<Vec<CaView>>
+    where
+        V: DerefMut<Target = Vault>,
+    {
+        self.import_as(bytes, origin, false)
     }
 
-    /// [`Vault::import_cas`]; with `anchor`, every CA in the file (ones already present too) is
+    /// [`Authorities::import`]; with `anchor`, every CA in the file (ones already present too) is
     /// a trust anchor whether or not it is self-signed: a chain ending at it is trusted without
     /// its issuer, as `openssl verify -partial_chain` and rustls-webpki do with such anchors.
     /// Returns the CAs added.
-    pub fn import_cas_as(&mut self, bytes: &[u8], origin: &str, anchor: bool) -> Result<Vec<CaView>> {
+    pub fn import_as(&mut self, bytes: &[u8], origin: &str, anchor: bool) -> Result<Vec<CaView>>
+    where
+        V: DerefMut<Target = Vault>,
+    {
         let ders = parse_certificates(bytes, origin)?;
-        let index = &self.unlocked()?.index;
+        let index = &self.vault.unlocked()?.index;
         let mut marks: Vec<crate::model::TrustAnchor> = Vec::new();
         if anchor {
             let now = OffsetDateTime::now_utc();
@@ -280,16 +283,16 @@ impl Vault {
         let mut ops = Vec::with_capacity(new.len() + marks.len());
         let mut events = Vec::with_capacity(new.len() + marks.len());
         for ca in &new {
-            ops.push(self.seal_object(ca.id, &ObjectRecord::Ca(ca.clone()))?);
+            ops.push(self.vault.seal_object(ca.id, &ObjectRecord::Ca(ca.clone()))?);
             let how = if anchor { "trust only, as a trust anchor" } else { "trust only" };
             events.push(
                 AuditEvent::success("ca.import", vec![AuditObject::new("ca", Some(ca.id), ca.name.clone())])
                     .with_detail(format!("{how}, from {origin}")),
             );
         }
-        let index = &self.unlocked()?.index;
+        let index = &self.vault.unlocked()?.index;
         for mark in &marks {
-            ops.push(self.seal_object(mark.id, &ObjectRecord::TrustAnchor(mark.clone()))?);
+            ops.push(self.vault.seal_object(mark.id, &ObjectRecord::TrustAnchor(mark.clone()))?);
             if !new.iter().any(|c| c.id == mark.ca) {
                 let name = index.cas.get(&mark.ca).map(|c| c.name.clone()).unwrap_or_default();
                 events.push(
@@ -299,12 +302,12 @@ impl Vault {
             }
         }
         if !ops.is_empty() {
-            self.commit(ops, events)?;
+            self.vault.commit(ops, events)?;
             if new.len() > 1 {
-                self.checkpoint()?;
+                self.vault.checkpoint()?;
             }
         }
-        let index = &mut self.unlocked_mut()?.index;
+        let index = &mut self.vault.unlocked_mut()?.index;
         for ca in &new {
             index.put_ca(ca.clone());
         }
@@ -317,8 +320,11 @@ impl Vault {
     /// Renames a CA. The record keeps its id, so trust stores, issued certificates, child CAs and
     /// the audit trail (all kept by id) follow it; the certificate (its subject) does not change.
     /// The new name must follow the name rule and be unused (ignoring case).
-    pub fn rename_ca(&mut self, name: &str, new_name: &str) -> Result<CaView> {
-        let index = &self.unlocked()?.index;
+    pub fn rename(&mut self, name: &str, new_name: &str) -> Result<CaView>
+    where
+        V: DerefMut<Target = Vault>,
+    {
+        let index = &self.vault.unlocked()?.index;
         let mut ca = index.ca_named(name)?.clone();
         if ca.name == new_name {
             return Err(Error::Invalid(format!("CA {} already has that name", names::shown(&ca.name))));
@@ -328,11 +334,11 @@ impl Vault {
         }
         names::check(NameKind::Ca, new_name)?;
         let old = std::mem::replace(&mut ca.name, new_name.to_string());
-        let op = self.seal_object(ca.id, &ObjectRecord::Ca(ca.clone()))?;
+        let op = self.vault.seal_object(ca.id, &ObjectRecord::Ca(ca.clone()))?;
         let obj = AuditObject::new("ca", Some(ca.id), ca.name.clone());
         let detail = format!("renamed from {old:?} to {:?}", ca.name);
-        self.commit(vec![op], vec![AuditEvent::success("ca.rename", vec![obj]).with_detail(detail)])?;
-        let index = &mut self.unlocked_mut()?.index;
+        self.vault.commit(vec![op], vec![AuditEvent::success("ca.rename", vec![obj]).with_detail(detail)])?;
+        let index = &mut self.vault.unlocked_mut()?.index;
         index.put_ca(ca.clone());
         view(index, &ca)
     }
@@ -341,8 +347,11 @@ impl Vault {
     /// services trusting it, CAs below it (always: remove those first) or active certificates it
     /// issued. With `force`, services stop trusting it and its active certificates are revoked
     /// (cessationOfOperation) in the same durable operation; every step is audited.
-    pub fn remove_ca(&mut self, name: &str, force: bool) -> Result<CaRemoval> {
-        let index = &self.unlocked()?.index;
+    pub fn remove(&mut self, name: &str, force: bool) -> Result<CaRemoval>
+    where
+        V: DerefMut<Target = Vault>,
+    {
+        let index = &self.vault.unlocked()?.index;
         let ca = index.ca_named(name)?.clone();
         let mut children: Vec<&str> =
             index.cas.values().filter(|c| c.parent == Some(ca.id)).map(|c| c.name.as_str()).collect();
@@ -394,7 +403,7 @@ impl Vault {
             ops.push(Vault::delete_payload(p));
         }
         // Its trust-anchor mark goes with it.
-        let mark = self.unlocked()?.index.anchors.get(&ca.id).map(|a| a.id);
+        let mark = self.vault.unlocked()?.index.anchors.get(&ca.id).map(|a| a.id);
         if let Some(mark) = mark {
             ops.push(Vault::delete_object(mark));
         }
@@ -404,7 +413,7 @@ impl Vault {
             s.trust_inbound.retain(|c| *c != ca.id);
             s.trust_outbound.retain(|c| *c != ca.id);
             s.updated = now;
-            ops.push(self.seal_object(s.id, &ObjectRecord::Service(s.clone()))?);
+            ops.push(self.vault.seal_object(s.id, &ObjectRecord::Service(s.clone()))?);
             events.push(
                 AuditEvent::success(
                     "trust.remove",
@@ -417,7 +426,7 @@ impl Vault {
         for c in &mut active {
             c.status = CertStatus::Revoked;
             c.revocation = Some(crate::model::Revocation { time: now, reason });
-            ops.push(self.seal_object(c.id, &ObjectRecord::Certificate(c.clone()))?);
+            ops.push(self.vault.seal_object(c.id, &ObjectRecord::Certificate(c.clone()))?);
             events.push(
                 AuditEvent::success("cert.revoke", vec![AuditObject::new("certificate", Some(c.id), cert_label(c))])
                     .with_detail(format!("serial {}, reason {reason:?}: CA {} removed", c.serial, ca.name)),
@@ -434,13 +443,13 @@ impl Vault {
             ),
         };
         events.insert(0, AuditEvent::success("ca.remove", vec![ca_obj]).with_detail(detail));
-        self.commit(ops, events)?;
+        self.vault.commit(ops, events)?;
         let removal = CaRemoval {
             ca: ca.name.clone(),
             untrusted_by: trusting.iter().map(|s| s.name.clone()).collect(),
             revoked: active.iter().map(|c| c.id.to_string()).collect(),
         };
-        let index = &mut self.unlocked_mut()?.index;
+        let index = &mut self.vault.unlocked_mut()?.index;
         for s in trusting {
             index.put_service(s);
         }
@@ -454,59 +463,50 @@ impl Vault {
     }
 
     /// Every CA, sorted by name.
-    pub fn list_cas(&self) -> Result<Vec<CaView>> {
-        let index = &self.unlocked()?.index;
+    pub fn list(&self) -> Result<Vec<CaView>> {
+        let index = &self.vault.unlocked()?.index;
         let mut cas: Vec<&Ca> = index.cas.values().collect();
         cas.sort_by(|a, b| a.name.cmp(&b.name));
         cas.into_iter().map(|c| view(index, c)).collect()
     }
 
     /// One CA by name.
-    pub fn ca(&self, name: &str) -> Result<CaView> {
-        let index = &self.unlocked()?.index;
+    pub fn get(&self, name: &str) -> Result<CaView> {
+        let index = &self.vault.unlocked()?.index;
         view(index, index.ca_named(name)?)
     }
 
     /// A CA's certificate as PEM.
-    pub fn ca_pem(&self, name: &str) -> Result<String> {
-        Ok(to_pem("CERTIFICATE", &self.unlocked()?.index.ca_named(name)?.cert_der))
-    }
-
-    /// Builds the CRL of `ca` (in memory; nothing is stored) with the given number.
-    pub(crate) fn build_crl(&self, ca: &Ca, number: u64, now: OffsetDateTime) -> Result<Vec<u8>> {
-        let index = &self.unlocked()?.index;
-        let revoked: Vec<RevokedEntry> = index
-            .certs
-            .values()
-            .filter(|c| c.issuer == Some(ca.id))
-            .filter_map(|c| {
-                let r = c.revocation.as_ref()?;
-                Some(RevokedEntry { serial: hex::decode(&c.serial).ok()?, time: r.time, reason: r.reason })
-            })
-            .collect();
-        crl::build(&self.signing_ca(ca)?, number, &revoked, now)
+    pub fn pem(&self, name: &str) -> Result<String> {
+        Ok(to_pem("CERTIFICATE", &self.vault.unlocked()?.index.ca_named(name)?.cert_der))
     }
 
     /// Issues the next CRL of `name` (DER), signed by that CA, and records its number.
-    pub fn issue_crl(&mut self, name: &str) -> Result<Vec<u8>> {
-        let mut ca = self.unlocked()?.index.ca_named(name)?.clone();
+    pub fn issue_crl(&mut self, name: &str) -> Result<Vec<u8>>
+    where
+        V: DerefMut<Target = Vault>,
+    {
+        let mut ca = self.vault.unlocked()?.index.ca_named(name)?.clone();
         let now = OffsetDateTime::now_utc();
         let number = crl::number_at(ca.next_crl_number, now);
-        let der = self.build_crl(&ca, number, now)?;
+        let der = self.vault.build_crl(&ca, number, now)?;
         ca.next_crl_number = number + 1;
-        let op = self.seal_object(ca.id, &ObjectRecord::Ca(ca.clone()))?;
+        let op = self.vault.seal_object(ca.id, &ObjectRecord::Ca(ca.clone()))?;
         let obj = AuditObject::new("ca", Some(ca.id), ca.name.clone());
-        self.commit(
+        self.vault.commit(
             vec![op],
             vec![AuditEvent::success("ca.crl", vec![obj]).with_detail(format!("CRL number {number}"))],
         )?;
-        self.unlocked_mut()?.index.put_ca(ca);
+        self.vault.unlocked_mut()?.index.put_ca(ca);
         Ok(der)
     }
 
     /// Signs a certificate signing request (PEM or DER) with CA `name` as a server certificate;
-    /// see [`Vault::sign_csr_for`].
-    pub fn sign_csr(&mut self, name: &str, csr: &[u8], validity_days: u32) -> Result<Vec<u8>> {
+    /// see [`Authorities::sign_csr_for`].
+    pub fn sign_csr(&mut self, name: &str, csr: &[u8], validity_days: u32) -> Result<Vec<u8>>
+    where
+        V: DerefMut<Target = Vault>,
+    {
         self.sign_csr_for(name, csr, validity_days, true, false)
     }
 
@@ -522,14 +522,17 @@ impl Vault {
         validity_days: u32,
         server: bool,
         client: bool,
-    ) -> Result<Vec<u8>> {
-        let index = &self.unlocked()?.index;
+    ) -> Result<Vec<u8>>
+    where
+        V: DerefMut<Target = Vault>,
+    {
+        let index = &self.vault.unlocked()?.index;
         let ca = index.ca_named(name)?.clone();
-        let signer = self.signing_ca(&ca)?;
+        let signer = self.vault.signing_ca(&ca)?;
         let policy = issue::CsrPolicy { validity_days, server, client };
         let der = issue::sign_csr(csr, &signer, policy, OffsetDateTime::now_utc())?;
         let info = inspect(&der)?;
-        let bad = constraint_violations(&self.unlocked()?.index, &ca, &info.dns, &info.uris, &info.ips);
+        let bad = constraint_violations(&self.vault.unlocked()?.index, &ca, &info.dns, &info.uris, &info.ips);
         if !bad.is_empty() {
             return Err(Error::Invalid(format!("the CSR asks for names the CA may not certify: {}", bad.join(", "))));
         }
@@ -549,18 +552,47 @@ impl Vault {
             not_after: info.not_after,
             created: OffsetDateTime::now_utc(),
         };
-        let op = self.seal_object(cert.id, &ObjectRecord::Certificate(cert.clone()))?;
+        let op = self.vault.seal_object(cert.id, &ObjectRecord::Certificate(cert.clone()))?;
         let subject = info.common_name.clone().unwrap_or(info.subject.clone());
         let objs = vec![
             AuditObject::new("ca", Some(ca.id), ca.name.clone()),
             AuditObject::new("certificate", Some(cert.id), subject),
         ];
-        self.commit(
+        self.vault.commit(
             vec![op],
             vec![AuditEvent::success("ca.sign_csr", objs).with_detail(format!("serial {}", info.serial))],
         )?;
-        self.unlocked_mut()?.index.certs.insert(cert.id, cert);
+        self.vault.unlocked_mut()?.index.certs.insert(cert.id, cert);
         Ok(der)
+    }
+}
+
+impl Vault {
+    /// Loads a CA's key for signing. Refused for trust-only CAs.
+    pub(crate) fn signing_ca(&self, ca: &Ca) -> Result<SigningCa> {
+        let (Some(payload), Some(kt)) = (ca.key_payload, ca.key_type) else {
+            return Err(Error::Invalid(format!(
+                "CA {:?} was imported for trust only; Keyloom has no key to sign with",
+                ca.name
+            )));
+        };
+        let pkcs8 = self.open_payload(payload)?;
+        SigningCa::new(&ca.cert_der, kt.load(&pkcs8)?, ca.not_after)
+    }
+
+    /// Builds the CRL of `ca` (in memory; nothing is stored) with the given number.
+    pub(crate) fn build_crl(&self, ca: &Ca, number: u64, now: OffsetDateTime) -> Result<Vec<u8>> {
+        let index = &self.unlocked()?.index;
+        let revoked: Vec<RevokedEntry> = index
+            .certs
+            .values()
+            .filter(|c| c.issuer == Some(ca.id))
+            .filter_map(|c| {
+                let r = c.revocation.as_ref()?;
+                Some(RevokedEntry { serial: hex::decode(&c.serial).ok()?, time: r.time, reason: r.reason })
+            })
+            .collect();
+        crl::build(&self.signing_ca(ca)?, number, &revoked, now)
     }
 }
 

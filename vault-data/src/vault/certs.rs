@@ -21,6 +21,7 @@ use crate::store::Op;
 use crate::vault::cas::{chain, constraint_violations, to_pem};
 use crate::vault::index::Index;
 use crate::vault::Vault;
+use std::ops::{Deref, DerefMut};
 
 /// Default leaf validity.
 pub const DEFAULT_LEAF_DAYS: u32 = 90;
@@ -53,7 +54,7 @@ pub struct CertView {
     pub certificate: CertInfo,
 }
 
-/// What [`Vault::remove_cert`] did.
+/// What [`Certificates::remove`] did.
 #[derive(Debug, Clone, Serialize)]
 pub struct CertRemoval {
     /// Vault certificate id.
@@ -198,6 +199,364 @@ fn make_leaf(
     Ok(Made { cert, key: issued.key_pkcs8, event })
 }
 
+feature_handle!(
+    /// Service certificates: issue, import, renew, revoke, verify.
+    Certificates, certs, certs_mut
+);
+
+impl<V: Deref<Target = Vault>> Certificates<V> {
+    /// Issues `service` a certificate from CA `ca`. Names outside the CA chain's constraints are
+    /// refused before anything is written.
+    pub fn issue(&mut self, service: &str, ca: &str, req: &IssueRequest) -> Result<CertView>
+    where
+        V: DerefMut<Target = Vault>,
+    {
+        let index = &self.vault.unlocked()?.index;
+        let svc = index.service_named(service)?.clone();
+        let ca = index.ca_named(ca)?.clone();
+        let signer = self.vault.signing_ca(&ca)?;
+        let signing = Signer { index, ca: &ca, signer: &signer, now: OffsetDateTime::now_utc() };
+        let made = make_leaf(&signing, &svc, req, LeafKey::Generate(req.key_type), None)?;
+        let mut v = self.vault.commit_made(vec![made], vec![])?;
+        v.pop().ok_or_else(|| Error::Storage("certificate was not stored".into()))
+    }
+
+    /// Issues a certificate to every service of `environment` that has no active one, in one
+    /// durable operation, keys generated on all cores. DNS names come from the CA's permitted
+    /// suffix (`<service>.<suffix>`, or the service name when unconstrained) and the URI SAN from
+    /// the service's SPIFFE ID. `progress` is called with (done, total). An environment no service
+    /// is in is an error (a typo would otherwise issue nothing, silently).
+    pub fn issue_missing(
+        &mut self,
+        ca: &str,
+        environment: &str,
+        template: &IssueRequest,
+        progress: &(dyn Fn(usize, usize) + Sync),
+    ) -> Result<Vec<CertView>>
+    where
+        V: DerefMut<Target = Vault>,
+    {
+        let index = &self.vault.unlocked()?.index;
+        let ca = index.ca_named(ca)?.clone();
+        index.environment_known(environment)?;
+        let signer = self.vault.signing_ca(&ca)?;
+        let has_active: std::collections::HashSet<RecordId> =
+            index.certs.values().filter(|c| c.status == CertStatus::Active).filter_map(|c| c.service_id).collect();
+        let mut targets: Vec<&Service> =
+            index.services.values().filter(|s| s.environment == environment && !has_active.contains(&s.id)).collect();
+        targets.sort_by(|a, b| a.name.cmp(&b.name));
+        let suffix = ca.constraints.dns.first().map(|d| d.trim_start_matches('.').to_string());
+        let total = targets.len();
+        let done = std::sync::atomic::AtomicUsize::new(0);
+        let signing = Signer { index, ca: &ca, signer: &signer, now: OffsetDateTime::now_utc() };
+        let made: Vec<Made> = targets
+            .par_iter()
+            .map(|svc| {
+                let mut req = template.clone();
+                req.dns = vec![match &suffix {
+                    Some(s) => format!("{}.{s}", svc.name),
+                    None => svc.name.clone(),
+                }];
+                req.uris = svc.spiffe_id.iter().cloned().collect();
+                let m = make_leaf(&signing, svc, &req, LeafKey::Generate(req.key_type), None);
+                progress(done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1, total);
+                m
+            })
+            .collect::<Result<_>>()?;
+        let views = self.vault.commit_made(made, vec![])?;
+        if !views.is_empty() {
+            self.vault.checkpoint()?;
+        }
+        Ok(views)
+    }
+
+    /// Certificates, newest first; with `within`, only active ones that are expiring under that
+    /// window (see [`crate::pki::expiry`]: the shorter of the window and the last third of the
+    /// certificate's lifetime).
+    pub fn list(&self, within: Option<Duration>) -> Result<Vec<CertView>> {
+        let index = &self.vault.unlocked()?.index;
+        let now = OffsetDateTime::now_utc();
+        let mut certs: Vec<&Certificate> = index
+            .certs
+            .values()
+            .filter(|c| within.is_none_or(|w| c.status == CertStatus::Active && due_for_renewal(c, now, w)))
+            .collect();
+        certs.sort_by_key(|c| std::cmp::Reverse(c.created));
+        let window = within.unwrap_or_else(expiry::default_window);
+        certs.into_iter().map(|c| cert_view_in(index, c, now, window)).collect()
+    }
+
+    /// One certificate by id (or unique id prefix), or a service's newest active certificate.
+    pub fn get(&self, id_or_service: &str) -> Result<CertView> {
+        let c = self.vault.resolve_cert(id_or_service)?;
+        cert_view(&self.vault.unlocked()?.index, c, OffsetDateTime::now_utc())
+    }
+
+    /// The certificate as PEM, followed by its vault CAs up to the root when `chain` is set.
+    pub fn pem(&self, id_or_service: &str, with_chain: bool) -> Result<String> {
+        let c = self.vault.resolve_cert(id_or_service)?;
+        let mut out = to_pem("CERTIFICATE", &c.cert_der);
+        if with_chain {
+            let index = &self.vault.unlocked()?.index;
+            if let Some(ca) = c.issuer.and_then(|i| index.cas.get(&i)) {
+                for ca in chain(index, ca) {
+                    out.push_str(&to_pem("CERTIFICATE", &ca.cert_der));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Renews a certificate (same key, or a new one with `rotate_key`): the old one becomes
+    /// superseded, the new one keeps its names, uses and lifetime.
+    pub fn renew(&mut self, id_or_service: &str, rotate_key: bool) -> Result<CertView>
+    where
+        V: DerefMut<Target = Vault>,
+    {
+        let old = self.vault.resolve_cert(id_or_service)?.clone();
+        let mut v = self.vault.renew_many(&[old], rotate_key, &|_, _| {})?;
+        v.pop().ok_or_else(|| Error::Storage("certificate was not stored".into()))
+    }
+
+    /// Renews every active certificate that is expiring (or expired) under window `within`, in one
+    /// durable operation. A renewal has a new full lifetime, so running this again renews nothing.
+    pub fn renew_expiring(
+        &mut self,
+        within: Duration,
+        rotate_key: bool,
+        progress: &(dyn Fn(usize, usize) + Sync),
+    ) -> Result<Vec<CertView>>
+    where
+        V: DerefMut<Target = Vault>,
+    {
+        let now = OffsetDateTime::now_utc();
+        let due: Vec<Certificate> = self
+            .vault
+            .unlocked()?
+            .index
+            .certs
+            .values()
+            .filter(|c| c.status == CertStatus::Active && c.service_id.is_some() && due_for_renewal(c, now, within))
+            .cloned()
+            .collect();
+        let views = self.vault.renew_many(&due, rotate_key, progress)?;
+        if !views.is_empty() {
+            self.vault.checkpoint()?;
+        }
+        Ok(views)
+    }
+
+    /// Revokes a certificate; its CA's next CRL lists it.
+    pub fn revoke(&mut self, id: &str, reason: Reason) -> Result<CertView>
+    where
+        V: DerefMut<Target = Vault>,
+    {
+        let mut c = self.vault.resolve_cert(id)?.clone();
+        if c.status == CertStatus::Revoked {
+            return Err(Error::Invalid(format!("certificate {} is already revoked", c.id.short())));
+        }
+        let now = OffsetDateTime::now_utc();
+        c.status = CertStatus::Revoked;
+        c.revocation = Some(Revocation { time: now, reason });
+        let index = &self.vault.unlocked()?.index;
+        let name = c.service_id.map(|s| index.service_name(s)).unwrap_or_else(|| c.serial.clone());
+        let op = self.vault.seal_object(c.id, &ObjectRecord::Certificate(c.clone()))?;
+        let obj = AuditObject::new("certificate", Some(c.id), name);
+        self.vault.commit(
+            vec![op],
+            vec![AuditEvent::success("cert.revoke", vec![obj])
+                .with_detail(format!("serial {}, reason {reason:?}", c.serial))],
+        )?;
+        let index = &mut self.vault.unlocked_mut()?.index;
+        let view = cert_view(index, &c, now)?;
+        index.certs.insert(c.id, c);
+        Ok(view)
+    }
+
+    /// Removes a certificate (by id, unique id prefix, or a service's active one) and its private key. A service's active
+    /// certificate is refused unless `force`, which revokes it first (audited). A revoked,
+    /// unexpired certificate of a CA this vault signs for stays as a record, as that CA's CRL
+    /// must keep listing it; only its private key goes.
+    pub fn remove(&mut self, id: &str, force: bool) -> Result<CertRemoval>
+    where
+        V: DerefMut<Target = Vault>,
+    {
+        // The same lookup as every certificate command: an id, a unique id prefix, or a service
+        // (its active certificate).
+        let mut c = self.vault.resolve_cert(id)?.clone();
+        let index = &self.vault.unlocked()?.index;
+        let now = OffsetDateTime::now_utc();
+        let label = c.service_id.map(|s| index.service_name(s)).unwrap_or_else(|| format!("serial {}", c.serial));
+        let obj = AuditObject::new("certificate", Some(c.id), label.clone());
+        let mut events = Vec::new();
+        let mut revoked = false;
+        if c.status == CertStatus::Active && c.not_after > now {
+            if !force {
+                return Err(Error::NeedsForce {
+                    refusal: format!("certificate {} is {label}'s active certificate", c.id.short()),
+                    anyway: "removing it anyway revokes it first".into(),
+                });
+            }
+            let reason = Reason::CessationOfOperation;
+            c.status = CertStatus::Revoked;
+            c.revocation = Some(Revocation { time: now, reason });
+            revoked = true;
+            events.push(
+                AuditEvent::success("cert.revoke", vec![obj.clone()])
+                    .with_detail(format!("serial {}, reason {reason:?}: forced removal", c.serial)),
+            );
+        }
+        let on_crl = c.status == CertStatus::Revoked
+            && c.not_after > now
+            && c.issuer.and_then(|i| index.cas.get(&i)).is_some_and(Ca::can_sign);
+        let mut ops = Vec::new();
+        if let Some(p) = c.key_payload.take() {
+            ops.push(Vault::delete_payload(p));
+        }
+        if on_crl {
+            ops.push(self.vault.seal_object(c.id, &ObjectRecord::Certificate(c.clone()))?);
+        } else {
+            ops.push(Vault::delete_object(c.id));
+        }
+        let detail = if on_crl {
+            format!("serial {}: private key removed; kept as a revoked record for its CA's CRL", c.serial)
+        } else {
+            format!("serial {}", c.serial)
+        };
+        events.push(AuditEvent::success("cert.remove", vec![obj]).with_detail(detail));
+        self.vault.commit(ops, events)?;
+        let index = &mut self.vault.unlocked_mut()?.index;
+        if on_crl {
+            index.certs.insert(c.id, c.clone());
+        } else {
+            index.certs.remove(&c.id);
+        }
+        Ok(CertRemoval { id: c.id.to_string(), serial: c.serial, revoked, kept_for_crl: on_crl })
+    }
+
+    /// Imports a certificate (PEM or DER; the first certificate of a bundle) with its private key
+    /// (PKCS#8, SEC1 or PKCS#1) for `service`. The key must match the certificate.
+    pub fn import(
+        &mut self,
+        cert: &[u8],
+        cert_origin: &str,
+        key: &[u8],
+        key_origin: &str,
+        service: &str,
+    ) -> Result<CertView>
+    where
+        V: DerefMut<Target = Vault>,
+    {
+        let ders = parse_certificates(cert, cert_origin)?;
+        let der = ders.into_iter().next().ok_or_else(|| Error::Invalid(format!("{cert_origin}: no certificate")))?;
+        let pkcs8 = parse_private_key(key, key_origin)?;
+        let key_type = key_matches_certificate(&pkcs8, &der, key_origin)?;
+        let index = &self.vault.unlocked()?.index;
+        let svc = index.service_named(service)?.clone();
+        let info = inspect(&der)?;
+        if info.is_ca {
+            return Err(Error::Invalid(format!("{cert_origin}: this is a CA certificate; use `ca import`")));
+        }
+        let issuer = index.ca_with_subject(&info.issuer).map(|c| c.id);
+        let now = OffsetDateTime::now_utc();
+        let cert = Certificate {
+            id: RecordId::random(),
+            service_id: Some(svc.id),
+            issuer,
+            cert_der: der,
+            key_payload: Some(RecordId::random()),
+            key_type: Some(key_type),
+            status: CertStatus::Active,
+            revocation: None,
+            renews: None,
+            serial: info.serial.clone(),
+            server_auth: info.server_auth,
+            client_auth: info.client_auth,
+            not_after: info.not_after,
+            created: now,
+        };
+        let obj = AuditObject::new("certificate", Some(cert.id), svc.name.clone());
+        let event = AuditEvent::success("cert.import", vec![obj])
+            .with_detail(format!("serial {} from {cert_origin}", info.serial));
+        let mut v = self.vault.commit_made(vec![Made { cert, key: pkcs8, event }], vec![])?;
+        v.pop().ok_or_else(|| Error::Storage("certificate was not stored".into()))
+    }
+
+    /// Checks a certificate (in the vault, or given as DER) against the vault's CAs at `at`, for
+    /// each use it claims, including revocation and Keyloom's URI constraints.
+    pub fn verify(&self, der: &[u8], at: Option<OffsetDateTime>) -> Result<VerifyReport> {
+        self.verify_with(der, &[], at)
+    }
+
+    /// [`Certificates::verify`] with `extra` certificates (the rest of the file the certificate came
+    /// in, as a server sends its chain) usable as intermediates. They are never anchors: trust
+    /// comes only from the vault's CAs.
+    pub fn verify_with(&self, der: &[u8], extra: &[Vec<u8>], at: Option<OffsetDateTime>) -> Result<VerifyReport> {
+        let now = OffsetDateTime::now_utc();
+        let at = at.unwrap_or(now);
+        let info = inspect(der)?;
+        let vault_chain = self.vault.vault_chain_material(now)?;
+        let material = ChainMaterial {
+            anchors: vault_chain.anchors.iter().map(Vec::as_slice).collect(),
+            intermediates: vault_chain.intermediates.iter().chain(extra).map(Vec::as_slice).collect(),
+            crls: vault_chain.crls.iter().map(Vec::as_slice).collect(),
+        };
+        let index = &self.vault.unlocked()?.index;
+        let issuer = index.ca_with_subject(&info.issuer);
+        let chain_names: Vec<String> =
+            issuer.map(|ca| chain(index, ca).iter().map(|c| c.name.clone()).collect()).unwrap_or_default();
+        let policy =
+            issuer.map(|ca| constraint_violations(index, ca, &info.dns, &info.uris, &info.ips)).unwrap_or_default();
+        let check = |usage| {
+            let r = verify_chain(der, &material, at, usage).err();
+            r.or_else(|| (!policy.is_empty()).then(|| format!("it violates name constraints: {}", policy.join(", "))))
+        };
+        let server = info.server_auth.then(|| check(Usage::Server));
+        let client = info.client_auth.then(|| check(Usage::Client));
+        let (server, client) =
+            if server.is_none() && client.is_none() { (Some(check(Usage::Server)), None) } else { (server, client) };
+        let ok = [&server, &client].iter().any(|u| matches!(u, Some(None)));
+        Ok(VerifyReport { ok, at, server, client, chain: chain_names })
+    }
+
+    /// Verifies a vault certificate by id or service.
+    pub fn verify_stored(&self, id_or_service: &str, at: Option<OffsetDateTime>) -> Result<VerifyReport> {
+        let der = self.vault.resolve_cert(id_or_service)?.cert_der.clone();
+        self.verify(&der, at)
+    }
+
+    /// A service's active certificate chain, its private key and its trust stores, for a TLS
+    /// stack. The key leaving the vault is audited as a reveal.
+    pub fn identity(&mut self, service: &str) -> Result<ServiceIdentity>
+    where
+        V: DerefMut<Target = Vault>,
+    {
+        let c = self.vault.resolve_cert(service)?.clone();
+        let index = &self.vault.unlocked()?.index;
+        let svc = index.service_named(service)?.clone();
+        let mut chain_der = vec![c.cert_der.clone()];
+        if let Some(ca) = c.issuer.and_then(|i| index.cas.get(&i)) {
+            chain_der.extend(chain(index, ca).iter().filter(|ca| ca.parent.is_some()).map(|ca| ca.cert_der.clone()));
+        }
+        let certs_of = |ids: &[RecordId]| {
+            ids.iter().filter_map(|i| index.cas.get(i)).map(|c| c.cert_der.clone()).collect::<Vec<_>>()
+        };
+        let inbound = certs_of(&svc.trust_inbound);
+        let outbound = certs_of(&svc.trust_outbound);
+        let payload = c
+            .key_payload
+            .ok_or_else(|| Error::Invalid(format!("Keyloom holds no private key for {service}'s certificate")))?;
+        let crls = self.vault.vault_chain_material(OffsetDateTime::now_utc())?.crls;
+        let key = self.vault.open_payload(payload)?;
+        let obj = AuditObject::new("certificate", Some(c.id), svc.name.clone());
+        self.vault.commit(
+            vec![],
+            vec![AuditEvent::success("cert.key.reveal", vec![obj]).with_detail(format!("serial {}", c.serial))],
+        )?;
+        Ok(ServiceIdentity { chain: chain_der, key: SecretSlice::from(key.to_vec()), inbound, outbound, crls })
+    }
+}
+
 impl Vault {
     fn seal_made(&self, made: &[Made], ops: &mut Vec<Op>) -> Result<()> {
         for m in made {
@@ -226,65 +585,6 @@ impl Vault {
         for m in made {
             views.push(cert_view(index, &m.cert, now)?);
             index.certs.insert(m.cert.id, m.cert);
-        }
-        Ok(views)
-    }
-
-    /// Issues `service` a certificate from CA `ca`. Names outside the CA chain's constraints are
-    /// refused before anything is written.
-    pub fn issue_cert(&mut self, service: &str, ca: &str, req: &IssueRequest) -> Result<CertView> {
-        let index = &self.unlocked()?.index;
-        let svc = index.service_named(service)?.clone();
-        let ca = index.ca_named(ca)?.clone();
-        let signer = self.signing_ca(&ca)?;
-        let signing = Signer { index, ca: &ca, signer: &signer, now: OffsetDateTime::now_utc() };
-        let made = make_leaf(&signing, &svc, req, LeafKey::Generate(req.key_type), None)?;
-        let mut v = self.commit_made(vec![made], vec![])?;
-        v.pop().ok_or_else(|| Error::Storage("certificate was not stored".into()))
-    }
-
-    /// Issues a certificate to every service of `environment` that has no active one, in one
-    /// durable operation, keys generated on all cores. DNS names come from the CA's permitted
-    /// suffix (`<service>.<suffix>`, or the service name when unconstrained) and the URI SAN from
-    /// the service's SPIFFE ID. `progress` is called with (done, total). An environment no service
-    /// is in is an error (a typo would otherwise issue nothing, silently).
-    pub fn issue_missing(
-        &mut self,
-        ca: &str,
-        environment: &str,
-        template: &IssueRequest,
-        progress: &(dyn Fn(usize, usize) + Sync),
-    ) -> Result<Vec<CertView>> {
-        let index = &self.unlocked()?.index;
-        let ca = index.ca_named(ca)?.clone();
-        index.environment_known(environment)?;
-        let signer = self.signing_ca(&ca)?;
-        let has_active: std::collections::HashSet<RecordId> =
-            index.certs.values().filter(|c| c.status == CertStatus::Active).filter_map(|c| c.service_id).collect();
-        let mut targets: Vec<&Service> =
-            index.services.values().filter(|s| s.environment == environment && !has_active.contains(&s.id)).collect();
-        targets.sort_by(|a, b| a.name.cmp(&b.name));
-        let suffix = ca.constraints.dns.first().map(|d| d.trim_start_matches('.').to_string());
-        let total = targets.len();
-        let done = std::sync::atomic::AtomicUsize::new(0);
-        let signing = Signer { index, ca: &ca, signer: &signer, now: OffsetDateTime::now_utc() };
-        let made: Vec<Made> = targets
-            .par_iter()
-            .map(|svc| {
-                let mut req = template.clone();
-                req.dns = vec![match &suffix {
-                    Some(s) => format!("{}.{s}", svc.name),
-                    None => svc.name.clone(),
-                }];
-                req.uris = svc.spiffe_id.iter().cloned().collect();
-                let m = make_leaf(&signing, svc, &req, LeafKey::Generate(req.key_type), None);
-                progress(done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1, total);
-                m
-            })
-            .collect::<Result<_>>()?;
-        let views = self.commit_made(made, vec![])?;
-        if !views.is_empty() {
-            self.checkpoint()?;
         }
         Ok(views)
     }
@@ -329,75 +629,6 @@ impl Vault {
                 many.len()
             ))),
         }
-    }
-
-    /// Certificates, newest first; with `within`, only active ones that are expiring under that
-    /// window (see [`crate::pki::expiry`]: the shorter of the window and the last third of the
-    /// certificate's lifetime).
-    pub fn list_certs(&self, within: Option<Duration>) -> Result<Vec<CertView>> {
-        let index = &self.unlocked()?.index;
-        let now = OffsetDateTime::now_utc();
-        let mut certs: Vec<&Certificate> = index
-            .certs
-            .values()
-            .filter(|c| within.is_none_or(|w| c.status == CertStatus::Active && due_for_renewal(c, now, w)))
-            .collect();
-        certs.sort_by_key(|c| std::cmp::Reverse(c.created));
-        let window = within.unwrap_or_else(expiry::default_window);
-        certs.into_iter().map(|c| cert_view_in(index, c, now, window)).collect()
-    }
-
-    /// One certificate by id (or unique id prefix), or a service's newest active certificate.
-    pub fn cert(&self, id_or_service: &str) -> Result<CertView> {
-        let c = self.resolve_cert(id_or_service)?;
-        cert_view(&self.unlocked()?.index, c, OffsetDateTime::now_utc())
-    }
-
-    /// The certificate as PEM, followed by its vault CAs up to the root when `chain` is set.
-    pub fn cert_pem(&self, id_or_service: &str, with_chain: bool) -> Result<String> {
-        let c = self.resolve_cert(id_or_service)?;
-        let mut out = to_pem("CERTIFICATE", &c.cert_der);
-        if with_chain {
-            let index = &self.unlocked()?.index;
-            if let Some(ca) = c.issuer.and_then(|i| index.cas.get(&i)) {
-                for ca in chain(index, ca) {
-                    out.push_str(&to_pem("CERTIFICATE", &ca.cert_der));
-                }
-            }
-        }
-        Ok(out)
-    }
-
-    /// Renews a certificate (same key, or a new one with `rotate_key`): the old one becomes
-    /// superseded, the new one keeps its names, uses and lifetime.
-    pub fn renew_cert(&mut self, id_or_service: &str, rotate_key: bool) -> Result<CertView> {
-        let old = self.resolve_cert(id_or_service)?.clone();
-        let mut v = self.renew_many(&[old], rotate_key, &|_, _| {})?;
-        v.pop().ok_or_else(|| Error::Storage("certificate was not stored".into()))
-    }
-
-    /// Renews every active certificate that is expiring (or expired) under window `within`, in one
-    /// durable operation. A renewal has a new full lifetime, so running this again renews nothing.
-    pub fn renew_expiring(
-        &mut self,
-        within: Duration,
-        rotate_key: bool,
-        progress: &(dyn Fn(usize, usize) + Sync),
-    ) -> Result<Vec<CertView>> {
-        let now = OffsetDateTime::now_utc();
-        let due: Vec<Certificate> = self
-            .unlocked()?
-            .index
-            .certs
-            .values()
-            .filter(|c| c.status == CertStatus::Active && c.service_id.is_some() && due_for_renewal(c, now, within))
-            .cloned()
-            .collect();
-        let views = self.renew_many(&due, rotate_key, progress)?;
-        if !views.is_empty() {
-            self.checkpoint()?;
-        }
-        Ok(views)
     }
 
     fn renew_many(
@@ -473,133 +704,6 @@ impl Vault {
         self.commit_made(made, superseded)
     }
 
-    /// Revokes a certificate; its CA's next CRL lists it.
-    pub fn revoke_cert(&mut self, id: &str, reason: Reason) -> Result<CertView> {
-        let mut c = self.resolve_cert(id)?.clone();
-        if c.status == CertStatus::Revoked {
-            return Err(Error::Invalid(format!("certificate {} is already revoked", c.id.short())));
-        }
-        let now = OffsetDateTime::now_utc();
-        c.status = CertStatus::Revoked;
-        c.revocation = Some(Revocation { time: now, reason });
-        let index = &self.unlocked()?.index;
-        let name = c.service_id.map(|s| index.service_name(s)).unwrap_or_else(|| c.serial.clone());
-        let op = self.seal_object(c.id, &ObjectRecord::Certificate(c.clone()))?;
-        let obj = AuditObject::new("certificate", Some(c.id), name);
-        self.commit(
-            vec![op],
-            vec![AuditEvent::success("cert.revoke", vec![obj])
-                .with_detail(format!("serial {}, reason {reason:?}", c.serial))],
-        )?;
-        let index = &mut self.unlocked_mut()?.index;
-        let view = cert_view(index, &c, now)?;
-        index.certs.insert(c.id, c);
-        Ok(view)
-    }
-
-    /// Removes a certificate (by id, unique id prefix, or a service's active one) and its private key. A service's active
-    /// certificate is refused unless `force`, which revokes it first (audited). A revoked,
-    /// unexpired certificate of a CA this vault signs for stays as a record, as that CA's CRL
-    /// must keep listing it; only its private key goes.
-    pub fn remove_cert(&mut self, id: &str, force: bool) -> Result<CertRemoval> {
-        // The same lookup as every certificate command: an id, a unique id prefix, or a service
-        // (its active certificate).
-        let mut c = self.resolve_cert(id)?.clone();
-        let index = &self.unlocked()?.index;
-        let now = OffsetDateTime::now_utc();
-        let label = c.service_id.map(|s| index.service_name(s)).unwrap_or_else(|| format!("serial {}", c.serial));
-        let obj = AuditObject::new("certificate", Some(c.id), label.clone());
-        let mut events = Vec::new();
-        let mut revoked = false;
-        if c.status == CertStatus::Active && c.not_after > now {
-            if !force {
-                return Err(Error::NeedsForce {
-                    refusal: format!("certificate {} is {label}'s active certificate", c.id.short()),
-                    anyway: "removing it anyway revokes it first".into(),
-                });
-            }
-            let reason = Reason::CessationOfOperation;
-            c.status = CertStatus::Revoked;
-            c.revocation = Some(Revocation { time: now, reason });
-            revoked = true;
-            events.push(
-                AuditEvent::success("cert.revoke", vec![obj.clone()])
-                    .with_detail(format!("serial {}, reason {reason:?}: forced removal", c.serial)),
-            );
-        }
-        let on_crl = c.status == CertStatus::Revoked
-            && c.not_after > now
-            && c.issuer.and_then(|i| index.cas.get(&i)).is_some_and(Ca::can_sign);
-        let mut ops = Vec::new();
-        if let Some(p) = c.key_payload.take() {
-            ops.push(Vault::delete_payload(p));
-        }
-        if on_crl {
-            ops.push(self.seal_object(c.id, &ObjectRecord::Certificate(c.clone()))?);
-        } else {
-            ops.push(Vault::delete_object(c.id));
-        }
-        let detail = if on_crl {
-            format!("serial {}: private key removed; kept as a revoked record for its CA's CRL", c.serial)
-        } else {
-            format!("serial {}", c.serial)
-        };
-        events.push(AuditEvent::success("cert.remove", vec![obj]).with_detail(detail));
-        self.commit(ops, events)?;
-        let index = &mut self.unlocked_mut()?.index;
-        if on_crl {
-            index.certs.insert(c.id, c.clone());
-        } else {
-            index.certs.remove(&c.id);
-        }
-        Ok(CertRemoval { id: c.id.to_string(), serial: c.serial, revoked, kept_for_crl: on_crl })
-    }
-
-    /// Imports a certificate (PEM or DER; the first certificate of a bundle) with its private key
-    /// (PKCS#8, SEC1 or PKCS#1) for `service`. The key must match the certificate.
-    pub fn import_cert(
-        &mut self,
-        cert: &[u8],
-        cert_origin: &str,
-        key: &[u8],
-        key_origin: &str,
-        service: &str,
-    ) -> Result<CertView> {
-        let ders = parse_certificates(cert, cert_origin)?;
-        let der = ders.into_iter().next().ok_or_else(|| Error::Invalid(format!("{cert_origin}: no certificate")))?;
-        let pkcs8 = parse_private_key(key, key_origin)?;
-        let key_type = key_matches_certificate(&pkcs8, &der, key_origin)?;
-        let index = &self.unlocked()?.index;
-        let svc = index.service_named(service)?.clone();
-        let info = inspect(&der)?;
-        if info.is_ca {
-            return Err(Error::Invalid(format!("{cert_origin}: this is a CA certificate; use `ca import`")));
-        }
-        let issuer = index.ca_with_subject(&info.issuer).map(|c| c.id);
-        let now = OffsetDateTime::now_utc();
-        let cert = Certificate {
-            id: RecordId::random(),
-            service_id: Some(svc.id),
-            issuer,
-            cert_der: der,
-            key_payload: Some(RecordId::random()),
-            key_type: Some(key_type),
-            status: CertStatus::Active,
-            revocation: None,
-            renews: None,
-            serial: info.serial.clone(),
-            server_auth: info.server_auth,
-            client_auth: info.client_auth,
-            not_after: info.not_after,
-            created: now,
-        };
-        let obj = AuditObject::new("certificate", Some(cert.id), svc.name.clone());
-        let event = AuditEvent::success("cert.import", vec![obj])
-            .with_detail(format!("serial {} from {cert_origin}", info.serial));
-        let mut v = self.commit_made(vec![Made { cert, key: pkcs8, event }], vec![])?;
-        v.pop().ok_or_else(|| Error::Storage("certificate was not stored".into()))
-    }
-
     /// The chain material of the whole vault: roots and `--anchor` imports as anchors, other CAs as
     /// intermediates, and a fresh CRL for every CA whose key the vault holds.
     fn vault_chain_material(&self, now: OffsetDateTime) -> Result<VaultChain> {
@@ -618,76 +722,5 @@ impl Vault {
             }
         }
         Ok(v)
-    }
-
-    /// Checks a certificate (in the vault, or given as DER) against the vault's CAs at `at`, for
-    /// each use it claims, including revocation and Keyloom's URI constraints.
-    pub fn verify_cert(&self, der: &[u8], at: Option<OffsetDateTime>) -> Result<VerifyReport> {
-        self.verify_cert_with(der, &[], at)
-    }
-
-    /// [`Vault::verify_cert`] with `extra` certificates (the rest of the file the certificate came
-    /// in, as a server sends its chain) usable as intermediates. They are never anchors: trust
-    /// comes only from the vault's CAs.
-    pub fn verify_cert_with(&self, der: &[u8], extra: &[Vec<u8>], at: Option<OffsetDateTime>) -> Result<VerifyReport> {
-        let now = OffsetDateTime::now_utc();
-        let at = at.unwrap_or(now);
-        let info = inspect(der)?;
-        let vault_chain = self.vault_chain_material(now)?;
-        let material = ChainMaterial {
-            anchors: vault_chain.anchors.iter().map(Vec::as_slice).collect(),
-            intermediates: vault_chain.intermediates.iter().chain(extra).map(Vec::as_slice).collect(),
-            crls: vault_chain.crls.iter().map(Vec::as_slice).collect(),
-        };
-        let index = &self.unlocked()?.index;
-        let issuer = index.ca_with_subject(&info.issuer);
-        let chain_names: Vec<String> =
-            issuer.map(|ca| chain(index, ca).iter().map(|c| c.name.clone()).collect()).unwrap_or_default();
-        let policy =
-            issuer.map(|ca| constraint_violations(index, ca, &info.dns, &info.uris, &info.ips)).unwrap_or_default();
-        let check = |usage| {
-            let r = verify_chain(der, &material, at, usage).err();
-            r.or_else(|| (!policy.is_empty()).then(|| format!("it violates name constraints: {}", policy.join(", "))))
-        };
-        let server = info.server_auth.then(|| check(Usage::Server));
-        let client = info.client_auth.then(|| check(Usage::Client));
-        let (server, client) =
-            if server.is_none() && client.is_none() { (Some(check(Usage::Server)), None) } else { (server, client) };
-        let ok = [&server, &client].iter().any(|u| matches!(u, Some(None)));
-        Ok(VerifyReport { ok, at, server, client, chain: chain_names })
-    }
-
-    /// Verifies a vault certificate by id or service.
-    pub fn verify_stored_cert(&self, id_or_service: &str, at: Option<OffsetDateTime>) -> Result<VerifyReport> {
-        let der = self.resolve_cert(id_or_service)?.cert_der.clone();
-        self.verify_cert(&der, at)
-    }
-
-    /// A service's active certificate chain, its private key and its trust stores, for a TLS
-    /// stack. The key leaving the vault is audited as a reveal.
-    pub fn service_identity(&mut self, service: &str) -> Result<ServiceIdentity> {
-        let c = self.resolve_cert(service)?.clone();
-        let index = &self.unlocked()?.index;
-        let svc = index.service_named(service)?.clone();
-        let mut chain_der = vec![c.cert_der.clone()];
-        if let Some(ca) = c.issuer.and_then(|i| index.cas.get(&i)) {
-            chain_der.extend(chain(index, ca).iter().filter(|ca| ca.parent.is_some()).map(|ca| ca.cert_der.clone()));
-        }
-        let certs_of = |ids: &[RecordId]| {
-            ids.iter().filter_map(|i| index.cas.get(i)).map(|c| c.cert_der.clone()).collect::<Vec<_>>()
-        };
-        let inbound = certs_of(&svc.trust_inbound);
-        let outbound = certs_of(&svc.trust_outbound);
-        let payload = c
-            .key_payload
-            .ok_or_else(|| Error::Invalid(format!("Keyloom holds no private key for {service}'s certificate")))?;
-        let crls = self.vault_chain_material(OffsetDateTime::now_utc())?.crls;
-        let key = self.open_payload(payload)?;
-        let obj = AuditObject::new("certificate", Some(c.id), svc.name.clone());
-        self.commit(
-            vec![],
-            vec![AuditEvent::success("cert.key.reveal", vec![obj]).with_detail(format!("serial {}", c.serial))],
-        )?;
-        Ok(ServiceIdentity { chain: chain_der, key: SecretSlice::from(key.to_vec()), inbound, outbound, crls })
     }
 }

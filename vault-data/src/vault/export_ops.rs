@@ -24,8 +24,9 @@ use crate::pki::inspect::inspect;
 use crate::vault::cas::{chain, to_pem};
 use crate::vault::index::Index;
 use crate::vault::{Vault, META_SIGNING_KEY};
+use std::ops::{Deref, DerefMut};
 
-/// Where [`Vault::export_to`] writes.
+/// Where [`Exports::export_to`] writes.
 #[derive(Debug, Clone)]
 pub enum Destination {
     /// Exactly this path (one service).
@@ -35,7 +36,7 @@ pub enum Destination {
     Into(PathBuf),
 }
 
-/// How [`Vault::export_to`] writes.
+/// How [`Exports::export_to`] writes.
 #[derive(Clone)]
 pub struct ExportTarget {
     /// The output format.
@@ -48,7 +49,7 @@ pub struct ExportTarget {
     pub mtime: u64,
 }
 
-/// What [`Vault::export_to`] is doing, for progress.
+/// What [`Exports::export_to`] is doing, for progress.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExportStage {
     /// Building and signing bundles.
@@ -57,7 +58,7 @@ pub enum ExportStage {
     Writing,
 }
 
-/// One output [`Vault::export_to`] wrote.
+/// One output [`Exports::export_to`] wrote.
 #[derive(Debug)]
 pub struct Exported {
     /// The service.
@@ -136,28 +137,25 @@ fn file(path: &str, mode: u32, contents: Vec<u8>) -> BundleFile {
     BundleFile { path: path.into(), mode, contents: Zeroizing::new(contents) }
 }
 
-impl Vault {
-    pub(crate) fn signing_key(&self) -> Result<SigningKey> {
-        let pt = self
-            .open_meta(META_SIGNING_KEY)?
-            .ok_or_else(|| Error::Integrity("the vault's signing key record is missing".into()))?;
-        let bytes: [u8; 32] = pt
-            .as_slice()
-            .try_into()
-            .map_err(|_| Error::Integrity("the vault's signing key record is damaged".into()))?;
-        Ok(SigningKey::from_bytes(&bytes))
-    }
+feature_handle!(
+    /// Bundles: what a service gets, exports to disk, what `run` hands a child.
+    Exports, exports, exports_mut
+);
 
+impl<V: Deref<Target = Vault>> Exports<V> {
     /// The bundle signing public key, as `keyloom signing-key export` writes it.
     pub fn signing_public_key(&self) -> Result<String> {
-        Ok(manifest::public_key_text(&self.signing_key()?.verifying_key()))
+        Ok(manifest::public_key_text(&self.vault.signing_key()?.verifying_key()))
     }
 
     /// Builds `service`'s bundle: certificate, chain, key (0600), trust stores, secrets (0600), and
     /// a signed manifest. The export is audited (listing every file and secret) and recorded in
     /// the service's bundle history before anything is returned.
-    pub fn export_bundle(&mut self, service: &str, opts: &ExportOptions) -> Result<Bundle> {
-        let mut v = self.export_bundles(&[service.to_string()], opts, &|_, _| {})?;
+    pub fn bundle(&mut self, service: &str, opts: &ExportOptions) -> Result<Bundle>
+    where
+        V: DerefMut<Target = Vault>,
+    {
+        let mut v = self.bundles(&[service.to_string()], opts, &|_, _| {})?;
         v.pop().ok_or_else(|| Error::Storage("bundle was not built".into()))
     }
 
@@ -166,8 +164,11 @@ impl Vault {
     /// service without a certificate runs with its secrets alone: the process may need no TLS.
     /// Audited and recorded as an export of format `run`. Refuses a secret named like a TLS
     /// variable `run` sets (see [`crate::export::run::TLS_VARIABLES`]), which would be overwritten.
-    pub fn run_bundle(&mut self, service: &str, secrets_only: bool) -> Result<Bundle> {
-        let index = &self.unlocked()?.index;
+    pub fn run_bundle(&mut self, service: &str, secrets_only: bool) -> Result<Bundle>
+    where
+        V: DerefMut<Target = Vault>,
+    {
+        let index = &self.vault.unlocked()?.index;
         let svc = index.service_named(service)?;
         let secrets_only = secrets_only || active_certificate(index, svc.id).is_none();
         if !secrets_only {
@@ -180,19 +181,176 @@ impl Vault {
                 return Err(Error::TlsVariableName { secret: format!("{}/{}", svc.name, c.name) });
             }
         }
-        self.export_bundle(service, &ExportOptions { secrets_only, no_env: true, format: "run".into() })
+        self.bundle(service, &ExportOptions { secrets_only, no_env: true, format: "run".into() })
     }
 
     /// Builds the bundles of many services, audited and recorded in one commit (one durable
     /// flush). If any service cannot be exported, none is. `progress` gets (done, total).
-    pub fn export_bundles(
+    pub fn bundles(
         &mut self,
         services: &[String],
         opts: &ExportOptions,
         progress: &dyn Fn(usize, usize),
-    ) -> Result<Vec<Bundle>> {
-        let prepared = self.prepare_bundles(services, opts, progress)?;
-        self.record_exports(prepared, Vec::new())
+    ) -> Result<Vec<Bundle>>
+    where
+        V: DerefMut<Target = Vault>,
+    {
+        let prepared = self.vault.prepare_bundles(services, opts, progress)?;
+        self.vault.record_exports(prepared, Vec::new())
+    }
+
+    /// What `export --force` may replace for this vault (see [`ReplaceRule`]).
+    pub fn replace_rule(&self) -> Result<ReplaceRule> {
+        let outputs = self.vault.unlocked()?.index.outputs.values().cloned().collect();
+        Ok(ReplaceRule::new(self.vault.signing_key()?.verifying_key(), outputs, self.vault.path()))
+    }
+
+    /// Exports `services` and writes them: builds and signs every bundle, checks every output
+    /// path, records the exports with where they go and what was written (audited, one commit),
+    /// then writes each output. An existing output is replaced only with `force` and only when
+    /// [`ReplaceRule`] judges it a previous Keyloom output; anything else at an output path stops
+    /// the export before anything is recorded or written. `progress` gets the stage, done, total.
+    pub fn export_to(
+        &mut self,
+        services: &[String],
+        opts: &ExportOptions,
+        to: &ExportTarget,
+        progress: &dyn Fn(ExportStage, usize, usize),
+    ) -> Result<Vec<Exported>>
+    where
+        V: DerefMut<Target = Vault>,
+    {
+        let targets: Vec<PathBuf> = match &to.destination {
+            Destination::Path(p) if services.len() == 1 => vec![p.clone()],
+            Destination::Path(_) => {
+                return Err(Error::Invalid("several services go into a directory, not to one path".into()))
+            }
+            Destination::Into(dir) => {
+                services.iter().map(|s| target_in(dir, s, &to.format)).collect::<Result<Vec<_>>>()?
+            }
+        };
+        let targets = targets.iter().map(|t| replace::resolve(t)).collect::<Result<Vec<_>>>()?;
+        if let Some(t) = targets.iter().enumerate().find_map(|(i, t)| targets[..i].contains(t).then_some(t)) {
+            return Err(Error::Invalid(format!("two services would be written to {}", t.display())));
+        }
+        let rule = self.replace_rule()?;
+        let kind = to.format.kind();
+        let replacing = targets.iter().map(|t| rule.check(t, kind, to.force)).collect::<Result<Vec<bool>>>()?;
+
+        let prepared =
+            self.vault.prepare_bundles(services, opts, &|done, total| progress(ExportStage::Building, done, total))?;
+        let rendered =
+            prepared.iter().map(|(b, ..)| render(b, &to.format, to.mtime)).collect::<Result<Vec<Rendered>>>()?;
+        let created_dir = match &to.destination {
+            Destination::Into(dir) if fs::symlink_metadata(dir).is_err() => {
+                durable::create_private_dir(dir)?;
+                Some(dir)
+            }
+            _ => None,
+        };
+        let now = OffsetDateTime::now_utc();
+        let mut prepared = prepared;
+        let mut outputs = Vec::with_capacity(targets.len());
+        for (((_, record, event), out), (target, replaces)) in
+            prepared.iter_mut().zip(&rendered).zip(targets.iter().zip(&replacing))
+        {
+            let (sha256, size) = out.fingerprint();
+            outputs.push(OutputRecord {
+                id: RecordId::random(),
+                export_id: record.id,
+                path: target.to_string_lossy().into_owned(),
+                kind,
+                sha256,
+                size,
+                created: now,
+            });
+            let verb = if *replaces { "replacing the previous output at" } else { "to" };
+            let detail = event.detail.take().unwrap_or_default();
+            event.detail = Some(format!("{detail}; {verb} {}", target.display()));
+        }
+        let bundles = match self.vault.record_exports(prepared, outputs) {
+            Ok(b) => b,
+            Err(e) => {
+                if let Some(dir) = created_dir {
+                    let _ = fs::remove_dir(dir);
+                }
+                return Err(e);
+            }
+        };
+        let total = targets.len();
+        let mut written = Vec::with_capacity(total);
+        for (i, (((service, bundle), out), (target, replaces))) in
+            services.iter().zip(bundles).zip(&rendered).zip(targets.into_iter().zip(replacing)).enumerate()
+        {
+            write_output(out, &target, replaces.then_some(&rule))?;
+            progress(ExportStage::Writing, i + 1, total);
+            written.push(Exported { service: service.clone(), path: target, replaced: replaces, bundle });
+        }
+        Ok(written)
+    }
+
+    /// What exporting each of `services` would write, and which secrets would leave, so a person
+    /// can check before anything happens. Builds the bundles in memory and drops them: nothing is
+    /// written, recorded or audited.
+    pub fn preview(&self, services: &[String], opts: &ExportOptions) -> Result<Vec<BundlePreview>> {
+        let key = self.vault.signing_key()?;
+        let now = OffsetDateTime::now_utc();
+        services
+            .iter()
+            .map(|service| {
+                let (bundle, record, _) = self.vault.prepare_bundle(service, opts, &key, now)?;
+                Ok(BundlePreview {
+                    service: service.clone(),
+                    serial: record.serial,
+                    files: bundle.files.iter().map(|f| PreviewFile { path: f.path.clone(), mode: f.mode }).collect(),
+                    secrets: record.secrets,
+                })
+            })
+            .collect()
+    }
+
+    /// Names of the services of `environment`, sorted.
+    /// An environment no service is in is an error.
+    pub fn services_in(&self, environment: &str) -> Result<Vec<String>> {
+        let index = &self.vault.unlocked()?.index;
+        index.environment_known(environment)?;
+        let mut v: Vec<String> =
+            index.services.values().filter(|s| s.environment == environment).map(|s| s.name.clone()).collect();
+        v.sort();
+        Ok(v)
+    }
+
+    /// Every export of `service`, newest first.
+    pub fn history(&self, service: &str) -> Result<Vec<ExportView>> {
+        let index = &self.vault.unlocked()?.index;
+        let svc = index.service_named(service)?;
+        let mut v: Vec<ExportView> = index
+            .exports
+            .values()
+            .filter(|e| e.service_id == svc.id)
+            .map(|e| ExportView {
+                created: e.created,
+                format: e.format.clone(),
+                serial: e.serial.clone(),
+                files: e.files.clone(),
+                secrets: e.secrets.clone(),
+            })
+            .collect();
+        v.sort_by_key(|e| std::cmp::Reverse(e.created));
+        Ok(v)
+    }
+}
+
+impl Vault {
+    pub(crate) fn signing_key(&self) -> Result<SigningKey> {
+        let pt = self
+            .open_meta(META_SIGNING_KEY)?
+            .ok_or_else(|| Error::Integrity("the vault's signing key record is missing".into()))?;
+        let bytes: [u8; 32] = pt
+            .as_slice()
+            .try_into()
+            .map_err(|_| Error::Integrity("the vault's signing key record is damaged".into()))?;
+        Ok(SigningKey::from_bytes(&bytes))
     }
 
     fn prepare_bundles(
@@ -243,93 +401,6 @@ impl Vault {
             self.checkpoint()?;
         }
         Ok(bundles)
-    }
-
-    /// What `export --force` may replace for this vault (see [`ReplaceRule`]).
-    pub fn replace_rule(&self) -> Result<ReplaceRule> {
-        let outputs = self.unlocked()?.index.outputs.values().cloned().collect();
-        Ok(ReplaceRule::new(self.signing_key()?.verifying_key(), outputs, self.path()))
-    }
-
-    /// Exports `services` and writes them: builds and signs every bundle, checks every output
-    /// path, records the exports with where they go and what was written (audited, one commit),
-    /// then writes each output. An existing output is replaced only with `force` and only when
-    /// [`ReplaceRule`] judges it a previous Keyloom output; anything else at an output path stops
-    /// the export before anything is recorded or written. `progress` gets the stage, done, total.
-    pub fn export_to(
-        &mut self,
-        services: &[String],
-        opts: &ExportOptions,
-        to: &ExportTarget,
-        progress: &dyn Fn(ExportStage, usize, usize),
-    ) -> Result<Vec<Exported>> {
-        let targets: Vec<PathBuf> = match &to.destination {
-            Destination::Path(p) if services.len() == 1 => vec![p.clone()],
-            Destination::Path(_) => {
-                return Err(Error::Invalid("several services go into a directory, not to one path".into()))
-            }
-            Destination::Into(dir) => {
-                services.iter().map(|s| target_in(dir, s, &to.format)).collect::<Result<Vec<_>>>()?
-            }
-        };
-        let targets = targets.iter().map(|t| replace::resolve(t)).collect::<Result<Vec<_>>>()?;
-        if let Some(t) = targets.iter().enumerate().find_map(|(i, t)| targets[..i].contains(t).then_some(t)) {
-            return Err(Error::Invalid(format!("two services would be written to {}", t.display())));
-        }
-        let rule = self.replace_rule()?;
-        let kind = to.format.kind();
-        let replacing = targets.iter().map(|t| rule.check(t, kind, to.force)).collect::<Result<Vec<bool>>>()?;
-
-        let prepared =
-            self.prepare_bundles(services, opts, &|done, total| progress(ExportStage::Building, done, total))?;
-        let rendered =
-            prepared.iter().map(|(b, ..)| render(b, &to.format, to.mtime)).collect::<Result<Vec<Rendered>>>()?;
-        let created_dir = match &to.destination {
-            Destination::Into(dir) if fs::symlink_metadata(dir).is_err() => {
-                durable::create_private_dir(dir)?;
-                Some(dir)
-            }
-            _ => None,
-        };
-        let now = OffsetDateTime::now_utc();
-        let mut prepared = prepared;
-        let mut outputs = Vec::with_capacity(targets.len());
-        for (((_, record, event), out), (target, replaces)) in
-            prepared.iter_mut().zip(&rendered).zip(targets.iter().zip(&replacing))
-        {
-            let (sha256, size) = out.fingerprint();
-            outputs.push(OutputRecord {
-                id: RecordId::random(),
-                export_id: record.id,
-                path: target.to_string_lossy().into_owned(),
-                kind,
-                sha256,
-                size,
-                created: now,
-            });
-            let verb = if *replaces { "replacing the previous output at" } else { "to" };
-            let detail = event.detail.take().unwrap_or_default();
-            event.detail = Some(format!("{detail}; {verb} {}", target.display()));
-        }
-        let bundles = match self.record_exports(prepared, outputs) {
-            Ok(b) => b,
-            Err(e) => {
-                if let Some(dir) = created_dir {
-                    let _ = fs::remove_dir(dir);
-                }
-                return Err(e);
-            }
-        };
-        let total = targets.len();
-        let mut written = Vec::with_capacity(total);
-        for (i, (((service, bundle), out), (target, replaces))) in
-            services.iter().zip(bundles).zip(&rendered).zip(targets.into_iter().zip(replacing)).enumerate()
-        {
-            write_output(out, &target, replaces.then_some(&rule))?;
-            progress(ExportStage::Writing, i + 1, total);
-            written.push(Exported { service: service.clone(), path: target, replaced: replaces, bundle });
-        }
-        Ok(written)
     }
 
     fn prepare_bundle(
@@ -448,56 +519,5 @@ impl Vault {
         let obj = AuditObject::new("service", Some(svc.id), svc.name.clone());
         let event = AuditEvent::success("export", vec![obj]).with_detail(detail);
         Ok((Bundle { manifest, files }, record, event))
-    }
-
-    /// What exporting each of `services` would write, and which secrets would leave, so a person
-    /// can check before anything happens. Builds the bundles in memory and drops them: nothing is
-    /// written, recorded or audited.
-    pub fn preview_bundles(&self, services: &[String], opts: &ExportOptions) -> Result<Vec<BundlePreview>> {
-        let key = self.signing_key()?;
-        let now = OffsetDateTime::now_utc();
-        services
-            .iter()
-            .map(|service| {
-                let (bundle, record, _) = self.prepare_bundle(service, opts, &key, now)?;
-                Ok(BundlePreview {
-                    service: service.clone(),
-                    serial: record.serial,
-                    files: bundle.files.iter().map(|f| PreviewFile { path: f.path.clone(), mode: f.mode }).collect(),
-                    secrets: record.secrets,
-                })
-            })
-            .collect()
-    }
-
-    /// Names of the services of `environment`, sorted.
-    /// An environment no service is in is an error.
-    pub fn services_in(&self, environment: &str) -> Result<Vec<String>> {
-        let index = &self.unlocked()?.index;
-        index.environment_known(environment)?;
-        let mut v: Vec<String> =
-            index.services.values().filter(|s| s.environment == environment).map(|s| s.name.clone()).collect();
-        v.sort();
-        Ok(v)
-    }
-
-    /// Every export of `service`, newest first.
-    pub fn export_history(&self, service: &str) -> Result<Vec<ExportView>> {
-        let index = &self.unlocked()?.index;
-        let svc = index.service_named(service)?;
-        let mut v: Vec<ExportView> = index
-            .exports
-            .values()
-            .filter(|e| e.service_id == svc.id)
-            .map(|e| ExportView {
-                created: e.created,
-                format: e.format.clone(),
-                serial: e.serial.clone(),
-                files: e.files.clone(),
-                secrets: e.secrets.clone(),
-            })
-            .collect();
-        v.sort_by_key(|e| std::cmp::Reverse(e.created));
-        Ok(v)
     }
 }

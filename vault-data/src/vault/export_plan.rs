@@ -9,7 +9,9 @@ use crate::audit::{AuditEvent, AuditObject};
 use crate::error::{Error, ExportField, Result};
 use crate::export::write::FileOwner;
 use crate::export::Format;
+use crate::vault::Exports;
 use crate::vault::{BundlePreview, Destination, ExportOptions, ExportStage, ExportTarget, Exported, Vault};
+use std::ops::{Deref, DerefMut};
 
 /// What a front end asks to export, as the user gave it.
 #[derive(Debug, Default, Clone)]
@@ -70,10 +72,10 @@ fn only_with(given: bool, format: &Format, option: ExportField) -> Result<()> {
     Ok(())
 }
 
-impl Vault {
+impl<V: Deref<Target = Vault>> Exports<V> {
     /// Checks `req` and decides what it exports: every flag belongs to its format, the format
     /// has what it needs, and the services exist (an environment must have some).
-    pub fn plan_export(&self, req: ExportRequest) -> Result<ExportPlan> {
+    pub fn plan(&self, req: ExportRequest) -> Result<ExportPlan> {
         let format = match req.format.as_str() {
             "p12" => Format::P12(req.p12_password.clone().ok_or(Error::ExportOption {
                 option: ExportField::P12Password,
@@ -94,7 +96,7 @@ impl Vault {
         let from_environment = environment.is_some();
         let services = match environment {
             // An environment no service is in is already an error (`UnknownEnvironment`).
-            Some(env) => self.services_in(&env)?,
+            Some(env) => self.vault.exports().services_in(&env)?,
             None if req.services.is_empty() => {
                 return Err(Error::Invalid("say which services to export, or an environment".into()))
             }
@@ -109,29 +111,34 @@ impl Vault {
     }
 
     /// What each bundle of `plan` would hold; nothing is written or recorded.
-    pub fn preview_export(&self, plan: &ExportPlan) -> Result<Vec<BundlePreview>> {
-        self.preview_bundles(&plan.services, &plan.options)
+    pub fn preview_plan(&self, plan: &ExportPlan) -> Result<Vec<BundlePreview>> {
+        self.vault.exports().preview(&plan.services, &plan.options)
     }
 
     /// Writes `plan` to `destination` (a bundle path, or a folder with one output per service),
     /// in one audited commit, reporting progress; existing outputs are replaced only with `force`
     /// and only when they are Keyloom's own.
-    pub fn run_export(
+    pub fn run(
         &mut self,
         plan: ExportPlan,
         destination: Destination,
         force: bool,
         progress: &dyn Fn(ExportStage, usize, usize),
-    ) -> Result<Vec<Exported>> {
+    ) -> Result<Vec<Exported>>
+    where
+        V: DerefMut<Target = Vault>,
+    {
         let mtime = time::OffsetDateTime::now_utc().unix_timestamp().max(0) as u64;
         let target = ExportTarget { format: plan.format, destination, force, mtime };
-        let result = self.export_to(&plan.services, &plan.options, &target, progress);
+        let result = self.vault.exports_mut().export_to(&plan.services, &plan.options, &target, progress);
         if let Err(e) = &result {
-            self.record_export_failure(&plan.services, &plan.options.format, e);
+            self.vault.record_export_failure(&plan.services, &plan.options.format, e);
         }
         result
     }
+}
 
+impl Vault {
     /// Records a failed export in the audit log (best effort: if the vault cannot commit, the
     /// export's own error is what the caller needs to see).
     fn record_export_failure(&mut self, services: &[String], format: &str, error: &Error) {
@@ -171,7 +178,9 @@ mod tests {
         )
         .unwrap();
         for (name, env) in [("payments", "prod"), ("orders", "prod"), ("search", "dev")] {
-            v.add_service(ServiceSpec { name: name.into(), environment: env.into(), ..Default::default() }).unwrap();
+            v.services_mut()
+                .add(ServiceSpec { name: name.into(), environment: env.into(), ..Default::default() })
+                .unwrap();
         }
         (dir, v)
     }
@@ -185,11 +194,11 @@ mod tests {
         let (dir, mut v) = vault();
         let secret = "s3cret-value-never-logged";
         let r: crate::SecretRef = "payments/API_KEY".parse().unwrap();
-        v.set_secret(&r, &secrecy::SecretSlice::from(secret.as_bytes().to_vec()), Default::default()).unwrap();
+        v.secrets_mut().set(&r, &secrecy::SecretSlice::from(secret.as_bytes().to_vec()), Default::default()).unwrap();
         // payments has no certificate: a dir bundle (which carries TLS files) cannot be made.
-        let plan = v.plan_export(req("dir")).unwrap();
+        let plan = v.exports().plan(req("dir")).unwrap();
         let out = dir.path().join("out");
-        let err = v.run_export(plan, Destination::Into(out.clone()), false, &|_, _, _| {}).unwrap_err();
+        let err = v.exports_mut().run(plan, Destination::Into(out.clone()), false, &|_, _, _| {}).unwrap_err();
         assert!(matches!(err, Error::NoActiveCertificate { .. }), "{err}");
         assert!(!out.exists(), "nothing written");
         let log = v.audit_entries().unwrap();
@@ -203,10 +212,10 @@ mod tests {
     #[test]
     fn every_option_belongs_to_its_format_and_the_format_has_what_it_needs() {
         let (_d, v) = vault();
-        let err = |r: ExportRequest| v.plan_export(r).unwrap_err().to_string();
+        let err = |r: ExportRequest| v.exports().plan(r).unwrap_err().to_string();
         assert!(err(req("p12")).contains("needs a password"));
         assert!(matches!(
-            v.plan_export(req("p12")),
+            v.exports().plan(req("p12")),
             Err(Error::ExportOption { option: ExportField::P12Password, needed: true, .. })
         ));
         assert!(err(req("age")).contains("at least one recipient"));
@@ -216,24 +225,24 @@ mod tests {
         let pw = Some(SecretString::from("pw".to_string()));
         assert!(err(ExportRequest { p12_password: pw.clone(), ..req("dir") }).contains("p12 format only"));
         assert!(err(ExportRequest { format: "zip".into(), ..req("dir") }).contains("unknown export format"));
-        let plan = v.plan_export(ExportRequest { p12_password: pw, ..req("p12") }).unwrap();
+        let plan = v.exports().plan(ExportRequest { p12_password: pw, ..req("p12") }).unwrap();
         assert_eq!(plan.options.format, "p12");
         assert!(!plan.signed());
         // env never takes the key along.
-        assert!(v.plan_export(req("env")).unwrap().options.secrets_only);
+        assert!(v.exports().plan(req("env")).unwrap().options.secrets_only);
     }
 
     #[test]
     fn an_environment_picks_its_services_and_decides_the_destination() {
         let (_d, v) = vault();
-        let plan = v.plan_export(ExportRequest { environment: Some("prod".into()), ..req("dir") }).unwrap();
+        let plan = v.exports().plan(ExportRequest { environment: Some("prod".into()), ..req("dir") }).unwrap();
         assert_eq!(plan.services, ["orders", "payments"]);
         assert!(matches!(destination_for(&plan, "/o".into()), Destination::Into(_)));
-        let one = v.plan_export(req("dir")).unwrap();
+        let one = v.exports().plan(req("dir")).unwrap();
         assert!(matches!(destination_for(&one, "/o".into()), Destination::Path(_)));
-        let e = v.plan_export(ExportRequest { environment: Some("prdo".into()), ..req("dir") }).unwrap_err();
+        let e = v.exports().plan(ExportRequest { environment: Some("prdo".into()), ..req("dir") }).unwrap_err();
         assert_eq!(e.code(), "unknown_environment");
         let none = ExportRequest { services: vec![], ..req("dir") };
-        assert!(v.plan_export(none).unwrap_err().to_string().contains("say which services"));
+        assert!(v.exports().plan(none).unwrap_err().to_string().contains("say which services"));
     }
 }

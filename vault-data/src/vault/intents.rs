@@ -8,6 +8,7 @@ use crate::error::{Error, Result};
 use crate::ids::RecordId;
 use crate::model::{Intent, ObjectRecord};
 use crate::vault::Vault;
+use std::ops::{Deref, DerefMut};
 
 /// An intent with its service names resolved.
 #[derive(Debug, Clone, Serialize)]
@@ -27,10 +28,18 @@ pub struct IntentView {
     pub created: OffsetDateTime,
 }
 
-impl Vault {
+feature_handle!(
+    /// The declared calls between services (intents).
+    Intents, intents, intents_mut
+);
+
+impl<V: Deref<Target = Vault>> Intents<V> {
     /// Declares that `from` calls `to`. Both services must exist.
-    pub fn add_intent(&mut self, from: &str, to: &str, note: Option<String>) -> Result<IntentView> {
-        let index = &self.unlocked()?.index;
+    pub fn add(&mut self, from: &str, to: &str, note: Option<String>) -> Result<IntentView>
+    where
+        V: DerefMut<Target = Vault>,
+    {
+        let index = &self.vault.unlocked()?.index;
         let from_id = index.service_named(from)?.id;
         let to_id = index.service_named(to)?.id;
         if from_id == to_id {
@@ -41,17 +50,20 @@ impl Vault {
         }
         let intent =
             Intent { id: RecordId::random(), from: from_id, to: to_id, note, created: OffsetDateTime::now_utc() };
-        let op = self.seal_object(intent.id, &ObjectRecord::Intent(intent.clone()))?;
+        let op = self.vault.seal_object(intent.id, &ObjectRecord::Intent(intent.clone()))?;
         let obj = AuditObject::new("intent", Some(intent.id), format!("{from} -> {to}"));
-        self.commit(vec![op], vec![AuditEvent::success("intent.add", vec![obj])])?;
-        self.unlocked_mut()?.index.intents.insert(intent.id, intent.clone());
+        self.vault.commit(vec![op], vec![AuditEvent::success("intent.add", vec![obj])])?;
+        self.vault.unlocked_mut()?.index.intents.insert(intent.id, intent.clone());
         Ok(IntentView { id: intent.id, from: from.into(), to: to.into(), note: intent.note, created: intent.created })
     }
 
     /// Declares that `from` calls `to`, idempotently: when that intent exists, nothing is written
     /// and the second value is false.
-    pub fn ensure_intent(&mut self, from: &str, to: &str, note: Option<String>) -> Result<(IntentView, bool)> {
-        let index = &self.unlocked()?.index;
+    pub fn ensure(&mut self, from: &str, to: &str, note: Option<String>) -> Result<(IntentView, bool)>
+    where
+        V: DerefMut<Target = Vault>,
+    {
+        let index = &self.vault.unlocked()?.index;
         let (f, t) = (index.service_named(from)?, index.service_named(to)?);
         if let Some(i) = index.intents.values().find(|i| i.from == f.id && i.to == t.id) {
             let view = IntentView {
@@ -63,13 +75,16 @@ impl Vault {
             };
             return Ok((view, false));
         }
-        Ok((self.add_intent(from, to, note)?, true))
+        Ok((self.add(from, to, note)?, true))
     }
 
     /// Declares many intents in one commit; duplicates and self-calls are skipped. Returns how
     /// many were added. Unknown names fail the whole batch before anything is written.
-    pub fn add_intents_bulk(&mut self, pairs: &[(String, String)]) -> Result<usize> {
-        let index = &self.unlocked()?.index;
+    pub fn add_many(&mut self, pairs: &[(String, String)]) -> Result<usize>
+    where
+        V: DerefMut<Target = Vault>,
+    {
+        let index = &self.vault.unlocked()?.index;
         let mut existing: std::collections::HashSet<(RecordId, RecordId)> =
             index.intents.values().map(|i| (i.from, i.to)).collect();
         let now = OffsetDateTime::now_utc();
@@ -86,11 +101,11 @@ impl Vault {
         let mut ops = Vec::with_capacity(new.len());
         let mut events = Vec::with_capacity(new.len());
         for (i, name) in &new {
-            ops.push(self.seal_object(i.id, &ObjectRecord::Intent(i.clone()))?);
+            ops.push(self.vault.seal_object(i.id, &ObjectRecord::Intent(i.clone()))?);
             events.push(AuditEvent::success("intent.add", vec![AuditObject::new("intent", Some(i.id), name.clone())]));
         }
-        self.commit(ops, events)?;
-        let index = &mut self.unlocked_mut()?.index;
+        self.vault.commit(ops, events)?;
+        let index = &mut self.vault.unlocked_mut()?.index;
         let n = new.len();
         for (i, _) in new {
             index.intents.insert(i.id, i);
@@ -99,8 +114,8 @@ impl Vault {
     }
 
     /// Every intent, or those touching `service`, sorted by (from, to).
-    pub fn list_intents(&self, service: Option<&str>) -> Result<Vec<IntentView>> {
-        let index = &self.unlocked()?.index;
+    pub fn list(&self, service: Option<&str>) -> Result<Vec<IntentView>> {
+        let index = &self.vault.unlocked()?.index;
         let filter = service.map(|s| index.service_named(s).map(|s| s.id)).transpose()?;
         let mut v: Vec<IntentView> = index
             .intents
@@ -119,8 +134,11 @@ impl Vault {
     }
 
     /// Removes the intent from `from` to `to`.
-    pub fn remove_intent(&mut self, from: &str, to: &str) -> Result<()> {
-        let index = &self.unlocked()?.index;
+    pub fn remove(&mut self, from: &str, to: &str) -> Result<()>
+    where
+        V: DerefMut<Target = Vault>,
+    {
+        let index = &self.vault.unlocked()?.index;
         let from_id = index.service_named(from)?.id;
         let to_id = index.service_named(to)?.id;
         let id = index
@@ -130,8 +148,8 @@ impl Vault {
             .map(|i| i.id)
             .ok_or_else(|| Error::UnknownIntent { from: from.into(), to: to.into() })?;
         let obj = AuditObject::new("intent", Some(id), format!("{from} -> {to}"));
-        self.commit(vec![Vault::delete_object(id)], vec![AuditEvent::success("intent.remove", vec![obj])])?;
-        self.unlocked_mut()?.index.intents.remove(&id);
+        self.vault.commit(vec![Vault::delete_object(id)], vec![AuditEvent::success("intent.remove", vec![obj])])?;
+        self.vault.unlocked_mut()?.index.intents.remove(&id);
         Ok(())
     }
 }

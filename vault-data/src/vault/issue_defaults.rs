@@ -9,7 +9,9 @@ use time::OffsetDateTime;
 use crate::error::Result;
 use crate::ids::RecordId;
 use crate::model::CertStatus;
+use crate::vault::Certificates;
 use crate::vault::Vault;
+use std::ops::Deref;
 
 /// Starting values for issuing `service` a certificate; the person may change any of them.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -22,10 +24,10 @@ pub struct IssueDefaults {
     pub uris: Vec<String>,
 }
 
-impl Vault {
+impl<V: Deref<Target = Vault>> Certificates<V> {
     /// Defaults for issuing `service` a certificate (see [`IssueDefaults`]).
-    pub fn issue_defaults(&self, service: &str) -> Result<IssueDefaults> {
-        let index = &self.unlocked()?.index;
+    pub fn defaults(&self, service: &str) -> Result<IssueDefaults> {
+        let index = &self.vault.unlocked()?.index;
         let svc = index.service_named(service)?;
         let now = OffsetDateTime::now_utc();
         let signing: Vec<_> = index.cas.values().filter(|c| c.can_sign() && c.not_after > now).collect();

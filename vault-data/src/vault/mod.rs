@@ -1,4 +1,37 @@
 //! The vault: opening, unlocking, locking, and the commit path every mutation goes through.
+//! What a vault holds is reached through one handle per feature (`vault.services()`,
+//! `vault.certs_mut()`, ...), each declared in that feature's file, so `Vault` itself stays the
+//! vault's life cycle (create, open, unlock, lock, commit, audit) and the features stay apart.
+
+/// Declares a feature's handle: a borrow of the vault, read-only (`Type<&Vault>`) or changing
+/// (`Type<&mut Vault>`). Reading methods work through both; changing ones need `&mut`.
+macro_rules! feature_handle {
+    ($(#[$doc:meta])* $handle:ident, $read:ident) => {
+        $(#[$doc])*
+        pub struct $handle<V> {
+            // Visible to the vault's feature files: one feature's operations may live in more
+            // than one file (the export plan next to the writers, slots next to key changes).
+            pub(super) vault: V,
+        }
+
+        impl Vault {
+            #[doc = concat!("Reads through [`", stringify!($handle), "`].")]
+            pub fn $read(&self) -> $handle<&Vault> {
+                $handle { vault: self }
+            }
+        }
+    };
+    ($(#[$doc:meta])* $handle:ident, $read:ident, $write:ident) => {
+        feature_handle!($(#[$doc])* $handle, $read);
+
+        impl Vault {
+            #[doc = concat!("Reads and changes through [`", stringify!($handle), "`].")]
+            pub fn $write(&mut self) -> $handle<&mut Vault> {
+                $handle { vault: self }
+            }
+        }
+    };
+}
 
 mod anchor;
 mod audit_log;
@@ -61,6 +94,16 @@ pub use secrets::{NewSecret, SecretOptions, SecretPolicy, SecretSummary};
 pub use services::{RevokedCert, ServiceRemoval};
 pub use trust::{Direction, TrustView};
 pub use unlock::Unlock;
+
+pub use cas::Authorities;
+pub use certs::Certificates;
+pub use export_ops::Exports;
+pub use graph_ops::TrustGraph;
+pub use intents::Intents;
+pub use key_admin::Keys;
+pub use secrets::Secrets;
+pub use services::Services;
+pub use trust::TrustStores;
 
 pub(crate) const META_FORMAT: &[u8] = b"format_version";
 pub(crate) const META_VAULT_ID: &[u8] = b"vault_id";
@@ -364,7 +407,7 @@ impl Vault {
         let snap = if self.unlocked.is_some() { self.checkpoint() } else { Ok(()) };
         self.journal = None;
         self.unlocked = None;
-        self.clear_graph_cache();
+        self.graph().clear_cache();
         snap
     }
 

@@ -381,68 +381,73 @@ mod tests {
             crate::CreateOptions { kdf: KdfCost::LogN(10), ..Default::default() },
         )
         .unwrap();
-        v.add_service(ServiceSpec { name: "payments".into(), environment: "prod".into(), ..Default::default() })
+        v.services_mut()
+            .add(ServiceSpec { name: "payments".into(), environment: "prod".into(), ..Default::default() })
             .unwrap();
-        v.create_ca(
-            crate::pki::CaSpec {
-                name: "partner-root".into(),
-                key_type: crate::pki::KeyType::EcdsaP256,
-                validity_days: 365,
-                path_len: None,
-                constraints: Default::default(),
-            },
-            None,
-        )
-        .unwrap();
+        v.cas_mut()
+            .create(
+                crate::pki::CaSpec {
+                    name: "partner-root".into(),
+                    key_type: crate::pki::KeyType::EcdsaP256,
+                    validity_days: 365,
+                    path_len: None,
+                    constraints: Default::default(),
+                },
+                None,
+            )
+            .unwrap();
         let upper = legacy_service(&mut v, "Payments", "Prod");
         let dots = legacy_service(&mut v, "..", "prod");
         let staging = legacy_service(&mut v, "legacy-staging", "Staging");
         let ca_id = legacy_ca_name(&mut v, "partner-root", "Partner Root (2)");
         let bad_secret = legacy_secret(&mut v, &dots, "1X", b"legacy value");
-        v.set_secret(
-            &reference("payments/TOKEN"),
-            &SecretSlice::from(b"t".to_vec()),
-            SecretOptions { target: Some("..".into()), rotate_days: None },
-        )
-        .unwrap();
-        v.add_intent("payments", "..", None).unwrap();
-        v.set_trust("..", "Partner Root (2)", Direction::Inbound, true).unwrap();
+        v.secrets_mut()
+            .set(
+                &reference("payments/TOKEN"),
+                &SecretSlice::from(b"t".to_vec()),
+                SecretOptions { target: Some("..".into()), rotate_days: None },
+            )
+            .unwrap();
+        v.intents_mut().add("payments", "..", None).unwrap();
+        v.trust_mut().set("..", "Partner Root (2)", Direction::Inbound, true).unwrap();
         v.close().unwrap();
 
         // Reopened: lookups match exactly first; a case-insensitive guess that fits two is refused.
         let mut v = Vault::open(&dir.path().join("v")).unwrap();
         v.unlock(Unlock::Passphrase(pass.clone())).unwrap();
-        assert_eq!(v.service("Payments").unwrap().id, upper.id);
-        assert_ne!(v.service("payments").unwrap().id, upper.id);
-        assert!(matches!(v.service("PAYMENTS"), Err(Error::UnknownService(_))));
-        assert_eq!(v.service("..").unwrap().id, dots.id);
-        assert_eq!(v.ca("partner root (2)").unwrap().id, ca_id, "a unique case-insensitive match is found");
+        assert_eq!(v.services().get("Payments").unwrap().id, upper.id);
+        assert_ne!(v.services().get("payments").unwrap().id, upper.id);
+        assert!(matches!(v.services().get("PAYMENTS"), Err(Error::UnknownService(_))));
+        assert_eq!(v.services().get("..").unwrap().id, dots.id);
+        assert_eq!(v.cas().get("partner root (2)").unwrap().id, ca_id, "a unique case-insensitive match is found");
         // New names still may not collide by case, and bad names stay bad.
         let spec = |n: &str| ServiceSpec { name: n.into(), environment: "prod".into(), ..Default::default() };
-        assert!(matches!(v.add_service(spec("PAYMENTS")), Err(Error::Exists { .. })));
-        assert!(v.add_service(spec("Payments2")).is_err());
-        let err = v.add_service(ServiceSpec { environment: "prod ".into(), ..spec("new") }).unwrap_err().to_string();
+        assert!(matches!(v.services_mut().add(spec("PAYMENTS")), Err(Error::Exists { .. })));
+        assert!(v.services_mut().add(spec("Payments2")).is_err());
+        let err =
+            v.services_mut().add(ServiceSpec { environment: "prod ".into(), ..spec("new") }).unwrap_err().to_string();
         assert!(err.contains("environment name"), "{err}");
         // A new environment that differs from one in use only in case is refused, naming it; one
         // in use under its exact spelling is fine even when a legacy spelling exists beside it.
-        let err = v.add_service(ServiceSpec { environment: "staging".into(), ..spec("new") }).unwrap_err().to_string();
+        let err =
+            v.services_mut().add(ServiceSpec { environment: "staging".into(), ..spec("new") }).unwrap_err().to_string();
         assert!(err.contains("differs only in case from the environment \"Staging\""), "{err}");
-        let err = v.update_service(
-            "payments",
-            crate::ServiceUpdate { environment: Some("staging".into()), ..Default::default() },
-        );
+        let err = v
+            .services_mut()
+            .update("payments", crate::ServiceUpdate { environment: Some("staging".into()), ..Default::default() });
         assert!(err.is_err());
-        v.add_service(ServiceSpec { environment: "prod".into(), ..spec("new") }).unwrap();
-        v.remove_service("new", false).unwrap();
+        v.services_mut().add(ServiceSpec { environment: "prod".into(), ..spec("new") }).unwrap();
+        v.services_mut().remove("new", false).unwrap();
         // The legacy records keep working where no name leaves the vault.
-        v.set_secret(&reference("../1X"), &SecretSlice::from(b"v2".to_vec()), SecretOptions::default()).unwrap();
-        v.update_service("Payments", crate::ServiceUpdate { owner: Some(Some("team".into())), ..Default::default() })
+        v.secrets_mut().set(&reference("../1X"), &SecretSlice::from(b"v2".to_vec()), SecretOptions::default()).unwrap();
+        v.services_mut()
+            .update("Payments", crate::ServiceUpdate { owner: Some(Some("team".into())), ..Default::default() })
             .unwrap();
         // ... but never as a path, an environment variable or a label.
         let opts = ExportOptions { secrets_only: true, format: "dir".into(), ..Default::default() };
-        let err = v.export_bundle("..", &opts).unwrap_err().to_string();
+        let err = v.exports_mut().bundle("..", &opts).unwrap_err().to_string();
         assert!(err.contains("cannot be exported") && err.contains("rename it first"), "{err}");
-        let err = v.preview_bundles(&["Payments".into()], &opts).unwrap_err().to_string();
+        let err = v.exports().preview(&["Payments".into()], &opts).unwrap_err().to_string();
         assert!(err.contains("rename"), "{err}");
         v.close().unwrap();
 
@@ -467,29 +472,28 @@ mod tests {
         // The fixes doctor suggests, applied: every record keeps its id, history and references.
         let mut v = Vault::open(&dir.path().join("v")).unwrap();
         v.unlock(Unlock::Passphrase(pass.clone())).unwrap();
-        let renamed = v.rename_service("..", "dotdot").unwrap();
+        let renamed = v.services_mut().rename("..", "dotdot").unwrap();
         assert_eq!(renamed.id, dots.id);
-        assert_eq!(v.list_intents(Some("dotdot")).unwrap()[0].to, "dotdot");
-        assert_eq!(v.list_secrets(Some("payments")).unwrap()[0].target.as_deref(), Some("dotdot"));
-        assert_eq!(v.trust("dotdot").unwrap().inbound, ["Partner Root (2)"]);
-        v.rename_ca("Partner Root (2)", "partner-root-2").unwrap();
-        assert_eq!(v.trust("dotdot").unwrap().inbound, ["partner-root-2"]);
-        let s = v.rename_secret(&reference("dotdot/1X"), "_1X").unwrap();
+        assert_eq!(v.intents().list(Some("dotdot")).unwrap()[0].to, "dotdot");
+        assert_eq!(v.secrets().list(Some("payments")).unwrap()[0].target.as_deref(), Some("dotdot"));
+        assert_eq!(v.trust().of("dotdot").unwrap().inbound, ["Partner Root (2)"]);
+        v.cas_mut().rename("Partner Root (2)", "partner-root-2").unwrap();
+        assert_eq!(v.trust().of("dotdot").unwrap().inbound, ["partner-root-2"]);
+        let s = v.secrets_mut().rename(&reference("dotdot/1X"), "_1X").unwrap();
         assert_eq!((s.id, s.versions), (bad_secret.id, 2));
-        let old = v.reveal_secret(&reference("dotdot/_1X"), Some(1)).unwrap();
+        let old = v.secrets_mut().reveal(&reference("dotdot/_1X"), Some(1)).unwrap();
         assert_eq!(old.expose_secret(), b"legacy value");
         // `Payments` may not take `payments` (in use), but `payments-2`; its environment is edited.
-        assert!(matches!(v.rename_service("Payments", "payments"), Err(Error::Exists { .. })));
-        v.rename_service("Payments", "payments-2").unwrap();
-        v.update_service("payments-2", crate::ServiceUpdate { environment: Some("prod".into()), ..Default::default() })
+        assert!(matches!(v.services_mut().rename("Payments", "payments"), Err(Error::Exists { .. })));
+        v.services_mut().rename("Payments", "payments-2").unwrap();
+        v.services_mut()
+            .update("payments-2", crate::ServiceUpdate { environment: Some("prod".into()), ..Default::default() })
             .unwrap();
-        v.update_service(
-            &staging.name,
-            crate::ServiceUpdate { environment: Some("staging".into()), ..Default::default() },
-        )
-        .unwrap();
+        v.services_mut()
+            .update(&staging.name, crate::ServiceUpdate { environment: Some("staging".into()), ..Default::default() })
+            .unwrap();
         assert_eq!(v.name_problems().unwrap(), []);
-        v.export_bundle("dotdot", &opts).unwrap();
+        v.exports_mut().bundle("dotdot", &opts).unwrap();
         // The audit trail of each record (by id) runs from its creation through its rename.
         let entries = v.audit_entries().unwrap();
         let trail = |id: RecordId| -> Vec<String> {
@@ -503,7 +507,7 @@ mod tests {
         v.close().unwrap();
         let mut v = Vault::open(&dir.path().join("v")).unwrap();
         v.unlock(Unlock::Passphrase(pass)).unwrap();
-        assert_eq!(v.service("dotdot").unwrap().id, dots.id, "renames are durable");
-        assert!(v.service("..").is_err());
+        assert_eq!(v.services().get("dotdot").unwrap().id, dots.id, "renames are durable");
+        assert!(v.services().get("..").is_err());
     }
 }

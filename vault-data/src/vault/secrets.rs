@@ -14,6 +14,7 @@ use crate::model::names::{self, NameKind};
 use crate::model::{Credential, CredentialVersion, ObjectRecord, SecretRef};
 use crate::store::Op;
 use crate::vault::Vault;
+use std::ops::{Deref, DerefMut};
 
 /// Largest secret value kept in one record (sled stores larger values in separate blob files).
 pub const MAX_SECRET_LEN: usize = 64 * 1024;
@@ -144,6 +145,195 @@ fn validate_value(reference: &SecretRef, value: &[u8], empty_ok: bool) -> Result
     Ok(())
 }
 
+feature_handle!(
+    /// Credentials (secrets) and their version history.
+    Secrets, secrets, secrets_mut
+);
+
+impl<V: Deref<Target = Vault>> Secrets<V> {
+    /// Checks, before a value is read, that `reference` can take one: its service exists, and the
+    /// secret exists or its name follows the name rule. Front ends call it so a typo fails before
+    /// the user types a secret.
+    pub fn check_reference(&self, reference: &SecretRef) -> Result<()> {
+        let index = &self.vault.unlocked()?.index;
+        let svc = index.service_named(&reference.service)?;
+        if index.credential_by_name.contains_key(&(svc.id, reference.name.clone())) {
+            return Ok(());
+        }
+        names::check(NameKind::Secret, &reference.name)
+    }
+
+    /// Stores `value` as the next version of `reference` (creating the credential if new). An
+    /// empty value is refused (an empty pipe, by mistake); [`Secrets::import`] keeps one.
+    pub fn set(
+        &mut self,
+        reference: &SecretRef,
+        value: &SecretSlice<u8>,
+        options: SecretOptions,
+    ) -> Result<SecretSummary>
+    where
+        V: DerefMut<Target = Vault>,
+    {
+        let item = Item::new(reference, value.expose_secret(), &options, false, OffsetDateTime::now_utc());
+        let mut out = self.vault.store_secrets(&[item], "secret.set")?;
+        out.pop().ok_or_else(|| Error::Storage("secret was not stored".into()))
+    }
+
+    /// Generates a value of `length` characters from `charset` and stores it as the next version.
+    pub fn generate(
+        &mut self,
+        reference: &SecretRef,
+        length: usize,
+        charset: Charset,
+        options: SecretOptions,
+    ) -> Result<SecretSummary>
+    where
+        V: DerefMut<Target = Vault>,
+    {
+        let value = generate_secret(length, charset)?;
+        let item = Item::new(reference, value.expose_secret(), &options, true, OffsetDateTime::now_utc());
+        let mut out = self.vault.store_secrets(&[item], "secret.generate")?;
+        out.pop().ok_or_else(|| Error::Storage("secret was not stored".into()))
+    }
+
+    /// Stores many secrets in one commit (one durable flush), then writes a snapshot. Unlike
+    /// [`Secrets::set`], an empty value is stored as it is (an env file's `EMPTY=`).
+    pub fn import(&mut self, secrets: &[NewSecret]) -> Result<Vec<SecretSummary>>
+    where
+        V: DerefMut<Target = Vault>,
+    {
+        let now = OffsetDateTime::now_utc();
+        let items: Vec<_> = secrets
+            .iter()
+            .map(|s| Item {
+                empty_ok: true,
+                ..Item::new(&s.reference, s.value.expose_secret(), &s.options, false, s.set_at.unwrap_or(now))
+            })
+            .collect();
+        let out = self.vault.store_secrets(&items, "secret.import")?;
+        self.vault.checkpoint()?;
+        Ok(out)
+    }
+
+    /// Returns a secret's value (the current version, or `version`). The reveal is audited
+    /// durably before the value is returned; if the audit entry cannot be written, nothing is
+    /// revealed.
+    pub fn reveal(&mut self, reference: &SecretRef, version: Option<u32>) -> Result<SecretSlice<u8>>
+    where
+        V: DerefMut<Target = Vault>,
+    {
+        self.vault.read_secret(reference, version, "secret.reveal")
+    }
+
+    /// Like [`Secrets::reveal`], for a value that goes to the clipboard rather than the
+    /// screen: audited as `secret.copy`, so the log tells the two apart.
+    pub fn copy(&mut self, reference: &SecretRef, version: Option<u32>) -> Result<SecretSlice<u8>>
+    where
+        V: DerefMut<Target = Vault>,
+    {
+        self.vault.read_secret(reference, version, "secret.copy")
+    }
+
+    /// A credential with its versions (timestamps and lengths; no values).
+    pub fn history(&self, reference: &SecretRef) -> Result<Credential> {
+        self.vault.credential(reference).cloned()
+    }
+
+    /// Every credential, or those of `service`, sorted by service then name.
+    pub fn list(&self, service: Option<&str>) -> Result<Vec<SecretSummary>> {
+        let index = &self.vault.unlocked()?.index;
+        let filter = service.map(|s| index.service_named(s).map(|s| s.id)).transpose()?;
+        let now = OffsetDateTime::now_utc();
+        let mut v: Vec<SecretSummary> = index
+            .credentials
+            .values()
+            .filter(|c| filter.is_none_or(|id| c.service_id == id))
+            .map(|c| summary(&index.service_name(c.service_id), c, now))
+            .collect();
+        v.sort_by(|a, b| (&a.service, &a.name).cmp(&(&b.service, &b.name)));
+        Ok(v)
+    }
+
+    /// Renames a credential within its service. The record keeps its id and every version, so
+    /// its history and audit trail follow it. The new name must be a portable environment name
+    /// not used by another secret of the service. Bundles exported earlier keep the old name in
+    /// their history: that is the name those bundles carry.
+    pub fn rename(&mut self, reference: &SecretRef, new_name: &str) -> Result<SecretSummary>
+    where
+        V: DerefMut<Target = Vault>,
+    {
+        let mut cred = self.vault.credential(reference)?.clone();
+        if cred.name == new_name {
+            return Err(Error::Invalid(format!("{reference} already has that name")));
+        }
+        names::check(NameKind::Secret, new_name)?;
+        let index = &self.vault.unlocked()?.index;
+        let service = index.service_name(cred.service_id);
+        if index.credential_by_name.contains_key(&(cred.service_id, new_name.to_string())) {
+            return Err(Error::Exists { kind: "secret", name: format!("{service}/{new_name}") });
+        }
+        let old = std::mem::replace(&mut cred.name, new_name.to_string());
+        let op = self.vault.seal_object(cred.id, &ObjectRecord::Credential(cred.clone()))?;
+        let obj = AuditObject::new("secret", Some(cred.id), format!("{service}/{new_name}"));
+        let detail = format!("renamed from {old:?} to {new_name:?}");
+        self.vault.commit(vec![op], vec![AuditEvent::success("secret.rename", vec![obj]).with_detail(detail)])?;
+        let index = &mut self.vault.unlocked_mut()?.index;
+        index.remove_credential(cred.id);
+        index.put_credential(cred.clone());
+        Ok(summary(&service, &cred, OffsetDateTime::now_utc()))
+    }
+
+    /// Replaces a credential's target and rotation policy without storing a new value. Audited
+    /// with the old and new policy; an edit that changes nothing is refused.
+    pub fn set_policy(&mut self, reference: &SecretRef, policy: SecretPolicy) -> Result<SecretSummary>
+    where
+        V: DerefMut<Target = Vault>,
+    {
+        if let Some(target) = &policy.target {
+            validate_target(target)?;
+        }
+        if policy.rotate_days == Some(0) {
+            return Err(Error::Invalid("a rotation policy is at least 1 day".into()));
+        }
+        let mut cred = self.vault.credential(reference)?.clone();
+        let old = SecretPolicy { target: cred.target.clone(), rotate_days: cred.rotate_days };
+        if old == policy {
+            return Err(Error::Invalid(format!("{reference} already has that policy")));
+        }
+        cred.target = policy.target.clone();
+        cred.rotate_days = policy.rotate_days;
+        let op = self.vault.seal_object(cred.id, &ObjectRecord::Credential(cred.clone()))?;
+        let obj = AuditObject::new("secret", Some(cred.id), reference.to_string());
+        let show = |p: &SecretPolicy| {
+            format!(
+                "target {}, rotation {}",
+                p.target.as_deref().unwrap_or("none"),
+                p.rotate_days.map_or("none".to_string(), |d| format!("{d} days"))
+            )
+        };
+        let detail = format!("{} -> {}", show(&old), show(&policy));
+        self.vault.commit(vec![op], vec![AuditEvent::success("secret.policy", vec![obj]).with_detail(detail)])?;
+        let u = self.vault.unlocked_mut()?;
+        let service = u.index.service_name(cred.service_id);
+        u.index.put_credential(cred.clone());
+        Ok(summary(&service, &cred, OffsetDateTime::now_utc()))
+    }
+
+    /// Removes a credential and every version of its value.
+    pub fn remove(&mut self, reference: &SecretRef) -> Result<()>
+    where
+        V: DerefMut<Target = Vault>,
+    {
+        let cred = self.vault.credential(reference)?.clone();
+        let mut ops = vec![Vault::delete_object(cred.id)];
+        ops.extend(cred.versions.iter().map(|v| Vault::delete_payload(v.payload_id)));
+        let obj = AuditObject::new("secret", Some(cred.id), reference.to_string());
+        self.vault.commit(ops, vec![AuditEvent::success("secret.remove", vec![obj])])?;
+        self.vault.unlocked_mut()?.index.remove_credential(cred.id);
+        Ok(())
+    }
+}
+
 impl Vault {
     fn credential(&self, reference: &SecretRef) -> Result<&Credential> {
         let index = &self.unlocked()?.index;
@@ -241,74 +431,6 @@ impl Vault {
         Ok(out)
     }
 
-    /// Checks, before a value is read, that `reference` can take one: its service exists, and the
-    /// secret exists or its name follows the name rule. Front ends call it so a typo fails before
-    /// the user types a secret.
-    pub fn check_secret_reference(&self, reference: &SecretRef) -> Result<()> {
-        let index = &self.unlocked()?.index;
-        let svc = index.service_named(&reference.service)?;
-        if index.credential_by_name.contains_key(&(svc.id, reference.name.clone())) {
-            return Ok(());
-        }
-        names::check(NameKind::Secret, &reference.name)
-    }
-
-    /// Stores `value` as the next version of `reference` (creating the credential if new). An
-    /// empty value is refused (an empty pipe, by mistake); [`Vault::import_secrets`] keeps one.
-    pub fn set_secret(
-        &mut self,
-        reference: &SecretRef,
-        value: &SecretSlice<u8>,
-        options: SecretOptions,
-    ) -> Result<SecretSummary> {
-        let item = Item::new(reference, value.expose_secret(), &options, false, OffsetDateTime::now_utc());
-        let mut out = self.store_secrets(&[item], "secret.set")?;
-        out.pop().ok_or_else(|| Error::Storage("secret was not stored".into()))
-    }
-
-    /// Generates a value of `length` characters from `charset` and stores it as the next version.
-    pub fn generate_secret(
-        &mut self,
-        reference: &SecretRef,
-        length: usize,
-        charset: Charset,
-        options: SecretOptions,
-    ) -> Result<SecretSummary> {
-        let value = generate_secret(length, charset)?;
-        let item = Item::new(reference, value.expose_secret(), &options, true, OffsetDateTime::now_utc());
-        let mut out = self.store_secrets(&[item], "secret.generate")?;
-        out.pop().ok_or_else(|| Error::Storage("secret was not stored".into()))
-    }
-
-    /// Stores many secrets in one commit (one durable flush), then writes a snapshot. Unlike
-    /// [`Vault::set_secret`], an empty value is stored as it is (an env file's `EMPTY=`).
-    pub fn import_secrets(&mut self, secrets: &[NewSecret]) -> Result<Vec<SecretSummary>> {
-        let now = OffsetDateTime::now_utc();
-        let items: Vec<_> = secrets
-            .iter()
-            .map(|s| Item {
-                empty_ok: true,
-                ..Item::new(&s.reference, s.value.expose_secret(), &s.options, false, s.set_at.unwrap_or(now))
-            })
-            .collect();
-        let out = self.store_secrets(&items, "secret.import")?;
-        self.checkpoint()?;
-        Ok(out)
-    }
-
-    /// Returns a secret's value (the current version, or `version`). The reveal is audited
-    /// durably before the value is returned; if the audit entry cannot be written, nothing is
-    /// revealed.
-    pub fn reveal_secret(&mut self, reference: &SecretRef, version: Option<u32>) -> Result<SecretSlice<u8>> {
-        self.read_secret(reference, version, "secret.reveal")
-    }
-
-    /// Like [`Vault::reveal_secret`], for a value that goes to the clipboard rather than the
-    /// screen: audited as `secret.copy`, so the log tells the two apart.
-    pub fn copy_secret(&mut self, reference: &SecretRef, version: Option<u32>) -> Result<SecretSlice<u8>> {
-        self.read_secret(reference, version, "secret.copy")
-    }
-
     fn read_secret(&mut self, reference: &SecretRef, version: Option<u32>, action: &str) -> Result<SecretSlice<u8>> {
         let cred = self.credential(reference)?;
         let v = match version {
@@ -324,96 +446,6 @@ impl Vault {
             vec![AuditEvent::success(action, vec![obj]).with_detail(format!("version {}", v.version))],
         )?;
         Ok(SecretSlice::from(value.to_vec()))
-    }
-
-    /// A credential with its versions (timestamps and lengths; no values).
-    pub fn secret_history(&self, reference: &SecretRef) -> Result<Credential> {
-        self.credential(reference).cloned()
-    }
-
-    /// Every credential, or those of `service`, sorted by service then name.
-    pub fn list_secrets(&self, service: Option<&str>) -> Result<Vec<SecretSummary>> {
-        let index = &self.unlocked()?.index;
-        let filter = service.map(|s| index.service_named(s).map(|s| s.id)).transpose()?;
-        let now = OffsetDateTime::now_utc();
-        let mut v: Vec<SecretSummary> = index
-            .credentials
-            .values()
-            .filter(|c| filter.is_none_or(|id| c.service_id == id))
-            .map(|c| summary(&index.service_name(c.service_id), c, now))
-            .collect();
-        v.sort_by(|a, b| (&a.service, &a.name).cmp(&(&b.service, &b.name)));
-        Ok(v)
-    }
-
-    /// Renames a credential within its service. The record keeps its id and every version, so
-    /// its history and audit trail follow it. The new name must be a portable environment name
-    /// not used by another secret of the service. Bundles exported earlier keep the old name in
-    /// their history: that is the name those bundles carry.
-    pub fn rename_secret(&mut self, reference: &SecretRef, new_name: &str) -> Result<SecretSummary> {
-        let mut cred = self.credential(reference)?.clone();
-        if cred.name == new_name {
-            return Err(Error::Invalid(format!("{reference} already has that name")));
-        }
-        names::check(NameKind::Secret, new_name)?;
-        let index = &self.unlocked()?.index;
-        let service = index.service_name(cred.service_id);
-        if index.credential_by_name.contains_key(&(cred.service_id, new_name.to_string())) {
-            return Err(Error::Exists { kind: "secret", name: format!("{service}/{new_name}") });
-        }
-        let old = std::mem::replace(&mut cred.name, new_name.to_string());
-        let op = self.seal_object(cred.id, &ObjectRecord::Credential(cred.clone()))?;
-        let obj = AuditObject::new("secret", Some(cred.id), format!("{service}/{new_name}"));
-        let detail = format!("renamed from {old:?} to {new_name:?}");
-        self.commit(vec![op], vec![AuditEvent::success("secret.rename", vec![obj]).with_detail(detail)])?;
-        let index = &mut self.unlocked_mut()?.index;
-        index.remove_credential(cred.id);
-        index.put_credential(cred.clone());
-        Ok(summary(&service, &cred, OffsetDateTime::now_utc()))
-    }
-
-    /// Replaces a credential's target and rotation policy without storing a new value. Audited
-    /// with the old and new policy; an edit that changes nothing is refused.
-    pub fn set_secret_policy(&mut self, reference: &SecretRef, policy: SecretPolicy) -> Result<SecretSummary> {
-        if let Some(target) = &policy.target {
-            validate_target(target)?;
-        }
-        if policy.rotate_days == Some(0) {
-            return Err(Error::Invalid("a rotation policy is at least 1 day".into()));
-        }
-        let mut cred = self.credential(reference)?.clone();
-        let old = SecretPolicy { target: cred.target.clone(), rotate_days: cred.rotate_days };
-        if old == policy {
-            return Err(Error::Invalid(format!("{reference} already has that policy")));
-        }
-        cred.target = policy.target.clone();
-        cred.rotate_days = policy.rotate_days;
-        let op = self.seal_object(cred.id, &ObjectRecord::Credential(cred.clone()))?;
-        let obj = AuditObject::new("secret", Some(cred.id), reference.to_string());
-        let show = |p: &SecretPolicy| {
-            format!(
-                "target {}, rotation {}",
-                p.target.as_deref().unwrap_or("none"),
-                p.rotate_days.map_or("none".to_string(), |d| format!("{d} days"))
-            )
-        };
-        let detail = format!("{} -> {}", show(&old), show(&policy));
-        self.commit(vec![op], vec![AuditEvent::success("secret.policy", vec![obj]).with_detail(detail)])?;
-        let u = self.unlocked_mut()?;
-        let service = u.index.service_name(cred.service_id);
-        u.index.put_credential(cred.clone());
-        Ok(summary(&service, &cred, OffsetDateTime::now_utc()))
-    }
-
-    /// Removes a credential and every version of its value.
-    pub fn remove_secret(&mut self, reference: &SecretRef) -> Result<()> {
-        let cred = self.credential(reference)?.clone();
-        let mut ops = vec![Vault::delete_object(cred.id)];
-        ops.extend(cred.versions.iter().map(|v| Vault::delete_payload(v.payload_id)));
-        let obj = AuditObject::new("secret", Some(cred.id), reference.to_string());
-        self.commit(ops, vec![AuditEvent::success("secret.remove", vec![obj])])?;
-        self.unlocked_mut()?.index.remove_credential(cred.id);
-        Ok(())
     }
 }
 
@@ -434,19 +466,24 @@ mod tests {
             crate::CreateOptions { kdf: KdfCost::LogN(10), ..Default::default() },
         )
         .unwrap();
-        v.add_service(ServiceSpec { name: "payments".into(), environment: "prod".into(), ..Default::default() })
+        v.services_mut()
+            .add(ServiceSpec { name: "payments".into(), environment: "prod".into(), ..Default::default() })
             .unwrap();
         let r: SecretRef = "payments/STRIPE_KEY".parse().unwrap();
-        v.set_secret(&r, &SecretSlice::from(b"sk_1".to_vec()), SecretOptions::default()).unwrap();
+        v.secrets_mut().set(&r, &SecretSlice::from(b"sk_1".to_vec()), SecretOptions::default()).unwrap();
         let p = |t: Option<&str>, d: Option<u32>| SecretPolicy { target: t.map(Into::into), rotate_days: d };
-        let s = v.set_secret_policy(&r, p(Some("stripe"), Some(30))).unwrap();
+        let s = v.secrets_mut().set_policy(&r, p(Some("stripe"), Some(30))).unwrap();
         assert_eq!((s.target.as_deref(), s.rotate_days, s.versions), (Some("stripe"), Some(30), 1));
         for bad in [p(Some("stripe\nadmin"), None), p(Some("  "), None), p(None, Some(0))] {
-            assert_eq!(v.set_secret_policy(&r, bad).unwrap_err().code(), "invalid");
+            assert_eq!(v.secrets_mut().set_policy(&r, bad).unwrap_err().code(), "invalid");
         }
-        assert_eq!(v.set_secret_policy(&r, p(Some("stripe"), Some(30))).unwrap_err().code(), "invalid", "no change");
-        let cleared = v.set_secret_policy(&r, p(None, None)).unwrap();
+        assert_eq!(
+            v.secrets_mut().set_policy(&r, p(Some("stripe"), Some(30))).unwrap_err().code(),
+            "invalid",
+            "no change"
+        );
+        let cleared = v.secrets_mut().set_policy(&r, p(None, None)).unwrap();
         assert_eq!((cleared.target, cleared.rotate_days), (None, None));
-        assert_eq!(v.reveal_secret(&r, None).unwrap().expose_secret(), b"sk_1");
+        assert_eq!(v.secrets_mut().reveal(&r, None).unwrap().expose_secret(), b"sk_1");
     }
 }

@@ -14,6 +14,7 @@ use crate::model::{CertStatus, Certificate, ObjectRecord, Revocation, Service, S
 use crate::pki::crl::Reason;
 use crate::vault::index::Index;
 use crate::vault::Vault;
+use std::ops::{Deref, DerefMut};
 
 /// Environments in use: each spelling, and one spelling per folded name, so a new `Prod` is not
 /// added beside `prod` (one folded name has several spellings only in vaults made before the
@@ -57,17 +58,28 @@ impl Environments {
     }
 }
 
-impl Vault {
+feature_handle!(
+    /// The services of an unlocked vault: add, list, update, rename, remove.
+    Services, services, services_mut
+);
+
+impl<V: Deref<Target = Vault>> Services<V> {
     /// Adds a service; its name must be new.
-    pub fn add_service(&mut self, spec: ServiceSpec) -> Result<Service> {
-        let mut added = self.add_services(vec![spec])?;
+    pub fn add(&mut self, spec: ServiceSpec) -> Result<Service>
+    where
+        V: DerefMut<Target = Vault>,
+    {
+        let mut added = self.add_many(vec![spec])?;
         added.pop().ok_or_else(|| Error::Storage("service was not stored".into()))
     }
 
     /// Adds many services in one commit (one durable flush). All names must be new and distinct;
     /// if any is not, nothing is added.
-    pub fn add_services(&mut self, specs: Vec<ServiceSpec>) -> Result<Vec<Service>> {
-        let index = &self.unlocked()?.index;
+    pub fn add_many(&mut self, specs: Vec<ServiceSpec>) -> Result<Vec<Service>>
+    where
+        V: DerefMut<Target = Vault>,
+    {
+        let index = &self.vault.unlocked()?.index;
         let mut taken: HashMap<String, String> =
             index.services.values().map(|s| (folded(&s.name), s.name.clone())).collect();
         let mut envs = Environments::of(index);
@@ -103,12 +115,12 @@ impl Vault {
         let mut ops = Vec::with_capacity(services.len());
         let mut events = Vec::with_capacity(services.len());
         for svc in &services {
-            ops.push(self.seal_object(svc.id, &ObjectRecord::Service(svc.clone()))?);
+            ops.push(self.vault.seal_object(svc.id, &ObjectRecord::Service(svc.clone()))?);
             let obj = AuditObject::new("service", Some(svc.id), svc.name.clone());
             events.push(AuditEvent::success("service.add", vec![obj]));
         }
-        self.commit(ops, events)?;
-        let index = &mut self.unlocked_mut()?.index;
+        self.vault.commit(ops, events)?;
+        let index = &mut self.vault.unlocked_mut()?.index;
         for svc in &services {
             index.put_service(svc.clone());
         }
@@ -116,28 +128,31 @@ impl Vault {
     }
 
     /// Every service, sorted by name.
-    pub fn list_services(&self) -> Result<Vec<Service>> {
-        let mut v: Vec<Service> = self.unlocked()?.index.services.values().cloned().collect();
+    pub fn list(&self) -> Result<Vec<Service>> {
+        let mut v: Vec<Service> = self.vault.unlocked()?.index.services.values().cloned().collect();
         v.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(v)
     }
 
     /// One service by name.
-    pub fn service(&self, name: &str) -> Result<Service> {
-        self.unlocked()?.index.service_named(name).cloned()
+    pub fn get(&self, name: &str) -> Result<Service> {
+        self.vault.unlocked()?.index.service_named(name).cloned()
     }
 
     /// Changes a service's environment, owner, tags or SPIFFE ID. A new environment must follow
     /// the name rule; values that do not change are not re-checked, so a service from a vault
     /// made before the rule can still be edited.
-    pub fn update_service(&mut self, name: &str, update: ServiceUpdate) -> Result<Service> {
-        let mut svc = self.service(name)?;
+    pub fn update(&mut self, name: &str, update: ServiceUpdate) -> Result<Service>
+    where
+        V: DerefMut<Target = Vault>,
+    {
+        let mut svc = self.get(name)?;
         if let Some(env) = update.environment {
             if env != svc.environment && folded(&env) == folded(&svc.environment) {
                 // Moving from a legacy spelling (`Prod`) to the valid one is how it gets fixed.
                 names::check(NameKind::Environment, &env)?;
             } else if env != svc.environment {
-                Environments::of(&self.unlocked()?.index).check(&env)?;
+                Environments::of(&self.vault.unlocked()?.index).check(&env)?;
             }
             svc.environment = env;
         }
@@ -155,10 +170,10 @@ impl Vault {
             svc.spiffe_id = sid;
         }
         svc.updated = OffsetDateTime::now_utc();
-        let op = self.seal_object(svc.id, &ObjectRecord::Service(svc.clone()))?;
+        let op = self.vault.seal_object(svc.id, &ObjectRecord::Service(svc.clone()))?;
         let obj = AuditObject::new("service", Some(svc.id), svc.name.clone());
-        self.commit(vec![op], vec![AuditEvent::success("service.update", vec![obj])])?;
-        self.unlocked_mut()?.index.put_service(svc.clone());
+        self.vault.commit(vec![op], vec![AuditEvent::success("service.update", vec![obj])])?;
+        self.vault.unlocked_mut()?.index.put_service(svc.clone());
         Ok(svc)
     }
 
@@ -166,8 +181,11 @@ impl Vault {
     /// stores, bundle history and audit trail (all kept by id) follow it; credentials that name
     /// it as their target are updated in the same commit. The new name must follow the name rule
     /// and be unused (ignoring case).
-    pub fn rename_service(&mut self, name: &str, new_name: &str) -> Result<Service> {
-        let index = &self.unlocked()?.index;
+    pub fn rename(&mut self, name: &str, new_name: &str) -> Result<Service>
+    where
+        V: DerefMut<Target = Vault>,
+    {
+        let index = &self.vault.unlocked()?.index;
         let mut svc = index.service_named(name)?.clone();
         if svc.name == new_name {
             return Err(Error::Invalid(format!("service {} already has that name", names::shown(&svc.name))));
@@ -182,11 +200,11 @@ impl Vault {
         let mut retargeted: Vec<_> =
             index.credentials.values().filter(|c| c.target.as_deref() == Some(old.as_str())).cloned().collect();
         retargeted.sort_by_key(|c| c.id);
-        let mut ops = vec![self.seal_object(svc.id, &ObjectRecord::Service(svc.clone()))?];
+        let mut ops = vec![self.vault.seal_object(svc.id, &ObjectRecord::Service(svc.clone()))?];
         let mut objects = vec![AuditObject::new("service", Some(svc.id), svc.name.clone())];
         for c in &mut retargeted {
             c.target = Some(svc.name.clone());
-            ops.push(self.seal_object(c.id, &ObjectRecord::Credential(c.clone()))?);
+            ops.push(self.vault.seal_object(c.id, &ObjectRecord::Credential(c.clone()))?);
             let holder = if c.service_id == svc.id { svc.name.clone() } else { index.service_name(c.service_id) };
             objects.push(AuditObject::new("secret", Some(c.id), format!("{holder}/{}", c.name)));
         }
@@ -194,8 +212,8 @@ impl Vault {
         if !retargeted.is_empty() {
             detail.push_str(&format!("; target of {} secret(s) updated", retargeted.len()));
         }
-        self.commit(ops, vec![AuditEvent::success("service.rename", objects).with_detail(detail)])?;
-        let index = &mut self.unlocked_mut()?.index;
+        self.vault.commit(ops, vec![AuditEvent::success("service.rename", objects).with_detail(detail)])?;
+        let index = &mut self.vault.unlocked_mut()?.index;
         index.put_service(svc.clone());
         for c in retargeted {
             index.put_credential(c);
@@ -207,8 +225,11 @@ impl Vault {
     /// naming them, unless `force`, which removes the secrets and intents too and revokes the
     /// active certificates (reason cessationOfOperation, so their CAs' next CRLs list them), all
     /// in the same commit and audited. Says what went with it.
-    pub fn remove_service(&mut self, name: &str, force: bool) -> Result<ServiceRemoval> {
-        let index = &self.unlocked()?.index;
+    pub fn remove(&mut self, name: &str, force: bool) -> Result<ServiceRemoval>
+    where
+        V: DerefMut<Target = Vault>,
+    {
+        let index = &self.vault.unlocked()?.index;
         let svc = index.service_named(name)?.clone();
         let mut creds: Vec<_> = index.credentials.values().filter(|c| c.service_id == svc.id).cloned().collect();
         creds.sort_by(|a, b| a.name.cmp(&b.name));
@@ -249,7 +270,7 @@ impl Vault {
         for c in &mut certs {
             c.status = CertStatus::Revoked;
             c.revocation = Some(Revocation { time: now, reason });
-            ops.push(self.seal_object(c.id, &ObjectRecord::Certificate(c.clone()))?);
+            ops.push(self.vault.seal_object(c.id, &ObjectRecord::Certificate(c.clone()))?);
             events.push(
                 AuditEvent::success("cert.revoke", vec![AuditObject::new("certificate", Some(c.id), svc.name.clone())])
                     .with_detail(format!("serial {}, reason {reason:?}: service {} removed", c.serial, svc.name)),
@@ -268,14 +289,14 @@ impl Vault {
             event = event.with_detail(format!("forced: {}", went.join("; ")));
         }
         events.insert(0, event);
-        self.commit(ops, events)?;
+        self.vault.commit(ops, events)?;
         let removal = ServiceRemoval {
             service: svc.name.clone(),
             secrets: creds.iter().map(|c| c.name.clone()).collect(),
             intents: intent_names,
             revoked: certs.iter().map(|c| RevokedCert { id: c.id.to_string(), serial: c.serial.clone() }).collect(),
         };
-        let index = &mut self.unlocked_mut()?.index;
+        let index = &mut self.vault.unlocked_mut()?.index;
         for c in creds {
             index.remove_credential(c.id);
         }
@@ -290,7 +311,7 @@ impl Vault {
     }
 }
 
-/// What [`Vault::remove_service`] removed and revoked with the service.
+/// What [`Services::remove`] removed and revoked with the service.
 #[derive(Debug, Clone, Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ServiceRemoval {

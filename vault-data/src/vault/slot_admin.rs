@@ -8,28 +8,35 @@ use crate::crypto::passphrase::KdfCost;
 use crate::crypto::slots::{self, KeyFile, SlotInfo, SlotKind, SlotRecord};
 use crate::error::{Error, Result};
 use crate::ids::RecordId;
+use crate::vault::Keys;
 use crate::vault::{Unlock, Vault};
+use std::ops::{Deref, DerefMut};
 
-impl Vault {
+impl<V: Deref<Target = Vault>> Keys<V> {
     /// Every unlock slot (public facts only). Readable while locked.
-    pub fn slot_list(&self) -> Result<Vec<SlotInfo>> {
-        Ok(self.slots()?.iter().map(SlotInfo::from).collect())
+    pub fn slots(&self) -> Result<Vec<SlotInfo>> {
+        Ok(self.vault.slots()?.iter().map(SlotInfo::from).collect())
     }
 
     /// Adds (or replaces) the two-factor slot: the passphrase in `proof` AND `key_file`. `proof`
     /// must open a slot (passphrase, or passphrase and the current key file). The plain
-    /// passphrase slot stays until [`Vault::remove_slot`] drops it.
-    pub fn add_two_factor_slot(&mut self, proof: &Unlock, key_file: &KeyFile, cost: KdfCost) -> Result<SlotInfo> {
-        self.prove_real_factor(proof, "adding a two-factor slot")?;
+    /// passphrase slot stays until [`Keys::remove_slot`] drops it.
+    pub fn add_two_factor(&mut self, proof: &Unlock, key_file: &KeyFile, cost: KdfCost) -> Result<SlotInfo>
+    where
+        V: DerefMut<Target = Vault>,
+    {
+        self.vault.prove_real_factor(proof, "adding a two-factor slot")?;
         let passphrase: &SecretString = proof.passphrase().ok_or_else(|| {
             Error::NeedsRealFactor("adding a two-factor slot (it needs the passphrase it pairs with the file)".into())
         })?;
-        let slot = slots::wrap_two_factor(&self.vault_key()?, passphrase, key_file, cost)?;
+        let slot = slots::wrap_two_factor(&self.vault.vault_key()?, passphrase, key_file, cost)?;
         let info = SlotInfo::from(&slot);
         let obj = AuditObject::new("slot", Some(slot.id), "two_factor");
-        let mut next: Vec<SlotRecord> = self.slots()?.into_iter().filter(|s| s.kind != SlotKind::TwoFactor).collect();
+        let mut next: Vec<SlotRecord> =
+            self.vault.slots()?.into_iter().filter(|s| s.kind != SlotKind::TwoFactor).collect();
         next.push(slot);
-        self.replace_slots(next, AuditEvent::success("slot.add", vec![obj]).with_detail("passphrase and key file"))?;
+        self.vault
+            .replace_slots(next, AuditEvent::success("slot.add", vec![obj]).with_detail("passphrase and key file"))?;
         Ok(info)
     }
 
@@ -37,9 +44,12 @@ impl Vault {
     /// slot to unlock with day to day (passphrase or two-factor), or for the recovery slot (the
     /// way back: `rekey --new-recovery-key` replaces it). A device slot goes with its keyring
     /// entry through `device disable`.
-    pub fn remove_slot(&mut self, proof: &Unlock, id: RecordId) -> Result<SlotInfo> {
-        self.prove_real_factor(proof, "removing an unlock slot")?;
-        let slots = self.slots()?;
+    pub fn remove_slot(&mut self, proof: &Unlock, id: RecordId) -> Result<SlotInfo>
+    where
+        V: DerefMut<Target = Vault>,
+    {
+        self.vault.prove_real_factor(proof, "removing an unlock slot")?;
+        let slots = self.vault.slots()?;
         let slot = slots
             .iter()
             .find(|s| s.id == id)
@@ -70,7 +80,7 @@ impl Vault {
         let kind = format!("{:?}", slot.kind).to_lowercase();
         let next: Vec<SlotRecord> = slots.into_iter().filter(|s| s.id != id).collect();
         let obj = AuditObject::new("slot", Some(id), kind);
-        self.replace_slots(next, AuditEvent::success("slot.remove", vec![obj]))?;
+        self.vault.replace_slots(next, AuditEvent::success("slot.remove", vec![obj]))?;
         Ok(info)
     }
 }

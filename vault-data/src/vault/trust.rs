@@ -8,6 +8,7 @@ use crate::audit::{AuditEvent, AuditObject};
 use crate::error::{Error, Result};
 use crate::model::ObjectRecord;
 use crate::vault::Vault;
+use std::ops::{Deref, DerefMut};
 
 /// Which trust store(s) a change applies to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -42,10 +43,18 @@ pub struct TrustView {
     pub outbound: Vec<String>,
 }
 
-impl Vault {
+feature_handle!(
+    /// Which CAs each service trusts, inbound (clients it accepts) and outbound (servers it accepts).
+    TrustStores, trust, trust_mut
+);
+
+impl<V: Deref<Target = Vault>> TrustStores<V> {
     /// Adds (`add`) or removes a CA from a service's trust store(s).
-    pub fn set_trust(&mut self, service: &str, ca: &str, direction: Direction, add: bool) -> Result<TrustView> {
-        let index = &self.unlocked()?.index;
+    pub fn set(&mut self, service: &str, ca: &str, direction: Direction, add: bool) -> Result<TrustView>
+    where
+        V: DerefMut<Target = Vault>,
+    {
+        let index = &self.vault.unlocked()?.index;
         let mut svc = index.service_named(service)?.clone();
         let ca = index.ca_named(ca)?.clone();
         let mut changed = false;
@@ -75,37 +84,44 @@ impl Vault {
             ));
         }
         svc.updated = OffsetDateTime::now_utc();
-        let op = self.seal_object(svc.id, &ObjectRecord::Service(svc.clone()))?;
+        let op = self.vault.seal_object(svc.id, &ObjectRecord::Service(svc.clone()))?;
         let action = if add { "trust.add" } else { "trust.remove" };
         let objs = vec![
             AuditObject::new("service", Some(svc.id), svc.name.clone()),
             AuditObject::new("ca", Some(ca.id), ca.name.clone()),
         ];
-        self.commit(
+        self.vault.commit(
             vec![op],
             vec![AuditEvent::success(action, objs).with_detail(format!("{direction:?}").to_lowercase())],
         )?;
-        self.unlocked_mut()?.index.put_service(svc);
-        self.trust(service)
+        self.vault.unlocked_mut()?.index.put_service(svc);
+        self.of(service)
     }
 
     /// Makes `service` trust `ca` in `direction`, idempotently: when it already does, nothing is
     /// written and the second value is false (so scripts can run `trust add` again).
-    pub fn ensure_trust(&mut self, service: &str, ca: &str, direction: Direction) -> Result<(TrustView, bool)> {
-        let index = &self.unlocked()?.index;
+    pub fn ensure(&mut self, service: &str, ca: &str, direction: Direction) -> Result<(TrustView, bool)>
+    where
+        V: DerefMut<Target = Vault>,
+    {
+        let index = &self.vault.unlocked()?.index;
         let svc = index.service_named(service)?;
         let ca = index.ca_named(ca)?;
         let has = |wanted: bool, store: &[crate::ids::RecordId]| !wanted || store.contains(&ca.id);
         if has(direction.inbound(), &svc.trust_inbound) && has(direction.outbound(), &svc.trust_outbound) {
-            return Ok((self.trust(service)?, false));
+            return Ok((self.of(service)?, false));
         }
-        Ok((self.set_trust(service, &ca.name.clone(), direction, true)?, true))
+        let ca = ca.name.clone();
+        Ok((self.set(service, &ca, direction, true)?, true))
     }
 
     /// Adds many (service, CA, direction) trust entries in one commit; entries already present
     /// are skipped. Unknown names fail the whole batch before anything is written.
-    pub fn set_trust_bulk(&mut self, changes: &[(String, String, Direction)]) -> Result<usize> {
-        let index = &self.unlocked()?.index;
+    pub fn set_many(&mut self, changes: &[(String, String, Direction)]) -> Result<usize>
+    where
+        V: DerefMut<Target = Vault>,
+    {
+        let index = &self.vault.unlocked()?.index;
         let mut changed: std::collections::BTreeMap<crate::ids::RecordId, crate::model::Service> = Default::default();
         let mut events = Vec::new();
         for (service, ca, direction) in changes {
@@ -133,10 +149,10 @@ impl Vault {
         let n = events.len();
         let mut ops = Vec::with_capacity(changed.len());
         for svc in changed.values() {
-            ops.push(self.seal_object(svc.id, &ObjectRecord::Service(svc.clone()))?);
+            ops.push(self.vault.seal_object(svc.id, &ObjectRecord::Service(svc.clone()))?);
         }
-        self.commit(ops, events)?;
-        let index = &mut self.unlocked_mut()?.index;
+        self.vault.commit(ops, events)?;
+        let index = &mut self.vault.unlocked_mut()?.index;
         for (_, svc) in changed {
             index.put_service(svc);
         }
@@ -144,8 +160,8 @@ impl Vault {
     }
 
     /// A service's trust stores.
-    pub fn trust(&self, service: &str) -> Result<TrustView> {
-        let index = &self.unlocked()?.index;
+    pub fn of(&self, service: &str) -> Result<TrustView> {
+        let index = &self.vault.unlocked()?.index;
         let svc = index.service_named(service)?;
         let names = |ids: &[crate::ids::RecordId]| ids.iter().map(|i| index.ca_name(*i)).collect();
         Ok(TrustView {
