@@ -60,7 +60,7 @@ fn runs_in_agent(command: &Command) -> bool {
 pub fn connect(ctx: &Context) -> CliResult<Option<std::os::unix::net::UnixStream>> {
     match agent::connect(&ctx.vault_dir) {
         Ok(s) => Ok(s),
-        Err(e @ vault_data::Error::Invalid(_)) => {
+        Err(e @ vault_data::Error::Agent(_)) => {
             eprintln!("warning: {e}; running without the agent");
             Ok(None)
         }

@@ -99,17 +99,69 @@ pub fn socket_dir() -> Result<PathBuf> {
     Ok(dir)
 }
 
+/// What went wrong with the agent's socket or one conversation (see [`Error::Agent`]).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AgentFault {
+    /// The socket directory is not a private directory of this user.
+    #[error(
+        "the agent directory {} is not private (owner uid {owner}, mode {mode:o}; expected uid {expected}, mode 700); \
+         refusing to use it", .dir.display()
+    )]
+    NotPrivate {
+        /// The directory.
+        dir: PathBuf,
+        /// Its owner.
+        owner: u32,
+        /// Its permission bits.
+        mode: u32,
+        /// The uid it must belong to.
+        expected: u32,
+    },
+    /// Another agent answers on this vault's socket.
+    #[error("an agent is already running for this vault")]
+    AlreadyRunning,
+    /// The process at the other end runs as another user.
+    #[error("refused: the process at the other end runs as uid {peer}, not {me}")]
+    ForeignPeer {
+        /// The peer's uid.
+        peer: u32,
+        /// This process's uid.
+        me: u32,
+    },
+    /// Sending or receiving failed at the given step.
+    #[error("{step}: {detail}")]
+    Conversation {
+        /// Which step ("cannot talk to the agent", "cannot read the request", ...).
+        step: &'static str,
+        /// The system's words.
+        detail: String,
+    },
+    /// The agent closed the connection without a reply (it was locked or timed out meanwhile).
+    #[error("the agent stopped before answering (was it locked?)")]
+    NoReply,
+    /// A request larger than an agent accepts.
+    #[error("the request is too large")]
+    TooLarge,
+    /// A request that is not a request, or came without its three standard streams.
+    #[error("the request is not understood")]
+    Malformed,
+}
+
+fn talk(step: &'static str) -> impl FnOnce(std::io::Error) -> Error {
+    move |e| Error::Agent(AgentFault::Conversation { step, detail: e.to_string() })
+}
+
 /// Checks that `dir` is a real directory (not a link) owned by `uid` with no access for others.
 pub fn check_private_dir(dir: &Path, uid: u32) -> Result<()> {
     let meta = std::fs::symlink_metadata(dir).map_err(Error::io("cannot inspect", dir))?;
     if !meta.is_dir() || meta.uid() != uid || meta.permissions().mode() & 0o077 != 0 {
-        return Err(Error::Invalid(format!(
-            "the agent directory {} is not private (owner uid {}, mode {:o}; expected uid {uid}, mode 700); \
-             refusing to use it",
-            dir.display(),
-            meta.uid(),
-            meta.permissions().mode() & 0o7777
-        )));
+        return Err(Error::Agent(AgentFault::NotPrivate {
+            dir: dir.to_path_buf(),
+            owner: meta.uid(),
+            mode: meta.permissions().mode() & 0o7777,
+            expected: uid,
+        }));
     }
     Ok(())
 }
@@ -130,7 +182,7 @@ fn socket_name(vault_dir: &Path) -> String {
 pub fn bind(path: &Path) -> Result<UnixListener> {
     if path.exists() {
         if UnixStream::connect(path).is_ok() {
-            return Err(Error::Invalid("an agent is already running for this vault".into()));
+            return Err(Error::Agent(AgentFault::AlreadyRunning));
         }
         std::fs::remove_file(path).map_err(Error::io("cannot remove stale socket", path))?;
     }
@@ -143,14 +195,10 @@ pub fn bind(path: &Path) -> Result<UnixListener> {
 /// Checks that the process at the other end of `stream` runs as this user.
 pub fn check_peer(stream: &UnixStream) -> Result<()> {
     let cred = rustix::net::sockopt::socket_peercred(stream)
-        .map_err(|e| Error::Invalid(format!("cannot identify the agent's peer: {e}")))?;
+        .map_err(|e| talk("cannot identify the process at the other end")(e.into()))?;
     let me = rustix::process::getuid();
     if cred.uid != me {
-        return Err(Error::Invalid(format!(
-            "refused: the process at the other end runs as uid {}, not {}",
-            cred.uid.as_raw(),
-            me.as_raw()
-        )));
+        return Err(Error::Agent(AgentFault::ForeignPeer { peer: cred.uid.as_raw(), me: me.as_raw() }));
     }
     Ok(())
 }
@@ -187,23 +235,22 @@ pub fn connect(vault_dir: &Path) -> Result<Option<UnixStream>> {
 /// Sends `request` with the standard streams `stdio` (stdin, stdout, stderr), then waits for
 /// the reply.
 pub fn call(mut stream: UnixStream, request: &Request, stdio: [std::os::fd::BorrowedFd<'_>; 3]) -> Result<Reply> {
-    let body = serde_json::to_vec(request).map_err(|e| Error::Invalid(format!("cannot encode the request: {e}")))?;
+    let body = serde_json::to_vec(request).map_err(|e| talk("cannot encode the request")(e.into()))?;
     let len = (body.len() as u32).to_be_bytes();
     let mut space = [MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(3))];
     let mut control = rustix::net::SendAncillaryBuffer::new(&mut space);
     if !control.push(rustix::net::SendAncillaryMessage::ScmRights(&stdio)) {
-        return Err(Error::Invalid("cannot attach the standard streams".into()));
+        return Err(Error::Agent(AgentFault::Malformed));
     }
     let sent = rustix::net::sendmsg(&stream, &[IoSlice::new(&len)], &mut control, rustix::net::SendFlags::empty())
-        .map_err(|e| Error::Invalid(format!("cannot talk to the agent: {e}")))?;
+        .map_err(|e| talk("cannot talk to the agent")(e.into()))?;
     if sent != len.len() {
-        return Err(Error::Invalid("cannot talk to the agent: short write".into()));
+        return Err(talk("cannot talk to the agent")(std::io::ErrorKind::WriteZero.into()));
     }
-    stream.write_all(&body).map_err(|e| Error::Invalid(format!("cannot talk to the agent: {e}")))?;
+    stream.write_all(&body).map_err(talk("cannot talk to the agent"))?;
     let mut answer = Vec::new();
-    stream.read_to_end(&mut answer).map_err(|e| Error::Invalid(format!("the agent did not answer: {e}")))?;
-    serde_json::from_slice(&answer)
-        .map_err(|_| Error::Invalid("the agent stopped before answering (was it locked?)".into()))
+    stream.read_to_end(&mut answer).map_err(talk("the agent did not answer"))?;
+    serde_json::from_slice(&answer).map_err(|_| Error::Agent(AgentFault::NoReply))
 }
 
 /// Receives one request (after the caller checked the peer).
@@ -217,7 +264,7 @@ pub fn receive(stream: &mut UnixStream) -> Result<Received> {
         &mut control,
         rustix::net::RecvFlags::CMSG_CLOEXEC,
     )
-    .map_err(|e| Error::Invalid(format!("cannot read the request: {e}")))?;
+    .map_err(|e| talk("cannot read the request")(e.into()))?;
     let mut fds: Vec<OwnedFd> = Vec::new();
     for msg in control.drain() {
         if let rustix::net::RecvAncillaryMessage::ScmRights(rights) = msg {
@@ -225,27 +272,23 @@ pub fn receive(stream: &mut UnixStream) -> Result<Received> {
         }
     }
     if got.bytes < len.len() {
-        stream
-            .read_exact(&mut len[got.bytes..])
-            .map_err(|e| Error::Invalid(format!("cannot read the request: {e}")))?;
+        stream.read_exact(&mut len[got.bytes..]).map_err(|e| talk("cannot read the request")(e.into()))?;
     }
     let n = u32::from_be_bytes(len) as usize;
     if n > MAX_REQUEST {
-        return Err(Error::Invalid("the request is too large".into()));
+        return Err(Error::Agent(AgentFault::TooLarge));
     }
     let mut body = vec![0u8; n];
-    stream.read_exact(&mut body).map_err(|e| Error::Invalid(format!("cannot read the request: {e}")))?;
-    let request: Request =
-        serde_json::from_slice(&body).map_err(|_| Error::Invalid("the request is not understood".into()))?;
-    let [a, b, c]: [OwnedFd; 3] =
-        fds.try_into().map_err(|_| Error::Invalid("the request did not carry its standard streams".into()))?;
+    stream.read_exact(&mut body).map_err(talk("cannot read the request"))?;
+    let request: Request = serde_json::from_slice(&body).map_err(|_| Error::Agent(AgentFault::Malformed))?;
+    let [a, b, c]: [OwnedFd; 3] = fds.try_into().map_err(|_| Error::Agent(AgentFault::Malformed))?;
     Ok(Received { request, stdio: [a.into(), b.into(), c.into()], peer_pid: peer_pid(stream) })
 }
 
 /// Sends the reply and closes the connection.
 pub fn reply(mut stream: UnixStream, reply: &Reply) -> Result<()> {
-    let body = serde_json::to_vec(reply).map_err(|e| Error::Invalid(format!("cannot encode the reply: {e}")))?;
-    stream.write_all(&body).map_err(|e| Error::Invalid(format!("cannot answer the client: {e}")))
+    let body = serde_json::to_vec(reply).map_err(|e| talk("cannot encode the reply")(e.into()))?;
+    stream.write_all(&body).map_err(talk("cannot answer the client"))
 }
 
 #[cfg(test)]
@@ -259,7 +302,7 @@ mod tests {
         std::fs::set_permissions(d.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
         check_private_dir(d.path(), uid).unwrap();
         std::fs::set_permissions(d.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
-        assert!(matches!(check_private_dir(d.path(), uid), Err(Error::Invalid(m)) if m.contains("not private")));
+        assert!(matches!(check_private_dir(d.path(), uid), Err(Error::Agent(AgentFault::NotPrivate { .. }))));
         std::fs::set_permissions(d.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
         assert!(check_private_dir(d.path(), uid + 1).is_err(), "another owner is refused");
     }

@@ -104,6 +104,16 @@ pub enum Error {
         /// The name that is taken.
         name: String,
     },
+    /// A name that differs only in case from one in use (names are unique ignoring case).
+    #[error("{kind} {name:?} differs only in case from the {kind} {existing:?} in use; use that spelling, or rename it first")]
+    CaseClash {
+        /// What kind of name ("environment", ...).
+        kind: &'static str,
+        /// The name given.
+        name: String,
+        /// The spelling in use.
+        existing: String,
+    },
     /// Removing something that other records still point at.
     #[error(
         "service {name:?} is still referenced by {references}; remove those first (removing it anyway also \
@@ -163,7 +173,41 @@ pub enum Error {
         /// True: the format needs it; false: it does not go with this format.
         needed: bool,
     },
-    /// Input the user gave is not acceptable; the message says why.
+    /// A word that is not one of the accepted choices (a key type, an export format, ...).
+    #[error("unknown {what} {given:?}: use {}", one_of(.choices))]
+    UnknownChoice {
+        /// What was being chosen.
+        what: Choice,
+        /// The word given.
+        given: String,
+        /// The accepted words.
+        choices: Vec<String>,
+    },
+    /// A number outside the range a rule allows.
+    #[error("{what} {value} is outside {min}..={max}")]
+    OutOfRange {
+        /// What the number counts.
+        what: Quantity,
+        /// The number given.
+        value: u64,
+        /// The smallest allowed.
+        min: u64,
+        /// The largest allowed.
+        max: u64,
+    },
+    /// An edit that would change nothing (a rename to the same name, the same policy again).
+    #[error("{subject} already has that {what}")]
+    Unchanged {
+        /// What was being edited (a service, CA or secret, shown as the user names it).
+        subject: String,
+        /// Which property ("name", "policy").
+        what: &'static str,
+    },
+    /// The agent's socket or conversation failed, or the other end was refused.
+    #[error("{0}")]
+    Agent(crate::agent::AgentFault),
+    /// Input that breaks a rule of the vault; the message says which (in the vault's terms,
+    /// never a command of one shell).
     #[error("{0}")]
     Invalid(String),
     /// A record, the audit chain or a snapshot failed authentication or is missing.
@@ -268,6 +312,14 @@ pub enum ErrorCode {
     NoActiveCertificate,
     /// `invalid`.
     Invalid,
+    /// `unknown_choice`.
+    UnknownChoice,
+    /// `out_of_range`.
+    OutOfRange,
+    /// `unchanged`.
+    Unchanged,
+    /// `agent`.
+    Agent,
     /// `integrity`.
     Integrity,
     /// `rolled_back`.
@@ -306,6 +358,10 @@ impl ErrorCode {
         ErrorCode::NeedsForce,
         ErrorCode::NoActiveCertificate,
         ErrorCode::Invalid,
+        ErrorCode::UnknownChoice,
+        ErrorCode::OutOfRange,
+        ErrorCode::Unchanged,
+        ErrorCode::Agent,
         ErrorCode::Integrity,
         ErrorCode::RolledBack,
         ErrorCode::UnsupportedFormat,
@@ -337,6 +393,10 @@ impl ErrorCode {
             ErrorCode::NeedsForce => "needs_force",
             ErrorCode::NoActiveCertificate => "no_active_certificate",
             ErrorCode::Invalid => "invalid",
+            ErrorCode::UnknownChoice => "unknown_choice",
+            ErrorCode::OutOfRange => "out_of_range",
+            ErrorCode::Unchanged => "unchanged",
+            ErrorCode::Agent => "agent",
             ErrorCode::Integrity => "integrity",
             ErrorCode::RolledBack => "rolled_back",
             ErrorCode::UnsupportedFormat => "unsupported_format",
@@ -345,6 +405,96 @@ impl ErrorCode {
             ErrorCode::PermissionDenied => "permission_denied",
             ErrorCode::Keyring => "keyring",
         }
+    }
+}
+
+/// What an [`Error::UnknownChoice`] was choosing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Choice {
+    /// A private key type (`ecdsa-p256`, ...).
+    KeyType,
+    /// A revocation reason (`key-compromise`, ...).
+    RevocationReason,
+    /// A finding severity.
+    Severity,
+    /// A kind of finding.
+    FindingKind,
+    /// An `inject` template filter.
+    TemplateFilter,
+    /// An export format.
+    ExportFormat,
+    /// The characters a generated secret is drawn from.
+    Charset,
+}
+
+impl std::fmt::Display for Choice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Choice::KeyType => "key type",
+            Choice::RevocationReason => "revocation reason",
+            Choice::Severity => "severity",
+            Choice::FindingKind => "finding kind",
+            Choice::TemplateFilter => "filter",
+            Choice::ExportFormat => "export format",
+            Choice::Charset => "charset",
+        })
+    }
+}
+
+/// What an [`Error::OutOfRange`] number counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Quantity {
+    /// A certificate's validity, in days.
+    ValidityDays,
+    /// scrypt's work factor (log2 N).
+    ScryptWorkFactor,
+    /// The length of a generated secret, in characters.
+    GeneratedLength,
+    /// A rotation policy, in days.
+    RotationDays,
+}
+
+impl std::fmt::Display for Quantity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Quantity::ValidityDays => "validity (days)",
+            Quantity::ScryptWorkFactor => "scrypt work factor",
+            Quantity::GeneratedLength => "length",
+            Quantity::RotationDays => "rotation policy (days)",
+        })
+    }
+}
+
+fn one_of(choices: &[String]) -> String {
+    match choices {
+        [] => String::new(),
+        [one] => one.clone(),
+        [rest @ .., last] => format!("{} or {last}", rest.join(", ")),
+    }
+}
+
+impl Error {
+    /// `given` is not one of `choices` for `what`.
+    pub(crate) fn unknown_choice<S: ToString>(
+        what: Choice,
+        given: &str,
+        choices: impl IntoIterator<Item = S>,
+    ) -> Error {
+        Error::UnknownChoice {
+            what,
+            given: given.to_string(),
+            choices: choices.into_iter().map(|c| c.to_string()).collect(),
+        }
+    }
+
+    /// Checks that `value` lies in `range`.
+    pub(crate) fn check_range(what: Quantity, value: u64, range: std::ops::RangeInclusive<u64>) -> Result<()> {
+        if range.contains(&value) {
+            return Ok(());
+        }
+        Err(Error::OutOfRange { what, value, min: *range.start(), max: *range.end() })
     }
 }
 
@@ -463,13 +613,17 @@ impl Error {
             Error::UnknownCa(_) => ErrorCode::UnknownCa,
             Error::UnknownEnvironment(_) => ErrorCode::UnknownEnvironment,
             Error::UnknownCertificate(_) => ErrorCode::UnknownCertificate,
-            Error::Exists { .. } => ErrorCode::Exists,
+            Error::Exists { .. } | Error::CaseClash { .. } => ErrorCode::Exists,
             Error::StillReferenced { .. } => ErrorCode::StillReferenced,
             Error::WontReplace { .. } | Error::OutputExists { .. } => ErrorCode::WontReplace,
             Error::NeedsForce { .. } => ErrorCode::NeedsForce,
             Error::NoActiveCertificate { .. } => ErrorCode::NoActiveCertificate,
             Error::TlsVariableName { .. } => ErrorCode::Invalid,
             Error::Invalid(_) | Error::ExportOption { .. } => ErrorCode::Invalid,
+            Error::UnknownChoice { .. } => ErrorCode::UnknownChoice,
+            Error::OutOfRange { .. } => ErrorCode::OutOfRange,
+            Error::Unchanged { .. } => ErrorCode::Unchanged,
+            Error::Agent(_) => ErrorCode::Agent,
             Error::Integrity(_) | Error::Damaged(_) => ErrorCode::Integrity,
             Error::RolledBack { .. } => ErrorCode::RolledBack,
             Error::UnsupportedFormat { .. } => ErrorCode::UnsupportedFormat,
@@ -501,7 +655,43 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 #[cfg(test)]
 mod code_tests {
-    use super::ErrorCode;
+    use super::{Choice, Error, ErrorCode, Quantity};
+    use crate::model::types::{KeyType, Reason};
+
+    #[test]
+    fn an_unknown_choice_carries_the_word_and_every_accepted_one() {
+        let err = KeyType::parse("dsa").unwrap_err();
+        let Error::UnknownChoice { what, given, choices } = &err else { panic!("{err:?}") };
+        assert_eq!((*what, given.as_str()), (Choice::KeyType, "dsa"));
+        assert_eq!(choices.len(), KeyType::ALL.len());
+        assert!(err.to_string().starts_with("unknown key type \"dsa\": use "), "{err}");
+        assert!(err.to_string().ends_with(&format!("or {}", KeyType::ALL[KeyType::ALL.len() - 1].name())));
+        // Every listed reason parses: the list and the parser cannot drift apart.
+        for name in Reason::NAMES {
+            assert!(Reason::parse(name).is_ok(), "{name}");
+        }
+        assert_eq!(Reason::parse("stolen").unwrap_err().error_code(), ErrorCode::UnknownChoice);
+    }
+
+    #[test]
+    fn every_finding_kind_is_listed_and_parses_back() {
+        let err = crate::graph::FindingKind::parse("overtrust").unwrap_err();
+        let Error::UnknownChoice { choices, .. } = &err else { panic!("{err:?}") };
+        assert_eq!(choices.len(), crate::graph::FindingKind::ALL.len());
+        for c in choices {
+            assert!(crate::graph::FindingKind::parse(c).is_ok(), "{c}");
+        }
+    }
+
+    #[test]
+    fn a_range_check_reports_the_bounds_and_accepts_both_ends() {
+        assert!(Error::check_range(Quantity::ValidityDays, 1, 1..=36_500).is_ok());
+        assert!(Error::check_range(Quantity::ValidityDays, 36_500, 1..=36_500).is_ok());
+        let err = Error::check_range(Quantity::ValidityDays, 0, 1..=36_500).unwrap_err();
+        assert!(matches!(err, Error::OutOfRange { value: 0, min: 1, max: 36_500, .. }));
+        assert_eq!(err.to_string(), "validity (days) 0 is outside 1..=36500");
+        assert_eq!(err.error_code(), ErrorCode::OutOfRange);
+    }
 
     #[test]
     fn wire_names_match_serde() {

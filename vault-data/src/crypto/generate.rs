@@ -38,9 +38,11 @@ impl Charset {
             "symbols" => Ok(Charset::Symbols),
             "hex" => Ok(Charset::Hex),
             "digits" => Ok(Charset::Digits),
-            other => {
-                Err(Error::Invalid(format!("unknown charset {other:?}: use alphanumeric, symbols, hex or digits")))
-            }
+            other => Err(Error::unknown_choice(
+                crate::error::Choice::Charset,
+                other,
+                ["alphanumeric", "symbols", "hex", "digits"],
+            )),
         }
     }
 }
@@ -50,13 +52,8 @@ pub const GENERATED_LEN: std::ops::RangeInclusive<usize> = 8..=4096;
 
 /// Generates `len` characters drawn uniformly from `charset`.
 pub fn generate_secret(len: usize, charset: Charset) -> Result<SecretSlice<u8>> {
-    if !GENERATED_LEN.contains(&len) {
-        return Err(Error::Invalid(format!(
-            "length {len} is outside {}..={}",
-            GENERATED_LEN.start(),
-            GENERATED_LEN.end()
-        )));
-    }
+    let (min, max) = (*GENERATED_LEN.start() as u64, *GENERATED_LEN.end() as u64);
+    Error::check_range(crate::error::Quantity::GeneratedLength, len as u64, min..=max)?;
     let alphabet = charset.alphabet();
     let dist = Uniform::from(0..alphabet.len());
     let mut rng = rand::rngs::OsRng;

@@ -26,11 +26,8 @@ pub enum KdfCost {
 impl KdfCost {
     /// An explicit cost, refused below [`MIN_SCRYPT_LOG_N`] or above the unlock cap.
     pub fn checked(log_n: u8) -> crate::Result<Self> {
-        if !(MIN_SCRYPT_LOG_N..=MAX_SCRYPT_LOG_N).contains(&log_n) {
-            return Err(crate::Error::Invalid(format!(
-                "scrypt work factor {log_n} is outside the safe range {MIN_SCRYPT_LOG_N}..={MAX_SCRYPT_LOG_N}"
-            )));
-        }
+        let safe = u64::from(MIN_SCRYPT_LOG_N)..=u64::from(MAX_SCRYPT_LOG_N);
+        crate::Error::check_range(crate::error::Quantity::ScryptWorkFactor, log_n.into(), safe)?;
         Ok(KdfCost::LogN(log_n))
     }
 }

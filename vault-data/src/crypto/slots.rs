@@ -157,9 +157,7 @@ pub(crate) fn wrap_two_factor(
 pub(crate) fn wrap_passphrase(vk: &VaultKey, passphrase: &SecretString, cost: KdfCost) -> Result<SlotRecord> {
     let mut recipient = age::scrypt::Recipient::new(passphrase.clone());
     if let KdfCost::LogN(n) = cost {
-        if n == 0 || n >= 64 {
-            return Err(Error::Invalid(format!("scrypt work factor {n} is out of range")));
-        }
+        Error::check_range(crate::error::Quantity::ScryptWorkFactor, n.into(), 1..=63)?;
         recipient.set_work_factor(n);
     }
     let wrapped = age::encrypt(&recipient, &wrapped_plaintext(vk, None))

@@ -38,7 +38,13 @@ impl Filter {
             "yaml" | "yml" => Filter::Yaml,
             "shell" | "sh" => Filter::Shell,
             "raw" => Filter::Raw,
-            other => return Err(Error::Invalid(format!("unknown filter {other:?}: use json, yaml, shell or raw"))),
+            other => {
+                return Err(Error::unknown_choice(
+                    crate::error::Choice::TemplateFilter,
+                    other,
+                    ["json", "yaml", "shell", "raw"],
+                ))
+            }
         })
     }
 

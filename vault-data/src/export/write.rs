@@ -72,9 +72,8 @@ impl Format {
             "env" => Format::Env,
             "age" => Format::age(recipients)?,
             other => {
-                return Err(Error::Invalid(format!(
-                    "unknown export format {other:?}: use dir, tar.gz, age, k8s, compose or env"
-                )))
+                let known = ["dir", "tar.gz", "age", "k8s", "compose", "env", "p12"];
+                return Err(Error::unknown_choice(crate::error::Choice::ExportFormat, other, known));
             }
         };
         Ok(format)

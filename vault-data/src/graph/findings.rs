@@ -38,7 +38,11 @@ impl Severity {
             "low" => Severity::Low,
             "info" => Severity::Info,
             other => {
-                return Err(crate::Error::Invalid(format!("unknown severity {other:?}: use high, medium, low or info")))
+                return Err(crate::Error::unknown_choice(
+                    crate::error::Choice::Severity,
+                    other,
+                    ["high", "medium", "low", "info"],
+                ))
             }
         })
     }
@@ -74,15 +78,30 @@ pub enum FindingKind {
 }
 
 impl FindingKind {
+    /// Every kind, in the order findings are listed.
+    pub const ALL: &'static [FindingKind] = &[
+        FindingKind::OverTrust,
+        FindingKind::BrokenIntent,
+        FindingKind::Expired,
+        FindingKind::ExpiringSoon,
+        FindingKind::RevokedCurrent,
+        FindingKind::RevokedDeployed,
+        FindingKind::WeakCrypto,
+        FindingKind::CrossEnvironment,
+        FindingKind::StaleCredential,
+        FindingKind::UnusedCa,
+        FindingKind::BlastRadius,
+    ];
+
     /// The kind named as in JSON (`over_trust`, `broken_intent`, ...); an unknown name is an
     /// error listing the known ones.
     pub fn parse(name: &str) -> crate::Result<FindingKind> {
         use serde::de::IntoDeserializer;
         let de: serde::de::value::StrDeserializer<'_, serde::de::value::Error> = name.into_deserializer();
         serde::Deserialize::deserialize(de).map_err(|_| {
-            crate::Error::Invalid(format!(
-                "unknown finding kind {name:?}: use a kind as `findings --json` names it, e.g. over_trust"
-            ))
+            let known =
+                FindingKind::ALL.iter().filter_map(|k| serde_json::to_value(k).ok()?.as_str().map(String::from));
+            crate::Error::unknown_choice(crate::error::Choice::FindingKind, name, known)
         })
     }
 }

@@ -268,5 +268,5 @@ fn tag_and_finding_kind_filters_keep_the_matching_services_and_only_that_kind_of
     assert!(g.findings.iter().all(|f| f.kind == FindingKind::BrokenIntent), "only that kind is listed");
     assert!(!g.findings.is_empty());
     assert_eq!(FindingKind::parse("over_trust").unwrap(), FindingKind::OverTrust);
-    assert_eq!(FindingKind::parse("over-trust").unwrap_err().code(), "invalid");
+    assert_eq!(FindingKind::parse("over-trust").unwrap_err().code(), "unknown_choice");
 }

@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Result};
+use crate::error::{Choice, Error, Result};
 
 /// A key algorithm and size.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
@@ -66,8 +66,7 @@ impl KeyType {
             "rsa3072" => KeyType::Rsa3072,
             "rsa4096" => KeyType::Rsa4096,
             _ => {
-                let names: Vec<_> = KeyType::ALL.iter().map(|k| k.name()).collect();
-                return Err(Error::Invalid(format!("unknown key type {s:?}: use one of {}", names.join(", "))));
+                return Err(Error::unknown_choice(Choice::KeyType, s, KeyType::ALL.iter().map(|k| k.name())));
             }
         })
     }
@@ -99,6 +98,16 @@ pub enum Reason {
 }
 
 impl Reason {
+    /// The names [`Reason::parse`] accepts.
+    pub const NAMES: [&'static str; 6] = [
+        "unspecified",
+        "key-compromise",
+        "ca-compromise",
+        "affiliation-changed",
+        "superseded",
+        "cessation-of-operation",
+    ];
+
     /// Parses the CLI spelling (`key-compromise`, ...).
     pub fn parse(s: &str) -> Result<Self> {
         Ok(match s {
@@ -108,12 +117,7 @@ impl Reason {
             "affiliation-changed" => Reason::AffiliationChanged,
             "superseded" => Reason::Superseded,
             "cessation-of-operation" => Reason::CessationOfOperation,
-            other => {
-                return Err(Error::Invalid(format!(
-                    "unknown revocation reason {other:?}: use unspecified, key-compromise, ca-compromise, \
-                     affiliation-changed, superseded or cessation-of-operation"
-                )))
-            }
+            other => return Err(Error::unknown_choice(Choice::RevocationReason, other, Reason::NAMES)),
         })
     }
 }

@@ -96,9 +96,7 @@ fn dn(cn: &str) -> DistinguishedName {
 }
 
 fn validity(days: u32, now: OffsetDateTime) -> Result<(OffsetDateTime, OffsetDateTime)> {
-    if days == 0 || days > 36_500 {
-        return Err(Error::Invalid(format!("validity of {days} days is outside 1..=36500")));
-    }
+    Error::check_range(crate::error::Quantity::ValidityDays, days.into(), 1..=36_500)?;
     Ok((now - BACKDATE, now + Duration::days(i64::from(days))))
 }
 

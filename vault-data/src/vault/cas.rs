@@ -327,7 +327,7 @@ impl<V: Deref<Target = Vault>> Authorities<V> {
         let index = &self.vault.unlocked()?.index;
         let mut ca = index.ca_named(name)?.clone();
         if ca.name == new_name {
-            return Err(Error::Invalid(format!("CA {} already has that name", names::shown(&ca.name))));
+            return Err(Error::Unchanged { subject: format!("CA {}", names::shown(&ca.name)), what: "name" });
         }
         if let Some(other) = index.ca_name_taken(new_name, Some(ca.id)) {
             return Err(Error::Exists { kind: "CA", name: other.name.clone() });

@@ -455,7 +455,7 @@ impl<V: Deref<Target = Vault>> Certificates<V> {
         let svc = index.service_named(service)?.clone();
         let info = inspect(&der)?;
         if info.is_ca {
-            return Err(Error::Invalid(format!("{cert_origin}: this is a CA certificate; use `ca import`")));
+            return Err(Error::Invalid(format!("{cert_origin}: this is a CA certificate; import it as a CA")));
         }
         let issuer = index.ca_with_subject(&info.issuer).map(|c| c.id);
         let now = OffsetDateTime::now_utc();

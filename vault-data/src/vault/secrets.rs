@@ -40,6 +40,11 @@ pub struct SecretPolicy {
 /// Longest target text kept; a target is a name, not a document.
 const MAX_TARGET_LEN: usize = 200;
 
+/// A rotation policy is a day or more (and, as for certificates, at most a hundred years).
+fn check_rotation(days: Option<u32>) -> Result<()> {
+    days.map_or(Ok(()), |d| Error::check_range(crate::error::Quantity::RotationDays, d.into(), 1..=36_500))
+}
+
 /// A target is shown in lists and findings: one line of printable text.
 fn validate_target(target: &str) -> Result<()> {
     if target.trim().is_empty() || target.len() > MAX_TARGET_LEN || target.chars().any(char::is_control) {
@@ -264,7 +269,7 @@ impl<V: Deref<Target = Vault>> Secrets<V> {
     {
         let mut cred = self.vault.credential(reference)?.clone();
         if cred.name == new_name {
-            return Err(Error::Invalid(format!("{reference} already has that name")));
+            return Err(Error::Unchanged { subject: reference.to_string(), what: "name" });
         }
         names::check(NameKind::Secret, new_name)?;
         let index = &self.vault.unlocked()?.index;
@@ -292,13 +297,11 @@ impl<V: Deref<Target = Vault>> Secrets<V> {
         if let Some(target) = &policy.target {
             validate_target(target)?;
         }
-        if policy.rotate_days == Some(0) {
-            return Err(Error::Invalid("a rotation policy is at least 1 day".into()));
-        }
+        check_rotation(policy.rotate_days)?;
         let mut cred = self.vault.credential(reference)?.clone();
         let old = SecretPolicy { target: cred.target.clone(), rotate_days: cred.rotate_days };
         if old == policy {
-            return Err(Error::Invalid(format!("{reference} already has that policy")));
+            return Err(Error::Unchanged { subject: reference.to_string(), what: "policy" });
         }
         cred.target = policy.target.clone();
         cred.rotate_days = policy.rotate_days;
@@ -393,9 +396,7 @@ impl Vault {
             validate_target(target)?;
             cred.target = Some(target.clone());
         }
-        if options.rotate_days == Some(0) {
-            return Err(Error::Invalid("a rotation policy is at least 1 day".into()));
-        }
+        check_rotation(options.rotate_days)?;
         if options.rotate_days.is_some() {
             cred.rotate_days = options.rotate_days;
         }
@@ -474,12 +475,13 @@ mod tests {
         let p = |t: Option<&str>, d: Option<u32>| SecretPolicy { target: t.map(Into::into), rotate_days: d };
         let s = v.secrets_mut().set_policy(&r, p(Some("stripe"), Some(30))).unwrap();
         assert_eq!((s.target.as_deref(), s.rotate_days, s.versions), (Some("stripe"), Some(30), 1));
-        for bad in [p(Some("stripe\nadmin"), None), p(Some("  "), None), p(None, Some(0))] {
+        for bad in [p(Some("stripe\nadmin"), None), p(Some("  "), None)] {
             assert_eq!(v.secrets_mut().set_policy(&r, bad).unwrap_err().code(), "invalid");
         }
+        assert_eq!(v.secrets_mut().set_policy(&r, p(None, Some(0))).unwrap_err().code(), "out_of_range");
         assert_eq!(
             v.secrets_mut().set_policy(&r, p(Some("stripe"), Some(30))).unwrap_err().code(),
-            "invalid",
+            "unchanged",
             "no change"
         );
         let cleared = v.secrets_mut().set_policy(&r, p(None, None)).unwrap();

@@ -47,12 +47,9 @@ impl Environments {
             return Ok(());
         }
         match self.folded.get(&folded(env)) {
-            Some(existing) => Err(Error::Invalid(format!(
-                "environment {} differs only in case from the environment {} in use; rename that one first \
-                 (`keyloom service edit SERVICE --env {env}` for each of its services; `keyloom doctor` lists them)",
-                names::shown(env),
-                names::shown(existing),
-            ))),
+            Some(existing) => {
+                Err(Error::CaseClash { kind: "environment", name: env.to_string(), existing: existing.clone() })
+            }
             None => Ok(()),
         }
     }
@@ -188,7 +185,7 @@ impl<V: Deref<Target = Vault>> Services<V> {
         let index = &self.vault.unlocked()?.index;
         let mut svc = index.service_named(name)?.clone();
         if svc.name == new_name {
-            return Err(Error::Invalid(format!("service {} already has that name", names::shown(&svc.name))));
+            return Err(Error::Unchanged { subject: format!("service {}", names::shown(&svc.name)), what: "name" });
         }
         if let Some(other) = index.service_name_taken(new_name, Some(svc.id)) {
             return Err(Error::Exists { kind: "service", name: other.name.clone() });

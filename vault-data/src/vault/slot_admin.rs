@@ -54,7 +54,7 @@ impl<V: Deref<Target = Vault>> Keys<V> {
             .iter()
             .find(|s| s.id == id)
             .cloned()
-            .ok_or_else(|| Error::Invalid(format!("this vault has no unlock slot {id} (see `slot list`)")))?;
+            .ok_or_else(|| Error::Invalid(format!("this vault has no unlock slot {id}")))?;
         match slot.kind {
             SlotKind::Recovery => {
                 return Err(Error::Invalid(
