@@ -176,7 +176,7 @@ fn passwd_recover_and_rekey() {
 
     // A weak floor is refused by the CLI.
     let err = v.fails(&["passwd", "--scrypt-log-n", "8"], 1);
-    assert!(err.contains("outside the safe range"), "{err}");
+    assert!(err.contains("scrypt work factor 8 is outside 14..=22"), "{err}");
 
     // A passphrase the policy refuses (zxcvbn score < 2) is refused here as in the desktop app,
     // after the current one is proven, without echoing it; the old passphrase keeps working.

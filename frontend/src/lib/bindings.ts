@@ -584,7 +584,11 @@ slot: number,
 /**
  * How many services it holds.
  */
-services: number, };
+services: number, 
+/**
+ * The id of the node that stands for the whole environment in an overview.
+ */
+node: string, };
 
 export type Node = { 
 /**
@@ -880,7 +884,12 @@ id: RecordId,
 /**
  * Name.
  */
-name: string, };
+name: string, 
+/**
+ * The id of its node in the trust graph (services and CAs; other entities have none), so
+ * front ends select it without knowing how node ids are made.
+ */
+node: string | null, };
 
 export type Explanation = { 
 /**

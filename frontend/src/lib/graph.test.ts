@@ -47,7 +47,7 @@ const finding = (id: string, kind: Finding["kind"], severity: Finding["severity"
   id,
   kind,
   severity,
-  entities: entities.map((e) => ({ kind: e.startsWith("svc:") ? "service" : "ca", id: e.slice(e.indexOf(":") + 1), name: e })),
+  entities: entities.map((e) => ({ kind: e.startsWith("svc:") ? "service" : "ca", id: e.slice(e.indexOf(":") + 1), name: e, node: e })),
   message: kind,
   remedy: null,
   count: null,
@@ -57,8 +57,8 @@ const graph: Graph = {
   generated: "2026-11-23T00:00:00Z",
   mtls_pairs: "all",
   environments: [
-    { name: "prod", slot: 0, services: 2 },
-    { name: "staging", slot: 1, services: 1 },
+    { name: "prod", slot: 0, services: 2, node: "env:prod" },
+    { name: "staging", slot: 1, services: 1, node: "env:staging" },
   ],
   nodes: [
     svc("pay", "prod", ["f1"], { tier: "1" }),
@@ -111,7 +111,7 @@ describe("graph to Cytoscape", () => {
   });
 
   it("colours each environment with the slot vault_data gave it", () => {
-    const els = toElements({ ...graph, environments: [{ name: "prod", slot: 5, services: 2 }, { name: "staging", slot: 2, services: 1 }] }, all);
+    const els = toElements({ ...graph, environments: [{ name: "prod", slot: 5, services: 2, node: "env:prod" }, { name: "staging", slot: 2, services: 1, node: "env:staging" }] }, all);
     expect(els.find((e) => e.data.id === "svc:pay")!.classes).toContain("env-5");
     expect(els.find((e) => e.data.id === "svc:qa")!.classes).toContain("env-2");
   });

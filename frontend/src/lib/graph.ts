@@ -116,10 +116,12 @@ export function toCollapsedElements(graph: Graph, filter: GraphFilter, expanded:
   const out: CyElement[] = [];
   const envCounts = new Map<string, number>();
   const envWorst = new Map<string, Severity | null>();
+  // The overview node of each environment, as vault_data names it.
+  const envNode = new Map(graph.environments.map((e) => [e.name, e.node]));
   for (const n of nodes) {
-    if (n.kind === "service" && n.environment && !expanded.has(n.environment)) {
-      const id = `env:${n.environment}`;
-      owner.set(n.id, id);
+    const collapsedInto = n.kind === "service" && n.environment && !expanded.has(n.environment) ? envNode.get(n.environment) : undefined;
+    if (collapsedInto && n.environment) {
+      owner.set(n.id, collapsedInto);
       envCounts.set(n.environment, (envCounts.get(n.environment) ?? 0) + 1);
       const sev = worst(n.findings, byId);
       const prev = envWorst.get(n.environment) ?? null;
@@ -133,7 +135,7 @@ export function toCollapsedElements(graph: Graph, filter: GraphFilter, expanded:
     const sev = envWorst.get(env);
     out.push({
       group: "nodes",
-      data: { id: `env:${env}`, label: `${env} (${count} services)`, kind: "environment", environment: env, count },
+      data: { id: envNode.get(env) ?? env, label: `${env} (${count} services)`, kind: "environment", environment: env, count },
       classes: ["environment", `env-${slots.get(env) ?? 0}`, sev ? `finding-${sev}` : ""].filter(Boolean).join(" "),
     });
   }
@@ -165,7 +167,7 @@ export function startsCollapsed(graph: Graph): boolean {
 
 /** Graph node ids for the entities a finding names (services and CAs; others have no node). */
 export function findingNodeIds(f: Finding): string[] {
-  return f.entities.flatMap((e) => (e.kind === "service" ? [`svc:${e.id}`] : e.kind === "ca" ? [`ca:${e.id}`] : []));
+  return f.entities.flatMap((e) => (e.node ? [e.node] : []));
 }
 
 /** The edge a finding is drawn on, if any (over-trust on the trust edge, broken intent on the intent). */

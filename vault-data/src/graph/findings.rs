@@ -9,6 +9,7 @@ use time::Duration;
 
 use crate::graph::model::Model;
 use crate::graph::remedy::{CertUse, Remedy, TrustSide};
+use crate::graph::view;
 use crate::ids::RecordId;
 use crate::model::{CertStatus, Service};
 use crate::pki::expiry;
@@ -117,6 +118,23 @@ pub struct EntityRef {
     pub id: RecordId,
     /// Name.
     pub name: String,
+    /// The id of its node in the trust graph (services and CAs; other entities have none), so
+    /// front ends select it without knowing how node ids are made.
+    pub node: Option<String>,
+}
+
+impl EntityRef {
+    fn service(s: &Service) -> EntityRef {
+        EntityRef { kind: "service", id: s.id, name: s.name.clone(), node: Some(view::svc_node(s.id)) }
+    }
+
+    fn ca(id: RecordId, name: String) -> EntityRef {
+        EntityRef { kind: "ca", id, name, node: Some(view::ca_node(id)) }
+    }
+
+    fn record(kind: &'static str, id: RecordId, name: String) -> EntityRef {
+        EntityRef { kind, id, name, node: None }
+    }
 }
 
 /// One finding.
@@ -156,7 +174,7 @@ fn finding(
 }
 
 fn svc_ref(s: &Service) -> EntityRef {
-    EntityRef { kind: "service", id: s.id, name: s.name.clone() }
+    EntityRef::service(s)
 }
 
 /// Options for computing findings.
@@ -178,7 +196,7 @@ pub(crate) fn compute(m: &Model<'_>, opts: FindingOptions, scope: Option<&HashSe
     let now = m.now;
     let mut out = Vec::new();
     let in_scope = |s: RecordId| scope.is_none_or(|sc| sc.contains(&s));
-    let ca_ref = |id: RecordId| EntityRef { kind: "ca", id, name: index.ca_name(id) };
+    let ca_ref = |id: RecordId| EntityRef::ca(id, index.ca_name(id));
     let mut services: Vec<&Service> = index.services.values().filter(|s| in_scope(s.id)).collect();
     services.sort_by(|a, b| a.name.cmp(&b.name));
 
@@ -336,7 +354,7 @@ pub(crate) fn compute(m: &Model<'_>, opts: FindingOptions, scope: Option<&HashSe
     }
     for c in &certs {
         let Some(svc) = c.service_id.and_then(|s| index.services.get(&s)) else { continue };
-        let cert_ref = EntityRef { kind: "certificate", id: c.id, name: format!("{} #{}", svc.name, c.id.short()) };
+        let cert_ref = EntityRef::record("certificate", c.id, format!("{} #{}", svc.name, c.id.short()));
         let issuer = c.issuer.map(|i| index.ca_name(i));
         if c.status == CertStatus::Active {
             if c.not_after <= now {
@@ -406,7 +424,7 @@ pub(crate) fn compute(m: &Model<'_>, opts: FindingOptions, scope: Option<&HashSe
                 Severity::High,
                 vec![
                     svc_ref(svc),
-                    EntityRef { kind: "certificate", id: cert.id, name: format!("{} #{}", svc.name, cert.id.short()) },
+                    EntityRef::record("certificate", cert.id, format!("{} #{}", svc.name, cert.id.short())),
                 ],
                 format!(
                     "{}'s last exported bundle ({}, {}) carries certificate {}, revoked since",
@@ -522,7 +540,7 @@ pub(crate) fn compute(m: &Model<'_>, opts: FindingOptions, scope: Option<&HashSe
                     Severity::Medium,
                     vec![
                         svc_ref(svc),
-                        EntityRef { kind: "secret", id: c.id, name: format!("{}/{}", svc.name, c.name) },
+                        EntityRef::record("secret", c.id, format!("{}/{}", svc.name, c.name)),
                     ],
                     format!("{}/{} was last rotated {age} days ago; its policy is {days} days", svc.name, c.name),
                     Some(Remedy::RotateCredential { service: svc.name.clone(), name: c.name.clone() }),
@@ -614,7 +632,7 @@ pub(crate) fn blast_radius(m: &Model<'_>, ca: RecordId) -> Option<Finding> {
         s.extend(c.constraints.uri.iter().map(|u| format!("URIs under {u}")));
         s.join(" and ")
     };
-    let mut entities = vec![EntityRef { kind: "ca", id: ca, name: c.name.clone() }];
+    let mut entities = vec![EntityRef::ca(ca, c.name.clone())];
     entities.extend(b.examples.iter().filter_map(|id| index.services.get(id)).map(svc_ref));
     let mut f = finding(
         FindingKind::BlastRadius,

@@ -161,6 +161,8 @@ pub struct EnvironmentInfo {
     pub slot: u8,
     /// How many services it holds.
     pub services: usize,
+    /// The id of the node that stands for the whole environment in an overview.
+    pub node: String,
 }
 
 /// How many environment colours a front end has.
@@ -505,7 +507,12 @@ pub(crate) fn build(m: &Model<'_>, opts: &GraphOptions, finding_opts: FindingOpt
     }
     let environments = counts
         .into_iter()
-        .map(|(name, services)| EnvironmentInfo { name: name.to_string(), slot: environment_slot(name), services })
+        .map(|(name, services)| EnvironmentInfo {
+            name: name.to_string(),
+            slot: environment_slot(name),
+            services,
+            node: format!("env:{name}"),
+        })
         .collect();
     Ok(Graph {
         generated: m.now,
