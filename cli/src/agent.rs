@@ -107,6 +107,14 @@ pub fn forward(cli: &Cli, ctx: &Context) -> CliResult<Option<i32>> {
     } else {
         BTreeMap::new()
     };
+    // A remote's token travels to the agent that seals it, from the variables `remote add` reads.
+    if matches!(&cli.command, Command::Remote(crate::args::RemoteCmd::Add { .. })) {
+        for k in crate::commands::remote::TOKEN_VARIABLES {
+            if let Ok(v) = std::env::var(k) {
+                env.insert(k.to_string(), v);
+            }
+        }
+    }
     prompt_for_agent(&cli.command, ctx, &mut env)?;
     let cwd =
         std::env::current_dir().map_err(|e| CliError::Usage(format!("cannot read the working directory: {e}")))?;

@@ -128,6 +128,18 @@ pub enum Command {
     Audit(AuditCmd),
     /// Check the vault; with --restore, rebuild a damaged vault from its newest good snapshot
     Doctor(DoctorArgs),
+    /// Secrets servers (OpenBao, HashiCorp Vault) to sync credentials with: add, list, status, remove
+    #[command(subcommand)]
+    Remote(RemoteCmd),
+    /// Write this vault's credential changes to a remote's KV v2 mount (merging changes made there)
+    Push(SyncArgs),
+    /// Take teammates' changes from a remote into this vault (nothing is written to the server)
+    Pull(SyncArgs),
+    /// Pull, then push; exits 1 when conflicts remain
+    Sync(SyncArgs),
+    /// Credentials changed both here and on a remote since the last sync
+    #[command(subcommand)]
+    Conflicts(ConflictsCmd),
     /// Print a shell completion script: `source <(keyloom completions bash)`
     Completions {
         /// bash, zsh or fish
@@ -870,4 +882,93 @@ mod tests {
     fn command_line_definition_is_consistent() {
         <super::Cli as clap::CommandFactory>::command().debug_assert();
     }
+}
+
+#[derive(Subcommand, Debug)]
+pub enum RemoteCmd {
+    /// Add a remote. The token comes from --token-file, else BAO_TOKEN or VAULT_TOKEN; or log in
+    /// with AppRole (--role-id and --secret-id-file). It is sealed in the vault.
+    Add {
+        /// A name for it here
+        name: String,
+        /// The server, e.g. https://bao.corp.example:8200
+        #[arg(long)]
+        addr: String,
+        /// The KV v2 mount
+        #[arg(long, default_value = "secret")]
+        kv_mount: String,
+        /// Where under the mount Keyloom keeps `<env>/<service>` secrets
+        #[arg(long, default_value = "keyloom")]
+        prefix: String,
+        /// PEM file with the CA certificate(s) that issued the server's certificate
+        #[arg(long)]
+        ca_file: Option<PathBuf>,
+        /// Namespace (Vault Enterprise, OpenBao namespaces)
+        #[arg(long)]
+        namespace: Option<String>,
+        /// A file holding the token (instead of BAO_TOKEN / VAULT_TOKEN)
+        #[arg(long, conflicts_with_all = ["role_id", "secret_id_file"])]
+        token_file: Option<PathBuf>,
+        /// AppRole role id (with --secret-id-file)
+        #[arg(long, requires = "secret_id_file")]
+        role_id: Option<String>,
+        /// A file holding the AppRole secret id
+        #[arg(long, requires = "role_id")]
+        secret_id_file: Option<PathBuf>,
+        /// The AppRole auth mount
+        #[arg(long, default_value = "approle")]
+        approle_mount: String,
+        /// Allow a plain http:// address (a local dev server only: the token and secrets travel unencrypted)
+        #[arg(long)]
+        insecure_http: bool,
+    },
+    /// List remotes
+    List,
+    /// Ask a remote how it is: reachable, sealed, the token's time left and policies, last sync
+    Status {
+        /// The remote
+        name: String,
+    },
+    /// Remove a remote here (its sealed token, sync state and conflicts); the server is not touched
+    Remove {
+        /// The remote
+        name: String,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct SyncArgs {
+    /// The remote
+    pub remote: String,
+    /// Only this environment
+    #[arg(long = "env")]
+    pub environment: Option<String>,
+    /// Say what would change, change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ConflictsCmd {
+    /// List open conflicts
+    List,
+    /// Keep one side of a conflict; both values stay in the credential's history
+    Resolve {
+        /// SERVICE/NAME
+        secret: String,
+        /// Which value to keep
+        #[arg(long, value_enum)]
+        take: TakeArg,
+        /// The remote, when the secret has conflicts with more than one
+        #[arg(long)]
+        remote: Option<String>,
+    },
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum TakeArg {
+    /// This vault's value (the next push writes it)
+    Local,
+    /// The server's value (it becomes the current version here)
+    Remote,
 }

@@ -16,6 +16,12 @@ pub enum CliError {
     /// A check that ran and found problems (already printed); exit 3.
     #[error("{0}")]
     CheckFailed(String),
+    /// Some services could not be synced (listed already); the rest were. Exit 1.
+    #[error("{0} service(s) could not be synced; run it again to finish")]
+    SyncIncomplete(usize),
+    /// A sync left conflicts (listed already); exit 1.
+    #[error("{0} conflict(s) remain: keep one side of each with `keyloom conflicts resolve`")]
+    Conflicts(usize),
     /// An error reported by another keyloom process (the agent), with its exit code.
     #[error("{message}")]
     Exit { code: i32, message: String },
@@ -29,7 +35,7 @@ impl CliError {
                 ErrorCategory::Auth => 2,
                 ErrorCategory::Integrity => 3,
             },
-            CliError::File { .. } | CliError::Usage(_) => 1,
+            CliError::File { .. } | CliError::Usage(_) | CliError::Conflicts(_) | CliError::SyncIncomplete(_) => 1,
             CliError::CheckFailed(_) => 3,
             CliError::Exit { code, .. } => *code,
         }
@@ -42,6 +48,8 @@ impl CliError {
             CliError::File { .. } => "io",
             CliError::Usage(_) => "usage",
             CliError::CheckFailed(_) => "check_failed",
+            CliError::Conflicts(_) => "conflicts",
+            CliError::SyncIncomplete(_) => "sync_incomplete",
             CliError::Exit { .. } => "agent",
         }
     }

@@ -272,7 +272,7 @@ pub fn receive(stream: &mut UnixStream) -> Result<Received> {
         }
     }
     if got.bytes < len.len() {
-        stream.read_exact(&mut len[got.bytes..]).map_err(|e| talk("cannot read the request")(e.into()))?;
+        stream.read_exact(&mut len[got.bytes..]).map_err(talk("cannot read the request"))?;
     }
     let n = u32::from_be_bytes(len) as usize;
     if n > MAX_REQUEST {

@@ -206,6 +206,9 @@ pub enum Error {
     /// The agent's socket or conversation failed, or the other end was refused.
     #[error("{0}")]
     Agent(crate::agent::AgentFault),
+    /// Talking to a remote secrets server failed; nothing changed here.
+    #[error("{0}")]
+    Remote(crate::remote::RemoteFault),
     /// Input that breaks a rule of the vault; the message says which (in the vault's terms,
     /// never a command of one shell).
     #[error("{0}")]
@@ -320,6 +323,8 @@ pub enum ErrorCode {
     Unchanged,
     /// `agent`.
     Agent,
+    /// `remote`.
+    Remote,
     /// `integrity`.
     Integrity,
     /// `rolled_back`.
@@ -362,6 +367,7 @@ impl ErrorCode {
         ErrorCode::OutOfRange,
         ErrorCode::Unchanged,
         ErrorCode::Agent,
+        ErrorCode::Remote,
         ErrorCode::Integrity,
         ErrorCode::RolledBack,
         ErrorCode::UnsupportedFormat,
@@ -397,6 +403,7 @@ impl ErrorCode {
             ErrorCode::OutOfRange => "out_of_range",
             ErrorCode::Unchanged => "unchanged",
             ErrorCode::Agent => "agent",
+            ErrorCode::Remote => "remote",
             ErrorCode::Integrity => "integrity",
             ErrorCode::RolledBack => "rolled_back",
             ErrorCode::UnsupportedFormat => "unsupported_format",
@@ -624,6 +631,7 @@ impl Error {
             Error::OutOfRange { .. } => ErrorCode::OutOfRange,
             Error::Unchanged { .. } => ErrorCode::Unchanged,
             Error::Agent(_) => ErrorCode::Agent,
+            Error::Remote(_) => ErrorCode::Remote,
             Error::Integrity(_) | Error::Damaged(_) => ErrorCode::Integrity,
             Error::RolledBack { .. } => ErrorCode::RolledBack,
             Error::UnsupportedFormat { .. } => ErrorCode::UnsupportedFormat,

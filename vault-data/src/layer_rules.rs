@@ -22,6 +22,11 @@ const RULES: &[(&str, &[&str], &str)] = &[
     ("graph", &["store", "vault"], "the graph is computed from the in-memory estate only"),
     ("export", &["store"], "export writes files through fs, never the database"),
     ("model", &["store", "vault", "graph", "pki", "export"], "records and value types sit below everything"),
+    (
+        "remote",
+        &["store", "vault", "graph", "pki", "export", "model"],
+        "the server client knows HTTP and the merge rule, not the vault",
+    ),
 ];
 
 /// Top-level modules of the crate (the layers and their neighbours).

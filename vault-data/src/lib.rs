@@ -28,6 +28,7 @@ pub mod model;
 pub mod paths;
 pub mod pki;
 pub mod process;
+pub mod remote;
 pub mod store;
 pub mod vault;
 
@@ -51,6 +52,10 @@ pub use vault::{
     VerifyReport, DEFAULT_LEAF_DAYS,
 };
 pub use vault::{Authorities, Certificates, Exports, Intents, Keys, Secrets, Services, TrustGraph, TrustStores};
+pub use vault::{
+    ConflictView, RemoteLogin, RemoteSpec, RemoteStatus, RemoteView, Remotes, SyncFailure, SyncItem, SyncMode,
+    SyncReport, Take,
+};
 pub use vault::{
     CreateOptions, DoctorReport, IntentView, IssueDefaults, NewSecret, RecoveryKey, RestoreReport, RevokedCert,
     SecretOptions, SecretPolicy, SecretSummary, ServiceRemoval, Unlock, Vault, VaultStatus,

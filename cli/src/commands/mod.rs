@@ -9,6 +9,7 @@ pub mod graph;
 pub mod inject;
 pub mod intent;
 pub mod keys;
+pub mod remote;
 pub mod run;
 pub mod secret;
 pub mod service;
@@ -31,6 +32,11 @@ pub fn run(ctx: &Context, command: Command) -> CliResult<()> {
         Command::Service(c) => service::run(ctx, c),
         Command::Secret(c) => secret::run(ctx, c),
         Command::Intent(c) => intent::run(ctx, c),
+        Command::Remote(c) => remote::run(ctx, c),
+        Command::Push(a) => remote::sync(ctx, a, vault_data::SyncMode::Push),
+        Command::Pull(a) => remote::sync(ctx, a, vault_data::SyncMode::Pull),
+        Command::Sync(a) => remote::sync(ctx, a, vault_data::SyncMode::Sync),
+        Command::Conflicts(c) => remote::conflicts(ctx, c),
         Command::Ca(c) => ca::run(ctx, c),
         Command::Cert(c) => cert::run(ctx, c),
         Command::Trust(c) => trust::run(ctx, c),

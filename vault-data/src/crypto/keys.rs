@@ -109,6 +109,7 @@ pub(crate) enum Purpose {
     RecordSet,
     Anchor,
     DeviceCheck,
+    SyncDigest,
 }
 
 impl Purpose {
@@ -122,6 +123,7 @@ impl Purpose {
             Purpose::RecordSet => b"keyloom v1 mac record set",
             Purpose::Anchor => b"keyloom v1 mac anchor",
             Purpose::DeviceCheck => b"keyloom v1 device check value",
+            Purpose::SyncDigest => b"keyloom v1 mac sync digest",
         }
     }
 }

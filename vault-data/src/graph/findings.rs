@@ -538,10 +538,7 @@ pub(crate) fn compute(m: &Model<'_>, opts: FindingOptions, scope: Option<&HashSe
                 out.push(finding(
                     FindingKind::StaleCredential,
                     Severity::Medium,
-                    vec![
-                        svc_ref(svc),
-                        EntityRef::record("secret", c.id, format!("{}/{}", svc.name, c.name)),
-                    ],
+                    vec![svc_ref(svc), EntityRef::record("secret", c.id, format!("{}/{}", svc.name, c.name))],
                     format!("{}/{} was last rotated {age} days ago; its policy is {days} days", svc.name, c.name),
                     Some(Remedy::RotateCredential { service: svc.name.clone(), name: c.name.clone() }),
                 ));

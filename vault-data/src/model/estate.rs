@@ -45,6 +45,12 @@ pub(crate) struct Estate {
     pub outputs: HashMap<RecordId, crate::model::export::OutputRecord>,
     /// `ca import --anchor` marks, by the CA they mark.
     pub anchors: HashMap<RecordId, crate::model::TrustAnchor>,
+    /// Secrets servers the vault syncs with.
+    pub remotes: HashMap<RecordId, crate::model::remote::Remote>,
+    /// What was last synced, by (remote, service).
+    pub sync_states: HashMap<(RecordId, RecordId), crate::model::remote::SyncState>,
+    /// Open sync conflicts.
+    pub conflicts: HashMap<RecordId, crate::model::remote::SyncConflict>,
 }
 
 impl Estate {

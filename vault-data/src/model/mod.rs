@@ -7,6 +7,7 @@ pub mod estate;
 pub mod export;
 pub mod intent;
 pub mod names;
+pub mod remote;
 pub mod service;
 pub mod timestamp;
 pub mod types;
@@ -32,6 +33,9 @@ pub(crate) enum ObjectRecord {
     Export(export::ExportRecord),
     Output(export::OutputRecord),
     TrustAnchor(ca::TrustAnchor),
+    Remote(remote::Remote),
+    SyncState(remote::SyncState),
+    SyncConflict(remote::SyncConflict),
 }
 
 impl ObjectRecord {
@@ -46,6 +50,9 @@ impl ObjectRecord {
             ObjectRecord::Export(x) => x.id,
             ObjectRecord::Output(x) => x.id,
             ObjectRecord::TrustAnchor(x) => x.id,
+            ObjectRecord::Remote(x) => x.id,
+            ObjectRecord::SyncState(x) => x.id,
+            ObjectRecord::SyncConflict(x) => x.id,
         }
     }
 

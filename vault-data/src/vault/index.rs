@@ -71,6 +71,15 @@ impl Estate {
             ObjectRecord::TrustAnchor(a) => {
                 self.anchors.insert(a.ca, a);
             }
+            ObjectRecord::Remote(r) => {
+                self.remotes.insert(id, r);
+            }
+            ObjectRecord::SyncState(st) => {
+                self.sync_states.insert((st.remote, st.service), st);
+            }
+            ObjectRecord::SyncConflict(c) => {
+                self.conflicts.insert(id, c);
+            }
         }
         Ok(())
     }

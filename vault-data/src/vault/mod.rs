@@ -49,6 +49,7 @@ mod key_admin;
 mod migrate;
 mod name_problems;
 pub(crate) mod pending;
+mod remotes;
 mod rollback;
 mod secrets;
 mod services;
@@ -101,6 +102,10 @@ pub use export_ops::Exports;
 pub use graph_ops::TrustGraph;
 pub use intents::Intents;
 pub use key_admin::Keys;
+pub use remotes::{
+    ConflictView, RemoteLogin, RemoteSpec, RemoteStatus, RemoteView, Remotes, SyncFailure, SyncItem, SyncMode,
+    SyncReport, Take,
+};
 pub use secrets::Secrets;
 pub use services::Services;
 pub use trust::TrustStores;

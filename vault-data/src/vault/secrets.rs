@@ -98,19 +98,19 @@ pub struct SecretSummary {
 
 /// One value to store as a new version.
 #[derive(Clone, Copy)]
-struct Item<'a> {
-    reference: &'a SecretRef,
-    value: &'a [u8],
-    options: &'a SecretOptions,
-    generated: bool,
-    at: OffsetDateTime,
+pub(super) struct Item<'a> {
+    pub(super) reference: &'a SecretRef,
+    pub(super) value: &'a [u8],
+    pub(super) options: &'a SecretOptions,
+    pub(super) generated: bool,
+    pub(super) at: OffsetDateTime,
     /// Imports may carry an empty value (`EMPTY=` in an env file is a setting, kept as it is);
     /// `set` refuses one, where an empty value is almost always an empty pipe by mistake.
-    empty_ok: bool,
+    pub(super) empty_ok: bool,
 }
 
 impl<'a> Item<'a> {
-    fn new(
+    pub(super) fn new(
         reference: &'a SecretRef,
         value: &'a [u8],
         options: &'a SecretOptions,
@@ -361,7 +361,7 @@ impl Vault {
 
     /// Builds the ops for one new version; `staged` holds credentials changed earlier in the
     /// same batch.
-    fn stage_secret(
+    pub(super) fn stage_secret(
         &self,
         staged: &mut HashMap<(RecordId, String), Credential>,
         item: &Item<'_>,
