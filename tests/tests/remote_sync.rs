@@ -183,7 +183,11 @@ fn a_server_lost_mid_push_leaves_a_consistent_state_and_a_rerun_finishes() {
     proxy.resume();
     let rerun = v.json(&["push", "team"]);
     assert_eq!(rerun["failures"], serde_json::json!([]));
-    assert_eq!(rerun["conflicts"], serde_json::json!([]), "a write whose answer was lost is recognised, not a conflict");
+    assert_eq!(
+        rerun["conflicts"],
+        serde_json::json!([]),
+        "a write whose answer was lost is recognised, not a conflict"
+    );
     for i in [0, 29, 59] {
         assert_eq!(bao.kv_get(&format!("secret/keyloom/prod/svc-{i:03}")).0["TOKEN"], format!("t-{i}"));
     }
@@ -212,8 +216,21 @@ fn faults_give_clear_errors_and_change_nothing_here() {
     // Plain http needs the explicit allowance; a missing KV mount is named.
     with_remote(&v, &bao.addr, TOKEN);
     let token_file = v.root.path().join("bao-token").to_string_lossy().into_owned();
-    assert!(v.fails(&["remote", "add", "x", "--addr", &bao.addr, "--token-file", &token_file], 1).contains("plain http"));
-    v.ok(&["remote", "add", "nomount", "--addr", &bao.addr, "--insecure-http", "--kv-mount", "kv-nope", "--token-file", &token_file]);
+    assert!(v
+        .fails(&["remote", "add", "x", "--addr", &bao.addr, "--token-file", &token_file], 1)
+        .contains("plain http"));
+    v.ok(&[
+        "remote",
+        "add",
+        "nomount",
+        "--addr",
+        &bao.addr,
+        "--insecure-http",
+        "--kv-mount",
+        "kv-nope",
+        "--token-file",
+        &token_file,
+    ]);
     assert!(v.fails(&["push", "nomount"], 1).contains("kv-nope"));
 
     // A `bao kv put` between our pull and our push is merged, not overwritten.

@@ -2,7 +2,7 @@
 
 use vault_data::{RemoteLogin, RemoteSpec, SecretRef, SecretString, SyncMode, SyncReport, Take};
 
-use crate::args::{ConflictsCmd, RemoteCmd, SyncArgs, TakeArg};
+use crate::args::{ConflictsCmd, RemoteAddArgs, RemoteCmd, SyncArgs, TakeArg};
 use crate::context::{progress, table, Context};
 use crate::error::{CliError, CliResult};
 
@@ -22,19 +22,20 @@ fn read_secret_file(path: &std::path::Path) -> CliResult<SecretString> {
 pub fn run(ctx: &Context, cmd: RemoteCmd) -> CliResult<()> {
     let mut vault = ctx.open_unlocked()?;
     match cmd {
-        RemoteCmd::Add {
-            name,
-            addr,
-            kv_mount,
-            prefix,
-            ca_file,
-            namespace,
-            token_file,
-            role_id,
-            secret_id_file,
-            approle_mount,
-            insecure_http,
-        } => {
+        RemoteCmd::Add(args) => {
+            let RemoteAddArgs {
+                name,
+                addr,
+                kv_mount,
+                prefix,
+                ca_file,
+                namespace,
+                token_file,
+                role_id,
+                secret_id_file,
+                approle_mount,
+                insecure_http,
+            } = *args;
             let login = match (role_id, secret_id_file, token_file) {
                 (Some(role_id), Some(file), _) => {
                     RemoteLogin::AppRole { mount: approle_mount, role_id, secret_id: read_secret_file(&file)? }
@@ -108,7 +109,11 @@ pub fn run(ctx: &Context, cmd: RemoteCmd) -> CliResult<()> {
                     None => println!("server     unreachable"),
                 }
                 if let Some(ttl) = st.token_ttl {
-                    let ttl = if ttl == 0 { "no expiry".to_string() } else { humantime::format_duration(std::time::Duration::from_secs(ttl)).to_string() };
+                    let ttl = if ttl == 0 {
+                        "no expiry".to_string()
+                    } else {
+                        humantime::format_duration(std::time::Duration::from_secs(ttl)).to_string()
+                    };
                     println!("token      {ttl}; policies {}", st.policies.join(", "));
                 }
                 println!(
@@ -143,10 +148,11 @@ pub fn sync(ctx: &Context, args: SyncArgs, mode: SyncMode) -> CliResult<()> {
         SyncMode::Sync => "syncing",
     };
     let bar = if ctx.json { indicatif::ProgressBar::hidden() } else { progress(0, what) };
-    let report = vault.remotes_mut().sync(&args.remote, mode, args.environment.as_deref(), args.dry_run, &|done, total| {
-        bar.set_length(total as u64);
-        bar.set_position(done as u64);
-    })?;
+    let report =
+        vault.remotes_mut().sync(&args.remote, mode, args.environment.as_deref(), args.dry_run, &|done, total| {
+            bar.set_length(total as u64);
+            bar.set_position(done as u64);
+        })?;
     bar.finish_and_clear();
     vault.close()?;
     if ctx.json {
@@ -184,7 +190,14 @@ fn print_report(r: &SyncReport) {
         if let Some(from) = &item.moved_from {
             parts.push(format!("{verb}move from {from}"));
         }
-        println!("{}/{} ({} v{}): {}", item.environment, item.service, item.path, item.remote_version, parts.join("; "));
+        println!(
+            "{}/{} ({} v{}): {}",
+            item.environment,
+            item.service,
+            item.path,
+            item.remote_version,
+            parts.join("; ")
+        );
     }
     for s in &r.skipped {
         println!("skipped {}: {}", s.path, s.problem);
@@ -193,7 +206,8 @@ fn print_report(r: &SyncReport) {
         eprintln!("failed {}: {}", f.path, f.problem);
     }
     for c in &r.conflicts {
-        let theirs = c.remote_value_version.map_or_else(|| "deleted there".to_string(), |v| format!("theirs is version {v}"));
+        let theirs =
+            c.remote_value_version.map_or_else(|| "deleted there".to_string(), |v| format!("theirs is version {v}"));
         println!(
             "conflict {} with {}: yours is version {}, {theirs}; keyloom conflicts resolve {} --take local|remote",
             c.secret, c.remote, c.local_version, c.secret
@@ -231,8 +245,14 @@ pub fn conflicts(ctx: &Context, cmd: ConflictsCmd) -> CliResult<()> {
                         ]
                     })
                     .collect();
-                println!("{}", table(&["secret", "remote", "yours (version)", "theirs (version)", "server version"], rows));
-                println!("{} conflict(s); keep one side with: keyloom conflicts resolve SERVICE/NAME --take local|remote", list.len());
+                println!(
+                    "{}",
+                    table(&["secret", "remote", "yours (version)", "theirs (version)", "server version"], rows)
+                );
+                println!(
+                    "{} conflict(s); keep one side with: keyloom conflicts resolve SERVICE/NAME --take local|remote",
+                    list.len()
+                );
             }
         }
         ConflictsCmd::Resolve { secret, take, remote } => {
