@@ -79,6 +79,11 @@ pub fn render(r: &Remedy) -> String {
         Remedy::RotateCredential { service, name } => {
             format!("rotate it: keyloom secret set {} (or secret generate)", word(&format!("{service}/{name}")))
         }
+        Remedy::ResolveConflict { service, name, remote } => format!(
+            "keep one side: keyloom conflicts resolve {} --remote {} --take local|remote",
+            word(&format!("{service}/{name}")),
+            word(remote)
+        ),
     }
 }
 

@@ -15,6 +15,7 @@ use crate::commands::export::{ExportArgs, ExportSummary};
 use crate::commands::graph::GraphQuery;
 use crate::commands::intents::IntentAdded;
 use crate::commands::keys::{RekeyArgs, RekeyOutcome};
+use crate::commands::remotes::RemoteAddArgs;
 use crate::commands::services::{ServiceDetail, ServiceEditArgs};
 use crate::commands::vault::{AppStatus, CreateVaultArgs, CreatedVault, UnlockArgs, UnlockOutcome};
 use crate::settings::Settings;
@@ -26,6 +27,7 @@ use vault_data::{
     BundlePreview, CaView, CertView, Charset, Credential, IssueDefaults, SecretSummary, Service, ServiceSpec, Strength,
     TrustView,
 };
+use vault_data::{ConflictView, RemoteStatus, RemoteView, SyncMode, SyncReport, Take};
 
 /// One command of the contract.
 #[derive(Debug, Clone, Copy)]

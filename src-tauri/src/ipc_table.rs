@@ -64,4 +64,11 @@ ipc_table! {
     audit::audit_export() -> Option<String>, unlocked;
     keys::passphrase_change(current: String, passphrase: String, confirm: String, key_file: Option<String>) -> (), unlocked;
     keys::vault_rekey(args: RekeyArgs) -> RekeyOutcome, unlocked;
+    remotes::remotes_list() -> Vec<RemoteView>, unlocked;
+    remotes::remote_add(args: RemoteAddArgs) -> RemoteView, unlocked;
+    remotes::remote_status(name: String) -> RemoteStatus, unlocked;
+    remotes::remote_remove(name: String) -> (), unlocked;
+    remotes::remote_sync(name: String, mode: SyncMode, environment: Option<String>, dry_run: bool) progress(Progress) -> SyncReport, unlocked;
+    remotes::conflicts_list() -> Vec<ConflictView>, unlocked;
+    remotes::conflict_resolve(secret: String, remote: String, take: Take) -> ConflictView, unlocked;
 }

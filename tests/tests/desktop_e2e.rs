@@ -630,3 +630,67 @@ async fn the_app_edits_trust_intents_and_credentials_and_keeps_values_inside() {
     assert_eq!(export["outcome"], "failure", "{export}");
     app.client.clone().close().await.expect("close session");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_remotes_view_adds_a_server_syncs_and_settles_a_conflict_side_by_side() {
+    let bao = keyloom_tests::bao::Bao::start("e2e-root-token-5d2c");
+    let outside = tempfile::tempdir().unwrap();
+    let token_file = outside.path().join("token");
+    std::fs::write(&token_file, &bao.token).unwrap();
+    let token_file = token_file.to_string_lossy().into_owned();
+    // Synced once from the CLI, then changed on both sides: a conflict waits for the app.
+    let app = Desktop::start_after_all(&[
+        &["init", "--scrypt-log-n", "14"],
+        &["service", "add", "payments", "--env", "prod"],
+        &["secret", "generate", "payments/API_TOKEN", "--length", "24"],
+        &["secret", "generate", "payments/DB_PASSWORD", "--length", "24"],
+        &["remote", "add", "team", "--addr", &bao.addr, "--insecure-http", "--token-file", &token_file],
+        &["push", "team"],
+        &["secret", "generate", "payments/API_TOKEN", "--length", "24"],
+    ])
+    .await;
+    bao.ok(&["kv", "patch", "secret/keyloom/prod/payments", "API_TOKEN=theirs-value-e2e", "WEBHOOK=whsec_e2e"]);
+    app.unlock().await;
+    app.click("[data-testid=nav-remotes]").await;
+
+    // Adding a second remote from the form: the token typed once, status asked of the server.
+    app.click("[data-testid=remote-new]").await;
+    app.type_into("[data-testid=remote-name]", "team-two").await;
+    let addr = app.find("[data-testid=remote-addr]").await;
+    addr.clear().await.unwrap();
+    addr.send_keys(&bao.addr).await.unwrap();
+    app.type_into("[data-testid=remote-token]", &bao.token).await;
+    app.click("[data-testid=remote-insecure]").await;
+    app.click("[data-testid=remote-save]").await;
+    app.wait_text("[data-testid=remote-status]", "unsealed").await;
+
+    // Sync with `team`: the patch's new field arrives, the field changed on both sides is a conflict.
+    app.click(".vrow").await;
+    app.wait_text("[data-testid=remote-status]", "unsealed").await;
+    app.click("[data-testid=remote-sync]").await;
+    app.wait_text("[data-testid=sync-report]", "1 conflict(s)").await;
+    let conflicts = app.wait_text("[data-testid=conflicts]", "payments/API_TOKEN").await;
+    assert!(conflicts.contains("Yours") && conflicts.contains("Theirs"), "{conflicts}");
+    // Theirs revealed on request; ours stays masked.
+    app.click("[data-testid=conflicts] .side:nth-child(2) button.link").await;
+    app.wait_text("[data-testid=conflicts]", "theirs-value-e2e").await;
+    app.screenshot("30-remotes-conflict").await;
+    app.click("[data-testid=keep-remote]").await;
+    // Gone from the list, and the service page says it is in sync.
+    for _ in 0..50 {
+        if app.client.find_all(fantoccini::Locator::Css("[data-testid=conflicts]")).await.unwrap().is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(app.client.find_all(fantoccini::Locator::Css("[data-testid=conflicts]")).await.unwrap().is_empty());
+    app.click("[data-testid=nav-services]").await;
+    app.type_into("[data-testid=search]", "payments").await;
+    app.click(".vrow").await;
+    app.wait_text("[data-testid=service-sync]", "in sync").await;
+    app.screenshot("31-service-sync-state").await;
+    // The server still holds its value, and the pulled field arrived here.
+    assert_eq!(bao.kv_get("secret/keyloom/prod/payments").0["API_TOKEN"], "theirs-value-e2e");
+    let creds = app.invoke_raw("credentials_list").await.unwrap();
+    assert!(creds.as_array().unwrap().iter().any(|c| c["name"] == "WEBHOOK"), "{creds}");
+}

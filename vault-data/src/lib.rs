@@ -53,8 +53,8 @@ pub use vault::{
 };
 pub use vault::{Authorities, Certificates, Exports, Intents, Keys, Secrets, Services, TrustGraph, TrustStores};
 pub use vault::{
-    ConflictView, RemoteLogin, RemoteSpec, RemoteStatus, RemoteView, Remotes, SyncFailure, SyncItem, SyncMode,
-    SyncReport, Take,
+    ConflictView, RemoteLogin, RemoteSpec, RemoteStatus, RemoteView, Remotes, ServiceSync, SyncFailure, SyncItem,
+    SyncMode, SyncReport, Take,
 };
 pub use vault::{
     CreateOptions, DoctorReport, IntentView, IssueDefaults, NewSecret, RecoveryKey, RestoreReport, RevokedCert,

@@ -66,6 +66,14 @@ export const api = {
   verifyBundle: c.bundleVerify,
 
   audit: c.auditList,
+
+  remotes: c.remotesList,
+  addRemote: c.remoteAdd,
+  remoteStatus: c.remoteStatus,
+  removeRemote: c.remoteRemove,
+  syncRemote: c.remoteSync,
+  conflicts: c.conflictsList,
+  resolveConflict: c.conflictResolve,
   verifyAudit: c.auditVerify,
   exportAudit: c.auditExport,
 

@@ -862,13 +862,25 @@ service: string,
 /**
  * The credential's name.
  */
-name: string, };
+name: string, } | { "action": "resolve_conflict", 
+/**
+ * The service holding it.
+ */
+service: string, 
+/**
+ * The credential's name.
+ */
+name: string, 
+/**
+ * The remote it conflicts with.
+ */
+remote: string, };
 
 export type TrustSide = "inbound" | "outbound";
 
 export type CertUse = "client" | "server";
 
-export type FindingKind = "over_trust" | "broken_intent" | "expired" | "expiring_soon" | "revoked_current" | "revoked_deployed" | "weak_crypto" | "cross_environment" | "stale_credential" | "unused_ca" | "blast_radius";
+export type FindingKind = "over_trust" | "broken_intent" | "expired" | "expiring_soon" | "revoked_current" | "revoked_deployed" | "weak_crypto" | "cross_environment" | "stale_credential" | "unused_ca" | "blast_radius" | "sync_conflict";
 
 export type Severity = "high" | "medium" | "low" | "info";
 
@@ -1216,7 +1228,11 @@ intents: Array<IntentView>,
 /**
  * Findings that name it, most severe first: the page shows what a trust or intent change did.
  */
-findings: Array<Finding>, };
+findings: Array<Finding>, 
+/**
+ * How it stands with each remote it was synced with.
+ */
+sync: Array<ServiceSync>, };
 
 export type IntentAdded = { 
 /**
@@ -1227,6 +1243,280 @@ intent: IntentView,
  * Whether it is new.
  */
 created: boolean, };
+
+export type RemoteAddArgs = { 
+/**
+ * A name for it here.
+ */
+name: string, 
+/**
+ * `https://host:port`.
+ */
+addr: string, 
+/**
+ * The KV v2 mount.
+ */
+kv_mount: string, 
+/**
+ * The prefix under the mount.
+ */
+prefix: string, 
+/**
+ * A namespace, if any.
+ */
+namespace: string | null, 
+/**
+ * PEM text of the server's CA, if the system does not trust it.
+ */
+ca_pem: string | null, 
+/**
+ * Allow plain http (a local dev server).
+ */
+insecure_http: boolean, 
+/**
+ * The token (or empty, with AppRole).
+ */
+token: string | null, 
+/**
+ * AppRole role id.
+ */
+role_id: string | null, 
+/**
+ * AppRole secret id.
+ */
+secret_id: string | null, };
+
+export type RemoteView = { 
+/**
+ * Name.
+ */
+name: string, 
+/**
+ * Address.
+ */
+addr: string, 
+/**
+ * KV v2 mount.
+ */
+kv_mount: string, 
+/**
+ * Prefix.
+ */
+prefix: string, 
+/**
+ * Namespace.
+ */
+namespace: string | null, 
+/**
+ * `token` or `approle`.
+ */
+auth: string, 
+/**
+ * Plain http allowed.
+ */
+insecure_http: boolean, 
+/**
+ * Services synced with it.
+ */
+synced_services: number, 
+/**
+ * Open conflicts.
+ */
+conflicts: number, 
+/**
+ * The last sync (RFC 3339).
+ */
+last_sync: string | null, };
+
+export type RemoteStatus = { 
+/**
+ * The remote.
+ */
+remote: RemoteView, 
+/**
+ * Whether the server answered.
+ */
+reachable: boolean, 
+/**
+ * What it said about itself.
+ */
+server: ServerStatus | null, 
+/**
+ * Seconds the token has left (0: no expiry), when it could be looked up.
+ */
+token_ttl: number | null, 
+/**
+ * The token's policies.
+ */
+policies: Array<string>, 
+/**
+ * What went wrong, if anything.
+ */
+problem: string | null, };
+
+export type ServerStatus = { 
+/**
+ * Initialized.
+ */
+initialized: boolean, 
+/**
+ * Sealed: nothing can be read or written until it is unsealed.
+ */
+sealed: boolean, 
+/**
+ * A standby node (it forwards to the active one).
+ */
+standby: boolean, 
+/**
+ * The server's version.
+ */
+version: string, };
+
+export type SyncMode = "pull" | "push" | "sync";
+
+export type SyncReport = { 
+/**
+ * The remote.
+ */
+remote: string, 
+/**
+ * Which way.
+ */
+mode: SyncMode, 
+/**
+ * Nothing was written anywhere.
+ */
+dry_run: boolean, 
+/**
+ * Services looked at.
+ */
+checked: number, 
+/**
+ * Services with changes (all of them in `items`).
+ */
+items: Array<SyncItem>, 
+/**
+ * Services that failed (the rest were synced; run again to finish).
+ */
+failures: Array<SyncFailure>, 
+/**
+ * Secrets on the server that were not imported, and why (a name the name rule refuses).
+ */
+skipped: Array<SyncFailure>, 
+/**
+ * Every open conflict with this remote after the sync.
+ */
+conflicts: Array<ConflictView>, };
+
+export type SyncItem = { 
+/**
+ * The service.
+ */
+service: string, 
+/**
+ * Its environment.
+ */
+environment: string, 
+/**
+ * The KV path inside the mount.
+ */
+path: string, 
+/**
+ * The server's version after the sync.
+ */
+remote_version: number, 
+/**
+ * Credentials written to the server.
+ */
+pushed: Array<string>, 
+/**
+ * Credentials taken from the server.
+ */
+pulled: Array<string>, 
+/**
+ * Credentials removed on the server (removed here since the last sync).
+ */
+removed_remote: Array<string>, 
+/**
+ * Credentials removed here (removed on the server since the last sync).
+ */
+removed_local: Array<string>, 
+/**
+ * Credentials changed on both sides (see the conflicts).
+ */
+conflicts: Array<string>, 
+/**
+ * The service was new here: made from the server's secret.
+ */
+created: boolean, 
+/**
+ * The path it was moved from (the service or its environment was renamed).
+ */
+moved_from: string | null, };
+
+export type SyncFailure = { 
+/**
+ * The KV path.
+ */
+path: string, 
+/**
+ * Why.
+ */
+problem: string, };
+
+export type ConflictView = { 
+/**
+ * The remote.
+ */
+remote: string, 
+/**
+ * `service/NAME`.
+ */
+secret: string, 
+/**
+ * The version here that holds this vault's value.
+ */
+local_version: number, 
+/**
+ * The version here that holds the server's value; `None` when the server deleted it.
+ */
+remote_value_version: number | null, 
+/**
+ * The server's KV version it came from.
+ */
+remote_version: number, 
+/**
+ * When it was found (RFC 3339).
+ */
+found: string, };
+
+export type ServiceSync = { 
+/**
+ * The remote.
+ */
+remote: string, 
+/**
+ * The KV path inside the mount.
+ */
+path: string, 
+/**
+ * The server's version last synced.
+ */
+remote_version: number, 
+/**
+ * When (RFC 3339).
+ */
+synced: string, 
+/**
+ * Credentials changed here since (a push would write them).
+ */
+changed_here: Array<string>, 
+/**
+ * Open conflicts of its credentials with this remote.
+ */
+conflicts: Array<string>, };
+
+export type Take = "local" | "remote";
 
 export type ServiceEditArgs = { 
 /**

@@ -1,6 +1,6 @@
 // Generated from src-tauri/src/ipc_table.rs by src-tauri/src/ipc.rs: do not edit.
 // KEYLOOM_UPDATE_BINDINGS=1 cargo test -p keyloom-desktop --lib rewrites it.
-import type { AppStatus, AuditEntry, AuditReport, BundleCheck, BundlePreview, CaCreateArgs, CaView, CertDetail, CertIssueArgs, CertView, Charset, CopyReceipt, CreateVaultArgs, CreatedVault, Credential, CredentialTarget, Explanation, ExportArgs, ExportSummary, FileArg, Finding, Graph, GraphQuery, IntentAdded, IssueDefaults, Progress, Reason, RekeyArgs, RekeyOutcome, RestoreArgs, RevealedSecret, SecretSummary, Service, ServiceDetail, ServiceEditArgs, ServiceSpec, Settings, Strength, TrustImpact, TrustView, UnlockArgs, UnlockOutcome } from "./bindings";
+import type { AppStatus, AuditEntry, AuditReport, BundleCheck, BundlePreview, CaCreateArgs, CaView, CertDetail, CertIssueArgs, CertView, Charset, ConflictView, CopyReceipt, CreateVaultArgs, CreatedVault, Credential, CredentialTarget, Explanation, ExportArgs, ExportSummary, FileArg, Finding, Graph, GraphQuery, IntentAdded, IssueDefaults, Progress, Reason, RekeyArgs, RekeyOutcome, RemoteAddArgs, RemoteStatus, RemoteView, RestoreArgs, RevealedSecret, SecretSummary, Service, ServiceDetail, ServiceEditArgs, ServiceSpec, Settings, Strength, SyncMode, SyncReport, Take, TrustImpact, TrustView, UnlockArgs, UnlockOutcome } from "./bindings";
 import { call, callWithProgress } from "./ipc";
 export const appStatus = (): Promise<AppStatus> => call<AppStatus>("app_status", {});
 export const passphraseStrength = (passphrase: string): Promise<Strength> => call<Strength>("passphrase_strength", { passphrase });
@@ -60,3 +60,10 @@ export const auditVerify = (): Promise<AuditReport> => call<AuditReport>("audit_
 export const auditExport = (): Promise<string | null> => call<string | null>("audit_export", {});
 export const passphraseChange = (current: string, passphrase: string, confirm: string, keyFile: string | null): Promise<null> => call<null>("passphrase_change", { current, passphrase, confirm, keyFile });
 export const vaultRekey = (args: RekeyArgs): Promise<RekeyOutcome> => call<RekeyOutcome>("vault_rekey", { args });
+export const remotesList = (): Promise<Array<RemoteView>> => call<Array<RemoteView>>("remotes_list", {});
+export const remoteAdd = (args: RemoteAddArgs): Promise<RemoteView> => call<RemoteView>("remote_add", { args });
+export const remoteStatus = (name: string): Promise<RemoteStatus> => call<RemoteStatus>("remote_status", { name });
+export const remoteRemove = (name: string): Promise<null> => call<null>("remote_remove", { name });
+export const remoteSync = (name: string, mode: SyncMode, environment: string | null, dryRun: boolean, onProgress: (p: Progress) => void): Promise<SyncReport> => callWithProgress<SyncReport, Progress>("remote_sync", { name, mode, environment, dryRun }, onProgress);
+export const conflictsList = (): Promise<Array<ConflictView>> => call<Array<ConflictView>>("conflicts_list", {});
+export const conflictResolve = (secret: string, remote: string, take: Take): Promise<ConflictView> => call<ConflictView>("conflict_resolve", { secret, remote, take });

@@ -53,6 +53,8 @@ export function remedyText(r: Remedy): string {
       return `Stop trusting ${r.ca}.`;
     case "rotate_credential":
       return `Rotate ${r.service}/${r.name}.`;
+    case "resolve_conflict":
+      return `Keep one value of ${r.service}/${r.name} in Remotes (both are in its history).`;
   }
 }
 

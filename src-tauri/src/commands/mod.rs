@@ -10,6 +10,7 @@ pub mod export;
 pub mod graph;
 pub mod intents;
 pub mod keys;
+pub mod remotes;
 pub mod services;
 pub mod trust;
 pub mod vault;

@@ -31,6 +31,8 @@ pub struct ServiceDetail {
     pub intents: Vec<IntentView>,
     /// Findings that name it, most severe first: the page shows what a trust or intent change did.
     pub findings: Vec<Finding>,
+    /// How it stands with each remote it was synced with.
+    pub sync: Vec<vault_data::ServiceSync>,
 }
 
 /// One service's detail page.
@@ -54,6 +56,7 @@ pub async fn service_detail(app: AppHandle, name: String) -> AppResult<ServiceDe
                 credentials: v.secrets().list(Some(&name))?,
                 trust: v.trust().of(&name)?,
                 intents: v.intents().list(Some(&name))?,
+                sync: v.remotes().service_sync(&name)?,
                 service,
             })
         })

@@ -76,6 +76,8 @@ pub enum FindingKind {
     UnusedCa,
     /// What an attacker holding a CA key could impersonate, and to whom.
     BlastRadius,
+    /// A credential changed here and on a remote secrets server since the last sync.
+    SyncConflict,
 }
 
 impl FindingKind {
@@ -92,6 +94,7 @@ impl FindingKind {
         FindingKind::StaleCredential,
         FindingKind::UnusedCa,
         FindingKind::BlastRadius,
+        FindingKind::SyncConflict,
     ];
 
     /// The kind named as in JSON (`over_trust`, `broken_intent`, ...); an unknown name is an
@@ -544,6 +547,35 @@ pub(crate) fn compute(m: &Model<'_>, opts: FindingOptions, scope: Option<&HashSe
                 ));
             }
         }
+    }
+
+    // Sync conflicts: both values are in the credential's history until the user picks one.
+    for conflict in index.conflicts.values() {
+        let Some(c) = index.credentials.get(&conflict.credential) else { continue };
+        let (Some(svc), Some(remote)) = (index.services.get(&c.service_id), index.remotes.get(&conflict.remote)) else {
+            continue;
+        };
+        if !in_scope(svc.id) {
+            continue;
+        }
+        let theirs = match conflict.remote_value_version {
+            0 => "deleted it".to_string(),
+            v => format!("holds another value (version {v} here)"),
+        };
+        out.push(finding(
+            FindingKind::SyncConflict,
+            Severity::Medium,
+            vec![svc_ref(svc), EntityRef::record("secret", c.id, format!("{}/{}", svc.name, c.name))],
+            format!(
+                "{}/{} changed here and on {} since the last sync: the server {theirs}; this vault keeps its value until one is chosen",
+                svc.name, c.name, remote.name
+            ),
+            Some(Remedy::ResolveConflict {
+                service: svc.name.clone(),
+                name: c.name.clone(),
+                remote: remote.name.clone(),
+            }),
+        ));
     }
 
     out.sort_by(|a, b| (a.severity, a.kind, &a.message).cmp(&(b.severity, b.kind, &b.message)));

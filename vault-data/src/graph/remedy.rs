@@ -153,6 +153,15 @@ pub enum Remedy {
         /// The credential's name.
         name: String,
     },
+    /// Keep one side of a sync conflict (both values are in the credential's history).
+    ResolveConflict {
+        /// The service holding it.
+        service: String,
+        /// The credential's name.
+        name: String,
+        /// The remote it conflicts with.
+        remote: String,
+    },
 }
 
 #[cfg(test)]

@@ -103,8 +103,8 @@ pub use graph_ops::TrustGraph;
 pub use intents::Intents;
 pub use key_admin::Keys;
 pub use remotes::{
-    ConflictView, RemoteLogin, RemoteSpec, RemoteStatus, RemoteView, Remotes, SyncFailure, SyncItem, SyncMode,
-    SyncReport, Take,
+    ConflictView, RemoteLogin, RemoteSpec, RemoteStatus, RemoteView, Remotes, ServiceSync, SyncFailure, SyncItem,
+    SyncMode, SyncReport, Take,
 };
 pub use secrets::Secrets;
 pub use services::Services;

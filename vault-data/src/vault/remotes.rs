@@ -117,6 +117,7 @@ pub struct RemoteStatus {
     /// What it said about itself.
     pub server: Option<ServerStatus>,
     /// Seconds the token has left (0: no expiry), when it could be looked up.
+    #[cfg_attr(feature = "ts", ts(type = "number | null"))]
     pub token_ttl: Option<u64>,
     /// The token's policies.
     pub policies: Vec<String>,
@@ -166,6 +167,7 @@ pub struct SyncItem {
     /// The KV path inside the mount.
     pub path: String,
     /// The server's version after the sync.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub remote_version: u64,
     /// Credentials written to the server.
     pub pushed: Vec<String>,
@@ -240,9 +242,29 @@ pub struct ConflictView {
     /// The version here that holds the server's value; `None` when the server deleted it.
     pub remote_value_version: Option<u32>,
     /// The server's KV version it came from.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub remote_version: u64,
     /// When it was found (RFC 3339).
     pub found: String,
+}
+
+/// A service's sync state with one remote.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct ServiceSync {
+    /// The remote.
+    pub remote: String,
+    /// The KV path inside the mount.
+    pub path: String,
+    /// The server's version last synced.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub remote_version: u64,
+    /// When (RFC 3339).
+    pub synced: String,
+    /// Credentials changed here since (a push would write them).
+    pub changed_here: Vec<String>,
+    /// Open conflicts of its credentials with this remote.
+    pub conflicts: Vec<String>,
 }
 
 /// Which side a conflict resolution keeps.
@@ -273,6 +295,51 @@ impl<V: Deref<Target = Vault>> Remotes<V> {
     /// Every open conflict, with any remote, sorted by secret.
     pub fn conflicts(&self) -> Result<Vec<ConflictView>> {
         self.vault.conflict_views(None)
+    }
+
+    /// How `service` stands with each remote it was synced with: the server's version, when,
+    /// what changed here since (by the local versions the last sync recorded), open conflicts.
+    pub fn service_sync(&self, service: &str) -> Result<Vec<ServiceSync>> {
+        let index = &self.vault.unlocked()?.index;
+        let svc = index.service_named(service)?;
+        let mut out = Vec::new();
+        for st in index.sync_states.values().filter(|s| s.service == svc.id) {
+            let Some(remote) = index.remotes.get(&st.remote) else { continue };
+            let synced: BTreeMap<&str, u32> = st.fields.iter().map(|f| (f.name.as_str(), f.local_version)).collect();
+            let mut changed_here: Vec<String> = index
+                .credentials
+                .values()
+                .filter(|c| c.service_id == svc.id)
+                .filter(|c| synced.get(c.name.as_str()).copied() != c.current().map(|v| v.version))
+                .map(|c| c.name.clone())
+                .collect();
+            changed_here.extend(
+                st.fields
+                    .iter()
+                    .filter(|f| !index.credential_by_name.contains_key(&(svc.id, f.name.clone())))
+                    .map(|f| f.name.clone()),
+            );
+            changed_here.sort();
+            let mut conflicts: Vec<String> = index
+                .conflicts
+                .values()
+                .filter(|c| c.remote == remote.id)
+                .filter_map(|c| index.credentials.get(&c.credential))
+                .filter(|c| c.service_id == svc.id)
+                .map(|c| c.name.clone())
+                .collect();
+            conflicts.sort();
+            out.push(ServiceSync {
+                remote: remote.name.clone(),
+                path: st.path.clone(),
+                remote_version: st.remote_version,
+                synced: st.synced.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
+                changed_here,
+                conflicts,
+            });
+        }
+        out.sort_by(|a, b| a.remote.cmp(&b.remote));
+        Ok(out)
     }
 
     /// Asks the server how it is: reachable, sealed, the token's time left and policies. A
@@ -539,12 +606,14 @@ impl<V: Deref<Target = Vault>> Remotes<V> {
         let remote_digest = remote_value.as_ref().map(|v| digest(&key.0, v));
         let deleted_here = conflict.local_version == 0;
         let keep_local_value = take == Take::Local && !deleted_here;
+        // The local version that holds the base's value.
+        let mut base_version = conflict.remote_value_version;
         match (take, &remote_value) {
             // The server's value is already a version here; it becomes (or stays) current.
             (Take::Remote, Some(value)) if !deleted_here => {
                 let opts = SecretOptions::default();
                 let item = Item { empty_ok: true, ..Item::new(secret, value, &opts, false, OffsetDateTime::now_utc()) };
-                self.vault.stage_secret(&mut staged, &item, &mut ops)?;
+                base_version = self.vault.stage_secret(&mut staged, &item, &mut ops)?.1;
             }
             // Removed on one side: keeping the removal drops the credential here.
             (Take::Remote, None) | (Take::Local, Some(_)) if !keep_local_value => {
@@ -557,7 +626,7 @@ impl<V: Deref<Target = Vault>> Remotes<V> {
         // The server's side becomes the base: a value kept here then counts as this vault's
         // change (the next push writes it), a value taken from there as no change at all.
         if let Some(st) = &mut state {
-            set_base(st, &secret.name, remote_digest, conflict.remote_value_version);
+            set_base(st, &secret.name, remote_digest, base_version);
         }
         if let Some(st) = &state {
             ops.push(self.vault.seal_object(st.id, &ObjectRecord::SyncState(st.clone()))?);
