@@ -123,12 +123,13 @@ fn readme_examples_run_as_written() {
     let examples = readme_examples(&readme);
     assert!(examples.len() > 80, "found only {} README examples", examples.len());
     let blocks = readme.split("## CLI tour").nth(1).and_then(|t| t.split("## Benchmarks").next()).unwrap_or("");
-    assert_eq!(blocks.matches("```sh").count(), 4, "the tour's four blocks (CLI, certificates, graph, export)");
+    assert_eq!(blocks.matches("```sh").count(), 5, "the tour's five blocks (CLI, certificates, graph, export, sync)");
     assert!(examples.iter().filter(|e| e.refused).count() >= 5, "the refusal lines were not recognised");
 
     let home = tempfile::tempdir().unwrap();
     let work = home.path();
     let bin_dir = keyloom_bin().parent().unwrap().to_path_buf();
+    let bao_dir = keyloom_tests::bao::bao_bin().parent().unwrap().to_path_buf();
     let mut script = String::from("set -u\ncd ~\n");
     // A refusal must be Keyloom refusing, not the argument parser rejecting a mistyped line.
     script.push_str("__check() {\n  if [ \"$3\" = refused ]; then\n    if grep -q '^Usage:' ~/.refusal; then echo \"README line $2: a usage error, not a refusal\" >&2; exit 91; fi\n    [ \"$1\" = 1 ] && return\n  else [ \"$1\" = 0 ] && return; fi\n  echo \"README line $2 exited $1, expected $3\" >&2; exit 90\n}\n");
@@ -156,7 +157,8 @@ fn readme_examples_run_as_written() {
         .args(["600", "dbus-run-session", "--", "bash", "tour.sh"])
         .current_dir(work)
         .env_clear()
-        .env("PATH", format!("{}:/usr/local/bin:/usr/bin:/bin", bin_dir.display()))
+        // OpenBao's `bao` for the sync block (the real binary, from the test venv).
+        .env("PATH", format!("{}:{}:/usr/local/bin:/usr/bin:/bin", bin_dir.display(), bao_dir.display()))
         .env("HOME", work)
         .env("USER", "tour")
         .env("LANG", "C.UTF-8")
