@@ -514,6 +514,7 @@ impl<V: Deref<Target = Vault>> Remotes<V> {
             vault_id: self.vault.vault_id(),
             key: &key.0,
             write: mode.writes() && !dry_run,
+            reports_local: mode.writes(),
         };
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(PARALLEL)
@@ -611,9 +612,8 @@ impl<V: Deref<Target = Vault>> Remotes<V> {
         match (take, &remote_value) {
             // The server's value is already a version here; it becomes (or stays) current.
             (Take::Remote, Some(value)) if !deleted_here => {
-                let opts = SecretOptions::default();
-                let item = Item { empty_ok: true, ..Item::new(secret, value, &opts, false, OffsetDateTime::now_utc()) };
-                base_version = self.vault.stage_secret(&mut staged, &item, &mut ops)?.1;
+                base_version =
+                    self.vault.stage_synced(&mut staged, secret, value, OffsetDateTime::now_utc(), &mut ops)?.1;
             }
             // Removed on one side: keeping the removal drops the credential here.
             (Take::Remote, None) | (Take::Local, Some(_)) if !keep_local_value => {
@@ -720,7 +720,10 @@ struct Ctx<'a> {
     remote: &'a Remote,
     vault_id: String,
     key: &'a [u8; 32],
+    /// Writes to the server.
     write: bool,
+    /// The mode writes (true in a push's dry run too): this side's changes are reported.
+    reports_local: bool,
 }
 
 /// The server's copy of one secret, values decoded.
@@ -839,12 +842,16 @@ fn plan_and_write(ctx: &Ctx<'_>, w: &Work) -> std::result::Result<Plan, RemoteFa
                 }
                 FieldMerge::TakeLocal => {
                     writes_needed = true;
-                    match w.local.get(name) {
+                    let list = match w.local.get(name) {
                         Some((v, _)) => {
                             desired.insert(name.clone(), v.to_vec());
-                            item.pushed.push(name.clone());
+                            &mut item.pushed
                         }
-                        None => item.removed_remote.push(name.clone()),
+                        None => &mut item.removed_remote,
+                    };
+                    // A pull leaves this side's changes for the next push, and does not list them.
+                    if ctx.reports_local {
+                        list.push(name.clone());
                     }
                     let new_base = if ctx.write { l } else { b };
                     if let Some(d) = new_base {
@@ -936,6 +943,21 @@ fn plan_and_write(ctx: &Ctx<'_>, w: &Work) -> std::result::Result<Plan, RemoteFa
 }
 
 impl Vault {
+    /// Stages `value` as the next version of `reference` (an empty value is kept as it is: the
+    /// server may hold one).
+    fn stage_synced(
+        &self,
+        staged: &mut HashMap<(RecordId, String), Credential>,
+        reference: &SecretRef,
+        value: &[u8],
+        at: OffsetDateTime,
+        ops: &mut Vec<Op>,
+    ) -> Result<(RecordId, u32)> {
+        let opts = SecretOptions::default();
+        let item = Item { empty_ok: true, ..Item::new(reference, value, &opts, false, at) };
+        self.stage_secret(staged, &item, ops)
+    }
+
     fn remote_named(&self, name: &str) -> Result<&Remote> {
         let index = &self.unlocked()?.index;
         let folded = names::folded(name);
@@ -1156,7 +1178,6 @@ impl Vault {
         let mut new_states = Vec::new();
         let mut new_conflicts = Vec::new();
         let mut items = Vec::new();
-        let opts = SecretOptions::default();
         for (w, plan) in plans {
             let index = &self.unlocked()?.index;
             let Ok(svc) = index.service_named(&w.name).map(|s| s.id) else { continue };
@@ -1166,8 +1187,7 @@ impl Vault {
                 let reference = SecretRef { service: w.name.clone(), name: name.clone() };
                 match value {
                     Some(v) => {
-                        let item = Item { empty_ok: true, ..Item::new(&reference, v, &opts, false, now) };
-                        let (_, version) = self.stage_secret(&mut staged, &item, &mut ops)?;
+                        let (_, version) = self.stage_synced(&mut staged, &reference, v, now, &mut ops)?;
                         local_versions.insert(name.clone(), version);
                     }
                     None => {
@@ -1188,8 +1208,7 @@ impl Vault {
                     // Deleted here, changed there: the server's value comes back as a version,
                     // and the conflict asks whether the deletion stands.
                     if let Some(v) = remote_value {
-                        let item = Item { empty_ok: true, ..Item::new(&reference, v, &opts, false, now) };
-                        let (id, version) = self.stage_secret(&mut staged, &item, &mut ops)?;
+                        let (id, version) = self.stage_synced(&mut staged, &reference, v, now, &mut ops)?;
                         new_conflicts.push(SyncConflict {
                             id: RecordId::random(),
                             remote: remote.id,
@@ -1205,10 +1224,7 @@ impl Vault {
                 // Both values become versions: the server's, then this vault's again, so the
                 // current value here does not change until the user picks.
                 let remote_value_version = match remote_value {
-                    Some(v) => {
-                        let item = Item { empty_ok: true, ..Item::new(&reference, v, &opts, false, now) };
-                        self.stage_secret(&mut staged, &item, &mut ops)?.1
-                    }
+                    Some(v) => self.stage_synced(&mut staged, &reference, v, now, &mut ops)?.1,
                     None => 0,
                 };
                 let (id, local_version) = if remote_value_version == 0 {
@@ -1220,8 +1236,7 @@ impl Vault {
                         .ok_or_else(|| Error::UnknownSecret(reference.to_string().into()))?;
                     (c.id, c.current().map_or(0, |v| v.version))
                 } else {
-                    let item = Item { empty_ok: true, ..Item::new(&reference, local_value, &opts, false, now) };
-                    self.stage_secret(&mut staged, &item, &mut ops)?
+                    self.stage_synced(&mut staged, &reference, local_value, now, &mut ops)?
                 };
                 local_versions.insert(name.clone(), local_version);
                 new_conflicts.push(SyncConflict {
