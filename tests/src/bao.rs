@@ -41,11 +41,32 @@ pub struct Bao {
 impl Bao {
     /// Starts a server with root token `token` and waits until it answers.
     pub fn start(token: &str) -> Bao {
+        Bao::start_with(token, false)
+    }
+
+    /// Starts a server that speaks TLS with a certificate from its own new CA
+    /// ([`Bao::ca_file`]), which no system trusts.
+    pub fn start_tls(token: &str) -> Bao {
+        Bao::start_with(token, true)
+    }
+
+    /// The CA certificate of a [`Bao::start_tls`] server.
+    pub fn ca_file(&self) -> PathBuf {
+        self._dir.path().join("tls/vault-ca.pem")
+    }
+
+    fn start_with(token: &str, tls: bool) -> Bao {
         let dir = tempfile::tempdir().expect("tempdir");
         let port = free_port();
         let log = dir.path().join("bao.log");
-        let child = Command::new(bao_bin())
-            .args(["server", "-dev"])
+        let mut cmd = Command::new(bao_bin());
+        cmd.args(["server", "-dev"]);
+        if tls {
+            let certs = dir.path().join("tls");
+            std::fs::create_dir(&certs).expect("tls dir");
+            cmd.arg("-dev-tls").arg(format!("-dev-tls-cert-dir={}", certs.display()));
+        }
+        let child = cmd
             .arg(format!("-dev-root-token-id={token}"))
             .arg(format!("-dev-listen-address=127.0.0.1:{port}"))
             .env("HOME", dir.path())
@@ -54,7 +75,8 @@ impl Bao {
             .stderr(Stdio::null())
             .spawn()
             .expect("start bao server");
-        let bao = Bao { child, addr: format!("http://127.0.0.1:{port}"), token: token.to_string(), log, _dir: dir };
+        let scheme = if tls { "https" } else { "http" };
+        let bao = Bao { child, addr: format!("{scheme}://127.0.0.1:{port}"), token: token.to_string(), log, _dir: dir };
         for _ in 0..200 {
             if TcpStream::connect(("127.0.0.1", port)).is_ok() && bao.cli(&["status"]).status.success() {
                 return bao;
@@ -66,9 +88,12 @@ impl Bao {
 
     /// Runs the `bao` CLI against this server with its root token.
     pub fn cli(&self, args: &[&str]) -> Output {
-        Command::new(bao_bin())
-            .args(args)
-            .env_clear()
+        let mut cmd = Command::new(bao_bin());
+        cmd.env_clear();
+        if self.addr.starts_with("https") {
+            cmd.env("BAO_CACERT", self.ca_file());
+        }
+        cmd.args(args)
             .env("BAO_ADDR", &self.addr)
             .env("BAO_TOKEN", &self.token)
             .env("HOME", self._dir.path())

@@ -320,3 +320,75 @@ fn the_token_never_leaves_the_vault() {
         assert!(!String::from_utf8_lossy(&bytes).contains(canary), "token in plain text in {}", path.display());
     }
 }
+
+#[test]
+fn tls_is_verified_and_approle_with_a_narrow_policy_works() {
+    let bao = Bao::start_tls(TOKEN);
+    let v = TestVault::init();
+    v.ok(&["service", "add", "payments", "--env", "prod"]);
+    set(&v, "payments/STRIPE_KEY", "k1");
+    let token_file = v.root.path().join("bao-token");
+    std::fs::write(&token_file, TOKEN).unwrap();
+    let token_file = token_file.to_string_lossy().into_owned();
+
+    // A server certificate from a CA nobody trusts is refused; given its CA, it is accepted.
+    v.ok(&["remote", "add", "untrusted", "--addr", &bao.addr, "--token-file", &token_file]);
+    let err = v.fails(&["push", "untrusted"], 1);
+    assert!(err.contains("TLS"), "{err}");
+    assert!(v.fails(&["remote", "status", "untrusted"], 1).contains("TLS"));
+    let ca = bao.ca_file().to_string_lossy().into_owned();
+    assert!(v
+        .fails(
+            &["remote", "add", "bad-ca", "--addr", &bao.addr, "--token-file", &token_file, "--ca-file", &token_file],
+            1
+        )
+        .contains("PEM"));
+
+    // AppRole: a role whose token may only touch keyloom/* (not even the mount's config).
+    let policy = v.root.path().join("keyloom.hcl");
+    std::fs::write(
+        &policy,
+        "path \"secret/data/keyloom/*\" { capabilities = [\"create\", \"read\", \"update\"] }\n\
+         path \"secret/metadata/keyloom/*\" { capabilities = [\"read\", \"update\", \"delete\", \"list\"] }\n\
+         path \"secret/metadata/keyloom\" { capabilities = [\"list\"] }\n",
+    )
+    .unwrap();
+    bao.ok(&["policy", "write", "keyloom", &policy.to_string_lossy()]);
+    bao.ok(&["auth", "enable", "approle"]);
+    bao.ok(&["write", "auth/approle/role/keyloom", "token_policies=keyloom", "token_ttl=10m"]);
+    let role_id = bao.ok(&["read", "-field=role_id", "auth/approle/role/keyloom/role-id"]);
+    let secret_id = bao.ok(&["write", "-f", "-field=secret_id", "auth/approle/role/keyloom/secret-id"]);
+    let secret_file = v.root.path().join("secret-id");
+    std::fs::write(&secret_file, secret_id.trim()).unwrap();
+    v.ok(&[
+        "remote",
+        "add",
+        "team",
+        "--addr",
+        &bao.addr,
+        "--ca-file",
+        &ca,
+        "--role-id",
+        role_id.trim(),
+        "--secret-id-file",
+        &secret_file.to_string_lossy(),
+    ]);
+    let status = v.json(&["remote", "status", "team"]);
+    assert!(status["policies"].as_array().unwrap().iter().any(|p| p == "keyloom"), "{status}");
+    assert!(status["token_ttl"].as_u64().unwrap() > 0);
+    v.json(&["push", "team"]);
+    assert_eq!(bao.kv_get("secret/keyloom/prod/payments").0["STRIPE_KEY"], "k1");
+
+    // Renaming the service, then its environment, moves its secret on the next push.
+    v.ok(&["service", "rename", "payments", "billing"]);
+    let moved = v.json(&["push", "team"]);
+    assert_eq!(moved["items"][0]["moved_from"], "keyloom/prod/payments", "{moved}");
+    assert_eq!(bao.kv_get("secret/keyloom/prod/billing").0["STRIPE_KEY"], "k1");
+    assert!(!bao.cli(&["kv", "get", "secret/keyloom/prod/payments"]).status.success(), "the old path is gone");
+    v.ok(&["service", "edit", "billing", "--env", "staging"]);
+    v.json(&["push", "team"]);
+    assert_eq!(bao.kv_get("secret/keyloom/staging/billing").0["STRIPE_KEY"], "k1");
+    assert!(!bao.cli(&["kv", "get", "secret/keyloom/prod/billing"]).status.success());
+    // And a pull afterwards sees nothing new.
+    assert_eq!(v.json(&["pull", "team"])["items"], serde_json::json!([]));
+}
