@@ -141,9 +141,20 @@ fn two_vaults_merge_through_one_server_and_conflicts_keep_both_values() {
     let listed = b.json(&["conflicts", "list"]);
     let theirs = listed[0]["remote_value_version"].as_u64().unwrap();
     assert_eq!(b.ok(&["secret", "get", "payments/SHARED", "-n", "--version", &theirs.to_string()]), "from-a");
-    // A second sync does not record it twice.
+    // A second sync does not record it twice, and does not write over the server's value either.
     assert_eq!(b.run(&["sync", "team"]).status.code(), Some(1));
     assert_eq!(b.json(&["conflicts", "list"]).as_array().unwrap().len(), 1);
+    assert_eq!(bao.kv_get("secret/keyloom/prod/payments").0["SHARED"], "from-a", "an open conflict is never pushed");
+    assert_eq!(get(&b, "payments/SHARED"), "from-b");
+    // The server's value changes again while the conflict is open: the newer one is kept too.
+    set(&a, "payments/SHARED", "from-a-again");
+    a.json(&["sync", "team"]);
+    assert_eq!(b.run(&["sync", "team"]).status.code(), Some(1));
+    let listed = b.json(&["conflicts", "list"]);
+    assert_eq!(listed.as_array().unwrap().len(), 1, "{listed}");
+    let theirs = listed[0]["remote_value_version"].as_u64().unwrap();
+    assert_eq!(b.ok(&["secret", "get", "payments/SHARED", "-n", "--version", &theirs.to_string()]), "from-a-again");
+    assert_eq!(get(&b, "payments/SHARED"), "from-b");
 
     // Keep ours: the next push writes it; the other vault then takes it.
     b.ok(&["conflicts", "resolve", "payments/SHARED", "--take", "local"]);
@@ -257,6 +268,18 @@ fn faults_give_clear_errors_and_change_nothing_here() {
         client.write("secret", "keyloom/prod/payments", &stale, 1).unwrap(),
         vault_data::remote::client::Written::CasMismatch
     ));
+
+    // A secret on the server that cannot be taken (a field name the name rule refuses) fails that
+    // service only; the others sync.
+    bao.ok(&["kv", "put", "secret/keyloom/prod/oddity", "db-url=x"]);
+    set(&v, "payments/LATER", "z");
+    let out = v.run(&["sync", "team", "--json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(report["failures"][0]["problem"].as_str().unwrap().contains("db-url"), "{report}");
+    assert_eq!(bao.kv_get("secret/keyloom/prod/payments").0["LATER"], "z", "the other service synced");
+    assert!(v.fails(&["service", "show", "oddity"], 1).contains("unknown service"));
+    bao.ok(&["kv", "metadata", "delete", "secret/keyloom/prod/oddity"]);
 
     // An older version served after a newer one (the secret destroyed and written again, as by a
     // restored backup): refused, nothing taken.

@@ -34,8 +34,7 @@ pub struct Client {
     token: Arc<SecretString>,
 }
 
-/// One KV v2 secret as read.
-#[derive(Debug)]
+/// One KV v2 secret as read (no Debug: it holds values).
 pub struct KvSecret {
     /// Its fields (string values).
     pub data: BTreeMap<String, String>,
@@ -88,7 +87,8 @@ fn agent(ep: &Endpoint) -> Result<ureq::Agent, RemoteFault> {
     let roots = if certs.is_empty() {
         ureq::tls::RootCerts::PlatformVerifier
     } else {
-        // The given CAs are trusted in addition to the system's (a corporate CA for the server).
+        // Given CAs replace the system's for this server (a corporate or private CA): the
+        // server is trusted only as certified by them.
         ureq::tls::RootCerts::new_with_certs(&certs)
     };
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());

@@ -99,6 +99,15 @@ pub enum RemoteFault {
     /// The CA certificates given for the server are not PEM certificates.
     #[error("the CA file given for the server holds no PEM certificate")]
     BadCa,
+    /// The server's secret cannot be taken as it is (a field name the name rule refuses, a value
+    /// too large, a deleted current version); nothing of it was taken or written.
+    #[error("{path}: {why}")]
+    Unusable {
+        /// The KV path.
+        path: String,
+        /// Why.
+        why: String,
+    },
     /// A secret kept changing under a check-and-set write.
     #[error("{path} kept changing on the server while it was written; run the sync again")]
     Busy {

@@ -501,7 +501,7 @@ impl<V: Deref<Target = Vault>> Remotes<V> {
         let client = self.vault.connect(&remote)?;
         client.preflight(&remote.kv_mount).map_err(Error::Remote)?;
         let key = self.vault.sync_key()?;
-        let mut work = self.vault.local_work(&remote, environment)?;
+        let mut work = self.vault.local_work(&remote, environment, &key.0)?;
         let mut skipped = Vec::new();
         if mode.reads_all() {
             self.vault.remote_work(&remote, &client, environment, &mut work, &mut skipped)?;
@@ -697,8 +697,9 @@ struct Work {
     state: Option<SyncState>,
     /// The credentials here: name → (value, version).
     local: BTreeMap<String, (Zeroizing<Vec<u8>>, u32)>,
-    /// Ids of open conflicts' credentials, by name (they are not re-recorded).
-    in_conflict: BTreeSet<String>,
+    /// Open conflicts with this remote, by credential name: the digest of the server's value
+    /// they recorded (`None`: deleted there). The same server value is not recorded twice.
+    in_conflict: BTreeMap<String, Digest>,
 }
 
 /// What the network part decided for one service.
@@ -767,15 +768,30 @@ fn plan_and_write(ctx: &Ctx<'_>, w: &Work) -> std::result::Result<Plan, RemoteFa
         if source_meta.current_version < seen {
             return Err(RemoteFault::RolledBack { path: source, seen, served: source_meta.current_version });
         }
-        let base: BTreeMap<String, [u8; 32]> =
-            w.state.as_ref().map(|s| s.fields.iter().map(|f| (f.name.clone(), f.digest)).collect()).unwrap_or_default();
-        let remote = if source_meta.current_version == 0 || source_meta.current_deleted {
+        // The base describes the secret it was synced with: a renamed service whose new path
+        // already holds something starts from no base there.
+        let base: BTreeMap<String, [u8; 32]> = w
+            .state
+            .as_ref()
+            .filter(|s| s.path == source)
+            .map(|s| s.fields.iter().map(|f| (f.name.clone(), f.digest)).collect())
+            .unwrap_or_default();
+        if source_meta.current_deleted {
+            // A deleted current version can be undeleted there; taking it as "every field
+            // removed" would drop every credential here.
+            return Err(RemoteFault::Unusable {
+                path: source,
+                why: "its current version is deleted on the server".into(),
+            });
+        }
+        // With a conflict open the base no longer matches the server, so it is always read.
+        let remote = if source_meta.current_version == 0 {
             RemoteCopy {
                 version: source_meta.current_version,
                 fields: BTreeMap::new(),
                 custom: source_meta.custom_metadata,
             }
-        } else if source_meta.current_version == seen && w.state.is_some() {
+        } else if source_meta.current_version == seen && w.state.is_some() && w.in_conflict.is_empty() {
             // Unchanged since the last sync: its fields are the base (no values needed: a field
             // unchanged there is never taken from there).
             RemoteCopy { version: seen, fields: BTreeMap::new(), custom: source_meta.custom_metadata }
@@ -788,7 +804,20 @@ fn plan_and_write(ctx: &Ctx<'_>, w: &Work) -> std::result::Result<Plan, RemoteFa
                 None => RemoteCopy { version: 0, fields: BTreeMap::new(), custom: BTreeMap::new() },
             }
         };
-        let unchanged_remote = remote.version == seen && w.state.is_some() && remote.version != 0;
+        let unchanged_remote =
+            remote.version == seen && w.state.is_some() && remote.version != 0 && w.in_conflict.is_empty();
+        // What the server holds must be usable here before anything is written or taken.
+        for (name, value) in &remote.fields {
+            if let Err(e) = names::check(NameKind::Secret, name) {
+                return Err(RemoteFault::Unusable { path: source, why: e.to_string() });
+            }
+            if value.len() > crate::vault::secrets::MAX_SECRET_LEN {
+                return Err(RemoteFault::Unusable {
+                    path: source,
+                    why: format!("{name} is larger than a secret may be"),
+                });
+            }
+        }
         let remote_digest = |name: &str| -> Digest {
             if unchanged_remote {
                 base.get(name).copied()
@@ -877,7 +906,7 @@ fn plan_and_write(ctx: &Ctx<'_>, w: &Work) -> std::result::Result<Plan, RemoteFa
                 FieldMerge::Conflict => {
                     keep_remote(&mut desired);
                     item.conflicts.push(name.clone());
-                    if !w.in_conflict.contains(name) {
+                    if w.in_conflict.get(name) != Some(&r) {
                         plan.conflicts.insert(name.clone(), remote_value.cloned());
                     }
                     if let Some(d) = b {
@@ -930,7 +959,8 @@ fn plan_and_write(ctx: &Ctx<'_>, w: &Work) -> std::result::Result<Plan, RemoteFa
         if moving {
             // The old secret goes only if it is still the one this service wrote.
             let old = ctx.client.metadata(mount, &source)?;
-            let ours = w.service.is_some_and(|id| old.custom_metadata.get(META_SERVICE) == Some(&id.to_string()));
+            let ours = w.service.is_some_and(|id| old.custom_metadata.get(META_SERVICE) == Some(&id.to_string()))
+                && old.current_version == remote.version;
             if ours {
                 ctx.client.delete_all(mount, &source)?;
             }
@@ -1060,7 +1090,7 @@ impl Vault {
     }
 
     /// Every local service (of `environment`) with its current values.
-    fn local_work(&self, remote: &Remote, environment: Option<&str>) -> Result<Vec<Work>> {
+    fn local_work(&self, remote: &Remote, environment: Option<&str>, key: &[u8; 32]) -> Result<Vec<Work>> {
         let index = &self.unlocked()?.index;
         let mut creds: HashMap<RecordId, Vec<&Credential>> = HashMap::new();
         for c in index.credentials.values() {
@@ -1077,14 +1107,15 @@ impl Vault {
                     local.insert(c.name.clone(), (self.open_payload(v.payload_id)?, v.version));
                 }
             }
-            let in_conflict = index
-                .conflicts
-                .values()
-                .filter(|k| k.remote == remote.id)
-                .filter_map(|k| index.credentials.get(&k.credential))
-                .filter(|c| c.service_id == svc.id)
-                .map(|c| c.name.clone())
-                .collect();
+            let mut in_conflict = BTreeMap::new();
+            for k in index.conflicts.values().filter(|k| k.remote == remote.id) {
+                let Some(c) = index.credentials.get(&k.credential).filter(|c| c.service_id == svc.id) else { continue };
+                let theirs = match k.remote_value_version {
+                    0 => None,
+                    n => Some(digest(key, &self.credential_value(c, n)?)),
+                };
+                in_conflict.insert(c.name.clone(), theirs);
+            }
             out.push(Work {
                 service: Some(svc.id),
                 name: svc.name.clone(),
@@ -1114,31 +1145,51 @@ impl Vault {
             .flat_map(|w| std::iter::once(w.path.clone()).chain(w.state.as_ref().map(|s| s.path.clone())))
             .collect();
         let envs = client.list(&remote.kv_mount, &remote.prefix).map_err(Error::Remote)?;
+        let mut seen_names: BTreeMap<String, String> = BTreeMap::new();
         for env_dir in envs {
             let Some(env) = env_dir.strip_suffix('/') else { continue };
             if environment.is_some_and(|e| e != env) {
                 continue;
             }
             let dir = format!("{}/{env}", remote.prefix);
-            let names = client.list(&remote.kv_mount, &dir).map_err(Error::Remote)?;
+            // A folder name is checked before it goes into a request; a folder that cannot be
+            // listed is reported, and the rest of the sync goes on.
+            if let Err(e) = names::check(NameKind::Environment, env) {
+                skipped.push(SyncFailure { path: dir, problem: e.to_string() });
+                continue;
+            }
+            let names = match client.list(&remote.kv_mount, &dir) {
+                Ok(n) => n,
+                Err(e) => {
+                    skipped.push(SyncFailure { path: dir, problem: e.to_string() });
+                    continue;
+                }
+            };
             for name in names {
                 let path = format!("{dir}/{name}");
                 if name.ends_with('/') || covered.contains(&path) {
                     continue;
                 }
-                let refused = names::check(NameKind::Environment, env)
-                    .and_then(|_| names::check(NameKind::Service, &name))
+                let refused = names::check(NameKind::Service, &name)
                     .err()
                     .map(|e| e.to_string())
                     .or_else(|| {
                         index
                             .service_name_taken(&name, None)
                             .map(|s| format!("a service {:?} exists here in environment {:?}", s.name, s.environment))
+                    })
+                    .or_else(|| {
+                        seen_names.get(&names::folded(&name)).map(|other| {
+                            format!(
+                                "{name:?} is also under environment {other:?} on the server; service names are unique"
+                            )
+                        })
                     });
                 if let Some(problem) = refused {
                     skipped.push(SyncFailure { path, problem });
                     continue;
                 }
+                seen_names.insert(names::folded(&name), env.to_string());
                 work.push(Work {
                     service: None,
                     name: name.clone(),
@@ -1146,7 +1197,7 @@ impl Vault {
                     path,
                     state: None,
                     local: BTreeMap::new(),
-                    in_conflict: BTreeSet::new(),
+                    in_conflict: BTreeMap::new(),
                 });
             }
         }
@@ -1292,6 +1343,18 @@ impl Vault {
                 items.push(item);
             }
         }
+        // A conflict whose server value changed again is replaced by the newer one (both server
+        // values stay in the history).
+        let replaced: Vec<RecordId> = {
+            let index = &self.unlocked()?.index;
+            index
+                .conflicts
+                .values()
+                .filter(|old| new_conflicts.iter().any(|c| c.remote == old.remote && c.credential == old.credential))
+                .map(|old| old.id)
+                .collect()
+        };
+        ops.extend(replaced.iter().copied().map(Vault::delete_object));
         for c in &new_conflicts {
             ops.push(self.seal_object(c.id, &ObjectRecord::SyncConflict(c.clone()))?);
         }
@@ -1307,6 +1370,9 @@ impl Vault {
         }
         for st in new_states {
             index.sync_states.insert((st.remote, st.service), st);
+        }
+        for id in replaced {
+            index.conflicts.remove(&id);
         }
         for c in new_conflicts {
             index.conflicts.insert(c.id, c);
