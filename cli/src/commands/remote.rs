@@ -266,10 +266,21 @@ pub fn conflicts(ctx: &Context, cmd: ConflictsCmd) -> CliResult<()> {
                 ctx.print_json(&view)?;
             } else {
                 let side = if take == Take::Local { "yours" } else { "theirs" };
-                println!(
-                    "Resolved {} with {}: kept {side}; both values stay in its history. Run `keyloom push {}` to write it there.",
-                    view.secret, view.remote, view.remote
-                );
+                let deleted = match take {
+                    Take::Local => view.local_version == 0,
+                    Take::Remote => view.remote_value_version.is_none(),
+                };
+                if deleted {
+                    println!(
+                        "Resolved {} with {}: kept the deletion ({side}); the credential is removed here.",
+                        view.secret, view.remote
+                    );
+                } else {
+                    println!(
+                        "Resolved {} with {}: kept {side}; both values stay in its history. Run `keyloom push {}` to write it there.",
+                        view.secret, view.remote, view.remote
+                    );
+                }
             }
         }
     }

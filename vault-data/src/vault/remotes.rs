@@ -394,6 +394,18 @@ impl<V: Deref<Target = Vault>> Remotes<V> {
         }
         let addr = spec.addr.trim().trim_end_matches('/').to_string();
         let https = addr.starts_with("https://");
+        // Only scheme, host and port (and a path prefix): credentials or a query in the address
+        // would end up in the audit log and in error messages.
+        let after_scheme = addr.split_once("://").map_or("", |(_, rest)| rest);
+        if after_scheme.is_empty()
+            || after_scheme.contains(['@', '?', '#', ' '])
+            || after_scheme.chars().any(char::is_control)
+        {
+            return Err(Error::Invalid(format!(
+                "{:?} is not a server address: write scheme://host:port (no user, password or query)",
+                addr.split('@').next_back().unwrap_or_default()
+            )));
+        }
         if !(https || (spec.insecure_http && addr.starts_with("http://"))) {
             return Err(Error::Remote(RemoteFault::PlainHttp { addr }));
         }
