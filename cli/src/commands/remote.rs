@@ -125,7 +125,7 @@ pub fn run(ctx: &Context, cmd: RemoteCmd) -> CliResult<()> {
             }
             if let Some(problem) = st.problem {
                 vault.close()?;
-                return Err(CliError::Usage(problem));
+                return Err(CliError::Usage(shown(&problem)));
             }
         }
         RemoteCmd::Remove { name } => {
@@ -169,6 +169,12 @@ pub fn sync(ctx: &Context, args: SyncArgs, mode: SyncMode) -> CliResult<()> {
     Ok(())
 }
 
+/// Text the server chose (paths, its error strings), with control characters shown as `?` so a
+/// hostile server cannot drive the terminal.
+fn shown(text: &str) -> String {
+    text.chars().map(|c| if c.is_control() { '?' } else { c }).collect()
+}
+
 fn print_report(r: &SyncReport) {
     let verb = if r.dry_run { "would " } else { "" };
     for item in &r.items {
@@ -200,10 +206,10 @@ fn print_report(r: &SyncReport) {
         );
     }
     for s in &r.skipped {
-        println!("skipped {}: {}", s.path, s.problem);
+        println!("skipped {}: {}", shown(&s.path), shown(&s.problem));
     }
     for f in &r.failures {
-        eprintln!("failed {}: {}", f.path, f.problem);
+        eprintln!("failed {}: {}", shown(&f.path), shown(&f.problem));
     }
     for c in &r.conflicts {
         let theirs =
