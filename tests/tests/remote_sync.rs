@@ -230,6 +230,9 @@ fn faults_give_clear_errors_and_change_nothing_here() {
     assert!(v
         .fails(&["remote", "add", "x", "--addr", &bao.addr, "--token-file", &token_file], 1)
         .contains("plain http"));
+    // A mistyped remote is named with the closest one.
+    let err = v.fails(&["push", "teem"], 1);
+    assert!(err.contains("unknown remote \"teem\"") && err.contains("did you mean \"team\""), "{err}");
     // An address with credentials or a query is refused, without echoing the password.
     let err = v.fails(
         &["remote", "add", "y", "--addr", "https://admin:hunter2@bao.example:8200", "--token-file", &token_file],

@@ -85,6 +85,9 @@ pub enum Error {
     /// An environment no service is in.
     #[error("unknown environment {0}")]
     UnknownEnvironment(Missing),
+    /// A remote (secrets server) name that is not in the vault.
+    #[error("unknown remote {0}")]
+    UnknownRemote(Missing),
     /// A certificate id or service with no certificate.
     #[error("no certificate {0}")]
     UnknownCertificate(String),
@@ -303,6 +306,8 @@ pub enum ErrorCode {
     UnknownEnvironment,
     /// `unknown_certificate`.
     UnknownCertificate,
+    /// `unknown_remote`.
+    UnknownRemote,
     /// `exists`.
     Exists,
     /// `still_referenced`.
@@ -357,6 +362,7 @@ impl ErrorCode {
         ErrorCode::UnknownCa,
         ErrorCode::UnknownEnvironment,
         ErrorCode::UnknownCertificate,
+        ErrorCode::UnknownRemote,
         ErrorCode::Exists,
         ErrorCode::StillReferenced,
         ErrorCode::WontReplace,
@@ -393,6 +399,7 @@ impl ErrorCode {
             ErrorCode::UnknownCa => "unknown_ca",
             ErrorCode::UnknownEnvironment => "unknown_environment",
             ErrorCode::UnknownCertificate => "unknown_certificate",
+            ErrorCode::UnknownRemote => "unknown_remote",
             ErrorCode::Exists => "exists",
             ErrorCode::StillReferenced => "still_referenced",
             ErrorCode::WontReplace => "wont_replace",
@@ -620,6 +627,7 @@ impl Error {
             Error::UnknownCa(_) => ErrorCode::UnknownCa,
             Error::UnknownEnvironment(_) => ErrorCode::UnknownEnvironment,
             Error::UnknownCertificate(_) => ErrorCode::UnknownCertificate,
+            Error::UnknownRemote(_) => ErrorCode::UnknownRemote,
             Error::Exists { .. } | Error::CaseClash { .. } => ErrorCode::Exists,
             Error::StillReferenced { .. } => ErrorCode::StillReferenced,
             Error::WontReplace { .. } | Error::OutputExists { .. } => ErrorCode::WontReplace,

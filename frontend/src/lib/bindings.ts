@@ -1085,7 +1085,7 @@ message: string,
  */
 hint?: ErrorHint, };
 
-export type ErrorCode = "wrong_key" | "locked" | "no_unlock_method" | "needs_real_factor" | "not_found" | "already_exists" | "in_use" | "unknown_service" | "unknown_secret" | "unknown_intent" | "unknown_ca" | "unknown_environment" | "unknown_certificate" | "exists" | "still_referenced" | "wont_replace" | "needs_force" | "no_active_certificate" | "invalid" | "unknown_choice" | "out_of_range" | "unchanged" | "agent" | "remote" | "integrity" | "rolled_back" | "unsupported_format" | "storage" | "io" | "permission_denied" | "keyring";
+export type ErrorCode = "wrong_key" | "locked" | "no_unlock_method" | "needs_real_factor" | "not_found" | "already_exists" | "in_use" | "unknown_service" | "unknown_secret" | "unknown_intent" | "unknown_ca" | "unknown_environment" | "unknown_certificate" | "unknown_remote" | "exists" | "still_referenced" | "wont_replace" | "needs_force" | "no_active_certificate" | "invalid" | "unknown_choice" | "out_of_range" | "unchanged" | "agent" | "remote" | "integrity" | "rolled_back" | "unsupported_format" | "storage" | "io" | "permission_denied" | "keyring";
 
 export type ErrorHint = "create_vault" | "restore_from_snapshot" | "accept_rollback" | "force_anyway" | "force_replace" | "secrets_only";
 
@@ -1473,6 +1473,14 @@ remote: string,
  * `service/NAME`.
  */
 secret: string, 
+/**
+ * The service.
+ */
+service: string, 
+/**
+ * The credential's name.
+ */
+name: string, 
 /**
  * The version here that holds this vault's value.
  */

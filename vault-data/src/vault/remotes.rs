@@ -237,6 +237,10 @@ pub struct ConflictView {
     pub remote: String,
     /// `service/NAME`.
     pub secret: String,
+    /// The service.
+    pub service: String,
+    /// The credential's name.
+    pub name: String,
     /// The version here that holds this vault's value.
     pub local_version: u32,
     /// The version here that holds the server's value; `None` when the server deleted it.
@@ -1004,14 +1008,7 @@ impl Vault {
         let index = &self.unlocked()?.index;
         let folded = names::folded(name);
         index.remotes.values().find(|r| names::folded(&r.name) == folded).ok_or_else(|| {
-            Error::Invalid(format!(
-                "no remote {name:?}{}",
-                crate::error::Missing::among(name, index.remotes.values().map(|r| r.name.as_str()))
-                    .suggestions
-                    .first()
-                    .map(|s| format!("; did you mean {s:?}?"))
-                    .unwrap_or_default()
-            ))
+            Error::UnknownRemote(crate::error::Missing::among(name, index.remotes.values().map(|r| r.name.as_str())))
         })
     }
 
@@ -1047,6 +1044,8 @@ impl Vault {
         Some(ConflictView {
             remote: index.remotes.get(&c.remote).map_or_else(String::new, |r| r.name.clone()),
             secret: format!("{}/{}", index.service_name(cred.service_id), cred.name),
+            service: index.service_name(cred.service_id),
+            name: cred.name.clone(),
             local_version: c.local_version,
             remote_value_version: (c.remote_value_version != 0).then_some(c.remote_value_version),
             remote_version: c.remote_version,
