@@ -446,7 +446,22 @@ pub enum CaCmd {
         #[arg(long)]
         force: bool,
     },
-    /// Write the CA's current CRL (PEM, or DER with --der)
+    /// Link a CA whose key stays in a remote's PKI mount: certificates are signed there from CSRs
+    /// made here, revocations go there, and the mount's CRL is the CA's CRL
+    Link {
+        /// Name for the CA here: lowercase letters, digits and '-'
+        name: String,
+        /// The remote (see `remote add`)
+        #[arg(long)]
+        remote: String,
+        /// The PKI mount on the server
+        #[arg(long, default_value = "pki")]
+        pki_mount: String,
+        /// The role certificates are signed under (`<mount>/sign/<role>`)
+        #[arg(long)]
+        role: String,
+    },
+    /// Write the CA's current CRL (PEM, or DER with --der); a linked CA's is its mount's
     Crl {
         /// CA name
         name: String,

@@ -55,6 +55,7 @@ pub fn typescript() -> String {
         decl::<CredentialVersion>(&cfg),
         decl::<Charset>(&cfg),
         decl::<CaView>(&cfg),
+        decl::<vault_data::CaLink>(&cfg),
         decl::<NameConstraintsSpec>(&cfg),
         decl::<CertInfo>(&cfg),
         decl::<KeyType>(&cfg),

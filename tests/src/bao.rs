@@ -108,6 +108,54 @@ impl Bao {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
+    /// A two-level PKI as teams run it: root `pki` (CN "Corp Root"), intermediate `pki_int`
+    /// (CN "Corp Issuing") signed by it, and role `services` on `pki_int` for subdomains of
+    /// `domain`, any key type. Returns the root certificate (PEM).
+    pub fn setup_pki(&self, domain: &str) -> String {
+        self.ok(&["secrets", "enable", "pki"]);
+        self.ok(&["secrets", "tune", "-max-lease-ttl=87600h", "pki"]);
+        let root: serde_json::Value = serde_json::from_str(&self.ok(&[
+            "write",
+            "-format=json",
+            "pki/root/generate/internal",
+            "common_name=Corp Root",
+            "ttl=87600h",
+        ]))
+        .expect("root JSON");
+        self.ok(&["secrets", "enable", "-path=pki_int", "pki"]);
+        self.ok(&["secrets", "tune", "-max-lease-ttl=43800h", "pki_int"]);
+        let csr: serde_json::Value = serde_json::from_str(&self.ok(&[
+            "write",
+            "-format=json",
+            "pki_int/intermediate/generate/internal",
+            "common_name=Corp Issuing",
+        ]))
+        .expect("CSR JSON");
+        let csr_file = self._dir.path().join("int.csr");
+        std::fs::write(&csr_file, csr["data"]["csr"].as_str().expect("csr")).expect("write csr");
+        let signed: serde_json::Value = serde_json::from_str(&self.ok(&[
+            "write",
+            "-format=json",
+            "pki/root/sign-intermediate",
+            &format!("csr=@{}", csr_file.display()),
+            "format=pem_bundle",
+            "ttl=43800h",
+        ]))
+        .expect("signed JSON");
+        let int_file = self._dir.path().join("int.pem");
+        std::fs::write(&int_file, signed["data"]["certificate"].as_str().expect("cert")).expect("write int");
+        self.ok(&["write", "pki_int/intermediate/set-signed", &format!("certificate=@{}", int_file.display())]);
+        self.ok(&[
+            "write",
+            "pki_int/roles/services",
+            &format!("allowed_domains={domain}"),
+            "allow_subdomains=true",
+            "max_ttl=2160h",
+            "key_type=any",
+        ]);
+        root["data"]["certificate"].as_str().expect("root cert").to_string()
+    }
+
     /// `bao kv get -format=json`, parsed: (fields, version, custom metadata).
     pub fn kv_get(&self, path: &str) -> (serde_json::Value, u64, serde_json::Value) {
         let v: serde_json::Value =

@@ -128,6 +128,15 @@ pub enum Error {
         /// A readable list of what refers to it.
         references: String,
     },
+    /// Something other than a service that others still depend on (a remote linked CAs sign
+    /// through); nothing was changed.
+    #[error("{subject} is used by {}; remove those first", .users.join(", "))]
+    UsedBy {
+        /// What was to be removed.
+        subject: String,
+        /// What depends on it.
+        users: Vec<String>,
+    },
     /// An export found something at its output path and was not asked to replace it; a previous
     /// Keyloom output there may be replaced on request. Nothing was written or removed.
     #[error("will not replace {}: it exists", .path.display())]
@@ -629,7 +638,7 @@ impl Error {
             Error::UnknownCertificate(_) => ErrorCode::UnknownCertificate,
             Error::UnknownRemote(_) => ErrorCode::UnknownRemote,
             Error::Exists { .. } | Error::CaseClash { .. } => ErrorCode::Exists,
-            Error::StillReferenced { .. } => ErrorCode::StillReferenced,
+            Error::StillReferenced { .. } | Error::UsedBy { .. } => ErrorCode::StillReferenced,
             Error::WontReplace { .. } | Error::OutputExists { .. } => ErrorCode::WontReplace,
             Error::NeedsForce { .. } => ErrorCode::NeedsForce,
             Error::NoActiveCertificate { .. } => ErrorCode::NoActiveCertificate,

@@ -47,7 +47,7 @@ pub use vault::restore_backup;
 pub use vault::restore_wait;
 pub use vault::{destination_for, ExportPlan, ExportRequest};
 pub use vault::{
-    to_pem, BundlePreview, CaRemoval, CaView, CertRemoval, CertView, Destination, Direction, ExportOptions,
+    to_pem, BundlePreview, CaLink, CaRemoval, CaView, CertRemoval, CertView, Destination, Direction, ExportOptions,
     ExportStage, ExportTarget, ExportView, Exported, IssueRequest, PreviewFile, ServiceIdentity, TrustView,
     VerifyReport, DEFAULT_LEAF_DAYS,
 };

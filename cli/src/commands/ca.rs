@@ -1,4 +1,4 @@
-//! `ca create | list | show | import | rename | remove | crl | sign-csr`.
+//! `ca create | list | show | import | link | rename | remove | crl | sign-csr`.
 
 use vault_data::pki::{CaSpec, KeyType, NameConstraintsSpec};
 use vault_data::CaView;
@@ -16,6 +16,9 @@ fn print_ca(ca: &CaView) {
         if ca.parent.is_some() || !c.self_issued { "intermediate" } else { "root" },
         if ca.trust_only { " (trust only: no key in the vault)" } else { "" }
     );
+    if let Some(l) = &ca.linked {
+        println!("linked       remote {}, {}/sign/{} (the key stays in the server)", l.remote, l.pki_mount, l.role);
+    }
     if let Some(p) = &ca.parent {
         println!("parent       {p}");
     }
@@ -80,7 +83,11 @@ pub fn run(ctx: &Context, cmd: CaCmd) -> CliResult<()> {
                             }),
                             c.certificate.key.clone(),
                             when(c.certificate.not_after),
-                            if c.trust_only { "trust only".into() } else { "signs".into() },
+                            match (&c.linked, c.trust_only) {
+                                (Some(l), _) => format!("signs on {}", l.remote),
+                                (None, true) => "trust only".into(),
+                                (None, false) => "signs".into(),
+                            },
                             c.issued.to_string(),
                         ]
                     })
@@ -109,6 +116,19 @@ pub fn run(ctx: &Context, cmd: CaCmd) -> CliResult<()> {
             } else {
                 let how = if anchor { ", as trust anchors," } else { "" };
                 println!("Imported {} CA certificate(s){how} for trust only from {}", added.len(), file.display());
+            }
+        }
+        CaCmd::Link { name, remote, pki_mount, role } => {
+            let ca = vault.cas_mut().link(&name, &remote, &pki_mount, &role)?;
+            if ctx.json {
+                ctx.print_json(&ca)?;
+            } else {
+                println!(
+                    "Linked CA {} to {pki_mount}/sign/{role} on remote {remote} (subject {}, valid until {})",
+                    ca.name,
+                    ca.certificate.subject,
+                    when(ca.certificate.not_after)
+                );
             }
         }
         CaCmd::Rename { name, new_name } => {

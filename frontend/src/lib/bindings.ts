@@ -293,9 +293,13 @@ name: string,
  */
 parent: string | null, 
 /**
- * Whether the vault holds no key for it (imported for trust only).
+ * Whether nothing here can sign with it (imported for trust only).
  */
 trust_only: boolean, 
+/**
+ * Where it signs, when its key is in a remote's PKI mount (`ca link`).
+ */
+linked: CaLink | null, 
 /**
  * Key algorithm (CAs made here).
  */
@@ -328,6 +332,20 @@ expiring: boolean,
  * Certificate fields.
  */
 certificate: CertInfo, };
+
+export type CaLink = { 
+/**
+ * The remote's name.
+ */
+remote: string, 
+/**
+ * The PKI mount.
+ */
+pki_mount: string, 
+/**
+ * The role it signs under.
+ */
+role: string, };
 
 export type NameConstraintsSpec = { 
 /**

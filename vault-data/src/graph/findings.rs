@@ -394,7 +394,7 @@ pub(crate) fn compute(m: &Model<'_>, opts: FindingOptions, scope: Option<&HashSe
         }
         // Certificates made here use strong keys; only imported ones need a look.
         let made_here =
-            c.issuer.and_then(|i| index.cas.get(&i)).is_some_and(|ca| ca.can_sign()) && c.key_type.is_some();
+            c.issuer.and_then(|i| index.cas.get(&i)).is_some_and(|ca| index.ca_signs(ca)) && c.key_type.is_some();
         if c.status == CertStatus::Active && !made_here {
             if let Some(why) = weakness(&c.cert_der) {
                 out.push(finding(
@@ -461,7 +461,7 @@ pub(crate) fn compute(m: &Model<'_>, opts: FindingOptions, scope: Option<&HashSe
         // A trust-only CA that nothing trusts, chains to or was issued by (a public root from an
         // imported bundle) affects no connection: its expiry, algorithms and idleness are not
         // problems of this estate. Only its expiry is worth a line, as a hint to tidy up.
-        let inert = !ca.can_sign() && !in_use;
+        let inert = !index.ca_signs(ca) && !in_use;
         if ca.not_after <= now {
             if inert {
                 out.push(finding(
@@ -509,7 +509,7 @@ pub(crate) fn compute(m: &Model<'_>, opts: FindingOptions, scope: Option<&HashSe
             }
         }
         // Unused CAs made here are clutter worth removing; unused trust-only ones are inert.
-        if !in_use && ca.can_sign() {
+        if !in_use && index.ca_signs(ca) {
             out.push(finding(
                 FindingKind::UnusedCa,
                 Severity::Low,

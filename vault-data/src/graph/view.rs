@@ -483,7 +483,7 @@ pub(crate) fn build(m: &Model<'_>, opts: &GraphOptions, finding_opts: FindingOpt
             environment: None,
             owner: None,
             tags: BTreeMap::new(),
-            can_sign: Some(ca.can_sign()),
+            can_sign: Some(index.ca_signs(ca)),
             not_after: Some(ca.not_after),
         });
     }

@@ -61,3 +61,23 @@ pub struct TrustAnchor {
     #[serde(with = "crate::model::timestamp")]
     pub created: OffsetDateTime,
 }
+
+/// A CA whose key stays in a remote's PKI mount (`ca link`): the [`Ca`] record holds the mount's
+/// issuing certificate with no key, and this record says where it signs. A record of its own, so
+/// CA records keep their encoding.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LinkedCa {
+    /// Random id of this record.
+    pub id: RecordId,
+    /// The CA it links.
+    pub ca: RecordId,
+    /// The remote holding the key.
+    pub remote: RecordId,
+    /// The PKI mount (`pki_int`).
+    pub pki_mount: String,
+    /// The role certificates are signed under (`sign/<role>`).
+    pub role: String,
+    /// When it was linked.
+    #[serde(with = "crate::model::timestamp")]
+    pub created: OffsetDateTime,
+}

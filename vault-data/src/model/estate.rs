@@ -51,6 +51,8 @@ pub(crate) struct Estate {
     pub sync_states: HashMap<(RecordId, RecordId), crate::model::remote::SyncState>,
     /// Open sync conflicts.
     pub conflicts: HashMap<RecordId, crate::model::remote::SyncConflict>,
+    /// CAs whose key is in a remote's PKI mount, by the CA they link.
+    pub linked_cas: HashMap<RecordId, crate::model::LinkedCa>,
 }
 
 impl Estate {

@@ -14,7 +14,7 @@ pub mod types;
 
 use serde::{Deserialize, Serialize};
 
-pub use ca::{Ca, TrustAnchor};
+pub use ca::{Ca, LinkedCa, TrustAnchor};
 pub use certificate::{CertStatus, Certificate, Revocation};
 pub use credential::{Credential, CredentialVersion, SecretRef};
 pub use intent::Intent;
@@ -36,6 +36,7 @@ pub(crate) enum ObjectRecord {
     Remote(remote::Remote),
     SyncState(remote::SyncState),
     SyncConflict(remote::SyncConflict),
+    LinkedCa(ca::LinkedCa),
 }
 
 impl ObjectRecord {
@@ -53,6 +54,7 @@ impl ObjectRecord {
             ObjectRecord::Remote(x) => x.id,
             ObjectRecord::SyncState(x) => x.id,
             ObjectRecord::SyncConflict(x) => x.id,
+            ObjectRecord::LinkedCa(x) => x.id,
         }
     }
 

@@ -214,18 +214,46 @@ fn leaf_params(
     if spec.client {
         p.extended_key_usages.push(ExtendedKeyUsagePurpose::ClientAuth);
     }
+    p.subject_alt_names = subject_alt_names(spec)?;
+    Ok(p)
+}
+
+/// The checked SANs of a leaf.
+fn subject_alt_names(spec: &LeafSpec) -> Result<Vec<SanType>> {
+    let mut sans = Vec::new();
     for d in &spec.dns {
         names::check_dns_name(d)?;
         let name = d.clone().try_into().map_err(|_| Error::Invalid(format!("{d:?} is not a valid DNS name")))?;
-        p.subject_alt_names.push(SanType::DnsName(name));
+        sans.push(SanType::DnsName(name));
     }
-    p.subject_alt_names.extend(spec.ips.iter().map(|ip| SanType::IpAddress(*ip)));
+    sans.extend(spec.ips.iter().map(|ip| SanType::IpAddress(*ip)));
     for u in &spec.uris {
         names::check_uri(u)?;
         let uri = u.clone().try_into().map_err(|_| Error::Invalid(format!("{u:?} is not a valid URI")))?;
-        p.subject_alt_names.push(SanType::URI(uri));
+        sans.push(SanType::URI(uri));
     }
-    Ok(p)
+    Ok(sans)
+}
+
+/// A CSR for a leaf whose CA signs elsewhere (a linked CA's PKI mount), with a fresh key of
+/// `key_type` or an existing PKCS#8 key: the CSR as PEM, and the key. Only names go in the
+/// request; the signer's role decides uses and lifetime limits.
+pub(crate) fn leaf_csr(spec: &LeafSpec, common_name: &str, key: LeafKey<'_>) -> Result<(String, Issued)> {
+    if spec.dns.is_empty() && spec.ips.is_empty() && spec.uris.is_empty() {
+        return Err(Error::Invalid(
+            "a service certificate needs at least one name: a DNS name, an IP address or a URI".into(),
+        ));
+    }
+    let mut p = CertificateParams::default();
+    p.distinguished_name = dn(common_name);
+    p.subject_alt_names = subject_alt_names(spec)?;
+    let key = match key {
+        LeafKey::Generate(kt) => kt.generate()?,
+        LeafKey::Existing(kt, pkcs8) => kt.load(pkcs8)?,
+    };
+    let csr = p.serialize_request(&key).map_err(sign_err)?;
+    let pem = csr.pem().map_err(sign_err)?;
+    Ok((pem, Issued { cert_der: Vec::new(), key_pkcs8: Zeroizing::new(key.serialize_der()) }))
 }
 
 /// A service leaf signed by `issuer`, with a fresh key of `key_type` or an existing PKCS#8 key.

@@ -186,7 +186,25 @@ impl Client {
         format!("{}/v1/{path}", self.addr)
     }
 
-    fn call(&self, method: &str, path: &str, body: Option<&Value>) -> Result<(StatusCode, Value), RemoteFault> {
+    /// `GET` of an answer that is not JSON (a DER CRL), at most `MAX_BODY` bytes.
+    pub(super) fn get_bytes(&self, path: &str) -> Result<(StatusCode, Vec<u8>), RemoteFault> {
+        let mut r = self.agent.get(&self.url(path)).header("X-Vault-Token", self.token.expose_secret());
+        if let Some(ns) = &self.namespace {
+            r = r.header("X-Vault-Namespace", ns);
+        }
+        let mut resp = r.call().map_err(|e| transport(&self.addr, e))?;
+        let status = resp.status();
+        let bytes =
+            resp.body_mut().with_config().limit(MAX_BODY).read_to_vec().map_err(|e| transport(&self.addr, e))?;
+        Ok((status, bytes))
+    }
+
+    pub(super) fn call(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<(StatusCode, Value), RemoteFault> {
         let url = self.url(path);
         let token = self.token.expose_secret();
         let result = match (method, body) {
@@ -388,7 +406,7 @@ fn is_plain_not_found(v: &Value) -> bool {
     errors_of(v).is_empty()
 }
 
-fn server_error(status: StatusCode, v: &Value, api: &str) -> RemoteFault {
+pub(super) fn server_error(status: StatusCode, v: &Value, api: &str) -> RemoteFault {
     let errors = errors_of(v);
     let path = api.split('?').next().unwrap_or(api).to_string();
     match status.as_u16() {

@@ -4,6 +4,7 @@
 
 pub mod client;
 pub mod merge;
+pub mod pki;
 
 use serde::Serialize;
 
@@ -107,6 +108,14 @@ pub enum RemoteFault {
         path: String,
         /// Why.
         why: String,
+    },
+    /// A PKI mount's answer lacks what the API promises (a certificate, a serial).
+    #[error("{path}: the PKI mount's answer has no {missing}")]
+    PkiAnswer {
+        /// The API path.
+        path: String,
+        /// What was missing.
+        missing: String,
     },
     /// A secret kept changing under a check-and-set write.
     #[error("{path} kept changing on the server while it was written; run the sync again")]

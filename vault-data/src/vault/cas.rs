@@ -27,8 +27,10 @@ pub struct CaView {
     pub name: String,
     /// Parent CA name, if in the vault.
     pub parent: Option<String>,
-    /// Whether the vault holds no key for it (imported for trust only).
+    /// Whether nothing here can sign with it (imported for trust only).
     pub trust_only: bool,
+    /// Where it signs, when its key is in a remote's PKI mount (`ca link`).
+    pub linked: Option<crate::vault::linked_ca::CaLink>,
     /// Key algorithm (CAs made here).
     pub key_type: Option<String>,
     /// Permitted names.
@@ -73,7 +75,8 @@ fn view(index: &Index, ca: &Ca) -> Result<CaView> {
         id: ca.id,
         name: ca.name.clone(),
         parent: ca.parent.map(|p| index.ca_name(p)),
-        trust_only: !ca.can_sign(),
+        trust_only: !index.ca_signs(ca),
+        linked: crate::vault::linked_ca::CaLink::of(index, ca),
         key_type: ca.key_type.map(|k| k.name().to_string()),
         constraints: ca.constraints.clone(),
         path_len: ca.path_len,
@@ -402,11 +405,10 @@ impl<V: Deref<Target = Vault>> Authorities<V> {
         if let Some(p) = ca.key_payload {
             ops.push(Vault::delete_payload(p));
         }
-        // Its trust-anchor mark goes with it.
-        let mark = self.vault.unlocked()?.index.anchors.get(&ca.id).map(|a| a.id);
-        if let Some(mark) = mark {
-            ops.push(Vault::delete_object(mark));
-        }
+        // Its trust-anchor mark and its link go with it.
+        let index = &self.vault.unlocked()?.index;
+        let marks = [index.anchors.get(&ca.id).map(|a| a.id), index.linked_cas.get(&ca.id).map(|l| l.id)];
+        ops.extend(marks.into_iter().flatten().map(Vault::delete_object));
         let ca_obj = AuditObject::new("ca", Some(ca.id), ca.name.clone());
         let mut events = Vec::new();
         for s in &mut trusting {
@@ -424,12 +426,14 @@ impl<V: Deref<Target = Vault>> Authorities<V> {
         }
         let reason = crate::pki::crl::Reason::CessationOfOperation;
         for c in &mut active {
+            // A linked CA's certificates are revoked on its mount too, so its CRL agrees.
+            let on_mount = self.vault.revoke_on_mount(c)?.map(|d| format!(", {d}")).unwrap_or_default();
             c.status = CertStatus::Revoked;
             c.revocation = Some(crate::model::Revocation { time: now, reason });
             ops.push(self.vault.seal_object(c.id, &ObjectRecord::Certificate(c.clone()))?);
             events.push(
                 AuditEvent::success("cert.revoke", vec![AuditObject::new("certificate", Some(c.id), cert_label(c))])
-                    .with_detail(format!("serial {}, reason {reason:?}: CA {} removed", c.serial, ca.name)),
+                    .with_detail(format!("serial {}, reason {reason:?}: CA {} removed{on_mount}", c.serial, ca.name)),
             );
         }
         let detail = match (ca.can_sign(), force && (!trusting.is_empty() || !active.is_empty())) {
@@ -459,6 +463,7 @@ impl<V: Deref<Target = Vault>> Authorities<V> {
         index.ca_by_name.remove(&ca.name);
         index.cas.remove(&ca.id);
         index.anchors.remove(&ca.id);
+        index.linked_cas.remove(&ca.id);
         Ok(removal)
     }
 
@@ -487,6 +492,11 @@ impl<V: Deref<Target = Vault>> Authorities<V> {
         V: DerefMut<Target = Vault>,
     {
         let mut ca = self.vault.unlocked()?.index.ca_named(name)?.clone();
+        if let Some((der, whence)) = self.vault.linked_crl(&ca)? {
+            let obj = AuditObject::new("ca", Some(ca.id), ca.name.clone());
+            self.vault.commit(vec![], vec![AuditEvent::success("ca.crl", vec![obj]).with_detail(whence)])?;
+            return Ok(der);
+        }
         let now = OffsetDateTime::now_utc();
         let number = crl::number_at(ca.next_crl_number, now);
         let der = self.vault.build_crl(&ca, number, now)?;
@@ -571,6 +581,12 @@ impl Vault {
     /// Loads a CA's key for signing. Refused for trust-only CAs.
     pub(crate) fn signing_ca(&self, ca: &Ca) -> Result<SigningCa> {
         let (Some(payload), Some(kt)) = (ca.key_payload, ca.key_type) else {
+            if let Some(link) = self.unlocked()?.index.linked_cas.get(&ca.id) {
+                return Err(Error::Invalid(format!(
+                    "CA {:?} signs in PKI mount {:?} of a remote; Keyloom has no key for it, and sends it only its own requests",
+                    ca.name, link.pki_mount
+                )));
+            }
             return Err(Error::Invalid(format!(
                 "CA {:?} was imported for trust only; Keyloom has no key to sign with",
                 ca.name

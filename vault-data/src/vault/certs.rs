@@ -14,12 +14,13 @@ use crate::pki::crl::Reason;
 use crate::pki::expiry;
 use crate::pki::import::{key_matches_certificate, parse_certificates, parse_private_key};
 use crate::pki::inspect::{inspect, CertInfo};
-use crate::pki::issue::{self, LeafKey, SigningCa};
+use crate::pki::issue::{self, LeafKey};
 use crate::pki::verify::{verify_chain, ChainMaterial, Usage};
 use crate::pki::LeafSpec;
 use crate::store::Op;
 use crate::vault::cas::{chain, constraint_violations, to_pem};
 use crate::vault::index::Index;
+use crate::vault::linked_ca::{sign_on_mount, CaSigner};
 use crate::vault::Vault;
 use std::ops::{Deref, DerefMut};
 
@@ -149,7 +150,7 @@ struct Made {
 struct Signer<'a> {
     index: &'a Index,
     ca: &'a Ca,
-    signer: &'a SigningCa,
+    signer: &'a CaSigner,
     now: OffsetDateTime,
 }
 
@@ -168,13 +169,24 @@ fn make_leaf(
     let key_type = match key {
         LeafKey::Generate(k) | LeafKey::Existing(k, _) => k,
     };
-    let issued = issue::leaf(req, &svc.name, signer, key, now)?;
-    let info = inspect(&issued.cert_der)?;
+    let (cert_der, key_pkcs8, signed_by) = match signer {
+        CaSigner::Local(local) => {
+            let issued = issue::leaf(req, &svc.name, local, key, now)?;
+            (issued.cert_der, issued.key_pkcs8, String::new())
+        }
+        CaSigner::Linked(client, link) => {
+            let leaf = sign_on_mount(client, link, ca, svc, req, key)?;
+            let by =
+                format!(", signed by {}/sign/{} (server serial {})", link.pki_mount, link.role, leaf.server_serial);
+            (leaf.cert_der, leaf.key_pkcs8, by)
+        }
+    };
+    let info = inspect(&cert_der)?;
     let cert = Certificate {
         id: RecordId::random(),
         service_id: Some(svc.id),
         issuer: Some(ca.id),
-        cert_der: issued.cert_der,
+        cert_der,
         key_payload: Some(RecordId::random()),
         key_type: Some(key_type),
         status: CertStatus::Active,
@@ -192,11 +204,11 @@ fn make_leaf(
         AuditObject::new("ca", Some(ca.id), ca.name.clone()),
     ];
     let event = AuditEvent::success(action, objs).with_detail(format!(
-        "serial {}, until {}",
+        "serial {}, until {}{signed_by}",
         info.serial,
         info.not_after.date()
     ));
-    Ok(Made { cert, key: issued.key_pkcs8, event })
+    Ok(Made { cert, key: key_pkcs8, event })
 }
 
 feature_handle!(
@@ -214,7 +226,7 @@ impl<V: Deref<Target = Vault>> Certificates<V> {
         let index = &self.vault.unlocked()?.index;
         let svc = index.service_named(service)?.clone();
         let ca = index.ca_named(ca)?.clone();
-        let signer = self.vault.signing_ca(&ca)?;
+        let signer = self.vault.ca_signer(&ca)?;
         let signing = Signer { index, ca: &ca, signer: &signer, now: OffsetDateTime::now_utc() };
         let made = make_leaf(&signing, &svc, req, LeafKey::Generate(req.key_type), None)?;
         let mut v = self.vault.commit_made(vec![made], vec![])?;
@@ -239,7 +251,7 @@ impl<V: Deref<Target = Vault>> Certificates<V> {
         let index = &self.vault.unlocked()?.index;
         let ca = index.ca_named(ca)?.clone();
         index.environment_known(environment)?;
-        let signer = self.vault.signing_ca(&ca)?;
+        let signer = self.vault.ca_signer(&ca)?;
         let has_active: std::collections::HashSet<RecordId> =
             index.certs.values().filter(|c| c.status == CertStatus::Active).filter_map(|c| c.service_id).collect();
         let mut targets: Vec<&Service> =
@@ -355,6 +367,9 @@ impl<V: Deref<Target = Vault>> Certificates<V> {
         if c.status == CertStatus::Revoked {
             return Err(Error::Invalid(format!("certificate {} is already revoked", c.id.short())));
         }
+        // A linked CA's certificate is revoked on its mount first: recorded here only once the
+        // mount's CRL lists it.
+        let on_mount = self.vault.revoke_on_mount(&c)?.map(|d| format!(", {d}")).unwrap_or_default();
         let now = OffsetDateTime::now_utc();
         c.status = CertStatus::Revoked;
         c.revocation = Some(Revocation { time: now, reason });
@@ -365,7 +380,7 @@ impl<V: Deref<Target = Vault>> Certificates<V> {
         self.vault.commit(
             vec![op],
             vec![AuditEvent::success("cert.revoke", vec![obj])
-                .with_detail(format!("serial {}, reason {reason:?}", c.serial))],
+                .with_detail(format!("serial {}, reason {reason:?}{on_mount}", c.serial))],
         )?;
         let index = &mut self.vault.unlocked_mut()?.index;
         let view = cert_view(index, &c, now)?;
@@ -398,12 +413,13 @@ impl<V: Deref<Target = Vault>> Certificates<V> {
                 });
             }
             let reason = Reason::CessationOfOperation;
+            let on_mount = self.vault.revoke_on_mount(&c)?.map(|d| format!(", {d}")).unwrap_or_default();
             c.status = CertStatus::Revoked;
             c.revocation = Some(Revocation { time: now, reason });
             revoked = true;
             events.push(
                 AuditEvent::success("cert.revoke", vec![obj.clone()])
-                    .with_detail(format!("serial {}, reason {reason:?}: forced removal", c.serial)),
+                    .with_detail(format!("serial {}, reason {reason:?}: forced removal{on_mount}", c.serial)),
             );
         }
         let on_crl = c.status == CertStatus::Revoked
@@ -680,7 +696,7 @@ impl Vault {
         let mut signers = std::collections::HashMap::new();
         for (_, ca, ..) in &jobs {
             if let std::collections::hash_map::Entry::Vacant(e) = signers.entry(ca.id) {
-                e.insert(self.signing_ca(ca)?);
+                e.insert(self.ca_signer(ca)?);
             }
         }
         let total = jobs.len();

@@ -80,6 +80,9 @@ impl Estate {
             ObjectRecord::SyncConflict(c) => {
                 self.conflicts.insert(id, c);
             }
+            ObjectRecord::LinkedCa(l) => {
+                self.linked_cas.insert(l.ca, l);
+            }
         }
         Ok(())
     }
@@ -89,6 +92,11 @@ impl Estate {
     pub(crate) fn is_anchor(&self, ca: &Ca) -> bool {
         self.anchors.contains_key(&ca.id)
             || (ca.parent.is_none() && crate::pki::inspect::inspect(&ca.cert_der).is_ok_and(|i| i.self_issued))
+    }
+
+    /// Whether certificates can be issued from `ca`: its key is here, or in a linked PKI mount.
+    pub(crate) fn ca_signs(&self, ca: &Ca) -> bool {
+        ca.can_sign() || self.linked_cas.contains_key(&ca.id)
     }
 
     /// The vault CA whose subject DN is `dn` (the issuer of a certificate made elsewhere).

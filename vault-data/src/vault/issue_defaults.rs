@@ -30,7 +30,7 @@ impl<V: Deref<Target = Vault>> Certificates<V> {
         let index = &self.vault.unlocked()?.index;
         let svc = index.service_named(service)?;
         let now = OffsetDateTime::now_utc();
-        let signing: Vec<_> = index.cas.values().filter(|c| c.can_sign() && c.not_after > now).collect();
+        let signing: Vec<_> = index.cas.values().filter(|c| index.ca_signs(c) && c.not_after > now).collect();
         let mut issued_here: HashMap<RecordId, usize> = HashMap::new();
         for c in index.certs.values().filter(|c| c.status == CertStatus::Active && c.not_after > now) {
             let same_env =

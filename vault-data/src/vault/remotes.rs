@@ -477,6 +477,14 @@ impl<V: Deref<Target = Vault>> Remotes<V> {
     {
         let remote = self.vault.remote_named(name)?.clone();
         let index = &self.vault.unlocked()?.index;
+        let linked: Vec<String> =
+            index.linked_cas.values().filter(|l| l.remote == remote.id).map(|l| index.ca_name(l.ca)).collect();
+        if !linked.is_empty() {
+            return Err(Error::UsedBy {
+                subject: format!("remote {}", names::shown(&remote.name)),
+                users: linked.iter().map(|n| format!("linked CA {}", names::shown(n))).collect(),
+            });
+        }
         let mut ops = vec![Vault::delete_object(remote.id)];
         ops.extend(remote.auth.payloads().into_iter().map(Vault::delete_payload));
         let states: Vec<RecordId> =
@@ -676,7 +684,7 @@ fn set_base(st: &mut SyncState, name: &str, d: Digest, local_version: u32) {
 }
 
 /// A mount, prefix or namespace segment: path characters only, no `..`, no empty segments.
-fn path_part(what: &str, s: &str) -> Result<String> {
+pub(crate) fn path_part(what: &str, s: &str) -> Result<String> {
     let t = s.trim().trim_matches('/');
     let ok = !t.is_empty()
         && t.split('/').all(|seg| !seg.is_empty() && seg != "." && seg != "..")
@@ -1004,7 +1012,7 @@ impl Vault {
         self.stage_secret(staged, &item, ops)
     }
 
-    fn remote_named(&self, name: &str) -> Result<&Remote> {
+    pub(crate) fn remote_named(&self, name: &str) -> Result<&Remote> {
         let index = &self.unlocked()?.index;
         let folded = names::folded(name);
         index.remotes.values().find(|r| names::folded(&r.name) == folded).ok_or_else(|| {
@@ -1080,7 +1088,7 @@ impl Vault {
     }
 
     /// Logs in: the sealed token, or an AppRole login with the sealed secret id.
-    fn connect(&self, remote: &Remote) -> Result<Client> {
+    pub(crate) fn connect(&self, remote: &Remote) -> Result<Client> {
         let ep = endpoint(remote);
         let token = match &remote.auth {
             RemoteAuth::Token { token } => {
