@@ -916,6 +916,45 @@ pub enum RemoteCmd {
         /// The remote
         name: String,
     },
+    /// Print this vault's recipient and signing key for a sealed remote, for teammates'
+    /// `remote member add`
+    Identity {
+        /// The remote
+        name: String,
+    },
+    /// The members of a sealed remote: whom values are encrypted to, whose values are accepted
+    #[command(subcommand)]
+    Member(MemberCmd),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum MemberCmd {
+    /// Pin a teammate: values are encrypted to their recipient, values signed by their key accepted
+    Add {
+        /// The remote
+        remote: String,
+        /// A name for them here
+        name: String,
+        /// Their age recipient (age1…), from their `remote identity`
+        #[arg(long)]
+        recipient: Option<String>,
+        /// Their signing key (ed25519:…), from their `remote identity`
+        #[arg(long)]
+        signing_key: Option<String>,
+    },
+    /// Remove a member: secrets synced there are re-encrypted to the members left, and values
+    /// they could read are flagged for rotation
+    Remove {
+        /// The remote
+        remote: String,
+        /// The member
+        name: String,
+    },
+    /// List members
+    List {
+        /// The remote
+        remote: String,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -989,4 +1028,14 @@ pub struct RemoteAddArgs {
     /// Allow a plain http:// address (a local dev server only: the token and secrets travel unencrypted)
     #[arg(long)]
     pub insecure_http: bool,
+    /// Seal values before they leave: age-encrypted to this vault and its members, signed by this
+    /// vault (the server holds only ciphertext)
+    #[arg(long)]
+    pub sealed: bool,
+    /// A further age recipient (age1…) that may read sealed values (repeatable; with --sealed)
+    #[arg(long = "recipient")]
+    pub recipients: Vec<String>,
+    /// Sync certificates and their private keys too (with --sealed only)
+    #[arg(long)]
+    pub with_tls: bool,
 }

@@ -27,7 +27,9 @@ use vault_data::{
     BundlePreview, CaView, CertView, Charset, Credential, IssueDefaults, SecretSummary, Service, ServiceSpec, Strength,
     TrustView,
 };
-use vault_data::{ConflictView, RemoteStatus, RemoteView, SyncMode, SyncReport, Take};
+use vault_data::{
+    ConflictView, MemberRemoval, MemberView, RemoteStatus, RemoteView, SealIdentity, SyncMode, SyncReport, Take,
+};
 
 /// One command of the contract.
 #[derive(Debug, Clone, Copy)]

@@ -71,4 +71,8 @@ ipc_table! {
     remotes::remote_sync(name: String, mode: SyncMode, environment: Option<String>, dry_run: bool) progress(Progress) -> SyncReport, unlocked;
     remotes::conflicts_list() -> Vec<ConflictView>, unlocked;
     remotes::conflict_resolve(secret: String, remote: String, take: Take) -> ConflictView, unlocked;
+    remotes::remote_identity(name: String) -> SealIdentity, unlocked;
+    remotes::remote_members(name: String) -> Vec<MemberView>, unlocked;
+    remotes::remote_member_add(name: String, member: String, recipient: Option<String>, signing_key: Option<String>) -> MemberView, unlocked;
+    remotes::remote_member_remove(name: String, member: String) -> MemberRemoval, unlocked;
 }

@@ -57,6 +57,7 @@ fn vault_with_remote(bao: &Bao) -> (tempfile::TempDir, Vault) {
             ca_pem: None,
             insecure_http: true,
             login: RemoteLogin::Token(SecretString::from(TOKEN.to_string())),
+            sealed: None,
         })
         .unwrap();
     (dir, v)

@@ -51,6 +51,7 @@ fn main() {
         ca_pem: None,
         insecure_http: true,
         login: RemoteLogin::Token(SecretString::from(token)),
+        sealed: None,
     };
     v.remotes_mut().add(spec).expect("remote");
     let total = services * per;

@@ -1,8 +1,9 @@
-//! `remote add | list | status | remove`, `push`, `pull`, `sync`, `conflicts list | resolve`.
+//! `remote add | list | status | remove | identity | member add|remove|list`, `push`, `pull`, `sync`,
+//! `conflicts list | resolve`.
 
-use vault_data::{RemoteLogin, RemoteSpec, SecretRef, SecretString, SyncMode, SyncReport, Take};
+use vault_data::{RemoteLogin, RemoteSpec, SealedSpec, SecretRef, SecretString, SyncMode, SyncReport, Take};
 
-use crate::args::{ConflictsCmd, RemoteAddArgs, RemoteCmd, SyncArgs, TakeArg};
+use crate::args::{ConflictsCmd, MemberCmd, RemoteAddArgs, RemoteCmd, SyncArgs, TakeArg};
 use crate::context::{progress, table, Context};
 use crate::error::{CliError, CliResult};
 
@@ -35,7 +36,11 @@ pub fn run(ctx: &Context, cmd: RemoteCmd) -> CliResult<()> {
                 secret_id_file,
                 approle_mount,
                 insecure_http,
+                sealed,
+                recipients,
+                with_tls,
             } = *args;
+            let sealed = SealedSpec::from_options(sealed, recipients, with_tls)?;
             let login = match (role_id, secret_id_file, token_file) {
                 (Some(role_id), Some(file), _) => {
                     RemoteLogin::AppRole { mount: approle_mount, role_id, secret_id: read_secret_file(&file)? }
@@ -59,7 +64,7 @@ pub fn run(ctx: &Context, cmd: RemoteCmd) -> CliResult<()> {
                 Some(f) => Some(std::fs::read(f).map_err(CliError::file("cannot read", f))?),
                 None => None,
             };
-            let spec = RemoteSpec { name, addr, kv_mount, prefix, namespace, ca_pem, insecure_http, login };
+            let spec = RemoteSpec { name, addr, kv_mount, prefix, namespace, ca_pem, insecure_http, login, sealed };
             let view = vault.remotes_mut().add(spec)?;
             if ctx.json {
                 ctx.print_json(&view)?;
@@ -68,6 +73,11 @@ pub fn run(ctx: &Context, cmd: RemoteCmd) -> CliResult<()> {
                     "Remote added: {} ({}, KV mount {}, prefix {}); its token is sealed in the vault",
                     view.name, view.addr, view.kv_mount, view.prefix
                 );
+                if view.sealed.is_some() {
+                    let me = vault.remotes().identity(&view.name)?;
+                    println!("Sealed: the server gets only ciphertext signed by this vault. Give teammates:");
+                    println!("  --recipient {} --signing-key {}", me.recipient, me.signing_key);
+                }
                 println!("Check it with: keyloom remote status {}", view.name);
             }
         }
@@ -126,6 +136,66 @@ pub fn run(ctx: &Context, cmd: RemoteCmd) -> CliResult<()> {
             if let Some(problem) = st.problem {
                 vault.close()?;
                 return Err(CliError::Usage(shown(&problem)));
+            }
+        }
+        RemoteCmd::Identity { name } => {
+            let me = vault.remotes().identity(&name)?;
+            if ctx.json {
+                ctx.print_json(&me)?;
+            } else {
+                println!("recipient    {}", me.recipient);
+                println!("signing key  {}", me.signing_key);
+                println!("Teammates pin this vault with:");
+                println!(
+                    "  keyloom remote member add {} NAME --recipient {} --signing-key {}",
+                    me.remote, me.recipient, me.signing_key
+                );
+            }
+        }
+        RemoteCmd::Member(MemberCmd::Add { remote, name, recipient, signing_key }) => {
+            let m = vault.remotes_mut().add_member(&remote, &name, recipient.as_deref(), signing_key.as_deref())?;
+            if ctx.json {
+                ctx.print_json(&m)?;
+            } else {
+                let what = match (&m.recipient, &m.signing_key) {
+                    (Some(_), Some(_)) => "values are encrypted to them, and theirs are accepted",
+                    (Some(_), None) => "values are encrypted to them (they cannot author)",
+                    _ => "values they sign are accepted (they cannot read)",
+                };
+                println!("Member {} added to {remote}: {what}; push to encrypt existing values to them", m.name);
+            }
+        }
+        RemoteCmd::Member(MemberCmd::Remove { remote, name }) => {
+            let r = vault.remotes_mut().remove_member(&remote, &name)?;
+            if ctx.json {
+                ctx.print_json(&r)?;
+            } else {
+                println!(
+                    "Member {} removed from {remote}: {} secret(s) re-encrypted to the members left",
+                    r.member,
+                    r.reencrypted.len()
+                );
+                if !r.to_rotate.is_empty() {
+                    println!("They could read these; rotate them: {}", r.to_rotate.join(", "));
+                }
+            }
+        }
+        RemoteCmd::Member(MemberCmd::List { remote }) => {
+            let list = vault.remotes().members(&remote)?;
+            if ctx.json {
+                ctx.print_json(&list)?;
+            } else {
+                let rows = list
+                    .iter()
+                    .map(|m| {
+                        vec![
+                            m.name.clone(),
+                            m.recipient.clone().unwrap_or_else(|| "-".into()),
+                            m.signing_key.clone().unwrap_or_else(|| "-".into()),
+                        ]
+                    })
+                    .collect();
+                println!("{}", table(&["name", "recipient", "signing key"], rows));
             }
         }
         RemoteCmd::Remove { name } => {

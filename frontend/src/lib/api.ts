@@ -74,6 +74,10 @@ export const api = {
   syncRemote: c.remoteSync,
   conflicts: c.conflictsList,
   resolveConflict: c.conflictResolve,
+  remoteIdentity: c.remoteIdentity,
+  remoteMembers: c.remoteMembers,
+  addMember: c.remoteMemberAdd,
+  removeMember: c.remoteMemberRemove,
   verifyAudit: c.auditVerify,
   exportAudit: c.auditExport,
 

@@ -898,7 +898,7 @@ export type TrustSide = "inbound" | "outbound";
 
 export type CertUse = "client" | "server";
 
-export type FindingKind = "over_trust" | "broken_intent" | "expired" | "expiring_soon" | "revoked_current" | "revoked_deployed" | "weak_crypto" | "cross_environment" | "stale_credential" | "unused_ca" | "blast_radius" | "sync_conflict";
+export type FindingKind = "over_trust" | "broken_intent" | "expired" | "expiring_soon" | "revoked_current" | "revoked_deployed" | "weak_crypto" | "cross_environment" | "stale_credential" | "unused_ca" | "blast_radius" | "sync_conflict" | "exposed_secret";
 
 export type Severity = "high" | "medium" | "low" | "info";
 
@@ -1302,7 +1302,15 @@ role_id: string | null,
 /**
  * AppRole secret id.
  */
-secret_id: string | null, };
+secret_id: string | null, 
+/**
+ * Seal values before they leave (age to the members, signed by this vault).
+ */
+sealed: boolean, 
+/**
+ * Further age recipients, one per line (sealed only).
+ */
+recipients: string, };
 
 export type RemoteView = { 
 /**
@@ -1344,7 +1352,11 @@ conflicts: number,
 /**
  * The last sync (RFC 3339).
  */
-last_sync: string | null, };
+last_sync: string | null, 
+/**
+ * What is sealed before it leaves (`values`, `values and TLS`); none: plaintext.
+ */
+sealed: string | null, };
 
 export type RemoteStatus = { 
 /**
@@ -1389,6 +1401,56 @@ standby: boolean,
  * The server's version.
  */
 version: string, };
+
+export type SealIdentity = { 
+/**
+ * The remote.
+ */
+remote: string, 
+/**
+ * This vault's age recipient.
+ */
+recipient: string, 
+/**
+ * This vault's signing key (`ed25519:` base64).
+ */
+signing_key: string, 
+/**
+ * Certificates and keys are synced too.
+ */
+with_tls: boolean, };
+
+export type MemberView = { 
+/**
+ * The name given here.
+ */
+name: string, 
+/**
+ * Their age recipient: values are encrypted to it.
+ */
+recipient: string | null, 
+/**
+ * Their signing key: values they sign are accepted.
+ */
+signing_key: string | null, 
+/**
+ * When added (RFC 3339).
+ */
+added: string, };
+
+export type MemberRemoval = { 
+/**
+ * The member removed.
+ */
+member: string, 
+/**
+ * KV paths re-encrypted to the members left.
+ */
+reencrypted: Array<string>, 
+/**
+ * Secrets (SERVICE/NAME) the member could read: rotate them.
+ */
+to_rotate: Array<string>, };
 
 export type SyncMode = "pull" | "push" | "sync";
 

@@ -1,6 +1,6 @@
 // Generated from src-tauri/src/ipc_table.rs by src-tauri/src/ipc.rs: do not edit.
 // KEYLOOM_UPDATE_BINDINGS=1 cargo test -p keyloom-desktop --lib rewrites it.
-import type { AppStatus, AuditEntry, AuditReport, BundleCheck, BundlePreview, CaCreateArgs, CaView, CertDetail, CertIssueArgs, CertView, Charset, ConflictView, CopyReceipt, CreateVaultArgs, CreatedVault, Credential, CredentialTarget, Explanation, ExportArgs, ExportSummary, FileArg, Finding, Graph, GraphQuery, IntentAdded, IssueDefaults, Progress, Reason, RekeyArgs, RekeyOutcome, RemoteAddArgs, RemoteStatus, RemoteView, RestoreArgs, RevealedSecret, SecretSummary, Service, ServiceDetail, ServiceEditArgs, ServiceSpec, Settings, Strength, SyncMode, SyncReport, Take, TrustImpact, TrustView, UnlockArgs, UnlockOutcome } from "./bindings";
+import type { AppStatus, AuditEntry, AuditReport, BundleCheck, BundlePreview, CaCreateArgs, CaView, CertDetail, CertIssueArgs, CertView, Charset, ConflictView, CopyReceipt, CreateVaultArgs, CreatedVault, Credential, CredentialTarget, Explanation, ExportArgs, ExportSummary, FileArg, Finding, Graph, GraphQuery, IntentAdded, IssueDefaults, MemberRemoval, MemberView, Progress, Reason, RekeyArgs, RekeyOutcome, RemoteAddArgs, RemoteStatus, RemoteView, RestoreArgs, RevealedSecret, SealIdentity, SecretSummary, Service, ServiceDetail, ServiceEditArgs, ServiceSpec, Settings, Strength, SyncMode, SyncReport, Take, TrustImpact, TrustView, UnlockArgs, UnlockOutcome } from "./bindings";
 import { call, callWithProgress } from "./ipc";
 export const appStatus = (): Promise<AppStatus> => call<AppStatus>("app_status", {});
 export const passphraseStrength = (passphrase: string): Promise<Strength> => call<Strength>("passphrase_strength", { passphrase });
@@ -67,3 +67,7 @@ export const remoteRemove = (name: string): Promise<null> => call<null>("remote_
 export const remoteSync = (name: string, mode: SyncMode, environment: string | null, dryRun: boolean, onProgress: (p: Progress) => void): Promise<SyncReport> => callWithProgress<SyncReport, Progress>("remote_sync", { name, mode, environment, dryRun }, onProgress);
 export const conflictsList = (): Promise<Array<ConflictView>> => call<Array<ConflictView>>("conflicts_list", {});
 export const conflictResolve = (secret: string, remote: string, take: Take): Promise<ConflictView> => call<ConflictView>("conflict_resolve", { secret, remote, take });
+export const remoteIdentity = (name: string): Promise<SealIdentity> => call<SealIdentity>("remote_identity", { name });
+export const remoteMembers = (name: string): Promise<Array<MemberView>> => call<Array<MemberView>>("remote_members", { name });
+export const remoteMemberAdd = (name: string, member: string, recipient: string | null, signingKey: string | null): Promise<MemberView> => call<MemberView>("remote_member_add", { name, member, recipient, signingKey });
+export const remoteMemberRemove = (name: string, member: string): Promise<MemberRemoval> => call<MemberRemoval>("remote_member_remove", { name, member });

@@ -6,8 +6,8 @@ use serde::Deserialize;
 use tauri::ipc::Channel;
 use tauri::AppHandle;
 use vault_data::{
-    ConflictView, RemoteLogin, RemoteSpec, RemoteStatus, RemoteView, SecretRef, SecretString, SyncMode, SyncReport,
-    Take,
+    ConflictView, MemberRemoval, MemberView, RemoteLogin, RemoteSpec, RemoteStatus, RemoteView, SealIdentity,
+    SealedSpec, SecretRef, SecretString, SyncMode, SyncReport, Take,
 };
 
 use crate::commands::certificates::Progress;
@@ -37,6 +37,10 @@ pub struct RemoteAddArgs {
     pub role_id: Option<String>,
     /// AppRole secret id.
     pub secret_id: Option<String>,
+    /// Seal values before they leave (age to the members, signed by this vault).
+    pub sealed: bool,
+    /// Further age recipients, one per line (sealed only).
+    pub recipients: String,
 }
 
 fn filled(s: Option<String>) -> Option<String> {
@@ -61,6 +65,9 @@ pub async fn remote_add(app: AppHandle, args: RemoteAddArgs) -> AppResult<Remote
         (None, None, Some(token)) => RemoteLogin::Token(SecretString::from(token.trim().to_string())),
         _ => return Err(AppError::Invalid("give the token, or both the AppRole role id and secret id".into())),
     };
+    let recipients: Vec<String> =
+        args.recipients.lines().map(str::trim).filter(|l| !l.is_empty()).map(String::from).collect();
+    let sealed = SealedSpec::from_options(args.sealed, recipients, false)?;
     let spec = RemoteSpec {
         name: args.name.trim().to_string(),
         addr: args.addr,
@@ -70,6 +77,7 @@ pub async fn remote_add(app: AppHandle, args: RemoteAddArgs) -> AppResult<Remote
         ca_pem: filled(args.ca_pem).map(String::into_bytes),
         insecure_http: args.insecure_http,
         login,
+        sealed,
     };
     blocking(app, move |s| s.with_vault(|v| v.remotes_mut().add(spec))).await
 }
@@ -122,4 +130,38 @@ pub async fn conflict_resolve(app: AppHandle, secret: String, remote: String, ta
         })
     })
     .await
+}
+
+/// This vault's recipient and signing key for a sealed remote (public halves only).
+#[tauri::command]
+pub async fn remote_identity(app: AppHandle, name: String) -> AppResult<SealIdentity> {
+    blocking(app, move |s| s.with_vault(|v| v.remotes().identity(&name))).await
+}
+
+/// The members of a sealed remote.
+#[tauri::command]
+pub async fn remote_members(app: AppHandle, name: String) -> AppResult<Vec<MemberView>> {
+    blocking(app, move |s| s.with_vault(|v| v.remotes().members(&name))).await
+}
+
+/// Pins a teammate on a sealed remote.
+#[tauri::command]
+pub async fn remote_member_add(
+    app: AppHandle,
+    name: String,
+    member: String,
+    recipient: Option<String>,
+    signing_key: Option<String>,
+) -> AppResult<MemberView> {
+    let (recipient, signing_key) = (filled(recipient), filled(signing_key));
+    blocking(app, move |s| {
+        s.with_vault(|v| v.remotes_mut().add_member(&name, member.trim(), recipient.as_deref(), signing_key.as_deref()))
+    })
+    .await
+}
+
+/// Removes a member: re-encrypts what was synced, flags what they could read.
+#[tauri::command]
+pub async fn remote_member_remove(app: AppHandle, name: String, member: String) -> AppResult<MemberRemoval> {
+    blocking(app, move |s| s.with_vault(|v| v.remotes_mut().remove_member(&name, &member))).await
 }

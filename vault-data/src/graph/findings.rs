@@ -78,6 +78,8 @@ pub enum FindingKind {
     BlastRadius,
     /// A credential changed here and on a remote secrets server since the last sync.
     SyncConflict,
+    /// A credential value a removed member of a sealed remote could read: rotate it.
+    ExposedSecret,
 }
 
 impl FindingKind {
@@ -95,6 +97,7 @@ impl FindingKind {
         FindingKind::UnusedCa,
         FindingKind::BlastRadius,
         FindingKind::SyncConflict,
+        FindingKind::ExposedSecret,
     ];
 
     /// The kind named as in JSON (`over_trust`, `broken_intent`, ...); an unknown name is an
@@ -575,6 +578,26 @@ pub(crate) fn compute(m: &Model<'_>, opts: FindingOptions, scope: Option<&HashSe
                 name: c.name.clone(),
                 remote: remote.name.clone(),
             }),
+        ));
+    }
+
+    // Values a removed member of a sealed remote could read, until a newer version exists.
+    for flag in index.exposed.values() {
+        let Some(c) = index.credentials.get(&flag.credential) else { continue };
+        let Some(svc) = index.services.get(&c.service_id) else { continue };
+        if !in_scope(svc.id) || c.current().is_none_or(|v| v.version > flag.version) {
+            continue;
+        }
+        let remote = index.remotes.get(&flag.remote).map_or("a remote", |r| r.name.as_str());
+        out.push(finding(
+            FindingKind::ExposedSecret,
+            Severity::High,
+            vec![svc_ref(svc), EntityRef::record("secret", c.id, format!("{}/{}", svc.name, c.name))],
+            format!(
+                "{}/{} (version {}) could be read by {}, removed from {remote}: rotate it",
+                svc.name, c.name, flag.version, flag.member
+            ),
+            Some(Remedy::RotateCredential { service: svc.name.clone(), name: c.name.clone() }),
         ));
     }
 

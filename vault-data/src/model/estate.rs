@@ -53,6 +53,12 @@ pub(crate) struct Estate {
     pub conflicts: HashMap<RecordId, crate::model::remote::SyncConflict>,
     /// CAs whose key is in a remote's PKI mount, by the CA they link.
     pub linked_cas: HashMap<RecordId, crate::model::LinkedCa>,
+    /// This vault's sealing keys, by the remote they seal for.
+    pub sealed: HashMap<RecordId, crate::model::remote::SealedRemote>,
+    /// Members of sealed remotes.
+    pub members: HashMap<RecordId, crate::model::remote::RemoteMember>,
+    /// Credential versions removed members could read.
+    pub exposed: HashMap<RecordId, crate::model::remote::ExposedSecret>,
 }
 
 impl Estate {

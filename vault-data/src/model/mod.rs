@@ -37,6 +37,9 @@ pub(crate) enum ObjectRecord {
     SyncState(remote::SyncState),
     SyncConflict(remote::SyncConflict),
     LinkedCa(ca::LinkedCa),
+    SealedRemote(remote::SealedRemote),
+    RemoteMember(remote::RemoteMember),
+    ExposedSecret(remote::ExposedSecret),
 }
 
 impl ObjectRecord {
@@ -55,6 +58,9 @@ impl ObjectRecord {
             ObjectRecord::SyncState(x) => x.id,
             ObjectRecord::SyncConflict(x) => x.id,
             ObjectRecord::LinkedCa(x) => x.id,
+            ObjectRecord::SealedRemote(x) => x.id,
+            ObjectRecord::RemoteMember(x) => x.id,
+            ObjectRecord::ExposedSecret(x) => x.id,
         }
     }
 

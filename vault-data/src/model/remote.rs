@@ -115,3 +115,64 @@ pub struct SyncConflict {
     #[serde(with = "crate::model::timestamp")]
     pub found: OffsetDateTime,
 }
+
+/// This vault's keys for a sealed remote: values are age-encrypted to the members' recipients
+/// and signed with this vault's Ed25519 key before they leave. The secret halves are payloads.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SealedRemote {
+    /// Random id.
+    pub id: RecordId,
+    /// The remote.
+    pub remote: RecordId,
+    /// The payload holding this vault's age identity (`AGE-SECRET-KEY-1…`).
+    pub identity: RecordId,
+    /// The payload holding this vault's Ed25519 signing key (32-byte seed).
+    pub signing: RecordId,
+    /// This vault's age recipient (`age1…`), the public half of `identity`.
+    pub recipient: String,
+    /// This vault's Ed25519 public key.
+    pub verifying: [u8; 32],
+    /// Certificates and their private keys are synced too (sealed like values).
+    pub with_tls: bool,
+    /// When sealing was set up.
+    #[serde(with = "crate::model::timestamp")]
+    pub created: OffsetDateTime,
+}
+
+/// A teammate of a sealed remote: values are encrypted to their recipient, and values signed by
+/// their key are accepted. A member with only a recipient reads but cannot author.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RemoteMember {
+    /// Random id.
+    pub id: RecordId,
+    /// The remote.
+    pub remote: RecordId,
+    /// The name given here.
+    pub name: String,
+    /// Their age recipient.
+    pub recipient: Option<String>,
+    /// Their Ed25519 public key.
+    pub verifying: Option<[u8; 32]>,
+    /// When added.
+    #[serde(with = "crate::model::timestamp")]
+    pub added: OffsetDateTime,
+}
+
+/// A credential version a removed member could read: it should be rotated. The flag stands until
+/// the credential has a newer version.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExposedSecret {
+    /// Random id.
+    pub id: RecordId,
+    /// The remote it was shared through.
+    pub remote: RecordId,
+    /// The credential.
+    pub credential: RecordId,
+    /// Its version the member could read.
+    pub version: u32,
+    /// The member's name.
+    pub member: String,
+    /// When the member was removed.
+    #[serde(with = "crate::model::timestamp")]
+    pub found: OffsetDateTime,
+}

@@ -5,6 +5,7 @@
 pub mod client;
 pub mod merge;
 pub mod pki;
+pub mod sealed;
 
 use serde::Serialize;
 
@@ -108,6 +109,17 @@ pub enum RemoteFault {
         path: String,
         /// Why.
         why: String,
+    },
+    /// A field of a sealed remote that cannot be trusted or read; nothing of that secret was
+    /// taken or written.
+    #[error("{path}: field {field} is refused: {why}")]
+    Refused {
+        /// The KV path.
+        path: String,
+        /// The field.
+        field: String,
+        /// Why.
+        why: sealed::SealRefusal,
     },
     /// A PKI mount's answer lacks what the API promises (a certificate, a serial).
     #[error("{path}: the PKI mount's answer has no {missing}")]

@@ -83,6 +83,15 @@ impl Estate {
             ObjectRecord::LinkedCa(l) => {
                 self.linked_cas.insert(l.ca, l);
             }
+            ObjectRecord::SealedRemote(s) => {
+                self.sealed.insert(s.remote, s);
+            }
+            ObjectRecord::RemoteMember(m) => {
+                self.members.insert(id, m);
+            }
+            ObjectRecord::ExposedSecret(x) => {
+                self.exposed.insert(id, x);
+            }
         }
         Ok(())
     }

@@ -30,8 +30,10 @@ use crate::model::remote::{Remote, RemoteAuth, SyncConflict, SyncState, SyncedFi
 use crate::model::{Credential, ObjectRecord, SecretRef, ServiceSpec};
 use crate::remote::client::{self, Client, Endpoint, KvSecret, Written};
 use crate::remote::merge::{merge_field, Digest, FieldMerge};
+use crate::remote::sealed::{self, FieldPlace};
 use crate::remote::{RemoteFault, ServerStatus};
 use crate::store::Op;
+use crate::vault::sealing::{SealedSpec, Sealing};
 use crate::vault::secrets::Item;
 use crate::vault::{SecretOptions, Vault};
 
@@ -77,6 +79,8 @@ pub struct RemoteSpec {
     pub insecure_http: bool,
     /// How to log in.
     pub login: RemoteLogin,
+    /// Values are sealed before they leave (see [`SealedSpec`]).
+    pub sealed: Option<SealedSpec>,
 }
 
 /// A remote as listed (no secrets).
@@ -104,6 +108,8 @@ pub struct RemoteView {
     pub conflicts: usize,
     /// The last sync (RFC 3339).
     pub last_sync: Option<String>,
+    /// What is sealed before it leaves (`values`, `values and TLS`); none: plaintext.
+    pub sealed: Option<&'static str>,
 }
 
 /// What `remote status` finds.
@@ -460,13 +466,26 @@ impl<V: Deref<Target = Vault>> Remotes<V> {
             created: OffsetDateTime::now_utc(),
         };
         ops.push(self.vault.seal_object(remote.id, &ObjectRecord::Remote(remote.clone()))?);
+        let sealing = match &spec.sealed {
+            Some(s) => Some(self.vault.seal_setup(remote.id, s, &mut ops)?),
+            None => None,
+        };
         let obj = AuditObject::new("remote", Some(remote.id), remote.name.clone());
+        let how = match &sealing {
+            Some((s, _)) if s.with_tls => ", sealed, with TLS",
+            Some(_) => ", sealed",
+            None => "",
+        };
         let event = AuditEvent::success("remote.add", vec![obj])
-            .with_detail(format!("{} {}/{}", remote.addr, remote.kv_mount, remote.prefix));
+            .with_detail(format!("{} {}/{}{how}", remote.addr, remote.kv_mount, remote.prefix));
         self.vault.commit(ops, vec![event])?;
-        let view = self.vault.remote_view(&remote);
-        self.vault.unlocked_mut()?.index.remotes.insert(remote.id, remote);
-        Ok(view)
+        let index = &mut self.vault.unlocked_mut()?.index;
+        if let Some((s, members)) = sealing {
+            index.sealed.insert(remote.id, s);
+            index.members.extend(members.into_iter().map(|m| (m.id, m)));
+        }
+        index.remotes.insert(remote.id, remote.clone());
+        Ok(self.vault.remote_view(&remote))
     }
 
     /// Removes a remote here (its sealed token, sync state and conflicts); nothing on the server
@@ -492,12 +511,25 @@ impl<V: Deref<Target = Vault>> Remotes<V> {
         let conflicts: Vec<RecordId> =
             index.conflicts.values().filter(|c| c.remote == remote.id).map(|c| c.id).collect();
         ops.extend(states.iter().chain(&conflicts).copied().map(Vault::delete_object));
+        // Its sealing keys, members and rotation flags go with it.
+        if let Some(s) = index.sealed.get(&remote.id) {
+            ops.extend([
+                Vault::delete_object(s.id),
+                Vault::delete_payload(s.identity),
+                Vault::delete_payload(s.signing),
+            ]);
+        }
+        ops.extend(index.members.values().filter(|m| m.remote == remote.id).map(|m| Vault::delete_object(m.id)));
+        ops.extend(index.exposed.values().filter(|x| x.remote == remote.id).map(|x| Vault::delete_object(x.id)));
         let obj = AuditObject::new("remote", Some(remote.id), remote.name.clone());
         self.vault.commit(ops, vec![AuditEvent::success("remote.remove", vec![obj])])?;
         let index = &mut self.vault.unlocked_mut()?.index;
         index.remotes.remove(&remote.id);
         index.sync_states.retain(|_, s| s.remote != remote.id);
         index.conflicts.retain(|_, c| c.remote != remote.id);
+        index.sealed.remove(&remote.id);
+        index.members.retain(|_, m| m.remote != remote.id);
+        index.exposed.retain(|_, x| x.remote != remote.id);
         Ok(())
     }
 
@@ -525,6 +557,7 @@ impl<V: Deref<Target = Vault>> Remotes<V> {
         let client = self.vault.connect(&remote)?;
         client.preflight(&remote.kv_mount).map_err(Error::Remote)?;
         let key = self.vault.sync_key()?;
+        let sealing = self.vault.sealing(&remote)?;
         let mut work = self.vault.local_work(&remote, environment, &key.0)?;
         let mut skipped = Vec::new();
         if mode.reads_all() {
@@ -539,6 +572,7 @@ impl<V: Deref<Target = Vault>> Remotes<V> {
             key: &key.0,
             write: mode.writes() && !dry_run,
             reports_local: mode.writes(),
+            sealing: sealing.as_ref(),
         };
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(PARALLEL)
@@ -749,6 +783,8 @@ struct Ctx<'a> {
     write: bool,
     /// The mode writes (true in a push's dry run too): this side's changes are reported.
     reports_local: bool,
+    /// A sealed remote's keys: values are opened and verified on read, sealed on write.
+    sealing: Option<&'a Sealing>,
 }
 
 /// The server's copy of one secret, values decoded.
@@ -756,6 +792,35 @@ struct RemoteCopy {
     version: u64,
     fields: BTreeMap<String, Zeroizing<Vec<u8>>>,
     custom: BTreeMap<String, String>,
+    /// On a sealed remote: each field as stored (kept as it is when its value is kept) and the
+    /// version its signature is for.
+    sealed: BTreeMap<String, (String, u64)>,
+}
+
+impl RemoteCopy {
+    fn empty(version: u64, custom: BTreeMap<String, String>) -> RemoteCopy {
+        RemoteCopy { version, fields: BTreeMap::new(), custom, sealed: BTreeMap::new() }
+    }
+}
+
+/// Opens every field of a sealed remote's secret, refusing the whole secret for one field that
+/// is not sealed, not signed by a member, not for this vault or not for this place.
+fn open_sealed(
+    ctx: &Ctx<'_>,
+    s: &Sealing,
+    path: &str,
+    secret: KvSecret,
+) -> std::result::Result<RemoteCopy, RemoteFault> {
+    let mut fields = BTreeMap::new();
+    let mut sealed_fields = BTreeMap::new();
+    for (name, text) in secret.data {
+        let place = FieldPlace { mount: &ctx.remote.kv_mount, path, field: &name };
+        let opened = sealed::open(&text, &s.identity, &s.members, &place, secret.version)
+            .map_err(|why| RemoteFault::Refused { path: path.to_string(), field: name.clone(), why })?;
+        sealed_fields.insert(name.clone(), (text, opened.version));
+        fields.insert(name, opened.value);
+    }
+    Ok(RemoteCopy { version: secret.version, fields, custom: secret.custom_metadata, sealed: sealed_fields })
 }
 
 fn decode(secret: KvSecret) -> RemoteCopy {
@@ -772,7 +837,7 @@ fn decode(secret: KvSecret) -> RemoteCopy {
             (k.clone(), Zeroizing::new(bytes))
         })
         .collect();
-    RemoteCopy { version: secret.version, fields, custom: secret.custom_metadata }
+    RemoteCopy { version: secret.version, fields, custom: secret.custom_metadata, sealed: BTreeMap::new() }
 }
 
 /// Reads, merges and (when writing) writes one service, retrying when a check-and-set write
@@ -780,6 +845,8 @@ fn decode(secret: KvSecret) -> RemoteCopy {
 fn plan_and_write(ctx: &Ctx<'_>, w: &Work) -> std::result::Result<Plan, RemoteFault> {
     let mount = &ctx.remote.kv_mount;
     let old_path = w.state.as_ref().map(|s| s.path.clone()).filter(|p| *p != w.path);
+    // A sealed secret is read before it is written: the fields kept keep their authors' seals.
+    let mut must_read = false;
     for _ in 0..CAS_ATTEMPTS {
         let meta = ctx.client.metadata(mount, &w.path)?;
         // A renamed service reads its old secret until the new path exists.
@@ -809,23 +876,24 @@ fn plan_and_write(ctx: &Ctx<'_>, w: &Work) -> std::result::Result<Plan, RemoteFa
             });
         }
         // With a conflict open the base no longer matches the server, so it is always read.
+        let mut not_read = false;
         let remote = if source_meta.current_version == 0 {
-            RemoteCopy {
-                version: source_meta.current_version,
-                fields: BTreeMap::new(),
-                custom: source_meta.custom_metadata,
-            }
-        } else if source_meta.current_version == seen && w.state.is_some() && w.in_conflict.is_empty() {
+            RemoteCopy::empty(source_meta.current_version, source_meta.custom_metadata)
+        } else if source_meta.current_version == seen && w.state.is_some() && w.in_conflict.is_empty() && !must_read {
             // Unchanged since the last sync: its fields are the base (no values needed: a field
             // unchanged there is never taken from there).
-            RemoteCopy { version: seen, fields: BTreeMap::new(), custom: source_meta.custom_metadata }
+            not_read = true;
+            RemoteCopy::empty(seen, source_meta.custom_metadata)
         } else {
             match ctx.client.read(mount, &source)? {
                 Some(s) if s.version < seen => {
                     return Err(RemoteFault::RolledBack { path: source, seen, served: s.version })
                 }
-                Some(s) => decode(s),
-                None => RemoteCopy { version: 0, fields: BTreeMap::new(), custom: BTreeMap::new() },
+                Some(s) => match ctx.sealing {
+                    Some(sealing) => open_sealed(ctx, sealing, &source, s)?,
+                    None => decode(s),
+                },
+                None => RemoteCopy::empty(0, BTreeMap::new()),
             }
         };
         let unchanged_remote =
@@ -840,6 +908,20 @@ fn plan_and_write(ctx: &Ctx<'_>, w: &Work) -> std::result::Result<Plan, RemoteFa
                     path: source,
                     why: format!("{name} is larger than a secret may be"),
                 });
+            }
+        }
+        // A sealed field that changed since the last sync must be signed for a later version:
+        // a value signed for a version already synced is an old one written back.
+        if w.state.as_ref().is_some_and(|st| st.path == source) {
+            for (name, (_, signed)) in &remote.sealed {
+                let changed = remote.fields.get(name).map(|v| digest(ctx.key, v)) != base.get(name).copied();
+                if changed && *signed <= seen {
+                    return Err(RemoteFault::Refused {
+                        path: source,
+                        field: name.clone(),
+                        why: sealed::SealRefusal::Replayed { signed: *signed, seen },
+                    });
+                }
             }
         }
         let remote_digest = |name: &str| -> Digest {
@@ -940,6 +1022,10 @@ fn plan_and_write(ctx: &Ctx<'_>, w: &Work) -> std::result::Result<Plan, RemoteFa
             }
         }
         let moving = source != w.path;
+        if ctx.sealing.is_some() && ctx.write && (writes_needed || moving) && not_read {
+            must_read = true;
+            continue;
+        }
         if !ctx.write || (!writes_needed && !moving) {
             if moving && ctx.write {
                 item.moved_from = Some(source.clone());
@@ -950,16 +1036,19 @@ fn plan_and_write(ctx: &Ctx<'_>, w: &Work) -> std::result::Result<Plan, RemoteFa
         // Write the merged secret, check-and-set against the version read at the target path.
         let cas = if moving { 0 } else { remote.version };
         let mut b64 = Vec::new();
-        let data: BTreeMap<String, String> = desired
-            .into_iter()
-            .map(|(k, v)| match String::from_utf8(v) {
-                Ok(s) => (k, s),
-                Err(e) => {
-                    b64.push(k.clone());
-                    (k, STANDARD.encode(e.into_bytes()))
-                }
-            })
-            .collect();
+        let data: BTreeMap<String, String> = match ctx.sealing {
+            Some(sealing) => seal_fields(ctx, sealing, &w.path, desired, &remote, moving, cas + 1)?,
+            None => desired
+                .into_iter()
+                .map(|(k, v)| match String::from_utf8(v) {
+                    Ok(s) => (k, s),
+                    Err(e) => {
+                        b64.push(k.clone());
+                        (k, STANDARD.encode(e.into_bytes()))
+                    }
+                })
+                .collect(),
+        };
         match ctx.client.write(mount, &w.path, &data, cas)? {
             Written::CasMismatch => continue,
             Written::Version(v) => {
@@ -994,6 +1083,34 @@ fn plan_and_write(ctx: &Ctx<'_>, w: &Work) -> std::result::Result<Plan, RemoteFa
         return Ok(plan);
     }
     Err(RemoteFault::Busy { path: w.path.clone() })
+}
+
+/// The fields to write to a sealed remote: a value kept as the server holds it keeps its seal
+/// (its author's signature); every other one is sealed and signed here for `version`.
+fn seal_fields(
+    ctx: &Ctx<'_>,
+    sealing: &Sealing,
+    path: &str,
+    desired: BTreeMap<String, Vec<u8>>,
+    remote: &RemoteCopy,
+    moving: bool,
+    version: u64,
+) -> std::result::Result<BTreeMap<String, String>, RemoteFault> {
+    let mut out = BTreeMap::new();
+    for (name, value) in desired {
+        let kept = remote.fields.get(&name).is_some_and(|v| v[..] == value[..]);
+        let stored = match remote.sealed.get(&name) {
+            Some((text, _)) if kept && !moving => text.clone(),
+            _ => {
+                let place = FieldPlace { mount: &ctx.remote.kv_mount, path, field: &name };
+                sealed::seal(&value, &sealing.recipients, &sealing.signer, &place, version).ok_or_else(|| {
+                    RemoteFault::Unusable { path: path.to_string(), why: format!("{name} could not be sealed") }
+                })?
+            }
+        };
+        out.insert(name, stored);
+    }
+    Ok(out)
 }
 
 impl Vault {
@@ -1043,6 +1160,13 @@ impl Vault {
             synced_services: synced,
             conflicts,
             last_sync: last.and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok()),
+            sealed: self.unlocked().ok().and_then(|u| u.index.sealed.get(&r.id)).map(|s| {
+                if s.with_tls {
+                    "values and TLS"
+                } else {
+                    "values"
+                }
+            }),
         }
     }
 
