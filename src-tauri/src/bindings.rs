@@ -110,6 +110,7 @@ pub fn typescript() -> String {
         decl::<vault_data::SealIdentity>(&cfg),
         decl::<vault_data::MemberView>(&cfg),
         decl::<vault_data::MemberRemoval>(&cfg),
+        decl::<vault_data::TlsSynced>(&cfg),
         decl::<vault_data::SyncMode>(&cfg),
         decl::<vault_data::SyncReport>(&cfg),
         decl::<vault_data::SyncItem>(&cfg),

@@ -17,10 +17,17 @@ const PATH: &str = "secret/keyloom/prod/payments";
 const TRICKY: &str = "pa$$ \"quoted\" 'single'\nsecond line\\";
 
 fn sealed_remote(v: &TestVault, bao: &Bao) -> Value {
+    sealed_remote_with(v, bao, &[])
+}
+
+fn sealed_remote_with(v: &TestVault, bao: &Bao, extra: &[&str]) -> Value {
     let file = v.root.path().join("bao-token");
     std::fs::write(&file, TOKEN).unwrap();
     let f = file.to_string_lossy().into_owned();
-    v.json(&["remote", "add", "team", "--addr", &bao.addr, "--insecure-http", "--token-file", &f, "--sealed"]);
+    let mut args =
+        vec!["remote", "add", "team", "--addr", &bao.addr, "--insecure-http", "--token-file", &f, "--sealed"];
+    args.extend_from_slice(extra);
+    v.json(&args);
     v.json(&["remote", "identity", "team"])
 }
 
@@ -229,4 +236,56 @@ fn tls_keys_never_go_to_a_server_in_plaintext() {
     );
     assert!(err.contains("not an age X25519 recipient"), "{err}");
     assert_eq!(v.json(&["remote", "list"]), serde_json::json!([]));
+}
+
+#[test]
+fn with_tls_a_certificate_and_its_key_reach_a_member_sealed_and_the_newest_wins() {
+    let bao = Bao::start(TOKEN);
+    let (alice, bob) = (TestVault::init(), TestVault::init());
+    alice.ok(&["service", "add", "payments", "--env", "prod"]);
+    alice.ok(&["ca", "create", "corp-root"]);
+    let first = alice.json(&[
+        "cert",
+        "issue",
+        "--service",
+        "payments",
+        "--ca",
+        "corp-root",
+        "--dns",
+        "payments.prod.corp.example",
+    ]);
+    let a = sealed_remote_with(&alice, &bao, &["--with-tls"]);
+    let b = sealed_remote_with(&bob, &bao, &["--with-tls"]);
+    assert_eq!(a["with_tls"], true);
+    pin(&alice, "bob", &b);
+    pin(&bob, "alice", &a);
+
+    let report = alice.json(&["push", "team"]);
+    assert_eq!(report["tls"][0]["action"], "pushed", "{report}");
+    assert_eq!(report["tls"][0]["serial"], first["certificate"]["serial"]);
+    let raw = bao.ok(&["kv", "get", "-format=json", "secret/keyloom/prod/payments/tls"]);
+    assert!(!raw.contains("PRIVATE KEY") && !raw.contains("BEGIN CERTIFICATE"), "plaintext TLS on the server: {raw}");
+
+    let pulled = bob.json(&["pull", "team"]);
+    assert_eq!(pulled["failures"], serde_json::json!([]), "{pulled}");
+    assert_eq!(pulled["tls"][0]["action"], "pulled", "{pulled}");
+    let theirs = bob.json(&["cert", "show", "payments"]);
+    assert_eq!(theirs["certificate"]["serial"], first["certificate"]["serial"]);
+    assert_eq!(theirs["has_key"], true);
+    // The same certificate again is not taken twice.
+    let again = bob.json(&["pull", "team"]);
+    assert_eq!(again["tls"], serde_json::json!([]));
+
+    // A renewal with a new key reaches Bob; an older certificate written back later does not.
+    let renewed = alice.json(&["cert", "renew", "payments", "--rotate-key"]);
+    let report = alice.json(&["push", "team"]);
+    assert_eq!(report["tls"][0]["serial"], renewed["certificate"]["serial"], "{report}");
+    bob.json(&["pull", "team"]);
+    assert_eq!(bob.json(&["cert", "show", "payments"])["certificate"]["serial"], renewed["certificate"]["serial"]);
+    let count = bob.json(&["cert", "list"]).as_array().unwrap().len();
+    bao.ok(&["kv", "rollback", "-version=1", "secret/keyloom/prod/payments/tls"]);
+    let report = bob.json(&["pull", "team"]);
+    assert_eq!(report["tls"], serde_json::json!([]), "an older certificate is never taken: {report}");
+    assert_eq!(bob.json(&["cert", "list"]).as_array().unwrap().len(), count);
+    assert_eq!(bob.json(&["cert", "show", "payments"])["certificate"]["serial"], renewed["certificate"]["serial"]);
 }

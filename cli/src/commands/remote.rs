@@ -275,6 +275,9 @@ fn print_report(r: &SyncReport) {
             parts.join("; ")
         );
     }
+    for t in &r.tls {
+        println!("{}: certificate {} {} (with its key, sealed)", t.service, t.serial, t.action);
+    }
     for s in &r.skipped {
         println!("skipped {}: {}", shown(&s.path), shown(&s.problem));
     }

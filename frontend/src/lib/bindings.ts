@@ -1452,6 +1452,20 @@ reencrypted: Array<string>,
  */
 to_rotate: Array<string>, };
 
+export type TlsSynced = { 
+/**
+ * The service.
+ */
+service: string, 
+/**
+ * `pushed` or `pulled`.
+ */
+action: string, 
+/**
+ * The certificate's serial (hex).
+ */
+serial: string, };
+
 export type SyncMode = "pull" | "push" | "sync";
 
 export type SyncReport = { 
@@ -1486,7 +1500,11 @@ skipped: Array<SyncFailure>,
 /**
  * Every open conflict with this remote after the sync.
  */
-conflicts: Array<ConflictView>, };
+conflicts: Array<ConflictView>, 
+/**
+ * Certificates (with their keys) pushed or pulled, on a sealed remote with TLS.
+ */
+tls: Array<TlsSynced>, };
 
 export type SyncItem = { 
 /**

@@ -33,6 +33,7 @@ use crate::remote::merge::{merge_field, Digest, FieldMerge};
 use crate::remote::sealed::{self, FieldPlace};
 use crate::remote::{RemoteFault, ServerStatus};
 use crate::store::Op;
+use crate::vault::remote_tls::{self, TlsSynced};
 use crate::vault::sealing::{SealedSpec, Sealing};
 use crate::vault::secrets::Item;
 use crate::vault::{SecretOptions, Vault};
@@ -233,6 +234,8 @@ pub struct SyncReport {
     pub skipped: Vec<SyncFailure>,
     /// Every open conflict with this remote after the sync.
     pub conflicts: Vec<ConflictView>,
+    /// Certificates (with their keys) pushed or pulled, on a sealed remote with TLS.
+    pub tls: Vec<TlsSynced>,
 }
 
 /// An open conflict.
@@ -602,6 +605,25 @@ impl<V: Deref<Target = Vault>> Remotes<V> {
         } else {
             self.vault.apply_plans(&remote, mode, plans)?
         };
+        // Certificates after values, so services the values brought are there to take them.
+        let mut tls = Vec::new();
+        if let Some(s) = sealing.as_ref().filter(|s| s.with_tls) {
+            if mode.reads_all() && !dry_run {
+                let index = &self.vault.unlocked()?.index;
+                let known = |n: &str| index.service_name_taken(n, None).is_some();
+                let new = remote_tls::discover(&client, &remote, environment, &known).map_err(Error::Remote)?;
+                if !new.is_empty() {
+                    self.vault.services_mut().add_many(new)?;
+                }
+            }
+            let work = self.vault.tls_work(&remote, environment)?;
+            let (done, failed) = remote_tls::sync_tls(&pool, &client, &remote, s, work, mode.writes() && !dry_run);
+            failures.extend(failed.into_iter().map(|(path, fault)| SyncFailure { path, problem: fault.to_string() }));
+            if !dry_run {
+                tls = remote_tls::pushed(&done);
+                tls.extend(self.vault.take_tls(&remote, done)?);
+            }
+        }
         failures.sort_by(|a, b| a.path.cmp(&b.path));
         Ok(SyncReport {
             remote: remote.name.clone(),
@@ -612,6 +634,7 @@ impl<V: Deref<Target = Vault>> Remotes<V> {
             failures,
             skipped,
             conflicts: self.vault.conflict_views(Some(remote.id))?,
+            tls,
         })
     }
 

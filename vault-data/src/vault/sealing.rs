@@ -109,6 +109,8 @@ pub(crate) struct Sealing {
     pub recipients: Vec<age::x25519::Recipient>,
     /// This vault's key and every member's: whose values are accepted.
     pub members: Vec<VerifyingKey>,
+    /// Certificates and keys are synced too.
+    pub with_tls: bool,
 }
 
 fn recipient(text: &str) -> Result<age::x25519::Recipient> {
@@ -192,7 +194,7 @@ impl Vault {
                 keys.push(k);
             }
         }
-        Ok(Sealing { identity, signer, recipients, members: keys })
+        Ok(Sealing { identity, signer, recipients, members: keys, with_tls: sealed.with_tls })
     }
 
     fn sealed_of(&self, remote: &Remote) -> Result<SealedRemote> {
