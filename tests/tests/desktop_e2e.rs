@@ -694,3 +694,67 @@ async fn the_remotes_view_adds_a_server_syncs_and_settles_a_conflict_side_by_sid
     let creds = app.invoke_raw("credentials_list").await.unwrap();
     assert!(creds.as_array().unwrap().iter().any(|c| c["name"] == "WEBHOOK"), "{creds}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sealed_remote_shows_this_vaults_keys_pins_a_member_and_removing_one_flags_rotation() {
+    let bao = keyloom_tests::bao::Bao::start("e2e-root-token-7a1f");
+    // A teammate's vault, for the recipient and signing key the form pins.
+    let teammate = keyloom_tests::TestVault::init();
+    let token_file = teammate.root.path().join("token");
+    std::fs::write(&token_file, &bao.token).unwrap();
+    let tf = token_file.to_string_lossy().into_owned();
+    teammate.ok(&["remote", "add", "team", "--addr", &bao.addr, "--insecure-http", "--token-file", &tf, "--sealed"]);
+    let theirs = teammate.json(&["remote", "identity", "team"]);
+    let app = Desktop::start_after_all(&[
+        &["init", "--scrypt-log-n", "14"],
+        &["service", "add", "payments", "--env", "prod"],
+        &["secret", "generate", "payments/API_TOKEN", "--length", "24"],
+    ])
+    .await;
+    app.unlock().await;
+    app.click("[data-testid=nav-remotes]").await;
+    app.click("[data-testid=remote-new]").await;
+    app.type_into("[data-testid=remote-name]", "team").await;
+    let addr = app.find("[data-testid=remote-addr]").await;
+    addr.clear().await.unwrap();
+    addr.send_keys(&bao.addr).await.unwrap();
+    app.type_into("[data-testid=remote-token]", &bao.token).await;
+    app.click("[data-testid=remote-insecure]").await;
+    app.click("[data-testid=remote-sealed-check]").await;
+    app.click("[data-testid=remote-save]").await;
+    app.wait_text("[data-testid=remote-sealed]", "the server holds only ciphertext").await;
+    app.wait_text("[data-testid=seal-recipient]", "age1").await;
+
+    app.type_into("input[aria-label='Member name']", "bob").await;
+    app.type_into("input[aria-label='Member recipient']", theirs["recipient"].as_str().unwrap()).await;
+    app.type_into("input[aria-label='Member signing key']", theirs["signing_key"].as_str().unwrap()).await;
+    app.click(".member-form button").await;
+    app.wait_text("[data-testid=seal-members]", "bob reads and signs").await;
+    app.click("[data-testid=remote-push]").await;
+    app.wait_text("[data-testid=sync-report]", "1 changed").await;
+    let raw = bao.ok(&["kv", "get", "-format=json", "secret/keyloom/prod/payments"]);
+    assert!(raw.contains("keyloom_sealed"), "{raw}");
+    // The teammate pins this vault (the keys the page shows) and reads it with their own identity.
+    let mine = app.invoke_with("remote_identity", json!({ "name": "team" })).await.unwrap();
+    let shown = app.wait_text("[data-testid=seal-recipient]", "age1").await;
+    assert_eq!(shown.trim(), mine["recipient"].as_str().unwrap());
+    teammate.ok(&[
+        "remote",
+        "member",
+        "add",
+        "team",
+        "desk",
+        "--recipient",
+        mine["recipient"].as_str().unwrap(),
+        "--signing-key",
+        mine["signing_key"].as_str().unwrap(),
+    ]);
+    let pulled = teammate.json(&["pull", "team"]);
+    assert_eq!(pulled["failures"], json!([]), "{pulled}");
+    assert_eq!(teammate.ok(&["secret", "get", "payments/API_TOKEN", "-n"]).len(), 24);
+    app.screenshot("32-remotes-sealed-members").await;
+
+    app.click("[data-testid=seal-members] button").await;
+    app.wait_text("[data-testid=seal-rotate]", "payments/API_TOKEN").await;
+    app.screenshot("33-remotes-member-removed").await;
+}
