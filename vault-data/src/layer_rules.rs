@@ -27,6 +27,7 @@ const RULES: &[(&str, &[&str], &str)] = &[
         &["store", "vault", "graph", "pki", "export", "model"],
         "the server client knows HTTP and the merge rule, not the vault",
     ),
+    ("token", &["store", "vault", "graph", "export", "remote"], "JOSE knows keys and tokens, not the vault"),
 ];
 
 /// Top-level modules of the crate (the layers and their neighbours).

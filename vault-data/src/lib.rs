@@ -30,6 +30,7 @@ pub mod pki;
 pub mod process;
 pub mod remote;
 pub mod store;
+pub mod token;
 pub mod vault;
 
 pub use crypto::generate::Charset;
@@ -46,12 +47,15 @@ pub use vault::doctor_restore as restore;
 pub use vault::restore_backup;
 pub use vault::restore_wait;
 pub use vault::{destination_for, ExportPlan, ExportRequest};
+pub use vault::{parse_alg, GrantView, IssuerView, MintRequest, MintedToken, TokenKeyView, MAX_MINT_TTL};
 pub use vault::{
     to_pem, BundlePreview, CaLink, CaRemoval, CaView, CertRemoval, CertView, Destination, Direction, ExportOptions,
     ExportStage, ExportTarget, ExportView, Exported, IssueRequest, PreviewFile, ServiceIdentity, TrustView,
     VerifyReport, DEFAULT_LEAF_DAYS,
 };
-pub use vault::{Authorities, Certificates, Exports, Intents, Keys, Secrets, Services, TrustGraph, TrustStores};
+pub use vault::{
+    Authorities, Certificates, Exports, Intents, Keys, Secrets, Services, Tokens, TrustGraph, TrustStores,
+};
 pub use vault::{
     ConflictView, RemoteLogin, RemoteSpec, RemoteStatus, RemoteView, Remotes, ServiceSync, SyncFailure, SyncItem,
     SyncMode, SyncReport, Take,

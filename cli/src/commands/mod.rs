@@ -14,6 +14,7 @@ pub mod run;
 pub mod secret;
 pub mod service;
 pub mod slot;
+pub mod token;
 pub mod trust;
 pub mod vault;
 
@@ -37,6 +38,10 @@ pub fn run(ctx: &Context, command: Command) -> CliResult<()> {
         Command::Pull(a) => remote::sync(ctx, a, vault_data::SyncMode::Pull),
         Command::Sync(a) => remote::sync(ctx, a, vault_data::SyncMode::Sync),
         Command::Conflicts(c) => remote::conflicts(ctx, c),
+        Command::TokenKey(c) => token::keys(ctx, c),
+        Command::Jwks { issuer, out } => token::jwks(ctx, &issuer, out.as_deref()),
+        Command::TokenIssuer(c) => token::issuers(ctx, c),
+        Command::Token(c) => token::run(ctx, c),
         Command::Ca(c) => ca::run(ctx, c),
         Command::Cert(c) => cert::run(ctx, c),
         Command::Trust(c) => trust::run(ctx, c),

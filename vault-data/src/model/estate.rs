@@ -59,6 +59,12 @@ pub(crate) struct Estate {
     pub members: HashMap<RecordId, crate::model::remote::RemoteMember>,
     /// Credential versions removed members could read.
     pub exposed: HashMap<RecordId, crate::model::remote::ExposedSecret>,
+    /// Token signing keys of issuing services.
+    pub token_keys: HashMap<RecordId, crate::model::token::TokenKey>,
+    /// Issuers imported from their JWKS.
+    pub issuers: HashMap<RecordId, crate::model::token::ExternalIssuer>,
+    /// Who gets and who accepts tokens.
+    pub grants: HashMap<RecordId, crate::model::token::TokenGrant>,
 }
 
 impl Estate {

@@ -10,6 +10,7 @@ pub mod names;
 pub mod remote;
 pub mod service;
 pub mod timestamp;
+pub mod token;
 pub mod types;
 
 use serde::{Deserialize, Serialize};
@@ -40,6 +41,9 @@ pub(crate) enum ObjectRecord {
     SealedRemote(remote::SealedRemote),
     RemoteMember(remote::RemoteMember),
     ExposedSecret(remote::ExposedSecret),
+    TokenKey(token::TokenKey),
+    ExternalIssuer(token::ExternalIssuer),
+    TokenGrant(token::TokenGrant),
 }
 
 impl ObjectRecord {
@@ -61,6 +65,9 @@ impl ObjectRecord {
             ObjectRecord::SealedRemote(x) => x.id,
             ObjectRecord::RemoteMember(x) => x.id,
             ObjectRecord::ExposedSecret(x) => x.id,
+            ObjectRecord::TokenKey(x) => x.id,
+            ObjectRecord::ExternalIssuer(x) => x.id,
+            ObjectRecord::TokenGrant(x) => x.id,
         }
     }
 

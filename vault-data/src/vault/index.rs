@@ -92,6 +92,15 @@ impl Estate {
             ObjectRecord::ExposedSecret(x) => {
                 self.exposed.insert(id, x);
             }
+            ObjectRecord::TokenKey(k) => {
+                self.token_keys.insert(id, k);
+            }
+            ObjectRecord::ExternalIssuer(i) => {
+                self.issuers.insert(id, i);
+            }
+            ObjectRecord::TokenGrant(g) => {
+                self.grants.insert(id, g);
+            }
         }
         Ok(())
     }

@@ -57,6 +57,7 @@ mod sealing;
 mod secrets;
 mod services;
 mod slot_admin;
+mod tokens;
 mod trust;
 mod unlock;
 
@@ -99,6 +100,7 @@ pub use rollback::RollbackCheck;
 pub use sealing::{MemberRemoval, MemberView, SealIdentity, SealedSpec};
 pub use secrets::{NewSecret, SecretOptions, SecretPolicy, SecretSummary};
 pub use services::{RevokedCert, ServiceRemoval};
+pub use tokens::{parse_alg, GrantView, IssuerView, MintRequest, MintedToken, TokenKeyView, Tokens, MAX_MINT_TTL};
 pub use trust::{Direction, TrustView};
 pub use unlock::Unlock;
 
