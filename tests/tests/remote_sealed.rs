@@ -146,7 +146,7 @@ fn the_server_holds_ciphertext_a_member_reads_it_and_forgeries_are_refused() {
     // A genuine older value written back over a newer one (a replay): refused.
     bao.ok(&["kv", "rollback", "-version=1", PATH]);
     let out = pull_refused(&alice);
-    assert!(out.contains("an old value replayed"), "{out}");
+    assert!(out.contains("or an old version restored"), "{out}");
     assert_eq!(get(&alice, "payments/STRIPE_KEY"), "sk_live_rotated");
 }
 
@@ -283,9 +283,68 @@ fn with_tls_a_certificate_and_its_key_reach_a_member_sealed_and_the_newest_wins(
     bob.json(&["pull", "team"]);
     assert_eq!(bob.json(&["cert", "show", "payments"])["certificate"]["serial"], renewed["certificate"]["serial"]);
     let count = bob.json(&["cert", "list"]).as_array().unwrap().len();
-    bao.ok(&["kv", "rollback", "-version=1", "secret/keyloom/prod/payments/tls"]);
+    // A certificate Bob revoked (still on the server) is not taken back as active.
+    let current = bob.json(&["cert", "show", "payments"]);
+    bob.ok(&["cert", "revoke", current["id"].as_str().unwrap()]);
     let report = bob.json(&["pull", "team"]);
-    assert_eq!(report["tls"], serde_json::json!([]), "an older certificate is never taken: {report}");
+    assert_eq!(report["tls"], serde_json::json!([]), "a revoked certificate came back: {report}");
     assert_eq!(bob.json(&["cert", "list"]).as_array().unwrap().len(), count);
-    assert_eq!(bob.json(&["cert", "show", "payments"])["certificate"]["serial"], renewed["certificate"]["serial"]);
+    let revoked = bob.json(&["cert", "show", current["id"].as_str().unwrap()]);
+    assert_eq!(revoked["status"], "revoked", "{revoked}");
+    let certs = bob.json(&["cert", "list"]);
+    let same_serial: Vec<&Value> = certs
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["certificate"]["serial"] == current["certificate"]["serial"])
+        .collect();
+    assert_eq!(same_serial.len(), 1, "the revoked certificate came back as another record: {certs}");
+    // The older version written back as a new one (a replay of a genuine write): refused.
+    bao.ok(&["kv", "rollback", "-version=1", "secret/keyloom/prod/payments/tls"]);
+    let out = pull_refused(&bob);
+    assert!(out.contains("or an old version restored"), "{out}");
+    assert_eq!(bob.json(&["cert", "list"]).as_array().unwrap().len(), count);
+}
+
+#[test]
+fn dropping_a_field_or_restoring_an_old_version_without_a_members_key_is_refused() {
+    let bao = Bao::start(TOKEN);
+    let (alice, bob) = (TestVault::init(), TestVault::init());
+    alice.ok(&["service", "add", "payments", "--env", "prod"]);
+    set(&alice, "payments/DB_URL", "postgres://u:p@db/pay");
+    set(&alice, "payments/STRIPE_KEY", "sk_live_51Hx");
+    let a = sealed_remote(&alice, &bao);
+    let b = sealed_remote(&bob, &bao);
+    pin(&alice, "bob", &b);
+    pin(&bob, "alice", &a);
+    alice.json(&["push", "team"]);
+    bob.json(&["pull", "team"]);
+    set(&alice, "payments/STRIPE_KEY", "sk_live_rotated");
+    alice.json(&["push", "team"]);
+    bob.json(&["pull", "team"]);
+    let (data, version, _) = bao.kv_get(PATH);
+    assert_eq!(version, 2);
+    let text = |f: &str| data[f].as_str().unwrap().to_string();
+    let before = keyloom_tests::data_trees_after_close(&bob);
+
+    // Someone with write access drops DB_URL, keeping every other field and the manifest as
+    // they were: without the deletion being signed, Bob would delete his credential.
+    let kept = [format!("STRIPE_KEY={}", text("STRIPE_KEY")), format!("keyloom.manifest={}", text("keyloom.manifest"))];
+    bao.ok(&["kv", "put", PATH, &kept[0], &kept[1]]);
+    let out = pull_refused(&bob);
+    assert!(
+        out.contains("the secret changed after its last signed write (signed for version 2, version 3 served)"),
+        "{out}"
+    );
+    // Or drops the manifest itself.
+    bao.ok(&["kv", "put", PATH, &format!("DB_URL={}", text("DB_URL")), &kept[0]]);
+    let out = pull_refused(&bob);
+    assert!(out.contains("no signed manifest"), "{out}");
+    // Or restores the first version (every field genuine, signed by Alice) as a new one.
+    bao.ok(&["kv", "rollback", "-version=1", PATH]);
+    let out = pull_refused(&bob);
+    assert!(out.contains("or an old version restored"), "{out}");
+    assert!(before == keyloom_tests::data_trees_after_close(&bob), "a refused pull changed the vault");
+    assert_eq!(get(&bob, "payments/DB_URL"), "postgres://u:p@db/pay");
+    assert_eq!(get(&bob, "payments/STRIPE_KEY"), "sk_live_rotated");
 }

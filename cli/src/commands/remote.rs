@@ -178,6 +178,9 @@ pub fn run(ctx: &Context, cmd: RemoteCmd) -> CliResult<()> {
                 if !r.to_rotate.is_empty() {
                     println!("They could read these; rotate them: {}", r.to_rotate.join(", "));
                 }
+                for f in &r.failed {
+                    println!("not re-encrypted: {}: {}", shown(&f.path), shown(&f.problem));
+                }
             }
         }
         RemoteCmd::Member(MemberCmd::List { remote }) => {

@@ -1103,7 +1103,7 @@ message: string,
  */
 hint?: ErrorHint, };
 
-export type ErrorCode = "wrong_key" | "locked" | "no_unlock_method" | "needs_real_factor" | "not_found" | "already_exists" | "in_use" | "unknown_service" | "unknown_secret" | "unknown_intent" | "unknown_ca" | "unknown_environment" | "unknown_certificate" | "unknown_remote" | "exists" | "still_referenced" | "wont_replace" | "needs_force" | "no_active_certificate" | "invalid" | "unknown_choice" | "out_of_range" | "unchanged" | "agent" | "remote" | "integrity" | "rolled_back" | "unsupported_format" | "storage" | "io" | "permission_denied" | "keyring";
+export type ErrorCode = "wrong_key" | "locked" | "no_unlock_method" | "needs_real_factor" | "not_found" | "already_exists" | "in_use" | "unknown_service" | "unknown_secret" | "unknown_intent" | "unknown_ca" | "unknown_environment" | "unknown_certificate" | "unknown_remote" | "exists" | "still_referenced" | "wont_replace" | "needs_force" | "no_active_certificate" | "invalid" | "unknown_choice" | "out_of_range" | "unchanged" | "agent" | "remote" | "token" | "integrity" | "rolled_back" | "unsupported_format" | "storage" | "io" | "permission_denied" | "keyring";
 
 export type ErrorHint = "create_vault" | "restore_from_snapshot" | "accept_rollback" | "force_anyway" | "force_replace" | "secrets_only";
 
@@ -1450,7 +1450,12 @@ reencrypted: Array<string>,
 /**
  * Secrets (SERVICE/NAME) the member could read: rotate them.
  */
-to_rotate: Array<string>, };
+to_rotate: Array<string>, 
+/**
+ * Secrets not re-encrypted, and why (changed there since this vault's last sync, or the
+ * server could not be reached): the member is removed here all the same.
+ */
+failed: Array<SyncFailure>, };
 
 export type TlsSynced = { 
 /**

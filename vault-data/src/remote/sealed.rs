@@ -18,6 +18,11 @@ use zeroize::Zeroizing;
 
 /// Domain separation for the signed message.
 const CONTEXT: &[u8] = b"keyloom-sealed-v1\0";
+/// Domain separation for a version's manifest.
+const MANIFEST_CONTEXT: &[u8] = b"keyloom-sealed-manifest-v1\0";
+/// The field holding a sealed secret's manifest: a name no credential can have (credential
+/// names are environment variable names), so it never collides with a value.
+pub const MANIFEST_FIELD: &str = "keyloom.manifest";
 /// Plaintexts are secret values; anything larger than this is not one of ours.
 const MAX_PLAINTEXT: u64 = 1024 * 1024;
 
@@ -51,17 +56,24 @@ pub enum SealRefusal {
         /// The version served.
         served: u64,
     },
-    /// A changed value whose signature is for a version already synced: an old value replayed.
-    #[error("it changed, but its signature is for version {signed}, not after version {seen} already synced (an old value replayed)")]
-    Replayed {
-        /// The version in the signature.
-        signed: u64,
-        /// The newest version synced before.
-        seen: u64,
-    },
     /// Not encrypted to this vault's identity.
     #[error("it is not encrypted to this vault")]
     NotForUs,
+    /// The secret has no manifest: its set of fields is vouched for by no member.
+    #[error("the secret has no signed manifest, so which fields it holds is vouched for by no member")]
+    NoManifest,
+    /// The secret changed after its last signed write: written by someone without a member's
+    /// key (a field dropped, added or swapped), or an old version restored as a new one.
+    #[error("the secret changed after its last signed write (signed for version {signed}, version {served} served): written by someone without a member's key, or an old version restored")]
+    ChangedAfterSigning {
+        /// The version the manifest is signed for.
+        signed: u64,
+        /// The version served.
+        served: u64,
+    },
+    /// The fields served are not the ones the manifest lists (one removed, added or swapped).
+    #[error("its fields are not the ones its signed manifest lists (removed, added or swapped by someone else)")]
+    NotInManifest,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -76,6 +88,120 @@ struct Envelope {
     sig: String,
     /// age ciphertext, binary (base64).
     age: String,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Manifest {
+    keyloom_manifest: u8,
+    signer: String,
+    version: u64,
+    /// Field name → SHA-256 (hex) of the stored text.
+    fields: std::collections::BTreeMap<String, String>,
+    sig: String,
+}
+
+fn manifest_message(
+    mount: &str,
+    path: &str,
+    version: u64,
+    fields: &std::collections::BTreeMap<String, String>,
+) -> Vec<u8> {
+    let mut m = Vec::with_capacity(256);
+    m.extend_from_slice(MANIFEST_CONTEXT);
+    let mut part = |p: &str| {
+        m.extend_from_slice(&u32::try_from(p.len()).unwrap_or(u32::MAX).to_be_bytes());
+        m.extend_from_slice(p.as_bytes());
+    };
+    part(mount);
+    part(path);
+    for (k, v) in fields {
+        part(k);
+        part(v);
+    }
+    m.extend_from_slice(&version.to_be_bytes());
+    m
+}
+
+fn text_hash(text: &str) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(text.as_bytes()))
+}
+
+/// The manifest of a secret about to be written as `version`: every stored field's hash, signed
+/// by `author`. It makes the whole version the author's word: no field can be removed, added,
+/// swapped with an older one or the version rolled back without a member's key.
+pub fn manifest(
+    data: &std::collections::BTreeMap<String, String>,
+    author: &SigningKey,
+    mount: &str,
+    path: &str,
+    version: u64,
+) -> Option<String> {
+    let fields: std::collections::BTreeMap<String, String> =
+        data.iter().filter(|(k, _)| k.as_str() != MANIFEST_FIELD).map(|(k, v)| (k.clone(), text_hash(v))).collect();
+    let sig = author.sign(&manifest_message(mount, path, version, &fields));
+    serde_json::to_string(&Manifest {
+        keyloom_manifest: 1,
+        signer: STANDARD.encode(author.verifying_key().as_bytes()),
+        version,
+        fields,
+        sig: STANDARD.encode(sig.to_bytes()),
+    })
+    .ok()
+}
+
+/// Checks a served secret's manifest: signed by a member for exactly `served_version`, listing
+/// exactly the fields served with their stored text. Returns the field that failed (the manifest
+/// field itself when the manifest does) and why.
+pub fn check_manifest(
+    data: &std::collections::BTreeMap<String, String>,
+    members: &[VerifyingKey],
+    mount: &str,
+    path: &str,
+    served_version: u64,
+) -> Result<(), (String, SealRefusal)> {
+    let fail = |why| Err((MANIFEST_FIELD.to_string(), why));
+    let Some(text) = data.get(MANIFEST_FIELD) else { return fail(SealRefusal::NoManifest) };
+    let Ok(m) = serde_json::from_str::<Manifest>(text) else { return fail(SealRefusal::Malformed) };
+    if m.keyloom_manifest != 1 {
+        return fail(SealRefusal::Malformed);
+    }
+    let Some(signer) = STANDARD
+        .decode(&m.signer)
+        .ok()
+        .and_then(|b| <[u8; 32]>::try_from(b).ok())
+        .and_then(|b| VerifyingKey::from_bytes(&b).ok())
+    else {
+        return fail(SealRefusal::Malformed);
+    };
+    if !members.iter().any(|k| k.as_bytes() == signer.as_bytes()) {
+        return fail(SealRefusal::UnknownSigner { signer: signing_key_text(&signer) });
+    }
+    let Some(sig) = STANDARD.decode(&m.sig).ok().and_then(|b| <[u8; 64]>::try_from(b).ok()) else {
+        return fail(SealRefusal::Malformed);
+    };
+    if signer.verify_strict(&manifest_message(mount, path, m.version, &m.fields), &Signature::from_bytes(&sig)).is_err()
+    {
+        return fail(SealRefusal::BadSignature);
+    }
+    if m.version < served_version {
+        return fail(SealRefusal::ChangedAfterSigning { signed: m.version, served: served_version });
+    }
+    if m.version > served_version {
+        return fail(SealRefusal::WrongVersion { signed: m.version, served: served_version });
+    }
+    let served: std::collections::BTreeMap<&str, String> =
+        data.iter().filter(|(k, _)| k.as_str() != MANIFEST_FIELD).map(|(k, v)| (k.as_str(), text_hash(v))).collect();
+    for (name, hash) in &served {
+        if m.fields.get(*name) != Some(hash) {
+            return Err((name.to_string(), SealRefusal::NotInManifest));
+        }
+    }
+    if let Some(missing) = m.fields.keys().find(|k| !served.contains_key(k.as_str())) {
+        return Err((missing.clone(), SealRefusal::NotInManifest));
+    }
+    Ok(())
 }
 
 /// Where a field lives: the signature binds it to this place.

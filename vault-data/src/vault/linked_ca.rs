@@ -16,6 +16,7 @@ use crate::model::{Ca, Certificate, LinkedCa, ObjectRecord, Service};
 use crate::pki::import::{key_matches_certificate, parse_certificates};
 use crate::pki::inspect::inspect;
 use crate::pki::issue::{self, LeafKey, SigningCa};
+use crate::pki::signed_by::{crl_serials, signed_by};
 use crate::remote::client::Client;
 use crate::remote::pki::{colon_serial, SignRequest};
 use crate::vault::cas::{Authorities, CaView};
@@ -101,8 +102,23 @@ impl<V: Deref<Target = Vault>> Authorities<V> {
                 names::shown(&same.name)
             )));
         }
-        // The chain above the issuer, for trust (already known CAs are kept as they are).
-        let above: String = issuer.chain.iter().skip(1).map(|p| format!("{}\n", p.trim())).collect();
+        // The chain above the issuer is imported for trust only if each link is signed by the
+        // next and it ends at a self-signed root: a server cannot slip in unrelated roots.
+        let mut chain_der = Vec::new();
+        for p in &issuer.chain {
+            chain_der.extend(parse_certificates(p.as_bytes(), &origin)?);
+        }
+        if chain_der.first() != Some(&der) {
+            chain_der.insert(0, der.clone());
+        }
+        let linked_up = chain_der.windows(2).all(|w| signed_by(&w[0], &w[1]));
+        let rooted = chain_der.last().is_some_and(|root| signed_by(root, root));
+        if !linked_up || !rooted {
+            return Err(Error::Invalid(format!(
+                "{origin}: the mount's CA chain does not verify link by link up to a self-signed root"
+            )));
+        }
+        let above: String = chain_der.iter().skip(1).map(|d| crate::vault::cas::to_pem("CERTIFICATE", d)).collect();
         if !above.is_empty() {
             self.import(above.as_bytes(), &origin)?;
         }
@@ -180,6 +196,18 @@ impl Vault {
         let Some((client, link)) = self.linked_client(ca)? else { return Ok(None) };
         let serial = colon_serial(&cert.serial);
         client.pki_revoke(&link.pki_mount, &serial).map_err(Error::Remote)?;
+        // Recorded here only once the mount's own CRL, signed by the CA, lists it.
+        let ca_der = self.unlocked()?.index.cas.get(&ca).map(|c| c.cert_der.clone()).unwrap_or_default();
+        let crl = client.pki_crl(&link.pki_mount).map_err(Error::Remote)?;
+        let listed = crl_serials(&crl, &ca_der).ok_or_else(|| {
+            Error::Invalid(format!("{}: the mount's CRL is not signed by the linked CA", link.pki_mount))
+        })?;
+        if !listed.iter().any(|s| s.eq_ignore_ascii_case(&cert.serial)) {
+            return Err(Error::Invalid(format!(
+                "{}: the mount accepted the revocation of serial {serial} but its CRL does not list it; nothing was recorded here",
+                link.pki_mount
+            )));
+        }
         let remote = self.remote_of(&link)?.name.clone();
         Ok(Some(format!("revoked on remote {remote} ({}, serial {serial})", link.pki_mount)))
     }
@@ -188,6 +216,9 @@ impl Vault {
     pub(crate) fn linked_crl(&self, ca: &Ca) -> Result<Option<(Vec<u8>, String)>> {
         let Some((client, link)) = self.linked_client(ca.id)? else { return Ok(None) };
         let der = client.pki_crl(&link.pki_mount).map_err(Error::Remote)?;
+        if crl_serials(&der, &ca.cert_der).is_none() {
+            return Err(Error::Invalid(format!("{}: the mount's CRL is not signed by the linked CA", link.pki_mount)));
+        }
         let remote = self.remote_of(&link)?.name.clone();
         Ok(Some((der, format!("fetched from remote {remote} ({})", link.pki_mount))))
     }
@@ -223,11 +254,23 @@ pub(crate) fn sign_on_mount(
         .ok_or_else(|| Error::Invalid(format!("{origin}: the answer holds no certificate")))?;
     key_matches_certificate(&made.key_pkcs8, &der, &origin)?;
     let info = inspect(&der)?;
-    let ca_subject = inspect(&ca.cert_der)?.subject;
-    if info.issuer != ca_subject || info.is_ca {
+    if info.is_ca || !signed_by(&der, &ca.cert_der) {
         return Err(Error::Invalid(format!(
-            "{origin}: the mount answered with a certificate issued by {:?}, not by the linked CA",
+            "{origin}: the mount answered with a certificate not signed by the linked CA (issuer {:?})",
             info.issuer
+        )));
+    }
+    // The names are the ones asked for, no more and no fewer.
+    let mut asked: Vec<String> = req.dns.iter().map(|d| d.to_ascii_lowercase()).collect();
+    let mut got: Vec<String> = info.dns.iter().map(|d| d.to_ascii_lowercase()).collect();
+    asked.sort();
+    got.sort();
+    let uris_ok = req.uris.iter().all(|u| info.uris.contains(u)) && info.uris.iter().all(|u| req.uris.contains(u));
+    if asked != got || !uris_ok {
+        return Err(Error::Invalid(format!(
+            "{origin}: the mount signed other names ({}) than the ones asked for ({})",
+            got.join(", "),
+            asked.join(", ")
         )));
     }
     Ok(RemoteLeaf { cert_der: der, key_pkcs8: made.key_pkcs8, server_serial: signed.serial })

@@ -40,6 +40,11 @@ pub(crate) struct TlsWork {
     pub service: String,
     pub path: String,
     pub local: Option<LocalTls>,
+    /// Every certificate of the service here, whatever its status: one of them served again
+    /// (a revoked one, say) is never taken back.
+    pub known: Vec<Vec<u8>>,
+    /// A service new here, made only once its certificate has been verified and is taken.
+    pub new_service: Option<crate::model::ServiceSpec>,
 }
 
 pub(crate) struct LocalTls {
@@ -50,7 +55,7 @@ pub(crate) struct LocalTls {
 }
 
 /// Per service: what was decided, and per KV path: what failed.
-pub(crate) type TlsResults = (Vec<(String, TlsOutcome)>, Vec<(String, RemoteFault)>);
+pub(crate) type TlsResults = (Vec<(TlsWork, TlsOutcome)>, Vec<(String, RemoteFault)>);
 
 /// What the network part decided.
 pub(crate) enum TlsOutcome {
@@ -89,20 +94,43 @@ impl Vault {
                 service: svc.name.clone(),
                 path: format!("{}/{}/{}/tls", remote.prefix, svc.environment, svc.name),
                 local,
+                known: index
+                    .certs
+                    .values()
+                    .filter(|c| c.service_id == Some(svc.id))
+                    .map(|c| c.cert_der.clone())
+                    .collect(),
+                new_service: None,
             });
         }
         out.sort_by(|a, b| a.path.cmp(&b.path));
         Ok(out)
     }
 
-    /// Imports the certificates the server held newer ones of. Returns what was taken.
-    pub(crate) fn take_tls(&mut self, remote: &Remote, taken: Vec<(String, TlsOutcome)>) -> Result<Vec<TlsSynced>> {
+    /// Imports the certificates the server held newer ones of (making the services new here
+    /// first). A certificate that cannot be imported is a failure of its service only.
+    pub(crate) fn take_tls(
+        &mut self,
+        remote: &Remote,
+        taken: Vec<(TlsWork, TlsOutcome)>,
+        failures: &mut Vec<crate::vault::SyncFailure>,
+    ) -> Result<Vec<TlsSynced>> {
+        let specs: Vec<crate::model::ServiceSpec> = taken
+            .iter()
+            .filter(|(_, o)| matches!(o, TlsOutcome::Take { .. }))
+            .filter_map(|(w, _)| w.new_service.clone())
+            .collect();
+        if !specs.is_empty() {
+            self.services_mut().add_many(specs)?;
+        }
         let mut out = Vec::new();
-        for (service, outcome) in taken {
+        for (w, outcome) in taken {
             if let TlsOutcome::Take { chain_pem, key_pem, serial } = outcome {
                 let origin = format!("remote {}", remote.name);
-                self.certs_mut().import(chain_pem.as_bytes(), &origin, key_pem.as_bytes(), &origin, &service)?;
-                out.push(TlsSynced { service, action: "pulled", serial });
+                match self.certs_mut().import(chain_pem.as_bytes(), &origin, key_pem.as_bytes(), &origin, &w.service) {
+                    Ok(_) => out.push(TlsSynced { service: w.service, action: "pulled", serial }),
+                    Err(e) => failures.push(crate::vault::SyncFailure { path: w.path, problem: e.to_string() }),
+                }
             }
         }
         Ok(out)
@@ -116,7 +144,7 @@ pub(crate) fn discover(
     remote: &Remote,
     environment: Option<&str>,
     known: &dyn Fn(&str) -> bool,
-) -> std::result::Result<Vec<crate::model::ServiceSpec>, RemoteFault> {
+) -> std::result::Result<Vec<TlsWork>, RemoteFault> {
     use crate::model::names::{self, NameKind};
     let mut out = Vec::new();
     for env_dir in client.list(&remote.kv_mount, &remote.prefix)? {
@@ -129,15 +157,22 @@ pub(crate) fn discover(
             let Some(name) = entry.strip_suffix('/') else { continue };
             if names::check(NameKind::Service, name).is_err()
                 || known(name)
-                || out.iter().any(|s: &crate::model::ServiceSpec| s.name == name)
+                || out.iter().any(|w: &TlsWork| w.service == name)
             {
                 continue;
             }
-            if client.metadata(&remote.kv_mount, &format!("{dir}/{name}/tls"))?.current_version > 0 {
-                out.push(crate::model::ServiceSpec {
-                    name: name.to_string(),
-                    environment: env.to_string(),
-                    ..Default::default()
+            let path = format!("{dir}/{name}/tls");
+            if client.metadata(&remote.kv_mount, &path)?.current_version > 0 {
+                out.push(TlsWork {
+                    service: name.to_string(),
+                    path,
+                    local: None,
+                    known: Vec::new(),
+                    new_service: Some(crate::model::ServiceSpec {
+                        name: name.to_string(),
+                        environment: env.to_string(),
+                        ..Default::default()
+                    }),
                 });
             }
         }
@@ -167,7 +202,7 @@ pub(crate) fn sync_tls(
     let mut failed = Vec::new();
     for (w, r) in results {
         match r {
-            Ok(o) => done.push((w.service, o)),
+            Ok(o) => done.push((w, o)),
             Err(e) => failed.push((w.path, e)),
         }
     }
@@ -187,6 +222,10 @@ fn one(
     let theirs = match &served {
         None => None,
         Some(s) => {
+            // The version as a whole first: chain and key from one author's write, for exactly
+            // this version (no older certificate written back, no mixing).
+            sealed::check_manifest(&s.data, &sealing.members, mount, &w.path, s.version)
+                .map_err(|(field, why)| RemoteFault::Refused { path: w.path.clone(), field, why })?;
             let open = |field: &str| -> std::result::Result<Zeroizing<Vec<u8>>, RemoteFault> {
                 let text = s.data.get(field).ok_or_else(|| unusable(format!("it has no {field} field")))?;
                 let place = FieldPlace { mount, path: &w.path, field };
@@ -207,50 +246,49 @@ fn one(
             Some((leaf, chain_pem, key_pem, info, s.version))
         }
     };
-    match (&w.local, theirs) {
-        (None, None) => Ok(TlsOutcome::Nothing),
+    // A certificate this vault has or had (revoked, superseded) is never taken back; an unknown
+    // one is taken only when it is newer than the one here.
+    let version = match (&w.local, theirs) {
+        (None, None) => return Ok(TlsOutcome::Nothing),
+        (Some(mine), Some((leaf, ..))) if mine.leaf == leaf => return Ok(TlsOutcome::Nothing),
+        (None, Some((leaf, ..))) if w.known.contains(&leaf) => return Ok(TlsOutcome::Nothing),
         (None, Some((_, chain_pem, key_pem, info, _))) => {
-            Ok(TlsOutcome::Take { chain_pem, key_pem, serial: info.serial })
+            return Ok(TlsOutcome::Take { chain_pem, key_pem, serial: info.serial })
         }
-        (Some(mine), theirs) => {
-            let version = match &theirs {
-                Some((leaf, ..)) if *leaf == mine.leaf => return Ok(TlsOutcome::Nothing),
-                Some((_, chain_pem, key_pem, info, _)) if info.not_before > mine.not_before => {
-                    return Ok(TlsOutcome::Take {
-                        chain_pem: chain_pem.clone(),
-                        key_pem: key_pem.clone(),
-                        serial: info.serial.clone(),
-                    })
-                }
-                Some((.., v)) => *v,
-                None => 0,
-            };
-            if !write {
-                return Ok(TlsOutcome::Nothing);
-            }
-            let mut data = std::collections::BTreeMap::new();
-            for (field, value) in [(CHAIN, mine.chain_pem.as_bytes()), (KEY, mine.key_pem.as_bytes())] {
-                let place = FieldPlace { mount, path: &w.path, field };
-                let text = sealed::seal(value, &sealing.recipients, &sealing.signer, &place, version + 1)
-                    .ok_or_else(|| unusable(format!("{field} could not be sealed")))?;
-                data.insert(field.to_string(), text);
-            }
-            match client.write(mount, &w.path, &data, version)? {
-                Written::Version(_) => {
-                    Ok(TlsOutcome::Pushed(inspect(&mine.leaf).map(|i| i.serial).unwrap_or_default()))
-                }
-                Written::CasMismatch => Err(RemoteFault::Busy { path: w.path.clone() }),
-            }
+        (Some(mine), Some((leaf, chain_pem, key_pem, info, _)))
+            if !w.known.contains(&leaf) && info.not_before > mine.not_before =>
+        {
+            return Ok(TlsOutcome::Take { chain_pem, key_pem, serial: info.serial })
         }
+        (Some(_), Some((.., v))) => v,
+        (Some(_), None) => 0,
+    };
+    let Some(mine) = &w.local else { return Ok(TlsOutcome::Nothing) };
+    if !write {
+        return Ok(TlsOutcome::Nothing);
+    }
+    let mut data = std::collections::BTreeMap::new();
+    for (field, value) in [(CHAIN, mine.chain_pem.as_bytes()), (KEY, mine.key_pem.as_bytes())] {
+        let place = FieldPlace { mount, path: &w.path, field };
+        let text = sealed::seal(value, &sealing.recipients, &sealing.signer, &place, version + 1)
+            .ok_or_else(|| unusable(format!("{field} could not be sealed")))?;
+        data.insert(field.to_string(), text);
+    }
+    let manifest = sealed::manifest(&data, &sealing.signer, mount, &w.path, version + 1)
+        .ok_or_else(|| unusable("its manifest could not be signed".into()))?;
+    data.insert(sealed::MANIFEST_FIELD.to_string(), manifest);
+    match client.write(mount, &w.path, &data, version)? {
+        Written::Version(_) => Ok(TlsOutcome::Pushed(inspect(&mine.leaf).map(|i| i.serial).unwrap_or_default())),
+        Written::CasMismatch => Err(RemoteFault::Busy { path: w.path.clone() }),
     }
 }
 
 /// The pushed entries of an outcome list, for the report.
-pub(crate) fn pushed(done: &[(String, TlsOutcome)]) -> Vec<TlsSynced> {
+pub(crate) fn pushed(done: &[(TlsWork, TlsOutcome)]) -> Vec<TlsSynced> {
     done.iter()
-        .filter_map(|(service, o)| match o {
+        .filter_map(|(w, o)| match o {
             TlsOutcome::Pushed(serial) => {
-                Some(TlsSynced { service: service.clone(), action: "pushed", serial: serial.clone() })
+                Some(TlsSynced { service: w.service.clone(), action: "pushed", serial: serial.clone() })
             }
             _ => None,
         })

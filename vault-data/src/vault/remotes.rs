@@ -608,20 +608,17 @@ impl<V: Deref<Target = Vault>> Remotes<V> {
         // Certificates after values, so services the values brought are there to take them.
         let mut tls = Vec::new();
         if let Some(s) = sealing.as_ref().filter(|s| s.with_tls) {
-            if mode.reads_all() && !dry_run {
+            let mut work = self.vault.tls_work(&remote, environment)?;
+            if mode.reads_all() {
                 let index = &self.vault.unlocked()?.index;
                 let known = |n: &str| index.service_name_taken(n, None).is_some();
-                let new = remote_tls::discover(&client, &remote, environment, &known).map_err(Error::Remote)?;
-                if !new.is_empty() {
-                    self.vault.services_mut().add_many(new)?;
-                }
+                work.extend(remote_tls::discover(&client, &remote, environment, &known).map_err(Error::Remote)?);
             }
-            let work = self.vault.tls_work(&remote, environment)?;
             let (done, failed) = remote_tls::sync_tls(&pool, &client, &remote, s, work, mode.writes() && !dry_run);
             failures.extend(failed.into_iter().map(|(path, fault)| SyncFailure { path, problem: fault.to_string() }));
             if !dry_run {
                 tls = remote_tls::pushed(&done);
-                tls.extend(self.vault.take_tls(&remote, done)?);
+                tls.extend(self.vault.take_tls(&remote, done, &mut failures)?);
             }
         }
         failures.sort_by(|a, b| a.path.cmp(&b.path));
@@ -763,7 +760,7 @@ fn endpoint(r: &Remote) -> Endpoint {
     }
 }
 
-fn digest(key: &[u8; 32], value: &[u8]) -> [u8; 32] {
+pub(crate) fn digest(key: &[u8; 32], value: &[u8]) -> [u8; 32] {
     let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key).unwrap_or_else(|_| unreachable!("HMAC takes any key"));
     mac.update(value);
     mac.finalize().into_bytes().into()
@@ -836,13 +833,23 @@ fn open_sealed(
 ) -> std::result::Result<RemoteCopy, RemoteFault> {
     let mut fields = BTreeMap::new();
     let mut sealed_fields = BTreeMap::new();
-    for (name, text) in secret.data {
-        let place = FieldPlace { mount: &ctx.remote.kv_mount, path, field: &name };
-        let opened = sealed::open(&text, &s.identity, &s.members, &place, secret.version)
-            .map_err(|why| RemoteFault::Refused { path: path.to_string(), field: name.clone(), why })?;
-        sealed_fields.insert(name.clone(), (text, opened.version));
-        fields.insert(name, opened.value);
+    let refused = |field: String, why| RemoteFault::Refused { path: path.to_string(), field, why };
+    let mut data = secret.data;
+    // Each value first (whose it is, is it for us), then the version as a whole: the manifest
+    // says which fields this version holds, signed for exactly this version.
+    let manifest = data.remove(sealed::MANIFEST_FIELD);
+    for (name, text) in &data {
+        let place = FieldPlace { mount: &ctx.remote.kv_mount, path, field: name };
+        let opened = sealed::open(text, &s.identity, &s.members, &place, secret.version)
+            .map_err(|why| refused(name.clone(), why))?;
+        sealed_fields.insert(name.clone(), (text.clone(), opened.version));
+        fields.insert(name.clone(), opened.value);
     }
+    if let Some(m) = manifest {
+        data.insert(sealed::MANIFEST_FIELD.to_string(), m);
+    }
+    sealed::check_manifest(&data, &s.members, &ctx.remote.kv_mount, path, secret.version)
+        .map_err(|(field, why)| refused(field, why))?;
     Ok(RemoteCopy { version: secret.version, fields, custom: secret.custom_metadata, sealed: sealed_fields })
 }
 
@@ -931,20 +938,6 @@ fn plan_and_write(ctx: &Ctx<'_>, w: &Work) -> std::result::Result<Plan, RemoteFa
                     path: source,
                     why: format!("{name} is larger than a secret may be"),
                 });
-            }
-        }
-        // A sealed field that changed since the last sync must be signed for a later version:
-        // a value signed for a version already synced is an old one written back.
-        if w.state.as_ref().is_some_and(|st| st.path == source) {
-            for (name, (_, signed)) in &remote.sealed {
-                let changed = remote.fields.get(name).map(|v| digest(ctx.key, v)) != base.get(name).copied();
-                if changed && *signed <= seen {
-                    return Err(RemoteFault::Refused {
-                        path: source,
-                        field: name.clone(),
-                        why: sealed::SealRefusal::Replayed { signed: *signed, seen },
-                    });
-                }
             }
         }
         let remote_digest = |name: &str| -> Digest {
@@ -1133,6 +1126,10 @@ fn seal_fields(
         };
         out.insert(name, stored);
     }
+    let manifest = sealed::manifest(&out, &sealing.signer, &ctx.remote.kv_mount, path, version).ok_or_else(|| {
+        RemoteFault::Unusable { path: path.to_string(), why: "its manifest could not be signed".into() }
+    })?;
+    out.insert(sealed::MANIFEST_FIELD.to_string(), manifest);
     Ok(out)
 }
 
@@ -1221,7 +1218,7 @@ impl Vault {
     }
 
     /// The key of the sync digests (zeroized on drop).
-    fn sync_key(&self) -> Result<SubKey> {
+    pub(crate) fn sync_key(&self) -> Result<SubKey> {
         Ok(self.unlocked()?.keys.vault_key.derive(&self.vault_id, Purpose::SyncDigest))
     }
 

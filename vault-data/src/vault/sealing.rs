@@ -90,7 +90,7 @@ pub struct MemberView {
 }
 
 /// What removing a member did.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct MemberRemoval {
     /// The member removed.
@@ -99,6 +99,9 @@ pub struct MemberRemoval {
     pub reencrypted: Vec<String>,
     /// Secrets (SERVICE/NAME) the member could read: rotate them.
     pub to_rotate: Vec<String>,
+    /// Secrets not re-encrypted, and why (changed there since this vault's last sync, or the
+    /// server could not be reached): the member is removed here all the same.
+    pub failed: Vec<crate::vault::SyncFailure>,
 }
 
 /// The keys a sync with a sealed remote works with (never Debug: it holds private keys).
@@ -339,36 +342,80 @@ impl<V: Deref<Target = Vault>> Remotes<V> {
         let old = self.vault.sealing_for(&sealed, &all)?;
         let left: Vec<&RemoteMember> = all.iter().copied().filter(|m| m.id != gone.id).collect();
         let new = self.vault.sealing_for(&sealed, &left)?;
-        let client = self.vault.connect(&remote)?;
-        let mut paths: Vec<(RecordId, String)> =
-            index.sync_states.values().filter(|s| s.remote == remote.id).map(|s| (s.service, s.path.clone())).collect();
-        paths.sort_by(|a, b| a.1.cmp(&b.1));
+        // The member goes here whatever the server does: a server that cannot be reached, or a
+        // secret that cannot be re-encrypted, must not keep them trusted.
+        let key = self.vault.sync_key()?;
+        let mut states: Vec<&crate::model::remote::SyncState> =
+            index.sync_states.values().filter(|s| s.remote == remote.id).collect();
+        states.sort_by(|a, b| a.path.cmp(&b.path));
         let mut reencrypted = Vec::new();
-        let mut read_fields: Vec<(RecordId, String)> = Vec::new();
-        for (service, path) in &paths {
-            let fields = rekey(&client, &remote, path, &old, &new).map_err(Error::Remote)?;
-            if !fields.is_empty() {
-                reencrypted.push(path.clone());
+        let mut failed = Vec::new();
+        let mut read_fields: Vec<(RecordId, String, u32)> = Vec::new();
+        let mut tls_exposed: Vec<String> = Vec::new();
+        let tls_known: Vec<Vec<u8>> = index.certs.values().map(|c| c.cert_der.clone()).collect();
+        match self.vault.connect(&remote) {
+            Err(e) => failed.push(crate::vault::SyncFailure { path: remote.addr.clone(), problem: e.to_string() }),
+            Ok(client) => {
+                for st in states {
+                    // Only values this vault synced are vouched for again: anything else there
+                    // (a value not pulled yet, written by the member on the way out, or forged)
+                    // is left as it is and reported.
+                    let base: BTreeMap<&str, &crate::model::remote::SyncedField> =
+                        st.fields.iter().map(|f| (f.name.as_str(), f)).collect();
+                    let accept = |field: &str, value: &[u8]| {
+                        base.get(field).is_some_and(|f| f.digest == crate::vault::remotes::digest(&key.0, value))
+                    };
+                    match rekey(&client, &remote, &st.path, &old, &new, &accept) {
+                        Ok(fields) if !fields.is_empty() => {
+                            reencrypted.push(st.path.clone());
+                            read_fields.extend(fields.into_iter().filter_map(|f| {
+                                base.get(f.as_str()).map(|b| (st.service, f.clone(), b.local_version))
+                            }));
+                        }
+                        Ok(_) => {}
+                        Err(e) => {
+                            failed.push(crate::vault::SyncFailure { path: st.path.clone(), problem: e.to_string() })
+                        }
+                    }
+                    if sealed.with_tls {
+                        let tls = format!("{}/tls", st.path);
+                        let known_cert = |field: &str, value: &[u8]| {
+                            field != "chain"
+                                || crate::pki::import::parse_certificates(value, &tls)
+                                    .ok()
+                                    .and_then(|c| c.into_iter().next())
+                                    .is_some_and(|leaf| tls_known.contains(&leaf))
+                        };
+                        match rekey(&client, &remote, &tls, &old, &new, &known_cert) {
+                            Ok(fields) if !fields.is_empty() => {
+                                reencrypted.push(tls.clone());
+                                tls_exposed.push(index.service_name(st.service));
+                            }
+                            Ok(_) => {}
+                            Err(e) => failed.push(crate::vault::SyncFailure { path: tls, problem: e.to_string() }),
+                        }
+                    }
+                }
             }
-            read_fields.extend(fields.into_iter().map(|f| (*service, f)));
         }
         let now = OffsetDateTime::now_utc();
         let mut ops = vec![Vault::delete_object(gone.id)];
         let mut flags = Vec::new();
         let mut to_rotate = Vec::new();
         if gone.recipient.is_some() {
-            for (service, field) in &read_fields {
+            // The version flagged is the one holding the value they could read (the synced
+            // base), so a newer value here clears the flag and that value coming back does not.
+            for (service, field, version) in &read_fields {
                 let Some(cred) =
                     index.credential_by_name.get(&(*service, field.clone())).and_then(|id| index.credentials.get(id))
                 else {
                     continue;
                 };
-                let Some(current) = cred.current() else { continue };
                 let flag = ExposedSecret {
                     id: RecordId::random(),
                     remote: remote.id,
                     credential: cred.id,
-                    version: current.version,
+                    version: (*version).max(1),
                     member: gone.name.clone(),
                     found: now,
                 };
@@ -376,14 +423,16 @@ impl<V: Deref<Target = Vault>> Remotes<V> {
                 to_rotate.push(format!("{}/{}", index.service_name(*service), cred.name));
                 flags.push(flag);
             }
+            to_rotate.extend(tls_exposed.iter().map(|s| format!("{s} (TLS private key: renew with --rotate-key)")));
         }
         to_rotate.sort();
         let objs = vec![AuditObject::new("remote", Some(remote.id), remote.name.clone())];
         let event = AuditEvent::success("remote.member.remove", objs).with_detail(format!(
-            "{}: {} secret(s) re-encrypted to the members left, {} value(s) to rotate",
+            "{}: {} secret(s) re-encrypted to the members left, {} value(s) to rotate, {} not re-encrypted",
             gone.name,
             reencrypted.len(),
-            to_rotate.len()
+            to_rotate.len(),
+            failed.len()
         ));
         self.vault.commit(ops, vec![event])?;
         let index = &mut self.vault.unlocked_mut()?.index;
@@ -391,36 +440,53 @@ impl<V: Deref<Target = Vault>> Remotes<V> {
         for f in flags {
             index.exposed.insert(f.id, f);
         }
-        Ok(MemberRemoval { member: gone.name, reencrypted, to_rotate })
+        Ok(MemberRemoval { member: gone.name, reencrypted, to_rotate, failed })
     }
 }
 
-/// Re-seals every field of `path` to `new`'s recipients, verified with `old`'s members, as one
-/// check-and-set write. Returns the fields it holds (none when the secret is gone).
+/// Re-seals every field of `path` to `new`'s recipients, verified with `old`'s members and the
+/// manifest for the version served, as one check-and-set write with a new manifest. Every value
+/// must pass `accept` (this vault synced exactly it); otherwise nothing is written. Returns the
+/// fields it holds (none when the secret is gone).
 fn rekey(
     client: &crate::remote::client::Client,
     remote: &Remote,
     path: &str,
     old: &Sealing,
     new: &Sealing,
+    accept: &dyn Fn(&str, &[u8]) -> bool,
 ) -> std::result::Result<Vec<String>, RemoteFault> {
     let mount = &remote.kv_mount;
+    let refused = |field: &str, why| RemoteFault::Refused { path: path.to_string(), field: field.to_string(), why };
     for _ in 0..REKEY_ATTEMPTS {
         let Some(secret) = client.read(mount, path)? else { return Ok(Vec::new()) };
         let next = secret.version + 1;
+        sealed::check_manifest(&secret.data, &old.members, mount, path, secret.version)
+            .map_err(|(field, why)| refused(&field, why))?;
         let mut data = BTreeMap::new();
-        for (field, text) in &secret.data {
+        for (field, text) in secret.data.iter().filter(|(k, _)| k.as_str() != sealed::MANIFEST_FIELD) {
             let place = FieldPlace { mount, path, field };
             let opened = sealed::open(text, &old.identity, &old.members, &place, secret.version)
-                .map_err(|why| RemoteFault::Refused { path: path.to_string(), field: field.clone(), why })?;
+                .map_err(|why| refused(field, why))?;
+            if !accept(field, &opened.value) {
+                return Err(RemoteFault::Unusable {
+                    path: path.to_string(),
+                    why: format!("{field} changed there since this vault last synced it; not vouched for again"),
+                });
+            }
             let sealed_text =
                 sealed::seal(&opened.value, &new.recipients, &new.signer, &place, next).ok_or_else(|| {
                     RemoteFault::Unusable { path: path.to_string(), why: format!("{field} could not be sealed") }
                 })?;
             data.insert(field.clone(), sealed_text);
         }
+        let fields: Vec<String> = data.keys().cloned().collect();
+        let manifest = sealed::manifest(&data, &new.signer, mount, path, next).ok_or_else(|| {
+            RemoteFault::Unusable { path: path.to_string(), why: "its manifest could not be signed".into() }
+        })?;
+        data.insert(sealed::MANIFEST_FIELD.to_string(), manifest);
         match client.write(mount, path, &data, secret.version)? {
-            Written::Version(_) => return Ok(data.into_keys().collect()),
+            Written::Version(_) => return Ok(fields),
             Written::CasMismatch => continue,
         }
     }
