@@ -79,6 +79,17 @@ pub fn render(r: &Remedy) -> String {
         Remedy::RotateCredential { service, name } => {
             format!("rotate it: keyloom secret set {} (or secret generate)", word(&format!("{service}/{name}")))
         }
+        Remedy::RemoveTokenTrust { service, issuer, audience } => format!(
+            "stop accepting them: keyloom token trust remove {} --issuer {} --audience {}",
+            word(service),
+            word(issuer),
+            word(audience)
+        ),
+        Remedy::RotateTokenKey { issuer } => format!("rotate: keyloom token-key rotate --service {}", word(issuer)),
+        Remedy::ReplaceIssuerKey { issuer, kid } => format!(
+            "have {issuer} publish an asymmetric key (ES256, EdDSA or RS256 of 2048+ bits) instead of {kid}, then: keyloom token-issuer import {} --jwks FILE",
+            word(issuer)
+        ),
         Remedy::ResolveConflict { service, name, remote } => format!(
             "keep one side: keyloom conflicts resolve {} --remote {} --take local|remote",
             word(&format!("{service}/{name}")),

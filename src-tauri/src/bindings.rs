@@ -74,6 +74,7 @@ pub fn typescript() -> String {
         decl::<Edge>(&cfg),
         decl::<EdgeKind>(&cfg),
         decl::<Evidence>(&cfg),
+        decl::<vault_data::graph::TokenEvidence>(&cfg),
         decl::<Finding>(&cfg),
         decl::<Remedy>(&cfg),
         decl::<TrustSide>(&cfg),

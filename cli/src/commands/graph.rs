@@ -111,6 +111,9 @@ pub fn explain(ctx: &Context, from: &str, to: &str) -> CliResult<()> {
     for c in &e.credentials {
         println!("  credential:   {}/{c}", e.from);
     }
+    for (t, words) in e.tokens.iter().zip(&e.token_paths) {
+        println!("  token:        {words} (keys {})", t.kids.join(", "));
+    }
     for c in &e.concerns {
         println!("  concern:      {c}");
     }

@@ -678,7 +678,7 @@ valid_until: string | null,
  */
 findings: Array<string>, };
 
-export type EdgeKind = "issued" | "trusts_inbound" | "trusts_outbound" | "mtls" | "credential" | "intent";
+export type EdgeKind = "issued" | "trusts_inbound" | "trusts_outbound" | "mtls" | "credential" | "intent" | "token";
 
 export type Evidence = { "type": "chain", 
 /**
@@ -720,7 +720,25 @@ intent: RecordId,
 /**
  * Its note.
  */
-note: string | null, } | { "type": "trust" };
+note: string | null, } | { "type": "trust" } | { "type": "token", 
+/**
+ * Each path: issuer, audience and the issuer's published key ids.
+ */
+paths: Array<TokenEvidence>, };
+
+export type TokenEvidence = { 
+/**
+ * The issuer's name.
+ */
+issuer: string, 
+/**
+ * The audience.
+ */
+audience: string, 
+/**
+ * Key ids the issuer publishes.
+ */
+kids: Array<string>, };
 
 export type Finding = { 
 /**
@@ -880,7 +898,31 @@ service: string,
 /**
  * The credential's name.
  */
-name: string, } | { "action": "resolve_conflict", 
+name: string, } | { "action": "remove_token_trust", 
+/**
+ * The accepting service.
+ */
+service: string, 
+/**
+ * The issuer.
+ */
+issuer: string, 
+/**
+ * The audience.
+ */
+audience: string, } | { "action": "rotate_token_key", 
+/**
+ * The issuing service.
+ */
+issuer: string, } | { "action": "replace_issuer_key", 
+/**
+ * The issuer.
+ */
+issuer: string, 
+/**
+ * The weak key's id.
+ */
+kid: string, } | { "action": "resolve_conflict", 
 /**
  * The service holding it.
  */
@@ -898,7 +940,7 @@ export type TrustSide = "inbound" | "outbound";
 
 export type CertUse = "client" | "server";
 
-export type FindingKind = "over_trust" | "broken_intent" | "expired" | "expiring_soon" | "revoked_current" | "revoked_deployed" | "weak_crypto" | "cross_environment" | "stale_credential" | "unused_ca" | "blast_radius" | "sync_conflict" | "exposed_secret";
+export type FindingKind = "over_trust" | "broken_intent" | "expired" | "expiring_soon" | "revoked_current" | "revoked_deployed" | "weak_crypto" | "cross_environment" | "stale_credential" | "unused_ca" | "blast_radius" | "sync_conflict" | "exposed_secret" | "unjustified_token_trust" | "shared_audience" | "weak_token_key" | "stale_token_key" | "token_key_across_environments";
 
 export type Severity = "high" | "medium" | "low" | "info";
 
@@ -950,6 +992,14 @@ can_verify: string | null,
  * Credentials `from` holds for `to`.
  */
 credentials: Array<string>, 
+/**
+ * Token paths: `from` gets tokens from an issuer that `to` accepts, for an audience.
+ */
+tokens: Array<TokenEvidence>, 
+/**
+ * The same, in words ("checkout can call payments with a token from auth, audience payments").
+ */
+token_paths: Array<string>, 
 /**
  * "intended and working" (", with concerns" when `concerns` is not empty), "possible but not
  * intended (over-trust)", "intended but broken", "no channel, none intended".

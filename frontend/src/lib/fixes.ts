@@ -55,6 +55,12 @@ export function remedyText(r: Remedy): string {
       return `Rotate ${r.service}/${r.name}.`;
     case "resolve_conflict":
       return `Keep one value of ${r.service}/${r.name} in Remotes (both are in its history).`;
+    case "remove_token_trust":
+      return `Stop ${r.service} accepting tokens from ${r.issuer} for audience ${r.audience}.`;
+    case "rotate_token_key":
+      return `Rotate ${r.issuer}'s token keys: the published next key starts signing.`;
+    case "replace_issuer_key":
+      return `Have ${r.issuer} publish an asymmetric key instead of ${r.kid}, then import its JWKS again.`;
   }
 }
 

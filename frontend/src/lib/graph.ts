@@ -11,13 +11,13 @@ export interface GraphFilter {
   edgeKinds: EdgeKind[]; // which edge kinds to draw
 }
 
-export const ALL_EDGE_KINDS: EdgeKind[] = ["mtls", "credential", "intent", "trusts_inbound", "trusts_outbound", "issued"];
+export const ALL_EDGE_KINDS: EdgeKind[] = ["mtls", "credential", "token", "intent", "trusts_inbound", "trusts_outbound", "issued"];
 
 export const DEFAULT_FILTER: GraphFilter = {
   search: "",
   tag: "",
   findingKind: "",
-  edgeKinds: ["mtls", "credential", "intent", "trusts_inbound", "issued"],
+  edgeKinds: ["mtls", "credential", "token", "intent", "trusts_inbound", "issued"],
 };
 
 /** Above this many services the view opens as environments and CAs, expanded on demand. */
@@ -179,6 +179,7 @@ export function findingEdge(graph: Graph, findingId: string): Edge | undefined {
 export const EDGE_LABELS: Record<EdgeKind, string> = {
   mtls: "mutual TLS works",
   credential: "holds a credential for",
+  token: "gets tokens accepted by",
   intent: "intends to call",
   trusts_inbound: "accepts clients from",
   trusts_outbound: "verifies servers with",

@@ -44,6 +44,7 @@ pub fn to_dot(g: &Graph) -> String {
             EdgeKind::Mtls => ("solid", "darkgreen", "mtls"),
             EdgeKind::Credential => ("solid", "purple", "credential"),
             EdgeKind::Intent => ("bold", "black", "intent"),
+            EdgeKind::Token => ("dashed", "darkorange", "token"),
         };
         let color = if e.findings.is_empty() { color } else { "red" };
         let _ = writeln!(

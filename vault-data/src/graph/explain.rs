@@ -25,6 +25,10 @@ pub struct Explanation {
     pub can_verify: Option<String>,
     /// Credentials `from` holds for `to`.
     pub credentials: Vec<String>,
+    /// Token paths: `from` gets tokens from an issuer that `to` accepts, for an audience.
+    pub tokens: Vec<crate::graph::view::TokenEvidence>,
+    /// The same, in words ("checkout can call payments with a token from auth, audience payments").
+    pub token_paths: Vec<String>,
     /// "intended and working" (", with concerns" when `concerns` is not empty), "possible but not
     /// intended (over-trust)", "intended but broken", "no channel, none intended".
     pub verdict: String,
@@ -43,6 +47,11 @@ pub(crate) fn explain(m: &Model<'_>, from: RecordId, to: RecordId) -> Explanatio
     let credentials = m.f.credentials.get(&(from, to)).cloned().unwrap_or_default();
     let intended = m.intended(from, to);
     let mtls = mtls_edge(m, from, to);
+    let tokens = crate::graph::view::token_evidence(m, from, to);
+    let token_paths: Vec<String> = tokens
+        .iter()
+        .map(|t| format!("{fname} can call {tname} with a token from {}, audience {}", t.issuer, t.audience))
+        .collect();
     let mut reasons = Vec::new();
     if mtls.is_none() {
         if m.facts(from).client.is_empty() {
@@ -56,7 +65,7 @@ pub(crate) fn explain(m: &Model<'_>, from: RecordId, to: RecordId) -> Explanatio
             reasons.push(format!("{fname} does not trust {tname}'s certificate chain outbound"));
         }
     }
-    let reachable = mtls.is_some() || !credentials.is_empty();
+    let reachable = mtls.is_some() || !credentials.is_empty() || !tokens.is_empty();
     let mut concerns = Vec::new();
     if reachable {
         let env = |id| index.services.get(&id).map(|s| s.environment.as_str()).unwrap_or("");
@@ -82,7 +91,20 @@ pub(crate) fn explain(m: &Model<'_>, from: RecordId, to: RecordId) -> Explanatio
         (false, false, _) => "no channel, none intended",
     }
     .to_string();
-    Explanation { from: fname, to: tname, intended, mtls, accepts, can_verify, credentials, verdict, reasons, concerns }
+    Explanation {
+        from: fname,
+        to: tname,
+        intended,
+        mtls,
+        accepts,
+        can_verify,
+        credentials,
+        tokens,
+        token_paths,
+        verdict,
+        reasons,
+        concerns,
+    }
 }
 
 pub(crate) fn blast(m: &Model<'_>, ca: RecordId) -> Option<Finding> {

@@ -11,6 +11,7 @@ use crate::graph::model::Model;
 use crate::graph::remedy::{CertUse, Remedy, TrustSide};
 use crate::graph::view;
 use crate::ids::RecordId;
+use crate::model::token::{GrantSide, IssuerRef};
 use crate::model::{CertStatus, Service};
 use crate::pki::expiry;
 use crate::pki::inspect::inspect;
@@ -80,6 +81,17 @@ pub enum FindingKind {
     SyncConflict,
     /// A credential value a removed member of a sealed remote could read: rotate it.
     ExposedSecret,
+    /// A service accepts tokens that a service no intent justifies can get.
+    UnjustifiedTokenTrust,
+    /// One audience accepted by several services, or any audience (`*`): a token for one works
+    /// at another.
+    SharedAudience,
+    /// An issuer's key is a shared secret (HS*), allows `none`, or is RSA under 2048 bits.
+    WeakTokenKey,
+    /// An issuer's signing key is older than the rotation policy, or no next key is published.
+    StaleTokenKey,
+    /// One issuer's keys are accepted by services in several environments.
+    TokenKeyAcrossEnvironments,
 }
 
 impl FindingKind {
@@ -98,6 +110,11 @@ impl FindingKind {
         FindingKind::BlastRadius,
         FindingKind::SyncConflict,
         FindingKind::ExposedSecret,
+        FindingKind::UnjustifiedTokenTrust,
+        FindingKind::SharedAudience,
+        FindingKind::WeakTokenKey,
+        FindingKind::StaleTokenKey,
+        FindingKind::TokenKeyAcrossEnvironments,
     ];
 
     /// The kind named as in JSON (`over_trust`, `broken_intent`, ...); an unknown name is an
@@ -309,7 +326,7 @@ pub(crate) fn compute(m: &Model<'_>, opts: FindingOptions, scope: Option<&HashSe
     intents.sort_by_key(|i| (index.service_name(i.from), index.service_name(i.to)));
     for i in intents {
         let (Some(b), Some(a)) = (index.services.get(&i.from), index.services.get(&i.to)) else { continue };
-        if m.f.credentials.contains_key(&(b.id, a.id)) {
+        if m.f.credentials.contains_key(&(b.id, a.id)) || m.f.tokens.contains_key(&(b.id, a.id)) {
             continue;
         }
         let accepts = m.accepts(a.id, b.id);
@@ -601,8 +618,173 @@ pub(crate) fn compute(m: &Model<'_>, opts: FindingOptions, scope: Option<&HashSe
         ));
     }
 
+    token_findings(m, &in_scope, &mut out);
+
     out.sort_by(|a, b| (a.severity, a.kind, &a.message).cmp(&(b.severity, b.kind, &b.message)));
     out
+}
+
+/// How long a token signing key signs before it should be rotated.
+pub const TOKEN_KEY_ROTATION_DAYS: i64 = 90;
+
+fn issuer_ref(index: &crate::model::estate::Estate, r: IssuerRef) -> EntityRef {
+    match r {
+        IssuerRef::Service(id) => match index.services.get(&id) {
+            Some(s) => svc_ref(s),
+            None => EntityRef::record("issuer", id, index.issuer_name(r)),
+        },
+        IssuerRef::External(id) => EntityRef::record("issuer", id, index.issuer_name(r)),
+    }
+}
+
+/// Findings on tokens: who accepts what, and the issuers' keys.
+fn token_findings(m: &Model<'_>, in_scope: &dyn Fn(RecordId) -> bool, out: &mut Vec<Finding>) {
+    let index = m.index;
+    let name = |id: RecordId| index.service_name(id);
+    // Token paths no intent justifies.
+    let mut paths: Vec<(&(RecordId, RecordId), &Vec<crate::graph::model::TokenPath>)> = m.f.tokens.iter().collect();
+    paths.sort_by_key(|((c, s), _)| (name(*s), name(*c)));
+    for ((caller, callee), via) in paths {
+        if !(in_scope(*caller) || in_scope(*callee)) || m.intended(*caller, *callee) {
+            continue;
+        }
+        let (Some(c), Some(s)) = (index.services.get(caller), index.services.get(callee)) else { continue };
+        for p in via {
+            let issuer = index.issuer_name(p.issuer);
+            out.push(finding(
+                FindingKind::UnjustifiedTokenTrust,
+                Severity::Medium,
+                vec![svc_ref(s), svc_ref(c), issuer_ref(index, p.issuer)],
+                format!(
+                    "{} accepts tokens from {issuer} (audience {}) that {} can get, and no intent says {} calls {}",
+                    s.name, p.audience, c.name, c.name, s.name
+                ),
+                Some(Remedy::RemoveTokenTrust { service: s.name.clone(), issuer, audience: p.audience.clone() }),
+            ));
+        }
+    }
+    // Audiences accepted by several services (per issuer), and wildcard audiences.
+    let mut by_audience: std::collections::BTreeMap<(String, String), Vec<RecordId>> = Default::default();
+    let mut grants: Vec<&crate::model::token::TokenGrant> =
+        index.grants.values().filter(|g| g.side == GrantSide::Accepts).collect();
+    grants.sort_by_key(|g| (name(g.service), g.audience.clone()));
+    for g in &grants {
+        if !in_scope(g.service) {
+            continue;
+        }
+        if g.audience == "*" {
+            let issuer = index.issuer_name(g.issuer);
+            let Some(s) = index.services.get(&g.service) else { continue };
+            out.push(finding(
+                FindingKind::SharedAudience,
+                Severity::High,
+                vec![svc_ref(s), issuer_ref(index, g.issuer)],
+                format!(
+                    "{} accepts tokens from {issuer} for any audience: a token meant for any other service works here",
+                    s.name
+                ),
+                Some(Remedy::RemoveTokenTrust { service: s.name.clone(), issuer, audience: g.audience.clone() }),
+            ));
+        } else {
+            by_audience.entry((index.issuer_name(g.issuer), g.audience.clone())).or_default().push(g.service);
+        }
+    }
+    for ((issuer, audience), mut services) in by_audience {
+        services.sort_by_key(|s| name(*s));
+        services.dedup();
+        if services.len() < 2 {
+            continue;
+        }
+        let refs: Vec<EntityRef> = services.iter().filter_map(|s| index.services.get(s)).map(svc_ref).collect();
+        let names: Vec<String> = services.iter().map(|s| name(*s)).collect();
+        out.push(finding(
+            FindingKind::SharedAudience,
+            Severity::Medium,
+            refs,
+            format!(
+                "audience {audience} of {issuer} is accepted by {}: a token for one works at the others",
+                names.join(", ")
+            ),
+            Some(Remedy::RemoveTokenTrust { service: names[1].clone(), issuer, audience }),
+        ));
+    }
+    // Imported issuers' weak keys (HS*, none, short RSA).
+    let mut issuers: Vec<&crate::model::token::ExternalIssuer> = index.issuers.values().collect();
+    issuers.sort_by(|a, b| a.name.cmp(&b.name));
+    for i in issuers {
+        let accepted_by: Vec<RecordId> =
+            index.grants.values().filter(|g| g.issuer == IssuerRef::External(i.id)).map(|g| g.service).collect();
+        if !accepted_by.is_empty() && !accepted_by.iter().any(|s| in_scope(*s)) {
+            continue;
+        }
+        for k in &i.keys {
+            if let Some(why) = crate::token::jwks::weakness(k) {
+                out.push(finding(
+                    FindingKind::WeakTokenKey,
+                    Severity::High,
+                    vec![issuer_ref(index, IssuerRef::External(i.id))],
+                    format!("issuer {}: {why}", i.name),
+                    Some(Remedy::ReplaceIssuerKey { issuer: i.name.clone(), kid: k.kid.clone() }),
+                ));
+            }
+        }
+    }
+    // Issuing services' keys: too old, or no next key published.
+    let mut issuing: Vec<RecordId> = index.token_keys.values().map(|k| k.service).collect();
+    issuing.sort_by_key(|s| name(*s));
+    issuing.dedup();
+    for s in issuing {
+        let Some(svc) = index.services.get(&s).filter(|s| in_scope(s.id)) else { continue };
+        let keys = index.token_keys_of(s);
+        let current = keys.iter().find(|k| k.role == crate::model::token::KeyRole::Current);
+        let has_next = keys.iter().any(|k| k.role == crate::model::token::KeyRole::Next);
+        let age = current.map_or(0, |k| (m.now - k.since).whole_days());
+        let why = match (current, has_next) {
+            (None, _) => Some("has no current signing key".to_string()),
+            (Some(_), false) => Some("publishes no next key, so a rotation would break verifiers".to_string()),
+            (Some(k), true) if age > TOKEN_KEY_ROTATION_DAYS => Some(format!(
+                "signs with key {} for {age} days, past the {TOKEN_KEY_ROTATION_DAYS}-day rotation policy",
+                crate::token::ShortKid(&k.kid)
+            )),
+            _ => None,
+        };
+        if let Some(why) = why {
+            out.push(finding(
+                FindingKind::StaleTokenKey,
+                Severity::Medium,
+                vec![svc_ref(svc)],
+                format!("token issuer {} {why}", svc.name),
+                Some(Remedy::RotateTokenKey { issuer: svc.name.clone() }),
+            ));
+        }
+    }
+    // One issuer's keys accepted in several environments.
+    let mut envs_of: std::collections::BTreeMap<String, (IssuerRef, std::collections::BTreeSet<String>)> =
+        Default::default();
+    for g in index.grants.values().filter(|g| g.side == GrantSide::Accepts && in_scope(g.service)) {
+        if let Some(s) = index.services.get(&g.service) {
+            envs_of
+                .entry(index.issuer_name(g.issuer))
+                .or_insert_with(|| (g.issuer, Default::default()))
+                .1
+                .insert(s.environment.clone());
+        }
+    }
+    for (issuer, (r, envs)) in envs_of {
+        if envs.len() > 1 {
+            let list: Vec<String> = envs.into_iter().collect();
+            out.push(finding(
+                FindingKind::TokenKeyAcrossEnvironments,
+                Severity::Medium,
+                vec![issuer_ref(index, r)],
+                format!(
+                    "the keys of {issuer} are accepted in {}: a token from one environment works in the others",
+                    list.join(" and ")
+                ),
+                None,
+            ));
+        }
+    }
 }
 
 /// Renewal where a vault CA issued the certificate; otherwise only its renewal can be imported.

@@ -18,4 +18,6 @@ pub use explain::Explanation;
 pub use findings::{EntityRef, Finding, FindingKind, FindingOptions, Severity};
 pub use impact::TrustImpact;
 pub use remedy::{CertUse, Remedy, TrustSide};
-pub use view::{environment_slot, Edge, EdgeKind, EnvironmentInfo, Evidence, Graph, GraphOptions, Node, NodeKind};
+pub use view::{
+    environment_slot, Edge, EdgeKind, EnvironmentInfo, Evidence, Graph, GraphOptions, Node, NodeKind, TokenEvidence,
+};

@@ -52,6 +52,15 @@ pub(crate) struct Facts {
     pub credentials_of: HashMap<RecordId, Vec<RecordId>>,
     /// CAs that are trusted, have children, or issued an active certificate.
     pub cas_in_use: HashSet<RecordId>,
+    /// Token paths by (caller, callee): the caller gets tokens the callee accepts.
+    pub tokens: HashMap<(RecordId, RecordId), Vec<TokenPath>>,
+}
+
+/// One way a caller's token is accepted by a callee: the issuer, and the audience it is for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct TokenPath {
+    pub issuer: crate::model::token::IssuerRef,
+    pub audience: String,
 }
 
 /// The client identities under one CA, ready for per-(service, CA) summaries.
@@ -150,6 +159,26 @@ impl Facts {
                     f.adjacent.entry(*target).or_default().push(c.service_id);
                 }
                 names.push(c.name.clone());
+            }
+        }
+        // Tokens: a client grant meets an accepting grant of the same issuer when the audiences
+        // match, or the acceptor takes any audience (`*`).
+        use crate::model::token::GrantSide;
+        let accepting: Vec<&crate::model::token::TokenGrant> =
+            index.grants.values().filter(|g| g.side == GrantSide::Accepts).collect();
+        for c in index.grants.values().filter(|g| g.side == GrantSide::Client) {
+            for a in accepting.iter().filter(|a| a.issuer == c.issuer && a.service != c.service) {
+                if a.audience == c.audience || a.audience == "*" {
+                    let paths = f.tokens.entry((c.service, a.service)).or_default();
+                    if paths.is_empty() {
+                        f.adjacent.entry(c.service).or_default().push(a.service);
+                        f.adjacent.entry(a.service).or_default().push(c.service);
+                    }
+                    let path = TokenPath { issuer: c.issuer, audience: c.audience.clone() };
+                    if !paths.contains(&path) {
+                        paths.push(path);
+                    }
+                }
             }
         }
         f.blast = blast_facts(index, &f);

@@ -153,6 +153,28 @@ pub enum Remedy {
         /// The credential's name.
         name: String,
     },
+    /// Stop accepting tokens of `issuer` for `audience` at `service`.
+    RemoveTokenTrust {
+        /// The accepting service.
+        service: String,
+        /// The issuer.
+        issuer: String,
+        /// The audience.
+        audience: String,
+    },
+    /// Rotate an issuing service's token keys (the next key, published, starts signing).
+    RotateTokenKey {
+        /// The issuing service.
+        issuer: String,
+    },
+    /// An imported issuer's key is weak: have it publish an asymmetric key and import its JWKS
+    /// again.
+    ReplaceIssuerKey {
+        /// The issuer.
+        issuer: String,
+        /// The weak key's id.
+        kid: String,
+    },
     /// Keep one side of a sync conflict (both values are in the credential's history).
     ResolveConflict {
         /// The service holding it.

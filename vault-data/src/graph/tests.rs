@@ -12,6 +12,7 @@ use crate::graph::remedy::{CertUse, Remedy};
 use crate::graph::view::{build, GraphOptions, NodeKind};
 use crate::ids::RecordId;
 use crate::model::estate::Estate;
+use crate::model::token::{ExternalIssuer, ExternalKey, GrantSide, IssuerRef, KeyRole, TokenAlg, TokenGrant, TokenKey};
 use crate::model::{Ca, Credential, CredentialVersion, Intent, NameConstraintsSpec, Service};
 
 fn now() -> OffsetDateTime {
@@ -269,4 +270,133 @@ fn tag_and_finding_kind_filters_keep_the_matching_services_and_only_that_kind_of
     assert!(!g.findings.is_empty());
     assert_eq!(FindingKind::parse("over_trust").unwrap(), FindingKind::OverTrust);
     assert_eq!(FindingKind::parse("over-trust").unwrap_err().code(), "unknown_choice");
+}
+
+fn grant(e: &mut Estate, service: RecordId, side: GrantSide, issuer: IssuerRef, audience: &str) {
+    let id = RecordId::random();
+    e.grants.insert(
+        id,
+        TokenGrant { id, service, side, issuer, audience: audience.into(), scopes: Vec::new(), created: now() },
+    );
+}
+
+/// auth (prod) issues with a current key and no next; keycloak is imported with an HS256 key;
+/// checkout gets auth tokens for `payments`, which payments (intended) and billing (not) accept;
+/// web (staging) accepts auth tokens for any audience; payments also accepts keycloak's.
+fn token_estate() -> (Estate, RecordId, RecordId, RecordId) {
+    let mut e = Estate::default();
+    let auth = service(&mut e, "auth", "prod");
+    let checkout = service(&mut e, "checkout", "prod");
+    let payments = service(&mut e, "payments", "prod");
+    let billing = service(&mut e, "billing", "prod");
+    let web = service(&mut e, "web", "staging");
+    let key = RecordId::random();
+    e.token_keys.insert(
+        key,
+        TokenKey {
+            id: key,
+            service: auth,
+            alg: TokenAlg::ES256,
+            kid: "kid-auth-current-0123456789".into(),
+            public_jwk: "{}".into(),
+            key_payload: RecordId::random(),
+            role: KeyRole::Current,
+            created: now() - Duration::days(10),
+            since: now() - Duration::days(10),
+        },
+    );
+    let kc = RecordId::random();
+    e.issuers.insert(
+        kc,
+        ExternalIssuer {
+            id: kc,
+            name: "keycloak".into(),
+            issuer_url: None,
+            environment: Some("prod".into()),
+            keys: vec![ExternalKey {
+                kid: "hs1".into(),
+                kty: "oct".into(),
+                alg: Some("HS256".into()),
+                rsa_bits: None,
+                jwk: "{}".into(),
+            }],
+            imported: now(),
+        },
+    );
+    let auth_ref = IssuerRef::Service(auth);
+    grant(&mut e, checkout, GrantSide::Client, auth_ref, "payments");
+    grant(&mut e, payments, GrantSide::Accepts, auth_ref, "payments");
+    grant(&mut e, billing, GrantSide::Accepts, auth_ref, "payments");
+    grant(&mut e, web, GrantSide::Accepts, auth_ref, "*");
+    grant(&mut e, payments, GrantSide::Accepts, IssuerRef::External(kc), "payments");
+    intent(&mut e, checkout, payments);
+    (e, checkout, payments, billing)
+}
+
+#[test]
+fn token_findings_name_unjustified_trust_shared_and_wildcard_audiences_weak_and_stale_keys_and_environments() {
+    let (e, ..) = token_estate();
+    let token_kinds = [
+        FindingKind::UnjustifiedTokenTrust,
+        FindingKind::SharedAudience,
+        FindingKind::WeakTokenKey,
+        FindingKind::StaleTokenKey,
+        FindingKind::TokenKeyAcrossEnvironments,
+    ];
+    let mut got: Vec<(FindingKind, String)> =
+        findings(&e).into_iter().filter(|f| token_kinds.contains(&f.kind)).map(|f| (f.kind, f.message)).collect();
+    got.sort();
+    let mut want = vec![
+        (
+            FindingKind::UnjustifiedTokenTrust,
+            "billing accepts tokens from auth (audience payments) that checkout can get, and no intent says checkout calls billing".to_string(),
+        ),
+        (
+            FindingKind::UnjustifiedTokenTrust,
+            "web accepts tokens from auth (audience payments) that checkout can get, and no intent says checkout calls web".to_string(),
+        ),
+        (
+            FindingKind::SharedAudience,
+            "audience payments of auth is accepted by billing, payments: a token for one works at the others".to_string(),
+        ),
+        (
+            FindingKind::SharedAudience,
+            "web accepts tokens from auth for any audience: a token meant for any other service works here".to_string(),
+        ),
+        (
+            FindingKind::WeakTokenKey,
+            "issuer keycloak: key hs1 is a shared secret (HS256): anyone who verifies can also mint".to_string(),
+        ),
+        (
+            FindingKind::StaleTokenKey,
+            "token issuer auth publishes no next key, so a rotation would break verifiers".to_string(),
+        ),
+        (
+            FindingKind::TokenKeyAcrossEnvironments,
+            "the keys of auth are accepted in prod and staging: a token from one environment works in the others".to_string(),
+        ),
+    ];
+    want.sort();
+    assert_eq!(got, want);
+}
+
+#[test]
+fn explain_names_token_paths_and_the_graph_draws_them() {
+    let (e, checkout, payments, billing) = token_estate();
+    let m = Model { index: &e, now: now(), f: Arc::new(Facts::build(&e, now())) };
+    let x = crate::graph::explain::explain(&m, checkout, payments);
+    assert_eq!(x.token_paths, ["checkout can call payments with a token from auth, audience payments"]);
+    assert_eq!(x.tokens[0].kids, ["kid-auth-current-0123456789"]);
+    assert_eq!(x.verdict, "intended and working");
+    let y = crate::graph::explain::explain(&m, checkout, billing);
+    assert_eq!(y.verdict, "possible but not intended (over-trust)");
+    let g = build(&m, &GraphOptions::default(), FindingOptions::default()).unwrap();
+    let tokens: Vec<(&str, &str)> = g
+        .edges
+        .iter()
+        .filter(|e| e.kind == crate::graph::view::EdgeKind::Token)
+        .map(|e| (e.from.as_str(), e.to.as_str()))
+        .collect();
+    assert_eq!(tokens.len(), 3, "checkout to payments, billing and web: {tokens:?}");
+    assert!(tokens.iter().all(|(f, _)| *f == format!("svc:{checkout}")));
 }

@@ -64,6 +64,8 @@ pub enum EdgeKind {
     Credential,
     /// Caller → callee: declared.
     Intent,
+    /// Caller → callee: the caller gets tokens from an issuer that the callee accepts.
+    Token,
 }
 
 /// Why an edge is true.
@@ -105,6 +107,41 @@ pub enum Evidence {
     },
     /// Membership in a trust store.
     Trust,
+    /// Tokens: which issuers, for which audiences, with which key ids.
+    Token {
+        /// Each path: issuer, audience and the issuer's published key ids.
+        paths: Vec<TokenEvidence>,
+    },
+}
+
+/// One token path of a [`Evidence::Token`] edge.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct TokenEvidence {
+    /// The issuer's name.
+    pub issuer: String,
+    /// The audience.
+    pub audience: String,
+    /// Key ids the issuer publishes.
+    pub kids: Vec<String>,
+}
+
+/// The token evidence of the (caller, callee) pair, if tokens connect them.
+pub(crate) fn token_evidence(m: &crate::graph::model::Model<'_>, from: RecordId, to: RecordId) -> Vec<TokenEvidence> {
+    let index = m.index;
+    m.f.tokens
+        .get(&(from, to))
+        .map(|paths| {
+            paths
+                .iter()
+                .map(|p| TokenEvidence {
+                    issuer: index.issuer_name(p.issuer),
+                    audience: p.audience.clone(),
+                    kids: index.issuer_kids(p.issuer),
+                })
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// An edge.
@@ -369,6 +406,27 @@ pub(crate) fn build(m: &Model<'_>, opts: &GraphOptions, finding_opts: FindingOpt
     }
     credential_pairs.sort_unstable();
     credential_pairs.dedup();
+    let mut token_pairs: Vec<(RecordId, RecordId)> = Vec::new();
+    for s in &ids {
+        for t in m.f.adjacent.get(s).into_iter().flatten() {
+            if services.contains(t) && m.f.tokens.contains_key(&(*s, *t)) {
+                token_pairs.push((*s, *t));
+            }
+        }
+    }
+    token_pairs.sort_unstable();
+    token_pairs.dedup();
+    for (from, to) in &token_pairs {
+        edges.push(Edge {
+            id: format!("token:{from}:{to}"),
+            kind: EdgeKind::Token,
+            from: svc_node(*from),
+            to: svc_node(*to),
+            evidence: Evidence::Token { paths: token_evidence(m, *from, *to) },
+            valid_until: None,
+            findings: Vec::new(),
+        });
+    }
     for (from, to) in &credential_pairs {
         let Some(names) = m.f.credentials.get(&(*from, *to)) else { continue };
         {

@@ -152,6 +152,45 @@ impl Estate {
         self.services.get(&id).map_or_else(|| format!("<missing service {}>", id.short()), |s| s.name.clone())
     }
 
+    /// The token keys of `service`: current, then next, then previous.
+    pub(crate) fn token_keys_of(&self, service: RecordId) -> Vec<&crate::model::token::TokenKey> {
+        use crate::model::token::KeyRole;
+        let mut keys: Vec<&crate::model::token::TokenKey> =
+            self.token_keys.values().filter(|k| k.service == service).collect();
+        keys.sort_by_key(|k| {
+            let rank = match k.role {
+                KeyRole::Current => 0,
+                KeyRole::Next => 1,
+                KeyRole::Previous => 2,
+            };
+            (rank, k.created)
+        });
+        keys
+    }
+
+    /// A token issuer's name: its service's, or the imported issuer's.
+    pub(crate) fn issuer_name(&self, r: crate::model::token::IssuerRef) -> String {
+        match r {
+            crate::model::token::IssuerRef::Service(id) => self.service_name(id),
+            crate::model::token::IssuerRef::External(id) => {
+                self.issuers.get(&id).map_or_else(|| id.short(), |i| i.name.clone())
+            }
+        }
+    }
+
+    /// The key ids an issuer publishes: an issuing service's current, next and previous keys
+    /// (in that order), or an imported issuer's.
+    pub(crate) fn issuer_kids(&self, r: crate::model::token::IssuerRef) -> Vec<String> {
+        match r {
+            crate::model::token::IssuerRef::Service(id) => {
+                self.token_keys_of(id).into_iter().map(|k| k.kid.clone()).collect()
+            }
+            crate::model::token::IssuerRef::External(id) => {
+                self.issuers.get(&id).map(|i| i.keys.iter().map(|k| k.kid.clone()).collect()).unwrap_or_default()
+            }
+        }
+    }
+
     pub(crate) fn counts(&self) -> Counts {
         Counts {
             services: self.services.len(),

@@ -143,30 +143,6 @@ fn key_view(index: &Index, k: &TokenKey, now: OffsetDateTime) -> TokenKeyView {
     }
 }
 
-/// The keys of `service`, current first, then next, then previous.
-pub(crate) fn keys_of(index: &Index, service: RecordId) -> Vec<&TokenKey> {
-    let mut keys: Vec<&TokenKey> = index.token_keys.values().filter(|k| k.service == service).collect();
-    keys.sort_by_key(|k| {
-        (
-            match k.role {
-                KeyRole::Current => 0,
-                KeyRole::Next => 1,
-                KeyRole::Previous => 2,
-            },
-            k.created,
-        )
-    });
-    keys
-}
-
-/// An issuer's display name.
-pub(crate) fn issuer_name(index: &Index, r: IssuerRef) -> String {
-    match r {
-        IssuerRef::Service(id) => index.service_name(id),
-        IssuerRef::External(id) => index.issuers.get(&id).map_or_else(|| id.short(), |i| i.name.clone()),
-    }
-}
-
 impl Index {
     /// The issuer named `name`: a service with token keys, or an imported issuer.
     pub(crate) fn issuer_named(&self, name: &str) -> Result<IssuerRef> {
@@ -210,7 +186,7 @@ impl<V: Deref<Target = Vault>> Tokens<V> {
         };
         services.sort_by_key(|s| index.service_name(*s));
         services.dedup();
-        Ok(services.into_iter().flat_map(|s| keys_of(index, s)).map(|k| key_view(index, k, now)).collect())
+        Ok(services.into_iter().flat_map(|s| index.token_keys_of(s)).map(|k| key_view(index, k, now)).collect())
     }
 
     /// The JWKS of `issuer`: an issuing service's current, next and previous public keys, or an
@@ -234,7 +210,7 @@ impl<V: Deref<Target = Vault>> Tokens<V> {
                 kind: "service",
                 issuer_url: Some(svc.name.clone()),
                 environment: Some(svc.environment.clone()),
-                kids: keys_of(index, svc.id).iter().map(|k| k.kid.clone()).collect(),
+                kids: index.token_keys_of(svc.id).iter().map(|k| k.kid.clone()).collect(),
                 weaknesses: Vec::new(),
             })
             .collect();
@@ -309,7 +285,7 @@ impl<V: Deref<Target = Vault>> Tokens<V> {
     {
         let index = &self.vault.unlocked()?.index;
         let svc = index.service_named(service)?.clone();
-        let keys: Vec<TokenKey> = keys_of(index, svc.id).into_iter().cloned().collect();
+        let keys: Vec<TokenKey> = index.token_keys_of(svc.id).into_iter().cloned().collect();
         let (Some(current), Some(next)) = (
             keys.iter().find(|k| k.role == KeyRole::Current).cloned(),
             keys.iter().find(|k| k.role == KeyRole::Next).cloned(),
@@ -431,7 +407,7 @@ impl<V: Deref<Target = Vault>> Tokens<V> {
         {
             return Err(Error::Exists {
                 kind: "token grant",
-                name: format!("{} {} {audience}", svc.name, issuer_name(index, issuer)),
+                name: format!("{} {} {audience}", svc.name, index.issuer_name(issuer)),
             });
         }
         let g = TokenGrant {
@@ -512,7 +488,8 @@ impl<V: Deref<Target = Vault>> Tokens<V> {
                 anyway: "minting anyway is allowed explicitly for production issuers".into(),
             });
         }
-        let key = keys_of(index, sid)
+        let key = index
+            .token_keys_of(sid)
             .into_iter()
             .find(|k| k.role == KeyRole::Current)
             .cloned()
@@ -544,7 +521,7 @@ fn grant_view(index: &Index, g: &TokenGrant) -> GrantView {
     GrantView {
         service: index.service_name(g.service),
         side: g.side,
-        issuer: issuer_name(index, g.issuer),
+        issuer: index.issuer_name(g.issuer),
         audience: g.audience.clone(),
         scopes: g.scopes.clone(),
     }
@@ -554,7 +531,7 @@ fn grant_view(index: &Index, g: &TokenGrant) -> GrantView {
 pub(crate) fn jwks_of(index: &Index, issuer: IssuerRef) -> serde_json::Value {
     let keys: Vec<serde_json::Value> = match issuer {
         IssuerRef::Service(s) => {
-            keys_of(index, s).iter().filter_map(|k| serde_json::from_str(&k.public_jwk).ok()).collect()
+            index.token_keys_of(s).iter().filter_map(|k| serde_json::from_str(&k.public_jwk).ok()).collect()
         }
         IssuerRef::External(id) => index
             .issuers
