@@ -28,7 +28,8 @@ use vault_data::{
     TrustView,
 };
 use vault_data::{
-    ConflictView, MemberRemoval, MemberView, RemoteStatus, RemoteView, SealIdentity, SyncMode, SyncReport, Take,
+    ConflictView, GrantView, MemberRemoval, MemberView, RemoteStatus, RemoteView, SealIdentity, SyncMode, SyncReport,
+    Take, TokenKeyView,
 };
 
 /// One command of the contract.

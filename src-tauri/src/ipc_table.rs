@@ -75,4 +75,6 @@ ipc_table! {
     remotes::remote_members(name: String) -> Vec<MemberView>, unlocked;
     remotes::remote_member_add(name: String, member: String, recipient: Option<String>, signing_key: Option<String>) -> MemberView, unlocked;
     remotes::remote_member_remove(name: String, member: String) -> MemberRemoval, unlocked;
+    tokens::token_rotate(service: String) -> Vec<TokenKeyView>, unlocked;
+    tokens::token_untrust(service: String, issuer: String, audience: String) -> GrantView, unlocked;
 }

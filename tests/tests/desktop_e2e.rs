@@ -758,3 +758,42 @@ async fn a_sealed_remote_shows_this_vaults_keys_pins_a_member_and_removing_one_f
     app.wait_text("[data-testid=seal-rotate]", "payments/API_TOKEN").await;
     app.screenshot("33-remotes-member-removed").await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn token_trust_is_drawn_in_the_graph_explained_and_listed_on_the_service_page() {
+    let app = Desktop::start_after_all(&[
+        &["init", "--scrypt-log-n", "14"],
+        &["service", "add", "auth", "--env", "prod"],
+        &["service", "add", "checkout", "--env", "prod"],
+        &["service", "add", "payments", "--env", "prod"],
+        &["service", "add", "billing", "--env", "prod"],
+        &["token-key", "create", "--service", "auth", "--alg", "ES256"],
+        &["token", "client", "add", "checkout", "--issuer", "auth", "--audience", "payments"],
+        &["token", "trust", "add", "payments", "--issuer", "auth", "--audience", "payments"],
+        &["token", "trust", "add", "billing", "--issuer", "auth", "--audience", "payments"],
+        &["intent", "add", "--from", "checkout", "--to", "payments"],
+    ])
+    .await;
+    app.unlock().await;
+    let query = json!({ "query": { "environment": null, "service": null, "depth": null, "tag": null,
+        "finding_kind": null, "all_mtls_pairs": false } });
+    let g = app.invoke_with("graph_view", query).await.unwrap();
+    let tokens: Vec<&serde_json::Value> =
+        g["edges"].as_array().unwrap().iter().filter(|e| e["kind"] == "token").collect();
+    assert_eq!(tokens.len(), 2, "checkout → payments and checkout → billing: {tokens:?}");
+    assert_eq!(tokens[0]["evidence"]["paths"][0]["issuer"], "auth");
+    app.click("[data-testid=nav-graph]").await;
+    app.graph_drawn_ms(None).await;
+    app.screenshot("34-graph-token-edges").await;
+    // The unjustified token trust is a finding, shown with its edge.
+    app.click("[data-testid=graph-tab-findings]").await;
+    app.wait_text("body", "billing accepts tokens from auth").await;
+    app.screenshot("35-graph-token-finding").await;
+
+    app.click("[data-testid=nav-services]").await;
+    app.type_into("[data-testid=search]", "payments").await;
+    app.click(".vrow").await;
+    let tokens = app.wait_text("[data-testid=service-tokens]", "accepts tokens from auth").await;
+    assert!(tokens.contains("audience payments"), "{tokens}");
+    app.screenshot("36-service-tokens").await;
+}

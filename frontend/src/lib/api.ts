@@ -78,6 +78,8 @@ export const api = {
   remoteMembers: c.remoteMembers,
   addMember: c.remoteMemberAdd,
   removeMember: c.remoteMemberRemove,
+  rotateTokenKey: c.tokenRotate,
+  untrustToken: c.tokenUntrust,
   verifyAudit: c.auditVerify,
   exportAudit: c.auditExport,
 

@@ -1300,7 +1300,15 @@ findings: Array<Finding>,
 /**
  * How it stands with each remote it was synced with.
  */
-sync: Array<ServiceSync>, };
+sync: Array<ServiceSync>, 
+/**
+ * Its token signing keys, when it issues tokens (public parts).
+ */
+token_keys: Array<TokenKeyView>, 
+/**
+ * Tokens it gets and accepts.
+ */
+token_grants: Array<GrantView>, };
 
 export type IntentAdded = { 
 /**
@@ -1520,6 +1528,60 @@ action: string,
  * The certificate's serial (hex).
  */
 serial: string, };
+
+export type TokenKeyView = { 
+/**
+ * The issuing service.
+ */
+service: string, 
+/**
+ * Algorithm.
+ */
+alg: TokenAlg, 
+/**
+ * Key id (RFC 7638 thumbprint).
+ */
+kid: string, 
+/**
+ * Next, current or previous.
+ */
+role: KeyRole, 
+/**
+ * When made (RFC 3339).
+ */
+created: string, 
+/**
+ * Days since it took its role.
+ */
+days_in_role: number, };
+
+export type GrantView = { 
+/**
+ * The service.
+ */
+service: string, 
+/**
+ * Gets or accepts.
+ */
+side: GrantSide, 
+/**
+ * The issuer's name.
+ */
+issuer: string, 
+/**
+ * The audience.
+ */
+audience: string, 
+/**
+ * Scopes.
+ */
+scopes: Array<string>, };
+
+export type TokenAlg = "ES256" | "EdDSA" | "RS256";
+
+export type KeyRole = "next" | "current" | "previous";
+
+export type GrantSide = "client" | "accepts";
 
 export type SyncMode = "pull" | "push" | "sync";
 

@@ -1,6 +1,6 @@
 // Generated from src-tauri/src/ipc_table.rs by src-tauri/src/ipc.rs: do not edit.
 // KEYLOOM_UPDATE_BINDINGS=1 cargo test -p keyloom-desktop --lib rewrites it.
-import type { AppStatus, AuditEntry, AuditReport, BundleCheck, BundlePreview, CaCreateArgs, CaView, CertDetail, CertIssueArgs, CertView, Charset, ConflictView, CopyReceipt, CreateVaultArgs, CreatedVault, Credential, CredentialTarget, Explanation, ExportArgs, ExportSummary, FileArg, Finding, Graph, GraphQuery, IntentAdded, IssueDefaults, MemberRemoval, MemberView, Progress, Reason, RekeyArgs, RekeyOutcome, RemoteAddArgs, RemoteStatus, RemoteView, RestoreArgs, RevealedSecret, SealIdentity, SecretSummary, Service, ServiceDetail, ServiceEditArgs, ServiceSpec, Settings, Strength, SyncMode, SyncReport, Take, TrustImpact, TrustView, UnlockArgs, UnlockOutcome } from "./bindings";
+import type { AppStatus, AuditEntry, AuditReport, BundleCheck, BundlePreview, CaCreateArgs, CaView, CertDetail, CertIssueArgs, CertView, Charset, ConflictView, CopyReceipt, CreateVaultArgs, CreatedVault, Credential, CredentialTarget, Explanation, ExportArgs, ExportSummary, FileArg, Finding, GrantView, Graph, GraphQuery, IntentAdded, IssueDefaults, MemberRemoval, MemberView, Progress, Reason, RekeyArgs, RekeyOutcome, RemoteAddArgs, RemoteStatus, RemoteView, RestoreArgs, RevealedSecret, SealIdentity, SecretSummary, Service, ServiceDetail, ServiceEditArgs, ServiceSpec, Settings, Strength, SyncMode, SyncReport, Take, TokenKeyView, TrustImpact, TrustView, UnlockArgs, UnlockOutcome } from "./bindings";
 import { call, callWithProgress } from "./ipc";
 export const appStatus = (): Promise<AppStatus> => call<AppStatus>("app_status", {});
 export const passphraseStrength = (passphrase: string): Promise<Strength> => call<Strength>("passphrase_strength", { passphrase });
@@ -71,3 +71,5 @@ export const remoteIdentity = (name: string): Promise<SealIdentity> => call<Seal
 export const remoteMembers = (name: string): Promise<Array<MemberView>> => call<Array<MemberView>>("remote_members", { name });
 export const remoteMemberAdd = (name: string, member: string, recipient: string | null, signingKey: string | null): Promise<MemberView> => call<MemberView>("remote_member_add", { name, member, recipient, signingKey });
 export const remoteMemberRemove = (name: string, member: string): Promise<MemberRemoval> => call<MemberRemoval>("remote_member_remove", { name, member });
+export const tokenRotate = (service: string): Promise<Array<TokenKeyView>> => call<Array<TokenKeyView>>("token_rotate", { service });
+export const tokenUntrust = (service: string, issuer: string, audience: string): Promise<GrantView> => call<GrantView>("token_untrust", { service, issuer, audience });

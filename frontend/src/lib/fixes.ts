@@ -89,6 +89,20 @@ export function fixAction(f: Finding): FixAction | null {
         run: (api) => api.renewCert(r.certificate, true),
         permanent: "The old certificate stays valid until it expires; export the new bundle to deploy it.",
       };
+    case "rotate_token_key":
+      return {
+        label: "Rotate the token keys",
+        confirm: `${r.issuer}'s published next key starts signing; the current key stays published for tokens it signed, and a new next key is made.`,
+        run: (api) => api.rotateTokenKey(r.issuer),
+        permanent: "Export the issuer's JWKS (and accepting services' bundles) again so verifiers hold the new next key.",
+      };
+    case "remove_token_trust":
+      return {
+        label: "Stop accepting these tokens",
+        confirm: `${r.service} will no longer be recorded as accepting tokens from ${r.issuer} for audience ${r.audience}.`,
+        run: (api) => api.untrustToken(r.service, r.issuer, r.audience),
+        permanent: "Change the service's own token verification configuration to match.",
+      };
     case "rotate_credential":
       return {
         label: "Rotate the credential",

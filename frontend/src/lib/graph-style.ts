@@ -65,7 +65,7 @@ export function graphStyle(root: HTMLElement): cytoscape.StylesheetJson {
     { selector: "edge.issued", style: { "line-style": "dotted", opacity: 0.35 } },
     { selector: "edge.mtls", style: { "line-color": "#2563eb", "target-arrow-color": "#2563eb", width: 1.6 } },
     { selector: "edge.credential", style: { "line-color": "#0d9488", "target-arrow-color": "#0d9488", "line-style": "dashed" } },
-    { selector: "edge.token", style: { "line-color": "#d97706", "target-arrow-color": "#d97706", "line-style": "dashed", "line-dash-pattern": [2, 3], width: 1.6 } },
+    { selector: "edge.token", style: { "line-color": "#db2777", "target-arrow-color": "#db2777", "line-style": "dashed", "line-dash-pattern": [2, 3], width: 1.6 } },
     { selector: "edge.intent", style: { "line-color": "#7c3aed", "target-arrow-color": "#7c3aed" } },
     { selector: "edge.trusts_inbound, edge.trusts_outbound", style: { "target-arrow-shape": "tee" } },
     { selector: "edge.over-trust", style: { "line-color": bad, "target-arrow-color": bad, width: 2.4, opacity: 0.9 } },
@@ -86,6 +86,7 @@ export function graphStyle(root: HTMLElement): cytoscape.StylesheetJson {
 export const LEGEND: { label: string; swatch: string; dashed?: boolean; dotted?: boolean }[] = [
   { label: "mutual TLS works", swatch: "#2563eb" },
   { label: "credential", swatch: "#0d9488", dashed: true },
+  { label: "token", swatch: "#db2777", dotted: true },
   { label: "intent", swatch: "#7c3aed" },
   { label: "accepts clients from / verifies servers with (⊣ CA)", swatch: "var(--muted)" },
   { label: "issued", swatch: "var(--muted)", dotted: true },

@@ -12,5 +12,6 @@ pub mod intents;
 pub mod keys;
 pub mod remotes;
 pub mod services;
+pub mod tokens;
 pub mod trust;
 pub mod vault;

@@ -33,6 +33,10 @@ pub struct ServiceDetail {
     pub findings: Vec<Finding>,
     /// How it stands with each remote it was synced with.
     pub sync: Vec<vault_data::ServiceSync>,
+    /// Its token signing keys, when it issues tokens (public parts).
+    pub token_keys: Vec<vault_data::TokenKeyView>,
+    /// Tokens it gets and accepts.
+    pub token_grants: Vec<vault_data::GrantView>,
 }
 
 /// One service's detail page.
@@ -57,6 +61,8 @@ pub async fn service_detail(app: AppHandle, name: String) -> AppResult<ServiceDe
                 trust: v.trust().of(&name)?,
                 intents: v.intents().list(Some(&name))?,
                 sync: v.remotes().service_sync(&name)?,
+                token_keys: v.tokens().keys(Some(&name))?,
+                token_grants: v.tokens().grants(Some(&name))?,
                 service,
             })
         })
