@@ -203,3 +203,34 @@ fn an_imported_issuer_keeps_public_keys_only_and_names_weak_ones() {
     let err = v.fails(&["token", "mint", "--issuer", "keycloak", "--aud", "payments", "--sub", "x"], 1);
     assert!(err.contains("imported issuer"), "{err}");
 }
+
+#[test]
+fn bundles_carry_the_issuers_jwks_and_the_jwks_of_every_issuer_a_service_accepts() {
+    let v = TestVault::init();
+    for name in ["auth", "payments"] {
+        v.ok(&["service", "add", name, "--env", "dev"]);
+    }
+    v.run_with_stdin(&["secret", "set", "payments/DB_URL"], b"postgres://db");
+    v.json(&["token-key", "create", "--service", "auth", "--alg", "EdDSA"]);
+    v.json(&["token", "trust", "add", "payments", "--issuer", "auth", "--audience", "payments"]);
+    let dir = v.root.path();
+    let out = dir.join("payments-bundle");
+    v.ok(&["export", "payments", "--format", "dir", "--out", &out.to_string_lossy(), "--secrets-only"]);
+    let trusted = out.join("trusted-jwks/auth.json");
+    assert!(trusted.exists(), "the accepted issuer's JWKS is in the bundle");
+    let verified = v.json(&["bundle", "verify", &out.to_string_lossy()]);
+    assert_eq!(verified["ok"], true, "{verified}");
+    // A token the issuer mints verifies against what the service was given.
+    let token = mint(&v, "auth", "payments", "5m");
+    pyjwt(&trusted, &token, "payments", "auth").expect("the bundled JWKS verifies the issuer's token");
+    // After a rotation the bundle from before still verifies the new key's tokens.
+    v.json(&["token-key", "rotate", "--service", "auth"]);
+    let token = mint(&v, "auth", "payments", "5m");
+    pyjwt(&trusted, &token, "payments", "auth").expect("the next key was in the bundle");
+    // The issuer's own bundle carries its JWKS.
+    let auth_out = dir.join("auth-bundle");
+    v.run_with_stdin(&["secret", "set", "auth/SIGNING_NOTE"], b"x");
+    v.ok(&["export", "auth", "--format", "dir", "--out", &auth_out.to_string_lossy(), "--secrets-only"]);
+    let own: Value = serde_json::from_str(&std::fs::read_to_string(auth_out.join("jwks.json")).unwrap()).unwrap();
+    assert_eq!(own["keys"].as_array().unwrap().len(), 3, "current, next and previous: {own}");
+}

@@ -19,6 +19,7 @@ use crate::export::write::{render, target_in, write_output, Format, Rendered};
 use crate::fs as durable;
 use crate::ids::RecordId;
 use crate::model::export::ExportRecord;
+use crate::model::token::{GrantSide, IssuerRef};
 use crate::model::{Certificate, ObjectRecord};
 use crate::pki::inspect::inspect;
 use crate::vault::cas::{chain, to_pem};
@@ -481,6 +482,30 @@ impl Vault {
                 mode: SECRET_MODE,
                 contents: crate::export::secrets_json::render(&secrets)?,
             });
+        }
+        // Tokens: an issuer's own JWKS (current, next and previous public keys), and the JWKS of
+        // every issuer the service accepts tokens from, so verifiers hold the next key before it
+        // signs. Issuer names follow the service name rule, so they are safe file names.
+        {
+            let json = |v: serde_json::Value| serde_json::to_vec_pretty(&v).map_err(|e| Error::Storage(e.to_string()));
+            if index.token_keys.values().any(|k| k.service == svc.id) {
+                let jwks = crate::vault::tokens::jwks_of(index, IssuerRef::Service(svc.id));
+                files.push(file("jwks.json", PUBLIC_MODE, json(jwks)?));
+            }
+            let mut accepted: Vec<IssuerRef> = index
+                .grants
+                .values()
+                .filter(|g| g.service == svc.id && g.side == GrantSide::Accepts)
+                .map(|g| g.issuer)
+                .collect();
+            accepted.sort_by_key(|i| index.issuer_name(*i));
+            accepted.dedup();
+            for issuer in accepted {
+                let name = index.issuer_name(issuer);
+                crate::model::names::check(crate::model::names::NameKind::Service, &name)?;
+                let jwks = crate::vault::tokens::jwks_of(index, issuer);
+                files.push(file(&format!("trusted-jwks/{name}.json"), PUBLIC_MODE, json(jwks)?));
+            }
         }
         if files.is_empty() {
             return Err(Error::Invalid(format!("{} has nothing to export (no certificate, no secrets)", svc.name)));
