@@ -56,6 +56,31 @@ impl Bao {
     }
 
     fn start_with(token: &str, tls: bool) -> Bao {
+        // Tests run in parallel: a port found free can be taken by another test's server before
+        // this one binds it. Then this server exits, and the other one must not be mistaken for
+        // it (they would share secrets), so a server counts as started only once its own log says
+        // it has started; one that exited is started again on another port.
+        let mut last_log = String::new();
+        for _ in 0..5 {
+            let mut bao = Bao::spawn(token, tls);
+            for _ in 0..300 {
+                if let Ok(Some(_)) = bao.child.try_wait() {
+                    break;
+                }
+                let own = std::fs::read_to_string(&bao.log).unwrap_or_default();
+                if own.contains("OpenBao server started!") && bao.cli(&["status"]).status.success() {
+                    return bao;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            last_log = std::fs::read_to_string(&bao.log).unwrap_or_default();
+            let _ = bao.child.kill();
+            let _ = bao.child.wait();
+        }
+        panic!("bao did not start: {last_log}");
+    }
+
+    fn spawn(token: &str, tls: bool) -> Bao {
         let dir = tempfile::tempdir().expect("tempdir");
         let port = free_port();
         let log = dir.path().join("bao.log");
@@ -76,14 +101,7 @@ impl Bao {
             .spawn()
             .expect("start bao server");
         let scheme = if tls { "https" } else { "http" };
-        let bao = Bao { child, addr: format!("{scheme}://127.0.0.1:{port}"), token: token.to_string(), log, _dir: dir };
-        for _ in 0..200 {
-            if TcpStream::connect(("127.0.0.1", port)).is_ok() && bao.cli(&["status"]).status.success() {
-                return bao;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        panic!("bao did not start: {}", std::fs::read_to_string(&bao.log).unwrap_or_default());
+        Bao { child, addr: format!("{scheme}://127.0.0.1:{port}"), token: token.to_string(), log, _dir: dir }
     }
 
     /// Runs the `bao` CLI against this server with its root token.
