@@ -157,6 +157,15 @@ pub enum Command {
     /// Who gets tokens and who accepts them; mint a development token
     #[command(subcommand)]
     Token(TokenCmd),
+    /// Print the public-key pins of a service (current key, next key, issuing CA) in the form a
+    /// client takes: curl, okhttp or envoy; JSON with --json
+    Pins {
+        /// The service
+        service: String,
+        /// curl (--pinnedpubkey), okhttp (CertificatePinner) or envoy (verify_certificate_spki)
+        #[arg(long, default_value = "curl")]
+        format: String,
+    },
     /// Print a shell completion script: `source <(keyloom completions bash)`
     Completions {
         /// bash, zsh or fish

@@ -9,6 +9,7 @@ use serde_json::Value;
 
 pub mod bao;
 pub mod desktop;
+pub mod nginx;
 pub mod tls;
 
 /// The passphrase every test vault is created with.

@@ -1,12 +1,12 @@
 //! Export bundles checked by their real consumers: `bundle verify` against tampering, the `tar`
 //! and `age` CLIs, a POSIX shell reading secrets.env, and nginx doing mutual TLS with curl.
 
-use std::net::TcpListener;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use keyloom_tests::nginx::{free_port, Nginx};
 use keyloom_tests::TestVault;
 
 fn s(p: &Path) -> &str {
@@ -323,71 +323,24 @@ fn tar_gz_and_age_bundles_open_with_the_standard_tools() {
     assert!(err.contains("not an age recipient"), "{err}");
 }
 
-struct Nginx {
-    child: Child,
-}
-
-impl Drop for Nginx {
-    fn drop(&mut self) {
-        // SIGTERM lets the master stop its workers; SIGKILL would orphan them.
-        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
 #[test]
 fn nginx_serves_mutual_tls_from_an_exported_bundle() {
-    let nginx = ["/usr/sbin/nginx", "/usr/bin/nginx"].into_iter().find(|p| Path::new(p).exists());
-    let nginx = nginx.expect("nginx must be installed (Debian package nginx-light; .ci/run installs it)");
     let v = estate();
     let d = v.root.path();
     for svc in ["payments", "checkout", "rogue-client"] {
         v.ok(&["export", svc, "--out", s(&d.join(svc))]);
     }
-    let port = free_port();
     let b = d.join("payments");
-    let prefix = d.join("nginx");
-    std::fs::create_dir_all(prefix.join("logs")).unwrap();
-    let conf = format!(
-        "user root;\nworker_processes 1;\npid {p}/nginx.pid;\nerror_log {p}/logs/error.log;\nevents {{}}\nhttp {{\n  access_log off;\n  \
-         client_body_temp_path {p}/tmp; proxy_temp_path {p}/tmp; fastcgi_temp_path {p}/tmp; uwsgi_temp_path {p}/tmp; scgi_temp_path {p}/tmp;\n  \
-         server {{\n    listen 127.0.0.1:{port} ssl;\n    ssl_certificate {b}/tls/chain.pem;\n    ssl_certificate_key {b}/tls/key.pem;\n    \
-         ssl_client_certificate {b}/tls/ca-inbound.pem;\n    ssl_verify_client on;\n    ssl_verify_depth 3;\n    \
-         location / {{ return 200 \"hello $ssl_client_s_dn\\n\"; }}\n  }}\n}}\n",
-        p = prefix.display(),
-        b = b.display(),
+    let server = Nginx::start(
+        &d.join("nginx"),
+        &format!(
+            "    ssl_certificate {b}/tls/chain.pem;\n    ssl_certificate_key {b}/tls/key.pem;\n    \
+             ssl_client_certificate {b}/tls/ca-inbound.pem;\n    ssl_verify_client on;\n    ssl_verify_depth 3;\n    \
+             location / {{ return 200 \"hello $ssl_client_s_dn\\n\"; }}",
+            b = b.display(),
+        ),
     );
-    std::fs::write(prefix.join("nginx.conf"), conf).unwrap();
-    let _server = Nginx {
-        child: Command::new(nginx)
-            .args(["-p", s(&prefix), "-c", s(&prefix.join("nginx.conf")), "-g", "daemon off;"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    };
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "nginx did not start: {}",
-            std::fs::read_to_string(prefix.join("logs/error.log")).unwrap_or_default()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let port = server.port;
     let curl = |client: Option<&str>| {
         let mut c = Command::new("curl");
         c.args([

@@ -458,6 +458,8 @@ pub enum Choice {
     Charset,
     /// A JWS algorithm for token keys.
     TokenAlgorithm,
+    /// The form pins are printed in.
+    PinFormat,
 }
 
 impl std::fmt::Display for Choice {
@@ -471,6 +473,7 @@ impl std::fmt::Display for Choice {
             Choice::ExportFormat => "export format",
             Choice::Charset => "charset",
             Choice::TokenAlgorithm => "token algorithm",
+            Choice::PinFormat => "pin format",
         })
     }
 }

@@ -64,7 +64,7 @@ pub use vault::{
     CreateOptions, DoctorReport, IntentView, IssueDefaults, NewSecret, RecoveryKey, RestoreReport, RevokedCert,
     SecretOptions, SecretPolicy, SecretSummary, ServiceRemoval, Unlock, Vault, VaultStatus,
 };
-pub use vault::{MemberRemoval, MemberView, SealIdentity, SealedSpec, TlsSynced};
+pub use vault::{MemberRemoval, MemberView, PinFormat, PinSet, SealIdentity, SealedSpec, TlsSynced};
 pub use vault::{NameFix, NameProblem};
 
 /// Re-exported so front ends build secrets with the same types.

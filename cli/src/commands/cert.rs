@@ -273,3 +273,18 @@ pub fn run(ctx: &Context, cmd: CertCmd) -> CliResult<()> {
     }
     vault.close()
 }
+
+/// `pins SERVICE --format curl|okhttp|envoy` (or `--json`).
+pub fn pins(ctx: &Context, service: &str, format: &str) -> CliResult<()> {
+    let vault = ctx.open_unlocked()?;
+    let set = vault.certs().pins(service)?;
+    if ctx.json {
+        ctx.print_json(&set)?;
+    } else {
+        print!("{}", set.render(vault_data::PinFormat::parse(format)?));
+        if set.next.is_none() {
+            eprintln!("warning: {service} has no next key yet: a client pinning only this set breaks at its next key rotation");
+        }
+    }
+    vault.close()
+}

@@ -42,6 +42,7 @@ pub fn run(ctx: &Context, command: Command) -> CliResult<()> {
         Command::Jwks { issuer, out } => token::jwks(ctx, &issuer, out.as_deref()),
         Command::TokenIssuer(c) => token::issuers(ctx, c),
         Command::Token(c) => token::run(ctx, c),
+        Command::Pins { service, format } => cert::pins(ctx, &service, &format),
         Command::Ca(c) => ca::run(ctx, c),
         Command::Cert(c) => cert::run(ctx, c),
         Command::Trust(c) => trust::run(ctx, c),

@@ -92,6 +92,8 @@ pub enum FindingKind {
     StaleTokenKey,
     /// One issuer's keys are accepted by services in several environments.
     TokenKeyAcrossEnvironments,
+    /// Clients pin a service that publishes no next key: its next key rotation breaks them.
+    PinWithoutBackup,
 }
 
 impl FindingKind {
@@ -115,6 +117,7 @@ impl FindingKind {
         FindingKind::WeakTokenKey,
         FindingKind::StaleTokenKey,
         FindingKind::TokenKeyAcrossEnvironments,
+        FindingKind::PinWithoutBackup,
     ];
 
     /// The kind named as in JSON (`over_trust`, `broken_intent`, ...); an unknown name is an
@@ -619,9 +622,35 @@ pub(crate) fn compute(m: &Model<'_>, opts: FindingOptions, scope: Option<&HashSe
     }
 
     token_findings(m, &in_scope, &mut out);
+    pin_findings(m, &in_scope, &mut out);
 
     out.sort_by(|a, b| (a.severity, a.kind, &a.message).cmp(&(b.severity, b.kind, &b.message)));
     out
+}
+
+/// Services that clients call (and so pin) with no next key to pin beside the current one.
+fn pin_findings(m: &Model<'_>, in_scope: &dyn Fn(RecordId) -> bool, out: &mut Vec<Finding>) {
+    let index = m.index;
+    let mut callees: Vec<RecordId> = index.intents.values().map(|i| i.to).filter(|s| in_scope(*s)).collect();
+    callees.sort_by_key(|s| index.service_name(*s));
+    callees.dedup();
+    for p in callees {
+        let Some(chain) = m.facts(p).server.first() else { continue };
+        if index.next_keys.contains_key(&p) {
+            continue;
+        }
+        let Some(svc) = index.services.get(&p) else { continue };
+        out.push(finding(
+            FindingKind::PinWithoutBackup,
+            Severity::Low,
+            vec![svc_ref(svc)],
+            format!(
+                "clients pinning {} get only its current key: it publishes no next key, so rotating its key breaks them",
+                svc.name
+            ),
+            Some(Remedy::RenewCertificate { service: svc.name.clone(), certificate: chain.cert }),
+        ));
+    }
 }
 
 /// How long a token signing key signs before it should be rotated.

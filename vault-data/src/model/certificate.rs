@@ -66,3 +66,23 @@ pub struct Certificate {
     #[serde(with = "crate::model::timestamp")]
     pub created: OffsetDateTime,
 }
+
+/// A service's next TLS key, made before it is used: its public key is pinned by clients next to
+/// the current one, so `cert renew --rotate-key` (which takes it) does not break them. A record
+/// of its own, so certificate records keep their encoding.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct NextKey {
+    /// Random id.
+    pub id: crate::ids::RecordId,
+    /// The service.
+    pub service: crate::ids::RecordId,
+    /// Its key type.
+    pub key_type: crate::model::KeyType,
+    /// The payload holding the PKCS#8 private key.
+    pub key_payload: crate::ids::RecordId,
+    /// SHA-256 of its SubjectPublicKeyInfo, base64 (the pin).
+    pub pin: String,
+    /// When it was made.
+    #[serde(with = "crate::model::timestamp")]
+    pub created: time::OffsetDateTime,
+}

@@ -65,6 +65,8 @@ pub(crate) struct Estate {
     pub issuers: HashMap<RecordId, crate::model::token::ExternalIssuer>,
     /// Who gets and who accepts tokens.
     pub grants: HashMap<RecordId, crate::model::token::TokenGrant>,
+    /// Each service's next TLS key, by service.
+    pub next_keys: HashMap<RecordId, crate::model::certificate::NextKey>,
 }
 
 impl Estate {

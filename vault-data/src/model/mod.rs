@@ -44,6 +44,7 @@ pub(crate) enum ObjectRecord {
     TokenKey(token::TokenKey),
     ExternalIssuer(token::ExternalIssuer),
     TokenGrant(token::TokenGrant),
+    NextKey(certificate::NextKey),
 }
 
 impl ObjectRecord {
@@ -68,6 +69,7 @@ impl ObjectRecord {
             ObjectRecord::TokenKey(x) => x.id,
             ObjectRecord::ExternalIssuer(x) => x.id,
             ObjectRecord::TokenGrant(x) => x.id,
+            ObjectRecord::NextKey(x) => x.id,
         }
     }
 

@@ -11,6 +11,7 @@ pub mod inspect;
 pub mod issue;
 pub mod key_type;
 pub mod names;
+pub mod pin;
 pub mod signed_by;
 pub mod verify;
 

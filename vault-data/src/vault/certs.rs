@@ -144,6 +144,8 @@ struct Made {
     cert: Certificate,
     key: zeroize::Zeroizing<Vec<u8>>,
     event: AuditEvent,
+    /// The service's next key, when this certificate took it as its key (`--rotate-key`).
+    consumed_next: Option<crate::model::certificate::NextKey>,
 }
 
 /// Who signs, and against which index constraints are checked.
@@ -208,7 +210,7 @@ fn make_leaf(
         info.serial,
         info.not_after.date()
     ));
-    Ok(Made { cert, key: key_pkcs8, event })
+    Ok(Made { cert, key: key_pkcs8, event, consumed_next: None })
 }
 
 feature_handle!(
@@ -494,7 +496,7 @@ impl<V: Deref<Target = Vault>> Certificates<V> {
         let obj = AuditObject::new("certificate", Some(cert.id), svc.name.clone());
         let event = AuditEvent::success("cert.import", vec![obj])
             .with_detail(format!("serial {} from {cert_origin}", info.serial));
-        let mut v = self.vault.commit_made(vec![Made { cert, key: pkcs8, event }], vec![])?;
+        let mut v = self.vault.commit_made(vec![Made { cert, key: pkcs8, event, consumed_next: None }], vec![])?;
         v.pop().ok_or_else(|| Error::Storage("certificate was not stored".into()))
     }
 
@@ -587,6 +589,30 @@ impl Vault {
     fn commit_made(&mut self, made: Vec<Made>, extra: Vec<Certificate>) -> Result<Vec<CertView>> {
         let mut ops = Vec::with_capacity(made.len() * 2 + extra.len());
         self.seal_made(&made, &mut ops)?;
+        // Every service with a key here gets a next key to pin; one taken by a rotation is
+        // replaced by a new one.
+        let mut new_next = Vec::new();
+        let mut dropped_next = Vec::new();
+        {
+            let index = &self.unlocked()?.index;
+            let mut seen = std::collections::HashSet::new();
+            for m in &made {
+                let (Some(svc), Some(kt)) = (m.cert.service_id, m.cert.key_type) else { continue };
+                if let Some(n) = &m.consumed_next {
+                    ops.push(Vault::delete_object(n.id));
+                    ops.push(Vault::delete_payload(n.key_payload));
+                    dropped_next.push(svc);
+                } else if index.next_keys.contains_key(&svc) {
+                    continue;
+                }
+                if seen.insert(svc) {
+                    let (next, pkcs8) = crate::vault::pins::new_next_key(svc, kt)?;
+                    ops.push(self.seal_payload(next.key_payload, &pkcs8)?);
+                    ops.push(self.seal_object(next.id, &ObjectRecord::NextKey(next.clone()))?);
+                    new_next.push(next);
+                }
+            }
+        }
         for c in &extra {
             ops.push(self.seal_object(c.id, &ObjectRecord::Certificate(c.clone()))?);
         }
@@ -594,6 +620,12 @@ impl Vault {
         self.commit(ops, events)?;
         let now = OffsetDateTime::now_utc();
         let index = &mut self.unlocked_mut()?.index;
+        for svc in dropped_next {
+            index.next_keys.remove(&svc);
+        }
+        for n in new_next {
+            index.next_keys.insert(n.service, n);
+        }
         for c in extra {
             index.certs.insert(c.id, c);
         }
@@ -687,14 +719,20 @@ impl Vault {
                 key_type: old.key_type.unwrap_or_default(),
                 not_before: None,
             };
-            let key = match (rotate_key, old.key_payload) {
-                (false, Some(p)) => Some(self.open_payload(p)?),
-                _ => None,
+            // A new key is the service's next key, published in clients' pins since the last
+            // issue, so pinned clients keep working across the rotation.
+            let next = if rotate_key { index.next_keys.get(&svc.id).cloned() } else { None };
+            let (key, req) = match (&next, rotate_key, old.key_payload) {
+                (Some(n), _, _) => {
+                    (Some(self.open_payload(n.key_payload)?), IssueRequest { key_type: n.key_type, ..req })
+                }
+                (None, false, Some(p)) => (Some(self.open_payload(p)?), req),
+                _ => (None, req),
             };
-            jobs.push((old, ca, svc, req, key));
+            jobs.push((old, ca, svc, req, key, next));
         }
         let mut signers = std::collections::HashMap::new();
-        for (_, ca, ..) in &jobs {
+        for (_, ca, _, _, _, _) in &jobs {
             if let std::collections::hash_map::Entry::Vacant(e) = signers.entry(ca.id) {
                 e.insert(self.ca_signer(ca)?);
             }
@@ -703,14 +741,15 @@ impl Vault {
         let done = std::sync::atomic::AtomicUsize::new(0);
         let made: Vec<Made> = jobs
             .par_iter()
-            .map(|(old, ca, svc, req, key)| {
+            .map(|(old, ca, svc, req, key, next)| {
                 let signer = signers.get(&ca.id).ok_or_else(|| Error::Storage("signer missing".into()))?;
                 let leaf_key = match key {
                     Some(k) => LeafKey::Existing(req.key_type, k),
                     None => LeafKey::Generate(req.key_type),
                 };
                 let signing = Signer { index, ca, signer, now };
-                let m = make_leaf(&signing, svc, req, leaf_key, Some(old.id));
+                let m = make_leaf(&signing, svc, req, leaf_key, Some(old.id))
+                    .map(|m| Made { consumed_next: next.clone(), ..m });
                 progress(done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1, total);
                 m
             })

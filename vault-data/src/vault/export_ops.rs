@@ -500,6 +500,11 @@ impl Vault {
                 .collect();
             accepted.sort_by_key(|i| index.issuer_name(*i));
             accepted.dedup();
+            let peers = crate::vault::pins::peer_pins(index, svc.id)?;
+            if !peers.is_empty() {
+                let doc = serde_json::json!({ "service": svc.name, "peers": peers });
+                files.push(file("pins.json", PUBLIC_MODE, json(doc)?));
+            }
             for issuer in accepted {
                 let name = index.issuer_name(issuer);
                 crate::model::names::check(crate::model::names::NameKind::Service, &name)?;

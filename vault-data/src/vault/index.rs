@@ -101,6 +101,9 @@ impl Estate {
             ObjectRecord::TokenGrant(g) => {
                 self.grants.insert(id, g);
             }
+            ObjectRecord::NextKey(k) => {
+                self.next_keys.insert(k.service, k);
+            }
         }
         Ok(())
     }
