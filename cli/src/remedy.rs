@@ -85,6 +85,7 @@ pub fn render(r: &Remedy) -> String {
             word(issuer),
             word(audience)
         ),
+        Remedy::ExportAgain { service } => format!("export it again and deploy it: keyloom export {}", word(service)),
         Remedy::RotateTokenKey { issuer } => format!("rotate: keyloom token-key rotate --service {}", word(issuer)),
         Remedy::ReplaceIssuerKey { issuer, kid } => format!(
             "have {issuer} publish an asymmetric key (ES256, EdDSA or RS256 of 2048+ bits) instead of {kid}, then: keyloom token-issuer import {} --jwks FILE",

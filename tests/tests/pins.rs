@@ -106,6 +106,29 @@ fn curl_connects_with_the_exported_pins_refuses_another_services_and_survives_a_
     let err = curl(nginx.port, &ca, &format!("sha256//{}", peer["current"].as_str().unwrap())).unwrap_err();
     assert!(err.to_lowercase().contains("pinned public key"), "{err}");
 
+    // checkout's bundle still connects, but does not pin payments' new next key: a finding;
+    // after one more rotation it pins keys payments no longer uses.
+    let stale_pins = || -> Vec<(String, String)> {
+        v.json(&["findings"])
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["kind"] == "stale_pins")
+            .map(|f| (f["severity"].as_str().unwrap().to_string(), f["message"].as_str().unwrap().to_string()))
+            .collect()
+    };
+    let found = stale_pins();
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].0, "medium");
+    assert!(found[0].1.contains("does not pin the next key of payments"), "{found:?}");
+    v.ok(&["cert", "renew", "payments", "--rotate-key"]);
+    let found = stale_pins();
+    assert_eq!(found[0].0, "high", "{found:?}");
+    assert!(found[0].1.contains("pins keys payments no longer uses"), "{found:?}");
+    v.ok(&["export", "checkout", "--format", "dir", "--out", &s(&client), "--force"]);
+    assert_eq!(stale_pins(), Vec::<(String, String)>::new());
+    let now = v.json(&["pins", "payments"]);
+
     // Other consumers' forms carry the same pins.
     let okhttp = v.ok(&["pins", "payments", "--format", "okhttp"]);
     assert!(okhttp.contains(&format!(".add(\"{HOST}\", \"sha256/{}\"", now["current"].as_str().unwrap())), "{okhttp}");

@@ -227,6 +227,21 @@ fn bundles_carry_the_issuers_jwks_and_the_jwks_of_every_issuer_a_service_accepts
     v.json(&["token-key", "rotate", "--service", "auth"]);
     let token = mint(&v, "auth", "payments", "5m");
     pyjwt(&trusted, &token, "payments", "auth").expect("the next key was in the bundle");
+    // The bundle now lacks auth's new next key: a finding until payments is exported again.
+    let stale = |v: &TestVault| -> Vec<String> {
+        v.json(&["findings"])
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["kind"] == "stale_exported_jwks")
+            .map(|f| f["message"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let found = stale(&v);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(found[0].starts_with("the newest bundle of payments") && found[0].contains("of auth"), "{found:?}");
+    v.ok(&["export", "payments", "--format", "dir", "--out", &out.to_string_lossy(), "--secrets-only", "--force"]);
+    assert_eq!(stale(&v), Vec::<String>::new());
     // The issuer's own bundle carries its JWKS.
     let auth_out = dir.join("auth-bundle");
     v.run_with_stdin(&["secret", "set", "auth/SIGNING_NOTE"], b"x");

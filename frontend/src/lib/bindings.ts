@@ -910,7 +910,11 @@ issuer: string,
 /**
  * The audience.
  */
-audience: string, } | { "action": "rotate_token_key", 
+audience: string, } | { "action": "export_again", 
+/**
+ * The service.
+ */
+service: string, } | { "action": "rotate_token_key", 
 /**
  * The issuing service.
  */
@@ -940,7 +944,7 @@ export type TrustSide = "inbound" | "outbound";
 
 export type CertUse = "client" | "server";
 
-export type FindingKind = "over_trust" | "broken_intent" | "expired" | "expiring_soon" | "revoked_current" | "revoked_deployed" | "weak_crypto" | "cross_environment" | "stale_credential" | "unused_ca" | "blast_radius" | "sync_conflict" | "exposed_secret" | "unjustified_token_trust" | "shared_audience" | "weak_token_key" | "stale_token_key" | "token_key_across_environments";
+export type FindingKind = "over_trust" | "broken_intent" | "expired" | "expiring_soon" | "revoked_current" | "revoked_deployed" | "weak_crypto" | "cross_environment" | "stale_credential" | "unused_ca" | "blast_radius" | "sync_conflict" | "exposed_secret" | "unjustified_token_trust" | "shared_audience" | "weak_token_key" | "stale_token_key" | "token_key_across_environments" | "pin_without_backup" | "stale_exported_jwks" | "stale_pins";
 
 export type Severity = "high" | "medium" | "low" | "info";
 

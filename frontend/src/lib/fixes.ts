@@ -57,6 +57,8 @@ export function remedyText(r: Remedy): string {
       return `Keep one value of ${r.service}/${r.name} in Remotes (both are in its history).`;
     case "remove_token_trust":
       return `Stop ${r.service} accepting tokens from ${r.issuer} for audience ${r.audience}.`;
+    case "export_again":
+      return `Export ${r.service} again and deploy the new bundle.`;
     case "rotate_token_key":
       return `Rotate ${r.issuer}'s token keys: the published next key starts signing.`;
     case "replace_issuer_key":

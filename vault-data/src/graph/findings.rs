@@ -94,6 +94,12 @@ pub enum FindingKind {
     TokenKeyAcrossEnvironments,
     /// Clients pin a service that publishes no next key: its next key rotation breaks them.
     PinWithoutBackup,
+    /// A service's newest bundle lacks an accepted issuer's current or next key: verification
+    /// breaks (now, or at the issuer's next rotation).
+    StaleExportedJwks,
+    /// A client's newest bundle pins keys its peer no longer uses, or will stop using at its next
+    /// key rotation.
+    StalePins,
 }
 
 impl FindingKind {
@@ -118,6 +124,8 @@ impl FindingKind {
         FindingKind::StaleTokenKey,
         FindingKind::TokenKeyAcrossEnvironments,
         FindingKind::PinWithoutBackup,
+        FindingKind::StaleExportedJwks,
+        FindingKind::StalePins,
     ];
 
     /// The kind named as in JSON (`over_trust`, `broken_intent`, ...); an unknown name is an
@@ -623,6 +631,7 @@ pub(crate) fn compute(m: &Model<'_>, opts: FindingOptions, scope: Option<&HashSe
 
     token_findings(m, &in_scope, &mut out);
     pin_findings(m, &in_scope, &mut out);
+    deployed_trust_findings(m, &in_scope, &mut out);
 
     out.sort_by(|a, b| (a.severity, a.kind, &a.message).cmp(&(b.severity, b.kind, &b.message)));
     out
@@ -650,6 +659,89 @@ fn pin_findings(m: &Model<'_>, in_scope: &dyn Fn(RecordId) -> bool, out: &mut Ve
             ),
             Some(Remedy::RenewCertificate { service: svc.name.clone(), certificate: chain.cert }),
         ));
+    }
+}
+
+/// What each service's newest bundle gave it to trust, checked against the keys in use now.
+fn deployed_trust_findings(m: &Model<'_>, in_scope: &dyn Fn(RecordId) -> bool, out: &mut Vec<Finding>) {
+    let index = m.index;
+    let mut newest: std::collections::HashMap<RecordId, &crate::model::export::ExportRecord> = Default::default();
+    for e in index.exports.values() {
+        let slot = newest.entry(e.service_id).or_insert(e);
+        if e.created > slot.created {
+            *slot = e;
+        }
+    }
+    let mut services: Vec<(&Service, &crate::model::export::ExportRecord)> = newest
+        .iter()
+        .filter(|(s, _)| in_scope(**s))
+        .filter_map(|(s, e)| index.services.get(s).map(|svc| (svc, *e)))
+        .collect();
+    services.sort_by(|a, b| a.0.name.cmp(&b.0.name));
+    for (svc, export) in services {
+        let trust = index.exported_trust.get(&export.id);
+        let when = export.created.date();
+        // JWKS of every issuer it accepts: the current and next keys must be in the bundle.
+        let mut issuers: Vec<IssuerRef> = index
+            .grants
+            .values()
+            .filter(|g| g.service == svc.id && g.side == GrantSide::Accepts)
+            .map(|g| g.issuer)
+            .collect();
+        issuers.sort_by_key(|i| index.issuer_name(*i));
+        issuers.dedup();
+        for issuer in issuers {
+            let name = index.issuer_name(issuer);
+            let needed: Vec<String> = match issuer {
+                IssuerRef::Service(_) => index.issuer_kids(issuer).into_iter().take(2).collect(),
+                IssuerRef::External(_) => index.issuer_kids(issuer),
+            };
+            let given: Vec<&String> =
+                trust.iter().flat_map(|t| t.jwks.iter()).filter(|(i, _)| *i == name).flat_map(|(_, k)| k).collect();
+            let missing: Vec<String> =
+                needed.iter().filter(|k| !given.contains(k)).map(|k| crate::token::ShortKid(k).to_string()).collect();
+            if !missing.is_empty() {
+                out.push(finding(
+                    FindingKind::StaleExportedJwks,
+                    Severity::Medium,
+                    vec![svc_ref(svc)],
+                    format!(
+                        "the newest bundle of {} (exported {when}) lacks key(s) {} of {name}, which it accepts: tokens signed with them fail verification there",
+                        svc.name,
+                        missing.join(", ")
+                    ),
+                    Some(Remedy::ExportAgain { service: svc.name.clone() }),
+                ));
+            }
+        }
+        // Pins of every peer: the peer's current key must be pinned, and its next one too.
+        for (peer, pins) in trust.iter().flat_map(|t| t.pins.iter()) {
+            let Some(p) = index.service_by_name.get(peer).and_then(|id| index.services.get(id)) else { continue };
+            let Some(cert) = index
+                .certs
+                .values()
+                .filter(|c| c.service_id == Some(p.id) && c.status == CertStatus::Active && c.server_auth)
+                .max_by_key(|c| c.created)
+            else {
+                continue;
+            };
+            let Ok(current) = crate::pki::pin::of_certificate(&cert.cert_der) else { continue };
+            let next = index.next_keys.get(&p.id).map(|n| n.pin.clone());
+            let (severity, why) = if !pins.contains(&current) {
+                (Severity::High, format!("pins keys {} no longer uses: it cannot connect", p.name))
+            } else if next.as_ref().is_some_and(|n| !pins.contains(n)) {
+                (Severity::Medium, format!("does not pin the next key of {}: its next key rotation breaks it", p.name))
+            } else {
+                continue;
+            };
+            out.push(finding(
+                FindingKind::StalePins,
+                severity,
+                vec![svc_ref(svc), svc_ref(p)],
+                format!("the newest bundle of {} (exported {when}) {why}", svc.name),
+                Some(Remedy::ExportAgain { service: svc.name.clone() }),
+            ));
+        }
     }
 }
 

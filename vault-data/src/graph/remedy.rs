@@ -162,6 +162,11 @@ pub enum Remedy {
         /// The audience.
         audience: String,
     },
+    /// Export the service's bundle again (and deploy it): what it trusts changed since.
+    ExportAgain {
+        /// The service.
+        service: String,
+    },
     /// Rotate an issuing service's token keys (the next key, published, starts signing).
     RotateTokenKey {
         /// The issuing service.

@@ -67,6 +67,8 @@ pub(crate) struct Estate {
     pub grants: HashMap<RecordId, crate::model::token::TokenGrant>,
     /// Each service's next TLS key, by service.
     pub next_keys: HashMap<RecordId, crate::model::certificate::NextKey>,
+    /// What each export gave its service to trust (JWKS key ids, pins), by export.
+    pub exported_trust: HashMap<RecordId, crate::model::export::ExportedTrust>,
 }
 
 impl Estate {

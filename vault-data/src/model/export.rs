@@ -60,3 +60,24 @@ pub struct OutputRecord {
     #[serde(with = "crate::model::timestamp")]
     pub created: OffsetDateTime,
 }
+
+/// What an exported bundle gave its service to trust: the key ids of each issuer's JWKS and the
+/// pins of each peer. Read back from the bundle's own files when it is recorded, so findings can
+/// tell when what was deployed falls behind a rotation. A record of its own, so export records
+/// keep their encoding.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExportedTrust {
+    /// Random id.
+    pub id: RecordId,
+    /// The export it describes.
+    pub export_id: RecordId,
+    /// The service exported.
+    pub service_id: RecordId,
+    /// Issuer name → key ids in `trusted-jwks/<issuer>.json`.
+    pub jwks: Vec<(String, Vec<String>)>,
+    /// Peer service name → pins in `pins.json`.
+    pub pins: Vec<(String, Vec<String>)>,
+    /// When exported.
+    #[serde(with = "crate::model::timestamp")]
+    pub created: OffsetDateTime,
+}

@@ -45,6 +45,7 @@ pub(crate) enum ObjectRecord {
     ExternalIssuer(token::ExternalIssuer),
     TokenGrant(token::TokenGrant),
     NextKey(certificate::NextKey),
+    ExportedTrust(export::ExportedTrust),
 }
 
 impl ObjectRecord {
@@ -70,6 +71,7 @@ impl ObjectRecord {
             ObjectRecord::ExternalIssuer(x) => x.id,
             ObjectRecord::TokenGrant(x) => x.id,
             ObjectRecord::NextKey(x) => x.id,
+            ObjectRecord::ExportedTrust(x) => x.id,
         }
     }
 

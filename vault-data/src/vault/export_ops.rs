@@ -134,6 +134,43 @@ fn active_certificate(index: &Index, service: RecordId) -> Option<&Certificate> 
         .max_by_key(|c| c.created)
 }
 
+/// What `bundle` gives its service to trust, read from its own files: the key ids of every
+/// `trusted-jwks/<issuer>.json` and the pins of every peer in `pins.json`. None when it has neither.
+fn exported_trust(bundle: &Bundle, record: &ExportRecord) -> Option<crate::model::export::ExportedTrust> {
+    let parse = |bytes: &[u8]| serde_json::from_slice::<serde_json::Value>(bytes).ok();
+    let mut jwks = Vec::new();
+    let mut pins = Vec::new();
+    for f in &bundle.files {
+        if let Some(issuer) = f.path.strip_prefix("trusted-jwks/").and_then(|n| n.strip_suffix(".json")) {
+            let kids = parse(&f.contents)
+                .and_then(|v| v.get("keys").and_then(|k| k.as_array()).cloned())
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|k| k.get("kid").and_then(|k| k.as_str()).map(String::from))
+                .collect();
+            jwks.push((issuer.to_string(), kids));
+        } else if f.path == "pins.json" {
+            let doc = parse(&f.contents)?;
+            for p in doc.get("peers").and_then(|p| p.as_array()).into_iter().flatten() {
+                let Some(name) = p.get("service").and_then(|s| s.as_str()) else { continue };
+                let set: Vec<String> = ["current", "next", "ca"]
+                    .iter()
+                    .filter_map(|k| p.get(*k).and_then(|v| v.as_str()).map(String::from))
+                    .collect();
+                pins.push((name.to_string(), set));
+            }
+        }
+    }
+    (!jwks.is_empty() || !pins.is_empty()).then(|| crate::model::export::ExportedTrust {
+        id: RecordId::random(),
+        export_id: record.id,
+        service_id: record.service_id,
+        jwks,
+        pins,
+        created: record.created,
+    })
+}
+
 fn file(path: &str, mode: u32, contents: Vec<u8>) -> BundleFile {
     BundleFile { path: path.into(), mode, contents: Zeroizing::new(contents) }
 }
@@ -381,7 +418,12 @@ impl Vault {
         let mut events = Vec::with_capacity(prepared.len());
         let mut records = Vec::with_capacity(prepared.len());
         let mut bundles = Vec::with_capacity(prepared.len());
+        let mut trusts = Vec::new();
         for (bundle, record, event) in prepared {
+            if let Some(t) = exported_trust(&bundle, &record) {
+                ops.push(self.seal_object(t.id, &ObjectRecord::ExportedTrust(t.clone()))?);
+                trusts.push(t);
+            }
             ops.push(self.seal_object(record.id, &ObjectRecord::Export(record.clone()))?);
             events.push(event);
             records.push(record);
@@ -394,6 +436,9 @@ impl Vault {
         let index = &mut self.unlocked_mut()?.index;
         for r in records {
             index.exports.insert(r.id, r);
+        }
+        for t in trusts {
+            index.exported_trust.insert(t.export_id, t);
         }
         for o in outputs {
             index.outputs.insert(o.id, o);

@@ -104,6 +104,9 @@ impl Estate {
             ObjectRecord::NextKey(k) => {
                 self.next_keys.insert(k.service, k);
             }
+            ObjectRecord::ExportedTrust(t) => {
+                self.exported_trust.insert(t.export_id, t);
+            }
         }
         Ok(())
     }
