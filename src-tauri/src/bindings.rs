@@ -113,6 +113,7 @@ pub fn typescript() -> String {
         decl::<vault_data::MemberRemoval>(&cfg),
         decl::<vault_data::TlsSynced>(&cfg),
         decl::<vault_data::TokenKeyView>(&cfg),
+        decl::<vault_data::PinSet>(&cfg),
         decl::<vault_data::GrantView>(&cfg),
         decl::<vault_data::model::token::TokenAlg>(&cfg),
         decl::<vault_data::model::token::KeyRole>(&cfg),

@@ -772,6 +772,8 @@ async fn token_trust_is_drawn_in_the_graph_explained_and_listed_on_the_service_p
         &["token", "trust", "add", "payments", "--issuer", "auth", "--audience", "payments"],
         &["token", "trust", "add", "billing", "--issuer", "auth", "--audience", "payments"],
         &["intent", "add", "--from", "checkout", "--to", "payments"],
+        &["ca", "create", "corp-root"],
+        &["cert", "issue", "--service", "payments", "--ca", "corp-root", "--dns", "payments.prod.corp.example", "--server"],
     ])
     .await;
     app.unlock().await;
@@ -795,5 +797,8 @@ async fn token_trust_is_drawn_in_the_graph_explained_and_listed_on_the_service_p
     app.click(".vrow").await;
     let tokens = app.wait_text("[data-testid=service-tokens]", "accepts tokens from auth").await;
     assert!(tokens.contains("audience payments"), "{tokens}");
+    let pins = app.invoke_with("service_detail", json!({ "name": "payments" })).await.unwrap()["pins"].clone();
+    let shown = app.wait_text("[data-testid=service-pins]", "Next").await;
+    assert!(shown.contains(pins["current"].as_str().unwrap()) && shown.contains(pins["next"].as_str().unwrap()), "{shown}");
     app.screenshot("36-service-tokens").await;
 }

@@ -1312,7 +1312,11 @@ token_keys: Array<TokenKeyView>,
 /**
  * Tokens it gets and accepts.
  */
-token_grants: Array<GrantView>, };
+token_grants: Array<GrantView>, 
+/**
+ * What its clients pin (current key, next key, issuing CA), when it has a server certificate.
+ */
+pins: PinSet | null, };
 
 export type IntentAdded = { 
 /**
@@ -1558,6 +1562,29 @@ created: string,
  * Days since it took its role.
  */
 days_in_role: number, };
+
+export type PinSet = { 
+/**
+ * The service pinned.
+ */
+service: string, 
+/**
+ * The DNS names of its current certificate.
+ */
+dns: Array<string>, 
+/**
+ * SHA-256 SPKI pin (base64) of its current key.
+ */
+current: string, 
+/**
+ * The pin of its next key (taken by the next `cert renew --rotate-key`); none when it has
+ * no next key yet, and a pinned client would then break at that rotation.
+ */
+next: string | null, 
+/**
+ * The pin of the CA that issued its certificate, when that CA is in the vault.
+ */
+ca: string | null, };
 
 export type GrantView = { 
 /**

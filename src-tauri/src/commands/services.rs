@@ -37,6 +37,8 @@ pub struct ServiceDetail {
     pub token_keys: Vec<vault_data::TokenKeyView>,
     /// Tokens it gets and accepts.
     pub token_grants: Vec<vault_data::GrantView>,
+    /// What its clients pin (current key, next key, issuing CA), when it has a server certificate.
+    pub pins: Option<vault_data::PinSet>,
 }
 
 /// One service's detail page.
@@ -63,6 +65,7 @@ pub async fn service_detail(app: AppHandle, name: String) -> AppResult<ServiceDe
                 sync: v.remotes().service_sync(&name)?,
                 token_keys: v.tokens().keys(Some(&name))?,
                 token_grants: v.tokens().grants(Some(&name))?,
+                pins: v.certs().pins(&name).ok(),
                 service,
             })
         })
