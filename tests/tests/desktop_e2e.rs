@@ -773,7 +773,17 @@ async fn token_trust_is_drawn_in_the_graph_explained_and_listed_on_the_service_p
         &["token", "trust", "add", "billing", "--issuer", "auth", "--audience", "payments"],
         &["intent", "add", "--from", "checkout", "--to", "payments"],
         &["ca", "create", "corp-root"],
-        &["cert", "issue", "--service", "payments", "--ca", "corp-root", "--dns", "payments.prod.corp.example", "--server"],
+        &[
+            "cert",
+            "issue",
+            "--service",
+            "payments",
+            "--ca",
+            "corp-root",
+            "--dns",
+            "payments.prod.corp.example",
+            "--server",
+        ],
     ])
     .await;
     app.unlock().await;
@@ -799,6 +809,9 @@ async fn token_trust_is_drawn_in_the_graph_explained_and_listed_on_the_service_p
     assert!(tokens.contains("audience payments"), "{tokens}");
     let pins = app.invoke_with("service_detail", json!({ "name": "payments" })).await.unwrap()["pins"].clone();
     let shown = app.wait_text("[data-testid=service-pins]", "Next").await;
-    assert!(shown.contains(pins["current"].as_str().unwrap()) && shown.contains(pins["next"].as_str().unwrap()), "{shown}");
+    assert!(
+        shown.contains(pins["current"].as_str().unwrap()) && shown.contains(pins["next"].as_str().unwrap()),
+        "{shown}"
+    );
     app.screenshot("36-service-tokens").await;
 }

@@ -123,7 +123,11 @@ fn readme_examples_run_as_written() {
     let examples = readme_examples(&readme);
     assert!(examples.len() > 80, "found only {} README examples", examples.len());
     let blocks = readme.split("## CLI tour").nth(1).and_then(|t| t.split("## Benchmarks").next()).unwrap_or("");
-    assert_eq!(blocks.matches("```sh").count(), 6, "the tour's six blocks (CLI, certificates, graph, tokens, export, sync)");
+    assert_eq!(
+        blocks.matches("```sh").count(),
+        6,
+        "the tour's six blocks (CLI, certificates, graph, tokens, export, sync)"
+    );
     assert!(examples.iter().filter(|e| e.refused).count() >= 5, "the refusal lines were not recognised");
 
     let home = tempfile::tempdir().unwrap();

@@ -155,6 +155,17 @@ fn eddsa_and_rs256_issuers_verify_too_and_minting_is_capped_audited_and_guarded_
     assert!(!audit.contains(token.trim()), "the token is in the audit log");
     let sig = token.trim().rsplit('.').next().unwrap();
     assert!(!audit.contains(sig));
+    // An environment named like production is guarded too.
+    v.ok(&["service", "add", "eu-auth", "--env", "prod-eu"]);
+    v.json(&["token-key", "create", "--service", "eu-auth"]);
+    let err = v.fails(&["token", "mint", "--issuer", "eu-auth", "--aud", "payments", "--sub", "checkout"], 1);
+    assert!(err.contains("prod-eu"), "{err}");
+    // A removed issuer takes its keys and grants with it.
+    v.json(&["token", "trust", "add", "legacy", "--issuer", "edge", "--audience", "legacy"]);
+    v.ok(&["service", "remove", "edge", "--force"]);
+    assert!(v.json(&["token-key", "list"]).as_array().unwrap().iter().all(|k| k["service"] != "edge"));
+    assert!(v.json(&["token", "list"]).as_array().unwrap().is_empty());
+    v.fails(&["jwks", "edge"], 1);
 }
 
 #[test]
@@ -202,6 +213,9 @@ fn an_imported_issuer_keeps_public_keys_only_and_names_weak_ones() {
     assert_eq!(list[0]["side"], "accepts");
     let err = v.fails(&["token", "mint", "--issuer", "keycloak", "--aud", "payments", "--sub", "x"], 1);
     assert!(err.contains("imported issuer"), "{err}");
+    // Issuers and services share one namespace both ways.
+    let err = v.fails(&["service", "add", "keycloak", "--env", "prod"], 1);
+    assert!(err.contains("keycloak"), "{err}");
 }
 
 #[test]

@@ -6,8 +6,11 @@ use serde_json::Value;
 use crate::model::token::ExternalKey;
 use crate::token::TokenFault;
 
-/// Members that make a JWK private: a JWKS carrying them leaked its keys.
-const PRIVATE_MEMBERS: [&str; 6] = ["d", "p", "q", "dp", "dq", "qi"];
+/// The public members a JWK may keep (RFC 7517, 7518, 8037); everything else is dropped.
+const PUBLIC_MEMBERS: [&str; 13] =
+    ["kty", "kid", "alg", "use", "key_ops", "n", "e", "crv", "x", "y", "x5c", "x5t", "x5t#S256"];
+/// Members that make an asymmetric JWK private: a JWKS carrying them leaked its keys.
+const PRIVATE_MEMBERS: [&str; 8] = ["d", "p", "q", "dp", "dq", "qi", "oth", "k"];
 
 /// The keys of a JWKS document. Private members are dropped from what is kept (and reported by
 /// the caller as a finding through `kty`/`alg`); a key without a `kid` gets its position.
@@ -23,17 +26,25 @@ pub fn parse(bytes: &[u8], origin: &str) -> Result<(Vec<ExternalKey>, bool), Tok
     for (i, k) in keys.iter().enumerate() {
         let Some(obj) = k.as_object() else { return Err(not("a key is not an object")) };
         let kty = obj.get("kty").and_then(Value::as_str).ok_or_else(|| not("a key has no \"kty\""))?;
-        let mut public = obj.clone();
-        for m in PRIVATE_MEMBERS {
-            if public.remove(m).is_some() && kty != "oct" {
-                had_private = true;
+        let symmetric = kty.eq_ignore_ascii_case("oct");
+        // A symmetric key's secret is `k`: never kept, only that there is one. Any private member
+        // of an asymmetric key means the JWKS leaked it.
+        if !symmetric && PRIVATE_MEMBERS.iter().any(|m| obj.contains_key(*m)) {
+            had_private = true;
+        }
+        let public: serde_json::Map<String, Value> = obj
+            .iter()
+            .filter(|(k, _)| PUBLIC_MEMBERS.contains(&k.as_str()))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        for field in ["kid", "alg", "kty"] {
+            if let Some(v) = obj.get(field).and_then(Value::as_str) {
+                if v.len() > 256 || v.chars().any(char::is_control) {
+                    return Err(not("a key's kid, alg or kty has control characters or is too long"));
+                }
             }
         }
-        if kty == "oct" {
-            // A symmetric key's secret is `k`: never kept, only that there is one.
-            public.remove("k");
-        }
-        let rsa_bits = match kty {
+        let rsa_bits = match kty.to_ascii_uppercase().as_str() {
             "RSA" => {
                 use base64::Engine;
                 let n = obj.get("n").and_then(Value::as_str).ok_or_else(|| not("an RSA key has no \"n\""))?;
@@ -61,7 +72,7 @@ pub fn parse(bytes: &[u8], origin: &str) -> Result<(Vec<ExternalKey>, bool), Tok
 /// Why a key is weak, if it is: a symmetric (HS*) key or `alg: none`, or RSA under 2048 bits.
 pub fn weakness(k: &ExternalKey) -> Option<String> {
     let alg = k.alg.as_deref().unwrap_or_default();
-    if k.kty == "oct" || alg.starts_with("HS") {
+    if k.kty.eq_ignore_ascii_case("oct") || alg.to_ascii_uppercase().starts_with("HS") {
         return Some(format!(
             "key {} is a shared secret ({}): anyone who verifies can also mint",
             k.kid,
@@ -96,6 +107,13 @@ mod tests {
         assert!(weakness(&keys[1]).unwrap().contains("shared secret"));
         assert_eq!(keys[2].kid, "key-3");
         assert!(weakness(&keys[2]).is_none());
+        // Case and stray members do not smuggle a secret through.
+        let (keys, had_private) =
+            parse(br#"{"keys":[{"kty":"OCT","kid":"h2","k":"c2VjcmV0","extra":"x"}]}"#, "odd.json").unwrap();
+        assert!(!had_private && !keys[0].jwk.contains("c2VjcmV0") && !keys[0].jwk.contains("extra"));
+        assert!(weakness(&keys[0]).is_some());
+        assert!(parse(br#"{"keys":[{"kty":"RSA","n":"AQAB","e":"AQAB","oth":[]}]}"#, "x").unwrap().1);
+        assert!(parse(br#"{"keys":[{"kty":"EC","kid":"a[31m","crv":"P-256"}]}"#, "x").is_err());
         for junk in [&b"[]"[..], b"{}", b"{\"keys\":[]}", b"{\"keys\":[1]}", b"not json"] {
             assert!(parse(junk, "x").is_err());
         }

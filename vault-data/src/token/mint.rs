@@ -34,7 +34,9 @@ pub fn sign(alg: TokenAlg, pkcs8: &[u8], kid: &str, claims: &Claims) -> Result<S
         TokenAlg::ES256 => (Algorithm::ES256, EncodingKey::from_ec_der(pkcs8)),
         TokenAlg::EdDSA => (Algorithm::EdDSA, EncodingKey::from_ed_der(pkcs8)),
         TokenAlg::RS256 => {
-            let pem = zeroize::Zeroizing::new(pem::encode(&pem::Pem::new("PRIVATE KEY", pkcs8.to_vec())));
+            let block = pem::Pem::new("PRIVATE KEY", pkcs8.to_vec());
+            let pem = zeroize::Zeroizing::new(pem::encode(&block));
+            zeroize::Zeroize::zeroize(&mut block.into_contents());
             let key = EncodingKey::from_rsa_pem(pem.as_bytes())
                 .map_err(|e| TokenFault::BadKey { alg: alg.name().into(), why: e.to_string() })?;
             (Algorithm::RS256, key)

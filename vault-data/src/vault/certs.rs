@@ -139,6 +139,17 @@ struct VaultChain {
     crls: Vec<Vec<u8>>,
 }
 
+/// One renewal: the old certificate, its CA and service, the request, the key to keep (none: a
+/// new one), and the service's next key when this renewal takes it.
+type RenewJob<'a> = (
+    &'a Certificate,
+    &'a Ca,
+    &'a Service,
+    IssueRequest,
+    Option<zeroize::Zeroizing<Vec<u8>>>,
+    Option<crate::model::certificate::NextKey>,
+);
+
 /// A leaf made in memory, ready to seal.
 struct Made {
     cert: Certificate,
@@ -598,6 +609,12 @@ impl Vault {
             let mut seen = std::collections::HashSet::new();
             for m in &made {
                 let (Some(svc), Some(kt)) = (m.cert.service_id, m.cert.key_type) else { continue };
+                // Only server certificates issued here are renewed here, so only they can take
+                // a next key; clients pin server keys.
+                let renewable_here = m.cert.issuer.and_then(|i| index.cas.get(&i)).is_some_and(|ca| index.ca_signs(ca));
+                if !m.cert.server_auth || !renewable_here {
+                    continue;
+                }
                 if let Some(n) = &m.consumed_next {
                     ops.push(Vault::delete_object(n.id));
                     ops.push(Vault::delete_payload(n.key_payload));
@@ -687,7 +704,7 @@ impl Vault {
     ) -> Result<Vec<CertView>> {
         let index = &self.unlocked()?.index;
         let now = OffsetDateTime::now_utc();
-        let mut jobs = Vec::with_capacity(olds.len());
+        let mut jobs: Vec<RenewJob<'_>> = Vec::with_capacity(olds.len());
         for old in olds {
             if old.status != CertStatus::Active {
                 return Err(Error::Invalid(
@@ -721,7 +738,22 @@ impl Vault {
             };
             // A new key is the service's next key, published in clients' pins since the last
             // issue, so pinned clients keep working across the rotation.
-            let next = if rotate_key { index.next_keys.get(&svc.id).cloned() } else { None };
+            // Only the certificate clients pin (the service's newest active server certificate)
+            // takes it, once.
+            let pinned = index
+                .certs
+                .values()
+                .filter(|c| c.service_id == Some(svc.id) && c.status == CertStatus::Active && c.server_auth)
+                .max_by_key(|c| c.created)
+                .map(|c| c.id);
+            let next = if rotate_key
+                && pinned == Some(old.id)
+                && !jobs.iter().any(|j| j.0.service_id == Some(svc.id) && j.5.is_some())
+            {
+                index.next_keys.get(&svc.id).cloned()
+            } else {
+                None
+            };
             let (key, req) = match (&next, rotate_key, old.key_payload) {
                 (Some(n), _, _) => {
                     (Some(self.open_payload(n.key_payload)?), IssueRequest { key_type: n.key_type, ..req })

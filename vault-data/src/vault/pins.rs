@@ -65,6 +65,7 @@ pub(crate) fn pin_set(index: &Index, service: RecordId) -> Result<Option<PinSet>
         .certs
         .values()
         .filter(|c| c.service_id == Some(service) && c.status == CertStatus::Active && c.server_auth)
+        .filter(|c| c.not_after > OffsetDateTime::now_utc())
         .max_by_key(|c| c.created)
     else {
         return Ok(None);

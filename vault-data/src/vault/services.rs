@@ -85,6 +85,12 @@ impl<V: Deref<Target = Vault>> Services<V> {
             if let Some(existing) = taken.get(&folded(&spec.name)) {
                 return Err(Error::Exists { kind: "service", name: existing.clone() });
             }
+            if let Some(i) = index.issuers.values().find(|i| folded(&i.name) == folded(&spec.name)) {
+                return Err(Error::Exists {
+                    kind: "token issuer (issuers and services share names)",
+                    name: i.name.clone(),
+                });
+            }
             names::check(NameKind::Service, &spec.name)?;
             envs.check(&spec.environment)?;
             if let Some(id) = &spec.spiffe_id {
@@ -190,6 +196,12 @@ impl<V: Deref<Target = Vault>> Services<V> {
         if let Some(other) = index.service_name_taken(new_name, Some(svc.id)) {
             return Err(Error::Exists { kind: "service", name: other.name.clone() });
         }
+        if let Some(i) = index.issuers.values().find(|i| folded(&i.name) == folded(new_name)) {
+            return Err(Error::Exists {
+                kind: "token issuer (issuers and services share names)",
+                name: i.name.clone(),
+            });
+        }
         names::check(NameKind::Service, new_name)?;
         let old = std::mem::replace(&mut svc.name, new_name.to_string());
         svc.updated = OffsetDateTime::now_utc();
@@ -260,6 +272,24 @@ impl<V: Deref<Target = Vault>> Services<V> {
             ops.push(Vault::delete_object(i.id));
             objects.push(AuditObject::new("intent", Some(i.id), label.clone()));
         }
+        // Its token keys and next TLS key (private keys: nothing may outlive the service) and
+        // every grant it is in, as client, acceptor or issuer.
+        let index = &self.vault.unlocked()?.index;
+        let token_keys: Vec<crate::model::token::TokenKey> =
+            index.token_keys.values().filter(|k| k.service == svc.id).cloned().collect();
+        let next_key = index.next_keys.get(&svc.id).cloned();
+        let issuer = crate::model::token::IssuerRef::Service(svc.id);
+        let grants: Vec<RecordId> =
+            index.grants.values().filter(|g| g.service == svc.id || g.issuer == issuer).map(|g| g.id).collect();
+        for k in &token_keys {
+            ops.push(Vault::delete_object(k.id));
+            ops.push(Vault::delete_payload(k.key_payload));
+        }
+        if let Some(n) = &next_key {
+            ops.push(Vault::delete_object(n.id));
+            ops.push(Vault::delete_payload(n.key_payload));
+        }
+        ops.extend(grants.iter().copied().map(Vault::delete_object));
         // A certificate outliving its service would stay valid, unrevoked, for a name nobody
         // manages any more: revoke it with the service.
         let reason = Reason::CessationOfOperation;
@@ -302,6 +332,13 @@ impl<V: Deref<Target = Vault>> Services<V> {
         }
         for c in certs {
             index.certs.insert(c.id, c);
+        }
+        for k in token_keys {
+            index.token_keys.remove(&k.id);
+        }
+        index.next_keys.remove(&svc.id);
+        for g in grants {
+            index.grants.remove(&g);
         }
         index.remove_service(svc.id);
         Ok(removal)

@@ -20,8 +20,14 @@ use crate::vault::Vault;
 
 /// The longest a minted token may live.
 pub const MAX_MINT_TTL: Duration = Duration::minutes(15);
-/// Environments whose issuers mint only with an explicit override.
-const PRODUCTION: [&str; 2] = ["prod", "production"];
+/// Words that make an environment production (`prod`, `prod-eu`, `production_us`, `live`):
+/// issuers there mint only with an explicit override.
+const PRODUCTION: [&str; 4] = ["prod", "production", "prd", "live"];
+
+/// Whether `environment` is production by its name (any `-`/`_`/`.` separated part).
+fn is_production(environment: &str) -> bool {
+    environment.to_ascii_lowercase().split(['-', '_', '.']).any(|part| PRODUCTION.contains(&part))
+}
 
 /// A token signing key as front ends show it (public parts only).
 #[derive(Debug, Clone, Serialize)]
@@ -479,7 +485,7 @@ impl<V: Deref<Target = Vault>> Tokens<V> {
         };
         let svc =
             index.services.get(&sid).cloned().ok_or_else(|| Error::Integrity("a token key names no service".into()))?;
-        if PRODUCTION.contains(&svc.environment.to_ascii_lowercase().as_str()) && !req.allow_prod {
+        if is_production(&svc.environment) && !req.allow_prod {
             return Err(Error::NeedsForce {
                 refusal: format!(
                     "{} is in environment {:?}: tokens it mints work in production",
@@ -567,4 +573,17 @@ fn new_key(
         },
         pkcs8,
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn production_is_recognised_by_any_part_of_the_environment_name() {
+        for env in ["prod", "PROD", "prod-eu", "production_us", "eu.prd", "live"] {
+            assert!(super::is_production(env), "{env}");
+        }
+        for env in ["dev", "staging", "product-demo", "preprod", "qa"] {
+            assert!(!super::is_production(env), "{env}");
+        }
+    }
 }
