@@ -815,3 +815,29 @@ async fn token_trust_is_drawn_in_the_graph_explained_and_listed_on_the_service_p
     );
     app.screenshot("36-service-tokens").await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_linked_ca_is_listed_with_the_mount_that_holds_its_key() {
+    let bao = keyloom_tests::bao::Bao::start("e2e-root-token-3c9e");
+    bao.setup_pki("corp.example");
+    let outside = tempfile::tempdir().unwrap();
+    let token_file = outside.path().join("token");
+    std::fs::write(&token_file, &bao.token).unwrap();
+    let token_file = token_file.to_string_lossy().into_owned();
+    let app = Desktop::start_after_all(&[
+        &["init", "--scrypt-log-n", "14"],
+        &["service", "add", "payments", "--env", "prod"],
+        &["remote", "add", "team", "--addr", &bao.addr, "--insecure-http", "--token-file", &token_file],
+        &["ca", "link", "prod-issuing-bao", "--remote", "team", "--pki-mount", "pki_int", "--role", "services"],
+        &["cert", "issue", "--service", "payments", "--ca", "prod-issuing-bao", "--dns", "payments.prod.corp.example"],
+    ])
+    .await;
+    app.unlock().await;
+    // The first view settles after unlock; then the CA list.
+    app.wait_text("[data-testid=count]", "1 service").await;
+    app.click("[data-testid=nav-authorities]").await;
+    app.wait_text("[data-testid=count]", "2 authorities").await;
+    let all = app.wait_text("body", "linked: pki_int on team").await;
+    assert!(all.contains("prod-issuing-bao") && all.contains("corp-root"), "the mount's root came with it: {all}");
+    app.screenshot("37-linked-ca").await;
+}
