@@ -104,6 +104,14 @@ impl Bao {
         Bao { child, addr: format!("{scheme}://127.0.0.1:{port}"), token: token.to_string(), log, _dir: dir }
     }
 
+    /// A file holding the root token (what `remote add --token-file` reads), beside the server's
+    /// own files.
+    pub fn token_file(&self) -> String {
+        let path = self._dir.path().join("root-token");
+        std::fs::write(&path, &self.token).expect("write the token file");
+        path.to_string_lossy().into_owned()
+    }
+
     /// Runs the `bao` CLI against this server with its root token.
     pub fn cli(&self, args: &[&str]) -> Output {
         let mut cmd = Command::new(bao_bin());

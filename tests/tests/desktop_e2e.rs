@@ -634,10 +634,7 @@ async fn the_app_edits_trust_intents_and_credentials_and_keeps_values_inside() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_remotes_view_adds_a_server_syncs_and_settles_a_conflict_side_by_side() {
     let bao = keyloom_tests::bao::Bao::start("e2e-root-token-5d2c");
-    let outside = tempfile::tempdir().unwrap();
-    let token_file = outside.path().join("token");
-    std::fs::write(&token_file, &bao.token).unwrap();
-    let token_file = token_file.to_string_lossy().into_owned();
+    let token_file = bao.token_file();
     // Synced once from the CLI, then changed on both sides: a conflict waits for the app.
     let app = Desktop::start_after_all(&[
         &["init", "--scrypt-log-n", "14"],
@@ -820,10 +817,7 @@ async fn token_trust_is_drawn_in_the_graph_explained_and_listed_on_the_service_p
 async fn a_linked_ca_is_listed_with_the_mount_that_holds_its_key() {
     let bao = keyloom_tests::bao::Bao::start("e2e-root-token-3c9e");
     bao.setup_pki("corp.example");
-    let outside = tempfile::tempdir().unwrap();
-    let token_file = outside.path().join("token");
-    std::fs::write(&token_file, &bao.token).unwrap();
-    let token_file = token_file.to_string_lossy().into_owned();
+    let token_file = bao.token_file();
     let app = Desktop::start_after_all(&[
         &["init", "--scrypt-log-n", "14"],
         &["service", "add", "payments", "--env", "prod"],
