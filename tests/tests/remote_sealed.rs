@@ -54,6 +54,23 @@ fn get(v: &TestVault, reference: &str) -> String {
     v.ok(&["secret", "get", reference, "-n"])
 }
 
+/// Alice (with payments and `secrets`) and Bob, each pinning the other on sealed remote `team`;
+/// Alice has pushed and Bob pulled.
+fn synced_pair(bao: &Bao, secrets: &[(&str, &str)]) -> (TestVault, TestVault) {
+    let (alice, bob) = (TestVault::init(), TestVault::init());
+    alice.ok(&["service", "add", "payments", "--env", "prod"]);
+    for (reference, value) in secrets {
+        set(&alice, reference, value);
+    }
+    let a = sealed_remote(&alice, bao);
+    let b = sealed_remote(&bob, bao);
+    pin(&alice, "bob", &b);
+    pin(&bob, "alice", &a);
+    alice.json(&["push", "team"]);
+    bob.json(&["pull", "team"]);
+    (alice, bob)
+}
+
 /// `age -a -r … -r …`: what anyone can do with the team's public recipients.
 fn age_encrypt(recipients: &[&str], plaintext: &str) -> String {
     let mut cmd = Command::new("age");
@@ -153,15 +170,7 @@ fn the_server_holds_ciphertext_a_member_reads_it_and_forgeries_are_refused() {
 #[test]
 fn removing_a_member_reencrypts_refuses_their_values_and_flags_what_they_read() {
     let bao = Bao::start(TOKEN);
-    let (alice, bob) = (TestVault::init(), TestVault::init());
-    alice.ok(&["service", "add", "payments", "--env", "prod"]);
-    set(&alice, "payments/DB_URL", "postgres://u:p@db/pay");
-    let a = sealed_remote(&alice, &bao);
-    let b = sealed_remote(&bob, &bao);
-    pin(&alice, "bob", &b);
-    pin(&bob, "alice", &a);
-    alice.json(&["push", "team"]);
-    bob.json(&["pull", "team"]);
+    let (alice, bob) = synced_pair(&bao, &[("payments/DB_URL", "postgres://u:p@db/pay")]);
     assert_eq!(get(&bob, "payments/DB_URL"), "postgres://u:p@db/pay");
     // Bob authors a value while he is a member; Alice accepts it.
     set(&bob, "payments/API_TOKEN", "from-bob");
@@ -309,16 +318,8 @@ fn with_tls_a_certificate_and_its_key_reach_a_member_sealed_and_the_newest_wins(
 #[test]
 fn dropping_a_field_or_restoring_an_old_version_without_a_members_key_is_refused() {
     let bao = Bao::start(TOKEN);
-    let (alice, bob) = (TestVault::init(), TestVault::init());
-    alice.ok(&["service", "add", "payments", "--env", "prod"]);
-    set(&alice, "payments/DB_URL", "postgres://u:p@db/pay");
-    set(&alice, "payments/STRIPE_KEY", "sk_live_51Hx");
-    let a = sealed_remote(&alice, &bao);
-    let b = sealed_remote(&bob, &bao);
-    pin(&alice, "bob", &b);
-    pin(&bob, "alice", &a);
-    alice.json(&["push", "team"]);
-    bob.json(&["pull", "team"]);
+    let secrets = [("payments/DB_URL", "postgres://u:p@db/pay"), ("payments/STRIPE_KEY", "sk_live_51Hx")];
+    let (alice, bob) = synced_pair(&bao, &secrets);
     set(&alice, "payments/STRIPE_KEY", "sk_live_rotated");
     alice.json(&["push", "team"]);
     bob.json(&["pull", "team"]);

@@ -93,6 +93,30 @@ fn view(index: &Index, ca: &Ca) -> Result<CaView> {
     })
 }
 
+/// A CA record for a certificate Keyloom holds no key of (imported for trust, or linked to a
+/// server's PKI mount): its parent is the vault CA that issued it, constraints and validity come
+/// from the certificate.
+pub(crate) fn trust_only_ca(index: &Index, name: String, der: Vec<u8>, info: &CertInfo, now: OffsetDateTime) -> Ca {
+    Ca {
+        id: RecordId::random(),
+        name,
+        parent: if info.self_issued { None } else { index.ca_with_subject(&info.issuer).map(|c| c.id) },
+        key_type: None,
+        key_payload: None,
+        cert_der: der,
+        constraints: NameConstraintsSpec {
+            dns: info.permitted_dns.clone(),
+            uri: Vec::new(),
+            ip: info.permitted_ip.clone(),
+        },
+        path_len: info.path_len.and_then(|p| u8::try_from(p).ok()),
+        not_before: info.not_before,
+        not_after: info.not_after,
+        next_crl_number: 1,
+        created: now,
+    }
+}
+
 /// The CAs from `ca` up to its root (that are in the vault), `ca` first.
 pub(crate) fn chain<'a>(index: &'a Index, ca: &'a Ca) -> Vec<&'a Ca> {
     let mut out = vec![ca];
@@ -256,25 +280,7 @@ impl<V: Deref<Target = Vault>> Authorities<V> {
                 ),
             };
             taken.insert(folded(&name));
-            let parent = if info.self_issued { None } else { index.ca_with_subject(&info.issuer).map(|c| c.id) };
-            new.push(Ca {
-                id: RecordId::random(),
-                name,
-                parent,
-                key_type: None,
-                key_payload: None,
-                cert_der: der,
-                constraints: NameConstraintsSpec {
-                    dns: info.permitted_dns.clone(),
-                    uri: Vec::new(),
-                    ip: info.permitted_ip.clone(),
-                },
-                path_len: info.path_len.and_then(|p| u8::try_from(p).ok()),
-                not_before: info.not_before,
-                not_after: info.not_after,
-                next_crl_number: 1,
-                created: now,
-            });
+            new.push(trust_only_ca(index, name, der, &info, now));
         }
         if anchor {
             marks.extend(new.iter().map(|ca| crate::model::TrustAnchor {

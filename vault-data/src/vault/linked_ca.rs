@@ -19,7 +19,7 @@ use crate::pki::issue::{self, LeafKey, SigningCa};
 use crate::pki::signed_by::{crl_serials, signed_by};
 use crate::remote::client::Client;
 use crate::remote::pki::{colon_serial, SignRequest};
-use crate::vault::cas::{Authorities, CaView};
+use crate::vault::cas::{trust_only_ca, Authorities, CaView};
 use crate::vault::certs::IssueRequest;
 use crate::vault::remotes::path_part;
 use crate::vault::Vault;
@@ -124,24 +124,7 @@ impl<V: Deref<Target = Vault>> Authorities<V> {
         }
         let index = &self.vault.unlocked()?.index;
         let now = OffsetDateTime::now_utc();
-        let ca = Ca {
-            id: RecordId::random(),
-            name: name.to_string(),
-            parent: if info.self_issued { None } else { index.ca_with_subject(&info.issuer).map(|c| c.id) },
-            key_type: None,
-            key_payload: None,
-            cert_der: der,
-            constraints: crate::pki::NameConstraintsSpec {
-                dns: info.permitted_dns.clone(),
-                uri: Vec::new(),
-                ip: info.permitted_ip.clone(),
-            },
-            path_len: info.path_len.and_then(|p| u8::try_from(p).ok()),
-            not_before: info.not_before,
-            not_after: info.not_after,
-            next_crl_number: 1,
-            created: now,
-        };
+        let ca = trust_only_ca(index, name.to_string(), der, &info, now);
         let link =
             LinkedCa { id: RecordId::random(), ca: ca.id, remote: remote.id, pki_mount: mount, role, created: now };
         let ops = vec![
